@@ -1,0 +1,1319 @@
+//! The ledger: zones, gates, bookings and window usage, and every rule that changes them.
+//!
+//! Each mutation either applies completely and returns what it [`Touched`] (so a store can
+//! persist exactly those records, atomically, with the change-log entries), or returns an
+//! error and changes nothing. The store crate wraps one `Ledger` in its single writer; the
+//! property tests below check it against a naive model.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::{
+    BookingRules, CapacityTemplate, Closure, TransactionType, WindowCapacity, ZoneConfig,
+};
+use crate::container::ContainerNumber;
+use crate::epc::Epc;
+use crate::ids::{BookingId, CompanyId, GateId, LaneId, ZoneId};
+use crate::plate::Plate;
+use crate::{Error, Result};
+
+/// Most stops one visit may chain.
+pub const MAX_STOPS: usize = 8;
+/// Most containers one stop may name.
+pub const MAX_CONTAINERS_PER_STOP: usize = 4;
+/// Longest idempotency key.
+pub const MAX_IDEMPOTENCY_KEY: usize = 128;
+/// Most windows `find_slots` returns.
+pub const MAX_FIND_SLOTS: usize = 50;
+
+/// One stop of a visit: a zone, a window in it, what the truck does there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stop {
+    pub zone: ZoneId,
+    pub window_start: DateTime<Utc>,
+    pub transaction_type: TransactionType,
+    pub containers: Vec<ContainerNumber>,
+}
+
+/// Where a booking is in its life. States only move forward:
+/// `Booked → Entered → Exited`, `Booked → Cancelled`, `Booked → NoShow`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum BookingState {
+    Booked,
+    Entered,
+    Exited,
+    Cancelled,
+    NoShow,
+}
+
+impl BookingState {
+    pub const ALL: [BookingState; 5] = [
+        BookingState::Booked,
+        BookingState::Entered,
+        BookingState::Exited,
+        BookingState::Cancelled,
+        BookingState::NoShow,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BookingState::Booked => "BOOKED",
+            BookingState::Entered => "ENTERED",
+            BookingState::Exited => "EXITED",
+            BookingState::Cancelled => "CANCELLED",
+            BookingState::NoShow => "NO_SHOW",
+        }
+    }
+
+    /// Whether the truck still holds (or uses) its visit: it blocks overlapping bookings.
+    pub fn is_active(self) -> bool {
+        matches!(self, BookingState::Booked | BookingState::Entered)
+    }
+
+    /// Whether the booking takes a place in its windows' capacity.
+    pub fn holds_capacity(self) -> bool {
+        self != BookingState::Cancelled
+    }
+
+    /// Whether `self → next` is a legal transition.
+    pub fn can_become(self, next: BookingState) -> bool {
+        use BookingState::*;
+        matches!(
+            (self, next),
+            (Booked, Entered | Cancelled | NoShow) | (Entered, Exited)
+        )
+    }
+}
+
+/// A booked visit of one truck: 1..N stops, all taken together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Booking {
+    pub id: BookingId,
+    pub company: CompanyId,
+    pub plate: Plate,
+    pub epc: Option<Epc>,
+    pub stops: Vec<Stop>,
+    pub state: BookingState,
+    pub idempotency_key: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub entered_at: Option<DateTime<Utc>>,
+    pub exited_at: Option<DateTime<Utc>>,
+    /// Why it was cancelled, when it was.
+    pub cancel_reason: Option<String>,
+    /// Bumped on every change; lets replicas apply changes once.
+    pub revision: u64,
+}
+
+impl Booking {
+    /// The visit's span: from the first window's start to the last window's end.
+    fn span(&self, zones: &BTreeMap<ZoneId, ZoneConfig>) -> (DateTime<Utc>, DateTime<Utc>) {
+        visit_span(&self.stops, zones)
+    }
+
+    /// The distinct zones the visit touches.
+    pub fn zones(&self) -> BTreeSet<&ZoneId> {
+        self.stops.iter().map(|s| &s.zone).collect()
+    }
+}
+
+fn visit_span(
+    stops: &[Stop],
+    zones: &BTreeMap<ZoneId, ZoneConfig>,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    let start = stops
+        .first()
+        .map_or(DateTime::<Utc>::MIN_UTC, |s| s.window_start);
+    let end = stops
+        .iter()
+        .map(|s| {
+            zones
+                .get(&s.zone)
+                .map_or(s.window_start, |z| z.window_end(s.window_start))
+        })
+        .max()
+        .unwrap_or(start);
+    (start, end)
+}
+
+/// A request for a new booking, already parsed into domain values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewBooking {
+    pub company: CompanyId,
+    pub idempotency_key: String,
+    pub plate: Plate,
+    pub epc: Option<Epc>,
+    pub stops: Vec<Stop>,
+}
+
+impl NewBooking {
+    /// A stable fingerprint of what was asked (not of the key or company), so a retry with
+    /// the same key is recognised and a different request under the same key is refused.
+    pub fn fingerprint(&self) -> u64 {
+        // FNV-1a: stable across processes and versions, unlike std's hasher.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |bytes: &[u8]| {
+            for b in bytes.iter().chain(std::iter::once(&0xff)) {
+                h ^= u64::from(*b);
+                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        };
+        eat(self.plate.as_str().as_bytes());
+        eat(self.epc.as_ref().map_or(&[][..], |e| e.as_bytes()));
+        for s in &self.stops {
+            eat(s.zone.as_str().as_bytes());
+            eat(&s.window_start.timestamp().to_be_bytes());
+            eat(s.transaction_type.as_str().as_bytes());
+            for c in &s.containers {
+                eat(c.as_str().as_bytes());
+            }
+        }
+        h
+    }
+}
+
+/// Who asks for a change. Companies act on their own bookings within the cut-offs; the port
+/// authority may act on any booking and past the change cut-off (e.g. after a closure).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    Company(CompanyId),
+    Authority,
+}
+
+/// Direction of a gate lane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Direction {
+    In,
+    Out,
+}
+
+/// One lane of a gate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lane {
+    pub id: LaneId,
+    pub direction: Direction,
+}
+
+/// A terminal gate: the lanes through which trucks enter and leave one zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gate {
+    pub id: GateId,
+    pub zone: ZoneId,
+    pub name: String,
+    pub lanes: Vec<Lane>,
+}
+
+/// How full one window is.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct WindowUsage {
+    pub booked: u32,
+    pub per_type: [u32; 5],
+    pub per_company: BTreeMap<CompanyId, u32>,
+}
+
+impl WindowUsage {
+    fn add(&mut self, company: &CompanyId, t: TransactionType) {
+        self.booked += 1;
+        self.per_type[t.index()] += 1;
+        *self.per_company.entry(company.clone()).or_default() += 1;
+    }
+
+    fn remove(&mut self, company: &CompanyId, t: TransactionType) {
+        self.booked = self.booked.saturating_sub(1);
+        self.per_type[t.index()] = self.per_type[t.index()].saturating_sub(1);
+        if let Some(n) = self.per_company.get_mut(company) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.per_company.remove(company);
+            }
+        }
+    }
+}
+
+/// A window as listed for clients: its capacity, what is taken, and why it is closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WindowView {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub capacity: WindowCapacity,
+    pub booked: u32,
+    pub booked_per_type: [u32; 5],
+    pub closure: Option<String>,
+}
+
+impl WindowView {
+    pub fn free(&self) -> u32 {
+        self.capacity.total.saturating_sub(self.booked)
+    }
+
+    pub fn free_for(&self, t: TransactionType) -> u32 {
+        self.capacity
+            .for_type(t)
+            .saturating_sub(self.booked_per_type[t.index()])
+            .min(self.free())
+    }
+}
+
+/// One entry of a zone's change log: the booking as it is after change number `seq`.
+/// Gate agents follow the log of their zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeEntry {
+    pub zone: ZoneId,
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub booking: Booking,
+}
+
+/// A used idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    pub company: CompanyId,
+    pub key: String,
+    pub booking: BookingId,
+    pub fingerprint: u64,
+}
+
+/// What a mutation changed, for the store to persist in one atomic batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Touched {
+    pub bookings: BTreeSet<BookingId>,
+    pub windows: BTreeSet<(ZoneId, DateTime<Utc>)>,
+    pub changes: Vec<ChangeEntry>,
+    pub idempotency: Vec<IdempotencyRecord>,
+    pub zones: BTreeSet<ZoneId>,
+    pub gates: BTreeSet<GateId>,
+}
+
+impl Touched {
+    pub fn is_empty(&self) -> bool {
+        *self == Touched::default()
+    }
+
+    /// Folds another mutation's effects into this one (for batches).
+    pub fn merge(&mut self, other: Touched) {
+        self.bookings.extend(other.bookings);
+        self.windows.extend(other.windows);
+        self.changes.extend(other.changes);
+        self.idempotency.extend(other.idempotency);
+        self.zones.extend(other.zones);
+        self.gates.extend(other.gates);
+    }
+}
+
+/// Result of [`Ledger::create`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Created {
+    pub id: BookingId,
+    /// True when the idempotency key had already made this booking: nothing changed.
+    pub replayed: bool,
+    pub touched: Touched,
+}
+
+/// Filters of [`Ledger::list_bookings`]; `None` means any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BookingFilter {
+    pub company: Option<CompanyId>,
+    pub zone: Option<ZoneId>,
+    pub state: Option<BookingState>,
+    /// Only bookings with a stop whose window starts in `[from, to)`.
+    pub window_from: Option<DateTime<Utc>>,
+    pub window_to: Option<DateTime<Utc>>,
+}
+
+impl BookingFilter {
+    fn matches(&self, b: &Booking) -> bool {
+        self.company.as_ref().is_none_or(|c| *c == b.company)
+            && self.state.is_none_or(|s| s == b.state)
+            && b.stops.iter().any(|s| {
+                self.zone.as_ref().is_none_or(|z| *z == s.zone)
+                    && self.window_from.is_none_or(|f| s.window_start >= f)
+                    && self.window_to.is_none_or(|t| s.window_start < t)
+            })
+    }
+}
+
+/// The whole booking state of a scheduler, in memory.
+#[derive(Debug, Clone, Default)]
+pub struct Ledger {
+    zones: BTreeMap<ZoneId, ZoneConfig>,
+    gates: BTreeMap<GateId, Gate>,
+    bookings: BTreeMap<BookingId, Booking>,
+    usage: BTreeMap<(ZoneId, DateTime<Utc>), WindowUsage>,
+    idempotency: HashMap<(CompanyId, String), IdempotencyRecord>,
+    /// Active bookings of each plate (for the overlap rule).
+    by_plate: HashMap<Plate, BTreeSet<BookingId>>,
+    by_company: BTreeSet<(CompanyId, BookingId)>,
+    /// Bookings holding capacity, per window.
+    by_window: BTreeSet<(ZoneId, DateTime<Utc>, BookingId)>,
+    /// Booked bookings by the last moment their truck may enter (for the no-show sweep).
+    by_deadline: BTreeSet<(DateTime<Utc>, BookingId)>,
+    change_seq: BTreeMap<ZoneId, u64>,
+    no_shows: BTreeMap<CompanyId, u64>,
+}
+
+impl Ledger {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Rebuilds a ledger from stored records; every counter and index is recounted.
+    pub fn restore(
+        zones: impl IntoIterator<Item = ZoneConfig>,
+        gates: impl IntoIterator<Item = Gate>,
+        bookings: impl IntoIterator<Item = Booking>,
+        idempotency: impl IntoIterator<Item = IdempotencyRecord>,
+        change_seq: BTreeMap<ZoneId, u64>,
+    ) -> Self {
+        let mut l = Ledger {
+            change_seq,
+            ..Ledger::default()
+        };
+        for z in zones {
+            l.zones.insert(z.id.clone(), z);
+        }
+        for g in gates {
+            l.gates.insert(g.id.clone(), g);
+        }
+        for r in idempotency {
+            l.idempotency.insert((r.company.clone(), r.key.clone()), r);
+        }
+        for b in bookings {
+            l.index(&b);
+            l.bookings.insert(b.id, b);
+        }
+        l
+    }
+
+    // ---- queries -------------------------------------------------------------------------
+
+    pub fn zone(&self, id: &ZoneId) -> Result<&ZoneConfig> {
+        self.zones.get(id).ok_or_else(|| Error::NotFound {
+            what: "zone",
+            id: id.to_string(),
+        })
+    }
+
+    pub fn zones(&self) -> impl Iterator<Item = &ZoneConfig> {
+        self.zones.values()
+    }
+
+    pub fn gate(&self, id: &GateId) -> Result<&Gate> {
+        self.gates.get(id).ok_or_else(|| Error::NotFound {
+            what: "gate",
+            id: id.to_string(),
+        })
+    }
+
+    pub fn gates(&self) -> impl Iterator<Item = &Gate> {
+        self.gates.values()
+    }
+
+    pub fn booking(&self, id: BookingId) -> Option<&Booking> {
+        self.bookings.get(&id)
+    }
+
+    /// A booking as `actor` may see it. A company asking for a booking that is not its own
+    /// gets the same answer whether or not it exists.
+    pub fn booking_for(&self, actor: &Actor, id: BookingId) -> Result<&Booking> {
+        match (actor, self.bookings.get(&id)) {
+            (Actor::Authority, Some(b)) => Ok(b),
+            (Actor::Company(c), Some(b)) if b.company == *c => Ok(b),
+            (Actor::Company(c), _) => Err(Error::Forbidden(format!(
+                "booking {id} is not a booking of company {c}"
+            ))),
+            (Actor::Authority, None) => Err(Error::NotFound {
+                what: "booking",
+                id: id.to_string(),
+            }),
+        }
+    }
+
+    pub fn bookings(&self) -> impl Iterator<Item = &Booking> {
+        self.bookings.values()
+    }
+
+    pub fn booking_count(&self) -> usize {
+        self.bookings.len()
+    }
+
+    /// Up to `limit` bookings matching `filter`, in id (creation) order, after `after`.
+    pub fn list_bookings(
+        &self,
+        filter: &BookingFilter,
+        after: Option<BookingId>,
+        limit: usize,
+    ) -> Vec<&Booking> {
+        let matching = |b: &&Booking| filter.matches(b);
+        match &filter.company {
+            Some(c) => {
+                let from = (c.clone(), after.unwrap_or(BookingId::MIN));
+                self.by_company
+                    .range(from..)
+                    .take_while(|(bc, _)| bc == c)
+                    .filter(|(_, id)| Some(*id) != after)
+                    .filter_map(|(_, id)| self.bookings.get(id))
+                    .filter(matching)
+                    .take(limit)
+                    .collect()
+            }
+            None => {
+                let range = match after {
+                    Some(a) => self
+                        .bookings
+                        .range((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded)),
+                    None => self.bookings.range(..),
+                };
+                range.map(|(_, b)| b).filter(matching).take(limit).collect()
+            }
+        }
+    }
+
+    pub fn usage(&self, zone: &ZoneId, start: DateTime<Utc>) -> Option<&WindowUsage> {
+        self.usage.get(&(zone.clone(), start))
+    }
+
+    /// Every window with usage recorded, for stores and checks.
+    pub fn usages(&self) -> impl Iterator<Item = (&(ZoneId, DateTime<Utc>), &WindowUsage)> {
+        self.usage.iter()
+    }
+
+    /// The windows of `zone` starting in `[from, to)`, at most `limit` of them.
+    pub fn windows(
+        &self,
+        zone: &ZoneId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<WindowView>> {
+        let z = self.zone(zone)?;
+        let mut start = z.window_containing(from);
+        if start < from {
+            start += z.slot.duration();
+        }
+        let mut out = Vec::new();
+        while start < to && out.len() < limit {
+            out.push(self.window_view(z, start));
+            start += z.slot.duration();
+        }
+        Ok(out)
+    }
+
+    fn window_view(&self, z: &ZoneConfig, start: DateTime<Utc>) -> WindowView {
+        let used = self.usage.get(&(z.id.clone(), start));
+        WindowView {
+            start,
+            end: z.window_end(start),
+            capacity: z.capacity(start),
+            booked: used.map_or(0, |u| u.booked),
+            booked_per_type: used.map_or([0; 5], |u| u.per_type),
+            closure: z.closure_at(start).map(|c| c.reason.clone()),
+        }
+    }
+
+    /// Why one more truck of `company` doing `t` does not fit the window, if it does not.
+    fn room_error(
+        &self,
+        z: &ZoneConfig,
+        start: DateTime<Utc>,
+        t: TransactionType,
+        company: &CompanyId,
+    ) -> Option<Error> {
+        let view = self.window_view(z, start);
+        if view.free_for(t) == 0 {
+            let split = view.capacity.per_type.is_some() && view.free() > 0;
+            return Some(Error::WindowFull {
+                zone: z.id.clone(),
+                window_start: start,
+                transaction_type: split.then_some(t),
+                alternatives: Vec::new(),
+            });
+        }
+        let cap = z.company_cap(company, view.capacity.total);
+        let held = self
+            .usage
+            .get(&(z.id.clone(), start))
+            .and_then(|u| u.per_company.get(company))
+            .copied()
+            .unwrap_or(0);
+        (held >= cap).then(|| Error::CompanyCap {
+            zone: z.id.clone(),
+            window_start: start,
+            held,
+            cap,
+            alternatives: Vec::new(),
+        })
+    }
+
+    /// The windows of `zone` nearest to `preferred` that are bookable at `now` and have room
+    /// for one more truck doing `t` (and, when given, within `company`'s cap), nearest first.
+    pub fn find_slots(
+        &self,
+        zone: &ZoneId,
+        t: TransactionType,
+        company: Option<&CompanyId>,
+        preferred: DateTime<Utc>,
+        count: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>> {
+        let z = self.zone(zone)?;
+        let step = z.slot.duration();
+        let earliest_time = now + TimeDelta::minutes(i64::from(z.rules.booking_cutoff_minutes));
+        let mut lo = z.window_containing(earliest_time);
+        if lo < earliest_time {
+            lo += step;
+        }
+        let hi = z.window_containing(z.horizon_end(now));
+        if lo > hi {
+            return Ok(Vec::new());
+        }
+        let centre = z.window_containing(preferred).clamp(lo, hi);
+        let fits = |s: DateTime<Utc>| {
+            let view = self.window_view(z, s);
+            view.free_for(t) > 0
+                && company.is_none_or(|c| {
+                    let held = self
+                        .usage
+                        .get(&(z.id.clone(), s))
+                        .and_then(|u| u.per_company.get(c))
+                        .copied()
+                        .unwrap_or(0);
+                    held < z.company_cap(c, view.capacity.total)
+                })
+        };
+        let count = count.clamp(1, MAX_FIND_SLOTS);
+        let mut out = Vec::new();
+        let (mut before, mut after) = (Some(centre), Some(centre + step));
+        while out.len() < count && (before.is_some() || after.is_some()) {
+            // Nearest first: take whichever side is closer to `preferred`.
+            let take_before = match (before, after) {
+                (Some(b), Some(a)) => (preferred - b).abs() <= (a - preferred).abs(),
+                (b, _) => b.is_some(),
+            };
+            let s = if take_before {
+                let s = before.unwrap_or(lo);
+                before = (s - step >= lo).then(|| s - step);
+                s
+            } else {
+                let s = after.unwrap_or(hi);
+                after = (s + step <= hi).then(|| s + step);
+                s
+            };
+            if s >= lo && s <= hi && fits(s) {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+
+    fn with_alternatives(
+        &self,
+        e: Error,
+        t: TransactionType,
+        company: &CompanyId,
+        now: DateTime<Utc>,
+    ) -> Error {
+        match e {
+            Error::WindowFull {
+                zone,
+                window_start,
+                transaction_type,
+                ..
+            } => {
+                let alternatives = self
+                    .find_slots(&zone, t, Some(company), window_start, 5, now)
+                    .unwrap_or_default();
+                Error::WindowFull {
+                    zone,
+                    window_start,
+                    transaction_type,
+                    alternatives,
+                }
+            }
+            Error::CompanyCap {
+                zone,
+                window_start,
+                held,
+                cap,
+                ..
+            } => {
+                let alternatives = self
+                    .find_slots(&zone, t, Some(company), window_start, 5, now)
+                    .unwrap_or_default();
+                Error::CompanyCap {
+                    zone,
+                    window_start,
+                    held,
+                    cap,
+                    alternatives,
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// Bookings still to come (BOOKED) with a stop in `zone` whose window overlaps `[from, to)`.
+    pub fn bookings_hit_by(
+        &self,
+        zone: &ZoneId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<BookingId>> {
+        let z = self.zone(zone)?;
+        let first = z.window_containing(from);
+        let ids = self
+            .by_window
+            .range((zone.clone(), first, BookingId::MIN)..)
+            .take_while(|(zz, s, _)| zz == zone && *s < to)
+            .filter(|(_, s, _)| z.window_end(*s) > from)
+            .map(|(_, _, id)| *id)
+            .filter(|id| {
+                self.bookings
+                    .get(id)
+                    .is_some_and(|b| b.state == BookingState::Booked)
+            });
+        let mut ids: Vec<BookingId> = ids.collect();
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+
+    pub fn no_shows(&self) -> &BTreeMap<CompanyId, u64> {
+        &self.no_shows
+    }
+
+    /// The last change-log sequence number of a zone (0 when none).
+    pub fn change_seq(&self, zone: &ZoneId) -> u64 {
+        self.change_seq.get(zone).copied().unwrap_or(0)
+    }
+
+    pub fn change_seqs(&self) -> &BTreeMap<ZoneId, u64> {
+        &self.change_seq
+    }
+
+    pub fn idempotency_records(&self) -> impl Iterator<Item = &IdempotencyRecord> {
+        self.idempotency.values()
+    }
+
+    // ---- bookings ------------------------------------------------------------------------
+
+    /// Books a visit. All stops take their places, or none does.
+    pub fn create(&mut self, req: NewBooking, now: DateTime<Utc>, random: u128) -> Result<Created> {
+        let key = (req.company.clone(), req.idempotency_key.clone());
+        let fingerprint = req.fingerprint();
+        if let Some(rec) = self.idempotency.get(&key) {
+            return if rec.fingerprint == fingerprint {
+                Ok(Created {
+                    id: rec.booking,
+                    replayed: true,
+                    touched: Touched::default(),
+                })
+            } else {
+                Err(Error::IdempotencyConflict {
+                    key: req.idempotency_key,
+                    existing: rec.booking,
+                })
+            };
+        }
+        self.validate_new(&req, now)?;
+        for s in &req.stops {
+            let z = self.zone(&s.zone)?;
+            if let Some(e) = self.room_error(z, s.window_start, s.transaction_type, &req.company) {
+                return Err(self.with_alternatives(e, s.transaction_type, &req.company, now));
+            }
+        }
+        let id = BookingId::new(now, random);
+        if self.bookings.contains_key(&id) {
+            return Err(Error::Precondition(format!(
+                "booking id {id} collided; retry"
+            )));
+        }
+        let booking = Booking {
+            id,
+            company: req.company.clone(),
+            plate: req.plate,
+            epc: req.epc,
+            stops: req.stops,
+            state: BookingState::Booked,
+            idempotency_key: req.idempotency_key.clone(),
+            created_at: now,
+            updated_at: now,
+            entered_at: None,
+            exited_at: None,
+            cancel_reason: None,
+            revision: 1,
+        };
+        let record = IdempotencyRecord {
+            company: req.company,
+            key: req.idempotency_key,
+            booking: id,
+            fingerprint,
+        };
+        let mut touched = Touched::default();
+        touched.windows.extend(
+            booking
+                .stops
+                .iter()
+                .map(|s| (s.zone.clone(), s.window_start)),
+        );
+        touched.idempotency.push(record.clone());
+        self.idempotency.insert(key, record);
+        self.index(&booking);
+        self.bookings.insert(id, booking);
+        self.log_change(id, now, &mut touched);
+        Ok(Created {
+            id,
+            replayed: false,
+            touched,
+        })
+    }
+
+    fn validate_new(&self, req: &NewBooking, now: DateTime<Utc>) -> Result<()> {
+        let key = &req.idempotency_key;
+        if key.is_empty()
+            || key.len() > MAX_IDEMPOTENCY_KEY
+            || !key.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(Error::invalid(
+                "idempotency_key",
+                format!("must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters"),
+            ));
+        }
+        if req.stops.is_empty() || req.stops.len() > MAX_STOPS {
+            return Err(Error::invalid(
+                "stops",
+                format!(
+                    "has {} stops; a visit has 1 to {MAX_STOPS}",
+                    req.stops.len()
+                ),
+            ));
+        }
+        let mut seen = BTreeSet::new();
+        for (i, s) in req.stops.iter().enumerate() {
+            self.validate_stop(i, s, now)?;
+            if i > 0 && s.window_start <= req.stops[i - 1].window_start {
+                return Err(Error::invalid(
+                    format!("stops[{i}].window_start"),
+                    "stops must be in time order, each in a later window than the one before",
+                ));
+            }
+            for (j, c) in s.containers.iter().enumerate() {
+                if !seen.insert(c) {
+                    return Err(Error::invalid(
+                        format!("stops[{i}].container_numbers[{j}]"),
+                        format!("container {c} is named twice in this visit"),
+                    ));
+                }
+            }
+        }
+        self.check_overlap(&req.plate, &req.stops, None)
+    }
+
+    fn validate_stop(&self, i: usize, s: &Stop, now: DateTime<Utc>) -> Result<()> {
+        let z = self.zone(&s.zone).map_err(|_| Error::NotFound {
+            what: "zone",
+            id: s.zone.to_string(),
+        })?;
+        self.check_window(z, &format!("stops[{i}].window_start"), s.window_start, now)?;
+        if s.containers.len() > MAX_CONTAINERS_PER_STOP {
+            return Err(Error::invalid(
+                format!("stops[{i}].container_numbers"),
+                format!(
+                    "names {} containers; at most {MAX_CONTAINERS_PER_STOP} per stop",
+                    s.containers.len()
+                ),
+            ));
+        }
+        if z.rules.require_containers
+            && s.transaction_type.requires_containers()
+            && s.containers.is_empty()
+        {
+            return Err(Error::invalid(
+                format!("stops[{i}].container_numbers"),
+                format!(
+                    "{} in zone {} must name its containers",
+                    s.transaction_type.as_str(),
+                    z.id
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Time rules for booking a window: aligned, not started, within the horizon, before the
+    /// booking cut-off.
+    fn check_window(
+        &self,
+        z: &ZoneConfig,
+        field: &str,
+        start: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        if !z.is_window_start(start) {
+            return Err(Error::invalid(
+                field,
+                format!(
+                    "{start} is not the start of a window of zone {} (windows are {} minutes, aligned in Asia/Amman time)",
+                    z.id,
+                    z.slot.minutes()
+                ),
+            ));
+        }
+        if start <= now {
+            return Err(Error::invalid(
+                field,
+                format!("window {start} has already started"),
+            ));
+        }
+        if start > z.horizon_end(now) {
+            return Err(Error::invalid(
+                field,
+                format!(
+                    "window {start} is beyond the booking horizon of zone {} ({} minutes ahead)",
+                    z.id, z.rules.horizon_minutes
+                ),
+            ));
+        }
+        if now > z.booking_deadline(start) {
+            return Err(Error::Precondition(format!(
+                "window {start} of zone {} closed for booking at {} (cut-off {} minutes before)",
+                z.id,
+                z.booking_deadline(start),
+                z.rules.booking_cutoff_minutes
+            )));
+        }
+        Ok(())
+    }
+
+    /// One truck never holds two overlapping visits.
+    fn check_overlap(
+        &self,
+        plate: &Plate,
+        stops: &[Stop],
+        except: Option<BookingId>,
+    ) -> Result<()> {
+        let (start, end) = visit_span(stops, &self.zones);
+        let clash = self
+            .by_plate
+            .get(plate)
+            .into_iter()
+            .flatten()
+            .filter(|id| Some(**id) != except)
+            .find(|id| {
+                self.bookings.get(id).is_some_and(|b| {
+                    let (s, e) = b.span(&self.zones);
+                    s < end && start < e
+                })
+            });
+        match clash {
+            Some(id) => Err(Error::Precondition(format!(
+                "truck {plate} already holds booking {id}, which overlaps {start}..{end}"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Moves stop `stop` of a booking to the window starting at `new_start`: the new place is
+    /// taken and the old released together, or nothing changes.
+    pub fn move_stop(
+        &mut self,
+        actor: &Actor,
+        id: BookingId,
+        stop: usize,
+        new_start: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Touched> {
+        let b = self.booking_for(actor, id)?;
+        let Some(old) = b.stops.get(stop).cloned() else {
+            return Err(Error::invalid(
+                "stop_index",
+                format!("booking {id} has {} stops", b.stops.len()),
+            ));
+        };
+        self.check_state(b, BookingState::Booked, "moved")?;
+        let z = self.zone(&old.zone)?;
+        if matches!(actor, Actor::Company(_)) && now > z.change_deadline(old.window_start) {
+            return Err(Error::Precondition(format!(
+                "booking {id} can no longer be moved: the change cut-off was {}",
+                z.change_deadline(old.window_start)
+            )));
+        }
+        if new_start == old.window_start {
+            return Err(Error::invalid(
+                "new_window_start",
+                "is the window the stop already holds",
+            ));
+        }
+        self.check_window(z, "new_window_start", new_start, now)?;
+        let mut stops = b.stops.clone();
+        stops[stop].window_start = new_start;
+        if stops
+            .windows(2)
+            .any(|w| w[1].window_start <= w[0].window_start)
+        {
+            return Err(Error::invalid(
+                "new_window_start",
+                "would put the visit's stops out of time order",
+            ));
+        }
+        self.check_overlap(&b.plate, &stops, Some(id))?;
+        let company = b.company.clone();
+        if let Some(e) = self.room_error(z, new_start, old.transaction_type, &company) {
+            return Err(self.with_alternatives(e, old.transaction_type, &company, now));
+        }
+        let mut touched = Touched::default();
+        touched.windows.insert((old.zone.clone(), old.window_start));
+        touched.windows.insert((old.zone.clone(), new_start));
+        self.update(id, now, &mut touched, |b| b.stops = stops);
+        Ok(touched)
+    }
+
+    /// Cancels a booking and releases all its places.
+    pub fn cancel(
+        &mut self,
+        actor: &Actor,
+        id: BookingId,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Touched> {
+        let b = self.booking_for(actor, id)?;
+        self.check_state(b, BookingState::Cancelled, "cancelled")?;
+        if reason.len() > 500 {
+            return Err(Error::invalid("reason", "is longer than 500 bytes"));
+        }
+        if let (Actor::Company(_), Some(first)) = (actor, b.stops.first()) {
+            let deadline = self.zone(&first.zone)?.change_deadline(first.window_start);
+            if now > deadline {
+                return Err(Error::Precondition(format!(
+                    "booking {id} can no longer be cancelled: the change cut-off was {deadline}"
+                )));
+            }
+        }
+        let mut touched = Touched::default();
+        touched
+            .windows
+            .extend(b.stops.iter().map(|s| (s.zone.clone(), s.window_start)));
+        let reason = (!reason.is_empty()).then(|| reason.to_owned());
+        self.update(id, now, &mut touched, |b| {
+            b.state = BookingState::Cancelled;
+            b.cancel_reason = reason;
+        });
+        Ok(touched)
+    }
+
+    fn check_state(&self, b: &Booking, next: BookingState, verb: &str) -> Result<()> {
+        if b.state.can_become(next) || (b.state == next && next == BookingState::Booked) {
+            Ok(())
+        } else {
+            Err(Error::Precondition(format!(
+                "booking {} is {} and cannot be {verb}",
+                b.id,
+                b.state.as_str()
+            )))
+        }
+    }
+
+    /// Marks NO_SHOW every booked visit whose truck can no longer enter at `now`.
+    pub fn sweep_no_shows(&mut self, now: DateTime<Utc>) -> Touched {
+        let due: Vec<BookingId> = self
+            .by_deadline
+            .iter()
+            .take_while(|(d, _)| *d < now)
+            .map(|(_, id)| *id)
+            .collect();
+        let mut touched = Touched::default();
+        for id in due {
+            self.update(id, now, &mut touched, |b| b.state = BookingState::NoShow);
+        }
+        touched
+    }
+
+    /// A gate saw the truck enter.
+    pub fn record_entry(&mut self, id: BookingId, at: DateTime<Utc>) -> Result<Touched> {
+        self.transition(id, BookingState::Entered, "entered", at)
+    }
+
+    /// A gate saw the truck leave.
+    pub fn record_exit(&mut self, id: BookingId, at: DateTime<Utc>) -> Result<Touched> {
+        self.transition(id, BookingState::Exited, "exited", at)
+    }
+
+    fn transition(
+        &mut self,
+        id: BookingId,
+        next: BookingState,
+        verb: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Touched> {
+        let b = self.booking_for(&Actor::Authority, id)?;
+        self.check_state(b, next, verb)?;
+        let mut touched = Touched::default();
+        self.update(id, at, &mut touched, |b| {
+            b.state = next;
+            match next {
+                BookingState::Entered => b.entered_at = Some(at),
+                BookingState::Exited => b.exited_at = Some(at),
+                _ => {}
+            }
+        });
+        Ok(touched)
+    }
+
+    /// Applies `change` to a booking, keeping every index and counter in step, and logs it.
+    fn update(
+        &mut self,
+        id: BookingId,
+        now: DateTime<Utc>,
+        touched: &mut Touched,
+        change: impl FnOnce(&mut Booking),
+    ) {
+        let Some(mut b) = self.bookings.remove(&id) else {
+            return;
+        };
+        self.unindex(&b);
+        change(&mut b);
+        b.updated_at = now;
+        b.revision += 1;
+        self.index(&b);
+        self.bookings.insert(id, b);
+        self.log_change(id, now, touched);
+    }
+
+    fn log_change(&mut self, id: BookingId, now: DateTime<Utc>, touched: &mut Touched) {
+        let Some(b) = self.bookings.get(&id) else {
+            return;
+        };
+        touched.bookings.insert(id);
+        for zone in b.zones() {
+            let seq = self.change_seq.entry(zone.clone()).or_default();
+            *seq += 1;
+            touched.changes.push(ChangeEntry {
+                zone: zone.clone(),
+                seq: *seq,
+                at: now,
+                booking: b.clone(),
+            });
+        }
+    }
+
+    fn last_entry(&self, b: &Booking) -> Option<DateTime<Utc>> {
+        let first = b.stops.first()?;
+        Some(
+            self.zones
+                .get(&first.zone)?
+                .entry_period(first.window_start)
+                .1,
+        )
+    }
+
+    fn index(&mut self, b: &Booking) {
+        self.by_company.insert((b.company.clone(), b.id));
+        if b.state.is_active() {
+            self.by_plate
+                .entry(b.plate.clone())
+                .or_default()
+                .insert(b.id);
+        }
+        if b.state.holds_capacity() {
+            for s in &b.stops {
+                self.usage
+                    .entry((s.zone.clone(), s.window_start))
+                    .or_default()
+                    .add(&b.company, s.transaction_type);
+                self.by_window
+                    .insert((s.zone.clone(), s.window_start, b.id));
+            }
+        }
+        if b.state == BookingState::Booked
+            && let Some(d) = self.last_entry(b)
+        {
+            self.by_deadline.insert((d, b.id));
+        }
+        if b.state == BookingState::NoShow {
+            *self.no_shows.entry(b.company.clone()).or_default() += 1;
+        }
+    }
+
+    fn unindex(&mut self, b: &Booking) {
+        self.by_company.remove(&(b.company.clone(), b.id));
+        if let Some(set) = self.by_plate.get_mut(&b.plate) {
+            set.remove(&b.id);
+            if set.is_empty() {
+                self.by_plate.remove(&b.plate);
+            }
+        }
+        if b.state.holds_capacity() {
+            for s in &b.stops {
+                let key = (s.zone.clone(), s.window_start);
+                if let Some(u) = self.usage.get_mut(&key) {
+                    u.remove(&b.company, s.transaction_type);
+                    if u.booked == 0 {
+                        self.usage.remove(&key);
+                    }
+                }
+                self.by_window
+                    .remove(&(s.zone.clone(), s.window_start, b.id));
+            }
+        }
+        if let Some(d) = self.last_entry(b) {
+            self.by_deadline.remove(&(d, b.id));
+        }
+        if b.state == BookingState::NoShow
+            && let Some(n) = self.no_shows.get_mut(&b.company)
+        {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    // ---- administration ------------------------------------------------------------------
+
+    /// Adds a zone, or replaces its name, slot, template and rules (closures and caps kept).
+    /// Changing the slot length of a zone that has bookings is refused.
+    pub fn upsert_zone(&mut self, mut cfg: ZoneConfig) -> Result<Touched> {
+        cfg.validate()?;
+        if let Some(old) = self.zones.get(&cfg.id) {
+            if old.slot != cfg.slot && self.usage.keys().any(|(z, _)| *z == cfg.id) {
+                return Err(Error::Precondition(format!(
+                    "zone {} has bookings; its slot length cannot change from {} to {} minutes",
+                    cfg.id,
+                    old.slot.minutes(),
+                    cfg.slot.minutes()
+                )));
+            }
+            cfg.closures = old.closures.clone();
+            cfg.company_caps = old.company_caps.clone();
+            cfg.next_closure_id = old.next_closure_id;
+        }
+        let mut touched = Touched::default();
+        touched.zones.insert(cfg.id.clone());
+        self.zones.insert(cfg.id.clone(), cfg);
+        Ok(touched)
+    }
+
+    fn edit_zone(
+        &mut self,
+        zone: &ZoneId,
+        edit: impl FnOnce(&mut ZoneConfig) -> Result<()>,
+    ) -> Result<Touched> {
+        let mut cfg = self.zone(zone)?.clone();
+        edit(&mut cfg)?;
+        cfg.validate()?;
+        self.zones.insert(zone.clone(), cfg);
+        let mut touched = Touched::default();
+        touched.zones.insert(zone.clone());
+        Ok(touched)
+    }
+
+    pub fn set_template(&mut self, zone: &ZoneId, template: CapacityTemplate) -> Result<Touched> {
+        template.validate()?;
+        self.edit_zone(zone, |z| {
+            z.template = template;
+            Ok(())
+        })
+    }
+
+    pub fn set_rules(&mut self, zone: &ZoneId, rules: BookingRules) -> Result<Touched> {
+        self.edit_zone(zone, |z| {
+            z.rules = rules;
+            Ok(())
+        })
+    }
+
+    /// Closes a zone over `[from, to)`. Returns the closure and the bookings it hits (they
+    /// stay booked; the authority or the companies move or cancel them).
+    pub fn add_closure(
+        &mut self,
+        zone: &ZoneId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<(Closure, Vec<BookingId>, Touched)> {
+        if from >= to {
+            return Err(Error::invalid(
+                "to",
+                format!("{to} is not after from ({from})"),
+            ));
+        }
+        if reason.trim().is_empty() || reason.len() > 500 {
+            return Err(Error::invalid(
+                "reason",
+                "a closure needs a reason of 1 to 500 bytes",
+            ));
+        }
+        let mut closure = None;
+        let touched = self.edit_zone(zone, |z| {
+            let c = Closure {
+                id: z.next_closure_id,
+                from,
+                to,
+                reason: reason.to_owned(),
+            };
+            z.next_closure_id += 1;
+            z.closures.push(c.clone());
+            closure = Some(c);
+            Ok(())
+        })?;
+        let hit = self.bookings_hit_by(zone, from, to)?;
+        let closure = closure.ok_or_else(|| Error::Precondition("closure was not added".into()))?;
+        Ok((closure, hit, touched))
+    }
+
+    pub fn remove_closure(&mut self, zone: &ZoneId, id: u64) -> Result<Touched> {
+        self.edit_zone(zone, |z| {
+            let before = z.closures.len();
+            z.closures.retain(|c| c.id != id);
+            if z.closures.len() == before {
+                return Err(Error::NotFound {
+                    what: "closure",
+                    id: id.to_string(),
+                });
+            }
+            Ok(())
+        })
+    }
+
+    /// Sets (or with `None` clears) a company's own cap in a zone, in percent of a window.
+    pub fn set_company_cap(
+        &mut self,
+        zone: &ZoneId,
+        company: &CompanyId,
+        percent: Option<u8>,
+    ) -> Result<Touched> {
+        self.edit_zone(zone, |z| {
+            match percent {
+                Some(p) => z.company_caps.insert(company.clone(), p),
+                None => z.company_caps.remove(company),
+            };
+            Ok(())
+        })
+    }
+
+    /// Adds or replaces a gate. Its zone must exist; lane ids must be unique.
+    pub fn upsert_gate(&mut self, gate: Gate) -> Result<Touched> {
+        self.zone(&gate.zone)?;
+        if gate.name.trim().is_empty() || gate.name.len() > 200 {
+            return Err(Error::invalid("gate.name", "must be 1 to 200 bytes"));
+        }
+        if gate.lanes.is_empty() {
+            return Err(Error::invalid(
+                "gate.lanes",
+                "a gate needs at least one lane",
+            ));
+        }
+        let ids: BTreeSet<_> = gate.lanes.iter().map(|l| &l.id).collect();
+        if ids.len() != gate.lanes.len() {
+            return Err(Error::invalid(
+                "gate.lanes",
+                "lane ids must be unique within the gate",
+            ));
+        }
+        let mut touched = Touched::default();
+        touched.gates.insert(gate.id.clone());
+        self.gates.insert(gate.id.clone(), gate);
+        Ok(touched)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,795 @@
+use super::*;
+use crate::calendar::SlotLength;
+use chrono::TimeZone;
+use proptest::prelude::*;
+
+fn t0() -> DateTime<Utc> {
+    // Thursday 2026-11-26 00:00 UTC (03:00 in Amman).
+    Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap()
+}
+
+fn hours(h: i64) -> DateTime<Utc> {
+    t0() + TimeDelta::hours(h)
+}
+
+fn zid(s: &str) -> ZoneId {
+    ZoneId::parse(s).unwrap()
+}
+
+fn cid(s: &str) -> CompanyId {
+    CompanyId::parse(s).unwrap()
+}
+
+fn plate(s: &str) -> Plate {
+    Plate::parse(s).unwrap()
+}
+
+/// Zone `act` (60-minute windows, capacity 3, company cap 67% = 2 places, 1-day horizon)
+/// and zone `siz` (30-minute windows, capacity 10).
+fn ledger() -> Ledger {
+    let mut l = Ledger::new();
+    let mut act = ZoneConfig::new(
+        zid("act"),
+        "Container terminal",
+        SlotLength::from_minutes(60).unwrap(),
+        WindowCapacity::uniform(3),
+    );
+    act.rules.company_cap_percent = 67;
+    act.rules.horizon_minutes = 24 * 60;
+    l.upsert_zone(act).unwrap();
+    let siz = ZoneConfig::new(
+        zid("siz"),
+        "Southern industrial zone",
+        SlotLength::from_minutes(30).unwrap(),
+        WindowCapacity::uniform(10),
+    );
+    l.upsert_zone(siz).unwrap();
+    l
+}
+
+fn stop(zone: &str, start: DateTime<Utc>, t: TransactionType) -> Stop {
+    let containers = if t.requires_containers() {
+        vec![ContainerNumber::parse("CSQU3054383").unwrap()]
+    } else {
+        vec![]
+    };
+    Stop {
+        zone: zid(zone),
+        window_start: start,
+        transaction_type: t,
+        containers,
+    }
+}
+
+fn req(company: &str, key: &str, p: &str, stops: Vec<Stop>) -> NewBooking {
+    NewBooking {
+        company: cid(company),
+        idempotency_key: key.into(),
+        plate: plate(p),
+        epc: None,
+        stops,
+    }
+}
+
+fn gc(zone: &str, start: DateTime<Utc>) -> Vec<Stop> {
+    vec![stop(zone, start, TransactionType::GeneralCargo)]
+}
+
+#[test]
+fn books_and_counts() {
+    let mut l = ledger();
+    let c = l
+        .create(req("acme", "k1", "6012345", gc("act", hours(5))), t0(), 1)
+        .unwrap();
+    assert!(!c.replayed);
+    assert_eq!(l.usage(&zid("act"), hours(5)).unwrap().booked, 1);
+    assert_eq!(c.touched.changes.len(), 1);
+    assert_eq!(c.touched.changes[0].seq, 1);
+    assert_eq!(l.booking(c.id).unwrap().state, BookingState::Booked);
+}
+
+#[test]
+fn idempotency_replays_same_request_and_refuses_another() {
+    let mut l = ledger();
+    let a = l
+        .create(req("acme", "k1", "6012345", gc("act", hours(5))), t0(), 1)
+        .unwrap();
+    let b = l
+        .create(req("acme", "k1", "6012345", gc("act", hours(5))), t0(), 2)
+        .unwrap();
+    assert!(b.replayed);
+    assert_eq!(a.id, b.id);
+    assert!(b.touched.is_empty());
+    assert_eq!(l.usage(&zid("act"), hours(5)).unwrap().booked, 1);
+    let err = l
+        .create(req("acme", "k1", "6012345", gc("act", hours(6))), t0(), 3)
+        .unwrap_err();
+    assert!(matches!(err, Error::IdempotencyConflict { .. }), "{err}");
+    // The same key of another company is another key.
+    assert!(
+        !l.create(req("other", "k1", "6099999", gc("act", hours(5))), t0(), 4)
+            .unwrap()
+            .replayed
+    );
+}
+
+#[test]
+fn full_window_is_refused_with_alternatives() {
+    let mut l = ledger();
+    for (i, c) in ["a", "b", "c"].iter().enumerate() {
+        l.create(
+            req(c, "k", &format!("60{i}"), gc("act", hours(5))),
+            t0(),
+            i as u128,
+        )
+        .unwrap();
+    }
+    let err = l
+        .create(req("d", "k", "609", gc("act", hours(5))), t0(), 9)
+        .unwrap_err();
+    match err {
+        Error::WindowFull {
+            alternatives,
+            window_start,
+            ..
+        } => {
+            assert_eq!(window_start, hours(5));
+            // Nearest first; on a tie the earlier window.
+            assert_eq!(alternatives[..2], [hours(4), hours(6)], "{alternatives:?}");
+            assert!(!alternatives.contains(&hours(5)));
+        }
+        other => panic!("expected WindowFull, got {other}"),
+    }
+}
+
+#[test]
+fn company_cap_limits_hoarding() {
+    let mut l = ledger();
+    l.create(req("acme", "k1", "601", gc("act", hours(5))), t0(), 1)
+        .unwrap();
+    l.create(req("acme", "k2", "602", gc("act", hours(5))), t0(), 2)
+        .unwrap();
+    let err = l
+        .create(req("acme", "k3", "603", gc("act", hours(5))), t0(), 3)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::CompanyCap {
+                held: 2,
+                cap: 2,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // Another company still gets the last place.
+    l.create(req("other", "k1", "604", gc("act", hours(5))), t0(), 4)
+        .unwrap();
+}
+
+#[test]
+fn per_type_split_is_enforced() {
+    let mut l = ledger();
+    l.set_template(
+        &zid("siz"),
+        CapacityTemplate::uniform(WindowCapacity {
+            total: 10,
+            per_type: Some([1, 10, 10, 10, 10]),
+        }),
+    )
+    .unwrap();
+    l.create(
+        req(
+            "a",
+            "k",
+            "601",
+            vec![stop("siz", hours(5), TransactionType::ImportPickup)],
+        ),
+        t0(),
+        1,
+    )
+    .unwrap();
+    let err = l
+        .create(
+            req(
+                "b",
+                "k",
+                "602",
+                vec![stop("siz", hours(5), TransactionType::ImportPickup)],
+            ),
+            t0(),
+            2,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::WindowFull {
+                transaction_type: Some(TransactionType::ImportPickup),
+                ..
+            }
+        ),
+        "{err}"
+    );
+    l.create(
+        req(
+            "b",
+            "k",
+            "602",
+            vec![stop("siz", hours(5), TransactionType::EmptyReturn)],
+        ),
+        t0(),
+        3,
+    )
+    .unwrap();
+}
+
+#[test]
+fn time_rules() {
+    let mut l = ledger();
+    let misaligned = l
+        .create(
+            req(
+                "a",
+                "k",
+                "601",
+                gc("act", hours(5) + TimeDelta::minutes(30)),
+            ),
+            t0(),
+            1,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&misaligned, Error::Invalid { field, .. } if field == "stops[0].window_start"),
+        "{misaligned}"
+    );
+    let past = l
+        .create(req("a", "k", "601", gc("act", hours(-1))), t0(), 1)
+        .unwrap_err();
+    assert!(past.to_string().contains("already started"), "{past}");
+    let beyond = l
+        .create(req("a", "k", "601", gc("act", hours(25))), t0(), 1)
+        .unwrap_err();
+    assert!(beyond.to_string().contains("horizon"), "{beyond}");
+    let cutoff = l
+        .create(
+            req("a", "k", "601", gc("act", hours(1))),
+            t0() + TimeDelta::minutes(1),
+            1,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(cutoff, Error::Precondition(ref m) if m.contains("cut-off")),
+        "{cutoff}"
+    );
+    assert_eq!(l.booking_count(), 0);
+}
+
+#[test]
+fn containers_are_required_for_imports_and_exports() {
+    let mut l = ledger();
+    let mut s = stop("act", hours(5), TransactionType::ImportPickup);
+    s.containers.clear();
+    let err = l
+        .create(req("a", "k", "601", vec![s]), t0(), 1)
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Invalid { field, .. } if field == "stops[0].container_numbers"),
+        "{err}"
+    );
+    let dup = vec![
+        stop("act", hours(5), TransactionType::ImportPickup),
+        stop("siz", hours(7), TransactionType::ExportDropoff),
+    ];
+    let err = l.create(req("a", "k", "601", dup), t0(), 1).unwrap_err();
+    assert!(err.to_string().contains("named twice"), "{err}");
+}
+
+#[test]
+fn multi_stop_visit_takes_all_or_nothing() {
+    let mut l = ledger();
+    for (i, c) in ["a", "b", "c"].iter().enumerate() {
+        l.create(
+            req(c, "k", &format!("60{i}"), gc("act", hours(8))),
+            t0(),
+            i as u128,
+        )
+        .unwrap();
+    }
+    let visit = vec![
+        stop("siz", hours(6), TransactionType::EmptyReturn),
+        stop("act", hours(8), TransactionType::GeneralCargo),
+    ];
+    let err = l.create(req("d", "k", "609", visit), t0(), 9).unwrap_err();
+    assert!(matches!(err, Error::WindowFull { .. }));
+    assert!(
+        l.usage(&zid("siz"), hours(6)).is_none(),
+        "first stop must not keep a place"
+    );
+    let visit = vec![
+        stop("siz", hours(6), TransactionType::EmptyReturn),
+        stop("act", hours(9), TransactionType::GeneralCargo),
+    ];
+    let ok = l.create(req("d", "k", "609", visit), t0(), 9).unwrap();
+    assert_eq!(ok.touched.changes.len(), 2, "one change per zone");
+    assert_eq!(l.usage(&zid("siz"), hours(6)).unwrap().booked, 1);
+    let out_of_order = vec![
+        stop("act", hours(9), TransactionType::GeneralCargo),
+        stop("siz", hours(6), TransactionType::EmptyReturn),
+    ];
+    assert!(
+        l.create(req("e", "k", "608", out_of_order), t0(), 10)
+            .is_err()
+    );
+}
+
+#[test]
+fn one_truck_never_holds_overlapping_visits() {
+    let mut l = ledger();
+    l.create(req("a", "k1", "6012345", gc("act", hours(5))), t0(), 1)
+        .unwrap();
+    let err = l
+        .create(
+            req(
+                "b",
+                "k1",
+                "60-12345",
+                gc("siz", hours(5) + TimeDelta::minutes(30)),
+            ),
+            t0(),
+            2,
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("overlaps"), "{err}");
+    l.create(req("b", "k1", "6012345", gc("siz", hours(6))), t0(), 2)
+        .unwrap();
+}
+
+#[test]
+fn move_is_atomic_and_respects_cutoffs() {
+    let mut l = ledger();
+    let id = l
+        .create(req("a", "k", "601", gc("act", hours(5))), t0(), 1)
+        .unwrap()
+        .id;
+    for (i, c) in ["b", "c", "d"].iter().enumerate() {
+        l.create(
+            req(c, "k", &format!("70{i}"), gc("act", hours(6))),
+            t0(),
+            10 + i as u128,
+        )
+        .unwrap();
+    }
+    let actor = Actor::Company(cid("a"));
+    let err = l.move_stop(&actor, id, 0, hours(6), t0()).unwrap_err();
+    assert!(matches!(err, Error::WindowFull { .. }));
+    assert_eq!(
+        l.booking(id).unwrap().stops[0].window_start,
+        hours(5),
+        "nothing changed"
+    );
+    assert_eq!(l.usage(&zid("act"), hours(5)).unwrap().booked, 1);
+    let t = l.move_stop(&actor, id, 0, hours(7), t0()).unwrap();
+    assert_eq!(t.windows.len(), 2);
+    assert!(l.usage(&zid("act"), hours(5)).is_none());
+    assert_eq!(l.usage(&zid("act"), hours(7)).unwrap().booked, 1);
+    assert_eq!(l.booking(id).unwrap().revision, 2);
+    let late = l
+        .move_stop(&actor, id, 0, hours(9), hours(6) + TimeDelta::minutes(1))
+        .unwrap_err();
+    assert!(late.to_string().contains("cut-off"), "{late}");
+    let other = l
+        .move_stop(&Actor::Company(cid("zzz")), id, 0, hours(9), t0())
+        .unwrap_err();
+    assert!(matches!(other, Error::Forbidden(_)));
+}
+
+#[test]
+fn cancel_releases_and_only_once() {
+    let mut l = ledger();
+    let id = l
+        .create(req("a", "k", "601", gc("act", hours(5))), t0(), 1)
+        .unwrap()
+        .id;
+    let actor = Actor::Company(cid("a"));
+    l.cancel(&actor, id, "changed plans", t0()).unwrap();
+    assert!(l.usage(&zid("act"), hours(5)).is_none());
+    assert_eq!(
+        l.booking(id).unwrap().cancel_reason.as_deref(),
+        Some("changed plans")
+    );
+    let again = l.cancel(&actor, id, "", t0()).unwrap_err();
+    assert!(again.to_string().contains("CANCELLED"), "{again}");
+}
+
+#[test]
+fn company_sees_same_answer_for_foreign_and_missing_bookings() {
+    let mut l = ledger();
+    let id = l
+        .create(req("a", "k", "601", gc("act", hours(5))), t0(), 1)
+        .unwrap()
+        .id;
+    let missing = BookingId::new(t0(), 99);
+    let b = Actor::Company(cid("b"));
+    let e1 = l.booking_for(&b, id).unwrap_err();
+    let e2 = l.booking_for(&b, missing).unwrap_err();
+    assert!(matches!(e1, Error::Forbidden(_)) && matches!(e2, Error::Forbidden(_)));
+    assert!(matches!(
+        l.booking_for(&Actor::Authority, missing).unwrap_err(),
+        Error::NotFound { .. }
+    ));
+}
+
+#[test]
+fn no_show_sweep_marks_and_counts() {
+    let mut l = ledger();
+    let id = l
+        .create(req("a", "k", "601", gc("act", hours(5))), t0(), 1)
+        .unwrap()
+        .id;
+    // Window 05:00-06:00 + 30 min late grace: still valid at 06:29.
+    assert!(
+        l.sweep_no_shows(hours(6) + TimeDelta::minutes(29))
+            .is_empty()
+    );
+    let t = l.sweep_no_shows(hours(6) + TimeDelta::minutes(31));
+    assert!(t.bookings.contains(&id));
+    assert_eq!(l.booking(id).unwrap().state, BookingState::NoShow);
+    assert_eq!(l.no_shows().get(&cid("a")), Some(&1));
+    assert!(
+        l.record_entry(id, hours(7)).is_err(),
+        "a no-show cannot enter"
+    );
+}
+
+#[test]
+fn entry_and_exit_move_forward_only() {
+    let mut l = ledger();
+    let id = l
+        .create(req("a", "k", "601", gc("act", hours(5))), t0(), 1)
+        .unwrap()
+        .id;
+    assert!(l.record_exit(id, hours(5)).is_err());
+    l.record_entry(id, hours(5)).unwrap();
+    assert!(l.record_entry(id, hours(5)).is_err());
+    l.record_exit(id, hours(6)).unwrap();
+    let b = l.booking(id).unwrap();
+    assert_eq!(
+        (b.state, b.entered_at, b.exited_at),
+        (BookingState::Exited, Some(hours(5)), Some(hours(6)))
+    );
+    assert!(l.cancel(&Actor::Authority, id, "", hours(6)).is_err());
+}
+
+#[test]
+fn closure_zeroes_capacity_and_lists_hit_bookings() {
+    let mut l = ledger();
+    let hit = l
+        .create(req("a", "k", "601", gc("act", hours(5))), t0(), 1)
+        .unwrap()
+        .id;
+    let spared = l
+        .create(req("a", "k2", "602", gc("act", hours(8))), t0(), 2)
+        .unwrap()
+        .id;
+    let (closure, bookings, touched) = l
+        .add_closure(
+            &zid("act"),
+            hours(4) + TimeDelta::minutes(30),
+            hours(7),
+            "flash flood warning",
+        )
+        .unwrap();
+    assert_eq!(closure.id, 1);
+    assert_eq!(bookings, vec![hit]);
+    assert!(!bookings.contains(&spared));
+    assert!(touched.zones.contains(&zid("act")));
+    let err = l
+        .create(req("b", "k", "603", gc("act", hours(6))), t0(), 3)
+        .unwrap_err();
+    assert!(matches!(err, Error::WindowFull { .. }));
+    let views = l.windows(&zid("act"), hours(4), hours(8), 10).unwrap();
+    assert_eq!(
+        views.iter().map(|v| v.capacity.total).collect::<Vec<_>>(),
+        vec![0, 0, 0, 3]
+    );
+    assert_eq!(views[1].closure.as_deref(), Some("flash flood warning"));
+    l.remove_closure(&zid("act"), 1).unwrap();
+    assert!(l.remove_closure(&zid("act"), 1).is_err());
+}
+
+#[test]
+fn find_slots_is_nearest_first_within_bookable_range() {
+    let mut l = ledger();
+    for (i, c) in ["a", "b", "c"].iter().enumerate() {
+        l.create(
+            req(c, "k", &format!("60{i}"), gc("act", hours(5))),
+            t0(),
+            i as u128,
+        )
+        .unwrap();
+    }
+    let s = l
+        .find_slots(
+            &zid("act"),
+            TransactionType::GeneralCargo,
+            None,
+            hours(5),
+            3,
+            t0(),
+        )
+        .unwrap();
+    assert_eq!(s, vec![hours(4), hours(6), hours(3)]);
+    // Cut-off of 60 minutes: the earliest bookable window at t0 is 01:00.
+    let s = l
+        .find_slots(
+            &zid("act"),
+            TransactionType::GeneralCargo,
+            None,
+            hours(-10),
+            2,
+            t0(),
+        )
+        .unwrap();
+    assert_eq!(s, vec![hours(1), hours(2)]);
+    // Horizon of one day.
+    let s = l
+        .find_slots(
+            &zid("act"),
+            TransactionType::GeneralCargo,
+            None,
+            hours(100),
+            1,
+            t0(),
+        )
+        .unwrap();
+    assert_eq!(s, vec![hours(24)]);
+}
+
+#[test]
+fn restore_recounts_everything() {
+    let mut l = ledger();
+    let a = l
+        .create(req("a", "k", "601", gc("act", hours(5))), t0(), 1)
+        .unwrap()
+        .id;
+    l.create(req("b", "k", "602", gc("act", hours(5))), t0(), 2)
+        .unwrap();
+    l.cancel(&Actor::Authority, a, "", t0()).unwrap();
+    let r = Ledger::restore(
+        l.zones().cloned(),
+        l.gates().cloned(),
+        l.bookings().cloned(),
+        l.idempotency_records().cloned(),
+        l.change_seqs().clone(),
+    );
+    assert_eq!(
+        r.usages().collect::<Vec<_>>(),
+        l.usages().collect::<Vec<_>>()
+    );
+    assert_eq!(r.change_seq(&zid("act")), 3);
+}
+
+#[test]
+fn list_bookings_filters_and_pages() {
+    let mut l = ledger();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(
+            l.create(
+                req(
+                    "a",
+                    &format!("k{i}"),
+                    &format!("60{i}"),
+                    gc("act", hours(5 + i)),
+                ),
+                t0(),
+                i as u128,
+            )
+            .unwrap()
+            .id,
+        );
+    }
+    l.create(req("b", "k", "700", gc("siz", hours(5))), t0(), 50)
+        .unwrap();
+    let f = BookingFilter {
+        company: Some(cid("a")),
+        ..Default::default()
+    };
+    let page1: Vec<_> = l.list_bookings(&f, None, 2).iter().map(|b| b.id).collect();
+    let page2: Vec<_> = l
+        .list_bookings(&f, page1.last().copied(), 2)
+        .iter()
+        .map(|b| b.id)
+        .collect();
+    assert_eq!([page1, page2].concat(), ids[..4].to_vec());
+    let f = BookingFilter {
+        zone: Some(zid("act")),
+        window_from: Some(hours(7)),
+        window_to: Some(hours(9)),
+        ..Default::default()
+    };
+    assert_eq!(
+        l.list_bookings(&f, None, 10)
+            .iter()
+            .map(|b| b.id)
+            .collect::<Vec<_>>(),
+        ids[2..4].to_vec()
+    );
+}
+
+// ---- property test against a naive model ---------------------------------------------
+
+#[derive(Debug, Clone)]
+enum Op {
+    Create {
+        company: u8,
+        plate: u8,
+        window: u8,
+        key: u8,
+    },
+    Move {
+        booking: u8,
+        window: u8,
+    },
+    Cancel {
+        booking: u8,
+    },
+    Enter {
+        booking: u8,
+    },
+    Exit {
+        booking: u8,
+    },
+    Sweep,
+    Advance {
+        minutes: u16,
+    },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        5 => (0u8..4, 0u8..6, 0u8..30, 0u8..12).prop_map(|(company, plate, window, key)| Op::Create { company, plate, window, key }),
+        2 => (any::<u8>(), 0u8..30).prop_map(|(booking, window)| Op::Move { booking, window }),
+        1 => any::<u8>().prop_map(|booking| Op::Cancel { booking }),
+        1 => any::<u8>().prop_map(|booking| Op::Enter { booking }),
+        1 => any::<u8>().prop_map(|booking| Op::Exit { booking }),
+        1 => Just(Op::Sweep),
+        1 => (1u16..240).prop_map(|minutes| Op::Advance { minutes }),
+    ]
+}
+
+#[derive(Debug, Clone)]
+struct MBooking {
+    id: BookingId,
+    company: String,
+    plate: String,
+    start: DateTime<Utc>,
+    /// The window first asked for: a retry of the create is the same request even after a move.
+    requested: DateTime<Utc>,
+    state: BookingState,
+    key: String,
+}
+
+/// The naive model: a list of bookings, every rule recomputed by counting.
+struct Model {
+    now: DateTime<Utc>,
+    bookings: Vec<MBooking>,
+}
+
+const CAP: usize = 3;
+const COMPANY_CAP: usize = 2;
+
+impl Model {
+    fn bookable(&self, start: DateTime<Utc>) -> bool {
+        self.now <= start - TimeDelta::hours(1) && start <= self.now + TimeDelta::days(1)
+    }
+    fn holding(&self, start: DateTime<Utc>) -> impl Iterator<Item = &MBooking> {
+        self.bookings
+            .iter()
+            .filter(move |b| b.start == start && b.state.holds_capacity())
+    }
+    fn has_room(&self, start: DateTime<Utc>, company: &str) -> bool {
+        self.holding(start).count() < CAP
+            && self.holding(start).filter(|b| b.company == company).count() < COMPANY_CAP
+    }
+    fn plate_free(&self, plate: &str, start: DateTime<Utc>, except: Option<BookingId>) -> bool {
+        !self.bookings.iter().any(|b| {
+            b.plate == plate && b.start == start && b.state.is_active() && Some(b.id) != except
+        })
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn ledger_agrees_with_naive_model(ops in prop::collection::vec(op(), 1..80)) {
+        let mut l = ledger();
+        let mut m = Model { now: t0(), bookings: Vec::new() };
+        let zone = zid("act");
+        for (n, op) in ops.into_iter().enumerate() {
+            let before: BTreeMap<BookingId, BookingState> = l.bookings().map(|b| (b.id, b.state)).collect();
+            let now = m.now;
+            match op {
+                Op::Create { company, plate, window, key } => {
+                    let (company, plate, key) = (format!("c{company}"), format!("60{plate}"), format!("k{key}"));
+                    let start = hours(i64::from(window));
+                    let r = l.create(req(&company, &key, &plate, gc("act", start)), now, n as u128);
+                    if let Some(prev) = m.bookings.iter().find(|b| b.company == company && b.key == key) {
+                        let same = prev.plate == plate && prev.requested == start;
+                        prop_assert_eq!(r.as_ref().map(|c| c.id).ok(), same.then_some(prev.id), "idempotency");
+                        let conflict = matches!(r, Err(Error::IdempotencyConflict { .. }));
+                        prop_assert!(same || conflict);
+                    } else {
+                        let expect = m.bookable(start) && m.has_room(start, &company) && m.plate_free(&plate, start, None);
+                        prop_assert_eq!(r.is_ok(), expect, "create {:?}", r);
+                        if let Ok(c) = r {
+                            m.bookings.push(MBooking { id: c.id, company, plate, start, requested: start, state: BookingState::Booked, key });
+                        }
+                    }
+                }
+                Op::Move { booking, window } => {
+                    if m.bookings.is_empty() { continue; }
+                    let i = booking as usize % m.bookings.len();
+                    let b = m.bookings[i].clone();
+                    let start = hours(i64::from(window));
+                    let r = l.move_stop(&Actor::Company(cid(&b.company)), b.id, 0, start, now);
+                    let expect = b.state == BookingState::Booked
+                        && now <= b.start - TimeDelta::hours(1)
+                        && start != b.start
+                        && m.bookable(start)
+                        && m.has_room(start, &b.company)
+                        && m.plate_free(&b.plate, start, Some(b.id));
+                    prop_assert_eq!(r.is_ok(), expect, "move {:?}", r);
+                    if r.is_ok() { m.bookings[i].start = start; }
+                }
+                Op::Cancel { booking } => {
+                    if m.bookings.is_empty() { continue; }
+                    let i = booking as usize % m.bookings.len();
+                    let b = m.bookings[i].clone();
+                    let r = l.cancel(&Actor::Company(cid(&b.company)), b.id, "", now);
+                    let expect = b.state == BookingState::Booked && now <= b.start - TimeDelta::hours(1);
+                    prop_assert_eq!(r.is_ok(), expect, "cancel {:?}", r);
+                    if r.is_ok() { m.bookings[i].state = BookingState::Cancelled; }
+                }
+                Op::Enter { booking } | Op::Exit { booking } => {
+                    if m.bookings.is_empty() { continue; }
+                    let i = booking as usize % m.bookings.len();
+                    let id = m.bookings[i].id;
+                    let entering = matches!(op, Op::Enter { .. });
+                    let r = if entering { l.record_entry(id, now) } else { l.record_exit(id, now) };
+                    let (from, to) = if entering { (BookingState::Booked, BookingState::Entered) } else { (BookingState::Entered, BookingState::Exited) };
+                    prop_assert_eq!(r.is_ok(), m.bookings[i].state == from);
+                    if r.is_ok() { m.bookings[i].state = to; }
+                }
+                Op::Sweep => {
+                    l.sweep_no_shows(now);
+                    for b in &mut m.bookings {
+                        if b.state == BookingState::Booked && b.start + TimeDelta::minutes(90) < now {
+                            b.state = BookingState::NoShow;
+                        }
+                    }
+                }
+                Op::Advance { minutes } => m.now += TimeDelta::minutes(i64::from(minutes)),
+            }
+            // Invariants after every step.
+            for b in &m.bookings {
+                prop_assert_eq!(l.booking(b.id).map(|x| (x.state, x.stops[0].window_start)), Some((b.state, b.start)));
+            }
+            for (id, old) in before {
+                let new = l.booking(id).map(|b| b.state);
+                prop_assert!(new == Some(old) || new.is_some_and(|s| old.can_become(s)), "{:?} -> {:?}", old, new);
+            }
+            for ((z, start), u) in l.usages() {
+                prop_assert_eq!(z, &zone);
+                prop_assert!(u.booked as usize <= CAP, "window over capacity");
+                prop_assert_eq!(u.booked as usize, m.holding(*start).count());
+                prop_assert!(u.per_company.values().all(|n| *n as usize <= COMPANY_CAP), "company over cap");
+            }
+            let noshows = m.bookings.iter().filter(|b| b.state == BookingState::NoShow).count() as u64;
+            prop_assert_eq!(l.no_shows().values().sum::<u64>(), noshows);
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Bawaba's domain: the rules of the port, with no I/O.
+//!
+//! Nothing here reads a clock, a file or a socket: time is always an argument, so every rule
+//! can be tested (and property-tested) deterministically. Adapters (store, gRPC, gate agent)
+//! wrap it.
+
+pub mod access;
+pub mod calendar;
+pub mod container;
+pub mod epc;
+pub mod error;
+pub mod ids;
+pub mod ledger;
+pub mod plate;
+
+pub use error::{Error, Result};

@@ -1,0 +1,155 @@
+//! Bawaba's storage.
+//!
+//! [`Store`] is the interface the scheduler uses; [`SledStore`] is the embedded default (the
+//! only code that knows sled). A later PostgreSQL backend is a second implementation of the
+//! same trait. [`TokenBook`] keeps API tokens (hashes only) in a plain file beside the store,
+//! so `bawaba token create` works whether or not a scheduler is running.
+
+mod codec;
+mod sled_store;
+mod tokens;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use bawaba_domain::calendar::{
+    BookingRules, CapacityTemplate, Closure, TransactionType, ZoneConfig,
+};
+use bawaba_domain::ids::{BookingId, CompanyId, ZoneId};
+use bawaba_domain::ledger::{Actor, Booking, BookingFilter, Gate, NewBooking, WindowView};
+use chrono::{DateTime, Utc};
+
+pub use sled_store::SledStore;
+pub use tokens::TokenBook;
+
+/// Everything the store refuses or fails at.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The domain refused the request; nothing was stored.
+    #[error(transparent)]
+    Domain(#[from] bawaba_domain::Error),
+    /// The database failed; the request was not acknowledged and nothing of it is visible.
+    #[error("storage failure: {0}")]
+    Storage(String),
+    /// A stored value could not be read back.
+    #[error("corrupt stored value at {key}: {reason}")]
+    Corrupt { key: String, reason: String },
+    /// The store is shutting down.
+    #[error("the store is closed")]
+    Closed,
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl From<sled::Error> for Error {
+    fn from(e: sled::Error) -> Self {
+        Error::Storage(e.to_string())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A booking as created: `replayed` when the idempotency key had made it before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedBooking {
+    pub booking: Booking,
+    pub replayed: bool,
+}
+
+/// The scheduler's storage. Every mutation is acknowledged only once durable, and either
+/// applies completely (booking, capacity counters, indexes and change log together) or not
+/// at all.
+pub trait Store: Send + Sync + 'static {
+    fn create_booking(
+        &self,
+        req: NewBooking,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<CreatedBooking>> + Send;
+    fn move_booking(
+        &self,
+        actor: Actor,
+        id: BookingId,
+        stop: usize,
+        new_start: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Booking>> + Send;
+    fn cancel_booking(
+        &self,
+        actor: Actor,
+        id: BookingId,
+        reason: String,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Booking>> + Send;
+    /// Marks no-shows; returns the bookings it marked.
+    fn sweep_no_shows(
+        &self,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<BookingId>>> + Send;
+
+    fn upsert_zone(&self, cfg: ZoneConfig) -> impl Future<Output = Result<ZoneConfig>> + Send;
+    fn set_template(
+        &self,
+        zone: ZoneId,
+        template: CapacityTemplate,
+    ) -> impl Future<Output = Result<ZoneConfig>> + Send;
+    fn set_rules(
+        &self,
+        zone: ZoneId,
+        rules: BookingRules,
+    ) -> impl Future<Output = Result<ZoneConfig>> + Send;
+    /// Closes a zone over `[from, to)`; returns the closure and the bookings it hits.
+    fn add_closure(
+        &self,
+        zone: ZoneId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        reason: String,
+    ) -> impl Future<Output = Result<(Closure, Vec<Booking>)>> + Send;
+    fn remove_closure(
+        &self,
+        zone: ZoneId,
+        id: u64,
+    ) -> impl Future<Output = Result<ZoneConfig>> + Send;
+    fn set_company_cap(
+        &self,
+        zone: ZoneId,
+        company: CompanyId,
+        percent: Option<u8>,
+    ) -> impl Future<Output = Result<ZoneConfig>> + Send;
+    fn upsert_gate(&self, gate: Gate) -> impl Future<Output = Result<Gate>> + Send;
+
+    fn get_booking(
+        &self,
+        actor: Actor,
+        id: BookingId,
+    ) -> impl Future<Output = Result<Booking>> + Send;
+    fn list_bookings(
+        &self,
+        filter: BookingFilter,
+        after: Option<BookingId>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Booking>>> + Send;
+    fn list_windows(
+        &self,
+        zone: ZoneId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<WindowView>>> + Send;
+    fn find_slots(
+        &self,
+        zone: ZoneId,
+        transaction_type: TransactionType,
+        company: Option<CompanyId>,
+        preferred: DateTime<Utc>,
+        count: usize,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<WindowView>>> + Send;
+    fn zones(&self) -> impl Future<Output = Result<Vec<ZoneConfig>>> + Send;
+    fn gates(&self) -> impl Future<Output = Result<Vec<Gate>>> + Send;
+    fn no_shows(&self) -> impl Future<Output = Result<BTreeMap<CompanyId, u64>>> + Send;
+}

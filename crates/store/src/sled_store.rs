@@ -1,0 +1,525 @@
+//! The embedded store on sled 0.34.7, designed around that version's traps:
+//!
+//! - concurrent `flush_async` deadlocks (sled #1308/#1241): nothing here calls it; one thread
+//!   calls the blocking `flush()`;
+//! - any sled transaction takes a process-wide lock and serialises all operations: no
+//!   transactions are used; atomicity comes from `apply_batch` on one tree;
+//! - space amplification and growth with many trees: one tree, short prefixed keys.
+//!
+//! One writer thread owns every mutation. It takes the pending requests as a batch, applies
+//! each to the in-memory [`Ledger`] (which validates and either changes nothing or returns
+//! what it touched), writes everything touched as one `apply_batch`, calls `flush()` once for
+//! the batch (group commit), and only then answers the requests. Reads use the ledger under a
+//! read lock that the writer holds until the batch is durable, so nobody sees a change that
+//! a crash could still take back.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock, RwLockReadGuard, mpsc};
+use std::thread::JoinHandle;
+
+use bawaba_domain::calendar::{
+    BookingRules, CapacityTemplate, Closure, TransactionType, ZoneConfig,
+};
+use bawaba_domain::ids::{BookingId, CompanyId, ZoneId};
+use bawaba_domain::ledger::{
+    Actor, Booking, BookingFilter, ChangeEntry, Gate, IdempotencyRecord, Ledger, NewBooking,
+    Touched, WindowUsage, WindowView,
+};
+use chrono::{DateTime, Utc};
+use tokio::sync::oneshot;
+
+use crate::codec::{self, decode, encode};
+use crate::{CreatedBooking, Error, Result, Store};
+
+/// Most requests committed in one batch.
+const MAX_BATCH: usize = 4096;
+
+type Responder = Box<dyn FnOnce(Result<()>) + Send>;
+type Job = Box<dyn FnOnce(&mut Ledger) -> (Option<Touched>, Responder) + Send>;
+
+/// The sled-backed store. Cheap to share behind an `Arc`; dropping the last handle stops the
+/// writer after it has committed what was queued.
+#[derive(Debug)]
+pub struct SledStore {
+    jobs: Option<mpsc::Sender<Job>>,
+    ledger: Arc<RwLock<Ledger>>,
+    writer: Option<JoinHandle<()>>,
+}
+
+impl SledStore {
+    /// Opens (or creates) the store in `dir` and rebuilds the in-memory state from it.
+    pub fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            context: format!("creating {}", dir.display()),
+            source,
+        })?;
+        let db = sled::Config::new().path(dir.join("sled")).open().map_err(|e| match e {
+            sled::Error::Io(source) if source.kind() == std::io::ErrorKind::WouldBlock => Error::Io {
+                context: format!("{} is locked by another process (is a scheduler already running on it?)", dir.display()),
+                source,
+            },
+            other => other.into(),
+        })?;
+        let ledger = load(&db)?;
+        tracing::info!(
+            dir = %dir.display(),
+            bookings = ledger.booking_count(),
+            zones = ledger.zones().count(),
+            "store opened"
+        );
+        let ledger = Arc::new(RwLock::new(ledger));
+        let (tx, rx) = mpsc::channel::<Job>();
+        let writer = std::thread::Builder::new()
+            .name("bawaba-store-writer".into())
+            .spawn({
+                let ledger = Arc::clone(&ledger);
+                move || writer_loop(&db, &ledger, &rx)
+            })
+            .map_err(|source| Error::Io {
+                context: "starting the store writer".into(),
+                source,
+            })?;
+        Ok(SledStore {
+            jobs: Some(tx),
+            ledger,
+            writer: Some(writer),
+        })
+    }
+
+    /// Runs `f` in the writer against the ledger; its answer comes back once what it touched
+    /// is durable. `f` either changes nothing and fails, or succeeds with what it touched.
+    async fn write<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Ledger) -> bawaba_domain::Result<(Touched, R)> + Send + 'static,
+    ) -> Result<R> {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |ledger| match f(ledger) {
+            Ok((touched, r)) => (
+                Some(touched),
+                Box::new(move |durable: Result<()>| {
+                    let _ = tx.send(durable.map(|()| r));
+                }),
+            ),
+            Err(e) => (
+                None,
+                Box::new(move |_| {
+                    let _ = tx.send(Err(Error::Domain(e)));
+                }),
+            ),
+        });
+        self.jobs
+            .as_ref()
+            .ok_or(Error::Closed)?
+            .send(job)
+            .map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)?
+    }
+
+    fn read(&self) -> Result<RwLockReadGuard<'_, Ledger>> {
+        self.ledger
+            .read()
+            .map_err(|_| Error::Storage("the store writer panicked".into()))
+    }
+
+    /// The stored window counters compared with a recount from the bookings: `(stored,
+    /// recounted)` for every window where they differ. Empty on a healthy store.
+    pub fn counter_mismatches(dir: &Path) -> Result<Vec<CounterMismatch>> {
+        let db = sled::Config::new().path(dir.join("sled")).open()?;
+        let (stored, recount) = counters(&db, &load_ledger(&db)?)?;
+        let keys: std::collections::BTreeSet<&Vec<u8>> =
+            stored.keys().chain(recount.keys()).collect();
+        Ok(keys
+            .into_iter()
+            .filter(|k| stored.get(*k) != recount.get(*k))
+            .map(|k| {
+                (
+                    String::from_utf8_lossy(k).into_owned(),
+                    stored.get(k).cloned(),
+                    recount.get(k).cloned(),
+                )
+            })
+            .collect())
+    }
+}
+
+impl Drop for SledStore {
+    fn drop(&mut self) {
+        drop(self.jobs.take());
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+type Counters = BTreeMap<Vec<u8>, WindowUsage>;
+
+/// A window whose stored counter differs from a recount: key, stored, recounted.
+pub type CounterMismatch = (String, Option<WindowUsage>, Option<WindowUsage>);
+
+/// The window counters as stored, and as recounted from the ledger's bookings.
+fn counters(db: &sled::Db, ledger: &Ledger) -> Result<(Counters, Counters)> {
+    let stored = db
+        .scan_prefix([codec::WINDOW])
+        .map(|kv| {
+            let (k, v) = kv?;
+            Ok((k.to_vec(), decode(&k, &v)?))
+        })
+        .collect::<Result<Counters>>()?;
+    let recount = ledger
+        .usages()
+        .map(|((z, s), u)| (codec::window_key(z, *s), u.clone()))
+        .collect();
+    Ok((stored, recount))
+}
+
+fn scan<T: serde::de::DeserializeOwned>(db: &sled::Db, prefix: u8) -> Result<Vec<T>> {
+    db.scan_prefix([prefix])
+        .map(|kv| {
+            let (k, v) = kv?;
+            decode(&k, &v)
+        })
+        .collect()
+}
+
+/// Rebuilds the ledger from the stored records: zones, gates, bookings, keys, log heads.
+fn load_ledger(db: &sled::Db) -> Result<Ledger> {
+    let zones: Vec<ZoneConfig> = scan(db, codec::ZONE)?;
+    let mut seqs = BTreeMap::new();
+    for z in &zones {
+        if let Some(kv) = db.scan_prefix(codec::change_prefix(&z.id)).next_back() {
+            let (k, v) = kv?;
+            let entry: ChangeEntry = decode(&k, &v)?;
+            seqs.insert(z.id.clone(), entry.seq);
+        }
+    }
+    Ok(Ledger::restore(
+        zones,
+        scan::<Gate>(db, codec::GATE)?,
+        scan::<Booking>(db, codec::BOOKING)?,
+        scan::<IdempotencyRecord>(db, codec::IDEMPOTENCY)?,
+        seqs,
+    ))
+}
+
+/// Loads the ledger and repairs stored window counters that differ from the recount (the
+/// bookings are the truth; counters are written with them in the same batch, so a
+/// difference means damage from outside).
+fn load(db: &sled::Db) -> Result<Ledger> {
+    let ledger = load_ledger(db)?;
+    let (stored, recount) = counters(db, &ledger)?;
+    if stored != recount {
+        tracing::warn!(
+            stored = stored.len(),
+            recounted = recount.len(),
+            "window counters differ from a recount; rewriting them"
+        );
+        let mut batch = sled::Batch::default();
+        for k in stored.keys().filter(|k| !recount.contains_key(*k)) {
+            batch.remove(k.as_slice());
+        }
+        for (k, u) in &recount {
+            batch.insert(k.as_slice(), encode(u));
+        }
+        db.apply_batch(batch)?;
+        db.flush()?;
+    }
+    Ok(ledger)
+}
+
+/// Adds everything `touched` names, as it now is in the ledger, to the batch.
+fn stage(ledger: &Ledger, touched: &Touched, batch: &mut sled::Batch) {
+    for id in &touched.bookings {
+        if let Some(b) = ledger.booking(*id) {
+            batch.insert(codec::booking_key(*id), encode(b));
+        }
+    }
+    for (z, start) in &touched.windows {
+        let key = codec::window_key(z, *start);
+        match ledger.usage(z, *start) {
+            Some(u) => batch.insert(key, encode(u)),
+            None => batch.remove(key),
+        }
+    }
+    for c in &touched.changes {
+        batch.insert(codec::change_key(&c.zone, c.seq), encode(c));
+    }
+    for r in &touched.idempotency {
+        batch.insert(codec::idempotency_key(&r.company, &r.key), encode(r));
+    }
+    for z in &touched.zones {
+        if let Ok(cfg) = ledger.zone(z) {
+            batch.insert(codec::zone_key(z), encode(cfg));
+        }
+    }
+    for g in &touched.gates {
+        if let Ok(gate) = ledger.gate(g) {
+            batch.insert(codec::gate_key(g), encode(gate));
+        }
+    }
+}
+
+fn writer_loop(db: &sled::Db, ledger: &RwLock<Ledger>, jobs: &mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut pending = vec![first];
+        while pending.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(j) => pending.push(j),
+                Err(_) => break,
+            }
+        }
+        let Ok(mut state) = ledger.write() else {
+            return;
+        };
+        let mut batch = sled::Batch::default();
+        let mut responders = Vec::with_capacity(pending.len());
+        let mut dirty = false;
+        for job in pending {
+            let (touched, respond) = job(&mut state);
+            if let Some(t) = touched.filter(|t| !t.is_empty()) {
+                stage(&state, &t, &mut batch);
+                dirty = true;
+            }
+            responders.push(respond);
+        }
+        let outcome = if dirty {
+            db.apply_batch(batch).and_then(|()| db.flush().map(drop))
+        } else {
+            Ok(())
+        };
+        let outcome = match outcome {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                // The batch is not durable: nobody is told it is, and the ledger goes back to
+                // what the disk holds.
+                tracing::error!(error = %e, "commit failed; reloading the ledger from disk");
+                match load_ledger(db) {
+                    Ok(l) => *state = l,
+                    Err(e) => tracing::error!(error = %e, "reload failed"),
+                }
+                Err(Error::from(e))
+            }
+        };
+        drop(state);
+        for respond in responders {
+            respond(match &outcome {
+                Ok(()) => Ok(()),
+                Err(e) => Err(Error::Storage(e.to_string())),
+            });
+        }
+    }
+    let _ = db.flush();
+}
+
+fn random_u128() -> u128 {
+    let mut b = [0u8; 16];
+    // The OS random source does not fail on supported platforms; a zero suffix would still
+    // give a valid (time-ordered) id, and collisions are refused by the ledger.
+    let _ = getrandom::fill(&mut b);
+    u128::from_be_bytes(b)
+}
+
+impl Store for SledStore {
+    async fn create_booking(&self, req: NewBooking, now: DateTime<Utc>) -> Result<CreatedBooking> {
+        let random = random_u128();
+        self.write(move |l| {
+            let c = l.create(req, now, random)?;
+            let booking = l.booking(c.id).cloned().ok_or_else(|| not_found(c.id))?;
+            Ok((
+                c.touched,
+                CreatedBooking {
+                    booking,
+                    replayed: c.replayed,
+                },
+            ))
+        })
+        .await
+    }
+
+    async fn move_booking(
+        &self,
+        actor: Actor,
+        id: BookingId,
+        stop: usize,
+        new_start: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Booking> {
+        self.write(move |l| {
+            let t = l.move_stop(&actor, id, stop, new_start, now)?;
+            Ok((t, l.booking(id).cloned().ok_or_else(|| not_found(id))?))
+        })
+        .await
+    }
+
+    async fn cancel_booking(
+        &self,
+        actor: Actor,
+        id: BookingId,
+        reason: String,
+        now: DateTime<Utc>,
+    ) -> Result<Booking> {
+        self.write(move |l| {
+            let t = l.cancel(&actor, id, &reason, now)?;
+            Ok((t, l.booking(id).cloned().ok_or_else(|| not_found(id))?))
+        })
+        .await
+    }
+
+    async fn sweep_no_shows(&self, now: DateTime<Utc>) -> Result<Vec<BookingId>> {
+        self.write(move |l| {
+            let t = l.sweep_no_shows(now);
+            let ids = t.bookings.iter().copied().collect();
+            Ok((t, ids))
+        })
+        .await
+    }
+
+    async fn upsert_zone(&self, cfg: ZoneConfig) -> Result<ZoneConfig> {
+        let id = cfg.id.clone();
+        self.write(move |l| {
+            let t = l.upsert_zone(cfg)?;
+            Ok((t, l.zone(&id)?.clone()))
+        })
+        .await
+    }
+
+    async fn set_template(&self, zone: ZoneId, template: CapacityTemplate) -> Result<ZoneConfig> {
+        self.write(move |l| {
+            let t = l.set_template(&zone, template)?;
+            Ok((t, l.zone(&zone)?.clone()))
+        })
+        .await
+    }
+
+    async fn set_rules(&self, zone: ZoneId, rules: BookingRules) -> Result<ZoneConfig> {
+        self.write(move |l| {
+            let t = l.set_rules(&zone, rules)?;
+            Ok((t, l.zone(&zone)?.clone()))
+        })
+        .await
+    }
+
+    async fn add_closure(
+        &self,
+        zone: ZoneId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        reason: String,
+    ) -> Result<(Closure, Vec<Booking>)> {
+        self.write(move |l| {
+            let (closure, hit, t) = l.add_closure(&zone, from, to, &reason)?;
+            let hit = hit
+                .into_iter()
+                .filter_map(|id| l.booking(id).cloned())
+                .collect();
+            Ok((t, (closure, hit)))
+        })
+        .await
+    }
+
+    async fn remove_closure(&self, zone: ZoneId, id: u64) -> Result<ZoneConfig> {
+        self.write(move |l| {
+            let t = l.remove_closure(&zone, id)?;
+            Ok((t, l.zone(&zone)?.clone()))
+        })
+        .await
+    }
+
+    async fn set_company_cap(
+        &self,
+        zone: ZoneId,
+        company: CompanyId,
+        percent: Option<u8>,
+    ) -> Result<ZoneConfig> {
+        self.write(move |l| {
+            let t = l.set_company_cap(&zone, &company, percent)?;
+            Ok((t, l.zone(&zone)?.clone()))
+        })
+        .await
+    }
+
+    async fn upsert_gate(&self, gate: Gate) -> Result<Gate> {
+        self.write(move |l| {
+            let id = gate.id.clone();
+            let t = l.upsert_gate(gate)?;
+            Ok((t, l.gate(&id)?.clone()))
+        })
+        .await
+    }
+
+    async fn get_booking(&self, actor: Actor, id: BookingId) -> Result<Booking> {
+        Ok(self.read()?.booking_for(&actor, id)?.clone())
+    }
+
+    async fn list_bookings(
+        &self,
+        filter: BookingFilter,
+        after: Option<BookingId>,
+        limit: usize,
+    ) -> Result<Vec<Booking>> {
+        Ok(self
+            .read()?
+            .list_bookings(&filter, after, limit)
+            .into_iter()
+            .cloned()
+            .collect())
+    }
+
+    async fn list_windows(
+        &self,
+        zone: ZoneId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<WindowView>> {
+        Ok(self.read()?.windows(&zone, from, to, limit)?)
+    }
+
+    async fn find_slots(
+        &self,
+        zone: ZoneId,
+        transaction_type: TransactionType,
+        company: Option<CompanyId>,
+        preferred: DateTime<Utc>,
+        count: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<WindowView>> {
+        let l = self.read()?;
+        let starts = l.find_slots(
+            &zone,
+            transaction_type,
+            company.as_ref(),
+            preferred,
+            count,
+            now,
+        )?;
+        let mut views = Vec::with_capacity(starts.len());
+        for s in starts {
+            // One window each: the view of exactly that start.
+            views.extend(l.windows(&zone, s, s + chrono::TimeDelta::seconds(1), 1)?);
+        }
+        Ok(views)
+    }
+
+    async fn zones(&self) -> Result<Vec<ZoneConfig>> {
+        Ok(self.read()?.zones().cloned().collect())
+    }
+
+    async fn gates(&self) -> Result<Vec<Gate>> {
+        Ok(self.read()?.gates().cloned().collect())
+    }
+
+    async fn no_shows(&self) -> Result<BTreeMap<CompanyId, u64>> {
+        Ok(self.read()?.no_shows().clone())
+    }
+}
+
+fn not_found(id: BookingId) -> bawaba_domain::Error {
+    bawaba_domain::Error::NotFound {
+        what: "booking",
+        id: id.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,262 @@
+use super::*;
+use bawaba_domain::calendar::{SlotLength, WindowCapacity};
+use bawaba_domain::ledger::{BookingState, Stop};
+use bawaba_domain::plate::Plate;
+use chrono::{TimeDelta, TimeZone};
+use proptest::prelude::*;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap()
+}
+
+fn zone() -> ZoneId {
+    ZoneId::parse("act").unwrap()
+}
+
+fn req(company: &str, key: &str, plate: &str, hour: i64) -> NewBooking {
+    NewBooking {
+        company: CompanyId::parse(company).unwrap(),
+        idempotency_key: key.into(),
+        plate: Plate::parse(plate).unwrap(),
+        epc: None,
+        stops: vec![Stop {
+            zone: zone(),
+            window_start: now() + TimeDelta::hours(hour),
+            transaction_type: TransactionType::GeneralCargo,
+            containers: vec![],
+        }],
+    }
+}
+
+async fn store_with_zone(dir: &Path, capacity: u32) -> SledStore {
+    let s = SledStore::open(dir).unwrap();
+    let mut z = ZoneConfig::new(
+        zone(),
+        "Container terminal",
+        SlotLength::from_minutes(60).unwrap(),
+        WindowCapacity::uniform(capacity),
+    );
+    z.rules.company_cap_percent = 100;
+    s.upsert_zone(z).await.unwrap();
+    s
+}
+
+#[tokio::test]
+async fn everything_acknowledged_survives_reopen_and_counters_equal_a_recount() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = {
+        let s = store_with_zone(dir.path(), 5).await;
+        let a = s
+            .create_booking(req("acme", "k1", "6012345", 5), now())
+            .await
+            .unwrap()
+            .booking;
+        let b = s
+            .create_booking(req("acme", "k2", "6012346", 5), now())
+            .await
+            .unwrap()
+            .booking;
+        s.move_booking(
+            Actor::Authority,
+            a.id,
+            0,
+            now() + TimeDelta::hours(6),
+            now(),
+        )
+        .await
+        .unwrap();
+        s.cancel_booking(Actor::Authority, b.id, "no cargo".into(), now())
+            .await
+            .unwrap();
+        s.add_closure(
+            zone(),
+            now() + TimeDelta::hours(10),
+            now() + TimeDelta::hours(12),
+            "inspection".into(),
+        )
+        .await
+        .unwrap();
+        (a.id, b.id)
+    };
+    assert!(
+        SledStore::counter_mismatches(dir.path())
+            .unwrap()
+            .is_empty()
+    );
+    let s = SledStore::open(dir.path()).unwrap();
+    let a = s.get_booking(Actor::Authority, a).await.unwrap();
+    assert_eq!(a.stops[0].window_start, now() + TimeDelta::hours(6));
+    assert_eq!(
+        s.get_booking(Actor::Authority, b).await.unwrap().state,
+        BookingState::Cancelled
+    );
+    let windows = s
+        .list_windows(
+            zone(),
+            now() + TimeDelta::hours(5),
+            now() + TimeDelta::hours(7),
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        windows.iter().map(|w| w.booked).collect::<Vec<_>>(),
+        vec![0, 1]
+    );
+    assert_eq!(s.zones().await.unwrap()[0].closures.len(), 1);
+    // The idempotency key is still known after the restart.
+    let again = s
+        .create_booking(req("acme", "k1", "6012345", 5), now())
+        .await
+        .unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.booking.id, a.id);
+}
+
+#[tokio::test]
+async fn refused_requests_store_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = store_with_zone(dir.path(), 1).await;
+        s.create_booking(req("acme", "k1", "601", 5), now())
+            .await
+            .unwrap();
+        let full = s
+            .create_booking(req("acme", "k2", "602", 5), now())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(full, Error::Domain(bawaba_domain::Error::WindowFull { .. })),
+            "{full}"
+        );
+        let misaligned = req("acme", "k3", "603", 5);
+        let mut misaligned = misaligned;
+        misaligned.stops[0].window_start += TimeDelta::minutes(7);
+        assert!(s.create_booking(misaligned, now()).await.is_err());
+    }
+    let s = SledStore::open(dir.path()).unwrap();
+    assert_eq!(
+        s.list_bookings(BookingFilter::default(), None, 100)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_clients_never_oversell() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Arc::new(store_with_zone(dir.path(), 10).await);
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let s = Arc::clone(&s);
+            tokio::spawn(async move {
+                s.create_booking(
+                    req("acme", &format!("k{i}"), &format!("60{i:05}"), 5),
+                    now(),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(Error::Domain(bawaba_domain::Error::WindowFull { .. })) => {}
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(ok, 10);
+    let w = s
+        .list_windows(
+            zone(),
+            now() + TimeDelta::hours(5),
+            now() + TimeDelta::hours(6),
+            1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(w[0].booked, 10);
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Create {
+        company: u8,
+        plate: u8,
+        hour: i64,
+        key: u8,
+    },
+    Move {
+        booking: u8,
+        hour: i64,
+    },
+    Cancel {
+        booking: u8,
+    },
+    Sweep {
+        hours: i64,
+    },
+    Reopen,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => (0u8..3, 0u8..8, 2i64..12, 0u8..10).prop_map(|(company, plate, hour, key)| Op::Create { company, plate, hour, key }),
+        2 => (any::<u8>(), 2i64..12).prop_map(|(booking, hour)| Op::Move { booking, hour }),
+        2 => any::<u8>().prop_map(|booking| Op::Cancel { booking }),
+        1 => (0i64..14).prop_map(|hours| Op::Sweep { hours }),
+        1 => Just(Op::Reopen),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Whatever sequence runs, with restarts in between: after reopening the store holds
+    /// exactly the bookings it held, its stored counters equal a recount, and no window is
+    /// ever over capacity.
+    #[test]
+    fn store_matches_ledger_across_restarts(ops in prop::collection::vec(op(), 1..40)) {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        rt.block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let mut store = Some(store_with_zone(dir.path(), 3).await);
+            let mut ids: Vec<BookingId> = Vec::new();
+            for op in ops {
+                let s = store.as_ref().unwrap();
+                match op {
+                    Op::Create { company, plate, hour, key } => {
+                        let r = s.create_booking(req(&format!("c{company}"), &format!("k{key}"), &format!("60{plate}"), hour), now()).await;
+                        if let Ok(c) = r && !c.replayed { ids.push(c.booking.id); }
+                    }
+                    Op::Move { booking, hour } if !ids.is_empty() => {
+                        let id = ids[booking as usize % ids.len()];
+                        let _ = s.move_booking(Actor::Authority, id, 0, now() + TimeDelta::hours(hour), now()).await;
+                    }
+                    Op::Cancel { booking } if !ids.is_empty() => {
+                        let id = ids[booking as usize % ids.len()];
+                        let _ = s.cancel_booking(Actor::Authority, id, String::new(), now()).await;
+                    }
+                    Op::Sweep { hours } => { s.sweep_no_shows(now() + TimeDelta::hours(hours)).await.unwrap(); }
+                    Op::Reopen => {
+                        let before = s.list_bookings(BookingFilter::default(), None, 1000).await.unwrap();
+                        drop(store.take());
+                        prop_assert!(SledStore::counter_mismatches(dir.path()).unwrap().is_empty());
+                        let s = SledStore::open(dir.path()).unwrap();
+                        prop_assert_eq!(s.list_bookings(BookingFilter::default(), None, 1000).await.unwrap(), before);
+                        store = Some(s);
+                    }
+                    _ => {}
+                }
+                let s = store.as_ref().unwrap();
+                for w in s.list_windows(zone(), now(), now() + TimeDelta::hours(14), 100).await.unwrap() {
+                    prop_assert!(w.booked <= 3, "over capacity");
+                }
+            }
+            Ok(())
+        })?;
+    }
+}
