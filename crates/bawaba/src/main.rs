@@ -1,1 +1,279 @@
-fn main() {}
+//! `bawaba`: the one binary. Subcommands run the scheduler, issue tokens, and act as a client
+//! of a running scheduler. The contract of every command is in docs/cli-contract.md.
+
+mod client;
+mod config;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use bawaba_domain::access::{Principal, Role};
+use bawaba_domain::ids::{CompanyId, ZoneId};
+use bawaba_grpc::{Clock, Scheduler, SystemClock, Tls};
+use bawaba_store::{SledStore, Store, TokenBook};
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bawaba",
+    version,
+    about = "Truck appointments and gate control for the port of Aqaba"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the scheduler: the gRPC API on an embedded sled store.
+    Scheduler(SchedulerArgs),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Zones (client of a running scheduler).
+    #[command(subcommand)]
+    Zones(client::ZonesCommand),
+    /// Bookings (client of a running scheduler).
+    #[command(subcommand)]
+    Booking(client::BookingCommand),
+    /// The slot calendar (client of a running scheduler).
+    #[command(subcommand)]
+    Slots(client::SlotsCommand),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, clap::Args)]
+struct SchedulerArgs {
+    /// Folder of the store and the token file.
+    #[arg(long, env = "BAWABA_DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+    /// Where to listen for gRPC.
+    #[arg(long, env = "BAWABA_GRPC_ADDR", default_value = "127.0.0.1:50051")]
+    grpc_addr: SocketAddr,
+    /// Zones and gates (TOML). Without it, the built-in Aqaba configuration.
+    #[arg(long, env = "BAWABA_CONFIG")]
+    config: Option<PathBuf>,
+    /// TLS certificate (PEM); with --tls-key, the listener speaks TLS.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// How often the no-show sweep runs.
+    #[arg(long, default_value_t = 60)]
+    sweep_interval_secs: u64,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Issue a token. It is printed once, as the last line; only its hash is kept.
+    Create {
+        #[arg(long, env = "BAWABA_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+        #[arg(long, value_parser = ["company", "gate", "operator", "authority"])]
+        role: String,
+        /// The company a company token acts for.
+        #[arg(long)]
+        company: Option<String>,
+        /// Limit a gate or operator token to one zone.
+        #[arg(long)]
+        zone: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Durable bookings over loopback gRPC against a no-op call on the same server.
+    Booking {
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Bookings stored before measuring.
+        #[arg(long, default_value_t = 0)]
+        preload: usize,
+        /// Instead: compare latency with two preload sizes, e.g. 10000,1000000.
+        #[arg(long, value_delimiter = ',', num_args = 2)]
+        growth: Option<Vec<usize>>,
+    },
+}
+
+fn init_logs() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .init();
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_logs();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            client::report_error(&e);
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Scheduler(args) => scheduler(args).await,
+        Command::Token(TokenCommand::Create {
+            data_dir,
+            role,
+            company,
+            zone,
+        }) => {
+            let role: Role = role.parse()?;
+            let company = company.map(|c| CompanyId::parse(&c)).transpose()?;
+            let zone = zone.map(|z| ZoneId::parse(&z)).transpose()?;
+            let principal = Principal::new(role, company, zone)?;
+            let token = TokenBook::new(&data_dir).issue(&principal, chrono::Utc::now())?;
+            client::out(format_args!(
+                "{} token issued; it is shown only once:",
+                role.as_str()
+            ));
+            client::out(format_args!("{token}"));
+            Ok(())
+        }
+        Command::Zones(cmd) => client::zones(cmd).await,
+        Command::Booking(cmd) => client::booking(cmd).await,
+        Command::Slots(cmd) => client::slots(cmd).await,
+        Command::Bench(BenchCommand::Booking {
+            clients,
+            seconds,
+            preload,
+            growth,
+        }) => {
+            let duration = Duration::from_secs(seconds);
+            match growth.as_deref() {
+                Some([small, large]) => {
+                    let report =
+                        bawaba_sim::bench::run_growth_bench(clients, duration, *small, *large)
+                            .await?;
+                    client::out(format_args!("{report}"));
+                }
+                _ => {
+                    let opts = bawaba_sim::bench::BookingBenchOptions {
+                        clients,
+                        duration,
+                        preload,
+                    };
+                    let report = bawaba_sim::bench::run_booking_bench(&opts).await?;
+                    client::out(format_args!("{report}"));
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn scheduler(args: SchedulerArgs) -> Result<()> {
+    let config = config::Config::load(args.config.as_deref())?;
+    let store = Arc::new(SledStore::open(&args.data_dir)?);
+    bootstrap(&store, config).await?;
+    let tokens = Arc::new(TokenBook::new(&args.data_dir));
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let listener = tokio::net::TcpListener::bind(args.grpc_addr)
+        .await
+        .with_context(|| format!("listening on {}", args.grpc_addr))?;
+    let sweeper = tokio::spawn(sweep_no_shows(
+        Arc::clone(&store),
+        Arc::clone(&clock),
+        Duration::from_secs(args.sweep_interval_secs.max(1)),
+    ));
+    let tls = args
+        .tls_cert
+        .zip(args.tls_key)
+        .map(|(cert, key)| Tls { cert, key });
+    let result = Scheduler {
+        store,
+        tokens,
+        clock,
+        tls,
+    }
+    .serve(listener, shutdown_signal())
+    .await;
+    sweeper.abort();
+    Ok(result?)
+}
+
+/// Creates the configured zones and gates the store does not have yet.
+async fn bootstrap(store: &SledStore, config: config::Config) -> Result<()> {
+    let have = store.zones().await?;
+    for z in config.zones {
+        if have.iter().any(|h| h.id == z.id) {
+            tracing::debug!(zone = %z.id, "zone already stored; keeping its stored settings");
+        } else {
+            tracing::info!(zone = %z.id, name = %z.name, "creating zone from configuration");
+            store.upsert_zone(z).await?;
+        }
+    }
+    let gates = store.gates().await?;
+    for g in config.gates {
+        if !gates.iter().any(|h| h.id == g.id) {
+            tracing::info!(gate = %g.id, zone = %g.zone, "creating gate from configuration");
+            store.upsert_gate(g).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn sweep_no_shows(store: Arc<SledStore>, clock: Arc<dyn Clock>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        match store.sweep_no_shows(clock.now()).await {
+            Ok(marked) if !marked.is_empty() => {
+                tracing::info!(count = marked.len(), "marked no-shows")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "no-show sweep failed"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!("cannot listen for SIGTERM: {e}");
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+}

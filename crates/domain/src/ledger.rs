@@ -811,10 +811,9 @@ impl Ledger {
     }
 
     fn validate_stop(&self, i: usize, s: &Stop, now: DateTime<Utc>) -> Result<()> {
-        let z = self.zone(&s.zone).map_err(|_| Error::NotFound {
-            what: "zone",
-            id: s.zone.to_string(),
-        })?;
+        let z = self
+            .zone(&s.zone)
+            .map_err(|_| Error::invalid(format!("stops[{i}].zone_id"), format!("unknown zone {}", s.zone)))?;
         self.check_window(z, &format!("stops[{i}].window_start"), s.window_start, now)?;
         if s.containers.len() > MAX_CONTAINERS_PER_STOP {
             return Err(Error::invalid(

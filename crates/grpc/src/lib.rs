@@ -1,1 +1,23 @@
-//! bawaba-grpc
+//! Bawaba's gRPC API, package `bawaba.v1`: the generated code ([`pb`]), the services, token
+//! authentication, and the one place where errors become status codes ([`error`]). Only this
+//! crate knows tonic; the CLI, the simulator and the tests use its clients.
+
+pub mod auth;
+pub mod client;
+mod convert;
+pub mod error;
+pub mod server;
+mod service;
+
+pub use convert::{from_timestamp, timestamp};
+pub use server::{Clock, Scheduler, SystemClock, Tls};
+
+/// The generated messages, clients and servers of `bawaba.v1`.
+#[allow(clippy::all, missing_debug_implementations)]
+pub mod pb {
+    tonic::include_proto!("bawaba.v1");
+
+    /// The encoded descriptors of every bawaba.v1 file, for server reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/bawaba_descriptor.bin"));
+}

@@ -1,0 +1,476 @@
+//! The client commands: zones, bookings, slots, over gRPC.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use bawaba_domain::calendar::{LOCAL_TZ, TransactionType};
+use bawaba_grpc::client::Clients;
+use bawaba_grpc::{from_timestamp, pb, timestamp};
+use chrono::{DateTime, SecondsFormat, Utc};
+use clap::{Args, Subcommand};
+
+/// Where and as whom to connect.
+#[derive(Debug, Args)]
+pub struct Conn {
+    /// Scheduler address (http:// or https://).
+    #[arg(
+        long,
+        global = true,
+        env = "BAWABA_ADDR",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    addr: String,
+    /// API token.
+    #[arg(long, global = true, env = "BAWABA_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// CA certificate (PEM) for https.
+    #[arg(long, global = true)]
+    ca_cert: Option<PathBuf>,
+}
+
+impl Conn {
+    async fn clients(&self) -> Result<Clients> {
+        Ok(Clients::connect(&self.addr, self.token.as_deref(), self.ca_cert.as_deref()).await?)
+    }
+}
+
+/// Writes one line of command output to stdout.
+pub fn out(line: std::fmt::Arguments<'_>) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}");
+}
+
+/// Says what went wrong on stderr: `error: <gRPC code>: <message>` for refusals.
+pub fn report_error(e: &anyhow::Error) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = match e.downcast_ref::<tonic::Status>() {
+        Some(s) => writeln!(stderr, "error: {:?}: {}", s.code(), s.message()),
+        None => writeln!(stderr, "error: {e:#}"),
+    };
+}
+
+fn time(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .with_context(|| format!("{s:?} is not an RFC 3339 time (e.g. 2026-11-27T08:00:00+03:00)"))
+}
+
+fn local(t: Option<&prost_types::Timestamp>) -> String {
+    t.and_then(from_timestamp)
+        .map(|t| {
+            t.with_timezone(&LOCAL_TZ)
+                .to_rfc3339_opts(SecondsFormat::Secs, true)
+        })
+        .unwrap_or_else(|| "-".into())
+}
+
+fn type_arg(s: &str) -> Result<pb::TransactionType> {
+    let t: TransactionType = s.parse()?;
+    pb::TransactionType::from_str_name(&format!("TRANSACTION_TYPE_{}", t.as_str()))
+        .context("transaction type missing from the protocol")
+}
+
+fn type_name(v: i32) -> &'static str {
+    pb::TransactionType::try_from(v)
+        .map_or("?", |t| t.as_str_name())
+        .trim_start_matches("TRANSACTION_TYPE_")
+}
+
+fn state_name(v: i32) -> &'static str {
+    pb::BookingState::try_from(v)
+        .map_or("?", |s| s.as_str_name())
+        .trim_start_matches("BOOKING_STATE_")
+}
+
+fn print_booking(b: &pb::Booking) {
+    out(format_args!(
+        "booking {} {} company={} plate={}{} revision={}",
+        b.booking_id,
+        state_name(b.state),
+        b.company_id,
+        b.truck_plate,
+        if b.rfid_epc.is_empty() {
+            String::new()
+        } else {
+            format!(" epc={}", b.rfid_epc)
+        },
+        b.revision
+    ));
+    for (i, s) in b.stops.iter().enumerate() {
+        out(format_args!(
+            "  stop {i}: zone={} window={}..{} type={} containers={} entry={}..{}",
+            s.zone_id,
+            local(s.window_start.as_ref()),
+            local(s.window_end.as_ref()),
+            type_name(s.transaction_type),
+            if s.container_numbers.is_empty() {
+                "-".into()
+            } else {
+                s.container_numbers.join(",")
+            },
+            local(s.entry_from.as_ref()),
+            local(s.entry_until.as_ref()),
+        ));
+    }
+}
+
+fn print_window(w: &pb::Window) {
+    let split: Vec<String> = w
+        .per_type
+        .iter()
+        .map(|t| {
+            format!(
+                "{}={}/{}",
+                type_name(t.transaction_type),
+                t.booked,
+                t.capacity
+            )
+        })
+        .collect();
+    out(format_args!(
+        "{} {} booked={}/{} free={}{}{}",
+        w.zone_id,
+        w.local_start,
+        w.booked,
+        w.capacity,
+        w.free,
+        if split.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", split.join(" "))
+        },
+        if w.closure_reason.is_empty() {
+            String::new()
+        } else {
+            format!(" CLOSED: {}", w.closure_reason)
+        },
+    ));
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ZonesCommand {
+    /// The configured zones.
+    List {
+        #[command(flatten)]
+        conn: Conn,
+    },
+}
+
+pub async fn zones(cmd: ZonesCommand) -> Result<()> {
+    let ZonesCommand::List { conn } = cmd;
+    let zones = conn
+        .clients()
+        .await?
+        .admin
+        .list_zones(pb::ListZonesRequest {})
+        .await?
+        .into_inner()
+        .zones;
+    for z in zones {
+        let r = z.rules.unwrap_or_default();
+        out(format_args!(
+            "{} slot={}min horizon={}min cutoff={}min grace=-{}/+{}min cap={}% closures={} \"{}\"",
+            z.zone_id,
+            z.slot_minutes,
+            r.horizon_minutes,
+            r.booking_cutoff_minutes,
+            r.early_grace_minutes,
+            r.late_grace_minutes,
+            r.company_cap_percent,
+            z.closures.len(),
+            z.name
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BookingCommand {
+    /// Book a visit.
+    Create {
+        #[command(flatten)]
+        conn: Conn,
+        #[arg(long)]
+        plate: String,
+        #[arg(long)]
+        epc: Option<String>,
+        /// Idempotency key (default: a random one).
+        #[arg(long)]
+        key: Option<String>,
+        /// For an authority token: the company booked for.
+        #[arg(long)]
+        company: Option<String>,
+        /// ZONE,WINDOW_START,TYPE[,CONTAINER...]; repeat for a multi-stop visit.
+        #[arg(long = "stop", required = true)]
+        stops: Vec<String>,
+    },
+    /// Show one booking.
+    Get {
+        #[command(flatten)]
+        conn: Conn,
+        id: String,
+    },
+    /// List bookings.
+    List {
+        #[command(flatten)]
+        conn: Conn,
+        #[arg(long)]
+        zone: Option<String>,
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        page_size: u32,
+        /// Follow every page.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Move a stop to another window.
+    Move {
+        #[command(flatten)]
+        conn: Conn,
+        id: String,
+        #[arg(long)]
+        window: String,
+        #[arg(long, default_value_t = 0)]
+        stop_index: u32,
+    },
+    /// Cancel a booking.
+    Cancel {
+        #[command(flatten)]
+        conn: Conn,
+        id: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+}
+
+fn stop(spec: &str) -> Result<pb::StopRequest> {
+    let parts: Vec<&str> = spec.split(',').map(str::trim).collect();
+    let [zone, window, t, containers @ ..] = parts.as_slice() else {
+        bail!("--stop {spec:?}: expected ZONE,WINDOW_START,TYPE[,CONTAINER...]");
+    };
+    Ok(pb::StopRequest {
+        zone_id: (*zone).to_owned(),
+        window_start: Some(timestamp(time(window)?)),
+        transaction_type: type_arg(t)? as i32,
+        container_numbers: containers.iter().map(|c| (*c).to_owned()).collect(),
+    })
+}
+
+fn random_key() -> String {
+    let mut b = [0u8; 16];
+    let _ = getrandom::fill(&mut b);
+    format!("cli-{}", hex::encode(b))
+}
+
+pub async fn booking(cmd: BookingCommand) -> Result<()> {
+    match cmd {
+        BookingCommand::Create {
+            conn,
+            plate,
+            epc,
+            key,
+            company,
+            stops,
+        } => {
+            let req = pb::CreateBookingRequest {
+                idempotency_key: key.unwrap_or_else(random_key),
+                truck_plate: plate,
+                rfid_epc: epc.unwrap_or_default(),
+                stops: stops.iter().map(|s| stop(s)).collect::<Result<_>>()?,
+                company_id: company.unwrap_or_default(),
+            };
+            let r = conn
+                .clients()
+                .await?
+                .bookings
+                .create_booking(req)
+                .await?
+                .into_inner();
+            if let Some(b) = &r.booking {
+                print_booking(b);
+            }
+            if r.replayed {
+                out(format_args!(
+                    "(already booked with this idempotency key; nothing changed)"
+                ));
+            }
+        }
+        BookingCommand::Get { conn, id } => {
+            print_booking(
+                &conn
+                    .clients()
+                    .await?
+                    .bookings
+                    .get_booking(pb::GetBookingRequest { booking_id: id })
+                    .await?
+                    .into_inner(),
+            );
+        }
+        BookingCommand::List {
+            conn,
+            zone,
+            state,
+            page_size,
+            all,
+        } => {
+            let state = match state {
+                None => pb::BookingState::Unspecified,
+                Some(s) => pb::BookingState::from_str_name(&format!(
+                    "BOOKING_STATE_{}",
+                    s.to_ascii_uppercase()
+                ))
+                .with_context(|| format!("unknown state {s:?}"))?,
+            };
+            let mut c = conn.clients().await?;
+            let mut page_token = String::new();
+            loop {
+                let r = c
+                    .bookings
+                    .list_bookings(pb::ListBookingsRequest {
+                        page_size,
+                        page_token,
+                        zone_id: zone.clone().unwrap_or_default(),
+                        state: state as i32,
+                        ..Default::default()
+                    })
+                    .await?
+                    .into_inner();
+                r.bookings.iter().for_each(print_booking);
+                if !all || r.next_page_token.is_empty() {
+                    if !r.next_page_token.is_empty() {
+                        out(format_args!("(more: --all to follow every page)"));
+                    }
+                    break;
+                }
+                page_token = r.next_page_token;
+            }
+        }
+        BookingCommand::Move {
+            conn,
+            id,
+            window,
+            stop_index,
+        } => {
+            let req = pb::MoveBookingRequest {
+                booking_id: id,
+                stop_index,
+                new_window_start: Some(timestamp(time(&window)?)),
+            };
+            print_booking(
+                &conn
+                    .clients()
+                    .await?
+                    .bookings
+                    .move_booking(req)
+                    .await?
+                    .into_inner(),
+            );
+        }
+        BookingCommand::Cancel { conn, id, reason } => {
+            let req = pb::CancelBookingRequest {
+                booking_id: id,
+                reason,
+            };
+            print_booking(
+                &conn
+                    .clients()
+                    .await?
+                    .bookings
+                    .cancel_booking(req)
+                    .await?
+                    .into_inner(),
+            );
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SlotsCommand {
+    /// Windows of a zone with capacity and use (default: the next 24 hours).
+    List {
+        #[command(flatten)]
+        conn: Conn,
+        #[arg(long)]
+        zone: String,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// The nearest windows with room.
+    Find {
+        #[command(flatten)]
+        conn: Conn,
+        #[arg(long)]
+        zone: String,
+        #[arg(long = "type")]
+        transaction_type: String,
+        #[arg(long)]
+        preferred: Option<String>,
+        #[arg(long, default_value_t = 5)]
+        count: u32,
+    },
+}
+
+pub async fn slots(cmd: SlotsCommand) -> Result<()> {
+    match cmd {
+        SlotsCommand::List {
+            conn,
+            zone,
+            from,
+            to,
+        } => {
+            let from = from
+                .as_deref()
+                .map(time)
+                .transpose()?
+                .unwrap_or_else(Utc::now);
+            let to = to
+                .as_deref()
+                .map(time)
+                .transpose()?
+                .unwrap_or(from + chrono::TimeDelta::hours(24));
+            let req = pb::ListWindowsRequest {
+                zone_id: zone,
+                from: Some(timestamp(from)),
+                to: Some(timestamp(to)),
+            };
+            conn.clients()
+                .await?
+                .slots
+                .list_windows(req)
+                .await?
+                .into_inner()
+                .windows
+                .iter()
+                .for_each(print_window);
+        }
+        SlotsCommand::Find {
+            conn,
+            zone,
+            transaction_type,
+            preferred,
+            count,
+        } => {
+            let req = pb::FindSlotsRequest {
+                zone_id: zone,
+                transaction_type: type_arg(&transaction_type)? as i32,
+                preferred: preferred.as_deref().map(time).transpose()?.map(timestamp),
+                count,
+            };
+            conn.clients()
+                .await?
+                .slots
+                .find_slots(req)
+                .await?
+                .into_inner()
+                .windows
+                .iter()
+                .for_each(print_window);
+        }
+    }
+    Ok(())
+}

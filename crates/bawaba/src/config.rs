@@ -1,0 +1,265 @@
+//! The scheduler's TOML configuration: zones (calendar, capacity, rules) and gates. The
+//! built-in configuration is `deploy/config.example.toml`.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result, bail};
+use bawaba_domain::calendar::{
+    BookingRules, SlotLength, TransactionType, WindowCapacity, ZoneConfig,
+};
+use bawaba_domain::ids::{GateId, LaneId, ZoneId};
+use bawaba_domain::ledger::{Direction, Gate, Lane};
+use chrono::Weekday;
+use serde::Deserialize;
+
+/// The Aqaba configuration shipped with the binary.
+pub const BUILT_IN: &str = include_str!("../../../deploy/config.example.toml");
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    zones: Vec<ZoneToml>,
+    #[serde(default)]
+    gates: Vec<GateToml>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ZoneToml {
+    id: String,
+    name: String,
+    slot_minutes: u32,
+    capacity: u32,
+    #[serde(default)]
+    capacity_per_type: Option<BTreeMap<String, u32>>,
+    #[serde(default)]
+    rules: RulesToml,
+    #[serde(default)]
+    hours: Vec<HoursToml>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesToml {
+    horizon_minutes: Option<u32>,
+    booking_cutoff_minutes: Option<u32>,
+    change_cutoff_minutes: Option<u32>,
+    early_grace_minutes: Option<u32>,
+    late_grace_minutes: Option<u32>,
+    company_cap_percent: Option<u8>,
+    require_containers: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HoursToml {
+    days: Vec<String>,
+    hours: [u32; 2],
+    capacity: u32,
+    #[serde(default)]
+    capacity_per_type: Option<BTreeMap<String, u32>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GateToml {
+    id: String,
+    zone: String,
+    name: String,
+    lanes: Vec<LaneToml>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LaneToml {
+    id: String,
+    direction: String,
+}
+
+/// A parsed, validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub zones: Vec<ZoneConfig>,
+    pub gates: Vec<Gate>,
+}
+
+fn capacity(total: u32, split: Option<&BTreeMap<String, u32>>) -> Result<WindowCapacity> {
+    let Some(split) = split else {
+        return Ok(WindowCapacity::uniform(total));
+    };
+    let mut per_type = [0u32; 5];
+    for (name, n) in split {
+        let t: TransactionType = name.parse()?;
+        per_type[t.index()] = *n;
+    }
+    Ok(WindowCapacity {
+        total,
+        per_type: Some(per_type),
+    })
+}
+
+fn weekdays(days: &[String]) -> Result<Vec<Weekday>> {
+    const ALL: [Weekday; 7] = [
+        Weekday::Mon,
+        Weekday::Tue,
+        Weekday::Wed,
+        Weekday::Thu,
+        Weekday::Fri,
+        Weekday::Sat,
+        Weekday::Sun,
+    ];
+    let mut out = Vec::new();
+    for d in days {
+        if d == "*" {
+            out.extend(ALL);
+        } else {
+            out.push(
+                d.parse::<Weekday>()
+                    .map_err(|_| anyhow::anyhow!("unknown day {d:?} (mon..sun or \"*\")"))?,
+            );
+        }
+    }
+    Ok(out)
+}
+
+fn zone(z: ZoneToml) -> Result<ZoneConfig> {
+    let id = ZoneId::parse(&z.id)?;
+    let base = capacity(z.capacity, z.capacity_per_type.as_ref())?;
+    let mut cfg = ZoneConfig::new(id, z.name, SlotLength::from_minutes(z.slot_minutes)?, base);
+    let d = BookingRules::default();
+    let r = z.rules;
+    cfg.rules = BookingRules {
+        horizon_minutes: r.horizon_minutes.unwrap_or(d.horizon_minutes),
+        booking_cutoff_minutes: r.booking_cutoff_minutes.unwrap_or(d.booking_cutoff_minutes),
+        change_cutoff_minutes: r.change_cutoff_minutes.unwrap_or(d.change_cutoff_minutes),
+        early_grace_minutes: r.early_grace_minutes.unwrap_or(d.early_grace_minutes),
+        late_grace_minutes: r.late_grace_minutes.unwrap_or(d.late_grace_minutes),
+        company_cap_percent: r.company_cap_percent.unwrap_or(d.company_cap_percent),
+        require_containers: r.require_containers.unwrap_or(d.require_containers),
+    };
+    for (i, h) in z.hours.iter().enumerate() {
+        let [from, to] = h.hours;
+        if from >= to || to > 24 {
+            bail!("hours[{i}]: [{from}, {to}) is not a range of local hours within 0..24");
+        }
+        let cap = capacity(h.capacity, h.capacity_per_type.as_ref())
+            .with_context(|| format!("hours[{i}]"))?;
+        for day in weekdays(&h.days).with_context(|| format!("hours[{i}]"))? {
+            for hour in from..to {
+                cfg.template.set(day, hour, cap)?;
+            }
+        }
+    }
+    cfg.validate()?;
+    Ok(cfg)
+}
+
+fn gate(g: GateToml) -> Result<Gate> {
+    let lanes = g
+        .lanes
+        .into_iter()
+        .map(|l| {
+            let direction = match l.direction.to_ascii_lowercase().as_str() {
+                "in" => Direction::In,
+                "out" => Direction::Out,
+                other => bail!(
+                    "lane {}: direction {other:?} must be \"in\" or \"out\"",
+                    l.id
+                ),
+            };
+            Ok(Lane {
+                id: LaneId::parse(&l.id)?,
+                direction,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Gate {
+        id: GateId::parse(&g.id)?,
+        zone: ZoneId::parse(&g.zone)?,
+        name: g.name,
+        lanes,
+    })
+}
+
+impl Config {
+    pub fn parse(text: &str) -> Result<Self> {
+        let file: File = toml::from_str(text)?;
+        let zones = file
+            .zones
+            .into_iter()
+            .map(|z| {
+                let id = z.id.clone();
+                zone(z).with_context(|| format!("zone {id}"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let gates = file
+            .gates
+            .into_iter()
+            .map(|g| {
+                let id = g.id.clone();
+                let gate = gate(g).with_context(|| format!("gate {id}"))?;
+                if !zones.iter().any(|z| z.id == gate.zone) {
+                    bail!("gate {id}: zone {} is not configured", gate.zone);
+                }
+                Ok(gate)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Config { zones, gates })
+    }
+
+    pub fn load(path: Option<&std::path::Path>) -> Result<Self> {
+        match path {
+            None => Self::parse(BUILT_IN).context("the built-in configuration"),
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading {}", p.display()))?;
+                Self::parse(&text).with_context(|| format!("in {}", p.display()))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_config_is_aqaba() {
+        let c = Config::parse(BUILT_IN).unwrap();
+        let ids: Vec<_> = c.zones.iter().map(|z| z.id.as_str()).collect();
+        assert_eq!(ids, ["act", "main-port", "siz", "aiie"]);
+        let act = &c.zones[0];
+        assert_eq!(act.slot.minutes(), 30);
+        assert_eq!(act.template.get(Weekday::Mon, 10).total, 30);
+        assert_eq!(act.template.get(Weekday::Mon, 3).total, 12);
+        assert_eq!(act.template.get(Weekday::Fri, 10).total, 18);
+        assert_eq!(
+            act.template
+                .get(Weekday::Mon, 10)
+                .for_type(TransactionType::ImportPickup),
+            12
+        );
+        assert!(
+            c.gates
+                .iter()
+                .all(|g| c.zones.iter().any(|z| z.id == g.zone))
+        );
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let e =
+            Config::parse("[[zones]]\nid = \"x\"\nname = \"X\"\nslot_minutes = 25\ncapacity = 1\n")
+                .unwrap_err();
+        assert!(format!("{e:#}").contains("slot_minutes"), "{e:#}");
+        let e = Config::parse(
+            "[[zones]]\nid = \"x\"\nname = \"X\"\nslot_minutes = 30\ncapacity = 1\ncapcity = 2\n",
+        )
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("capcity"), "{e:#}");
+        let e = Config::parse("[[gates]]\nid = \"g\"\nzone = \"nowhere\"\nname = \"G\"\nlanes = [{ id = \"in-1\", direction = \"in\" }]\n")
+            .unwrap_err();
+        assert!(format!("{e:#}").contains("not configured"), "{e:#}");
+    }
+}

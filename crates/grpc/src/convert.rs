@@ -1,0 +1,553 @@
+//! Messages to domain values and back. Every parse names the request field it reads, so a
+//! bad value becomes INVALID_ARGUMENT with that field.
+
+use bawaba_domain::calendar::{
+    BookingRules, CapacityTemplate, Closure, LOCAL_TZ, TransactionType, WindowCapacity, ZoneConfig,
+};
+use bawaba_domain::container::ContainerNumber;
+use bawaba_domain::epc::Epc;
+use bawaba_domain::ids::{BookingId, CompanyId, GateId, LaneId, ZoneId};
+use bawaba_domain::ledger::{
+    Booking, BookingState, Direction, Gate, Lane, NewBooking, Stop, WindowView,
+};
+use bawaba_domain::plate::Plate;
+use bawaba_domain::{Error, Result};
+use chrono::{DateTime, SecondsFormat, Utc, Weekday};
+
+use crate::pb;
+
+/// A domain time as a protobuf timestamp.
+pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    }
+}
+
+/// A protobuf timestamp as a domain time, `None` when out of range.
+pub fn from_timestamp(t: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
+    u32::try_from(t.nanos)
+        .ok()
+        .and_then(|n| DateTime::from_timestamp(t.seconds, n))
+}
+
+pub fn required_time(t: Option<&prost_types::Timestamp>, field: &str) -> Result<DateTime<Utc>> {
+    let t = t.ok_or_else(|| Error::invalid(field, "is required"))?;
+    from_timestamp(t).ok_or_else(|| {
+        Error::invalid(
+            field,
+            format!("{}s {}ns is not a valid time", t.seconds, t.nanos),
+        )
+    })
+}
+
+pub fn optional_time(
+    t: Option<&prost_types::Timestamp>,
+    field: &str,
+) -> Result<Option<DateTime<Utc>>> {
+    t.map(|t| required_time(Some(t), field)).transpose()
+}
+
+fn ts(t: Option<DateTime<Utc>>) -> Option<prost_types::Timestamp> {
+    t.map(timestamp)
+}
+
+pub fn zone_id(s: &str, field: &str) -> Result<ZoneId> {
+    if s.is_empty() {
+        return Err(Error::invalid(field, "is required"));
+    }
+    ZoneId::parse(s).map_err(|e| e.in_field(field))
+}
+
+pub fn company_id(s: &str, field: &str) -> Result<CompanyId> {
+    CompanyId::parse(s).map_err(|e| e.in_field(field))
+}
+
+pub fn booking_id(s: &str, field: &str) -> Result<BookingId> {
+    if s.is_empty() {
+        return Err(Error::invalid(field, "is required"));
+    }
+    BookingId::parse(s).map_err(|e| e.in_field(field))
+}
+
+pub fn transaction_type(v: i32, field: &str) -> Result<TransactionType> {
+    use pb::TransactionType as P;
+    match P::try_from(v) {
+        Ok(P::ImportPickup) => Ok(TransactionType::ImportPickup),
+        Ok(P::ExportDropoff) => Ok(TransactionType::ExportDropoff),
+        Ok(P::EmptyReturn) => Ok(TransactionType::EmptyReturn),
+        Ok(P::EmptyPickup) => Ok(TransactionType::EmptyPickup),
+        Ok(P::GeneralCargo) => Ok(TransactionType::GeneralCargo),
+        Ok(P::Unspecified) => Err(Error::invalid(field, "is required")),
+        Err(_) => Err(Error::invalid(
+            field,
+            format!("{v} is not a transaction type"),
+        )),
+    }
+}
+
+pub fn pb_transaction_type(t: TransactionType) -> pb::TransactionType {
+    match t {
+        TransactionType::ImportPickup => pb::TransactionType::ImportPickup,
+        TransactionType::ExportDropoff => pb::TransactionType::ExportDropoff,
+        TransactionType::EmptyReturn => pb::TransactionType::EmptyReturn,
+        TransactionType::EmptyPickup => pb::TransactionType::EmptyPickup,
+        TransactionType::GeneralCargo => pb::TransactionType::GeneralCargo,
+    }
+}
+
+/// A state filter: UNSPECIFIED means any.
+pub fn state_filter(v: i32) -> Result<Option<BookingState>> {
+    use pb::BookingState as P;
+    Ok(match P::try_from(v) {
+        Ok(P::Unspecified) => None,
+        Ok(P::Booked) => Some(BookingState::Booked),
+        Ok(P::Entered) => Some(BookingState::Entered),
+        Ok(P::Exited) => Some(BookingState::Exited),
+        Ok(P::Cancelled) => Some(BookingState::Cancelled),
+        Ok(P::NoShow) => Some(BookingState::NoShow),
+        Err(_) => {
+            return Err(Error::invalid(
+                "state",
+                format!("{v} is not a booking state"),
+            ));
+        }
+    })
+}
+
+fn pb_state(s: BookingState) -> pb::BookingState {
+    match s {
+        BookingState::Booked => pb::BookingState::Booked,
+        BookingState::Entered => pb::BookingState::Entered,
+        BookingState::Exited => pb::BookingState::Exited,
+        BookingState::Cancelled => pb::BookingState::Cancelled,
+        BookingState::NoShow => pb::BookingState::NoShow,
+    }
+}
+
+/// Parses a create request. `company` is the company it books for (already resolved from
+/// the token, or from `company_id` for the authority).
+pub fn new_booking(req: pb::CreateBookingRequest, company: CompanyId) -> Result<NewBooking> {
+    if req.truck_plate.is_empty() {
+        return Err(Error::invalid("truck_plate", "is required"));
+    }
+    let plate = Plate::parse(&req.truck_plate).map_err(|e| e.in_field("truck_plate"))?;
+    let epc = (!req.rfid_epc.is_empty())
+        .then(|| Epc::parse_hex(&req.rfid_epc).map_err(|e| e.in_field("rfid_epc")))
+        .transpose()?;
+    if req.stops.is_empty() {
+        return Err(Error::invalid("stops", "a visit needs at least one stop"));
+    }
+    if req.stops.len() > bawaba_domain::ledger::MAX_STOPS {
+        return Err(Error::invalid(
+            "stops",
+            format!(
+                "has {} stops; a visit has at most {}",
+                req.stops.len(),
+                bawaba_domain::ledger::MAX_STOPS
+            ),
+        ));
+    }
+    let stops = req
+        .stops
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let containers = s
+                .container_numbers
+                .iter()
+                .enumerate()
+                .map(|(j, c)| {
+                    ContainerNumber::parse(c)
+                        .map_err(|e| e.in_field(format!("stops[{i}].container_numbers[{j}]")))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Stop {
+                zone: zone_id(&s.zone_id, &format!("stops[{i}].zone_id"))?,
+                window_start: required_time(
+                    s.window_start.as_ref(),
+                    &format!("stops[{i}].window_start"),
+                )?,
+                transaction_type: transaction_type(
+                    s.transaction_type,
+                    &format!("stops[{i}].transaction_type"),
+                )?,
+                containers,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(NewBooking {
+        company,
+        idempotency_key: req.idempotency_key,
+        plate,
+        epc,
+        stops,
+    })
+}
+
+/// A booking for the wire. `zones` gives each stop's window end and entry period.
+pub fn pb_booking(b: &Booking, zones: &[ZoneConfig]) -> pb::Booking {
+    let stops = b
+        .stops
+        .iter()
+        .map(|s| {
+            let zone = zones.iter().find(|z| z.id == s.zone);
+            let entry = zone.map(|z| z.entry_period(s.window_start));
+            pb::Stop {
+                zone_id: s.zone.to_string(),
+                window_start: Some(timestamp(s.window_start)),
+                window_end: zone.map(|z| timestamp(z.window_end(s.window_start))),
+                transaction_type: pb_transaction_type(s.transaction_type) as i32,
+                container_numbers: s.containers.iter().map(ToString::to_string).collect(),
+                entry_from: entry.map(|e| timestamp(e.0)),
+                entry_until: entry.map(|e| timestamp(e.1)),
+            }
+        })
+        .collect();
+    pb::Booking {
+        booking_id: b.id.to_string(),
+        company_id: b.company.to_string(),
+        truck_plate: b.plate.to_string(),
+        rfid_epc: b.epc.as_ref().map(Epc::to_hex).unwrap_or_default(),
+        stops,
+        state: pb_state(b.state) as i32,
+        idempotency_key: b.idempotency_key.clone(),
+        created_at: Some(timestamp(b.created_at)),
+        updated_at: Some(timestamp(b.updated_at)),
+        entered_at: ts(b.entered_at),
+        exited_at: ts(b.exited_at),
+        cancel_reason: b.cancel_reason.clone().unwrap_or_default(),
+        revision: b.revision,
+    }
+}
+
+pub fn pb_window(zone: &ZoneId, w: &WindowView) -> pb::Window {
+    let per_type = match w.capacity.per_type {
+        None => Vec::new(),
+        Some(_) => TransactionType::ALL
+            .into_iter()
+            .map(|t| pb::TypeUsage {
+                transaction_type: pb_transaction_type(t) as i32,
+                capacity: w.capacity.for_type(t),
+                booked: w.booked_per_type[t.index()],
+                free: w.free_for(t),
+            })
+            .collect(),
+    };
+    pb::Window {
+        zone_id: zone.to_string(),
+        start: Some(timestamp(w.start)),
+        end: Some(timestamp(w.end)),
+        local_start: w
+            .start
+            .with_timezone(&LOCAL_TZ)
+            .to_rfc3339_opts(SecondsFormat::Secs, true),
+        capacity: w.capacity.total,
+        booked: w.booked,
+        free: w.free(),
+        per_type,
+        closure_reason: w.closure.clone().unwrap_or_default(),
+    }
+}
+
+pub fn rules(r: &pb::Rules) -> Result<BookingRules> {
+    let rules = BookingRules {
+        horizon_minutes: r.horizon_minutes,
+        booking_cutoff_minutes: r.booking_cutoff_minutes,
+        change_cutoff_minutes: r.change_cutoff_minutes,
+        early_grace_minutes: r.early_grace_minutes,
+        late_grace_minutes: r.late_grace_minutes,
+        company_cap_percent: u8::try_from(r.company_cap_percent)
+            .map_err(|_| Error::invalid("rules.company_cap_percent", "must be 1..=100"))?,
+        require_containers: r.require_containers,
+    };
+    rules.validate()?;
+    Ok(rules)
+}
+
+fn pb_rules(r: &BookingRules) -> pb::Rules {
+    pb::Rules {
+        horizon_minutes: r.horizon_minutes,
+        booking_cutoff_minutes: r.booking_cutoff_minutes,
+        change_cutoff_minutes: r.change_cutoff_minutes,
+        early_grace_minutes: r.early_grace_minutes,
+        late_grace_minutes: r.late_grace_minutes,
+        company_cap_percent: u32::from(r.company_cap_percent),
+        require_containers: r.require_containers,
+    }
+}
+
+fn weekday(n: u32, field: &str) -> Result<Weekday> {
+    match n {
+        1..=7 => Ok(Weekday::try_from(n as u8 - 1).unwrap_or(Weekday::Mon)),
+        _ => Err(Error::invalid(
+            field,
+            format!("is {n}; ISO weekdays are 1 (Monday) to 7 (Sunday)"),
+        )),
+    }
+}
+
+fn window_capacity(
+    capacity: u32,
+    per_type: &[pb::TypeCapacity],
+    field: &str,
+) -> Result<WindowCapacity> {
+    if per_type.is_empty() {
+        return Ok(WindowCapacity::uniform(capacity));
+    }
+    // Types not listed in a split get no share.
+    let mut split = [0u32; 5];
+    for (i, tc) in per_type.iter().enumerate() {
+        let t = transaction_type(
+            tc.transaction_type,
+            &format!("{field}.per_type[{i}].transaction_type"),
+        )?;
+        split[t.index()] = tc.capacity;
+    }
+    Ok(WindowCapacity {
+        total: capacity,
+        per_type: Some(split),
+    })
+}
+
+pub fn template(default_capacity: u32, hours: &[pb::HourCapacity]) -> Result<CapacityTemplate> {
+    let mut t = CapacityTemplate::uniform(WindowCapacity::uniform(default_capacity));
+    for (i, h) in hours.iter().enumerate() {
+        let field = format!("hours[{i}]");
+        let day = weekday(h.weekday, &format!("{field}.weekday"))?;
+        let cap = window_capacity(h.capacity, &h.per_type, &field)?;
+        t.set(day, h.hour, cap)
+            .map_err(|e| e.in_field(format!("{field}.hour")))?;
+    }
+    Ok(t)
+}
+
+pub fn pb_zone(z: &ZoneConfig) -> pb::Zone {
+    let mut template = Vec::with_capacity(168);
+    for day in 0..7u8 {
+        let wd = Weekday::try_from(day).unwrap_or(Weekday::Mon);
+        for hour in 0..24 {
+            let c = z.template.get(wd, hour);
+            template.push(pb::HourCapacity {
+                weekday: wd.number_from_monday(),
+                hour,
+                capacity: c.total,
+                per_type: c
+                    .per_type
+                    .map(|p| {
+                        TransactionType::ALL
+                            .into_iter()
+                            .map(|t| pb::TypeCapacity {
+                                transaction_type: pb_transaction_type(t) as i32,
+                                capacity: p[t.index()],
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            });
+        }
+    }
+    pb::Zone {
+        zone_id: z.id.to_string(),
+        name: z.name.clone(),
+        slot_minutes: z.slot.minutes(),
+        rules: Some(pb_rules(&z.rules)),
+        template,
+        closures: z.closures.iter().map(pb_closure).collect(),
+        company_caps: z
+            .company_caps
+            .iter()
+            .map(|(c, p)| pb::CompanyCap {
+                company_id: c.to_string(),
+                percent: u32::from(*p),
+            })
+            .collect(),
+    }
+}
+
+pub fn pb_closure(c: &Closure) -> pb::Closure {
+    pb::Closure {
+        id: c.id,
+        from: Some(timestamp(c.from)),
+        to: Some(timestamp(c.to)),
+        reason: c.reason.clone(),
+    }
+}
+
+pub fn gate(g: pb::Gate) -> Result<Gate> {
+    let lanes = g
+        .lanes
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let direction = match pb::LaneDirection::try_from(l.direction) {
+                Ok(pb::LaneDirection::In) => Direction::In,
+                Ok(pb::LaneDirection::Out) => Direction::Out,
+                _ => {
+                    return Err(Error::invalid(
+                        format!("lanes[{i}].direction"),
+                        "must be IN or OUT",
+                    ));
+                }
+            };
+            Ok(Lane {
+                id: LaneId::parse(&l.lane_id)
+                    .map_err(|e| e.in_field(format!("lanes[{i}].lane_id")))?,
+                direction,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Gate {
+        id: GateId::parse(&g.gate_id).map_err(|e| e.in_field("gate_id"))?,
+        zone: zone_id(&g.zone_id, "zone_id")?,
+        name: g.name,
+        lanes,
+    })
+}
+
+pub fn pb_gate(g: &Gate) -> pb::Gate {
+    pb::Gate {
+        gate_id: g.id.to_string(),
+        zone_id: g.zone.to_string(),
+        name: g.name.clone(),
+        lanes: g
+            .lanes
+            .iter()
+            .map(|l| pb::Lane {
+                lane_id: l.id.to_string(),
+                direction: match l.direction {
+                    Direction::In => pb::LaneDirection::In,
+                    Direction::Out => pb::LaneDirection::Out,
+                } as i32,
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stop(zone: &str) -> pb::StopRequest {
+        pb::StopRequest {
+            zone_id: zone.into(),
+            window_start: Some(prost_types::Timestamp {
+                seconds: 1_800_000_000,
+                nanos: 0,
+            }),
+            transaction_type: pb::TransactionType::ImportPickup as i32,
+            container_numbers: vec!["CSQU3054383".into()],
+        }
+    }
+
+    fn create(plate: &str, stops: Vec<pb::StopRequest>) -> pb::CreateBookingRequest {
+        pb::CreateBookingRequest {
+            idempotency_key: "k".into(),
+            truck_plate: plate.into(),
+            stops,
+            ..Default::default()
+        }
+    }
+
+    fn field_of(e: Error) -> String {
+        match e {
+            Error::Invalid { field, .. } => field,
+            other => panic!("expected Invalid, got {other}"),
+        }
+    }
+
+    #[test]
+    fn bad_values_name_their_field() {
+        let acme = CompanyId::parse("acme").unwrap();
+        assert_eq!(
+            field_of(new_booking(create("", vec![stop("act")]), acme.clone()).unwrap_err()),
+            "truck_plate"
+        );
+        assert_eq!(
+            field_of(new_booking(create("60#1", vec![stop("act")]), acme.clone()).unwrap_err()),
+            "truck_plate"
+        );
+        assert_eq!(
+            field_of(new_booking(create("601", vec![]), acme.clone()).unwrap_err()),
+            "stops"
+        );
+        let mut s = stop("act");
+        s.container_numbers = vec!["CSQU3054383".into(), "CSQU3054384".into()];
+        assert_eq!(
+            field_of(new_booking(create("601", vec![s]), acme.clone()).unwrap_err()),
+            "stops[0].container_numbers[1]"
+        );
+        let mut s = stop("act");
+        s.window_start = None;
+        assert_eq!(
+            field_of(new_booking(create("601", vec![s]), acme.clone()).unwrap_err()),
+            "stops[0].window_start"
+        );
+        let mut s = stop("act");
+        s.transaction_type = 99;
+        assert_eq!(
+            field_of(new_booking(create("601", vec![s]), acme.clone()).unwrap_err()),
+            "stops[0].transaction_type"
+        );
+        assert_eq!(
+            field_of(new_booking(create("601", vec![stop("ACT ZONE")]), acme.clone()).unwrap_err()),
+            "stops[0].zone_id"
+        );
+        let mut r = create("601", vec![stop("act")]);
+        r.rfid_epc = "E2".into();
+        assert_eq!(field_of(new_booking(r, acme).unwrap_err()), "rfid_epc");
+    }
+
+    #[test]
+    fn timestamps_round_trip_and_reject_out_of_range() {
+        let t = DateTime::from_timestamp(1_800_000_000, 5).unwrap();
+        assert_eq!(from_timestamp(&timestamp(t)), Some(t));
+        assert!(
+            required_time(
+                Some(&prost_types::Timestamp {
+                    seconds: i64::MAX,
+                    nanos: 0
+                }),
+                "x"
+            )
+            .is_err()
+        );
+        assert!(
+            required_time(
+                Some(&prost_types::Timestamp {
+                    seconds: 0,
+                    nanos: -1
+                }),
+                "x"
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn templates_parse_iso_weekdays() {
+        let t = template(
+            5,
+            &[pb::HourCapacity {
+                weekday: 5,
+                hour: 12,
+                capacity: 1,
+                per_type: vec![],
+            }],
+        )
+        .unwrap();
+        assert_eq!(t.get(Weekday::Fri, 12).total, 1);
+        assert_eq!(t.get(Weekday::Thu, 12).total, 5);
+        let bad = template(
+            5,
+            &[pb::HourCapacity {
+                weekday: 8,
+                hour: 0,
+                capacity: 1,
+                per_type: vec![],
+            }],
+        )
+        .unwrap_err();
+        assert_eq!(field_of(bad), "hours[0].weekday");
+    }
+}

@@ -1,0 +1,179 @@
+//! The one mapping of errors to gRPC status codes.
+//!
+//! | error | code |
+//! |---|---|
+//! | malformed value (names the field) | INVALID_ARGUMENT, with google.rpc.BadRequest |
+//! | unknown booking, zone, gate, closure | NOT_FOUND |
+//! | window full, company cap | RESOURCE_EXHAUSTED, with google.rpc.ErrorInfo carrying the nearest free windows |
+//! | cut-offs, states, overlapping visits | FAILED_PRECONDITION |
+//! | wrong role, another company's booking | PERMISSION_DENIED |
+//! | idempotency key reused for another request | ALREADY_EXISTS |
+//! | missing or unknown token | UNAUTHENTICATED (see [`crate::auth`]) |
+//! | storage failure | INTERNAL (logged); store closing: UNAVAILABLE |
+
+use std::collections::HashMap;
+
+use bawaba_domain::Error as Domain;
+use bawaba_store::Error as Store;
+use chrono::{DateTime, SecondsFormat, Utc};
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// Error domain in google.rpc.ErrorInfo.
+pub const ERROR_DOMAIN: &str = "bawaba.jo";
+
+/// Metadata key of ErrorInfo listing the nearest free windows (RFC 3339, comma-separated).
+pub const ALTERNATIVES: &str = "alternatives";
+
+fn rfc3339(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn exhausted(
+    reason: &str,
+    message: String,
+    zone: &str,
+    window: &DateTime<Utc>,
+    alternatives: &[DateTime<Utc>],
+) -> Status {
+    let metadata = HashMap::from([
+        ("zone_id".to_owned(), zone.to_owned()),
+        ("window_start".to_owned(), rfc3339(window)),
+        (
+            ALTERNATIVES.to_owned(),
+            alternatives
+                .iter()
+                .map(rfc3339)
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+    ]);
+    let message = if alternatives.is_empty() {
+        format!("{message}; no free window nearby")
+    } else {
+        format!(
+            "{message}; nearest free windows: {}",
+            alternatives
+                .iter()
+                .map(rfc3339)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    Status::with_error_details(
+        Code::ResourceExhausted,
+        message,
+        ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata),
+    )
+}
+
+/// A domain refusal as a status.
+pub fn domain_status(e: Domain) -> Status {
+    let message = e.to_string();
+    match e {
+        Domain::Invalid { field, reason } => invalid(&field, &reason),
+        Domain::NotFound { .. } => Status::not_found(message),
+        Domain::WindowFull {
+            zone,
+            window_start,
+            alternatives,
+            ..
+        } => exhausted(
+            "WINDOW_FULL",
+            message,
+            zone.as_str(),
+            &window_start,
+            &alternatives,
+        ),
+        Domain::CompanyCap {
+            zone,
+            window_start,
+            alternatives,
+            ..
+        } => exhausted(
+            "COMPANY_CAP",
+            message,
+            zone.as_str(),
+            &window_start,
+            &alternatives,
+        ),
+        Domain::Precondition(_) => Status::failed_precondition(message),
+        Domain::Forbidden(_) => Status::permission_denied(message),
+        Domain::IdempotencyConflict { .. } => {
+            Status::already_exists(format!("idempotency_key: {message}"))
+        }
+    }
+}
+
+/// INVALID_ARGUMENT naming the field, with a google.rpc.BadRequest detail.
+pub fn invalid(field: &str, reason: &str) -> Status {
+    Status::with_error_details(
+        Code::InvalidArgument,
+        format!("{field}: {reason}"),
+        ErrorDetails::with_bad_request_violation(field, reason),
+    )
+}
+
+/// A store failure as a status.
+pub fn status(e: Store) -> Status {
+    match e {
+        Store::Domain(d) => domain_status(d),
+        Store::Closed => Status::unavailable("the scheduler is shutting down"),
+        other => {
+            tracing::error!(error = %other, "storage failure");
+            Status::internal("storage failure; the request was not stored")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bawaba_domain::ids::ZoneId;
+
+    #[test]
+    fn invalid_names_the_field_in_message_and_details() {
+        let s = domain_status(Domain::invalid("truck_plate", "is empty"));
+        assert_eq!(s.code(), Code::InvalidArgument);
+        assert!(s.message().starts_with("truck_plate:"));
+        let v = &s.get_details_bad_request().unwrap().field_violations[0];
+        assert_eq!(v.field, "truck_plate");
+    }
+
+    #[test]
+    fn full_window_carries_alternatives() {
+        let t = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let s = domain_status(Domain::WindowFull {
+            zone: ZoneId::parse("act").unwrap(),
+            window_start: t,
+            transaction_type: None,
+            alternatives: vec![t, t],
+        });
+        assert_eq!(s.code(), Code::ResourceExhausted);
+        let info = s.get_details_error_info().unwrap();
+        assert_eq!(info.reason, "WINDOW_FULL");
+        assert_eq!(info.metadata[ALTERNATIVES].split(',').count(), 2);
+    }
+
+    #[test]
+    fn each_refusal_has_its_code() {
+        assert_eq!(
+            domain_status(Domain::Precondition("x".into())).code(),
+            Code::FailedPrecondition
+        );
+        assert_eq!(
+            domain_status(Domain::Forbidden("x".into())).code(),
+            Code::PermissionDenied
+        );
+        assert_eq!(
+            domain_status(Domain::NotFound {
+                what: "zone",
+                id: "x".into()
+            })
+            .code(),
+            Code::NotFound
+        );
+        assert_eq!(status(Store::Closed).code(), Code::Unavailable);
+        assert_eq!(status(Store::Storage("disk".into())).code(), Code::Internal);
+    }
+}
