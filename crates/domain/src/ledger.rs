@@ -17,6 +17,7 @@ use crate::container::ContainerNumber;
 use crate::epc::Epc;
 use crate::ids::{BookingId, CompanyId, GateId, LaneId, ZoneId};
 use crate::plate::Plate;
+use crate::rules::{self, visit_span};
 use crate::{Error, Result};
 
 /// Most stops one visit may chain.
@@ -117,25 +118,6 @@ impl Booking {
     pub fn zones(&self) -> BTreeSet<&ZoneId> {
         self.stops.iter().map(|s| &s.zone).collect()
     }
-}
-
-fn visit_span(
-    stops: &[Stop],
-    zones: &BTreeMap<ZoneId, ZoneConfig>,
-) -> (DateTime<Utc>, DateTime<Utc>) {
-    let start = stops
-        .first()
-        .map_or(DateTime::<Utc>::MIN_UTC, |s| s.window_start);
-    let end = stops
-        .iter()
-        .map(|s| {
-            zones
-                .get(&s.zone)
-                .map_or(s.window_start, |z| z.window_end(s.window_start))
-        })
-        .max()
-        .unwrap_or(start);
-    (start, end)
 }
 
 /// A request for a new booking, already parsed into domain values.
@@ -716,7 +698,8 @@ impl Ledger {
                 })
             };
         }
-        self.validate_new(&req, now)?;
+        rules::validate_request(&self.zones, &req, now)?;
+        self.check_overlap(&req.plate, &req.stops, None)?;
         for s in &req.stops {
             let z = self.zone(&s.zone)?;
             if let Some(e) = self.room_error(z, s.window_start, s.transaction_type, &req.company) {
@@ -769,122 +752,6 @@ impl Ledger {
         })
     }
 
-    fn validate_new(&self, req: &NewBooking, now: DateTime<Utc>) -> Result<()> {
-        let key = &req.idempotency_key;
-        if key.is_empty()
-            || key.len() > MAX_IDEMPOTENCY_KEY
-            || !key.bytes().all(|b| b.is_ascii_graphic())
-        {
-            return Err(Error::invalid(
-                "idempotency_key",
-                format!("must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters"),
-            ));
-        }
-        if req.stops.is_empty() || req.stops.len() > MAX_STOPS {
-            return Err(Error::invalid(
-                "stops",
-                format!(
-                    "has {} stops; a visit has 1 to {MAX_STOPS}",
-                    req.stops.len()
-                ),
-            ));
-        }
-        let mut seen = BTreeSet::new();
-        for (i, s) in req.stops.iter().enumerate() {
-            self.validate_stop(i, s, now)?;
-            if i > 0 && s.window_start <= req.stops[i - 1].window_start {
-                return Err(Error::invalid(
-                    format!("stops[{i}].window_start"),
-                    "stops must be in time order, each in a later window than the one before",
-                ));
-            }
-            for (j, c) in s.containers.iter().enumerate() {
-                if !seen.insert(c) {
-                    return Err(Error::invalid(
-                        format!("stops[{i}].container_numbers[{j}]"),
-                        format!("container {c} is named twice in this visit"),
-                    ));
-                }
-            }
-        }
-        self.check_overlap(&req.plate, &req.stops, None)
-    }
-
-    fn validate_stop(&self, i: usize, s: &Stop, now: DateTime<Utc>) -> Result<()> {
-        let z = self
-            .zone(&s.zone)
-            .map_err(|_| Error::invalid(format!("stops[{i}].zone_id"), format!("unknown zone {}", s.zone)))?;
-        self.check_window(z, &format!("stops[{i}].window_start"), s.window_start, now)?;
-        if s.containers.len() > MAX_CONTAINERS_PER_STOP {
-            return Err(Error::invalid(
-                format!("stops[{i}].container_numbers"),
-                format!(
-                    "names {} containers; at most {MAX_CONTAINERS_PER_STOP} per stop",
-                    s.containers.len()
-                ),
-            ));
-        }
-        if z.rules.require_containers
-            && s.transaction_type.requires_containers()
-            && s.containers.is_empty()
-        {
-            return Err(Error::invalid(
-                format!("stops[{i}].container_numbers"),
-                format!(
-                    "{} in zone {} must name its containers",
-                    s.transaction_type.as_str(),
-                    z.id
-                ),
-            ));
-        }
-        Ok(())
-    }
-
-    /// Time rules for booking a window: aligned, not started, within the horizon, before the
-    /// booking cut-off.
-    fn check_window(
-        &self,
-        z: &ZoneConfig,
-        field: &str,
-        start: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        if !z.is_window_start(start) {
-            return Err(Error::invalid(
-                field,
-                format!(
-                    "{start} is not the start of a window of zone {} (windows are {} minutes, aligned in Asia/Amman time)",
-                    z.id,
-                    z.slot.minutes()
-                ),
-            ));
-        }
-        if start <= now {
-            return Err(Error::invalid(
-                field,
-                format!("window {start} has already started"),
-            ));
-        }
-        if start > z.horizon_end(now) {
-            return Err(Error::invalid(
-                field,
-                format!(
-                    "window {start} is beyond the booking horizon of zone {} ({} minutes ahead)",
-                    z.id, z.rules.horizon_minutes
-                ),
-            ));
-        }
-        if now > z.booking_deadline(start) {
-            return Err(Error::Precondition(format!(
-                "window {start} of zone {} closed for booking at {} (cut-off {} minutes before)",
-                z.id,
-                z.booking_deadline(start),
-                z.rules.booking_cutoff_minutes
-            )));
-        }
-        Ok(())
-    }
-
     /// One truck never holds two overlapping visits.
     fn check_overlap(
         &self,
@@ -924,38 +791,9 @@ impl Ledger {
         now: DateTime<Utc>,
     ) -> Result<Touched> {
         let b = self.booking_for(actor, id)?;
-        let Some(old) = b.stops.get(stop).cloned() else {
-            return Err(Error::invalid(
-                "stop_index",
-                format!("booking {id} has {} stops", b.stops.len()),
-            ));
-        };
-        self.check_state(b, BookingState::Booked, "moved")?;
+        let stops = rules::plan_move(&self.zones, actor, b, stop, new_start, now)?;
+        let old = b.stops[stop].clone();
         let z = self.zone(&old.zone)?;
-        if matches!(actor, Actor::Company(_)) && now > z.change_deadline(old.window_start) {
-            return Err(Error::Precondition(format!(
-                "booking {id} can no longer be moved: the change cut-off was {}",
-                z.change_deadline(old.window_start)
-            )));
-        }
-        if new_start == old.window_start {
-            return Err(Error::invalid(
-                "new_window_start",
-                "is the window the stop already holds",
-            ));
-        }
-        self.check_window(z, "new_window_start", new_start, now)?;
-        let mut stops = b.stops.clone();
-        stops[stop].window_start = new_start;
-        if stops
-            .windows(2)
-            .any(|w| w[1].window_start <= w[0].window_start)
-        {
-            return Err(Error::invalid(
-                "new_window_start",
-                "would put the visit's stops out of time order",
-            ));
-        }
         self.check_overlap(&b.plate, &stops, Some(id))?;
         let company = b.company.clone();
         if let Some(e) = self.room_error(z, new_start, old.transaction_type, &company) {
@@ -977,18 +815,7 @@ impl Ledger {
         now: DateTime<Utc>,
     ) -> Result<Touched> {
         let b = self.booking_for(actor, id)?;
-        self.check_state(b, BookingState::Cancelled, "cancelled")?;
-        if reason.len() > 500 {
-            return Err(Error::invalid("reason", "is longer than 500 bytes"));
-        }
-        if let (Actor::Company(_), Some(first)) = (actor, b.stops.first()) {
-            let deadline = self.zone(&first.zone)?.change_deadline(first.window_start);
-            if now > deadline {
-                return Err(Error::Precondition(format!(
-                    "booking {id} can no longer be cancelled: the change cut-off was {deadline}"
-                )));
-            }
-        }
+        rules::check_cancel(&self.zones, actor, b, reason, now)?;
         let mut touched = Touched::default();
         touched
             .windows
@@ -999,18 +826,6 @@ impl Ledger {
             b.cancel_reason = reason;
         });
         Ok(touched)
-    }
-
-    fn check_state(&self, b: &Booking, next: BookingState, verb: &str) -> Result<()> {
-        if b.state.can_become(next) || (b.state == next && next == BookingState::Booked) {
-            Ok(())
-        } else {
-            Err(Error::Precondition(format!(
-                "booking {} is {} and cannot be {verb}",
-                b.id,
-                b.state.as_str()
-            )))
-        }
     }
 
     /// Marks NO_SHOW every booked visit whose truck can no longer enter at `now`.
@@ -1046,7 +861,7 @@ impl Ledger {
         at: DateTime<Utc>,
     ) -> Result<Touched> {
         let b = self.booking_for(&Actor::Authority, id)?;
-        self.check_state(b, next, verb)?;
+        rules::check_transition(b, next, verb)?;
         let mut touched = Touched::default();
         self.update(id, at, &mut touched, |b| {
             b.state = next;

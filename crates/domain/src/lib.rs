@@ -12,5 +12,6 @@ pub mod error;
 pub mod ids;
 pub mod ledger;
 pub mod plate;
+pub mod rules;
 
 pub use error::{Error, Result};

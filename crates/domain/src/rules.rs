@@ -1,0 +1,261 @@
+//! The booking rules as pure functions of the zones and a request, shared by every store:
+//! the in-memory [`Ledger`](crate::ledger::Ledger) and database-backed stores call these, and
+//! add only what depends on the stored state (capacity, overlapping visits, idempotency).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+
+use crate::calendar::ZoneConfig;
+use crate::ids::ZoneId;
+use crate::ledger::{
+    Actor, Booking, BookingState, MAX_CONTAINERS_PER_STOP, MAX_IDEMPOTENCY_KEY, MAX_STOPS,
+    NewBooking, Stop,
+};
+use crate::{Error, Result};
+
+/// A visit's span: from the first window's start to the last window's end.
+pub fn visit_span(
+    stops: &[Stop],
+    zones: &BTreeMap<ZoneId, ZoneConfig>,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    let start = stops
+        .first()
+        .map_or(DateTime::<Utc>::MIN_UTC, |s| s.window_start);
+    let end = stops
+        .iter()
+        .map(|s| {
+            zones
+                .get(&s.zone)
+                .map_or(s.window_start, |z| z.window_end(s.window_start))
+        })
+        .max()
+        .unwrap_or(start);
+    (start, end)
+}
+
+/// Everything about a new booking that does not depend on other bookings: the key, the
+/// stops (known zones, aligned windows, time rules, containers, time order).
+pub fn validate_request(
+    zones: &BTreeMap<ZoneId, ZoneConfig>,
+    req: &NewBooking,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let key = &req.idempotency_key;
+    if key.is_empty()
+        || key.len() > MAX_IDEMPOTENCY_KEY
+        || !key.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(Error::invalid(
+            "idempotency_key",
+            format!("must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters"),
+        ));
+    }
+    if req.stops.is_empty() || req.stops.len() > MAX_STOPS {
+        return Err(Error::invalid(
+            "stops",
+            format!(
+                "has {} stops; a visit has 1 to {MAX_STOPS}",
+                req.stops.len()
+            ),
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    for (i, s) in req.stops.iter().enumerate() {
+        validate_stop(zones, i, s, now)?;
+        if i > 0 && s.window_start <= req.stops[i - 1].window_start {
+            return Err(Error::invalid(
+                format!("stops[{i}].window_start"),
+                "stops must be in time order, each in a later window than the one before",
+            ));
+        }
+        for (j, c) in s.containers.iter().enumerate() {
+            if !seen.insert(c) {
+                return Err(Error::invalid(
+                    format!("stops[{i}].container_numbers[{j}]"),
+                    format!("container {c} is named twice in this visit"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn validate_stop(
+    zones: &BTreeMap<ZoneId, ZoneConfig>,
+    i: usize,
+    s: &Stop,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let z = zones.get(&s.zone).ok_or_else(|| {
+        Error::invalid(
+            format!("stops[{i}].zone_id"),
+            format!("unknown zone {}", s.zone),
+        )
+    })?;
+    check_window(z, &format!("stops[{i}].window_start"), s.window_start, now)?;
+    if s.containers.len() > MAX_CONTAINERS_PER_STOP {
+        return Err(Error::invalid(
+            format!("stops[{i}].container_numbers"),
+            format!(
+                "names {} containers; at most {MAX_CONTAINERS_PER_STOP} per stop",
+                s.containers.len()
+            ),
+        ));
+    }
+    if z.rules.require_containers
+        && s.transaction_type.requires_containers()
+        && s.containers.is_empty()
+    {
+        return Err(Error::invalid(
+            format!("stops[{i}].container_numbers"),
+            format!(
+                "{} in zone {} must name its containers",
+                s.transaction_type.as_str(),
+                z.id
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Time rules for booking a window: aligned, not started, within the horizon, before the
+/// booking cut-off.
+pub fn check_window(
+    z: &ZoneConfig,
+    field: &str,
+    start: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if !z.is_window_start(start) {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "{start} is not the start of a window of zone {} (windows are {} minutes, aligned in Asia/Amman time)",
+                z.id,
+                z.slot.minutes()
+            ),
+        ));
+    }
+    if start <= now {
+        return Err(Error::invalid(
+            field,
+            format!("window {start} has already started"),
+        ));
+    }
+    if start > z.horizon_end(now) {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "window {start} is beyond the booking horizon of zone {} ({} minutes ahead)",
+                z.id, z.rules.horizon_minutes
+            ),
+        ));
+    }
+    if now > z.booking_deadline(start) {
+        return Err(Error::Precondition(format!(
+            "window {start} of zone {} closed for booking at {} (cut-off {} minutes before)",
+            z.id,
+            z.booking_deadline(start),
+            z.rules.booking_cutoff_minutes
+        )));
+    }
+    Ok(())
+}
+
+/// Whether `b` may become `next` (states only move forward).
+pub fn check_transition(b: &Booking, next: BookingState, verb: &str) -> Result<()> {
+    if b.state.can_become(next) {
+        Ok(())
+    } else {
+        Err(Error::Precondition(format!(
+            "booking {} is {} and cannot be {verb}",
+            b.id,
+            b.state.as_str()
+        )))
+    }
+}
+
+/// The stops of `b` after moving stop `stop` to `new_start`, if the rules allow it (state,
+/// change cut-off for companies, the new window's time rules, time order). Capacity and
+/// overlapping visits are the caller's to check.
+pub fn plan_move(
+    zones: &BTreeMap<ZoneId, ZoneConfig>,
+    actor: &Actor,
+    b: &Booking,
+    stop: usize,
+    new_start: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Stop>> {
+    let Some(old) = b.stops.get(stop) else {
+        return Err(Error::invalid(
+            "stop_index",
+            format!("booking {} has {} stops", b.id, b.stops.len()),
+        ));
+    };
+    if b.state != BookingState::Booked {
+        return Err(Error::Precondition(format!(
+            "booking {} is {} and cannot be moved",
+            b.id,
+            b.state.as_str()
+        )));
+    }
+    let z = zones.get(&old.zone).ok_or_else(|| Error::NotFound {
+        what: "zone",
+        id: old.zone.to_string(),
+    })?;
+    if matches!(actor, Actor::Company(_)) && now > z.change_deadline(old.window_start) {
+        return Err(Error::Precondition(format!(
+            "booking {} can no longer be moved: the change cut-off was {}",
+            b.id,
+            z.change_deadline(old.window_start)
+        )));
+    }
+    if new_start == old.window_start {
+        return Err(Error::invalid(
+            "new_window_start",
+            "is the window the stop already holds",
+        ));
+    }
+    check_window(z, "new_window_start", new_start, now)?;
+    let mut stops = b.stops.clone();
+    stops[stop].window_start = new_start;
+    if stops
+        .windows(2)
+        .any(|w| w[1].window_start <= w[0].window_start)
+    {
+        return Err(Error::invalid(
+            "new_window_start",
+            "would put the visit's stops out of time order",
+        ));
+    }
+    Ok(stops)
+}
+
+/// Whether `actor` may cancel `b` at `now` (state; change cut-off for companies).
+pub fn check_cancel(
+    zones: &BTreeMap<ZoneId, ZoneConfig>,
+    actor: &Actor,
+    b: &Booking,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    check_transition(b, BookingState::Cancelled, "cancelled")?;
+    if reason.len() > 500 {
+        return Err(Error::invalid("reason", "is longer than 500 bytes"));
+    }
+    if let (Actor::Company(_), Some(first)) = (actor, b.stops.first()) {
+        let z = zones.get(&first.zone).ok_or_else(|| Error::NotFound {
+            what: "zone",
+            id: first.zone.to_string(),
+        })?;
+        let deadline = z.change_deadline(first.window_start);
+        if now > deadline {
+            return Err(Error::Precondition(format!(
+                "booking {} can no longer be cancelled: the change cut-off was {deadline}",
+                b.id
+            )));
+        }
+    }
+    Ok(())
+}
