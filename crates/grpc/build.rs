@@ -5,11 +5,12 @@ use std::path::PathBuf;
 
 use prost::Message;
 
-const PROTOS: [&str; 4] = [
+const PROTOS: [&str; 5] = [
     "bawaba/v1/common.proto",
     "bawaba/v1/booking.proto",
     "bawaba/v1/slot.proto",
     "bawaba/v1/admin.proto",
+    "bawaba/v1/gate.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

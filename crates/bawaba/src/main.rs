@@ -84,6 +84,9 @@ enum TokenCommand {
         /// Limit a gate or operator token to one zone.
         #[arg(long)]
         zone: Option<String>,
+        /// Who holds it, kept in records (e.g. the operator who resolves a referral).
+        #[arg(long)]
+        name: Option<String>,
     },
 }
 
@@ -150,7 +153,8 @@ async fn run(cli: Cli) -> Result<()> {
             let company = company.map(|c| CompanyId::parse(&c)).transpose()?;
             let zone = zone.map(|z| ZoneId::parse(&z)).transpose()?;
             let principal = Principal::new(role, company, zone)?;
-            let token = TokenBook::new(&data_dir).issue(&principal, chrono::Utc::now())?;
+            let token =
+                TokenBook::new(&data_dir).issue(&principal, name.as_deref(), chrono::Utc::now())?;
             client::out(format_args!(
                 "{} token issued; it is shown only once:",
                 role.as_str()

@@ -55,6 +55,8 @@ pub struct Principal {
     pub company: Option<CompanyId>,
     /// The zone a gate or operator token is limited to (none: every zone).
     pub zone: Option<ZoneId>,
+    /// Who this is in records (an operator's name, or the token's short id).
+    pub label: String,
 }
 
 impl Principal {
@@ -81,11 +83,32 @@ impl Principal {
                 format!("a {} token is not limited to a zone", role.as_str()),
             ));
         }
+        let label = role.as_str().to_owned();
         Ok(Principal {
             role,
             company,
             zone,
+            label,
         })
+    }
+
+    /// Names the holder for records (who resolved a referral).
+    #[must_use]
+    pub fn labelled(self, label: impl Into<String>) -> Self {
+        Principal {
+            label: label.into(),
+            ..self
+        }
+    }
+
+    /// Refuses a zone-limited token acting on another zone.
+    pub fn require_zone(&self, zone: &ZoneId) -> Result<()> {
+        match &self.zone {
+            Some(z) if z != zone => Err(Error::Forbidden(format!(
+                "this token is limited to zone {z}, not {zone}"
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// Refuses unless the caller has one of `roles`.

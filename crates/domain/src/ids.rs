@@ -140,110 +140,125 @@ slug_id!(
     "company_id"
 );
 
-/// The identifier of a booking: a ULID, so ids sort by creation time.
-///
-/// Written as 26 characters of Crockford base32 (canonically upper-case; parsing is
-/// case-insensitive). [`BookingId::to_bytes`] is big-endian, so byte order is sort order.
-/// Serialised as the string, validated when deserialised.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct BookingId(Ulid);
+/// Defines a ULID identifier: sortable by creation time, 26 characters of Crockford base32
+/// (canonically upper-case; parsing is case-insensitive); `to_bytes` is big-endian, so byte
+/// order is sort order. Serialised as the string, validated when deserialised.
+macro_rules! ulid_id {
+    ($(#[$doc:meta])* $name:ident, $field:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(Ulid);
 
-impl BookingId {
-    /// Length of the string form.
-    pub const LEN: usize = 26;
-    /// The smallest id (all zero bits), a lower bound for ranges.
-    pub const MIN: BookingId = BookingId(Ulid(0));
-    /// The largest id (all one bits), an upper bound for ranges.
-    pub const MAX: BookingId = BookingId(Ulid(u128::MAX));
+        impl $name {
+            /// Length of the string form.
+            pub const LEN: usize = 26;
+            /// The smallest id (all zero bits), a lower bound for ranges.
+            pub const MIN: $name = $name(Ulid(0));
+            /// The largest id (all one bits), an upper bound for ranges.
+            pub const MAX: $name = $name(Ulid(u128::MAX));
 
-    /// A booking id created at `at` (milliseconds, clamped to the ULID's 48-bit range:
-    /// 1970-01-01 to the year 10889) with the low 80 bits of `random`.
-    pub fn new(at: DateTime<Utc>, random: u128) -> BookingId {
-        const MAX_MS: i64 = (1 << Ulid::TIME_BITS) - 1;
-        let ms = at.timestamp_millis().clamp(0, MAX_MS) as u64;
-        BookingId(Ulid::from_parts(ms, random))
-    }
+            /// A booking id created at `at` (milliseconds, clamped to the ULID's 48-bit range:
+            /// 1970-01-01 to the year 10889) with the low 80 bits of `random`.
+            pub fn new(at: DateTime<Utc>, random: u128) -> $name {
+                const MAX_MS: i64 = (1 << Ulid::TIME_BITS) - 1;
+                let ms = at.timestamp_millis().clamp(0, MAX_MS) as u64;
+                $name(Ulid::from_parts(ms, random))
+            }
 
-    /// Parses the 26-character Crockford base32 form, case-insensitively.
-    pub fn parse(raw: &str) -> Result<BookingId> {
-        const FIELD: &str = "booking_id";
-        if let Some(c) = raw.chars().find(|c| {
-            !c.is_ascii_alphanumeric() || matches!(c.to_ascii_uppercase(), 'I' | 'L' | 'O' | 'U')
-        }) {
-            return Err(Error::invalid(
-                FIELD,
-                format!(
-                    "contains {}; expected Crockford base32 (0-9 and A-Z except I, L, O, U)",
-                    describe_char(c)
-                ),
-            ));
+            /// Parses the 26-character Crockford base32 form, case-insensitively.
+            pub fn parse(raw: &str) -> Result<$name> {
+                const FIELD: &str = $field;
+                if let Some(c) = raw.chars().find(|c| {
+                    !c.is_ascii_alphanumeric() || matches!(c.to_ascii_uppercase(), 'I' | 'L' | 'O' | 'U')
+                }) {
+                    return Err(Error::invalid(
+                        FIELD,
+                        format!(
+                            "contains {}; expected Crockford base32 (0-9 and A-Z except I, L, O, U)",
+                            describe_char(c)
+                        ),
+                    ));
+                }
+                // All ASCII from here on, so bytes are characters.
+                if raw.len() != Self::LEN {
+                    return Err(Error::invalid(
+                        FIELD,
+                        format!("is {} characters; expected {}", raw.len(), Self::LEN),
+                    ));
+                }
+                // 26 × 5 = 130 bits: the first character carries only the top 3 bits of 128.
+                if !raw.starts_with(|c: char| ('0'..='7').contains(&c)) {
+                    return Err(Error::invalid(
+                        FIELD,
+                        "first character must be 0-7 (the value would exceed 128 bits)",
+                    ));
+                }
+                Ulid::from_string(raw)
+                    .map($name)
+                    .map_err(|e| Error::invalid(FIELD, e.to_string()))
+            }
+
+            /// When the id was created (to the millisecond).
+            pub fn timestamp(&self) -> DateTime<Utc> {
+                i64::try_from(self.0.timestamp_ms())
+                    .ok()
+                    .and_then(DateTime::from_timestamp_millis)
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC) // unreachable: 48 bits of ms fit chrono
+            }
+
+            /// The 16 bytes, big-endian: byte order is sort order (for store keys).
+            pub fn to_bytes(&self) -> [u8; 16] {
+                self.0.to_bytes()
+            }
+
+            /// The id from its [`$name::to_bytes`] form.
+            pub fn from_bytes(bytes: [u8; 16]) -> $name {
+                $name(Ulid::from_bytes(bytes))
+            }
         }
-        // All ASCII from here on, so bytes are characters.
-        if raw.len() != Self::LEN {
-            return Err(Error::invalid(
-                FIELD,
-                format!("is {} characters; expected {}", raw.len(), Self::LEN),
-            ));
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0, f)
+            }
         }
-        // 26 × 5 = 130 bits: the first character carries only the top 3 bits of 128.
-        if !raw.starts_with(|c: char| ('0'..='7').contains(&c)) {
-            return Err(Error::invalid(
-                FIELD,
-                "first character must be 0-7 (the value would exceed 128 bits)",
-            ));
+
+        impl FromStr for $name {
+            type Err = Error;
+
+            fn from_str(s: &str) -> Result<Self> {
+                Self::parse(s)
+            }
         }
-        Ulid::from_string(raw)
-            .map(BookingId)
-            .map_err(|e| Error::invalid(FIELD, e.to_string()))
-    }
 
-    /// When the id was created (to the millisecond).
-    pub fn timestamp(&self) -> DateTime<Utc> {
-        i64::try_from(self.0.timestamp_ms())
-            .ok()
-            .and_then(DateTime::from_timestamp_millis)
-            .unwrap_or(DateTime::<Utc>::MAX_UTC) // unreachable: 48 bits of ms fit chrono
-    }
+        impl TryFrom<String> for $name {
+            type Error = Error;
 
-    /// The 16 bytes, big-endian: byte order is sort order (for store keys).
-    pub fn to_bytes(&self) -> [u8; 16] {
-        self.0.to_bytes()
-    }
+            fn try_from(s: String) -> Result<Self> {
+                Self::parse(&s)
+            }
+        }
 
-    /// The id from its [`BookingId::to_bytes`] form.
-    pub fn from_bytes(bytes: [u8; 16]) -> BookingId {
-        BookingId(Ulid::from_bytes(bytes))
-    }
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.to_string()
+            }
+        }
+    };
 }
 
-impl fmt::Display for BookingId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-impl FromStr for BookingId {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        Self::parse(s)
-    }
-}
-
-impl TryFrom<String> for BookingId {
-    type Error = Error;
-
-    fn try_from(s: String) -> Result<Self> {
-        Self::parse(&s)
-    }
-}
-
-impl From<BookingId> for String {
-    fn from(id: BookingId) -> String {
-        id.to_string()
-    }
-}
+ulid_id!(
+    /// The identifier of a booking.
+    BookingId,
+    "booking_id"
+);
+ulid_id!(
+    /// The identifier of a passage event, made by the gate agent that saw it (resends of the
+    /// same event carry the same id, so delivery is idempotent).
+    PassageId,
+    "event_id"
+);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

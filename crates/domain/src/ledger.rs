@@ -15,7 +15,8 @@ use crate::calendar::{
 };
 use crate::container::ContainerNumber;
 use crate::epc::Epc;
-use crate::ids::{BookingId, CompanyId, GateId, LaneId, ZoneId};
+use crate::ids::{BookingId, CompanyId, GateId, LaneId, PassageId, ZoneId};
+use crate::passage::{Passage, Referral, ReferralState, Verdict};
 use crate::plate::Plate;
 use crate::rules::{self, visit_span};
 use crate::{Error, Result};
@@ -36,6 +37,28 @@ pub struct Stop {
     pub window_start: DateTime<Utc>,
     pub transaction_type: TransactionType,
     pub containers: Vec<ContainerNumber>,
+    /// When the truck entered and left this stop's zone (set from gate passages).
+    pub entered_at: Option<DateTime<Utc>>,
+    pub exited_at: Option<DateTime<Utc>>,
+}
+
+impl Stop {
+    /// A stop not yet visited.
+    pub fn new(
+        zone: ZoneId,
+        window_start: DateTime<Utc>,
+        transaction_type: TransactionType,
+        containers: Vec<ContainerNumber>,
+    ) -> Self {
+        Stop {
+            zone,
+            window_start,
+            transaction_type,
+            containers,
+            entered_at: None,
+            exited_at: None,
+        }
+    }
 }
 
 /// Where a booking is in its life. States only move forward:
@@ -266,6 +289,8 @@ pub struct Touched {
     pub idempotency: Vec<IdempotencyRecord>,
     pub zones: BTreeSet<ZoneId>,
     pub gates: BTreeSet<GateId>,
+    pub passages: BTreeSet<PassageId>,
+    pub referrals: BTreeSet<PassageId>,
 }
 
 impl Touched {
@@ -273,7 +298,7 @@ impl Touched {
         *self == Touched::default()
     }
 
-    /// Folds another mutation's effects into this one (for batches).
+    /// Folds another mutation's effects into this one (for requests that make several).
     pub fn merge(&mut self, other: Touched) {
         self.bookings.extend(other.bookings);
         self.windows.extend(other.windows);
@@ -281,7 +306,22 @@ impl Touched {
         self.idempotency.extend(other.idempotency);
         self.zones.extend(other.zones);
         self.gates.extend(other.gates);
+        self.passages.extend(other.passages);
+        self.referrals.extend(other.referrals);
     }
+}
+
+/// Everything a store keeps, to rebuild a ledger from.
+#[derive(Debug, Clone, Default)]
+pub struct Records {
+    pub zones: Vec<ZoneConfig>,
+    pub gates: Vec<Gate>,
+    pub bookings: Vec<Booking>,
+    pub idempotency: Vec<IdempotencyRecord>,
+    /// The last change-log sequence number of each zone.
+    pub change_seq: BTreeMap<ZoneId, u64>,
+    pub passages: Vec<Passage>,
+    pub referrals: Vec<Referral>,
 }
 
 /// Result of [`Ledger::create`].
@@ -333,6 +373,9 @@ pub struct Ledger {
     by_deadline: BTreeSet<(DateTime<Utc>, BookingId)>,
     change_seq: BTreeMap<ZoneId, u64>,
     no_shows: BTreeMap<CompanyId, u64>,
+    /// Every passage reported by the gates, by event id (delivery is idempotent).
+    passages: BTreeMap<PassageId, Passage>,
+    referrals: BTreeMap<PassageId, Referral>,
 }
 
 impl Ledger {
@@ -341,30 +384,36 @@ impl Ledger {
     }
 
     /// Rebuilds a ledger from stored records; every counter and index is recounted.
-    pub fn restore(
-        zones: impl IntoIterator<Item = ZoneConfig>,
-        gates: impl IntoIterator<Item = Gate>,
-        bookings: impl IntoIterator<Item = Booking>,
-        idempotency: impl IntoIterator<Item = IdempotencyRecord>,
-        change_seq: BTreeMap<ZoneId, u64>,
-    ) -> Self {
+    pub fn restore(records: Records) -> Self {
         let mut l = Ledger {
-            change_seq,
+            change_seq: records.change_seq,
             ..Ledger::default()
         };
-        for z in zones {
-            l.zones.insert(z.id.clone(), z);
-        }
-        for g in gates {
-            l.gates.insert(g.id.clone(), g);
-        }
-        for r in idempotency {
-            l.idempotency.insert((r.company.clone(), r.key.clone()), r);
-        }
-        for b in bookings {
+        l.zones = records
+            .zones
+            .into_iter()
+            .map(|z| (z.id.clone(), z))
+            .collect();
+        l.gates = records
+            .gates
+            .into_iter()
+            .map(|g| (g.id.clone(), g))
+            .collect();
+        l.idempotency = records
+            .idempotency
+            .into_iter()
+            .map(|r| ((r.company.clone(), r.key.clone()), r))
+            .collect();
+        for b in records.bookings {
             l.index(&b);
             l.bookings.insert(b.id, b);
         }
+        l.passages = records.passages.into_iter().map(|p| (p.id, p)).collect();
+        l.referrals = records
+            .referrals
+            .into_iter()
+            .map(|r| (r.passage.id, r))
+            .collect();
         l
     }
 
@@ -978,6 +1027,167 @@ impl Ledger {
         {
             *n = n.saturating_sub(1);
         }
+    }
+
+    // ---- gates -----------------------------------------------------------------------------
+
+    /// Records what a gate saw and decided, once per event id: a resend changes nothing and
+    /// answers `false`. An ALLOW moves the booking on (the stop in the passage's zone is
+    /// entered or exited; the visit becomes ENTERED at its first entry and EXITED when its
+    /// last stop is left); a REFER opens a referral. A passage is a fact: it is recorded even
+    /// when it no longer fits the booking (e.g. decided offline against an older replica);
+    /// then only the stop's progress is kept and the conflict is logged by the caller.
+    pub fn record_passage(&mut self, p: Passage) -> Result<(bool, Touched)> {
+        if self.passages.contains_key(&p.id) {
+            return Ok((false, Touched::default()));
+        }
+        self.zone(&p.zone)?;
+        let mut touched = Touched::default();
+        if p.verdict == Verdict::Allow
+            && let Some(id) = p.booking
+        {
+            self.progress(id, &p.zone, p.direction, p.decided_at, &mut touched);
+        }
+        if p.verdict == Verdict::Refer {
+            let r = Referral {
+                passage: p.clone(),
+                state: ReferralState::Open,
+                resolved_by: None,
+                resolution: None,
+                resolved_at: None,
+            };
+            self.referrals.insert(p.id, r);
+            touched.referrals.insert(p.id);
+        }
+        touched.passages.insert(p.id);
+        self.passages.insert(p.id, p);
+        Ok((true, touched))
+    }
+
+    /// Marks the booking's stop in `zone` entered or exited at `at`, and the visit's state.
+    fn progress(
+        &mut self,
+        id: BookingId,
+        zone: &ZoneId,
+        direction: Direction,
+        at: DateTime<Utc>,
+        touched: &mut Touched,
+    ) {
+        let Some(b) = self.bookings.get(&id) else {
+            return;
+        };
+        let stop = match direction {
+            Direction::In => b
+                .stops
+                .iter()
+                .position(|s| s.zone == *zone && s.entered_at.is_none()),
+            Direction::Out => b
+                .stops
+                .iter()
+                .position(|s| s.zone == *zone && s.entered_at.is_some() && s.exited_at.is_none()),
+        };
+        let Some(i) = stop else { return };
+        let last = i + 1 == b.stops.len();
+        self.update(id, at, touched, |b| match direction {
+            Direction::In => {
+                b.stops[i].entered_at = Some(at);
+                if b.state.can_become(BookingState::Entered) {
+                    b.state = BookingState::Entered;
+                    b.entered_at = Some(at);
+                }
+            }
+            Direction::Out => {
+                b.stops[i].exited_at = Some(at);
+                if last && b.state.can_become(BookingState::Exited) {
+                    b.state = BookingState::Exited;
+                    b.exited_at = Some(at);
+                }
+            }
+        });
+    }
+
+    pub fn passage(&self, id: PassageId) -> Option<&Passage> {
+        self.passages.get(&id)
+    }
+
+    pub fn passages(&self) -> impl Iterator<Item = &Passage> {
+        self.passages.values()
+    }
+
+    pub fn referral(&self, id: PassageId) -> Option<&Referral> {
+        self.referrals.get(&id)
+    }
+
+    /// Referrals, oldest first; only open ones unless `all`; only of `zone` when given.
+    pub fn referrals<'a>(
+        &'a self,
+        zone: Option<&'a ZoneId>,
+        all: bool,
+    ) -> impl Iterator<Item = &'a Referral> + 'a {
+        self.referrals.values().filter(move |r| {
+            (all || r.state == ReferralState::Open) && zone.is_none_or(|z| *z == r.passage.zone)
+        })
+    }
+
+    /// An operator approves or rejects an open referral. Approving lets the truck through:
+    /// the booking (if one matched) moves on as for an ALLOW.
+    pub fn resolve_referral(
+        &mut self,
+        id: PassageId,
+        approve: bool,
+        by: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Touched> {
+        let r = self.referrals.get(&id).ok_or_else(|| Error::NotFound {
+            what: "referral",
+            id: id.to_string(),
+        })?;
+        if r.state != ReferralState::Open {
+            return Err(Error::Precondition(format!(
+                "referral {id} is already resolved"
+            )));
+        }
+        if reason.trim().is_empty() || reason.len() > 500 {
+            return Err(Error::invalid(
+                "reason",
+                "an operator's decision needs a reason of 1 to 500 bytes",
+            ));
+        }
+        let (zone, direction, booking) = (
+            r.passage.zone.clone(),
+            r.passage.direction,
+            r.passage.booking,
+        );
+        let mut touched = Touched::default();
+        if approve && let Some(b) = booking {
+            self.progress(b, &zone, direction, now, &mut touched);
+        }
+        if let Some(r) = self.referrals.get_mut(&id) {
+            r.state = if approve {
+                ReferralState::Approved
+            } else {
+                ReferralState::Rejected
+            };
+            r.resolved_by = Some(by.to_owned());
+            r.resolution = Some(reason.to_owned());
+            r.resolved_at = Some(now);
+        }
+        touched.referrals.insert(id);
+        Ok(touched)
+    }
+
+    /// The bookings a gate of `zone` needs: every booking with a stop in the zone whose
+    /// window ends after `since` (older ones cannot be used at a gate any more).
+    pub fn zone_bookings(&self, zone: &ZoneId, since: DateTime<Utc>) -> Vec<&Booking> {
+        self.bookings
+            .values()
+            .filter(|b| {
+                b.stops
+                    .iter()
+                    .any(|s| s.zone == *zone && s.window_start + TimeDelta::days(1) > since)
+            })
+            .collect()
     }
 
     // ---- administration ------------------------------------------------------------------

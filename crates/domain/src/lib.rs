@@ -9,8 +9,10 @@ pub mod calendar;
 pub mod container;
 pub mod epc;
 pub mod error;
+pub mod gate;
 pub mod ids;
 pub mod ledger;
+pub mod passage;
 pub mod plate;
 pub mod rules;
 

@@ -6,10 +6,11 @@ use bawaba_domain::calendar::{
 };
 use bawaba_domain::container::ContainerNumber;
 use bawaba_domain::epc::Epc;
-use bawaba_domain::ids::{BookingId, CompanyId, GateId, LaneId, ZoneId};
+use bawaba_domain::ids::{BookingId, CompanyId, GateId, LaneId, PassageId, ZoneId};
 use bawaba_domain::ledger::{
     Booking, BookingState, Direction, Gate, Lane, NewBooking, Stop, WindowView,
 };
+use bawaba_domain::passage::{Passage, Reason, Referral, ReferralState, Verdict};
 use bawaba_domain::plate::Plate;
 use bawaba_domain::{Error, Result};
 use chrono::{DateTime, SecondsFormat, Utc, Weekday};
@@ -162,18 +163,12 @@ pub fn new_booking(req: pb::CreateBookingRequest, company: CompanyId) -> Result<
                         .map_err(|e| e.in_field(format!("stops[{i}].container_numbers[{j}]")))
                 })
                 .collect::<Result<Vec<_>>>()?;
-            Ok(Stop {
-                zone: zone_id(&s.zone_id, &format!("stops[{i}].zone_id"))?,
-                window_start: required_time(
-                    s.window_start.as_ref(),
-                    &format!("stops[{i}].window_start"),
-                )?,
-                transaction_type: transaction_type(
-                    s.transaction_type,
-                    &format!("stops[{i}].transaction_type"),
-                )?,
+            Ok(Stop::new(
+                zone_id(&s.zone_id, &format!("stops[{i}].zone_id"))?,
+                required_time(s.window_start.as_ref(), &format!("stops[{i}].window_start"))?,
+                transaction_type(s.transaction_type, &format!("stops[{i}].transaction_type"))?,
                 containers,
-            })
+            ))
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(NewBooking {
@@ -380,16 +375,7 @@ pub fn gate(g: pb::Gate) -> Result<Gate> {
         .iter()
         .enumerate()
         .map(|(i, l)| {
-            let direction = match pb::LaneDirection::try_from(l.direction) {
-                Ok(pb::LaneDirection::In) => Direction::In,
-                Ok(pb::LaneDirection::Out) => Direction::Out,
-                _ => {
-                    return Err(Error::invalid(
-                        format!("lanes[{i}].direction"),
-                        "must be IN or OUT",
-                    ));
-                }
-            };
+            let direction = direction(l.direction, &format!("lanes[{i}].direction"))?;
             Ok(Lane {
                 id: LaneId::parse(&l.lane_id)
                     .map_err(|e| e.in_field(format!("lanes[{i}].lane_id")))?,
@@ -415,12 +401,150 @@ pub fn pb_gate(g: &Gate) -> pb::Gate {
             .iter()
             .map(|l| pb::Lane {
                 lane_id: l.id.to_string(),
-                direction: match l.direction {
-                    Direction::In => pb::LaneDirection::In,
-                    Direction::Out => pb::LaneDirection::Out,
-                } as i32,
+                direction: pb_direction(l.direction) as i32,
             })
             .collect(),
+    }
+}
+
+fn direction(v: i32, field: &str) -> Result<Direction> {
+    match pb::LaneDirection::try_from(v) {
+        Ok(pb::LaneDirection::In) => Ok(Direction::In),
+        Ok(pb::LaneDirection::Out) => Ok(Direction::Out),
+        _ => Err(Error::invalid(field, "must be IN or OUT")),
+    }
+}
+
+fn pb_direction(d: Direction) -> pb::LaneDirection {
+    match d {
+        Direction::In => pb::LaneDirection::In,
+        Direction::Out => pb::LaneDirection::Out,
+    }
+}
+
+const REASONS: [(Reason, pb::Reason); 15] = [
+    (Reason::BookingValid, pb::Reason::BookingValid),
+    (Reason::ExitRecorded, pb::Reason::ExitRecorded),
+    (Reason::NoBooking, pb::Reason::NoBooking),
+    (Reason::WrongZone, pb::Reason::WrongZone),
+    (Reason::TooEarly, pb::Reason::TooEarly),
+    (Reason::TooLate, pb::Reason::TooLate),
+    (Reason::Cancelled, pb::Reason::Cancelled),
+    (Reason::NoShow, pb::Reason::NoShow),
+    (Reason::AlreadyInside, pb::Reason::AlreadyInside),
+    (Reason::NotInside, pb::Reason::NotInside),
+    (Reason::PlateTagMismatch, pb::Reason::PlateTagMismatch),
+    (Reason::ConfusablePlate, pb::Reason::ConfusablePlate),
+    (Reason::UnreadPlate, pb::Reason::UnreadPlate),
+    (Reason::LowConfidence, pb::Reason::LowConfidence),
+    (Reason::OfflineDoubtful, pb::Reason::OfflineDoubtful),
+];
+
+const VERDICTS: [(Verdict, pb::Verdict); 3] = [
+    (Verdict::Allow, pb::Verdict::Allow),
+    (Verdict::Deny, pb::Verdict::Deny),
+    (Verdict::Refer, pb::Verdict::Refer),
+];
+
+/// A reported passage. Every field is checked; nothing of a bad batch is stored.
+pub fn passage(p: &pb::Passage, at: &str) -> Result<Passage> {
+    let f = |name: &str| format!("{at}.{name}");
+    let verdict = VERDICTS
+        .iter()
+        .find(|(_, v)| *v as i32 == p.verdict)
+        .map(|(d, _)| *d)
+        .ok_or_else(|| Error::invalid(f("verdict"), "must be ALLOW, DENY or REFER"))?;
+    let reasons = p
+        .reasons
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            REASONS
+                .iter()
+                .find(|(_, x)| *x as i32 == *r)
+                .map(|(d, _)| *d)
+                .ok_or_else(|| {
+                    Error::invalid(f(&format!("reasons[{i}]")), format!("{r} is not a reason"))
+                })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let confidence = p
+        .confidence
+        .map(|c| {
+            u8::try_from(c)
+                .ok()
+                .filter(|c| *c <= 100)
+                .ok_or_else(|| Error::invalid(f("confidence"), "must be 0..=100"))
+        })
+        .transpose()?;
+    Ok(Passage {
+        id: PassageId::parse(&p.event_id).map_err(|e| e.in_field(f("event_id")))?,
+        zone: zone_id(&p.zone_id, &f("zone_id"))?,
+        gate: GateId::parse(&p.gate_id).map_err(|e| e.in_field(f("gate_id")))?,
+        lane: LaneId::parse(&p.lane_id).map_err(|e| e.in_field(f("lane_id")))?,
+        direction: direction(p.direction, &f("direction"))?,
+        first_read_at: required_time(p.first_read_at.as_ref(), &f("first_read_at"))?,
+        last_read_at: required_time(p.last_read_at.as_ref(), &f("last_read_at"))?,
+        decided_at: required_time(p.decided_at.as_ref(), &f("decided_at"))?,
+        plate: (!p.plate.is_empty())
+            .then(|| Plate::parse(&p.plate).map_err(|e| e.in_field(f("plate"))))
+            .transpose()?,
+        confidence,
+        epc: (!p.rfid_epc.is_empty())
+            .then(|| Epc::parse_hex(&p.rfid_epc).map_err(|e| e.in_field(f("rfid_epc"))))
+            .transpose()?,
+        verdict,
+        reasons,
+        booking: (!p.booking_id.is_empty())
+            .then(|| booking_id(&p.booking_id, &f("booking_id")))
+            .transpose()?,
+        offline: p.offline,
+    })
+}
+
+pub fn pb_passage(p: &Passage) -> pb::Passage {
+    pb::Passage {
+        event_id: p.id.to_string(),
+        zone_id: p.zone.to_string(),
+        gate_id: p.gate.to_string(),
+        lane_id: p.lane.to_string(),
+        direction: pb_direction(p.direction) as i32,
+        first_read_at: Some(timestamp(p.first_read_at)),
+        last_read_at: Some(timestamp(p.last_read_at)),
+        decided_at: Some(timestamp(p.decided_at)),
+        plate: p
+            .plate
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        confidence: p.confidence.map(u32::from),
+        rfid_epc: p.epc.as_ref().map(Epc::to_hex).unwrap_or_default(),
+        verdict: VERDICTS
+            .iter()
+            .find(|(d, _)| *d == p.verdict)
+            .map_or(0, |(_, v)| *v as i32),
+        reasons: p
+            .reasons
+            .iter()
+            .filter_map(|r| REASONS.iter().find(|(d, _)| d == r).map(|(_, x)| *x as i32))
+            .collect(),
+        booking_id: p.booking.map(|b| b.to_string()).unwrap_or_default(),
+        offline: p.offline,
+    }
+}
+
+pub fn pb_referral(r: &Referral, command_delivered: bool) -> pb::Referral {
+    pb::Referral {
+        passage: Some(pb_passage(&r.passage)),
+        state: match r.state {
+            ReferralState::Open => pb::ReferralState::Open,
+            ReferralState::Approved => pb::ReferralState::Approved,
+            ReferralState::Rejected => pb::ReferralState::Rejected,
+        } as i32,
+        resolved_by: r.resolved_by.clone().unwrap_or_default(),
+        resolution: r.resolution.clone().unwrap_or_default(),
+        resolved_at: ts(r.resolved_at),
+        command_delivered,
     }
 }
 

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod client;
 mod convert;
 pub mod error;
+mod gate;
 pub mod server;
 mod service;
 

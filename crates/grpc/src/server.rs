@@ -122,7 +122,16 @@ impl<S: Store> Scheduler<S> {
                     .max_decoding_message_size(MAX_REQUEST_BYTES),
             )
             .add_service(
-                pb::admin_service_server::AdminServiceServer::new(api)
+                pb::admin_service_server::AdminServiceServer::new(api.clone())
+                    .max_decoding_message_size(MAX_REQUEST_BYTES),
+            )
+            // A full batch of passages is larger than any other request.
+            .add_service(
+                pb::gate_service_server::GateServiceServer::new(api.clone())
+                    .max_decoding_message_size(4 << 20),
+            )
+            .add_service(
+                pb::operator_service_server::OperatorServiceServer::new(api)
                     .max_decoding_message_size(MAX_REQUEST_BYTES),
             );
         let scheme = if self.tls.is_some() { "https" } else { "http" };

@@ -22,9 +22,10 @@ const MAX_PAGE: usize = 500;
 /// The API over a store. Cheap to clone.
 #[derive(Debug)]
 pub struct Api<S> {
-    store: Arc<S>,
+    pub(crate) store: Arc<S>,
     auth: Authenticator,
-    clock: Arc<dyn Clock>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) commands: Arc<crate::gate::Commands>,
 }
 
 impl<S> Clone for Api<S> {
@@ -33,6 +34,7 @@ impl<S> Clone for Api<S> {
             store: Arc::clone(&self.store),
             auth: self.auth.clone(),
             clock: Arc::clone(&self.clock),
+            commands: Arc::clone(&self.commands),
         }
     }
 }
@@ -45,10 +47,15 @@ fn bad(e: bawaba_domain::Error) -> Status {
 
 impl<S: Store> Api<S> {
     pub fn new(store: Arc<S>, auth: Authenticator, clock: Arc<dyn Clock>) -> Self {
-        Api { store, auth, clock }
+        Api {
+            store,
+            auth,
+            clock,
+            commands: Arc::default(),
+        }
     }
 
-    fn who<T>(&self, req: &Request<T>, roles: &[Role]) -> Result<Principal, Status> {
+    pub(crate) fn who<T>(&self, req: &Request<T>, roles: &[Role]) -> Result<Principal, Status> {
         let p = self.auth.principal(req)?;
         p.require(roles).map_err(bad)?;
         Ok(p)

@@ -1,6 +1,6 @@
 //! Stored values: a format version byte, then postcard. Keys: one tree, one-byte prefixes.
 
-use bawaba_domain::ids::{BookingId, CompanyId, GateId, ZoneId};
+use bawaba_domain::ids::{BookingId, CompanyId, GateId, PassageId, ZoneId};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -38,6 +38,8 @@ pub const BOOKING: u8 = b'b';
 pub const IDEMPOTENCY: u8 = b'i';
 pub const WINDOW: u8 = b'w';
 pub const CHANGE: u8 = b'c';
+pub const PASSAGE: u8 = b'p';
+pub const REFERRAL: u8 = b'r';
 
 fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
     let mut k = vec![prefix];
@@ -73,6 +75,14 @@ pub fn idempotency_key(c: &CompanyId, k: &str) -> Vec<u8> {
 
 pub fn window_key(z: &ZoneId, start: DateTime<Utc>) -> Vec<u8> {
     key(WINDOW, &[z.as_str().as_bytes(), &ts(start)])
+}
+
+pub fn passage_key(id: PassageId) -> Vec<u8> {
+    key(PASSAGE, &[&id.to_bytes()])
+}
+
+pub fn referral_key(id: PassageId) -> Vec<u8> {
+    key(REFERRAL, &[&id.to_bytes()])
 }
 
 /// The prefix of one zone's change log; entries follow in sequence order.

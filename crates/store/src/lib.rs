@@ -15,8 +15,11 @@ use std::future::Future;
 use bawaba_domain::calendar::{
     BookingRules, CapacityTemplate, Closure, TransactionType, ZoneConfig,
 };
-use bawaba_domain::ids::{BookingId, CompanyId, ZoneId};
-use bawaba_domain::ledger::{Actor, Booking, BookingFilter, Gate, NewBooking, WindowView};
+use bawaba_domain::ids::{BookingId, CompanyId, PassageId, ZoneId};
+use bawaba_domain::ledger::{
+    Actor, Booking, BookingFilter, ChangeEntry, Gate, NewBooking, WindowView,
+};
+use bawaba_domain::passage::{Passage, Referral};
 use chrono::{DateTime, Utc};
 
 pub use sled_store::SledStore;
@@ -59,6 +62,19 @@ pub struct CreatedBooking {
     pub booking: Booking,
     pub replayed: bool,
 }
+
+/// What a gate agent following a zone receives next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Changes {
+    /// The changes after the agent's cursor, oldest first (empty: it is up to date).
+    Entries(Vec<ChangeEntry>),
+    /// The agent is too far behind (or new): every booking the zone's gates need, as of
+    /// change `seq`; changes after `seq` follow.
+    Snapshot { seq: u64, bookings: Vec<Booking> },
+}
+
+/// An agent further behind than this many changes gets a snapshot instead.
+pub const SNAPSHOT_AFTER: u64 = 10_000;
 
 /// The scheduler's storage. Every mutation is acknowledged only once durable, and either
 /// applies completely (booking, capacity counters, indexes and change log together) or not
@@ -152,4 +168,36 @@ pub trait Store: Send + Sync + 'static {
     fn zones(&self) -> impl Future<Output = Result<Vec<ZoneConfig>>> + Send;
     fn gates(&self) -> impl Future<Output = Result<Vec<Gate>>> + Send;
     fn no_shows(&self) -> impl Future<Output = Result<BTreeMap<CompanyId, u64>>> + Send;
+
+    /// A zone's changes after `after` (at most `limit`), or a snapshot when the caller is new
+    /// or too far behind. Only durable changes are returned.
+    fn changes(
+        &self,
+        zone: ZoneId,
+        after: u64,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Changes>> + Send;
+    /// Ticks after every durable commit, so followers of the change log wake up.
+    fn commits(&self) -> tokio::sync::watch::Receiver<u64>;
+    fn zone(&self, zone: ZoneId) -> impl Future<Output = Result<ZoneConfig>> + Send;
+    /// Records passages, each once (by event id); answers the ids now durably recorded
+    /// (all of them: new ones and ones recorded before).
+    fn report_passages(
+        &self,
+        passages: Vec<Passage>,
+    ) -> impl Future<Output = Result<Vec<PassageId>>> + Send;
+    fn referrals(
+        &self,
+        zone: Option<ZoneId>,
+        all: bool,
+    ) -> impl Future<Output = Result<Vec<Referral>>> + Send;
+    fn resolve_referral(
+        &self,
+        id: PassageId,
+        approve: bool,
+        by: String,
+        reason: String,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Referral>> + Send;
 }

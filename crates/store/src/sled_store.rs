@@ -23,14 +23,17 @@ use bawaba_domain::calendar::{
 };
 use bawaba_domain::ids::{BookingId, CompanyId, ZoneId};
 use bawaba_domain::ledger::{
-    Actor, Booking, BookingFilter, ChangeEntry, Gate, IdempotencyRecord, Ledger, NewBooking,
-    Touched, WindowUsage, WindowView,
+    Actor, Booking, BookingFilter, ChangeEntry, Gate, Ledger, NewBooking, Records, Touched,
+    WindowUsage, WindowView,
 };
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
 use crate::codec::{self, decode, encode};
-use crate::{CreatedBooking, Error, Result, Store};
+use bawaba_domain::ids::PassageId;
+use bawaba_domain::passage::{Passage, Referral};
+
+use crate::{Changes, CreatedBooking, Error, Result, SNAPSHOT_AFTER, Store};
 
 /// Most requests committed in one batch.
 const MAX_BATCH: usize = 4096;
@@ -45,6 +48,8 @@ pub struct SledStore {
     jobs: Option<mpsc::Sender<Job>>,
     ledger: Arc<RwLock<Ledger>>,
     writer: Option<JoinHandle<()>>,
+    db: sled::Db,
+    commits: tokio::sync::watch::Sender<u64>,
 }
 
 impl SledStore {
@@ -54,13 +59,7 @@ impl SledStore {
             context: format!("creating {}", dir.display()),
             source,
         })?;
-        let db = sled::Config::new().path(dir.join("sled")).open().map_err(|e| match e {
-            sled::Error::Io(source) if source.kind() == std::io::ErrorKind::WouldBlock => Error::Io {
-                context: format!("{} is locked by another process (is a scheduler already running on it?)", dir.display()),
-                source,
-            },
-            other => other.into(),
-        })?;
+        let db = open_db(dir)?;
         let ledger = load(&db)?;
         tracing::info!(
             dir = %dir.display(),
@@ -70,11 +69,12 @@ impl SledStore {
         );
         let ledger = Arc::new(RwLock::new(ledger));
         let (tx, rx) = mpsc::channel::<Job>();
+        let commits = tokio::sync::watch::Sender::new(0);
         let writer = std::thread::Builder::new()
             .name("bawaba-store-writer".into())
             .spawn({
-                let ledger = Arc::clone(&ledger);
-                move || writer_loop(&db, &ledger, &rx)
+                let (ledger, db, commits) = (Arc::clone(&ledger), db.clone(), commits.clone());
+                move || writer_loop(&db, &ledger, &rx, &commits)
             })
             .map_err(|source| Error::Io {
                 context: "starting the store writer".into(),
@@ -84,6 +84,8 @@ impl SledStore {
             jobs: Some(tx),
             ledger,
             writer: Some(writer),
+            db,
+            commits,
         })
     }
 
@@ -125,7 +127,7 @@ impl SledStore {
     /// The stored window counters compared with a recount from the bookings: `(stored,
     /// recounted)` for every window where they differ. Empty on a healthy store.
     pub fn counter_mismatches(dir: &Path) -> Result<Vec<CounterMismatch>> {
-        let db = sled::Config::new().path(dir.join("sled")).open()?;
+        let db = open_db(dir)?;
         let (stored, recount) = counters(&db, &load_ledger(&db)?)?;
         let keys: std::collections::BTreeSet<&Vec<u8>> =
             stored.keys().chain(recount.keys()).collect();
@@ -148,6 +150,31 @@ impl Drop for SledStore {
         drop(self.jobs.take());
         if let Some(w) = self.writer.take() {
             let _ = w.join();
+        }
+    }
+}
+
+/// How long to wait for sled's file lock: the previous owner (a process exiting, or a store
+/// just dropped whose background threads are finishing) releases it within moments.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn open_db(dir: &Path) -> Result<sled::Db> {
+    let started = std::time::Instant::now();
+    loop {
+        match sled::Config::new().path(dir.join("sled")).open() {
+            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                if started.elapsed() > LOCK_WAIT {
+                    return Err(Error::Io {
+                        context: format!(
+                            "{} is locked by another process (is a scheduler already running on it?)",
+                            dir.display()
+                        ),
+                        source: e,
+                    });
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return Ok(other?),
         }
     }
 }
@@ -193,13 +220,15 @@ fn load_ledger(db: &sled::Db) -> Result<Ledger> {
             seqs.insert(z.id.clone(), entry.seq);
         }
     }
-    Ok(Ledger::restore(
+    Ok(Ledger::restore(Records {
         zones,
-        scan::<Gate>(db, codec::GATE)?,
-        scan::<Booking>(db, codec::BOOKING)?,
-        scan::<IdempotencyRecord>(db, codec::IDEMPOTENCY)?,
-        seqs,
-    ))
+        gates: scan(db, codec::GATE)?,
+        bookings: scan(db, codec::BOOKING)?,
+        idempotency: scan(db, codec::IDEMPOTENCY)?,
+        change_seq: seqs,
+        passages: scan(db, codec::PASSAGE)?,
+        referrals: scan(db, codec::REFERRAL)?,
+    }))
 }
 
 /// Loads the ledger and repairs stored window counters that differ from the recount (the
@@ -257,9 +286,24 @@ fn stage(ledger: &Ledger, touched: &Touched, batch: &mut sled::Batch) {
             batch.insert(codec::gate_key(g), encode(gate));
         }
     }
+    for id in &touched.passages {
+        if let Some(p) = ledger.passage(*id) {
+            batch.insert(codec::passage_key(*id), encode(p));
+        }
+    }
+    for id in &touched.referrals {
+        if let Some(r) = ledger.referral(*id) {
+            batch.insert(codec::referral_key(*id), encode(r));
+        }
+    }
 }
 
-fn writer_loop(db: &sled::Db, ledger: &RwLock<Ledger>, jobs: &mpsc::Receiver<Job>) {
+fn writer_loop(
+    db: &sled::Db,
+    ledger: &RwLock<Ledger>,
+    jobs: &mpsc::Receiver<Job>,
+    commits: &tokio::sync::watch::Sender<u64>,
+) {
     while let Ok(first) = jobs.recv() {
         let mut pending = vec![first];
         while pending.len() < MAX_BATCH {
@@ -301,6 +345,9 @@ fn writer_loop(db: &sled::Db, ledger: &RwLock<Ledger>, jobs: &mpsc::Receiver<Job
             }
         };
         drop(state);
+        if dirty && outcome.is_ok() {
+            commits.send_modify(|n| *n += 1);
+        }
         for respond in responders {
             respond(match &outcome {
                 Ok(()) => Ok(()),
@@ -511,6 +558,112 @@ impl Store for SledStore {
 
     async fn no_shows(&self) -> Result<BTreeMap<CompanyId, u64>> {
         Ok(self.read()?.no_shows().clone())
+    }
+
+    async fn changes(
+        &self,
+        zone: ZoneId,
+        after: u64,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Changes> {
+        // The read lock: the writer holds the write lock until its batch is durable.
+        let l = self.read()?;
+        l.zone(&zone)?;
+        let head = l.change_seq(&zone);
+        if after > head {
+            return Err(Error::Domain(bawaba_domain::Error::invalid(
+                "after_seq",
+                format!(
+                    "{after} is ahead of zone {zone}'s change log ({head}); the agent's replica belongs to another scheduler store"
+                ),
+            )));
+        }
+        if after == 0 && head > 0 || head - after > SNAPSHOT_AFTER {
+            // One day back: older windows are of no use at a gate.
+            let bookings = l
+                .zone_bookings(&zone, now - chrono::TimeDelta::days(1))
+                .into_iter()
+                .cloned()
+                .collect();
+            return Ok(Changes::Snapshot {
+                seq: head,
+                bookings,
+            });
+        }
+        let from = codec::change_key(&zone, after + 1);
+        let entries = self
+            .db
+            .range(from..)
+            .take_while(|kv| {
+                kv.as_ref()
+                    .map_or(true, |(k, _)| k.starts_with(&codec::change_prefix(&zone)))
+            })
+            .take(limit)
+            .map(|kv| {
+                let (k, v) = kv?;
+                decode::<ChangeEntry>(&k, &v)
+            })
+            .filter(|e| e.as_ref().map_or(true, |e| e.seq <= head))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Changes::Entries(entries))
+    }
+
+    fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.commits.subscribe()
+    }
+
+    async fn zone(&self, zone: ZoneId) -> Result<ZoneConfig> {
+        Ok(self.read()?.zone(&zone)?.clone())
+    }
+
+    async fn report_passages(&self, passages: Vec<Passage>) -> Result<Vec<PassageId>> {
+        self.write(move |l| {
+            let mut touched = Touched::default();
+            let mut ids = Vec::with_capacity(passages.len());
+            // Validate all first: a batch is recorded whole or not at all.
+            for p in &passages {
+                l.zone(&p.zone)?;
+            }
+            for p in passages {
+                let id = p.id;
+                let (_, t) = l.record_passage(p)?;
+                touched.merge(t);
+                ids.push(id);
+            }
+            Ok((touched, ids))
+        })
+        .await
+    }
+
+    async fn referrals(&self, zone: Option<ZoneId>, all: bool) -> Result<Vec<Referral>> {
+        Ok(self
+            .read()?
+            .referrals(zone.as_ref(), all)
+            .cloned()
+            .collect())
+    }
+
+    async fn resolve_referral(
+        &self,
+        id: PassageId,
+        approve: bool,
+        by: String,
+        reason: String,
+        now: DateTime<Utc>,
+    ) -> Result<Referral> {
+        self.write(move |l| {
+            let t = l.resolve_referral(id, approve, &by, &reason, now)?;
+            let r = l
+                .referral(id)
+                .cloned()
+                .ok_or_else(|| bawaba_domain::Error::NotFound {
+                    what: "referral",
+                    id: id.to_string(),
+                })?;
+            Ok((t, r))
+        })
+        .await
     }
 }
 

@@ -2,8 +2,11 @@
 //! per token in `DATA_DIR/tokens`:
 //!
 //! ```text
-//! v1 <sha256 hex> <role> <company or -> <zone or -> <issued at, RFC 3339>
+//! v1 <sha256 hex> <role> <company or -> <zone or -> <issued at, RFC 3339> [name]
 //! ```
+//!
+//! The holder is labelled in records (e.g. who resolved a referral) by the optional name,
+//! else by `token:` and the first 12 hex digits of the hash.
 //!
 //! A plain append-only file rather than the sled store, so that `bawaba token create` works
 //! while a scheduler holds the store's lock: a running scheduler rereads the file when it
@@ -56,19 +59,38 @@ impl TokenBook {
 
     /// Issues a token for `principal`: appends its hash durably and returns the token, which
     /// is never stored.
-    pub fn issue(&self, principal: &Principal, now: DateTime<Utc>) -> Result<String> {
+    pub fn issue(
+        &self,
+        principal: &Principal,
+        name: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<String> {
+        if let Some(n) = name
+            && (n.is_empty()
+                || n.len() > 64
+                || !n
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-_@".contains(&b)))
+        {
+            return Err(bawaba_domain::Error::invalid(
+                "name",
+                "must be 1 to 64 of A-Z a-z 0-9 . - _ @",
+            )
+            .into());
+        }
         let mut secret = [0u8; 32];
         getrandom::fill(&mut secret).map_err(|e| {
             io("reading the OS random source".into())(std::io::Error::other(e.to_string()))
         })?;
         let token = format!("{PREFIX}{}", hex::encode(secret));
         let line = format!(
-            "v1 {} {} {} {} {}\n",
+            "v1 {} {} {} {} {}{}\n",
             hex::encode(hash(&token)),
             principal.role.as_str(),
             principal.company.as_ref().map_or("-", CompanyId::as_str),
             principal.zone.as_ref().map_or("-", ZoneId::as_str),
             now.to_rfc3339(),
+            name.map(|n| format!(" {n}")).unwrap_or_default(),
         );
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
@@ -142,8 +164,10 @@ impl TokenBook {
 
 fn parse_line(line: &str) -> std::result::Result<([u8; 32], Principal), String> {
     let f: Vec<&str> = line.split_whitespace().collect();
-    let [version, h, role, company, zone, _issued] = f.as_slice() else {
-        return Err(format!("expected 6 fields, found {}", f.len()));
+    let (version, h, role, company, zone, name) = match f.as_slice() {
+        [v, h, r, c, z, _issued] => (v, h, r, c, z, None),
+        [v, h, r, c, z, _issued, name] => (v, h, r, c, z, Some(*name)),
+        _ => return Err(format!("expected 6 or 7 fields, found {}", f.len())),
     };
     if *version != "v1" {
         return Err(format!("unknown version {version}"));
@@ -162,7 +186,10 @@ fn parse_line(line: &str) -> std::result::Result<([u8; 32], Principal), String> 
         .map(|z| ZoneId::parse(&z))
         .transpose()
         .map_err(|e| e.to_string())?;
-    let principal = Principal::new(role, company, zone).map_err(|e| e.to_string())?;
+    let label = name.map_or_else(|| format!("token:{}", &h[..12.min(h.len())]), str::to_owned);
+    let principal = Principal::new(role, company, zone)
+        .map_err(|e| e.to_string())?
+        .labelled(label);
     Ok((hash, principal))
 }
 
@@ -176,9 +203,11 @@ mod tests {
         let book = TokenBook::new(dir.path());
         let p =
             Principal::new(Role::Company, Some(CompanyId::parse("acme").unwrap()), None).unwrap();
-        let token = book.issue(&p, Utc::now()).unwrap();
+        let token = book.issue(&p, None, Utc::now()).unwrap();
         assert!(token.starts_with("bwb_"));
-        assert_eq!(book.authenticate(&token), Some(p));
+        let got = book.authenticate(&token).unwrap();
+        assert_eq!((got.role, got.company), (p.role, p.company));
+        assert!(got.label.starts_with("token:"), "{}", got.label);
         assert_eq!(book.authenticate("bwb_0000"), None);
         assert_eq!(book.authenticate("not a token"), None);
         let file = std::fs::read_to_string(dir.path().join("tokens")).unwrap();
@@ -195,8 +224,20 @@ mod tests {
         assert_eq!(running.authenticate("bwb_unknown"), None);
         // Another process (another TokenBook) issues a token later.
         let p = Principal::new(Role::Authority, None, None).unwrap();
-        let token = TokenBook::new(dir.path()).issue(&p, Utc::now()).unwrap();
-        assert_eq!(running.authenticate(&token), Some(p));
+        let token = TokenBook::new(dir.path())
+            .issue(&p, None, Utc::now())
+            .unwrap();
+        assert_eq!(running.authenticate(&token).map(|g| g.role), Some(p.role));
+    }
+
+    #[test]
+    fn named_tokens_label_their_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let book = TokenBook::new(dir.path());
+        let p = Principal::new(Role::Operator, None, Some(ZoneId::parse("act").unwrap())).unwrap();
+        let token = book.issue(&p, Some("ahmad.shift-a"), Utc::now()).unwrap();
+        assert_eq!(book.authenticate(&token).unwrap().label, "ahmad.shift-a");
+        assert!(book.issue(&p, Some("two words"), Utc::now()).is_err());
     }
 
     #[test]
@@ -204,12 +245,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let book = TokenBook::new(dir.path());
         let p = Principal::new(Role::Operator, None, None).unwrap();
-        let token = book.issue(&p, Utc::now()).unwrap();
+        let token = book.issue(&p, None, Utc::now()).unwrap();
         let mut f = std::fs::OpenOptions::new()
             .append(true)
             .open(dir.path().join("tokens"))
             .unwrap();
         f.write_all(b"v1 abc company\n").unwrap();
-        assert_eq!(TokenBook::new(dir.path()).authenticate(&token), Some(p));
+        assert_eq!(
+            TokenBook::new(dir.path())
+                .authenticate(&token)
+                .map(|g| g.role),
+            Some(p.role)
+        );
     }
 }

@@ -1,5 +1,6 @@
 use super::*;
 use crate::calendar::SlotLength;
+use crate::passage::{Passage, ReferralState, Verdict};
 use chrono::TimeZone;
 use proptest::prelude::*;
 
@@ -53,12 +54,7 @@ fn stop(zone: &str, start: DateTime<Utc>, t: TransactionType) -> Stop {
     } else {
         vec![]
     };
-    Stop {
-        zone: zid(zone),
-        window_start: start,
-        transaction_type: t,
-        containers,
-    }
+    Stop::new(zid(zone), start, t, containers)
 }
 
 fn req(company: &str, key: &str, p: &str, stops: Vec<Stop>) -> NewBooking {
@@ -557,13 +553,14 @@ fn restore_recounts_everything() {
     l.create(req("b", "k", "602", gc("act", hours(5))), t0(), 2)
         .unwrap();
     l.cancel(&Actor::Authority, a, "", t0()).unwrap();
-    let r = Ledger::restore(
-        l.zones().cloned(),
-        l.gates().cloned(),
-        l.bookings().cloned(),
-        l.idempotency_records().cloned(),
-        l.change_seqs().clone(),
-    );
+    let r = Ledger::restore(Records {
+        zones: l.zones().cloned().collect(),
+        gates: l.gates().cloned().collect(),
+        bookings: l.bookings().cloned().collect(),
+        idempotency: l.idempotency_records().cloned().collect(),
+        change_seq: l.change_seqs().clone(),
+        ..Records::default()
+    });
     assert_eq!(
         r.usages().collect::<Vec<_>>(),
         l.usages().collect::<Vec<_>>()
@@ -792,4 +789,172 @@ proptest! {
             prop_assert_eq!(l.no_shows().values().sum::<u64>(), noshows);
         }
     }
+}
+
+// ---- passages and referrals ------------------------------------------------------------
+
+fn passage(
+    n: u128,
+    zone: &str,
+    direction: Direction,
+    verdict: Verdict,
+    booking: Option<BookingId>,
+    at: DateTime<Utc>,
+) -> Passage {
+    Passage {
+        id: PassageId::new(at, n),
+        zone: zid(zone),
+        gate: GateId::parse("g").unwrap(),
+        lane: LaneId::parse(if direction == Direction::In {
+            "in-1"
+        } else {
+            "out-1"
+        })
+        .unwrap(),
+        direction,
+        first_read_at: at,
+        last_read_at: at,
+        decided_at: at,
+        plate: Some(plate("601")),
+        confidence: Some(90),
+        epc: None,
+        verdict,
+        reasons: vec![],
+        booking,
+        offline: false,
+    }
+}
+
+#[test]
+fn passages_move_a_visit_through_its_stops_once_each() {
+    let mut l = ledger();
+    let visit = vec![
+        stop("siz", hours(5), TransactionType::EmptyReturn),
+        stop("act", hours(7), TransactionType::GeneralCargo),
+    ];
+    let id = l.create(req("a", "k", "601", visit), t0(), 1).unwrap().id;
+    let p_in = passage(1, "siz", Direction::In, Verdict::Allow, Some(id), hours(5));
+    let (new, touched) = l.record_passage(p_in.clone()).unwrap();
+    assert!(new && touched.bookings.contains(&id) && touched.passages.contains(&p_in.id));
+    assert_eq!(l.booking(id).unwrap().state, BookingState::Entered);
+    assert_eq!(l.booking(id).unwrap().stops[0].entered_at, Some(hours(5)));
+    // A resend changes nothing.
+    let (again, touched) = l.record_passage(p_in).unwrap();
+    assert!(!again && touched.is_empty());
+    l.record_passage(passage(
+        2,
+        "siz",
+        Direction::Out,
+        Verdict::Allow,
+        Some(id),
+        hours(6),
+    ))
+    .unwrap();
+    assert_eq!(
+        l.booking(id).unwrap().state,
+        BookingState::Entered,
+        "the visit goes on to its next stop"
+    );
+    l.record_passage(passage(
+        3,
+        "act",
+        Direction::In,
+        Verdict::Allow,
+        Some(id),
+        hours(7),
+    ))
+    .unwrap();
+    l.record_passage(passage(
+        4,
+        "act",
+        Direction::Out,
+        Verdict::Allow,
+        Some(id),
+        hours(8),
+    ))
+    .unwrap();
+    let b = l.booking(id).unwrap();
+    assert_eq!(
+        (b.state, b.entered_at, b.exited_at),
+        (BookingState::Exited, Some(hours(5)), Some(hours(8)))
+    );
+    assert_eq!(l.passages().count(), 4);
+}
+
+#[test]
+fn denied_passages_are_recorded_without_effect() {
+    let mut l = ledger();
+    let id = l
+        .create(req("a", "k", "601", gc("act", hours(5))), t0(), 1)
+        .unwrap()
+        .id;
+    let (new, t) = l
+        .record_passage(passage(
+            1,
+            "act",
+            Direction::In,
+            Verdict::Deny,
+            Some(id),
+            hours(1),
+        ))
+        .unwrap();
+    assert!(new && t.bookings.is_empty());
+    assert_eq!(l.booking(id).unwrap().state, BookingState::Booked);
+    let unknown_zone = passage(2, "nowhere", Direction::In, Verdict::Deny, None, hours(1));
+    assert!(l.record_passage(unknown_zone).is_err());
+}
+
+#[test]
+fn referrals_are_opened_and_resolved_once() {
+    let mut l = ledger();
+    let id = l
+        .create(req("a", "k", "601", gc("act", hours(5))), t0(), 1)
+        .unwrap()
+        .id;
+    let p = passage(1, "act", Direction::In, Verdict::Refer, Some(id), hours(5));
+    l.record_passage(p.clone()).unwrap();
+    assert_eq!(l.referrals(Some(&zid("act")), false).count(), 1);
+    assert_eq!(l.referrals(Some(&zid("siz")), false).count(), 0);
+    assert!(
+        l.resolve_referral(p.id, true, "op-1", "", hours(5))
+            .is_err(),
+        "a reason is required"
+    );
+    let t = l
+        .resolve_referral(p.id, true, "op-1", "driver showed papers", hours(5))
+        .unwrap();
+    assert!(t.referrals.contains(&p.id) && t.bookings.contains(&id));
+    assert_eq!(l.booking(id).unwrap().state, BookingState::Entered);
+    let r = l.referral(p.id).unwrap();
+    assert_eq!(
+        (r.state, r.resolved_by.as_deref()),
+        (ReferralState::Approved, Some("op-1"))
+    );
+    assert!(
+        l.resolve_referral(p.id, false, "op-2", "no", hours(5))
+            .is_err()
+    );
+    assert_eq!(l.referrals(None, false).count(), 0);
+    assert_eq!(l.referrals(None, true).count(), 1);
+}
+
+#[test]
+fn rejected_referral_leaves_the_booking() {
+    let mut l = ledger();
+    let id = l
+        .create(req("a", "k", "601", gc("act", hours(5))), t0(), 1)
+        .unwrap()
+        .id;
+    let p = passage(1, "act", Direction::In, Verdict::Refer, Some(id), hours(5));
+    l.record_passage(p.clone()).unwrap();
+    l.resolve_referral(
+        p.id,
+        false,
+        "op-1",
+        "tag belongs to another truck",
+        hours(5),
+    )
+    .unwrap();
+    assert_eq!(l.booking(id).unwrap().state, BookingState::Booked);
+    assert_eq!(l.referral(p.id).unwrap().state, ReferralState::Rejected);
 }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::Changes;
 use bawaba_domain::calendar::{SlotLength, WindowCapacity};
 use bawaba_domain::ledger::{BookingState, Stop};
 use bawaba_domain::plate::Plate;
@@ -19,12 +20,12 @@ fn req(company: &str, key: &str, plate: &str, hour: i64) -> NewBooking {
         idempotency_key: key.into(),
         plate: Plate::parse(plate).unwrap(),
         epc: None,
-        stops: vec![Stop {
-            zone: zone(),
-            window_start: now() + TimeDelta::hours(hour),
-            transaction_type: TransactionType::GeneralCargo,
-            containers: vec![],
-        }],
+        stops: vec![Stop::new(
+            zone(),
+            now() + TimeDelta::hours(hour),
+            TransactionType::GeneralCargo,
+            vec![],
+        )],
     }
 }
 
@@ -179,6 +180,126 @@ async fn racing_clients_never_oversell() {
         .await
         .unwrap();
     assert_eq!(w[0].booked, 10);
+}
+
+#[tokio::test]
+async fn gate_followers_get_a_snapshot_then_each_change_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store_with_zone(dir.path(), 5).await;
+    let mut commits = s.commits();
+    let a = s
+        .create_booking(req("acme", "k1", "601", 5), now())
+        .await
+        .unwrap()
+        .booking;
+    assert!(commits.has_changed().unwrap());
+    commits.borrow_and_update();
+    let Changes::Snapshot { seq, bookings } = s.changes(zone(), 0, 100, now()).await.unwrap()
+    else {
+        panic!("a new follower gets a snapshot");
+    };
+    assert_eq!((seq, bookings.len()), (1, 1));
+    assert_eq!(
+        s.changes(zone(), seq, 100, now()).await.unwrap(),
+        Changes::Entries(vec![])
+    );
+    s.cancel_booking(Actor::Authority, a.id, String::new(), now())
+        .await
+        .unwrap();
+    s.create_booking(req("acme", "k2", "602", 6), now())
+        .await
+        .unwrap();
+    let Changes::Entries(e) = s.changes(zone(), seq, 100, now()).await.unwrap() else {
+        panic!("entries")
+    };
+    assert_eq!(e.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![2, 3]);
+    assert_eq!(e[0].booking.state, BookingState::Cancelled);
+    let Changes::Entries(one) = s.changes(zone(), seq, 1, now()).await.unwrap() else {
+        panic!("entries")
+    };
+    assert_eq!(one.len(), 1, "limit honoured");
+    assert!(
+        s.changes(zone(), 99, 10, now()).await.is_err(),
+        "a cursor ahead of the log is refused"
+    );
+    assert!(commits.has_changed().unwrap());
+}
+
+#[tokio::test]
+async fn passages_are_recorded_once_and_survive_restart() {
+    use bawaba_domain::ids::{GateId, LaneId, PassageId};
+    use bawaba_domain::ledger::Direction;
+    use bawaba_domain::passage::{Passage, ReferralState, Verdict};
+    let dir = tempfile::tempdir().unwrap();
+    let at = now() + TimeDelta::hours(5);
+    let (booking, refer) = {
+        let s = store_with_zone(dir.path(), 5).await;
+        let b = s
+            .create_booking(req("acme", "k1", "601", 5), now())
+            .await
+            .unwrap()
+            .booking;
+        let p = |n: u128, verdict| Passage {
+            id: PassageId::new(at, n),
+            zone: zone(),
+            gate: GateId::parse("act-north").unwrap(),
+            lane: LaneId::parse("in-1").unwrap(),
+            direction: Direction::In,
+            first_read_at: at,
+            last_read_at: at,
+            decided_at: at,
+            plate: Some(Plate::parse("601").unwrap()),
+            confidence: None,
+            epc: None,
+            verdict,
+            reasons: vec![],
+            booking: Some(b.id),
+            offline: true,
+        };
+        let (allow, refer) = (p(1, Verdict::Allow), p(2, Verdict::Refer));
+        let ids = s
+            .report_passages(vec![allow.clone(), refer.clone()])
+            .await
+            .unwrap();
+        assert_eq!(ids, vec![allow.id, refer.id]);
+        // The same batch again (a resend after a lost acknowledgement) changes nothing.
+        assert_eq!(
+            s.report_passages(vec![allow, refer.clone()])
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        (b.id, refer.id)
+    };
+    let s = SledStore::open(dir.path()).unwrap();
+    assert_eq!(
+        s.get_booking(Actor::Authority, booking)
+            .await
+            .unwrap()
+            .state,
+        BookingState::Entered
+    );
+    let open = s.referrals(Some(zone()), false).await.unwrap();
+    assert_eq!(open.len(), 1);
+    let r = s
+        .resolve_referral(
+            refer,
+            false,
+            "op".into(),
+            "second read of the same truck".into(),
+            at,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.state, ReferralState::Rejected);
+    drop(s);
+    let s = SledStore::open(dir.path()).unwrap();
+    assert!(s.referrals(None, false).await.unwrap().is_empty());
+    assert_eq!(
+        s.referrals(None, true).await.unwrap()[0].state,
+        ReferralState::Rejected
+    );
 }
 
 #[derive(Debug, Clone)]

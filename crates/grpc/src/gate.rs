@@ -1,0 +1,316 @@
+//! GateService (the agents' link: change-log sync, passage reports, commands) and
+//! OperatorService (referrals).
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+use bawaba_domain::access::{Principal, Role};
+use bawaba_domain::ids::{GateId, PassageId, ZoneId};
+use bawaba_domain::ledger::Booking;
+use bawaba_domain::passage::ReferralState;
+use bawaba_store::{Changes, Store};
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use crate::convert as cv;
+use crate::error::{domain_status, status};
+use crate::pb;
+use crate::service::Api;
+
+/// Most passages one ReportPassages takes.
+pub const MAX_PASSAGES: usize = 1000;
+/// Changes read from the log at a time while catching up.
+const SYNC_BATCH: usize = 500;
+
+type Stream<T> = Pin<Box<dyn tokio_stream::Stream<Item = Result<T, Status>> + Send>>;
+
+/// The command channels of the connected gate agents.
+#[derive(Debug, Default)]
+pub struct Commands {
+    gates: Mutex<HashMap<GateId, broadcast::Sender<pb::GateCommand>>>,
+}
+
+impl Commands {
+    fn sender(&self, gate: &GateId) -> broadcast::Sender<pb::GateCommand> {
+        let mut gates = self.gates.lock().unwrap_or_else(|e| e.into_inner());
+        gates
+            .entry(gate.clone())
+            .or_insert_with(|| broadcast::channel(64).0)
+            .clone()
+    }
+
+    /// Sends a command to a gate; whether an agent of that gate was listening.
+    pub fn send(&self, gate: &GateId, command: pb::GateCommand) -> bool {
+        self.sender(gate).send(command).is_ok()
+    }
+
+    fn subscribe(&self, gate: &GateId) -> broadcast::Receiver<pb::GateCommand> {
+        self.sender(gate).subscribe()
+    }
+}
+
+fn bad(e: bawaba_domain::Error) -> Status {
+    domain_status(e)
+}
+
+impl<S: Store> Api<S> {
+    fn gate_principal<T>(&self, req: &Request<T>, zone: &ZoneId) -> Result<Principal, Status> {
+        let p = self.who(req, &[Role::Gate, Role::Authority])?;
+        p.require_zone(zone).map_err(bad)?;
+        Ok(p)
+    }
+}
+
+/// Follows a zone's change log into `tx` until the receiver goes away.
+async fn follow<S: Store>(
+    store: Arc<S>,
+    zone: ZoneId,
+    mut cursor: u64,
+    clock: Arc<dyn crate::Clock>,
+    tx: mpsc::Sender<Result<pb::SyncBookingsResponse, Status>>,
+) {
+    let mut commits = store.commits();
+    let mut sent_zone = None;
+    loop {
+        // Mark the current commit seen before reading, so a commit racing the read wakes us.
+        commits.borrow_and_update();
+        let cfg = match store.zone(zone.clone()).await {
+            Ok(cfg) => cfg,
+            Err(e) => return drop(tx.send(Err(status(e))).await),
+        };
+        let zones = [cfg.clone()];
+        let booking = |b: &Booking| cv::pb_booking(b, &zones);
+        let mut zone_msg = (sent_zone.as_ref() != Some(&cfg)).then(|| cv::pb_zone(&cfg));
+        sent_zone = Some(cfg.clone());
+        let (events, caught_up) = match store
+            .changes(zone.clone(), cursor, SYNC_BATCH, clock.now())
+            .await
+        {
+            Err(e) => return drop(tx.send(Err(status(e))).await),
+            Ok(Changes::Snapshot { seq, bookings }) => {
+                cursor = seq;
+                let snapshot = pb::ZoneSnapshot {
+                    seq,
+                    bookings: bookings.iter().map(booking).collect(),
+                };
+                (
+                    vec![pb::sync_bookings_response::Event::Snapshot(snapshot)],
+                    false,
+                )
+            }
+            Ok(Changes::Entries(entries)) => {
+                let full = entries.len() == SYNC_BATCH;
+                if let Some(last) = entries.last() {
+                    cursor = last.seq;
+                }
+                let events = entries
+                    .iter()
+                    .map(|e| {
+                        pb::sync_bookings_response::Event::Change(pb::BookingChange {
+                            seq: e.seq,
+                            booking: Some(booking(&e.booking)),
+                        })
+                    })
+                    .collect();
+                (events, !full)
+            }
+        };
+        if events.is_empty()
+            && let Some(z) = zone_msg.take()
+        {
+            // A configuration change alone.
+            if tx
+                .send(Ok(pb::SyncBookingsResponse {
+                    zone: Some(z),
+                    event: None,
+                }))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+        for event in events {
+            let msg = pb::SyncBookingsResponse {
+                zone: zone_msg.take(),
+                event: Some(event),
+            };
+            if tx.send(Ok(msg)).await.is_err() {
+                return;
+            }
+        }
+        if caught_up {
+            tokio::select! {
+                changed = commits.changed() => if changed.is_err() { return },
+                () = tx.closed() => return,
+            }
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl<S: Store> pb::gate_service_server::GateService for Api<S> {
+    type SyncBookingsStream = Stream<pb::SyncBookingsResponse>;
+    type GateCommandsStream = Stream<pb::GateCommand>;
+
+    async fn sync_bookings(
+        &self,
+        req: Request<pb::SyncBookingsRequest>,
+    ) -> Result<Response<Self::SyncBookingsStream>, Status> {
+        let zone = cv::zone_id(&req.get_ref().zone_id, "zone_id").map_err(bad)?;
+        self.gate_principal(&req, &zone)?;
+        // Fail now, not inside the stream, for an unknown zone.
+        self.store.zone(zone.clone()).await.map_err(status)?;
+        let (tx, rx) = mpsc::channel(256);
+        tokio::spawn(follow(
+            Arc::clone(&self.store),
+            zone,
+            req.get_ref().after_seq,
+            Arc::clone(&self.clock),
+            tx,
+        ));
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn report_passages(
+        &self,
+        req: Request<pb::ReportPassagesRequest>,
+    ) -> Result<Response<pb::ReportPassagesResponse>, Status> {
+        let p = self.who(&req, &[Role::Gate, Role::Authority])?;
+        let passages = &req.get_ref().passages;
+        if passages.len() > MAX_PASSAGES {
+            return Err(crate::error::invalid(
+                "passages",
+                &format!("has {}; at most {MAX_PASSAGES} per call", passages.len()),
+            ));
+        }
+        let parsed = passages
+            .iter()
+            .enumerate()
+            .map(|(i, x)| cv::passage(x, &format!("passages[{i}]")))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(bad)?;
+        for x in &parsed {
+            p.require_zone(&x.zone).map_err(bad)?;
+        }
+        let ids = self.store.report_passages(parsed).await.map_err(status)?;
+        Ok(Response::new(pb::ReportPassagesResponse {
+            acknowledged_event_ids: ids.iter().map(ToString::to_string).collect(),
+        }))
+    }
+
+    async fn gate_commands(
+        &self,
+        req: Request<pb::GateCommandsRequest>,
+    ) -> Result<Response<Self::GateCommandsStream>, Status> {
+        let gate_id =
+            GateId::parse(&req.get_ref().gate_id).map_err(|e| bad(e.in_field("gate_id")))?;
+        let gate = self
+            .store
+            .gates()
+            .await
+            .map_err(status)?
+            .into_iter()
+            .find(|g| g.id == gate_id);
+        let gate = gate.ok_or_else(|| Status::not_found(format!("gate {gate_id} not found")))?;
+        self.gate_principal(&req, &gate.zone)?;
+        let mut rx = self.commands.subscribe(&gate.id);
+        tracing::info!(gate = %gate.id, "gate agent listening for commands");
+        let stream = async_stream(
+            move |tx: mpsc::Sender<Result<pb::GateCommand, Status>>| async move {
+                loop {
+                    match rx.recv().await {
+                        Ok(c) => {
+                            if tx.send(Ok(c)).await.is_err() {
+                                return;
+                            }
+                        }
+                        Err(broadcast::error::RecvError::Lagged(n)) => {
+                            tracing::warn!(lost = n, "gate command stream lagged")
+                        }
+                        Err(broadcast::error::RecvError::Closed) => return,
+                    }
+                }
+            },
+        );
+        Ok(Response::new(stream))
+    }
+}
+
+/// A stream fed by a spawned task.
+fn async_stream<T: Send + 'static, F, Fut>(f: F) -> Stream<T>
+where
+    F: FnOnce(mpsc::Sender<Result<T, Status>>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = mpsc::channel(16);
+    tokio::spawn(f(tx));
+    Box::pin(ReceiverStream::new(rx))
+}
+
+#[tonic::async_trait]
+impl<S: Store> pb::operator_service_server::OperatorService for Api<S> {
+    async fn list_referrals(
+        &self,
+        req: Request<pb::ListReferralsRequest>,
+    ) -> Result<Response<pb::ListReferralsResponse>, Status> {
+        let p = self.who(&req, &[Role::Operator, Role::Authority])?;
+        let r = req.into_inner();
+        let zone = match (r.zone_id.is_empty(), &p.zone) {
+            (false, _) => Some(cv::zone_id(&r.zone_id, "zone_id").map_err(bad)?),
+            (true, limited) => limited.clone(),
+        };
+        if let Some(z) = &zone {
+            p.require_zone(z).map_err(bad)?;
+        }
+        let referrals = self
+            .store
+            .referrals(zone, r.include_resolved)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::ListReferralsResponse {
+            referrals: referrals
+                .iter()
+                .map(|r| cv::pb_referral(r, false))
+                .collect(),
+        }))
+    }
+
+    async fn resolve_referral(
+        &self,
+        req: Request<pb::ResolveReferralRequest>,
+    ) -> Result<Response<pb::Referral>, Status> {
+        let p = self.who(&req, &[Role::Operator, Role::Authority])?;
+        let r = req.into_inner();
+        let id = PassageId::parse(&r.event_id).map_err(|e| bad(e.in_field("event_id")))?;
+        // The zone check needs the referral; an operator of another zone learns nothing more.
+        let open = self
+            .store
+            .referrals(p.zone.clone(), true)
+            .await
+            .map_err(status)?;
+        let Some(existing) = open.iter().find(|x| x.passage.id == id) else {
+            return Err(Status::not_found(format!("referral {id} not found")));
+        };
+        p.require_zone(&existing.passage.zone).map_err(bad)?;
+        let resolved = self
+            .store
+            .resolve_referral(id, r.approve, p.label.clone(), r.reason, self.clock.now())
+            .await
+            .map_err(status)?;
+        let delivered = resolved.state == ReferralState::Approved
+            && self.commands.send(
+                &resolved.passage.gate,
+                pb::GateCommand {
+                    command: Some(pb::gate_command::Command::PulseBarrier(pb::PulseBarrier {
+                        lane_id: resolved.passage.lane.to_string(),
+                        event_id: id.to_string(),
+                    })),
+                },
+            );
+        tracing::info!(referral = %id, approve = r.approve, by = %p.label, delivered, "referral resolved");
+        Ok(Response::new(cv::pb_referral(&resolved, delivered)))
+    }
+}
