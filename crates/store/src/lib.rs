@@ -5,6 +5,7 @@
 //! same trait. [`TokenBook`] keeps API tokens (hashes only) in a plain file beside the store,
 //! so `bawaba token create` works whether or not a scheduler is running.
 
+mod agent_store;
 mod codec;
 mod sled_store;
 mod tokens;
@@ -22,6 +23,7 @@ use bawaba_domain::ledger::{
 use bawaba_domain::passage::{Passage, Referral};
 use chrono::{DateTime, Utc};
 
+pub use agent_store::{AgentState, AgentStore, SyncUpdate};
 pub use sled_store::SledStore;
 pub use tokens::TokenBook;
 

@@ -158,7 +158,7 @@ impl Drop for SledStore {
 /// just dropped whose background threads are finishing) releases it within moments.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
-fn open_db(dir: &Path) -> Result<sled::Db> {
+pub(crate) fn open_db(dir: &Path) -> Result<sled::Db> {
     let started = std::time::Instant::now();
     loop {
         match sled::Config::new().path(dir.join("sled")).open() {
