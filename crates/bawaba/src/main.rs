@@ -31,6 +31,12 @@ struct Cli {
 enum Command {
     /// Run the scheduler: the gRPC API on an embedded sled store.
     Scheduler(SchedulerArgs),
+    /// Run a gate agent: serial cameras, RFID readers and barriers at one terminal gate.
+    Gate {
+        /// The agent's configuration (see deploy/gate.example.toml).
+        #[arg(long, env = "BAWABA_GATE_CONFIG")]
+        config: PathBuf,
+    },
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -143,12 +149,8 @@ fn main() -> std::process::ExitCode {
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Scheduler(args) => scheduler(args).await,
-        Command::Token(TokenCommand::Create {
-            data_dir,
-            role,
-            company,
-            zone,
-        }) => {
+        Command::Gate { config } => gate(&config).await,
+        Command::Token(TokenCommand::Create { data_dir, role, company, zone, name }) => {
             let role: Role = role.parse()?;
             let company = company.map(|c| CompanyId::parse(&c)).transpose()?;
             let zone = zone.map(|z| ZoneId::parse(&z)).transpose()?;
@@ -222,6 +224,16 @@ async fn scheduler(args: SchedulerArgs) -> Result<()> {
     .await;
     sweeper.abort();
     Ok(result?)
+}
+
+async fn gate(config: &std::path::Path) -> Result<()> {
+    let cfg = bawaba_gate::config::AgentConfig::load(config)?;
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let agent = bawaba_gate::agent::start(cfg, bawaba_gate::system_clock(), shutdown)?;
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    agent.join().await;
+    Ok(())
 }
 
 /// Creates the configured zones and gates the store does not have yet.

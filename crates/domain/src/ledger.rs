@@ -1114,6 +1114,22 @@ impl Ledger {
         self.passages.values()
     }
 
+    /// Up to `limit` passages after `after` (oldest first), of `zone` when given.
+    pub fn list_passages(
+        &self,
+        zone: Option<&ZoneId>,
+        after: Option<PassageId>,
+        limit: usize,
+    ) -> Vec<&Passage> {
+        let from = after.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
+        self.passages
+            .range((from, std::ops::Bound::Unbounded))
+            .map(|(_, p)| p)
+            .filter(|p| zone.is_none_or(|z| *z == p.zone))
+            .take(limit)
+            .collect()
+    }
+
     pub fn referral(&self, id: PassageId) -> Option<&Referral> {
         self.referrals.get(&id)
     }

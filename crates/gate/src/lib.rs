@@ -1,4 +1,7 @@
-//! bawaba-gate: the gate agent's device layer.
+//! bawaba-gate: the gate agent.
+//!
+//! * [`agent`]: the agent at run time: lanes, the sync stream, the outbox uplink, commands.
+//! * [`config`]: `gate.toml`.
 //!
 //! * [`serial`]: serial line settings, the port type, per-device counters and the one
 //!   reconnecting link loop (backoff, idle watchdog) every driver runs. The only code of the
@@ -9,6 +12,8 @@
 //!
 //! Decoding is done by `bawaba_codec`; this crate adds the I/O, the clocks and the recovery.
 
+pub mod agent;
+pub mod config;
 pub mod devices;
 pub mod emulator;
 pub mod serial;

@@ -2,7 +2,8 @@
 //! bad value becomes INVALID_ARGUMENT with that field.
 
 use bawaba_domain::calendar::{
-    BookingRules, CapacityTemplate, Closure, LOCAL_TZ, TransactionType, WindowCapacity, ZoneConfig,
+    BookingRules, CapacityTemplate, Closure, LOCAL_TZ, SlotLength, TransactionType, WindowCapacity,
+    ZoneConfig,
 };
 use bawaba_domain::container::ContainerNumber;
 use bawaba_domain::epc::Epc;
@@ -196,6 +197,8 @@ pub fn pb_booking(b: &Booking, zones: &[ZoneConfig]) -> pb::Booking {
                 container_numbers: s.containers.iter().map(ToString::to_string).collect(),
                 entry_from: entry.map(|e| timestamp(e.0)),
                 entry_until: entry.map(|e| timestamp(e.1)),
+                entered_at: ts(s.entered_at),
+                exited_at: ts(s.exited_at),
             }
         })
         .collect();
@@ -548,6 +551,88 @@ pub fn pb_referral(r: &Referral, command_delivered: bool) -> pb::Referral {
     }
 }
 
+fn booking_state(v: i32, field: &str) -> Result<BookingState> {
+    state_filter(v)?.ok_or_else(|| Error::invalid(field, "is required"))
+}
+
+/// A booking from the wire (as a gate agent receives it in its sync stream).
+pub fn booking(b: &pb::Booking) -> Result<Booking> {
+    let stops = b
+        .stops
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let f = |n: &str| format!("stops[{i}].{n}");
+            let containers = s
+                .container_numbers
+                .iter()
+                .map(|c| ContainerNumber::parse(c).map_err(|e| e.in_field(f("container_numbers"))))
+                .collect::<Result<Vec<_>>>()?;
+            let mut stop = Stop::new(
+                zone_id(&s.zone_id, &f("zone_id"))?,
+                required_time(s.window_start.as_ref(), &f("window_start"))?,
+                transaction_type(s.transaction_type, &f("transaction_type"))?,
+                containers,
+            );
+            stop.entered_at = optional_time(s.entered_at.as_ref(), &f("entered_at"))?;
+            stop.exited_at = optional_time(s.exited_at.as_ref(), &f("exited_at"))?;
+            Ok(stop)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Booking {
+        id: booking_id(&b.booking_id, "booking_id")?,
+        company: company_id(&b.company_id, "company_id")?,
+        plate: Plate::parse(&b.truck_plate).map_err(|e| e.in_field("truck_plate"))?,
+        epc: (!b.rfid_epc.is_empty())
+            .then(|| Epc::parse_hex(&b.rfid_epc).map_err(|e| e.in_field("rfid_epc")))
+            .transpose()?,
+        stops,
+        state: booking_state(b.state, "state")?,
+        idempotency_key: b.idempotency_key.clone(),
+        created_at: required_time(b.created_at.as_ref(), "created_at")?,
+        updated_at: required_time(b.updated_at.as_ref(), "updated_at")?,
+        entered_at: optional_time(b.entered_at.as_ref(), "entered_at")?,
+        exited_at: optional_time(b.exited_at.as_ref(), "exited_at")?,
+        cancel_reason: (!b.cancel_reason.is_empty()).then(|| b.cancel_reason.clone()),
+        revision: b.revision,
+    })
+}
+
+/// A zone's configuration from the wire (as a gate agent receives it).
+pub fn zone_config(z: &pb::Zone) -> Result<ZoneConfig> {
+    let slot = SlotLength::from_minutes(z.slot_minutes)?;
+    let mut cfg = ZoneConfig::new(
+        zone_id(&z.zone_id, "zone_id")?,
+        z.name.clone(),
+        slot,
+        WindowCapacity::CLOSED,
+    );
+    cfg.template = template(0, &z.template)?;
+    cfg.rules = rules(&z.rules.unwrap_or_default())?;
+    cfg.closures = z
+        .closures
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            Ok(Closure {
+                id: c.id,
+                from: required_time(c.from.as_ref(), &format!("closures[{i}].from"))?,
+                to: required_time(c.to.as_ref(), &format!("closures[{i}].to"))?,
+                reason: c.reason.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    cfg.next_closure_id = cfg.closures.iter().map(|c| c.id + 1).max().unwrap_or(1);
+    for c in &z.company_caps {
+        let pct = u8::try_from(c.percent)
+            .map_err(|_| Error::invalid("company_caps", "percent must be 1..=100"))?;
+        cfg.company_caps
+            .insert(company_id(&c.company_id, "company_caps")?, pct);
+    }
+    cfg.validate()?;
+    Ok(cfg)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -646,6 +731,60 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn bookings_and_zones_round_trip_through_the_wire() {
+        use bawaba_domain::calendar::SlotLength;
+        let mut z = ZoneConfig::new(
+            ZoneId::parse("act").unwrap(),
+            "ACT",
+            SlotLength::from_minutes(30).unwrap(),
+            WindowCapacity::uniform(7),
+        );
+        z.template
+            .set(
+                Weekday::Fri,
+                3,
+                WindowCapacity {
+                    total: 4,
+                    per_type: Some([1, 1, 1, 1, 0]),
+                },
+            )
+            .unwrap();
+        z.company_caps.insert(CompanyId::parse("acme").unwrap(), 40);
+        let t = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        z.closures.push(Closure {
+            id: 3,
+            from: t,
+            to: t + chrono::TimeDelta::hours(1),
+            reason: "storm".into(),
+        });
+        z.next_closure_id = 4;
+        assert_eq!(zone_config(&pb_zone(&z)).unwrap(), z);
+        let mut stop = Stop::new(
+            z.id.clone(),
+            t,
+            TransactionType::ImportPickup,
+            vec![ContainerNumber::parse("CSQU3054383").unwrap()],
+        );
+        stop.entered_at = Some(t);
+        let b = Booking {
+            id: BookingId::new(t, 7),
+            company: CompanyId::parse("acme").unwrap(),
+            plate: Plate::parse("6012345").unwrap(),
+            epc: Some(Epc::parse_hex("E2000017221101441890ABCD").unwrap()),
+            stops: vec![stop],
+            state: BookingState::Entered,
+            idempotency_key: "k".into(),
+            created_at: t,
+            updated_at: t,
+            entered_at: Some(t),
+            exited_at: None,
+            cancel_reason: None,
+            revision: 3,
+        };
+        assert_eq!(booking(&pb_booking(&b, &[z])).unwrap(), b);
     }
 
     #[test]

@@ -278,6 +278,49 @@ impl<S: Store> pb::operator_service_server::OperatorService for Api<S> {
         }))
     }
 
+    async fn list_passages(
+        &self,
+        req: Request<pb::ListPassagesRequest>,
+    ) -> Result<Response<pb::ListPassagesResponse>, Status> {
+        let p = self.who(&req, &[Role::Operator, Role::Authority])?;
+        let r = req.into_inner();
+        let zone = match (r.zone_id.is_empty(), &p.zone) {
+            (false, _) => Some(cv::zone_id(&r.zone_id, "zone_id").map_err(bad)?),
+            (true, limited) => limited.clone(),
+        };
+        if let Some(z) = &zone {
+            p.require_zone(z).map_err(bad)?;
+        }
+        let page = match r.page_size {
+            0 => 100,
+            n @ 1..=1000 => n as usize,
+            n => {
+                return Err(crate::error::invalid(
+                    "page_size",
+                    &format!("is {n}; at most 1000"),
+                ));
+            }
+        };
+        let after = (!r.page_token.is_empty())
+            .then(|| PassageId::parse(&r.page_token).map_err(|e| bad(e.in_field("page_token"))))
+            .transpose()?;
+        let mut found = self
+            .store
+            .passages(zone, after, page + 1)
+            .await
+            .map_err(status)?;
+        let more = found.len() > page;
+        found.truncate(page);
+        Ok(Response::new(pb::ListPassagesResponse {
+            next_page_token: if more {
+                found.last().map(|p| p.id.to_string()).unwrap_or_default()
+            } else {
+                String::new()
+            },
+            passages: found.iter().map(cv::pb_passage).collect(),
+        }))
+    }
+
     async fn resolve_referral(
         &self,
         req: Request<pb::ResolveReferralRequest>,

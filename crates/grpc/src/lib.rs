@@ -4,7 +4,7 @@
 
 pub mod auth;
 pub mod client;
-mod convert;
+pub mod convert;
 pub mod error;
 mod gate;
 pub mod server;

@@ -189,6 +189,13 @@ pub trait Store: Send + Sync + 'static {
         &self,
         passages: Vec<Passage>,
     ) -> impl Future<Output = Result<Vec<PassageId>>> + Send;
+    /// Recorded passages after `after`, oldest first, at most `limit`, of `zone` when given.
+    fn passages(
+        &self,
+        zone: Option<ZoneId>,
+        after: Option<PassageId>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Passage>>> + Send;
     fn referrals(
         &self,
         zone: Option<ZoneId>,

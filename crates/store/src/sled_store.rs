@@ -636,6 +636,20 @@ impl Store for SledStore {
         .await
     }
 
+    async fn passages(
+        &self,
+        zone: Option<ZoneId>,
+        after: Option<PassageId>,
+        limit: usize,
+    ) -> Result<Vec<Passage>> {
+        Ok(self
+            .read()?
+            .list_passages(zone.as_ref(), after, limit)
+            .into_iter()
+            .cloned()
+            .collect())
+    }
+
     async fn referrals(&self, zone: Option<ZoneId>, all: bool) -> Result<Vec<Referral>> {
         Ok(self
             .read()?

@@ -1,0 +1,552 @@
+//! The gate agent at run time: one task per lane (reads → decision → durable outbox →
+//! barrier), and three link tasks to the scheduler: the sync stream (replica and cursor), the
+//! uplink (outbox → ReportPassages, removed only once acknowledged) and the command stream
+//! (operators' approvals pulse a barrier). The lanes never wait on the network: offline, they
+//! decide from the replica, and the outbox delivers everything when the link returns.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use bawaba_domain::epc::Epc;
+use bawaba_domain::gate::{LaneLogic, Read, ReadKind, Replica};
+use bawaba_domain::ids::{LaneId, PassageId};
+use bawaba_domain::ledger::ChangeEntry;
+use bawaba_domain::passage::{Passage, Verdict};
+use bawaba_domain::plate::Plate;
+use bawaba_grpc::client::{BearerToken, channel};
+use bawaba_grpc::{convert as cv, pb};
+use bawaba_store::{AgentStore, SyncUpdate};
+use tokio::sync::{Notify, mpsc, watch};
+
+use crate::config::{AgentConfig, LaneSetup};
+use crate::devices::{
+    Barrier, CameraRead, Clock, TagRead, spawn_barrier, spawn_camera, spawn_rfid,
+};
+use crate::serial::StatsHandle;
+
+/// Passages sent per ReportPassages call.
+const UPLINK_BATCH: usize = 200;
+const BACKOFF_START: Duration = Duration::from_millis(500);
+const BACKOFF_MAX: Duration = Duration::from_secs(15);
+
+/// Why the agent could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("agent store: {0}")]
+    Store(#[from] bawaba_store::Error),
+    #[error("stored replica: {0}")]
+    Replica(#[from] bawaba_domain::Error),
+}
+
+/// Counters of one agent, cheap to read (for metrics and tests).
+#[derive(Debug, Default)]
+pub struct AgentCounters {
+    pub allowed: AtomicU64,
+    pub denied: AtomicU64,
+    pub referred: AtomicU64,
+    /// Passages that could not be written to the outbox (the barrier stayed closed).
+    pub unrecorded: AtomicU64,
+    pub barrier_faults: AtomicU64,
+    pub reported: AtomicU64,
+    pub unreadable_plates: AtomicU64,
+}
+
+/// What the rest of the process (metrics, tests) can see of a running agent.
+#[derive(Debug)]
+pub struct AgentHandle {
+    pub online: Arc<AtomicBool>,
+    pub counters: Arc<AgentCounters>,
+    outbox: Arc<Mutex<VecDeque<Passage>>>,
+    replica: Arc<RwLock<Replica>>,
+    /// Per lane: camera, reader, barrier counters.
+    pub devices: Vec<(LaneId, Vec<(&'static str, StatsHandle)>)>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl AgentHandle {
+    /// Passages not yet acknowledged by the scheduler.
+    pub fn outbox_len(&self) -> usize {
+        self.outbox.lock().map_or(0, |o| o.len())
+    }
+
+    /// The replica's cursor in the agent's zone and its size.
+    pub fn replica_state(&self, zone: &bawaba_domain::ids::ZoneId) -> (u64, usize) {
+        self.replica
+            .read()
+            .map_or((0, 0), |r| (r.seq(zone), r.len()))
+    }
+
+    /// Waits for every task to end (after shutdown).
+    pub async fn join(self) {
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+/// Shared by the lane and link tasks.
+struct Shared {
+    cfg: AgentConfig,
+    store: AgentStore,
+    replica: Arc<RwLock<Replica>>,
+    outbox: Arc<Mutex<VecDeque<Passage>>>,
+    outbox_ready: Notify,
+    online: Arc<AtomicBool>,
+    counters: Arc<AgentCounters>,
+    clock: Clock,
+    shutdown: watch::Receiver<bool>,
+}
+
+fn random_u128() -> u128 {
+    let mut b = [0u8; 16];
+    let _ = getrandom::fill(&mut b);
+    u128::from_be_bytes(b)
+}
+
+/// Starts the agent: opens its store, restores the replica and the outbox, starts the
+/// devices, the lanes and the link. Runs until `shutdown` becomes true.
+pub fn start(
+    cfg: AgentConfig,
+    clock: Clock,
+    shutdown: watch::Receiver<bool>,
+) -> Result<AgentHandle, AgentError> {
+    let store = AgentStore::open(&cfg.data_dir)?;
+    let state = store.load()?;
+    let replica = Replica::restore(state.zones, state.seqs, state.bookings, state.local);
+    tracing::info!(
+        gate = %cfg.gate,
+        zone = %cfg.zone,
+        bookings = replica.len(),
+        cursor = replica.seq(&cfg.zone),
+        outbox = state.outbox.len(),
+        "gate agent starting"
+    );
+    let shared = Arc::new(Shared {
+        store,
+        replica: Arc::new(RwLock::new(replica)),
+        outbox: Arc::new(Mutex::new(state.outbox.into())),
+        outbox_ready: Notify::new(),
+        online: Arc::new(AtomicBool::new(false)),
+        counters: Arc::default(),
+        clock,
+        shutdown,
+        cfg,
+    });
+    let mut tasks = Vec::new();
+    let mut devices = Vec::new();
+    let mut commands = BTreeMap::new();
+    for lane in shared.cfg.lanes.clone() {
+        let (cmd_tx, cmd_rx) = mpsc::channel(8);
+        commands.insert(lane.logic.lane.clone(), cmd_tx);
+        let (stats, task) = start_lane(&shared, lane.clone(), cmd_rx);
+        devices.push((lane.logic.lane.clone(), stats));
+        tasks.push(task);
+    }
+    tasks.push(tokio::spawn(sync_loop(Arc::clone(&shared))));
+    tasks.push(tokio::spawn(uplink_loop(Arc::clone(&shared))));
+    tasks.push(tokio::spawn(command_loop(Arc::clone(&shared), commands)));
+    Ok(AgentHandle {
+        online: Arc::clone(&shared.online),
+        counters: Arc::clone(&shared.counters),
+        outbox: Arc::clone(&shared.outbox),
+        replica: Arc::clone(&shared.replica),
+        devices,
+        tasks,
+    })
+}
+
+type LaneStats = Vec<(&'static str, StatsHandle)>;
+
+fn start_lane(
+    shared: &Arc<Shared>,
+    lane: LaneSetup,
+    commands: mpsc::Receiver<()>,
+) -> (LaneStats, tokio::task::JoinHandle<()>) {
+    let (cam_tx, cam_rx) = mpsc::channel(256);
+    let (tag_tx, tag_rx) = mpsc::channel(1024);
+    let camera = spawn_camera(
+        lane.camera.clone(),
+        Arc::clone(&shared.clock),
+        cam_tx,
+        shared.shutdown.clone(),
+    );
+    let mut stats = vec![("camera", camera.stats.clone())];
+    if let Some(r) = lane.reader.clone() {
+        let reader = spawn_rfid(
+            r,
+            Arc::clone(&shared.clock),
+            tag_tx,
+            shared.shutdown.clone(),
+        );
+        stats.push(("reader", reader.stats.clone()));
+    }
+    let (barrier, barrier_task) = spawn_barrier(lane.barrier.clone(), shared.shutdown.clone());
+    stats.push(("barrier", barrier_task.stats.clone()));
+    let task = tokio::spawn(lane_loop(
+        Arc::clone(shared),
+        lane,
+        barrier,
+        cam_rx,
+        tag_rx,
+        commands,
+    ));
+    (stats, task)
+}
+
+fn camera_read(shared: &Shared, r: CameraRead) -> Read {
+    let plate = r.read.plate.as_deref().and_then(|p| match Plate::parse(p) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            shared.counters.unreadable_plates.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(error = %e, "camera sent a plate that is not one; taken as a failed read");
+            None
+        }
+    });
+    Read {
+        at: r.at,
+        kind: ReadKind::Plate {
+            plate,
+            confidence: r.read.confidence,
+        },
+    }
+}
+
+fn tag_read(t: TagRead) -> Option<Read> {
+    match Epc::from_bytes(&t.epc) {
+        Ok(epc) => Some(Read {
+            at: t.at,
+            kind: ReadKind::Tag(epc),
+        }),
+        Err(e) => {
+            tracing::debug!(error = %e, "reader sent a tag id that is not an EPC");
+            None
+        }
+    }
+}
+
+async fn lane_loop(
+    shared: Arc<Shared>,
+    lane: LaneSetup,
+    barrier: Barrier,
+    mut cameras: mpsc::Receiver<CameraRead>,
+    mut tags: mpsc::Receiver<TagRead>,
+    mut commands: mpsc::Receiver<()>,
+) {
+    let mut logic = LaneLogic::new(lane.logic.clone());
+    let mut shutdown = shared.shutdown.clone();
+    let mut new_id = || PassageId::new((shared.clock)(), random_u128());
+    loop {
+        let wait = logic
+            .deadline()
+            .map(|d| (d - (shared.clock)()).to_std().unwrap_or(Duration::ZERO))
+            .unwrap_or(Duration::from_secs(3600));
+        let read = tokio::select! {
+            Some(r) = cameras.recv() => Some(camera_read(&shared, r)),
+            Some(t) = tags.recv() => tag_read(t),
+            () = tokio::time::sleep(wait) => None,
+            Some(()) = commands.recv() => {
+                // An operator approved a referral of this lane.
+                pulse(&shared, &barrier, &lane).await;
+                continue;
+            }
+            _ = shutdown.changed() => return,
+        };
+        let now = (shared.clock)();
+        let offline = !shared.online.load(Ordering::Relaxed);
+        let passages = {
+            let Ok(replica) = shared.replica.read() else {
+                return;
+            };
+            match read {
+                Some(r) => logic.on_read(r, &replica, now, offline, &mut new_id),
+                None => logic.on_tick(now, &replica, offline, &mut new_id),
+            }
+        };
+        for p in passages {
+            act(&shared, &barrier, &lane, p).await;
+        }
+    }
+}
+
+/// Records the passage durably, then acts on it. If it cannot be recorded the barrier stays
+/// closed: the gate never does what it could not remember.
+async fn act(shared: &Shared, barrier: &Barrier, lane: &LaneSetup, p: Passage) {
+    if let Err(e) = shared.store.record(&p) {
+        shared.counters.unrecorded.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(error = %e, passage = %p.id, "cannot record the passage; barrier stays closed");
+        return;
+    }
+    let counter = match p.verdict {
+        Verdict::Allow => &shared.counters.allowed,
+        Verdict::Deny => &shared.counters.denied,
+        Verdict::Refer => &shared.counters.referred,
+    };
+    counter.fetch_add(1, Ordering::Relaxed);
+    if p.verdict == Verdict::Allow {
+        pulse(shared, barrier, lane).await;
+    }
+    tracing::info!(
+        lane = %p.lane,
+        plate = p.plate.as_ref().map_or("-", |x| x.as_str()),
+        verdict = p.verdict.as_str(),
+        reasons = ?p.reasons.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+        booking = ?p.booking.map(|b| b.to_string()),
+        offline = p.offline,
+        "passage"
+    );
+    if let Ok(mut r) = shared.replica.write() {
+        r.record_local(&p);
+    }
+    if let Ok(mut o) = shared.outbox.lock() {
+        o.push_back(p);
+    }
+    shared.outbox_ready.notify_one();
+}
+
+async fn pulse(shared: &Shared, barrier: &Barrier, lane: &LaneSetup) {
+    if let Err(fault) = barrier.pulse(lane.relay, lane.pulse_100ms).await {
+        shared
+            .counters
+            .barrier_faults
+            .fetch_add(1, Ordering::Relaxed);
+        tracing::error!(lane = %lane.logic.lane, %fault, "barrier did not confirm the pulse");
+    }
+}
+
+/// Sleeps for the backoff (doubling up to the maximum); false when shutting down.
+async fn backoff(shutdown: &mut watch::Receiver<bool>, delay: &mut Duration) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(*delay) => {}
+        _ = shutdown.changed() => return false,
+    }
+    *delay = (*delay * 2).min(BACKOFF_MAX);
+    !*shutdown.borrow()
+}
+
+async fn connect(shared: &Shared) -> Result<(tonic::transport::Channel, BearerToken), String> {
+    let link = &shared.cfg.scheduler;
+    let ch = channel(&link.addr, link.ca_cert.as_deref())
+        .await
+        .map_err(|e| e.to_string())?;
+    let token = BearerToken::new(Some(&link.token)).map_err(|e| e.to_string())?;
+    Ok((ch, token))
+}
+
+/// Follows the zone's change log into the replica and the agent store.
+async fn sync_loop(shared: Arc<Shared>) {
+    let mut shutdown = shared.shutdown.clone();
+    let mut delay = BACKOFF_START;
+    loop {
+        match sync_once(&shared, &mut shutdown).await {
+            Ok(()) => return,
+            Err(e) => {
+                if shared.online.swap(false, Ordering::Relaxed) {
+                    tracing::warn!(error = %e, "lost the scheduler; deciding from the replica");
+                } else {
+                    tracing::debug!(error = %e, "scheduler still unreachable");
+                }
+            }
+        }
+        if !backoff(&mut shutdown, &mut delay).await {
+            return;
+        }
+    }
+}
+
+async fn sync_once(shared: &Shared, shutdown: &mut watch::Receiver<bool>) -> Result<(), String> {
+    let (ch, token) = connect(shared).await?;
+    let mut client = pb::gate_service_client::GateServiceClient::with_interceptor(ch, token);
+    let zone = shared.cfg.zone.clone();
+    let after_seq = shared.replica.read().map_err(|e| e.to_string())?.seq(&zone);
+    let mut stream = client
+        .sync_bookings(pb::SyncBookingsRequest {
+            zone_id: zone.to_string(),
+            after_seq,
+        })
+        .await
+        .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?
+        .into_inner();
+    if !shared.online.swap(true, Ordering::Relaxed) {
+        tracing::info!(zone = %zone, after_seq, "connected to the scheduler");
+    }
+    loop {
+        let msg = tokio::select! {
+            m = stream.message() => m.map_err(|s| format!("{:?}: {}", s.code(), s.message()))?,
+            _ = shutdown.changed() => return Ok(()),
+        };
+        let Some(msg) = msg else {
+            return Err("the scheduler closed the sync stream".into());
+        };
+        apply_sync(shared, msg).map_err(|e| format!("bad sync message: {e}"))?;
+    }
+}
+
+fn apply_sync(shared: &Shared, msg: pb::SyncBookingsResponse) -> Result<(), String> {
+    let zone_cfg = msg
+        .zone
+        .as_ref()
+        .map(cv::zone_config)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let zone = shared.cfg.zone.clone();
+    let mut update = SyncUpdate {
+        zone: zone_cfg.clone(),
+        ..SyncUpdate::default()
+    };
+    match msg.event {
+        Some(pb::sync_bookings_response::Event::Snapshot(s)) => {
+            let bookings = s
+                .bookings
+                .iter()
+                .map(cv::booking)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())?;
+            update.snapshot = Some((zone.clone(), s.seq, bookings));
+        }
+        Some(pb::sync_bookings_response::Event::Change(c)) => {
+            let b = c.booking.as_ref().ok_or("a change without its booking")?;
+            update.changes.push((
+                zone.clone(),
+                c.seq,
+                cv::booking(b).map_err(|e| e.to_string())?,
+            ));
+        }
+        None => {}
+    }
+    // Disk first (bookings and cursor in one batch), then memory.
+    shared
+        .store
+        .apply_sync(update.clone())
+        .map_err(|e| e.to_string())?;
+    let settled = {
+        let mut r = shared.replica.write().map_err(|e| e.to_string())?;
+        if let Some(z) = zone_cfg {
+            r.set_zone(z);
+        }
+        if let Some((z, seq, bookings)) = update.snapshot {
+            r.reset_zone(&z, seq, bookings);
+        }
+        for (z, seq, booking) in update.changes {
+            r.apply(&ChangeEntry {
+                zone: z,
+                seq,
+                at: booking.updated_at,
+                booking,
+            });
+        }
+        r.take_settled()
+    };
+    if !settled.is_empty() {
+        shared
+            .store
+            .forget_local(settled)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Delivers the outbox, oldest first; a passage leaves it only once acknowledged.
+async fn uplink_loop(shared: Arc<Shared>) {
+    let mut shutdown = shared.shutdown.clone();
+    let mut delay = BACKOFF_START;
+    let mut client = None;
+    loop {
+        let batch: Vec<Passage> = shared
+            .outbox
+            .lock()
+            .map(|o| o.iter().take(UPLINK_BATCH).cloned().collect())
+            .unwrap_or_default();
+        if batch.is_empty() {
+            tokio::select! {
+                () = shared.outbox_ready.notified() => continue,
+                _ = shutdown.changed() => return,
+            }
+        }
+        let sent = async {
+            if client.is_none() {
+                let (ch, token) = connect(&shared).await?;
+                client =
+                    Some(pb::gate_service_client::GateServiceClient::with_interceptor(ch, token));
+            }
+            let c = client.as_mut().ok_or("no client")?;
+            let req = pb::ReportPassagesRequest {
+                passages: batch.iter().map(cv::pb_passage).collect(),
+            };
+            let acks = c
+                .report_passages(req)
+                .await
+                .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?;
+            acks.into_inner()
+                .acknowledged_event_ids
+                .iter()
+                .map(|id| PassageId::parse(id).map_err(|e| e.to_string()))
+                .collect::<Result<Vec<_>, String>>()
+        }
+        .await;
+        match sent {
+            Ok(ids) => {
+                delay = BACKOFF_START;
+                if let Err(e) = shared.store.acknowledged(&ids) {
+                    tracing::error!(error = %e, "cannot mark passages delivered; they will be sent again");
+                }
+                if let Ok(mut o) = shared.outbox.lock() {
+                    o.retain(|p| !ids.contains(&p.id));
+                }
+                shared
+                    .counters
+                    .reported
+                    .fetch_add(ids.len() as u64, Ordering::Relaxed);
+            }
+            Err(e) => {
+                client = None;
+                tracing::warn!(error = %e, pending = batch.len(), "cannot deliver passages yet");
+                if !backoff(&mut shutdown, &mut delay).await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Listens for operators' approvals and pulses the lane's barrier.
+async fn command_loop(shared: Arc<Shared>, lanes: BTreeMap<LaneId, mpsc::Sender<()>>) {
+    let mut shutdown = shared.shutdown.clone();
+    let mut delay = BACKOFF_START;
+    loop {
+        let run = async {
+            let (ch, token) = connect(&shared).await?;
+            let mut client =
+                pb::gate_service_client::GateServiceClient::with_interceptor(ch, token);
+            let mut stream = client
+                .gate_commands(pb::GateCommandsRequest {
+                    gate_id: shared.cfg.gate.to_string(),
+                })
+                .await
+                .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?
+                .into_inner();
+            while let Some(cmd) = stream.message().await.map_err(|s| s.message().to_owned())? {
+                if let Some(pb::gate_command::Command::PulseBarrier(p)) = cmd.command {
+                    match LaneId::parse(&p.lane_id).ok().and_then(|l| lanes.get(&l)) {
+                        Some(lane) => {
+                            tracing::info!(lane = %p.lane_id, referral = %p.event_id, "operator approved: opening");
+                            let _ = lane.send(()).await;
+                        }
+                        None => {
+                            tracing::warn!(lane = %p.lane_id, "command for a lane this gate does not have")
+                        }
+                    }
+                }
+            }
+            Err::<(), String>("the command stream ended".into())
+        };
+        tokio::select! {
+            r = run => if let Err(e) = r { tracing::debug!(error = %e, "command stream down") },
+            _ = shutdown.changed() => return,
+        }
+        if !backoff(&mut shutdown, &mut delay).await {
+            return;
+        }
+    }
+}
