@@ -317,8 +317,10 @@ mod tests {
 
     /// The shipped example, with its token file (absent here) swapped for a token.
     fn example() -> String {
-        include_str!("../../../deploy/gate.example.toml")
-            .replace("token_file = \"/etc/bawaba/gate.token\"", "token = \"bwb_test\"")
+        include_str!("../../../deploy/gate.example.toml").replace(
+            "token_file = \"/etc/bawaba/gate.token\"",
+            "token = \"bwb_test\"",
+        )
     }
 
     #[test]

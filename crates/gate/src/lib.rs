@@ -1,7 +1,7 @@
 //! bawaba-gate: the gate agent.
 //!
 //! * [`agent`]: the agent at run time: lanes, the sync stream, the outbox uplink, commands.
-//! * [`config`]: `gate.toml`.
+//! * [`config`]: the `gate.toml` file.
 //!
 //! * [`serial`]: serial line settings, the port type, per-device counters and the one
 //!   reconnecting link loop (backoff, idle watchdog) every driver runs. The only code of the
