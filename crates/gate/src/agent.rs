@@ -12,7 +12,7 @@ use std::time::Duration;
 use bawaba_domain::epc::Epc;
 use bawaba_domain::gate::{LaneLogic, Read, ReadKind, Replica};
 use bawaba_domain::ids::{LaneId, PassageId};
-use bawaba_domain::ledger::ChangeEntry;
+use bawaba_domain::ledger::{Booking, ChangeEntry};
 use bawaba_domain::passage::{Passage, Verdict};
 use bawaba_domain::plate::Plate;
 use bawaba_grpc::client::{BearerToken, channel};
@@ -371,6 +371,7 @@ async fn sync_once(shared: &Shared, shutdown: &mut watch::Receiver<bool>) -> Res
     if !shared.online.swap(true, Ordering::Relaxed) {
         tracing::info!(zone = %zone, after_seq, "connected to the scheduler");
     }
+    let mut snapshot = Vec::new();
     loop {
         let msg = tokio::select! {
             m = stream.message() => m.map_err(|s| format!("{:?}: {}", s.code(), s.message()))?,
@@ -379,11 +380,17 @@ async fn sync_once(shared: &Shared, shutdown: &mut watch::Receiver<bool>) -> Res
         let Some(msg) = msg else {
             return Err("the scheduler closed the sync stream".into());
         };
-        apply_sync(shared, msg).map_err(|e| format!("bad sync message: {e}"))?;
+        apply_sync(shared, msg, &mut snapshot).map_err(|e| format!("bad sync message: {e}"))?;
     }
 }
 
-fn apply_sync(shared: &Shared, msg: pb::SyncBookingsResponse) -> Result<(), String> {
+/// Applies one message of the sync stream; `snapshot` collects the chunks of a snapshot until
+/// its last one, which is applied whole.
+fn apply_sync(
+    shared: &Shared,
+    msg: pb::SyncBookingsResponse,
+    snapshot: &mut Vec<Booking>,
+) -> Result<(), String> {
     let zone_cfg = msg
         .zone
         .as_ref()
@@ -397,13 +404,14 @@ fn apply_sync(shared: &Shared, msg: pb::SyncBookingsResponse) -> Result<(), Stri
     };
     match msg.event {
         Some(pb::sync_bookings_response::Event::Snapshot(s)) => {
-            let bookings = s
-                .bookings
-                .iter()
-                .map(cv::booking)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| e.to_string())?;
-            update.snapshot = Some((zone.clone(), s.seq, bookings));
+            for b in &s.bookings {
+                snapshot.push(cv::booking(b).map_err(|e| e.to_string())?);
+            }
+            if !s.more {
+                update.snapshot = Some((zone.clone(), s.seq, std::mem::take(snapshot)));
+            } else if update.zone.is_none() {
+                return Ok(());
+            }
         }
         Some(pb::sync_bookings_response::Event::Change(c)) => {
             let b = c.booking.as_ref().ok_or("a change without its booking")?;

@@ -21,6 +21,8 @@ use crate::service::Api;
 
 /// Most passages one ReportPassages takes.
 pub const MAX_PASSAGES: usize = 1000;
+/// Bookings per snapshot message (a booking is a few hundred bytes on the wire).
+const SNAPSHOT_CHUNK: usize = 2000;
 /// Changes read from the log at a time while catching up.
 const SYNC_BATCH: usize = 500;
 
@@ -91,12 +93,30 @@ async fn follow<S: Store>(
             Err(e) => return drop(tx.send(Err(status(e))).await),
             Ok(Changes::Snapshot { seq, bookings }) => {
                 cursor = seq;
-                let snapshot = pb::ZoneSnapshot {
-                    seq,
-                    bookings: bookings.iter().map(booking).collect(),
+                let chunks: Vec<_> = bookings.chunks(SNAPSHOT_CHUNK).collect();
+                let last = chunks.len().saturating_sub(1);
+                let events = if chunks.is_empty() {
+                    vec![pb::ZoneSnapshot {
+                        seq,
+                        bookings: vec![],
+                        more: false,
+                    }]
+                } else {
+                    chunks
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| pb::ZoneSnapshot {
+                            seq,
+                            bookings: c.iter().map(booking).collect(),
+                            more: i < last,
+                        })
+                        .collect()
                 };
                 (
-                    vec![pb::sync_bookings_response::Event::Snapshot(snapshot)],
+                    events
+                        .into_iter()
+                        .map(pb::sync_bookings_response::Event::Snapshot)
+                        .collect(),
                     false,
                 )
             }
@@ -105,7 +125,7 @@ async fn follow<S: Store>(
                 if let Some(last) = entries.last() {
                     cursor = last.seq;
                 }
-                let events = entries
+                let events: Vec<_> = entries
                     .iter()
                     .map(|e| {
                         pb::sync_bookings_response::Event::Change(pb::BookingChange {
