@@ -98,6 +98,14 @@ enum TokenCommand {
 
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
+    /// Gate decision latency: plate read on the camera's pty to barrier command on the
+    /// barrier's pty, with a replica of many bookings, against a bare pty echo.
+    Gate {
+        #[arg(long, default_value_t = 100_000)]
+        bookings: usize,
+        #[arg(long, default_value_t = 2000)]
+        passages: usize,
+    },
     /// Durable bookings over loopback gRPC against a no-op call on the same server.
     Booking {
         #[arg(long, default_value_t = 64)]
@@ -150,7 +158,13 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Scheduler(args) => scheduler(args).await,
         Command::Gate { config } => gate(&config).await,
-        Command::Token(TokenCommand::Create { data_dir, role, company, zone, name }) => {
+        Command::Token(TokenCommand::Create {
+            data_dir,
+            role,
+            company,
+            zone,
+            name,
+        }) => {
             let role: Role = role.parse()?;
             let company = company.map(|c| CompanyId::parse(&c)).transpose()?;
             let zone = zone.map(|z| ZoneId::parse(&z)).transpose()?;
@@ -167,6 +181,13 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Zones(cmd) => client::zones(cmd).await,
         Command::Booking(cmd) => client::booking(cmd).await,
         Command::Slots(cmd) => client::slots(cmd).await,
+        Command::Bench(BenchCommand::Gate { bookings, passages }) => {
+            let report = bawaba_gate::bench::run_gate_bench(bookings, passages)
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?;
+            client::out(format_args!("{report}"));
+            Ok(())
+        }
         Command::Bench(BenchCommand::Booking {
             clients,
             seconds,

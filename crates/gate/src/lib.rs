@@ -13,6 +13,7 @@
 //! Decoding is done by `bawaba_codec`; this crate adds the I/O, the clocks and the recovery.
 
 pub mod agent;
+pub mod bench;
 pub mod config;
 pub mod devices;
 pub mod emulator;

@@ -1,0 +1,396 @@
+//! A gate on a bench: a real scheduler server (sled store, gRPC on 127.0.0.1), a real agent,
+//! and its devices emulated on pseudo-terminals, in one process. Used by the agent's tests and
+//! by `bawaba bench gate`, which measures the decision latency end to end: from the last byte
+//! of a plate read written on the camera's pty to the barrier command read off the barrier's
+//! pty, against a bare pty echo round trip measured in the same run.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bawaba_codec::anpr::{AnprFormat, PlateRead};
+use bawaba_codec::modbus::BarrierCommand;
+use bawaba_domain::access::{Principal, Role};
+use bawaba_domain::calendar::{SlotLength, TransactionType, WindowCapacity, ZoneConfig};
+use bawaba_domain::ids::{BookingId, CompanyId, GateId, LaneId, ZoneId};
+use bawaba_domain::ledger::{Direction, Gate, Lane, NewBooking, Stop};
+use bawaba_domain::plate::Plate;
+use bawaba_grpc::{Scheduler, SystemClock};
+use bawaba_store::{SledStore, Store, TokenBook};
+use chrono::{DateTime, TimeDelta, Timelike, Utc};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{broadcast, watch};
+
+use crate::agent::{AgentHandle, start};
+use crate::config::AgentConfig;
+use crate::emulator::{BarrierEmulator, CameraEmulator, Pty, ReaderEmulator, ReaderMode};
+use crate::serial::{SerialPort, SerialSettings};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The bench's zone: 60-minute windows, room for everyone, trucks welcome two hours early.
+pub fn zone() -> ZoneId {
+    ZoneId::parse("act").unwrap_or_else(|_| unreachable!("a valid literal id"))
+}
+
+/// A scheduler, an agent with one IN lane (camera, RFID reader, barrier) and one OUT lane
+/// (camera, barrier), and the emulated devices.
+#[derive(Debug)]
+pub struct Bed {
+    pub store: Arc<SledStore>,
+    pub agent: AgentHandle,
+    pub camera_in: CameraEmulator,
+    pub reader_in: ReaderEmulator,
+    pub barrier_in: broadcast::Receiver<(Instant, BarrierCommand)>,
+    pub camera_out: CameraEmulator,
+    pub barrier_out: broadcast::Receiver<(Instant, BarrierCommand)>,
+    boards: (BarrierEmulator, BarrierEmulator),
+    stop: watch::Sender<bool>,
+    dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl Bed {
+    /// Starts everything in a fresh temporary folder. `reader` says whether the IN lane has
+    /// an RFID reader (without one, a plate read alone decides).
+    pub async fn start(reader: bool) -> Result<Bed, BoxError> {
+        let tmp = tempfile::tempdir()?;
+        let dir = tmp.path().to_owned();
+        let sched = dir.join("scheduler");
+        let store = Arc::new(SledStore::open(&sched)?);
+        let mut z = ZoneConfig::new(
+            zone(),
+            "Bench terminal",
+            SlotLength::from_minutes(60)?,
+            WindowCapacity::uniform(1_000_000),
+        );
+        z.rules.booking_cutoff_minutes = 0;
+        z.rules.early_grace_minutes = 120;
+        z.rules.company_cap_percent = 100;
+        z.rules.require_containers = false;
+        store.upsert_zone(z).await?;
+        let lane = |id: &str, direction| {
+            Ok::<_, BoxError>(Lane {
+                id: LaneId::parse(id)?,
+                direction,
+            })
+        };
+        store
+            .upsert_gate(Gate {
+                id: GateId::parse("act-north")?,
+                zone: zone(),
+                name: "Bench gate".into(),
+                lanes: vec![lane("in-1", Direction::In)?, lane("out-1", Direction::Out)?],
+            })
+            .await?;
+        let tokens = Arc::new(TokenBook::new(&sched));
+        let gate_token = tokens.issue(
+            &Principal::new(Role::Gate, None, Some(zone()))?,
+            Some("bench-gate"),
+            Utc::now(),
+        )?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = watch::channel(false);
+        let server = Scheduler {
+            store: Arc::clone(&store),
+            tokens,
+            clock: Arc::new(SystemClock),
+            tls: None,
+        };
+        let mut until = stopped.clone();
+        tokio::spawn(server.serve(listener, async move {
+            let _ = until.changed().await;
+        }));
+
+        let dev = |name: &str| dir.join(name);
+        let camera_in = CameraEmulator::spawn(dev("cam-in"), AnprFormat::StxEtx)?;
+        let reader_in = ReaderEmulator::spawn(dev("rfid-in"), ReaderMode::Answer, 0)?;
+        let board_in = BarrierEmulator::spawn(dev("relay-in"), 1)?;
+        let camera_out = CameraEmulator::spawn(dev("cam-out"), AnprFormat::StxEtx)?;
+        let board_out = BarrierEmulator::spawn(dev("relay-out"), 1)?;
+        let reader_line = if reader {
+            format!(
+                "reader = {{ path = \"{}\", mode = \"answer\", poll_ms = 20 }}",
+                dev("rfid-in").display()
+            )
+        } else {
+            String::new()
+        };
+        let config = format!(
+            "gate_id = \"act-north\"\nzone_id = \"act\"\ndata_dir = \"{data}\"\n\
+             [scheduler]\naddr = \"http://{addr}\"\ntoken = \"{gate_token}\"\n\
+             [decisions]\nfusion_window_ms = 500\nhold_off_ms = 3000\n\
+             [[lanes]]\nid = \"in-1\"\ndirection = \"in\"\ncamera = {{ path = \"{cam_in}\" }}\n{reader_line}\n\
+             barrier = {{ path = \"{relay_in}\" }}\n\
+             [[lanes]]\nid = \"out-1\"\ndirection = \"out\"\ncamera = {{ path = \"{cam_out}\" }}\n\
+             barrier = {{ path = \"{relay_out}\", relay = 1 }}\n",
+            data = dev("agent").display(),
+            cam_in = dev("cam-in").display(),
+            relay_in = dev("relay-in").display(),
+            cam_out = dev("cam-out").display(),
+            relay_out = dev("relay-out").display(),
+        );
+        let agent = start(AgentConfig::parse(&config)?, crate::system_clock(), stopped)?;
+        Ok(Bed {
+            store,
+            agent,
+            camera_in,
+            reader_in,
+            barrier_in: board_in.subscribe(),
+            camera_out,
+            barrier_out: board_out.subscribe(),
+            boards: (board_in, board_out),
+            stop,
+            dir,
+            _tmp: Some(tmp),
+        })
+    }
+
+    /// The emulated IN barrier board (to make it stop echoing, for instance).
+    pub fn barrier_board_in(&self) -> &BarrierEmulator {
+        &self.boards.0
+    }
+
+    /// The folder everything lives in.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
+    /// The next window start: bookable now, and now is within its early grace.
+    pub fn next_window() -> DateTime<Utc> {
+        let now = Utc::now();
+        now.with_minute(0)
+            .and_then(|t| t.with_second(0))
+            .and_then(|t| t.with_nanosecond(0))
+            .unwrap_or(now)
+            + TimeDelta::hours(1)
+    }
+
+    /// Books a truck for the next window.
+    pub async fn book(
+        &self,
+        plate: &str,
+        epc: Option<bawaba_domain::epc::Epc>,
+    ) -> Result<BookingId, BoxError> {
+        let req = NewBooking {
+            company: CompanyId::parse("acme")?,
+            idempotency_key: format!("k-{plate}"),
+            plate: Plate::parse(plate)?,
+            epc,
+            stops: vec![Stop::new(
+                zone(),
+                Self::next_window(),
+                TransactionType::GeneralCargo,
+                vec![],
+            )],
+        };
+        Ok(self.store.create_booking(req, Utc::now()).await?.booking.id)
+    }
+
+    /// Books `n` trucks (plates `B0000001`...), 256 requests in flight.
+    pub async fn book_many(&self, n: usize) -> Result<(), BoxError> {
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..n {
+            if set.len() >= 256
+                && let Some(r) = set.join_next().await
+            {
+                r??;
+            }
+            let store = Arc::clone(&self.store);
+            let req = NewBooking {
+                company: CompanyId::parse("acme")?,
+                idempotency_key: format!("bench-{i}"),
+                plate: Plate::parse(&bench_plate(i))?,
+                epc: None,
+                stops: vec![Stop::new(
+                    zone(),
+                    Self::next_window(),
+                    TransactionType::GeneralCargo,
+                    vec![],
+                )],
+            };
+            set.spawn(async move {
+                store
+                    .create_booking(req, Utc::now())
+                    .await
+                    .map(drop)
+                    .map_err(BoxError::from)
+            });
+        }
+        while let Some(r) = set.join_next().await {
+            r??;
+        }
+        Ok(())
+    }
+
+    /// Waits until the agent's replica holds `n` bookings and the agent is online.
+    pub async fn synced(&self, n: usize, limit: Duration) -> Result<(), BoxError> {
+        let started = Instant::now();
+        while self.agent.replica_state(&zone()).1 < n
+            || !self.agent.online.load(std::sync::atomic::Ordering::Relaxed)
+        {
+            if started.elapsed() > limit {
+                return Err(format!(
+                    "the agent synced {} of {n} bookings in {limit:?}",
+                    self.agent.replica_state(&zone()).1
+                )
+                .into());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Bed {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// The plate of the `i`-th bench truck.
+pub fn bench_plate(i: usize) -> String {
+    format!("B{i:07}")
+}
+
+/// A plate read as the camera sends it.
+pub fn plate_read(plate: &str) -> PlateRead {
+    PlateRead {
+        camera_time: Some(Utc::now().naive_utc()),
+        lane: Some(1),
+        plate: Some(plate.into()),
+        confidence: None,
+        country: None,
+    }
+}
+
+/// Latency figures, in microseconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl Percentiles {
+    pub fn of(mut samples: Vec<Duration>) -> Percentiles {
+        samples.sort();
+        let q = |p: f64| {
+            let i = ((samples.len() as f64 * p) as usize).min(samples.len().saturating_sub(1));
+            samples.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e6)
+        };
+        Percentiles {
+            p50: q(0.5),
+            p99: q(0.99),
+            max: q(1.0),
+        }
+    }
+}
+
+impl std::fmt::Display for Percentiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "p50 {:8.1} µs   p99 {:8.1} µs   max {:9.1} µs",
+            self.p50, self.p99, self.max
+        )
+    }
+}
+
+/// What `bawaba bench gate` prints.
+#[derive(Debug, Clone)]
+pub struct GateBenchReport {
+    pub bookings: usize,
+    pub passages: usize,
+    pub echo: Percentiles,
+    pub decision: Percentiles,
+    pub missed: usize,
+}
+
+impl std::fmt::Display for GateBenchReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "gate decision latency: {} passages, replica of {} bookings",
+            self.passages, self.bookings
+        )?;
+        writeln!(f, "  pty echo round trip (18 B, baseline)  {}", self.echo)?;
+        writeln!(
+            f,
+            "  plate read → barrier command          {}",
+            self.decision
+        )?;
+        writeln!(
+            f,
+            "  p99 / echo p99: {:.1}x",
+            self.decision.p99 / self.echo.p99.max(f64::EPSILON)
+        )?;
+        writeln!(
+            f,
+            "  bar (p99 under 5 ms): {}",
+            if self.decision.p99 < 5000.0 && self.missed == 0 {
+                "met"
+            } else {
+                "NOT met"
+            }
+        )?;
+        if self.missed > 0 {
+            writeln!(f, "  passages with no barrier command: {}", self.missed)?;
+        }
+        Ok(())
+    }
+}
+
+/// A bare echo round trip on a pseudo-terminal: the floor under any gate latency here.
+async fn echo_baseline(n: usize) -> Result<Percentiles, BoxError> {
+    let mut pty = Pty::open()?;
+    let mut port = SerialPort::open(&SerialSettings::rfid(pty.slave_path()))?;
+    let echo = tokio::spawn(async move {
+        let mut buf = [0; 512];
+        while let Ok(len @ 1..) = pty.read(&mut buf).await {
+            if pty.write_all(&buf[..len]).await.is_err() {
+                break;
+            }
+        }
+    });
+    let (msg, mut back) = ([0x55u8; 18], [0u8; 18]);
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n + n / 10 {
+        let start = Instant::now();
+        port.write_all(&msg).await?;
+        port.read_exact(&mut back).await?;
+        if i >= n / 10 {
+            samples.push(start.elapsed());
+        }
+    }
+    echo.abort();
+    Ok(Percentiles::of(samples))
+}
+
+/// Runs the gate latency benchmark: `bookings` in the replica, `passages` trucks measured one
+/// after another (plate read only, so each decides on its read).
+pub async fn run_gate_bench(bookings: usize, passages: usize) -> Result<GateBenchReport, BoxError> {
+    let passages = passages.min(bookings);
+    let echo = echo_baseline(passages.max(100)).await?;
+    let mut bed = Bed::start(false).await?;
+    tracing::info!(bookings, "booking the bench trucks");
+    bed.book_many(bookings).await?;
+    bed.synced(bookings, Duration::from_secs(300)).await?;
+    let mut samples = Vec::with_capacity(passages);
+    let mut missed = 0;
+    for i in 0..passages {
+        let sent = bed.camera_in.send(&plate_read(&bench_plate(i))).await?;
+        match tokio::time::timeout(Duration::from_secs(2), bed.barrier_in.recv()).await {
+            Ok(Ok((at, _))) => samples.push(at.saturating_duration_since(sent)),
+            _ => missed += 1,
+        }
+    }
+    Ok(GateBenchReport {
+        bookings,
+        passages,
+        echo,
+        decision: Percentiles::of(samples),
+        missed,
+    })
+}
