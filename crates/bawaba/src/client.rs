@@ -11,7 +11,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use clap::{Args, Subcommand};
 
 /// Where and as whom to connect.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct Conn {
     /// Scheduler address (http:// or https://).
     #[arg(
@@ -45,9 +45,21 @@ pub fn out(line: std::fmt::Arguments<'_>) {
 pub fn report_error(e: &anyhow::Error) {
     let mut stderr = std::io::stderr().lock();
     let _ = match e.downcast_ref::<tonic::Status>() {
-        Some(s) => writeln!(stderr, "error: {:?}: {}", s.code(), s.message()),
+        Some(s) => writeln!(stderr, "error: {}: {}", code_name(s.code()), s.message()),
         None => writeln!(stderr, "error: {e:#}"),
     };
+}
+
+/// The canonical name of a gRPC status code (`INVALID_ARGUMENT`), as grpcurl prints it.
+fn code_name(code: tonic::Code) -> String {
+    let mut out = String::new();
+    for (i, c) in format!("{code:?}").chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
 }
 
 fn time(s: &str) -> Result<DateTime<Utc>> {
@@ -151,14 +163,11 @@ fn print_window(w: &pb::Window) {
 #[derive(Debug, Subcommand)]
 pub enum ZonesCommand {
     /// The configured zones.
-    List {
-        #[command(flatten)]
-        conn: Conn,
-    },
+    List,
 }
 
-pub async fn zones(cmd: ZonesCommand) -> Result<()> {
-    let ZonesCommand::List { conn } = cmd;
+pub async fn zones(conn: &Conn, cmd: ZonesCommand) -> Result<()> {
+    let ZonesCommand::List = cmd;
     let zones = conn
         .clients()
         .await?
@@ -189,8 +198,6 @@ pub async fn zones(cmd: ZonesCommand) -> Result<()> {
 pub enum BookingCommand {
     /// Book a visit.
     Create {
-        #[command(flatten)]
-        conn: Conn,
         #[arg(long)]
         plate: String,
         #[arg(long)]
@@ -206,15 +213,9 @@ pub enum BookingCommand {
         stops: Vec<String>,
     },
     /// Show one booking.
-    Get {
-        #[command(flatten)]
-        conn: Conn,
-        id: String,
-    },
+    Get { id: String },
     /// List bookings.
     List {
-        #[command(flatten)]
-        conn: Conn,
         #[arg(long)]
         zone: Option<String>,
         #[arg(long)]
@@ -227,8 +228,6 @@ pub enum BookingCommand {
     },
     /// Move a stop to another window.
     Move {
-        #[command(flatten)]
-        conn: Conn,
         id: String,
         #[arg(long)]
         window: String,
@@ -237,8 +236,6 @@ pub enum BookingCommand {
     },
     /// Cancel a booking.
     Cancel {
-        #[command(flatten)]
-        conn: Conn,
         id: String,
         #[arg(long, default_value = "")]
         reason: String,
@@ -264,10 +261,9 @@ fn random_key() -> String {
     format!("cli-{}", hex::encode(b))
 }
 
-pub async fn booking(cmd: BookingCommand) -> Result<()> {
+pub async fn booking(conn: &Conn, cmd: BookingCommand) -> Result<()> {
     match cmd {
         BookingCommand::Create {
-            conn,
             plate,
             epc,
             key,
@@ -297,7 +293,7 @@ pub async fn booking(cmd: BookingCommand) -> Result<()> {
                 ));
             }
         }
-        BookingCommand::Get { conn, id } => {
+        BookingCommand::Get { id } => {
             print_booking(
                 &conn
                     .clients()
@@ -309,7 +305,6 @@ pub async fn booking(cmd: BookingCommand) -> Result<()> {
             );
         }
         BookingCommand::List {
-            conn,
             zone,
             state,
             page_size,
@@ -348,7 +343,6 @@ pub async fn booking(cmd: BookingCommand) -> Result<()> {
             }
         }
         BookingCommand::Move {
-            conn,
             id,
             window,
             stop_index,
@@ -368,7 +362,7 @@ pub async fn booking(cmd: BookingCommand) -> Result<()> {
                     .into_inner(),
             );
         }
-        BookingCommand::Cancel { conn, id, reason } => {
+        BookingCommand::Cancel { id, reason } => {
             let req = pb::CancelBookingRequest {
                 booking_id: id,
                 reason,
@@ -391,8 +385,6 @@ pub async fn booking(cmd: BookingCommand) -> Result<()> {
 pub enum SlotsCommand {
     /// Windows of a zone with capacity and use (default: the next 24 hours).
     List {
-        #[command(flatten)]
-        conn: Conn,
         #[arg(long)]
         zone: String,
         #[arg(long)]
@@ -402,8 +394,6 @@ pub enum SlotsCommand {
     },
     /// The nearest windows with room.
     Find {
-        #[command(flatten)]
-        conn: Conn,
         #[arg(long)]
         zone: String,
         #[arg(long = "type")]
@@ -415,14 +405,9 @@ pub enum SlotsCommand {
     },
 }
 
-pub async fn slots(cmd: SlotsCommand) -> Result<()> {
+pub async fn slots(conn: &Conn, cmd: SlotsCommand) -> Result<()> {
     match cmd {
-        SlotsCommand::List {
-            conn,
-            zone,
-            from,
-            to,
-        } => {
+        SlotsCommand::List { zone, from, to } => {
             let from = from
                 .as_deref()
                 .map(time)
@@ -449,7 +434,6 @@ pub async fn slots(cmd: SlotsCommand) -> Result<()> {
                 .for_each(print_window);
         }
         SlotsCommand::Find {
-            conn,
             zone,
             transaction_type,
             preferred,

@@ -23,6 +23,9 @@ use clap::{Parser, Subcommand};
     about = "Truck appointments and gate control for the port of Aqaba"
 )]
 struct Cli {
+    /// Where and as whom client commands connect (before or after the subcommand).
+    #[command(flatten)]
+    conn: client::Conn,
     #[command(subcommand)]
     command: Command,
 }
@@ -178,9 +181,9 @@ async fn run(cli: Cli) -> Result<()> {
             client::out(format_args!("{token}"));
             Ok(())
         }
-        Command::Zones(cmd) => client::zones(cmd).await,
-        Command::Booking(cmd) => client::booking(cmd).await,
-        Command::Slots(cmd) => client::slots(cmd).await,
+        Command::Zones(cmd) => client::zones(&cli.conn, cmd).await,
+        Command::Booking(cmd) => client::booking(&cli.conn, cmd).await,
+        Command::Slots(cmd) => client::slots(&cli.conn, cmd).await,
         Command::Bench(BenchCommand::Gate { bookings, passages }) => {
             let report = bawaba_gate::bench::run_gate_bench(bookings, passages)
                 .await
@@ -235,17 +238,37 @@ async fn scheduler(args: SchedulerArgs) -> Result<()> {
         .tls_cert
         .zip(args.tls_key)
         .map(|(cert, key)| Tls { cert, key });
-    let result = Scheduler {
+    // A graceful stop waits for open calls, but not forever: a client that stopped
+    // answering must not keep the scheduler from stopping. Everything acknowledged is
+    // already on disk.
+    let (signalled, stopping) = tokio::sync::oneshot::channel();
+    let shutdown = async move {
+        shutdown_signal().await;
+        let _ = signalled.send(());
+    };
+    let serve = Scheduler {
         store,
         tokens,
         clock,
         tls,
     }
-    .serve(listener, shutdown_signal())
-    .await;
+    .serve(listener, shutdown);
+    let result = tokio::select! {
+        r = serve => r,
+        () = async {
+            let _ = stopping.await;
+            tokio::time::sleep(GRACEFUL_STOP).await;
+        } => {
+            tracing::warn!("calls still open {GRACEFUL_STOP:?} after the stop signal; stopping anyway");
+            Ok(())
+        }
+    };
     sweeper.abort();
     Ok(result?)
 }
+
+/// How long a stopping scheduler waits for open calls.
+const GRACEFUL_STOP: Duration = Duration::from_secs(10);
 
 async fn gate(config: &std::path::Path) -> Result<()> {
     let cfg = bawaba_gate::config::AgentConfig::load(config)?;

@@ -65,7 +65,11 @@ impl<S: Store> Api<S> {
         &self,
         b: &bawaba_domain::ledger::Booking,
     ) -> Result<pb::Booking, Status> {
-        let zones = self.store.zones().await.map_err(status)?;
+        // Only the zones of its stops (usually one), not every zone.
+        let mut zones = Vec::new();
+        for z in b.zones() {
+            zones.push(self.store.zone(z.clone()).await.map_err(status)?);
+        }
         Ok(cv::pb_booking(b, &zones))
     }
 

@@ -7,6 +7,8 @@
 
 mod agent_store;
 mod codec;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 mod sled_store;
 mod tokens;
 

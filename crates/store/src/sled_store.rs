@@ -15,8 +15,10 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, RwLock, RwLockReadGuard, mpsc};
+use std::sync::{Arc, mpsc};
+
 use std::thread::JoinHandle;
+use tokio::sync::{RwLock, RwLockReadGuard};
 
 use bawaba_domain::calendar::{
     BookingRules, CapacityTemplate, Closure, TransactionType, ZoneConfig,
@@ -118,10 +120,10 @@ impl SledStore {
         rx.await.map_err(|_| Error::Closed)?
     }
 
-    fn read(&self) -> Result<RwLockReadGuard<'_, Ledger>> {
-        self.ledger
-            .read()
-            .map_err(|_| Error::Storage("the store writer panicked".into()))
+    /// The ledger for reading. Waiting for it (while the writer commits a batch) yields the
+    /// task instead of blocking a runtime thread.
+    async fn read(&self) -> RwLockReadGuard<'_, Ledger> {
+        self.ledger.read().await
     }
 
     /// The stored window counters compared with a recount from the bookings: `(stored,
@@ -312,9 +314,8 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        let Ok(mut state) = ledger.write() else {
-            return;
-        };
+        // Blocking is right here: this is the writer's own thread, not a runtime worker.
+        let mut state = ledger.blocking_write();
         let mut batch = sled::Batch::default();
         let mut responders = Vec::with_capacity(pending.len());
         let mut dirty = false;
@@ -495,7 +496,7 @@ impl Store for SledStore {
     }
 
     async fn get_booking(&self, actor: Actor, id: BookingId) -> Result<Booking> {
-        Ok(self.read()?.booking_for(&actor, id)?.clone())
+        Ok(self.read().await.booking_for(&actor, id)?.clone())
     }
 
     async fn list_bookings(
@@ -505,7 +506,8 @@ impl Store for SledStore {
         limit: usize,
     ) -> Result<Vec<Booking>> {
         Ok(self
-            .read()?
+            .read()
+            .await
             .list_bookings(&filter, after, limit)
             .into_iter()
             .cloned()
@@ -519,7 +521,7 @@ impl Store for SledStore {
         to: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<WindowView>> {
-        Ok(self.read()?.windows(&zone, from, to, limit)?)
+        Ok(self.read().await.windows(&zone, from, to, limit)?)
     }
 
     async fn find_slots(
@@ -531,7 +533,7 @@ impl Store for SledStore {
         count: usize,
         now: DateTime<Utc>,
     ) -> Result<Vec<WindowView>> {
-        let l = self.read()?;
+        let l = self.read().await;
         let starts = l.find_slots(
             &zone,
             transaction_type,
@@ -549,15 +551,15 @@ impl Store for SledStore {
     }
 
     async fn zones(&self) -> Result<Vec<ZoneConfig>> {
-        Ok(self.read()?.zones().cloned().collect())
+        Ok(self.read().await.zones().cloned().collect())
     }
 
     async fn gates(&self) -> Result<Vec<Gate>> {
-        Ok(self.read()?.gates().cloned().collect())
+        Ok(self.read().await.gates().cloned().collect())
     }
 
     async fn no_shows(&self) -> Result<BTreeMap<CompanyId, u64>> {
-        Ok(self.read()?.no_shows().clone())
+        Ok(self.read().await.no_shows().clone())
     }
 
     async fn changes(
@@ -568,7 +570,7 @@ impl Store for SledStore {
         now: DateTime<Utc>,
     ) -> Result<Changes> {
         // The read lock: the writer holds the write lock until its batch is durable.
-        let l = self.read()?;
+        let l = self.read().await;
         l.zone(&zone)?;
         let head = l.change_seq(&zone);
         if after > head {
@@ -614,7 +616,7 @@ impl Store for SledStore {
     }
 
     async fn zone(&self, zone: ZoneId) -> Result<ZoneConfig> {
-        Ok(self.read()?.zone(&zone)?.clone())
+        Ok(self.read().await.zone(&zone)?.clone())
     }
 
     async fn report_passages(&self, passages: Vec<Passage>) -> Result<Vec<PassageId>> {
@@ -643,7 +645,8 @@ impl Store for SledStore {
         limit: usize,
     ) -> Result<Vec<Passage>> {
         Ok(self
-            .read()?
+            .read()
+            .await
             .list_passages(zone.as_ref(), after, limit)
             .into_iter()
             .cloned()
@@ -652,7 +655,8 @@ impl Store for SledStore {
 
     async fn referrals(&self, zone: Option<ZoneId>, all: bool) -> Result<Vec<Referral>> {
         Ok(self
-            .read()?
+            .read()
+            .await
             .referrals(zone.as_ref(), all)
             .cloned()
             .collect())

@@ -1,0 +1,1331 @@
+//! The store's behaviour, written once and run against every backend.
+//!
+//! Each test is a `pub async fn` over a [`Backend`] (a fresh, empty data set that stores can be
+//! opened on, closed and opened again); [`conformance_tests!`](crate::conformance_tests)
+//! instantiates all of them for one backend:
+//!
+//! ```ignore
+//! bawaba_store::conformance_tests!(backend: Sled(tempfile::tempdir().unwrap()), cases: 24);
+//! ```
+//!
+//! Compiled only with the `conformance` feature (the stores' tests enable it).
+
+// Test code: a failed step is a failed test.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use bawaba_domain::Error as DomainError;
+use bawaba_domain::calendar::{
+    CapacityTemplate, SlotLength, TransactionType, WindowCapacity, ZoneConfig,
+};
+use bawaba_domain::ids::{BookingId, CompanyId, GateId, LaneId, PassageId, ZoneId};
+use bawaba_domain::ledger::{
+    Actor, Booking, BookingFilter, BookingState, Direction, Gate, Lane, NewBooking, Stop,
+    WindowUsage,
+};
+use bawaba_domain::passage::{Passage, ReferralState, Verdict};
+use bawaba_domain::plate::Plate;
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+
+use crate::{Changes, CreatedBooking, Error, Store};
+
+/// One backend's data set for one test.
+pub trait Backend: Send + Sync {
+    type Store: Store;
+    /// Opens a store on this data set (again, after [`Backend::close`]: the same data).
+    fn open(&self) -> impl Future<Output = Self::Store> + Send;
+    /// Closes a store for good, then checks that its stored capacity counters equal a
+    /// recount from its bookings.
+    fn close(&self, store: Self::Store) -> impl Future<Output = ()> + Send;
+}
+
+/// Instantiates every conformance test for a backend: `backend` is an expression (it may
+/// `.await`) making a fresh [`Backend`]; `cases` is the number of random sequences.
+#[macro_export]
+macro_rules! conformance_tests {
+    (backend: $backend:expr, cases: $cases:expr) => {
+        $crate::conformance_tests!(@async $backend;
+            bookings_round_trip,
+            capacity_never_exceeded,
+            per_type_split_never_exceeded,
+            company_caps_never_exceeded,
+            idempotency,
+            overlapping_visits_refused,
+            multi_stop_all_or_nothing,
+            time_rules,
+            closures_and_the_hit_list,
+            states_only_move_forward,
+            no_show_sweep,
+            passages_once_each_and_referrals,
+            change_log_in_order,
+            restart_keeps_everything,
+            administration,
+        );
+        #[test]
+        fn random_sequences() {
+            $crate::conformance::random_sequences($cases, || async { $backend });
+        }
+    };
+    (@async $backend:expr; $($test:ident),+ $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $test() {
+            $crate::conformance::$test(&$backend).await;
+        }
+    )+};
+}
+
+// ---- fixtures ----------------------------------------------------------------------------
+
+/// The tests' clock: 2026-11-26 00:00 UTC (03:00 in Amman).
+pub fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap()
+}
+
+/// `hours` after [`now`].
+pub fn at(hours: i64) -> DateTime<Utc> {
+    now() + TimeDelta::hours(hours)
+}
+
+pub fn zone_id(id: &str) -> ZoneId {
+    ZoneId::parse(id).unwrap()
+}
+
+fn act() -> ZoneId {
+    zone_id("act")
+}
+
+pub fn company(id: &str) -> CompanyId {
+    CompanyId::parse(id).unwrap()
+}
+
+/// A zone of 60-minute windows of `capacity` places, no company cap.
+pub fn zone_config(id: &str, capacity: u32) -> ZoneConfig {
+    let mut z = ZoneConfig::new(
+        zone_id(id),
+        format!("zone {id}"),
+        SlotLength::from_minutes(60).unwrap(),
+        WindowCapacity::uniform(capacity),
+    );
+    z.rules.company_cap_percent = 100;
+    z
+}
+
+/// Opens a store with zone `act` of `capacity` places a window.
+pub async fn open_with_zone<B: Backend>(b: &B, capacity: u32) -> B::Store {
+    let s = b.open().await;
+    s.upsert_zone(zone_config("act", capacity)).await.unwrap();
+    s
+}
+
+pub fn stop(zone: &str, hour: i64, t: TransactionType) -> Stop {
+    Stop::new(zone_id(zone), at(hour), t, vec![])
+}
+
+pub fn visit(company_id: &str, key: &str, plate: &str, stops: Vec<Stop>) -> NewBooking {
+    NewBooking {
+        company: company(company_id),
+        idempotency_key: key.into(),
+        plate: Plate::parse(plate).unwrap(),
+        epc: None,
+        stops,
+    }
+}
+
+/// A general-cargo visit of zone `act` in the window `hour` hours from now.
+pub fn simple(company_id: &str, key: &str, plate: &str, hour: i64) -> NewBooking {
+    visit(
+        company_id,
+        key,
+        plate,
+        vec![stop("act", hour, TransactionType::GeneralCargo)],
+    )
+}
+
+async fn create(s: &impl Store, req: NewBooking) -> Booking {
+    let c = s.create_booking(req, now()).await.unwrap();
+    assert!(!c.replayed);
+    c.booking
+}
+
+/// What the store answers to a request it must refuse.
+async fn refused(s: &impl Store, req: NewBooking, at: DateTime<Utc>) -> Error {
+    s.create_booking(req, at).await.unwrap_err()
+}
+
+/// `n` clients send `request(i)` at once; the answers in client order.
+async fn race_to_book<S: Store>(
+    s: &Arc<S>,
+    n: usize,
+    request: impl Fn(usize) -> NewBooking,
+) -> Vec<crate::Result<CreatedBooking>> {
+    race(n, |i| {
+        let (s, req) = (Arc::clone(s), request(i));
+        async move { s.create_booking(req, now()).await }
+    })
+    .await
+}
+
+async fn all_bookings(s: &impl Store) -> Vec<Booking> {
+    list(s, BookingFilter::default()).await
+}
+
+async fn list(s: &impl Store, filter: BookingFilter) -> Vec<Booking> {
+    s.list_bookings(filter, None, 10_000).await.unwrap()
+}
+
+/// Places booked in zone `zone`'s windows `from..to` hours from now.
+async fn booked(s: &impl Store, zone: &str, from: i64, to: i64) -> Vec<u32> {
+    let windows = s.list_windows(zone_id(zone), at(from), at(to), 100).await;
+    windows.unwrap().iter().map(|w| w.booked).collect()
+}
+
+fn ids(bookings: &[Booking]) -> Vec<BookingId> {
+    bookings.iter().map(|b| b.id).collect()
+}
+
+fn sorted(mut ids: Vec<BookingId>) -> Vec<BookingId> {
+    ids.sort();
+    ids
+}
+
+fn domain(e: &Error) -> &DomainError {
+    match e {
+        Error::Domain(d) => d,
+        other => panic!("expected a domain refusal, got {other}"),
+    }
+}
+
+fn is_precondition(e: &Error) -> bool {
+    matches!(domain(e), DomainError::Precondition(_))
+}
+
+fn is_invalid(e: &Error) -> bool {
+    matches!(domain(e), DomainError::Invalid { .. })
+}
+
+/// Runs `n` tasks at once; their results in task order.
+pub async fn race<T, Fut>(n: usize, task: impl Fn(usize) -> Fut) -> Vec<T>
+where
+    T: Send + 'static,
+    Fut: Future<Output = T> + Send + 'static,
+{
+    let handles: Vec<_> = (0..n).map(|i| tokio::spawn(task(i))).collect();
+    let mut out = Vec::with_capacity(n);
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+/// A gate passage of `b`'s truck in zone `act`.
+pub fn passage(n: u128, b: &Booking, direction: Direction, verdict: Verdict, hour: i64) -> Passage {
+    let t = at(hour);
+    Passage {
+        id: PassageId::new(t, n),
+        zone: act(),
+        gate: GateId::parse("act-north").unwrap(),
+        lane: LaneId::parse("lane-1").unwrap(),
+        direction,
+        first_read_at: t,
+        last_read_at: t,
+        decided_at: t,
+        plate: Some(b.plate.clone()),
+        confidence: Some(90),
+        epc: None,
+        verdict,
+        reasons: vec![],
+        booking: Some(b.id),
+        offline: false,
+    }
+}
+
+async fn reopen<B: Backend>(b: &B, s: B::Store) -> B::Store {
+    b.close(s).await;
+    b.open().await
+}
+
+fn unwrap_arc<S>(s: Arc<S>) -> S {
+    Arc::try_unwrap(s).ok().unwrap()
+}
+
+/// The invariants that hold whatever happened: no window over its capacity, its type limits
+/// or a company's cap; the counters equal a recount of the bookings that hold places; no
+/// truck holds two overlapping active visits.
+pub async fn check_invariants(s: &impl Store, zone: &ZoneId, from: i64, to: i64) {
+    let cfg = s.zone(zone.clone()).await.unwrap();
+    let bookings = all_bookings(s).await;
+    // A recount from the bookings that hold places.
+    let mut recount: BTreeMap<DateTime<Utc>, WindowUsage> = BTreeMap::new();
+    for b in bookings.iter().filter(|b| b.state.holds_capacity()) {
+        for st in b.stops.iter().filter(|st| st.zone == *zone) {
+            let u = recount.entry(st.window_start).or_default();
+            u.booked += 1;
+            u.per_type[st.transaction_type.index()] += 1;
+            *u.per_company.entry(b.company.clone()).or_default() += 1;
+        }
+    }
+    for w in s
+        .list_windows(zone.clone(), at(from), at(to), 1000)
+        .await
+        .unwrap()
+    {
+        let u = recount.remove(&w.start).unwrap_or_default();
+        assert_eq!(
+            (w.booked, w.booked_per_type),
+            (u.booked, u.per_type),
+            "window {}",
+            w.start
+        );
+        // A closure may shut windows that hold bookings: the bound is for open windows.
+        if w.closure.is_some() {
+            continue;
+        }
+        let cap = w.capacity;
+        assert!(w.booked <= cap.total, "window {} over capacity", w.start);
+        for t in TransactionType::ALL {
+            assert!(w.booked_per_type[t.index()] <= cap.for_type(t));
+        }
+        for (c, held) in u.per_company {
+            assert!(
+                held <= cfg.company_cap(&c, cap.total),
+                "{c} over its cap in {}",
+                w.start
+            );
+        }
+    }
+    let zones: BTreeMap<_, _> = s
+        .zones()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|z| (z.id.clone(), z))
+        .collect();
+    let active: Vec<&Booking> = bookings.iter().filter(|b| b.state.is_active()).collect();
+    for (i, a) in active.iter().enumerate() {
+        for b in &active[i + 1..] {
+            let (sa, ea) = bawaba_domain::rules::visit_span(&a.stops, &zones);
+            let (sb, eb) = bawaba_domain::rules::visit_span(&b.stops, &zones);
+            assert!(
+                a.plate != b.plate || !(sa < eb && sb < ea),
+                "truck {} holds overlapping visits {} and {}",
+                a.plate,
+                a.id,
+                b.id
+            );
+        }
+    }
+}
+
+// ---- the tests ---------------------------------------------------------------------------
+
+/// Create, get, list, move and cancel; who may see what.
+pub async fn bookings_round_trip<B: Backend>(b: &B) {
+    let s = open_with_zone(b, 5).await;
+    let acme = Actor::Company(company("acme"));
+    let a = create(&s, simple("acme", "k1", "601", 5)).await;
+    assert_eq!(
+        (a.state, a.revision, a.stops[0].window_start),
+        (BookingState::Booked, 1, at(5))
+    );
+    let b2 = create(&s, simple("acme", "k2", "602", 6)).await;
+    let c = create(&s, simple("beta", "k1", "603", 5)).await;
+
+    assert_eq!(s.get_booking(acme.clone(), a.id).await.unwrap(), a);
+    assert_eq!(s.get_booking(Actor::Authority, c.id).await.unwrap(), c);
+    let missing = BookingId::new(now(), 42);
+    // Another company's booking and a missing one look the same to a company.
+    for id in [c.id, missing] {
+        let e = s.get_booking(acme.clone(), id).await.unwrap_err();
+        assert!(matches!(domain(&e), DomainError::Forbidden(_)), "{e}");
+    }
+    let e = s.get_booking(Actor::Authority, missing).await.unwrap_err();
+    assert!(matches!(domain(&e), DomainError::NotFound { .. }), "{e}");
+
+    assert_eq!(
+        ids(&all_bookings(&s).await),
+        sorted(vec![a.id, b2.id, c.id])
+    );
+    let of = |company_id: &str| BookingFilter {
+        company: Some(company(company_id)),
+        ..BookingFilter::default()
+    };
+    assert_eq!(ids(&list(&s, of("acme")).await), sorted(vec![a.id, b2.id]));
+    let later = BookingFilter {
+        window_from: Some(at(6)),
+        ..BookingFilter::default()
+    };
+    assert_eq!(ids(&list(&s, later).await), vec![b2.id]);
+    let earlier = BookingFilter {
+        window_to: Some(at(6)),
+        zone: Some(act()),
+        state: Some(BookingState::Booked),
+        ..BookingFilter::default()
+    };
+    assert_eq!(ids(&list(&s, earlier).await), sorted(vec![a.id, c.id]));
+    let other_zone = BookingFilter {
+        zone: Some(zone_id("yard")),
+        ..BookingFilter::default()
+    };
+    assert!(list(&s, other_zone).await.is_empty());
+    // Pages follow id order.
+    let all = all_bookings(&s).await;
+    let first = s.list_bookings(BookingFilter::default(), None, 1).await;
+    assert_eq!(first.unwrap(), all[..1]);
+    let rest = s.list_bookings(BookingFilter::default(), Some(all[0].id), 10);
+    assert_eq!(rest.await.unwrap(), all[1..]);
+
+    let moved = s
+        .move_booking(acme.clone(), a.id, 0, at(7), now())
+        .await
+        .unwrap();
+    assert_eq!((moved.stops[0].window_start, moved.revision), (at(7), 2));
+    assert_eq!(booked(&s, "act", 5, 8).await, vec![1, 1, 1]);
+
+    let e = s
+        .cancel_booking(Actor::Company(company("beta")), a.id, String::new(), now())
+        .await
+        .unwrap_err();
+    assert!(matches!(domain(&e), DomainError::Forbidden(_)), "{e}");
+    let cancelled = s
+        .cancel_booking(acme.clone(), b2.id, "no cargo".into(), now())
+        .await
+        .unwrap();
+    assert_eq!(cancelled.state, BookingState::Cancelled);
+    assert_eq!(cancelled.cancel_reason.as_deref(), Some("no cargo"));
+    assert_eq!(booked(&s, "act", 5, 8).await, vec![1, 0, 1]);
+    assert_eq!(s.get_booking(acme, b2.id).await.unwrap(), cancelled);
+    b.close(s).await;
+}
+
+/// 64 clients race for the last 10 places of a window: exactly 10 get one.
+pub async fn capacity_never_exceeded<B: Backend>(b: &B) {
+    let s = Arc::new(open_with_zone(b, 15).await);
+    for i in 0..5 {
+        create(
+            &*s,
+            simple("acme", &format!("pre{i}"), &format!("70{i}"), 5),
+        )
+        .await;
+    }
+    let results = race_to_book(&s, 64, |i| {
+        simple("acme", &format!("k{i}"), &format!("60{i:03}"), 5)
+    })
+    .await;
+    let mut ok = 0;
+    for r in results {
+        match r {
+            Ok(_) => ok += 1,
+            Err(Error::Domain(DomainError::WindowFull {
+                transaction_type: None,
+                alternatives,
+                ..
+            })) => {
+                assert!(!alternatives.is_empty() && !alternatives.contains(&at(5)));
+            }
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(ok, 10);
+    assert_eq!(booked(&*s, "act", 5, 6).await, vec![15]);
+    // Moving into the full window is refused alike, and changes nothing.
+    let elsewhere = create(&*s, simple("acme", "m1", "800", 8)).await;
+    let e = s
+        .move_booking(Actor::Authority, elsewhere.id, 0, at(5), now())
+        .await
+        .unwrap_err();
+    match domain(&e) {
+        DomainError::WindowFull { alternatives, .. } => {
+            assert!(!alternatives.is_empty() && !alternatives.contains(&at(5)));
+        }
+        other => panic!("unexpected {other}"),
+    }
+    assert_eq!(booked(&*s, "act", 5, 9).await, vec![15, 0, 0, 1]);
+    check_invariants(&*s, &act(), 0, 24).await;
+    b.close(unwrap_arc(s)).await;
+}
+
+/// A window split per transaction type never gives a type more than its share.
+pub async fn per_type_split_never_exceeded<B: Backend>(b: &B) {
+    let s = Arc::new(b.open().await);
+    let mut z = zone_config("act", 10);
+    z.template = CapacityTemplate::uniform(WindowCapacity {
+        total: 10,
+        per_type: Some([10, 10, 10, 10, 3]),
+    });
+    s.upsert_zone(z).await.unwrap();
+    let results = race_to_book(&s, 20, |i| {
+        simple("acme", &format!("g{i}"), &format!("60{i:03}"), 5)
+    })
+    .await;
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(ok, 3);
+    for e in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert!(
+            matches!(
+                domain(e),
+                DomainError::WindowFull {
+                    transaction_type: Some(TransactionType::GeneralCargo),
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+    let empty = |i: usize| {
+        visit(
+            "acme",
+            &format!("e{i}"),
+            &format!("70{i:03}"),
+            vec![stop("act", 5, TransactionType::EmptyReturn)],
+        )
+    };
+    for i in 0..7 {
+        create(&*s, empty(i)).await;
+    }
+    let e = refused(&*s, empty(7), now()).await;
+    assert!(
+        matches!(
+            domain(&e),
+            DomainError::WindowFull {
+                transaction_type: None,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let w = s.list_windows(act(), at(5), at(6), 1).await.unwrap();
+    assert_eq!((w[0].booked, w[0].booked_per_type), (10, [0, 0, 7, 0, 3]));
+    b.close(unwrap_arc(s)).await;
+}
+
+/// A company never holds more than its cap of a window, whatever races.
+pub async fn company_caps_never_exceeded<B: Backend>(b: &B) {
+    let s = Arc::new(b.open().await);
+    let mut z = zone_config("act", 10);
+    z.rules.company_cap_percent = 30;
+    s.upsert_zone(z).await.unwrap();
+    let results = race_to_book(&s, 20, |i| {
+        simple("acme", &format!("k{i}"), &format!("60{i:03}"), 5)
+    })
+    .await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 3);
+    for e in results.iter().filter_map(|r| r.as_ref().err()) {
+        match domain(e) {
+            DomainError::CompanyCap {
+                held: 3,
+                cap: 3,
+                alternatives,
+                ..
+            } => assert!(!alternatives.is_empty() && !alternatives.contains(&at(5))),
+            other => panic!("unexpected {other}"),
+        }
+    }
+    create(&*s, simple("beta", "b1", "700", 5)).await;
+    s.set_company_cap(act(), company("acme"), Some(50))
+        .await
+        .unwrap();
+    create(&*s, simple("acme", "more1", "701", 5)).await;
+    create(&*s, simple("acme", "more2", "702", 5)).await;
+    let e = refused(&*s, simple("acme", "more3", "703", 5), now()).await;
+    assert!(
+        matches!(
+            domain(&e),
+            DomainError::CompanyCap {
+                held: 5,
+                cap: 5,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    check_invariants(&*s, &act(), 0, 24).await;
+    // Lowering a cap keeps the places held; it refuses more.
+    s.set_company_cap(act(), company("acme"), None)
+        .await
+        .unwrap();
+    let e = refused(&*s, simple("acme", "more4", "704", 5), now()).await;
+    assert!(
+        matches!(
+            domain(&e),
+            DomainError::CompanyCap {
+                held: 5,
+                cap: 3,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let gc = TransactionType::GeneralCargo;
+    let for_acme = s
+        .find_slots(act(), gc, Some(company("acme")), at(5), 3, now())
+        .await
+        .unwrap();
+    assert!(!for_acme.is_empty() && for_acme.iter().all(|w| w.start != at(5)));
+    let for_anyone = s
+        .find_slots(act(), gc, None, at(5), 1, now())
+        .await
+        .unwrap();
+    assert_eq!((for_anyone[0].start, for_anyone[0].booked), (at(5), 6));
+    b.close(unwrap_arc(s)).await;
+}
+
+/// A retried request is answered with what it made; a different request under a used key is
+/// refused; concurrent duplicates resolve to one booking.
+pub async fn idempotency<B: Backend>(b: &B) {
+    let s = Arc::new(open_with_zone(b, 50).await);
+    let first = create(&*s, simple("acme", "k1", "601", 5)).await;
+    let again = s
+        .create_booking(simple("acme", "k1", "601", 5), now())
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        CreatedBooking {
+            booking: first.clone(),
+            replayed: true
+        }
+    );
+    // Keys are per company.
+    let other = create(&*s, simple("beta", "k1", "602", 6)).await;
+    assert_ne!(other.id, first.id);
+    let e = refused(&*s, simple("acme", "k1", "603", 7), now()).await;
+    assert_eq!(
+        domain(&e),
+        &DomainError::IdempotencyConflict {
+            key: "k1".into(),
+            existing: first.id
+        }
+    );
+
+    let same = race_to_book(&s, 16, |_| simple("acme", "dup", "604", 8)).await;
+    let same: Vec<CreatedBooking> = same.into_iter().map(Result::unwrap).collect();
+    assert_eq!(same.iter().filter(|c| !c.replayed).count(), 1);
+    assert!(same.iter().all(|c| c.booking.id == same[0].booking.id));
+
+    let clash = race_to_book(&s, 16, |i| simple("acme", "clash", &format!("61{i:02}"), 9)).await;
+    assert_eq!(clash.iter().filter(|r| r.is_ok()).count(), 1);
+    for e in clash.iter().filter_map(|r| r.as_ref().err()) {
+        assert!(
+            matches!(domain(e), DomainError::IdempotencyConflict { .. }),
+            "{e}"
+        );
+    }
+    assert_eq!(booked(&*s, "act", 8, 10).await, vec![1, 1]);
+    b.close(unwrap_arc(s)).await;
+}
+
+/// One truck never holds two overlapping visits, even when requests race.
+pub async fn overlapping_visits_refused<B: Backend>(b: &B) {
+    let s = Arc::new(open_with_zone(b, 10).await);
+    let a = create(&*s, simple("acme", "k1", "601", 5)).await;
+    let e = refused(&*s, simple("beta", "k2", "601", 5), now()).await;
+    assert!(is_precondition(&e), "{e}");
+    // The next window does not overlap.
+    let next = create(&*s, simple("acme", "k3", "601", 6)).await;
+
+    let results = race_to_book(&s, 16, |i| simple("acme", &format!("r{i}"), "602", 8)).await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
+    for e in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert!(is_precondition(e), "{e}");
+    }
+
+    let far = create(&*s, simple("acme", "k4", "601", 10)).await;
+    let e = s
+        .move_booking(Actor::Authority, far.id, 0, at(6), now())
+        .await
+        .unwrap_err();
+    assert!(is_precondition(&e), "{e}");
+    s.move_booking(Actor::Authority, far.id, 0, at(7), now())
+        .await
+        .unwrap();
+    s.cancel_booking(Actor::Authority, a.id, String::new(), now())
+        .await
+        .unwrap();
+    create(&*s, simple("acme", "k5", "601", 5)).await;
+    assert_eq!(booked(&*s, "act", 5, 9).await, vec![1, 1, 1, 1]);
+    assert_eq!(next.stops[0].window_start, at(6));
+    check_invariants(&*s, &act(), 0, 24).await;
+    b.close(unwrap_arc(s)).await;
+}
+
+/// A visit of several stops takes all its windows or none.
+pub async fn multi_stop_all_or_nothing<B: Backend>(b: &B) {
+    let s = open_with_zone(b, 5).await;
+    s.upsert_zone(zone_config("yard", 1)).await.unwrap();
+    let gc = TransactionType::GeneralCargo;
+    create(&s, visit("beta", "y1", "701", vec![stop("yard", 6, gc)])).await;
+    let e = s
+        .create_booking(
+            visit(
+                "acme",
+                "k1",
+                "601",
+                vec![stop("act", 5, gc), stop("yard", 6, gc)],
+            ),
+            now(),
+        )
+        .await
+        .unwrap_err();
+    match domain(&e) {
+        DomainError::WindowFull {
+            zone, window_start, ..
+        } => assert_eq!((zone, *window_start), (&zone_id("yard"), at(6))),
+        other => panic!("unexpected {other}"),
+    }
+    assert_eq!(booked(&s, "act", 5, 6).await, vec![0]);
+    assert_eq!(booked(&s, "yard", 6, 7).await, vec![1]);
+
+    let two = create(
+        &s,
+        visit(
+            "acme",
+            "k2",
+            "601",
+            vec![stop("act", 5, gc), stop("yard", 7, gc)],
+        ),
+    )
+    .await;
+    assert_eq!(booked(&s, "act", 5, 6).await, vec![1]);
+    assert_eq!(booked(&s, "yard", 6, 8).await, vec![1, 1]);
+    // One change-log entry per zone the visit touches.
+    let Changes::Snapshot { seq, bookings } = s.changes(act(), 0, 10, now()).await.unwrap() else {
+        panic!("a new follower gets a snapshot");
+    };
+    assert_eq!((seq, ids(&bookings)), (1, vec![two.id]));
+    let Changes::Snapshot { seq, .. } = s.changes(zone_id("yard"), 0, 10, now()).await.unwrap()
+    else {
+        panic!("a new follower gets a snapshot");
+    };
+    assert_eq!(seq, 2);
+    s.cancel_booking(Actor::Authority, two.id, String::new(), now())
+        .await
+        .unwrap();
+    assert_eq!(booked(&s, "act", 5, 6).await, vec![0]);
+    assert_eq!(booked(&s, "yard", 6, 8).await, vec![1, 0]);
+    for (zone, after) in [("act", 1), ("yard", 2)] {
+        let Changes::Entries(e) = s.changes(zone_id(zone), after, 10, now()).await.unwrap() else {
+            panic!("entries");
+        };
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].booking.state, BookingState::Cancelled);
+    }
+    b.close(s).await;
+}
+
+/// Aligned windows, not past, within the horizon, before the cut-offs.
+pub async fn time_rules<B: Backend>(b: &B) {
+    let s = open_with_zone(b, 10).await;
+    let mut misaligned = simple("acme", "k1", "601", 5);
+    misaligned.stops[0].window_start += TimeDelta::minutes(7);
+    for (req, when) in [
+        (misaligned, now()),
+        (simple("acme", "k2", "601", -1), now()),
+        (simple("acme", "k3", "601", 24 * 8), now()),
+    ] {
+        let e = refused(&s, req, when).await;
+        assert!(is_invalid(&e), "{e}");
+    }
+    let late = now() + TimeDelta::minutes(1);
+    let e = refused(&s, simple("acme", "k4", "601", 1), late).await;
+    assert!(is_precondition(&e), "{e}");
+
+    let b3 = create(&s, simple("acme", "k5", "602", 3)).await;
+    let after_cutoff = now() + TimeDelta::minutes(150);
+    let acme = Actor::Company(company("acme"));
+    let e = s
+        .move_booking(acme.clone(), b3.id, 0, at(5), after_cutoff)
+        .await
+        .unwrap_err();
+    assert!(is_precondition(&e), "{e}");
+    let e = s
+        .cancel_booking(acme, b3.id, String::new(), after_cutoff)
+        .await
+        .unwrap_err();
+    assert!(is_precondition(&e), "{e}");
+    let moved = s
+        .move_booking(Actor::Authority, b3.id, 0, at(5), after_cutoff)
+        .await
+        .unwrap();
+    assert_eq!(moved.stops[0].window_start, at(5));
+    assert_eq!(all_bookings(&s).await.len(), 1);
+    b.close(s).await;
+}
+
+/// A closure zeroes its windows and names the bookings it hits; removing it reopens them.
+pub async fn closures_and_the_hit_list<B: Backend>(b: &B) {
+    let s = open_with_zone(b, 5).await;
+    let hit = create(&s, simple("acme", "k1", "601", 5)).await;
+    let gone = create(&s, simple("acme", "k2", "602", 6)).await;
+    s.cancel_booking(Actor::Authority, gone.id, String::new(), now())
+        .await
+        .unwrap();
+    create(&s, simple("acme", "k3", "603", 9)).await;
+    let (closure, affected) = s
+        .add_closure(act(), at(5), at(7), "flash flood".into())
+        .await
+        .unwrap();
+    assert_eq!((closure.id, closure.reason.as_str()), (1, "flash flood"));
+    assert_eq!(ids(&affected), vec![hit.id]);
+    let windows = s.list_windows(act(), at(4), at(8), 10).await.unwrap();
+    let view: Vec<_> = windows
+        .iter()
+        .map(|w| (w.capacity.total, w.closure.as_deref()))
+        .collect();
+    assert_eq!(
+        view,
+        vec![
+            (5, None),
+            (0, Some("flash flood")),
+            (0, Some("flash flood")),
+            (5, None)
+        ]
+    );
+    let e = refused(&s, simple("beta", "b1", "604", 6), now()).await;
+    match domain(&e) {
+        DomainError::WindowFull { alternatives, .. } => assert!(
+            !alternatives.is_empty()
+                && !alternatives.contains(&at(5))
+                && !alternatives.contains(&at(6))
+        ),
+        other => panic!("unexpected {other}"),
+    }
+    assert_eq!(s.zone(act()).await.unwrap().closures, vec![closure.clone()]);
+    let z = s.remove_closure(act(), closure.id).await.unwrap();
+    assert!(z.closures.is_empty());
+    create(&s, simple("beta", "b2", "604", 6)).await;
+    let e = s.remove_closure(act(), closure.id).await.unwrap_err();
+    assert!(matches!(domain(&e), DomainError::NotFound { .. }), "{e}");
+    let e = s
+        .add_closure(act(), at(7), at(7), "nothing".into())
+        .await
+        .unwrap_err();
+    assert!(is_invalid(&e), "{e}");
+    b.close(s).await;
+}
+
+/// Cancelled, entered and no-show bookings cannot go back.
+pub async fn states_only_move_forward<B: Backend>(b: &B) {
+    let s = open_with_zone(b, 5).await;
+    let auth = Actor::Authority;
+    let a = create(&s, simple("acme", "k1", "601", 5)).await;
+    s.cancel_booking(auth.clone(), a.id, String::new(), now())
+        .await
+        .unwrap();
+    let entered = create(&s, simple("acme", "k2", "602", 6)).await;
+    let p = passage(1, &entered, Direction::In, Verdict::Allow, 6);
+    s.report_passages(vec![p]).await.unwrap();
+    let late = create(&s, simple("acme", "k3", "603", 2)).await;
+    assert_eq!(s.sweep_no_shows(at(4)).await.unwrap(), vec![late.id]);
+    for (id, state) in [
+        (a.id, BookingState::Cancelled),
+        (entered.id, BookingState::Entered),
+        (late.id, BookingState::NoShow),
+    ] {
+        let before = s.get_booking(auth.clone(), id).await.unwrap();
+        assert_eq!(before.state, state);
+        let e = s
+            .cancel_booking(auth.clone(), id, String::new(), now())
+            .await
+            .unwrap_err();
+        assert!(is_precondition(&e), "{e}");
+        let e = s
+            .move_booking(auth.clone(), id, 0, at(8), now())
+            .await
+            .unwrap_err();
+        assert!(is_precondition(&e), "{e}");
+        assert_eq!(s.get_booking(auth.clone(), id).await.unwrap(), before);
+    }
+    b.close(s).await;
+}
+
+/// The sweep marks every booked visit whose truck can no longer enter, once; no-shows keep
+/// their places and are counted per company.
+pub async fn no_show_sweep<B: Backend>(b: &B) {
+    let s = open_with_zone(b, 5).await;
+    let early = create(&s, simple("acme", "k1", "601", 2)).await;
+    let later = create(&s, simple("acme", "k2", "602", 3)).await;
+    let inside = create(&s, simple("beta", "k3", "603", 2)).await;
+    let future = create(&s, simple("acme", "k4", "604", 10)).await;
+    let p = passage(1, &inside, Direction::In, Verdict::Allow, 2);
+    s.report_passages(vec![p]).await.unwrap();
+    assert!(s.sweep_no_shows(now()).await.unwrap().is_empty());
+    // The entry period ends 30 minutes after the window.
+    assert_eq!(s.sweep_no_shows(at(4)).await.unwrap(), vec![early.id]);
+    assert!(s.sweep_no_shows(at(4)).await.unwrap().is_empty());
+    assert_eq!(s.sweep_no_shows(at(6)).await.unwrap(), vec![later.id]);
+    let state = async |id| s.get_booking(Actor::Authority, id).await.unwrap().state;
+    assert_eq!(state(early.id).await, BookingState::NoShow);
+    assert_eq!(state(later.id).await, BookingState::NoShow);
+    assert_eq!(state(inside.id).await, BookingState::Entered);
+    assert_eq!(state(future.id).await, BookingState::Booked);
+    assert_eq!(
+        s.no_shows().await.unwrap(),
+        BTreeMap::from([(company("acme"), 2)])
+    );
+    assert_eq!(booked(&s, "act", 2, 4).await, vec![2, 1]);
+    b.close(s).await;
+}
+
+/// Passages are recorded once each (by event id) and move bookings on; referrals wait for an
+/// operator; a batch with an unknown zone records nothing.
+pub async fn passages_once_each_and_referrals<B: Backend>(b: &B) {
+    let s = open_with_zone(b, 5).await;
+    let one = create(&s, simple("acme", "k1", "601", 5)).await;
+    let two = create(&s, simple("acme", "k2", "602", 5)).await;
+    let allow = passage(1, &one, Direction::In, Verdict::Allow, 5);
+    let refer = passage(2, &two, Direction::In, Verdict::Refer, 5);
+    let ids = s
+        .report_passages(vec![allow.clone(), refer.clone()])
+        .await
+        .unwrap();
+    assert_eq!(ids, vec![allow.id, refer.id]);
+    // A resend after a lost acknowledgement changes nothing.
+    let again = s.report_passages(vec![allow.clone(), refer.clone()]).await;
+    assert_eq!(again.unwrap(), vec![allow.id, refer.id]);
+    let one_now = s.get_booking(Actor::Authority, one.id).await.unwrap();
+    assert_eq!(
+        (one_now.state, one_now.revision),
+        (BookingState::Entered, 2)
+    );
+    let recorded = s.passages(Some(act()), None, 10).await.unwrap();
+    assert_eq!(recorded, vec![allow.clone(), refer.clone()]);
+    let after = s.passages(None, Some(allow.id), 10).await.unwrap();
+    assert_eq!(after, vec![refer.clone()]);
+    let elsewhere = s.passages(Some(zone_id("yard")), None, 10).await.unwrap();
+    assert!(elsewhere.is_empty());
+
+    let mut stray = passage(3, &one, Direction::Out, Verdict::Allow, 6);
+    stray.zone = zone_id("nowhere");
+    let exit = passage(4, &one, Direction::Out, Verdict::Allow, 6);
+    let e = s
+        .report_passages(vec![exit.clone(), stray])
+        .await
+        .unwrap_err();
+    assert!(matches!(domain(&e), DomainError::NotFound { .. }), "{e}");
+    let s = reopen(b, s).await;
+    assert_eq!(
+        s.get_booking(Actor::Authority, one.id).await.unwrap().state,
+        BookingState::Entered
+    );
+    s.report_passages(vec![exit]).await.unwrap();
+    assert_eq!(
+        s.get_booking(Actor::Authority, one.id).await.unwrap().state,
+        BookingState::Exited
+    );
+
+    let open = s.referrals(Some(act()), false).await.unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(
+        (open[0].passage.id, open[0].state),
+        (refer.id, ReferralState::Open)
+    );
+    let e = s
+        .resolve_referral(refer.id, true, "op".into(), String::new(), at(5))
+        .await
+        .unwrap_err();
+    assert!(is_invalid(&e), "a decision needs a reason: {e}");
+    let r = s
+        .resolve_referral(refer.id, true, "op".into(), "checked papers".into(), at(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.state, r.resolved_by.as_deref()),
+        (ReferralState::Approved, Some("op"))
+    );
+    assert_eq!(
+        s.get_booking(Actor::Authority, two.id).await.unwrap().state,
+        BookingState::Entered
+    );
+    let e = s
+        .resolve_referral(refer.id, false, "op".into(), "again".into(), at(5))
+        .await
+        .unwrap_err();
+    assert!(is_precondition(&e), "{e}");
+    let s = reopen(b, s).await;
+    assert!(s.referrals(None, false).await.unwrap().is_empty());
+    assert_eq!(
+        s.referrals(None, true).await.unwrap()[0].state,
+        ReferralState::Approved
+    );
+    let missing = PassageId::new(now(), 9);
+    let e = s
+        .resolve_referral(missing, true, "op".into(), "x".into(), at(5))
+        .await
+        .unwrap_err();
+    assert!(matches!(domain(&e), DomainError::NotFound { .. }), "{e}");
+    b.close(s).await;
+}
+
+/// A follower gets a snapshot, then every change once, in order; commits wake it.
+pub async fn change_log_in_order<B: Backend>(b: &B) {
+    let s = open_with_zone(b, 5).await;
+    assert_eq!(
+        s.changes(act(), 0, 10, now()).await.unwrap(),
+        Changes::Entries(vec![]),
+        "an empty log has nothing to snapshot"
+    );
+    let e = s
+        .changes(zone_id("nowhere"), 0, 10, now())
+        .await
+        .unwrap_err();
+    assert!(matches!(domain(&e), DomainError::NotFound { .. }), "{e}");
+    let mut commits = s.commits();
+    commits.borrow_and_update();
+    let a = create(&s, simple("acme", "k1", "601", 5)).await;
+    assert!(commits.has_changed().unwrap());
+    let Changes::Snapshot { seq, bookings } = s.changes(act(), 0, 100, now()).await.unwrap() else {
+        panic!("a new follower gets a snapshot");
+    };
+    assert_eq!((seq, bookings), (1, vec![a.clone()]));
+    assert_eq!(
+        s.changes(act(), seq, 100, now()).await.unwrap(),
+        Changes::Entries(vec![])
+    );
+    s.move_booking(Actor::Authority, a.id, 0, at(6), now())
+        .await
+        .unwrap();
+    s.cancel_booking(Actor::Authority, a.id, String::new(), now())
+        .await
+        .unwrap();
+    let c = create(&s, simple("acme", "k2", "602", 7)).await;
+    let Changes::Entries(e) = s.changes(act(), seq, 100, now()).await.unwrap() else {
+        panic!("entries")
+    };
+    assert_eq!(e.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![2, 3, 4]);
+    assert_eq!(
+        e.iter()
+            .map(|e| (e.booking.id, e.booking.revision))
+            .collect::<Vec<_>>(),
+        vec![(a.id, 2), (a.id, 3), (c.id, 1)]
+    );
+    assert_eq!(e[1].booking.state, BookingState::Cancelled);
+    let Changes::Entries(one) = s.changes(act(), seq, 1, now()).await.unwrap() else {
+        panic!("entries")
+    };
+    assert_eq!(one, e[..1], "limit honoured");
+    let e = s.changes(act(), 99, 10, now()).await.unwrap_err();
+    assert!(is_invalid(&e), "a cursor ahead of the log is refused: {e}");
+    assert!(commits.has_changed().unwrap());
+    b.close(s).await;
+}
+
+/// Everything acknowledged is back after a restart, and the counters equal a recount.
+pub async fn restart_keeps_everything<B: Backend>(b: &B) {
+    let s = open_with_zone(b, 5).await;
+    s.upsert_zone(zone_config("yard", 3)).await.unwrap();
+    let gc = TransactionType::GeneralCargo;
+    let a = create(&s, simple("acme", "k1", "601", 5)).await;
+    let c = create(&s, simple("acme", "k2", "602", 5)).await;
+    create(
+        &s,
+        visit(
+            "beta",
+            "k1",
+            "603",
+            vec![stop("act", 6, gc), stop("yard", 8, gc)],
+        ),
+    )
+    .await;
+    let late = create(&s, simple("beta", "k2", "604", 2)).await;
+    s.move_booking(Actor::Authority, a.id, 0, at(6), now())
+        .await
+        .unwrap();
+    s.cancel_booking(Actor::Authority, c.id, "no cargo".into(), now())
+        .await
+        .unwrap();
+    s.add_closure(act(), at(10), at(12), "inspection".into())
+        .await
+        .unwrap();
+    s.set_company_cap(act(), company("acme"), Some(40))
+        .await
+        .unwrap();
+    s.upsert_gate(gate("act-north", "act")).await.unwrap();
+    s.report_passages(vec![passage(1, &a, Direction::In, Verdict::Refer, 6)])
+        .await
+        .unwrap();
+    s.sweep_no_shows(at(4)).await.unwrap();
+    let state = Snapshot::of(&s).await;
+    assert_eq!(state.no_shows, BTreeMap::from([(company("beta"), 1)]));
+    assert_eq!(
+        s.get_booking(Actor::Authority, late.id)
+            .await
+            .unwrap()
+            .state,
+        BookingState::NoShow
+    );
+    let s = reopen(b, s).await;
+    assert_eq!(Snapshot::of(&s).await, state);
+    let again = s
+        .create_booking(simple("acme", "k1", "601", 5), now())
+        .await
+        .unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.booking.id, a.id);
+    // The change log goes on where it was (7 changes in zone act before the restart).
+    let next = create(&s, simple("acme", "k3", "605", 9)).await;
+    let Changes::Entries(e) = s.changes(act(), 6, 10, now()).await.unwrap() else {
+        panic!("entries");
+    };
+    assert_eq!(
+        e.iter().map(|e| (e.seq, e.booking.id)).collect::<Vec<_>>(),
+        vec![(7, late.id), (8, next.id)]
+    );
+    b.close(s).await;
+}
+
+fn gate(id: &str, zone: &str) -> Gate {
+    Gate {
+        id: GateId::parse(id).unwrap(),
+        zone: zone_id(zone),
+        name: format!("gate {id}"),
+        lanes: vec![Lane {
+            id: LaneId::parse("lane-1").unwrap(),
+            direction: Direction::In,
+        }],
+    }
+}
+
+/// Everything a store answers, for comparisons across a restart.
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    bookings: Vec<Booking>,
+    zones: Vec<ZoneConfig>,
+    gates: Vec<Gate>,
+    no_shows: BTreeMap<CompanyId, u64>,
+    referrals: Vec<bawaba_domain::passage::Referral>,
+    windows: Vec<Vec<bawaba_domain::ledger::WindowView>>,
+    changes: Vec<(Changes, Changes)>,
+}
+
+impl Snapshot {
+    async fn of(s: &impl Store) -> Snapshot {
+        let zones = s.zones().await.unwrap();
+        let mut windows = Vec::new();
+        let mut changes = Vec::new();
+        for z in &zones {
+            windows.push(
+                s.list_windows(z.id.clone(), now(), at(24), 100)
+                    .await
+                    .unwrap(),
+            );
+            changes.push((
+                s.changes(z.id.clone(), 0, 100, now()).await.unwrap(),
+                s.changes(z.id.clone(), 1, 100, now()).await.unwrap(),
+            ));
+        }
+        Snapshot {
+            bookings: all_bookings(s).await,
+            gates: s.gates().await.unwrap(),
+            no_shows: s.no_shows().await.unwrap(),
+            referrals: s.referrals(None, true).await.unwrap(),
+            zones,
+            windows,
+            changes,
+        }
+    }
+}
+
+/// Zones, gates, rules and the nearest-window search.
+pub async fn administration<B: Backend>(b: &B) {
+    let s = open_with_zone(b, 2).await;
+    s.upsert_zone(zone_config("yard", 4)).await.unwrap();
+    assert_eq!(
+        s.zones()
+            .await
+            .unwrap()
+            .iter()
+            .map(|z| z.id.as_str())
+            .collect::<Vec<_>>(),
+        vec!["act", "yard"]
+    );
+    let e = s.zone(zone_id("nowhere")).await.unwrap_err();
+    assert!(matches!(domain(&e), DomainError::NotFound { .. }), "{e}");
+    s.add_closure(act(), at(30), at(31), "works".into())
+        .await
+        .unwrap();
+    s.set_company_cap(act(), company("acme"), Some(50))
+        .await
+        .unwrap();
+    // Replacing a zone keeps its closures and caps.
+    let mut renamed = zone_config("act", 2);
+    renamed.name = "Container terminal".into();
+    let z = s.upsert_zone(renamed).await.unwrap();
+    assert_eq!(
+        (z.name.as_str(), z.closures.len(), z.company_caps.len()),
+        ("Container terminal", 1, 1)
+    );
+    create(&s, simple("acme", "k1", "601", 5)).await;
+    create(&s, simple("beta", "k1", "602", 5)).await;
+    let mut resized = zone_config("act", 2);
+    resized.slot = SlotLength::from_minutes(30).unwrap();
+    let e = s.upsert_zone(resized.clone()).await.unwrap_err();
+    assert!(is_precondition(&e), "{e}");
+    resized.id = zone_id("yard");
+    assert_eq!(s.upsert_zone(resized).await.unwrap().slot.minutes(), 30);
+
+    let mut rules = s.zone(act()).await.unwrap().rules;
+    rules.booking_cutoff_minutes = 180;
+    s.set_rules(act(), rules).await.unwrap();
+    let e = refused(&s, simple("acme", "k2", "603", 2), now()).await;
+    assert!(is_precondition(&e), "the new cut-off applies: {e}");
+    s.set_template(act(), CapacityTemplate::uniform(WindowCapacity::uniform(3)))
+        .await
+        .unwrap();
+    assert_eq!(booked(&s, "act", 5, 6).await, vec![2]);
+    create(&s, simple("gamma", "k1", "604", 5)).await;
+
+    // Nearest first, ties to the earlier window; a full window is skipped.
+    let gc = TransactionType::GeneralCargo;
+    let found = s
+        .find_slots(act(), gc, None, at(5), 3, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        found.iter().map(|w| w.start).collect::<Vec<_>>(),
+        vec![at(4), at(6), at(3)]
+    );
+    assert_eq!((found[0].capacity.total, found[0].booked), (3, 0));
+    let e = s
+        .find_slots(zone_id("nowhere"), gc, None, at(5), 3, now())
+        .await
+        .unwrap_err();
+    assert!(matches!(domain(&e), DomainError::NotFound { .. }), "{e}");
+
+    s.upsert_gate(gate("yard-east", "yard")).await.unwrap();
+    let north = s.upsert_gate(gate("act-north", "act")).await.unwrap();
+    let mut moved = north.clone();
+    moved.name = "North gate".into();
+    s.upsert_gate(moved.clone()).await.unwrap();
+    assert_eq!(
+        s.gates().await.unwrap(),
+        vec![moved, gate("yard-east", "yard")]
+    );
+    let e = s.upsert_gate(gate("x", "nowhere")).await.unwrap_err();
+    assert!(matches!(domain(&e), DomainError::NotFound { .. }), "{e}");
+    let mut bare = gate("y", "act");
+    bare.lanes.clear();
+    assert!(is_invalid(&s.upsert_gate(bare).await.unwrap_err()));
+    b.close(s).await;
+}
+
+// ---- random sequences ----------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+enum Op {
+    Create {
+        company: u8,
+        plate: u8,
+        hour: i64,
+        key: u8,
+    },
+    Move {
+        booking: u8,
+        hour: i64,
+    },
+    Cancel {
+        booking: u8,
+    },
+    Sweep {
+        hours: i64,
+    },
+    Reopen,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => (0u8..3, 0u8..8, 2i64..12, 0u8..10)
+            .prop_map(|(company, plate, hour, key)| Op::Create { company, plate, hour, key }),
+        2 => (any::<u8>(), 2i64..12).prop_map(|(booking, hour)| Op::Move { booking, hour }),
+        2 => any::<u8>().prop_map(|booking| Op::Cancel { booking }),
+        1 => (0i64..14).prop_map(|hours| Op::Sweep { hours }),
+        1 => Just(Op::Reopen),
+    ]
+}
+
+/// Random sequences of creates, moves, cancels, sweeps and restarts (`cases` of them, each on
+/// a fresh backend from `make`): after every step no window is over its capacity or a
+/// company over its cap, the counters equal a recount, and a restart loses nothing.
+pub fn random_sequences<B, Fut>(cases: u32, make: impl Fn() -> Fut)
+where
+    B: Backend,
+    Fut: Future<Output = B>,
+{
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let outcome = runner.run(&prop::collection::vec(op(), 1..40), |ops| {
+        rt.block_on(async {
+            let b = make().await;
+            run_ops(&b, ops).await
+        })
+    });
+    if let Err(e) = outcome {
+        panic!("{e}");
+    }
+}
+
+async fn run_ops<B: Backend>(b: &B, ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let mut store = Some(b.open().await);
+    let mut z = zone_config("act", 4);
+    z.rules.company_cap_percent = 50;
+    store.as_ref().unwrap().upsert_zone(z).await.unwrap();
+    let mut made: Vec<BookingId> = Vec::new();
+    for op in ops {
+        let s = store.as_ref().unwrap();
+        let pick = |n: u8| made[n as usize % made.len()];
+        match op {
+            Op::Create {
+                company,
+                plate,
+                hour,
+                key,
+            } => {
+                let req = simple(
+                    &format!("c{company}"),
+                    &format!("k{key}"),
+                    &format!("60{plate}"),
+                    hour,
+                );
+                if let Ok(c) = s.create_booking(req, now()).await
+                    && !c.replayed
+                {
+                    made.push(c.booking.id);
+                }
+            }
+            Op::Move { booking, hour } if !made.is_empty() => {
+                let moved = s.move_booking(Actor::Authority, pick(booking), 0, at(hour), now());
+                let _ = moved.await;
+            }
+            Op::Cancel { booking } if !made.is_empty() => {
+                let cancelled =
+                    s.cancel_booking(Actor::Authority, pick(booking), String::new(), now());
+                let _ = cancelled.await;
+            }
+            Op::Sweep { hours } => {
+                s.sweep_no_shows(at(hours)).await.unwrap();
+            }
+            Op::Reopen => {
+                let before = all_bookings(s).await;
+                let s = reopen(b, store.take().unwrap()).await;
+                prop_assert_eq!(all_bookings(&s).await, before);
+                store = Some(s);
+            }
+            _ => {}
+        }
+        check_invariants(store.as_ref().unwrap(), &act(), 0, 14).await;
+    }
+    b.close(store.take().unwrap()).await;
+    Ok(())
+}

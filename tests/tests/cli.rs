@@ -1,0 +1,361 @@
+//! The client commands of the `bawaba` binary against a running scheduler.
+
+use std::process::Output;
+
+use bawaba_e2e::*;
+use chrono::{FixedOffset, SecondsFormat, TimeDelta};
+
+struct Cli {
+    addr: String,
+    token: String,
+}
+
+impl Cli {
+    /// `bawaba ARGS... --addr ADDR --token T` (the options before the subcommand are tested
+    /// on their own in `global_options_go_before_or_after_the_subcommand`).
+    fn run(&self, args: &[&str]) -> Output {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--addr", &self.addr, "--token", &self.token]);
+        run_bawaba(&all)
+    }
+
+    /// Runs and expects success; the stdout.
+    #[track_caller]
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "`bawaba {}` failed:\n{}",
+            args.join(" "),
+            output_text(&out)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs and expects the contract's refusal: exit code 1 and `error: ` on stderr.
+    #[track_caller]
+    fn refused(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "`bawaba {}` should exit with 1:\n{}",
+            args.join(" "),
+            output_text(&out)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            stderr.lines().any(|l| l.starts_with("error: ")),
+            "`bawaba {}`: stderr should have an `error: ` line:\n{}",
+            args.join(" "),
+            output_text(&out)
+        );
+        stderr
+    }
+}
+
+/// The booking id: the 2nd word of the first line, which starts with `booking `.
+#[track_caller]
+fn booking_id(stdout: &str) -> String {
+    let first = stdout.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("booking "),
+        "the first line starts with `booking `: {stdout:?}"
+    );
+    let id = first
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(id.len(), 26, "a booking id: {first:?}");
+    id
+}
+
+#[tokio::test]
+async fn cli_commands_work_against_a_scheduler() {
+    let dir = TestDir::new();
+    let sched = start_test_scheduler(&dir);
+    let acme = company_token(dir.data(), "acme");
+    let cli = Cli {
+        addr: sched.url(),
+        token: acme.clone(),
+    };
+    let mut c = sched.clients(&acme).await;
+    let w = hours_ahead(4);
+    let w_rfc = rfc3339(w);
+
+    // zones list
+    let zones = cli.ok(&["zones", "list"]);
+    let words: Vec<_> = zones.split_whitespace().collect();
+    assert!(
+        words.contains(&"act") && words.contains(&"siz"),
+        "zones list prints the zone ids:\n{zones}"
+    );
+
+    // booking create / get
+    let out = cli.ok(&[
+        "booking",
+        "create",
+        "--plate",
+        "60-12345",
+        "--stop",
+        &format!("act,{w_rfc},GENERAL_CARGO"),
+    ]);
+    let id = booking_id(&out);
+    assert!(
+        out.lines()
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .nth(2)
+            == Some("BOOKED"),
+        "`booking <ID> <STATE> ...`: {out}"
+    );
+    let b = c
+        .bookings
+        .get_booking(pb::GetBookingRequest {
+            booking_id: id.clone(),
+        })
+        .await
+        .expect("the CLI's booking is stored")
+        .into_inner();
+    assert_eq!(b.truck_plate, "6012345");
+    assert_eq!(b.company_id, "acme");
+    assert_eq!(time(b.stops[0].window_start.as_ref()), w);
+    assert_eq!(
+        b.stops[0].transaction_type,
+        pb::TransactionType::GeneralCargo as i32
+    );
+    let got = cli.ok(&["booking", "get", &id]);
+    assert!(got.contains(&id), "booking get prints the booking:\n{got}");
+
+    // With containers, a key (replayed), local time with offset, and two stops.
+    let amman = FixedOffset::east_opt(3 * 3600).expect("UTC+3");
+    let w1_local = (w + TimeDelta::hours(1))
+        .with_timezone(&amman)
+        .to_rfc3339_opts(SecondsFormat::Secs, false);
+    let container = container_number("CSQU", 305_438);
+    let args = [
+        "booking",
+        "create",
+        "--plate",
+        "60-22222",
+        "--key",
+        "cli-key-1",
+        "--stop",
+        &format!("siz,{w_rfc},EMPTY_RETURN"),
+        "--stop",
+        &format!("act,{w1_local},IMPORT_PICKUP,{container}"),
+    ];
+    let first = booking_id(&cli.ok(&args));
+    let second = booking_id(&cli.ok(&args));
+    assert_eq!(first, second, "the same --key replays the same booking");
+    let visit = c
+        .bookings
+        .get_booking(pb::GetBookingRequest {
+            booking_id: first.clone(),
+        })
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!(visit.idempotency_key, "cli-key-1");
+    assert_eq!(
+        visit
+            .stops
+            .iter()
+            .map(|s| (s.zone_id.as_str(), time(s.window_start.as_ref())))
+            .collect::<Vec<_>>(),
+        [("siz", w), ("act", w + TimeDelta::hours(1))]
+    );
+    assert_eq!(visit.stops[1].container_numbers, [container]);
+    assert_eq!(
+        window(&mut c, "act", w + TimeDelta::hours(1)).await.booked,
+        1,
+        "the replay took no second place"
+    );
+
+    // booking list
+    let list = cli.ok(&["booking", "list"]);
+    assert!(
+        list.contains(&id) && list.contains(&first),
+        "booking list shows both bookings:\n{list}"
+    );
+    let siz_list = cli.ok(&["booking", "list", "--zone", "siz"]);
+    assert!(
+        siz_list.contains(&first) && !siz_list.contains(&id),
+        "booking list --zone siz:\n{siz_list}"
+    );
+    let all = cli.ok(&["booking", "list", "--all", "--page-size", "1"]);
+    assert!(
+        all.contains(&id) && all.contains(&first),
+        "booking list --all over pages of 1:\n{all}"
+    );
+
+    // booking move
+    let to = w + TimeDelta::hours(3);
+    cli.ok(&["booking", "move", &id, "--window", &rfc3339(to)]);
+    let b = c
+        .bookings
+        .get_booking(pb::GetBookingRequest {
+            booking_id: id.clone(),
+        })
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!(
+        time(b.stops[0].window_start.as_ref()),
+        to,
+        "booking move moved it"
+    );
+    cli.ok(&[
+        "booking",
+        "move",
+        &first,
+        "--window",
+        &rfc3339(w + TimeDelta::hours(2)),
+        "--stop-index",
+        "1",
+    ]);
+    let v = c
+        .bookings
+        .get_booking(pb::GetBookingRequest {
+            booking_id: first.clone(),
+        })
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!(
+        time(v.stops[1].window_start.as_ref()),
+        w + TimeDelta::hours(2),
+        "--stop-index 1 moved the second stop"
+    );
+    assert_eq!(time(v.stops[0].window_start.as_ref()), w);
+
+    // booking cancel
+    cli.ok(&["booking", "cancel", &id, "--reason", "no driver"]);
+    let b = c
+        .bookings
+        .get_booking(pb::GetBookingRequest {
+            booking_id: id.clone(),
+        })
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!(b.state, pb::BookingState::Cancelled as i32);
+    assert_eq!(b.cancel_reason, "no driver");
+    let cancelled = cli.ok(&["booking", "list", "--state", "CANCELLED"]);
+    assert!(
+        cancelled.contains(&id) && !cancelled.contains(&first),
+        "booking list --state CANCELLED:\n{cancelled}"
+    );
+
+    // slots
+    let slots = cli.ok(&["slots", "list", "--zone", "act"]);
+    assert!(!slots.trim().is_empty(), "slots list prints windows");
+    let ranged = cli.ok(&[
+        "slots",
+        "list",
+        "--zone",
+        "act",
+        "--from",
+        &w_rfc,
+        "--to",
+        &rfc3339(w + TimeDelta::hours(2)),
+    ]);
+    assert!(
+        ranged.lines().filter(|l| !l.trim().is_empty()).count() >= 2,
+        "two windows listed:\n{ranged}"
+    );
+    let found = cli.ok(&["slots", "find", "--zone", "act", "--type", "GENERAL_CARGO"]);
+    assert!(!found.trim().is_empty(), "slots find prints windows");
+    let found = cli.ok(&[
+        "slots",
+        "find",
+        "--zone",
+        "act",
+        "--type",
+        "GENERAL_CARGO",
+        "--preferred",
+        &w_rfc,
+        "--count",
+        "2",
+    ]);
+    assert!(
+        !found.trim().is_empty(),
+        "slots find --preferred --count prints windows"
+    );
+
+    // Refusals: exit 1, `error: <code>: <message>` on stderr.
+    let before = all_bookings(&mut c, pb::ListBookingsRequest::default())
+        .await
+        .len();
+    let err = cli.refused(&[
+        "booking",
+        "create",
+        "--plate",
+        "60#12",
+        "--stop",
+        &format!("act,{w_rfc},GENERAL_CARGO"),
+    ]);
+    assert!(
+        err.contains("truck_plate"),
+        "the error names the field:\n{err}"
+    );
+    let err = cli.refused(&[
+        "booking",
+        "create",
+        "--plate",
+        "60-33333",
+        "--stop",
+        &format!("act,{w_rfc},IMPORT_PICKUP,CSQU3054384"),
+    ]);
+    assert!(err.contains("check digit"), "{err}");
+    cli.refused(&["booking", "cancel", &id]);
+    cli.refused(&["booking", "get", &random_booking_id()]);
+    let bad_token = Cli {
+        addr: sched.url(),
+        token: format!("bwb_{}", "0".repeat(64)),
+    };
+    bad_token.refused(&["zones", "list"]);
+    let after = all_bookings(&mut c, pb::ListBookingsRequest::default())
+        .await
+        .len();
+    assert_eq!(before, after, "refused commands stored nothing");
+}
+
+#[tokio::test]
+async fn global_options_go_before_or_after_the_subcommand() {
+    let dir = TestDir::new();
+    let sched = start_test_scheduler(&dir);
+    let acme = company_token(dir.data(), "acme");
+    let url = sched.url();
+    let lists_zones = |out: Output, how: &str| {
+        assert!(
+            out.status.success(),
+            "zones list with {how}:\n{}",
+            output_text(&out)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            stdout.split_whitespace().any(|w| w == "act"),
+            "zones list with {how}:\n{stdout}"
+        );
+    };
+    lists_zones(
+        run_bawaba(["zones", "list", "--addr", &url, "--token", &acme]),
+        "the options after the subcommand",
+    );
+    lists_zones(
+        bawaba_command()
+            .args(["zones", "list"])
+            .env("BAWABA_ADDR", &url)
+            .env("BAWABA_TOKEN", &acme)
+            .output()
+            .expect("run bawaba"),
+        "BAWABA_ADDR and BAWABA_TOKEN",
+    );
+    lists_zones(
+        run_bawaba(["--addr", &url, "--token", &acme, "zones", "list"]),
+        "the options before the subcommand",
+    );
+}
