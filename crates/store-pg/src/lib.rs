@@ -1,0 +1,1069 @@
+//! Bawaba's PostgreSQL store: [`PgStore`] implements [`bawaba_store::Store`] on a
+//! PostgreSQL-wire database (PostgreSQL; the SQL also suits CockroachDB and YugabyteDB), so
+//! that any number of scheduler replicas share one booking state.
+//!
+//! Each mutation is one READ COMMITTED transaction that
+//!
+//! 1. loads, and locks, the records the request can touch (the booking's row, the truck's row
+//!    in `trucks`, a zone's row for a configuration change);
+//! 2. applies the request to a throwaway [`Ledger`] holding just those records, so the domain
+//!    decides every rule (validation, time rules, overlapping visits, states, access,
+//!    idempotency, passages) exactly as in the embedded store;
+//! 3. writes what the ledger touched (`persist`), where the database enforces what the
+//!    scratch ledger could not see: capacity, per-type limits and company caps by guarded
+//!    updates, unique keys, and the order of each zone's change log.
+//!
+//! Serialization failures, deadlocks, lost unique-key races and configuration changes under
+//! the transaction run it again, with jittered backoff. Reads go straight to SQL.
+
+mod capacity;
+mod db;
+mod migrate;
+mod persist;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use bawaba_domain::calendar::{
+    BookingRules, CapacityTemplate, Closure, TransactionType, ZoneConfig,
+};
+use bawaba_domain::ids::{BookingId, CompanyId, PassageId, ZoneId};
+use bawaba_domain::ledger::{
+    Actor, Booking, BookingFilter, ChangeEntry, Gate, IdempotencyRecord, Ledger, NewBooking,
+    Records, Stop, Touched, WindowView,
+};
+use bawaba_domain::passage::{Passage, Referral};
+use bawaba_domain::plate::Plate;
+use bawaba_store::{Changes, CreatedBooking, Error, Result, SNAPSHOT_AFTER, Store};
+use chrono::{DateTime, TimeDelta, Utc};
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio::sync::watch;
+use tokio_postgres::{IsolationLevel, NoTls};
+
+use crate::capacity::{ALTERNATIVES, bookable_range, find_slots, refused_window, window_view};
+use crate::db::{
+    Fail, R, ZoneCache, Zones, bookings, describe, error, execute, get, lock_zone, query, usage,
+    values,
+};
+use crate::persist::{Change, persist};
+
+pub use migrate::MIGRATIONS;
+
+/// Most times one request's transaction runs before the request fails.
+const MAX_ATTEMPTS: u32 = 30;
+/// The no-show sweep's row in `leases`.
+const SWEEP_LEASE: &str = "no-show-sweep";
+
+/// Runs `$attempt` (an async block of type `R<T>`) until it succeeds, fails for good, or has
+/// been retried [`MAX_ATTEMPTS`] times.
+macro_rules! retrying {
+    ($attempt:expr) => {{
+        let mut n = 1;
+        loop {
+            if let Some(done) = attempt($attempt, &mut n).await {
+                break done;
+            }
+        }
+    }};
+}
+
+/// Runs `$body` (of type `R<T>`; it may `.await`, `?` and `return`) in a transaction on
+/// `$tx`, committing when it succeeds, and again after a retryable failure.
+macro_rules! transaction {
+    ($store:expr, $isolation:expr, $read_only:expr, |$tx:ident| $body:expr) => {
+        retrying!(async {
+            let mut client = $store.pool.get().await?;
+            let transaction = client
+                .build_transaction()
+                .isolation_level($isolation)
+                .read_only($read_only)
+                .start()
+                .await?;
+            let value = {
+                let $tx = &transaction;
+                outcome(async { $body }).await?
+            };
+            transaction.commit().await?;
+            Ok(value)
+        })
+    };
+}
+
+/// A mutation: a READ COMMITTED transaction; [`Store::commits`] ticks after it commits.
+macro_rules! write {
+    ($store:expr, |$tx:ident| $body:expr) => {{
+        let done = transaction!($store, IsolationLevel::ReadCommitted, false, |$tx| $body);
+        if done.is_ok() {
+            $store.commits.send_modify(|n| *n += 1);
+        }
+        done
+    }};
+}
+
+/// A consistent read: a read-only REPEATABLE READ transaction (everything of one moment).
+macro_rules! snapshot {
+    ($store:expr, |$tx:ident| $body:expr) => {
+        transaction!($store, IsolationLevel::RepeatableRead, true, |$tx| $body)
+    };
+}
+
+/// A read on a pooled connection `$c`.
+macro_rules! read {
+    ($store:expr, |$c:ident| $body:expr) => {
+        retrying!(async {
+            let $c = &$store.pool.get().await?;
+            outcome(async { $body }).await
+        })
+    };
+}
+
+/// How a [`PgStore`] runs.
+#[derive(Debug, Clone)]
+pub struct PgOptions {
+    /// Most connections the pool opens.
+    pub pool_size: usize,
+    /// How often the heads of the change logs are read, so that other replicas' commits wake
+    /// this replica's followers (see [`Store::commits`]).
+    pub poll_every: Duration,
+    /// How long the no-show sweep lease lasts; its holder renews it at every sweep, so make it
+    /// longer than the sweep interval. Another replica takes over when it runs out.
+    pub sweep_lease: Duration,
+    /// This replica's name in leases (by default the process id and a random suffix).
+    pub replica: String,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        PgOptions {
+            pool_size: 16,
+            poll_every: Duration::from_millis(200),
+            sweep_lease: Duration::from_secs(150),
+            replica: format!("{}-{:08x}", std::process::id(), random_u128() as u32),
+        }
+    }
+}
+
+/// The PostgreSQL store. Replicas are simply several `PgStore`s (in one process or many) on
+/// the same database.
+#[derive(Debug)]
+pub struct PgStore {
+    pool: Pool,
+    zones: ZoneCache,
+    commits: watch::Sender<u64>,
+    heads: tokio::task::JoinHandle<()>,
+    options: PgOptions,
+}
+
+fn pg_config(url: &str) -> Result<tokio_postgres::Config> {
+    url.parse()
+        .map_err(|e| Error::Storage(format!("bad PostgreSQL connection string: {e}")))
+}
+
+/// Brings the schema of the database at `url` up to date; returns the migrations it applied.
+/// [`PgStore::connect`] does the same; this is for `bawaba migrate`.
+pub async fn migrate(url: &str) -> Result<Vec<i64>> {
+    let (mut client, connection) = pg_config(url)?
+        .connect(NoTls)
+        .await
+        .map_err(|e| Error::Storage(format!("connecting: {}", describe(&e))))?;
+    let driver = tokio::spawn(connection);
+    let applied = migrate::run(&mut client).await;
+    drop(client);
+    let _ = driver.await;
+    applied
+}
+
+impl PgStore {
+    /// Connects with the default options (see [`PgStore::connect_with`]).
+    pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(url, PgOptions::default()).await
+    }
+
+    /// Connects to the database at `url` (`host=... user=... dbname=...` or
+    /// `postgres://...`), applies any due migrations and starts following the change-log
+    /// heads.
+    pub async fn connect_with(url: &str, options: PgOptions) -> Result<Self> {
+        let manager = Manager::from_config(
+            pg_config(url)?,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(options.pool_size.max(1))
+            .runtime(Runtime::Tokio1)
+            .create_timeout(Some(Duration::from_secs(10)))
+            .wait_timeout(Some(Duration::from_secs(30)))
+            .build()
+            .map_err(|e| Error::Storage(format!("connection pool: {e}")))?;
+        {
+            let mut client = pool.get().await.map_err(error)?;
+            migrate::run(&mut client).await?;
+        }
+        let commits = watch::Sender::new(0);
+        let heads = tokio::spawn(follow_heads(
+            pool.clone(),
+            commits.clone(),
+            options.poll_every,
+        ));
+        tracing::info!(replica = %options.replica, "PostgreSQL store connected");
+        Ok(PgStore {
+            pool,
+            zones: ZoneCache::default(),
+            commits,
+            heads,
+            options,
+        })
+    }
+
+    /// Closes the store: gives the sweep lease back (so another replica, or this one
+    /// restarted, sweeps at once) and closes the connections.
+    pub async fn close(self) -> Result<()> {
+        let released = read!(self, |c| {
+            execute(
+                c,
+                "UPDATE leases SET until = '1970-01-01T00:00:00Z' WHERE holder = $1",
+                &[&self.options.replica],
+            )
+            .await
+        });
+        self.pool.close();
+        released.map(drop)
+    }
+
+    /// The stored window and company counters compared with a recount from the bookings:
+    /// one line per counter that differs. Empty on a healthy store.
+    pub async fn usage_mismatches(&self) -> Result<Vec<String>> {
+        read!(self, |c| {
+            let rows = query(c, RECOUNT, &[]).await?;
+            rows.iter()
+                .map(|r| {
+                    let (zone, start, company): (String, DateTime<Utc>, Option<String>) =
+                        (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+                    let (stored, recounted): (Vec<i64>, Vec<i64>) = (r.try_get(3)?, r.try_get(4)?);
+                    Ok(format!(
+                        "{zone} {start} {}: stored {stored:?}, recounted {recounted:?}",
+                        company.as_deref().unwrap_or("(window)")
+                    ))
+                })
+                .collect()
+        })
+    }
+
+    /// Loads the zones and runs `edit` on a ledger holding the zone `zone` (locked) and one
+    /// booking holding a place in it, if any (the ledger refuses to change the slot length of
+    /// a zone with bookings).
+    async fn edit_zone<T: Send>(
+        &self,
+        zone: &ZoneId,
+        edit: impl Fn(&mut Ledger) -> bawaba_domain::Result<(Touched, T)> + Send + Sync,
+    ) -> Result<T> {
+        write!(self, |tx| {
+            let mut zones = self.zones.load(tx).await?;
+            lock_zone(tx, &mut zones, zone).await?;
+            let holder = bookings(
+                tx,
+                "SELECT b.format, b.body FROM bookings b JOIN booking_stops s ON s.booking = b.id \
+                 WHERE s.zone = $1 AND b.state <> 'CANCELLED' LIMIT 1",
+                &[&zone.as_str()],
+            )
+            .await?;
+            apply(tx, &zones, holder, Records::default(), &edit).await
+        })
+    }
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        self.heads.abort();
+    }
+}
+
+/// One attempt of a request's work: its answer, or `None` when it is to run again (after a
+/// jittered backoff: full jitter, 1 ms growing to at most 256 ms).
+async fn attempt<T>(run: impl Future<Output = R<T>>, n: &mut u32) -> Option<Result<T>> {
+    match run.await {
+        Ok(value) => Some(Ok(value)),
+        Err(Fail::Store(e)) => Some(Err(e)),
+        Err(Fail::Retry(why)) if *n >= MAX_ATTEMPTS => Some(Err(Error::Storage(format!(
+            "gave up after {n} attempts: {why}"
+        )))),
+        Err(Fail::Retry(why)) => {
+            tracing::debug!(attempt = *n, %why, "transaction runs again");
+            let cap_us = 1000u64 << (*n).min(8);
+            tokio::time::sleep(Duration::from_micros((random_u128() as u64) % cap_us)).await;
+            *n += 1;
+            None
+        }
+    }
+}
+
+/// Gives an async block its type (`R<T>`), so that `?` inside it converts into [`Fail`].
+async fn outcome<T>(body: impl Future<Output = R<T>>) -> R<T> {
+    body.await
+}
+
+/// Runs `mutate` on a scratch ledger holding `zones`, `loaded` bookings and `records`, then
+/// writes what it touched. Loaded bookings it changes must have been locked by the caller.
+async fn apply<T>(
+    c: &impl GenericClient,
+    zones: &Zones,
+    loaded: Vec<Booking>,
+    records: Records,
+    mutate: impl FnOnce(&mut Ledger) -> bawaba_domain::Result<(Touched, T)>,
+) -> R<T> {
+    let before = loaded.iter().map(|b| (b.id, b.clone())).collect();
+    let mut ledger = Ledger::restore(Records {
+        zones: zones.configs.values().cloned().collect(),
+        bookings: loaded,
+        ..records
+    });
+    let (touched, value) = mutate(&mut ledger)?;
+    let change = Change {
+        ledger: &ledger,
+        touched: &touched,
+        before: &before,
+        zones,
+    };
+    persist(c, &change).await?;
+    Ok(value)
+}
+
+/// Fills in the alternatives of a refusal for room (`stops` holds the refused stop).
+async fn with_alternatives<T>(
+    c: &impl GenericClient,
+    zones: &Zones,
+    result: R<T>,
+    stops: &[Stop],
+    company: &CompanyId,
+    now: DateTime<Utc>,
+) -> R<T> {
+    let Err(Fail::Store(Error::Domain(mut e))) = result else {
+        return result;
+    };
+    if let Some(refused) = refused_window(&mut e)
+        && let Some(stop) = stops
+            .iter()
+            .find(|s| s.zone == refused.zone && s.window_start == refused.start)
+        && let Ok(z) = zones.get(&refused.zone)
+    {
+        let (lo, hi) = bookable_range(z, now);
+        let used = usage(c, &refused.zone, lo, hi, Some(company)).await?;
+        *refused.alternatives = find_slots(
+            z,
+            stop.transaction_type,
+            Some(company),
+            refused.start,
+            ALTERNATIVES,
+            now,
+            |s| used.get(&s),
+        );
+    }
+    Err(e.into())
+}
+
+const BOOKING_BY_ID: &str = "SELECT format, body FROM bookings WHERE id = $1";
+const LOCK_BOOKING: &str = "SELECT format, body FROM bookings WHERE id = $1 FOR UPDATE";
+const LOCK_BOOKINGS: &str =
+    "SELECT format, body FROM bookings WHERE id = ANY($1) ORDER BY id FOR UPDATE";
+const ACTIVE_OF_PLATE: &str =
+    "SELECT format, body FROM bookings WHERE plate = $1 AND state IN ('BOOKED', 'ENTERED')";
+
+/// Locks a truck's row: whoever changes the truck's visits holds it until commit, so the
+/// overlap check sees every other visit of the truck.
+async fn lock_truck(c: &impl GenericClient, plate: &Plate) -> R<()> {
+    execute(
+        c,
+        "INSERT INTO trucks (plate) VALUES ($1) ON CONFLICT (plate) DO NOTHING",
+        &[&plate.as_str()],
+    )
+    .await?;
+    query(
+        c,
+        "SELECT plate FROM trucks WHERE plate = $1 FOR UPDATE",
+        &[&plate.as_str()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A booking's other active visits, with the booking itself locked first: what a change of
+/// its windows is checked against.
+async fn lock_booking_and_truck(c: &impl GenericClient, id: BookingId) -> R<Vec<Booking>> {
+    let mut loaded = bookings(c, LOCK_BOOKING, &[&&id.to_bytes()[..]]).await?;
+    if let Some(plate) = loaded.first().map(|b| b.plate.clone()) {
+        lock_truck(c, &plate).await?;
+        let others = bookings(c, ACTIVE_OF_PLATE, &[&plate.as_str()]).await?;
+        loaded.extend(others.into_iter().filter(|b| b.id != id));
+    }
+    Ok(loaded)
+}
+
+async fn idempotency(
+    c: &impl GenericClient,
+    company: &CompanyId,
+    key: &str,
+) -> R<Option<IdempotencyRecord>> {
+    let rows = query(
+        c,
+        "SELECT booking, fingerprint FROM idempotency WHERE company = $1 AND key = $2",
+        &[&company.as_str(), &key],
+    )
+    .await?;
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
+    Ok(Some(IdempotencyRecord {
+        company: company.clone(),
+        key: key.to_owned(),
+        booking: booking_id(get(row, "idempotency", "booking")?)?,
+        // The fingerprint's 64 bits, stored as BIGINT.
+        fingerprint: get::<i64>(row, "idempotency", "fingerprint")? as u64,
+    }))
+}
+
+fn booking_id(bytes: &[u8]) -> Result<BookingId> {
+    <[u8; 16]>::try_from(bytes)
+        .map(BookingId::from_bytes)
+        .map_err(|_| Error::Corrupt {
+            key: "booking id".into(),
+            reason: format!("{} bytes, not 16", bytes.len()),
+        })
+}
+
+fn not_found(id: BookingId) -> bawaba_domain::Error {
+    bawaba_domain::Error::NotFound {
+        what: "booking",
+        id: id.to_string(),
+    }
+}
+
+fn random_u128() -> u128 {
+    let mut b = [0u8; 16];
+    // The OS random source does not fail on supported platforms; a zero suffix would still
+    // give a valid (time-ordered) id, and a colliding one is refused by the primary key.
+    let _ = getrandom::fill(&mut b);
+    u128::from_be_bytes(b)
+}
+
+/// Ticks `commits` whenever the zones' change-log heads or configurations move (whichever
+/// replica moved them).
+async fn follow_heads(pool: Pool, commits: watch::Sender<u64>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let (mut seen, mut failing) = (None, false);
+    loop {
+        tick.tick().await;
+        let head = async {
+            let c = pool.get().await?;
+            let rows = query(
+                &c,
+                "SELECT COALESCE(SUM(seq + version), 0)::BIGINT FROM zones",
+                &[],
+            )
+            .await?;
+            let row = rows.first().ok_or_else(|| Fail::Retry("no row".into()))?;
+            Ok::<i64, Fail>(row.try_get(0)?)
+        }
+        .await;
+        match head {
+            Ok(head) => {
+                if seen.is_some_and(|s| s != head) {
+                    commits.send_modify(|n| *n += 1);
+                }
+                seen = Some(head);
+                failing = false;
+            }
+            Err(e) if !failing => {
+                tracing::warn!(error = %error(e), "cannot read the change-log heads");
+                failing = true;
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// Differences between the stored counters and a recount from the bookings that hold places:
+/// zone, window start, company (none for a window's row), stored and recounted values.
+const RECOUNT: &str = "
+WITH held AS (
+    SELECT s.zone, s.window_start, s.kind, b.company
+    FROM booking_stops s JOIN bookings b ON b.id = s.booking
+    WHERE b.state <> 'CANCELLED'
+), windows AS (
+    SELECT zone, window_start, COUNT(*) AS booked,
+        SUM(CASE WHEN kind = 0 THEN 1 ELSE 0 END)::BIGINT AS import_pickup,
+        SUM(CASE WHEN kind = 1 THEN 1 ELSE 0 END)::BIGINT AS export_dropoff,
+        SUM(CASE WHEN kind = 2 THEN 1 ELSE 0 END)::BIGINT AS empty_return,
+        SUM(CASE WHEN kind = 3 THEN 1 ELSE 0 END)::BIGINT AS empty_pickup,
+        SUM(CASE WHEN kind = 4 THEN 1 ELSE 0 END)::BIGINT AS general_cargo
+    FROM held GROUP BY zone, window_start
+), companies AS (
+    SELECT zone, window_start, company, COUNT(*) AS held
+    FROM held GROUP BY zone, window_start, company
+), compared AS (
+    SELECT COALESCE(w.zone, r.zone) AS zone, COALESCE(w.window_start, r.window_start) AS start,
+        NULL::TEXT AS company,
+        ARRAY[COALESCE(w.booked, 0), COALESCE(w.import_pickup, 0), COALESCE(w.export_dropoff, 0),
+              COALESCE(w.empty_return, 0), COALESCE(w.empty_pickup, 0),
+              COALESCE(w.general_cargo, 0)] AS stored,
+        ARRAY[COALESCE(r.booked, 0), COALESCE(r.import_pickup, 0), COALESCE(r.export_dropoff, 0),
+              COALESCE(r.empty_return, 0), COALESCE(r.empty_pickup, 0),
+              COALESCE(r.general_cargo, 0)] AS recounted
+    FROM window_usage w
+    FULL JOIN windows r ON r.zone = w.zone AND r.window_start = w.window_start
+    UNION ALL
+    SELECT COALESCE(u.zone, r.zone), COALESCE(u.window_start, r.window_start),
+        COALESCE(u.company, r.company), ARRAY[COALESCE(u.held, 0)], ARRAY[COALESCE(r.held, 0)]
+    FROM company_usage u
+    FULL JOIN companies r
+        ON r.zone = u.zone AND r.window_start = u.window_start AND r.company = u.company
+)
+SELECT zone, start, company, stored, recounted FROM compared
+WHERE stored <> recounted
+ORDER BY zone, start, company";
+
+impl Store for PgStore {
+    async fn create_booking(&self, req: NewBooking, now: DateTime<Utc>) -> Result<CreatedBooking> {
+        write!(self, |tx| {
+            let zones = self.zones.load(tx).await?;
+            // The truck first: a retry of the same request (same truck) waits here for the
+            // first one and then finds its idempotency key.
+            lock_truck(tx, &req.plate).await?;
+            let records = Records {
+                idempotency: idempotency(tx, &req.company, &req.idempotency_key)
+                    .await?
+                    .into_iter()
+                    .collect(),
+                ..Records::default()
+            };
+            let active = bookings(tx, ACTIVE_OF_PLATE, &[&req.plate.as_str()]).await?;
+            let random = random_u128();
+            let created = apply(tx, &zones, active, records, |l| {
+                let c = l.create(req.clone(), now, random)?;
+                let booking = l.booking(c.id).cloned();
+                Ok((c.touched, (c.id, c.replayed, booking)))
+            })
+            .await;
+            let (id, replayed, made) =
+                with_alternatives(tx, &zones, created, &req.stops, &req.company, now).await?;
+            // A replay names a booking the scratch ledger did not hold.
+            let booking = match made.filter(|_| !replayed) {
+                Some(b) => b,
+                None => bookings(tx, BOOKING_BY_ID, &[&&id.to_bytes()[..]])
+                    .await?
+                    .pop()
+                    .ok_or_else(|| not_found(id))?,
+            };
+            Ok(CreatedBooking { booking, replayed })
+        })
+    }
+
+    async fn move_booking(
+        &self,
+        actor: Actor,
+        id: BookingId,
+        stop: usize,
+        new_start: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Booking> {
+        write!(self, |tx| {
+            let zones = self.zones.load(tx).await?;
+            let loaded = lock_booking_and_truck(tx, id).await?;
+            let original = loaded.first().filter(|b| b.id == id).cloned();
+            let moved = apply(tx, &zones, loaded, Records::default(), |l| {
+                let t = l.move_stop(&actor, id, stop, new_start, now)?;
+                Ok((t, l.booking(id).cloned().ok_or_else(|| not_found(id))?))
+            })
+            .await;
+            match original {
+                Some(b) => {
+                    let target: Vec<Stop> = b
+                        .stops
+                        .get(stop)
+                        .iter()
+                        .map(|s| Stop {
+                            window_start: new_start,
+                            ..(*s).clone()
+                        })
+                        .collect();
+                    with_alternatives(tx, &zones, moved, &target, &b.company, now).await
+                }
+                None => moved,
+            }
+        })
+    }
+
+    async fn cancel_booking(
+        &self,
+        actor: Actor,
+        id: BookingId,
+        reason: String,
+        now: DateTime<Utc>,
+    ) -> Result<Booking> {
+        write!(self, |tx| {
+            let zones = self.zones.load(tx).await?;
+            let loaded = bookings(tx, LOCK_BOOKING, &[&&id.to_bytes()[..]]).await?;
+            apply(tx, &zones, loaded, Records::default(), |l| {
+                let t = l.cancel(&actor, id, &reason, now)?;
+                Ok((t, l.booking(id).cloned().ok_or_else(|| not_found(id))?))
+            })
+            .await
+        })
+    }
+
+    /// Marks no-shows, on the replica that holds the sweep lease (taken, or renewed, in the
+    /// same transaction); on any other replica it does nothing and returns nothing.
+    async fn sweep_no_shows(&self, now: DateTime<Utc>) -> Result<Vec<BookingId>> {
+        let lease_ms = i64::try_from(self.options.sweep_lease.as_millis()).unwrap_or(i64::MAX);
+        write!(self, |tx| {
+            let held = execute(
+                tx,
+                "UPDATE leases SET holder = $2, until = now() + $3::BIGINT * INTERVAL '1 millisecond' \
+                 WHERE name = $1 AND (holder = $2 OR until < now())",
+                &[&SWEEP_LEASE, &self.options.replica, &lease_ms],
+            )
+            .await?;
+            if held == 0 {
+                return Ok(Vec::new());
+            }
+            let zones = self.zones.load(tx).await?;
+            // Every booking whose first window has started: a superset of those past their
+            // entry period, which the ledger picks.
+            let due = bookings(
+                tx,
+                "SELECT format, body FROM bookings WHERE state = 'BOOKED' AND first_start < $1 \
+                 ORDER BY id FOR UPDATE",
+                &[&now],
+            )
+            .await?;
+            apply(tx, &zones, due, Records::default(), |l| {
+                let t = l.sweep_no_shows(now);
+                let ids = t.bookings.iter().copied().collect();
+                Ok((t, ids))
+            })
+            .await
+        })
+    }
+
+    async fn upsert_zone(&self, cfg: ZoneConfig) -> Result<ZoneConfig> {
+        let id = cfg.id.clone();
+        self.edit_zone(&id, |l| {
+            let t = l.upsert_zone(cfg.clone())?;
+            Ok((t, l.zone(&id)?.clone()))
+        })
+        .await
+    }
+
+    async fn set_template(&self, zone: ZoneId, template: CapacityTemplate) -> Result<ZoneConfig> {
+        self.edit_zone(&zone, |l| {
+            let t = l.set_template(&zone, template.clone())?;
+            Ok((t, l.zone(&zone)?.clone()))
+        })
+        .await
+    }
+
+    async fn set_rules(&self, zone: ZoneId, rules: BookingRules) -> Result<ZoneConfig> {
+        self.edit_zone(&zone, |l| {
+            let t = l.set_rules(&zone, rules.clone())?;
+            Ok((t, l.zone(&zone)?.clone()))
+        })
+        .await
+    }
+
+    async fn add_closure(
+        &self,
+        zone: ZoneId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        reason: String,
+    ) -> Result<(Closure, Vec<Booking>)> {
+        write!(self, |tx| {
+            let mut zones = self.zones.load(tx).await?;
+            lock_zone(tx, &mut zones, &zone).await?;
+            // The bookings still to come in the closed windows: the ledger picks those hit.
+            let mut hit = Vec::new();
+            if let Ok(z) = zones.get(&zone) {
+                hit = bookings(
+                    tx,
+                    "SELECT b.format, b.body FROM bookings b WHERE b.state = 'BOOKED' AND EXISTS \
+                     (SELECT 1 FROM booking_stops s WHERE s.booking = b.id AND s.zone = $1 \
+                      AND s.window_start >= $2 AND s.window_start < $3)",
+                    &[&zone.as_str(), &z.window_containing(from), &to],
+                )
+                .await?;
+            }
+            apply(tx, &zones, hit, Records::default(), |l| {
+                let (closure, hit, t) = l.add_closure(&zone, from, to, &reason)?;
+                let hit = hit
+                    .into_iter()
+                    .filter_map(|id| l.booking(id).cloned())
+                    .collect();
+                Ok((t, (closure, hit)))
+            })
+            .await
+        })
+    }
+
+    async fn remove_closure(&self, zone: ZoneId, id: u64) -> Result<ZoneConfig> {
+        self.edit_zone(&zone, |l| {
+            let t = l.remove_closure(&zone, id)?;
+            Ok((t, l.zone(&zone)?.clone()))
+        })
+        .await
+    }
+
+    async fn set_company_cap(
+        &self,
+        zone: ZoneId,
+        company: CompanyId,
+        percent: Option<u8>,
+    ) -> Result<ZoneConfig> {
+        self.edit_zone(&zone, |l| {
+            let t = l.set_company_cap(&zone, &company, percent)?;
+            Ok((t, l.zone(&zone)?.clone()))
+        })
+        .await
+    }
+
+    async fn upsert_gate(&self, gate: Gate) -> Result<Gate> {
+        write!(self, |tx| {
+            let zones = self.zones.load(tx).await?;
+            apply(tx, &zones, Vec::new(), Records::default(), |l| {
+                let id = gate.id.clone();
+                let t = l.upsert_gate(gate.clone())?;
+                Ok((t, l.gate(&id)?.clone()))
+            })
+            .await
+        })
+    }
+
+    async fn get_booking(&self, actor: Actor, id: BookingId) -> Result<Booking> {
+        read!(self, |c| {
+            let found = bookings(c, BOOKING_BY_ID, &[&&id.to_bytes()[..]]).await?;
+            let ledger = Ledger::restore(Records {
+                bookings: found,
+                ..Records::default()
+            });
+            Ok(ledger.booking_for(&actor, id)?.clone())
+        })
+    }
+
+    async fn list_bookings(
+        &self,
+        filter: BookingFilter,
+        after: Option<BookingId>,
+        limit: usize,
+    ) -> Result<Vec<Booking>> {
+        let after = after.map(|a| a.to_bytes().to_vec());
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        read!(self, |c| {
+            bookings(
+                c,
+                "SELECT b.format, b.body FROM bookings b \
+                 WHERE ($1::TEXT IS NULL OR b.company = $1) AND ($2::TEXT IS NULL OR b.state = $2) \
+                 AND ($3::BYTEA IS NULL OR b.id > $3) \
+                 AND EXISTS (SELECT 1 FROM booking_stops s WHERE s.booking = b.id \
+                     AND ($4::TEXT IS NULL OR s.zone = $4) \
+                     AND ($5::TIMESTAMPTZ IS NULL OR s.window_start >= $5) \
+                     AND ($6::TIMESTAMPTZ IS NULL OR s.window_start < $6)) \
+                 ORDER BY b.id LIMIT $7",
+                &[
+                    &filter.company.as_ref().map(CompanyId::as_str),
+                    &filter.state.map(|s| s.as_str()),
+                    &after,
+                    &filter.zone.as_ref().map(ZoneId::as_str),
+                    &filter.window_from,
+                    &filter.window_to,
+                    &limit,
+                ],
+            )
+            .await
+        })
+    }
+
+    async fn list_windows(
+        &self,
+        zone: ZoneId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<WindowView>> {
+        read!(self, |c| {
+            let zones = self.zones.load(c).await?;
+            let z = zones.get(&zone)?;
+            let used = usage(c, &zone, from, to, None).await?;
+            Ok(capacity::windows(z, from, to, limit, |s| used.get(&s)))
+        })
+    }
+
+    async fn find_slots(
+        &self,
+        zone: ZoneId,
+        transaction_type: TransactionType,
+        company: Option<CompanyId>,
+        preferred: DateTime<Utc>,
+        count: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<WindowView>> {
+        read!(self, |c| {
+            let zones = self.zones.load(c).await?;
+            let z = zones.get(&zone)?;
+            let (lo, hi) = bookable_range(z, now);
+            let used = usage(c, &zone, lo, hi, company.as_ref()).await?;
+            let lookup = |s| used.get(&s);
+            let starts = find_slots(
+                z,
+                transaction_type,
+                company.as_ref(),
+                preferred,
+                count,
+                now,
+                lookup,
+            );
+            Ok(starts
+                .into_iter()
+                .map(|s| window_view(z, s, lookup(s)))
+                .collect())
+        })
+    }
+
+    async fn zones(&self) -> Result<Vec<ZoneConfig>> {
+        read!(self, |c| Ok(self
+            .zones
+            .load(c)
+            .await?
+            .configs
+            .into_values()
+            .collect()))
+    }
+
+    async fn gates(&self) -> Result<Vec<Gate>> {
+        let mut gates: Vec<Gate> = read!(self, |c| values(
+            c,
+            "gates",
+            "SELECT format, body FROM gates",
+            &[]
+        )
+        .await)?;
+        gates.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(gates)
+    }
+
+    async fn no_shows(&self) -> Result<BTreeMap<CompanyId, u64>> {
+        read!(self, |c| {
+            let rows = query(
+                c,
+                "SELECT company, COUNT(*) AS n FROM bookings WHERE state = 'NO_SHOW' GROUP BY company",
+                &[],
+            )
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    let company: String = get(r, "bookings", "company")?;
+                    let company = CompanyId::parse(&company).map_err(|e| Error::Corrupt {
+                        key: "bookings.company".into(),
+                        reason: e.to_string(),
+                    })?;
+                    Ok((company, get::<i64>(r, "bookings", "n")?.unsigned_abs()))
+                })
+                .collect()
+        })
+    }
+
+    async fn changes(
+        &self,
+        zone: ZoneId,
+        after: u64,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Changes> {
+        snapshot!(self, |tx| {
+            let rows = query(tx, "SELECT seq FROM zones WHERE id = $1", &[&zone.as_str()]).await?;
+            let Some(row) = rows.first() else {
+                return Err(bawaba_domain::Error::NotFound {
+                    what: "zone",
+                    id: zone.to_string(),
+                }
+                .into());
+            };
+            let head = get::<i64>(row, "zones", "seq")?.unsigned_abs();
+            if after > head {
+                return Err(bawaba_domain::Error::invalid(
+                    "after_seq",
+                    format!(
+                        "{after} is ahead of zone {zone}'s change log ({head}); the agent's replica belongs to another scheduler store"
+                    ),
+                )
+                .into());
+            }
+            if after == 0 && head > 0 || head - after > SNAPSHOT_AFTER {
+                // One day back: older windows are of no use at a gate; the ledger picks them
+                // from the candidates.
+                let since = now - TimeDelta::days(1);
+                let candidates = bookings(
+                    tx,
+                    "SELECT b.format, b.body FROM bookings b WHERE EXISTS (SELECT 1 FROM booking_stops s \
+                     WHERE s.booking = b.id AND s.zone = $1 AND s.window_start > $2) ORDER BY b.id",
+                    &[&zone.as_str(), &(since - TimeDelta::days(1))],
+                )
+                .await?;
+                let ledger = Ledger::restore(Records {
+                    bookings: candidates,
+                    ..Records::default()
+                });
+                let bookings = ledger
+                    .zone_bookings(&zone, since)
+                    .into_iter()
+                    .cloned()
+                    .collect();
+                return Ok(Changes::Snapshot {
+                    seq: head,
+                    bookings,
+                });
+            }
+            let entries: Vec<ChangeEntry> = values(
+                tx,
+                "change_log",
+                "SELECT format, body FROM change_log WHERE zone = $1 AND seq > $2 AND seq <= $3 \
+                 ORDER BY seq LIMIT $4",
+                &[
+                    &zone.as_str(),
+                    &i64::try_from(after).unwrap_or(i64::MAX),
+                    &i64::try_from(head).unwrap_or(i64::MAX),
+                    &i64::try_from(limit).unwrap_or(i64::MAX),
+                ],
+            )
+            .await?;
+            Ok(Changes::Entries(entries))
+        })
+    }
+
+    fn commits(&self) -> watch::Receiver<u64> {
+        self.commits.subscribe()
+    }
+
+    async fn zone(&self, zone: ZoneId) -> Result<ZoneConfig> {
+        read!(self, |c| Ok(self.zones.load(c).await?.get(&zone)?.clone()))
+    }
+
+    async fn report_passages(&self, passages: Vec<Passage>) -> Result<Vec<PassageId>> {
+        let mut booking_ids: Vec<Vec<u8>> = passages
+            .iter()
+            .filter_map(|p| p.booking.map(|b| b.to_bytes().to_vec()))
+            .collect();
+        booking_ids.sort();
+        booking_ids.dedup();
+        let passage_ids: Vec<Vec<u8>> = passages.iter().map(|p| p.id.to_bytes().to_vec()).collect();
+        write!(self, |tx| {
+            let zones = self.zones.load(tx).await?;
+            // Bookings first (locked), then what was recorded before: a concurrent report of
+            // the same passage has committed by the time the booking is ours.
+            let loaded = bookings(tx, LOCK_BOOKINGS, &[&booking_ids]).await?;
+            let recorded = values(
+                tx,
+                "passages",
+                "SELECT format, body FROM passages WHERE id = ANY($1)",
+                &[&passage_ids],
+            )
+            .await?;
+            let records = Records {
+                passages: recorded,
+                ..Records::default()
+            };
+            apply(tx, &zones, loaded, records, |l| {
+                // Validate all first: a batch is recorded whole or not at all.
+                for p in &passages {
+                    l.zone(&p.zone)?;
+                }
+                let mut touched = Touched::default();
+                for p in &passages {
+                    touched.merge(l.record_passage(p.clone())?.1);
+                }
+                Ok((touched, passages.iter().map(|p| p.id).collect()))
+            })
+            .await
+        })
+    }
+
+    async fn passages(
+        &self,
+        zone: Option<ZoneId>,
+        after: Option<PassageId>,
+        limit: usize,
+    ) -> Result<Vec<Passage>> {
+        let after = after.map(|a| a.to_bytes().to_vec());
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        read!(self, |c| {
+            values(
+                c,
+                "passages",
+                "SELECT format, body FROM passages \
+                 WHERE ($1::TEXT IS NULL OR zone = $1) AND ($2::BYTEA IS NULL OR id > $2) \
+                 ORDER BY id LIMIT $3",
+                &[&zone.as_ref().map(ZoneId::as_str), &after, &limit],
+            )
+            .await
+        })
+    }
+
+    async fn referrals(&self, zone: Option<ZoneId>, all: bool) -> Result<Vec<Referral>> {
+        read!(self, |c| {
+            values(
+                c,
+                "referrals",
+                "SELECT format, body FROM referrals \
+                 WHERE ($1::TEXT IS NULL OR zone = $1) AND ($2 OR state = 'OPEN') ORDER BY id",
+                &[&zone.as_ref().map(ZoneId::as_str), &all],
+            )
+            .await
+        })
+    }
+
+    async fn resolve_referral(
+        &self,
+        id: PassageId,
+        approve: bool,
+        by: String,
+        reason: String,
+        now: DateTime<Utc>,
+    ) -> Result<Referral> {
+        write!(self, |tx| {
+            let zones = self.zones.load(tx).await?;
+            let referrals: Vec<Referral> = values(
+                tx,
+                "referrals",
+                "SELECT format, body FROM referrals WHERE id = $1 FOR UPDATE",
+                &[&&id.to_bytes()[..]],
+            )
+            .await?;
+            let mut loaded = Vec::new();
+            if let Some(b) = referrals
+                .first()
+                .and_then(|r| r.passage.booking)
+                .filter(|_| approve)
+            {
+                loaded = bookings(tx, LOCK_BOOKING, &[&&b.to_bytes()[..]]).await?;
+            }
+            let records = Records {
+                referrals,
+                ..Records::default()
+            };
+            apply(tx, &zones, loaded, records, |l| {
+                let t = l.resolve_referral(id, approve, &by, &reason, now)?;
+                let r = l
+                    .referral(id)
+                    .cloned()
+                    .ok_or_else(|| bawaba_domain::Error::NotFound {
+                        what: "referral",
+                        id: id.to_string(),
+                    })?;
+                Ok((t, r))
+            })
+            .await
+        })
+    }
+}

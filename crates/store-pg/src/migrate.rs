@@ -1,0 +1,70 @@
+//! Versioned schema migrations: SQL files embedded in the binary, applied in order, each in
+//! one transaction together with its row in `schema_migrations`.
+//!
+//! Replicas starting at once do not need a lock: each migration first inserts its own row
+//! (`ON CONFLICT DO NOTHING`); a second replica's insert waits for the first one's transaction
+//! and then finds the row, so only one of them runs the migration.
+
+use bawaba_store::{Error, Result};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, IsolationLevel};
+
+use crate::db::describe;
+
+/// The migrations, oldest first: (version, name, SQL).
+pub const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+
+fn storage(context: &str) -> impl Fn(tokio_postgres::Error) -> Error + '_ {
+    move |e| Error::Storage(format!("{context}: {}", describe(&e)))
+}
+
+/// Brings the schema up to date; returns the versions it applied (empty when none were due).
+pub async fn run(client: &mut Client) -> Result<Vec<i64>> {
+    let created = client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                version    BIGINT PRIMARY KEY,
+                name       TEXT NOT NULL,
+                applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+            )",
+        )
+        .await;
+    // Another replica creating it at the same moment makes PostgreSQL's IF NOT EXISTS fail
+    // on the catalog instead.
+    let raced = [
+        SqlState::UNIQUE_VIOLATION,
+        SqlState::DUPLICATE_OBJECT,
+        SqlState::DUPLICATE_TABLE,
+    ];
+    match created {
+        Err(e) if e.code().is_some_and(|c| raced.contains(c)) => {}
+        other => other.map_err(storage("creating schema_migrations"))?,
+    }
+    let mut applied = Vec::new();
+    for &(version, name, sql) in MIGRATIONS {
+        let context = format!("migration {version} ({name})");
+        let tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::ReadCommitted)
+            .start()
+            .await
+            .map_err(storage(&context))?;
+        let claimed = tx
+            .execute(
+                "INSERT INTO schema_migrations (version, name) VALUES ($1, $2) \
+                 ON CONFLICT (version) DO NOTHING",
+                &[&version, &name],
+            )
+            .await
+            .map_err(storage(&context))?;
+        if claimed == 0 {
+            continue; // applied before (the transaction rolls back on drop)
+        }
+        tx.batch_execute(sql).await.map_err(storage(&context))?;
+        tx.commit().await.map_err(storage(&context))?;
+        tracing::info!(version, name, "schema migration applied");
+        applied.push(version);
+    }
+    Ok(applied)
+}

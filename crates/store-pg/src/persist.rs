@@ -1,0 +1,358 @@
+//! Writes what a mutation touched, inside its transaction.
+//!
+//! The domain's [`Ledger`] applied the mutation to the records the transaction loaded (and
+//! locked); this writes the result. What the ledger could not check, because it saw only those
+//! records, the database enforces here: capacity, per-type limits and company caps by guarded
+//! updates, unique keys, and the order of each zone's change log.
+
+use std::collections::BTreeMap;
+
+use bawaba_domain::calendar::TransactionType;
+use bawaba_domain::ids::{BookingId, CompanyId, ZoneId};
+use bawaba_domain::ledger::{Booking, ChangeEntry, Ledger, Touched};
+use bawaba_domain::passage::ReferralState;
+use bawaba_store::Error;
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+
+use crate::capacity::room_error;
+use crate::db::{FORMAT, Fail, R, Zones, body, execute, type_column, usage};
+
+/// One mutation's result, to be written.
+#[derive(Debug)]
+pub struct Change<'a> {
+    /// The scratch ledger after the mutation.
+    pub ledger: &'a Ledger,
+    pub touched: &'a Touched,
+    /// The bookings as loaded, before the mutation (new bookings are absent).
+    pub before: &'a BTreeMap<BookingId, Booking>,
+    /// The zones the mutation was decided with, at the versions read.
+    pub zones: &'a Zones,
+}
+
+/// A place in a window: what capacity counts.
+type Place = (ZoneId, DateTime<Utc>, TransactionType, CompanyId);
+
+fn places(b: Option<&Booking>) -> impl Iterator<Item = Place> + '_ {
+    b.filter(|b| b.state.holds_capacity())
+        .into_iter()
+        .flat_map(|b| {
+            b.stops.iter().map(|s| {
+                (
+                    s.zone.clone(),
+                    s.window_start,
+                    s.transaction_type,
+                    b.company.clone(),
+                )
+            })
+        })
+}
+
+/// Writes everything `change` touched. Rows are locked in one global order: the loader's
+/// booking and truck rows, new unique keys, windows and their company rows by zone and start,
+/// zone rows by id; so writers do not deadlock. Contended rows are held from their statement
+/// to the commit: they come last.
+pub async fn persist(c: &impl GenericClient, change: &Change<'_>) -> R<()> {
+    let Change {
+        ledger,
+        touched,
+        before,
+        zones,
+    } = change;
+    for id in &touched.bookings {
+        let b = ledger.booking(*id).ok_or_else(|| missing("booking", id))?;
+        write_booking(c, b, before.get(id)).await?;
+    }
+    for r in &touched.idempotency {
+        execute(
+            c,
+            "INSERT INTO idempotency (company, key, booking, fingerprint) VALUES ($1, $2, $3, $4)",
+            &[
+                &r.company.as_str(),
+                &r.key,
+                &&r.booking.to_bytes()[..],
+                // The fingerprint's 64 bits, stored as BIGINT.
+                &(r.fingerprint as i64),
+            ],
+        )
+        .await?;
+    }
+    for id in &touched.passages {
+        let p = ledger.passage(*id).ok_or_else(|| missing("passage", id))?;
+        let booking = p.booking.map(|b| b.to_bytes().to_vec());
+        execute(
+            c,
+            "INSERT INTO passages (id, zone, booking, format, body) VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &&id.to_bytes()[..],
+                &p.zone.as_str(),
+                &booking,
+                &FORMAT,
+                &body(p),
+            ],
+        )
+        .await?;
+    }
+    for id in &touched.referrals {
+        let r = ledger
+            .referral(*id)
+            .ok_or_else(|| missing("referral", id))?;
+        execute(
+            c,
+            "INSERT INTO referrals (id, zone, state, format, body) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, format = EXCLUDED.format, \
+             body = EXCLUDED.body",
+            &[
+                &&id.to_bytes()[..],
+                &r.passage.zone.as_str(),
+                &referral_state(r.state),
+                &FORMAT,
+                &body(r),
+            ],
+        )
+        .await?;
+    }
+    for id in &touched.gates {
+        let g = ledger.gate(id)?;
+        execute(
+            c,
+            "INSERT INTO gates (id, zone, format, body) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (id) DO UPDATE SET zone = EXCLUDED.zone, format = EXCLUDED.format, \
+             body = EXCLUDED.body",
+            &[&id.as_str(), &g.zone.as_str(), &FORMAT, &body(g)],
+        )
+        .await?;
+    }
+    for id in &touched.zones {
+        let cfg = ledger.zone(id)?;
+        execute(
+            c,
+            "INSERT INTO zones (id, format, config) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET format = EXCLUDED.format, config = EXCLUDED.config, \
+             version = zones.version + 1",
+            &[&id.as_str(), &FORMAT, &body(cfg)],
+        )
+        .await?;
+    }
+    // The contended rows last, so they are held as briefly as possible: places taken (+) and
+    // released (-), in lock order, then the zones' change-log heads.
+    let mut delta: BTreeMap<Place, i64> = BTreeMap::new();
+    for id in &touched.bookings {
+        for p in places(before.get(id)) {
+            *delta.entry(p).or_default() -= 1;
+        }
+        for p in places(ledger.booking(*id)) {
+            *delta.entry(p).or_default() += 1;
+        }
+    }
+    for ((zone, start, t, company), n) in &delta {
+        for _ in 0..n.abs() {
+            if *n > 0 {
+                take(c, zones, zone, *start, *t, company).await?;
+            } else {
+                release(c, zone, *start, *t, company).await?;
+            }
+        }
+    }
+    log_changes(c, &touched.changes, zones).await
+}
+
+/// The state as stored in `referrals.state`.
+pub fn referral_state(s: ReferralState) -> &'static str {
+    match s {
+        ReferralState::Open => "OPEN",
+        ReferralState::Approved => "APPROVED",
+        ReferralState::Rejected => "REJECTED",
+    }
+}
+
+fn missing(what: &str, id: &impl std::fmt::Display) -> Fail {
+    Fail::Store(Error::Storage(format!(
+        "the ledger touched {what} {id} but does not hold it"
+    )))
+}
+
+/// Takes one place, or refuses: a guarded increment of the window (total and type) and of the
+/// company's places; nothing is raised past its limit, whatever runs at the same time.
+async fn take(
+    c: &impl GenericClient,
+    zones: &Zones,
+    zone: &ZoneId,
+    start: DateTime<Utc>,
+    t: TransactionType,
+    company: &CompanyId,
+) -> R<()> {
+    let z = zones.get(zone)?;
+    let capacity = z.capacity(start);
+    let (total, of_type) = (i64::from(capacity.total), i64::from(capacity.for_type(t)));
+    let cap = i64::from(z.company_cap(company, capacity.total));
+    let col = type_column(t);
+    // The window's total and type guard, then the company's; both or neither.
+    let sql = format!(
+        "WITH w AS (\
+             INSERT INTO window_usage (zone, window_start, booked, {col}) \
+             SELECT $1::TEXT, $2::TIMESTAMPTZ, 1, 1 WHERE $3::BIGINT > 0 AND $4::BIGINT > 0 \
+             ON CONFLICT (zone, window_start) DO UPDATE \
+             SET booked = window_usage.booked + 1, {col} = window_usage.{col} + 1 \
+             WHERE window_usage.booked < $3 AND window_usage.{col} < $4 RETURNING 1) \
+         INSERT INTO company_usage (zone, window_start, company, held) \
+         SELECT $1, $2, $5::TEXT, 1 FROM w WHERE $6::BIGINT > 0 \
+         ON CONFLICT (zone, window_start, company) DO UPDATE \
+         SET held = company_usage.held + 1 WHERE company_usage.held < $6"
+    );
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] = [
+        &zone.as_str(),
+        &start,
+        &total,
+        &of_type,
+        &company.as_str(),
+        &cap,
+    ];
+    let took = execute(c, &sql, &params).await? == 1;
+    if took {
+        return Ok(());
+    }
+    // Why, as the domain words it (alternatives are the caller's to add).
+    let used = usage(c, zone, start, start, Some(company)).await?;
+    match room_error(z, start, t, company, used.get(&start)) {
+        Some(e) => Err(e.into()),
+        // Room was freed since the guarded update looked.
+        None => Err(Fail::Retry(format!("window {start} of {zone} changed"))),
+    }
+}
+
+/// Gives one place back.
+async fn release(
+    c: &impl GenericClient,
+    zone: &ZoneId,
+    start: DateTime<Utc>,
+    t: TransactionType,
+    company: &CompanyId,
+) -> R<()> {
+    let col = type_column(t);
+    let sql = format!(
+        "WITH w AS (\
+             UPDATE window_usage SET booked = booked - 1, {col} = {col} - 1 \
+             WHERE zone = $1 AND window_start = $2 RETURNING 1) \
+         UPDATE company_usage SET held = held - 1 \
+         WHERE zone = $1 AND window_start = $2 AND company = $3 AND EXISTS (SELECT 1 FROM w)"
+    );
+    let released = execute(c, &sql, &[&zone.as_str(), &start, &company.as_str()]).await? == 1;
+    if released {
+        Ok(())
+    } else {
+        Err(Fail::Store(Error::Corrupt {
+            key: format!("window_usage {zone} {start} {company}"),
+            reason: "a booking holds a place its window's counters do not count".into(),
+        }))
+    }
+}
+
+/// Inserts a new booking, or updates one that was loaded (and locked) at `old`'s revision.
+async fn write_booking(c: &impl GenericClient, b: &Booking, old: Option<&Booking>) -> R<()> {
+    let id = b.id.to_bytes();
+    let first = b.stops.first().map_or(b.created_at, |s| s.window_start);
+    let revision = i64::try_from(b.revision).unwrap_or(i64::MAX);
+    let Some(old) = old else {
+        execute(
+            c,
+            "INSERT INTO bookings (id, company, plate, state, first_start, revision, format, body) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &&id[..],
+                &b.company.as_str(),
+                &b.plate.as_str(),
+                &b.state.as_str(),
+                &first,
+                &revision,
+                &FORMAT,
+                &body(b),
+            ],
+        )
+        .await?;
+        for (i, s) in b.stops.iter().enumerate() {
+            execute(
+                c,
+                "INSERT INTO booking_stops (booking, idx, zone, window_start, kind) \
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    &&id[..],
+                    &(i as i16),
+                    &s.zone.as_str(),
+                    &s.window_start,
+                    &(s.transaction_type.index() as i16),
+                ],
+            )
+            .await?;
+        }
+        return Ok(());
+    };
+    let updated = execute(
+        c,
+        "UPDATE bookings SET state = $2, first_start = $3, revision = $4, format = $5, body = $6 \
+         WHERE id = $1 AND revision = $7",
+        &[
+            &&id[..],
+            &b.state.as_str(),
+            &first,
+            &revision,
+            &FORMAT,
+            &body(b),
+            &i64::try_from(old.revision).unwrap_or(i64::MAX),
+        ],
+    )
+    .await?;
+    if updated != 1 {
+        return Err(Fail::Retry(format!("booking {} changed", b.id)));
+    }
+    for (i, (s, o)) in b.stops.iter().zip(&old.stops).enumerate() {
+        if (&s.zone, s.window_start) != (&o.zone, o.window_start) {
+            execute(
+                c,
+                "UPDATE booking_stops SET zone = $3, window_start = $4 \
+                 WHERE booking = $1 AND idx = $2",
+                &[&&id[..], &(i as i16), &s.zone.as_str(), &s.window_start],
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Appends change-log entries. Each zone's sequence numbers come from its row, updated in
+/// the same statement and held until commit: the zone's changes commit in sequence order, so
+/// a follower never sees change N+1 before N. A zone whose configuration changed since it was
+/// read (its version moved) sends the transaction round again.
+async fn log_changes(c: &impl GenericClient, changes: &[ChangeEntry], zones: &Zones) -> R<()> {
+    let mut by_zone: BTreeMap<&ZoneId, Vec<&ChangeEntry>> = BTreeMap::new();
+    for e in changes {
+        by_zone.entry(&e.zone).or_default().push(e);
+    }
+    for (zone, entries) in by_zone {
+        let version = zones
+            .versions
+            .get(zone)
+            .ok_or_else(|| missing("zone", zone))?;
+        let n = entries.len() as i64;
+        let ids: Vec<Vec<u8>> = entries
+            .iter()
+            .map(|e| e.booking.id.to_bytes().to_vec())
+            .collect();
+        let bodies: Vec<_> = entries.iter().map(|e| body(*e)).collect();
+        let logged = execute(
+            c,
+            "WITH head AS (\
+                 UPDATE zones SET seq = seq + $2 WHERE id = $1 AND version = $3 RETURNING seq) \
+             INSERT INTO change_log (zone, seq, booking, format, body) \
+             SELECT $1, head.seq - $2 + e.n, e.booking, $4, \
+                 jsonb_set(e.body, '{seq}', to_jsonb(head.seq - $2 + e.n)) \
+             FROM head, unnest($5::BYTEA[], $6::JSONB[]) WITH ORDINALITY AS e(booking, body, n)",
+            &[&zone.as_str(), &n, version, &FORMAT, &ids, &bodies],
+        )
+        .await?;
+        if logged != entries.len() as u64 {
+            return Err(Fail::Retry(format!("zone {zone} was reconfigured")));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,26 @@
+//! The conformance suite (`bawaba_store::conformance`) on the PostgreSQL store: a fresh
+//! database per test; "reopen" is a new `PgStore` on the same database.
+
+#![allow(clippy::unwrap_used)] // test code: a failed setup is a failed test
+
+use bawaba_store::conformance::Backend;
+use bawaba_store_pg::PgStore;
+use bawaba_store_pg::testing::TempDatabase;
+
+struct Pg(TempDatabase);
+
+impl Backend for Pg {
+    type Store = PgStore;
+
+    async fn open(&self) -> PgStore {
+        PgStore::connect(&self.0.url).await.unwrap()
+    }
+
+    async fn close(&self, store: PgStore) {
+        let mismatches = store.usage_mismatches().await.unwrap();
+        assert!(mismatches.is_empty(), "{mismatches:?}");
+        store.close().await.unwrap();
+    }
+}
+
+bawaba_store::conformance_tests!(backend: Pg(TempDatabase::create().await.unwrap()), cases: 8);

@@ -1,0 +1,281 @@
+//! Several replicas (`PgStore`s) on one database: what only a shared database can get wrong.
+
+#![allow(clippy::unwrap_used)] // test code: a failed setup is a failed test
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bawaba_domain::calendar::TransactionType;
+use bawaba_domain::ids::BookingId;
+use bawaba_domain::ledger::{Actor, Booking, BookingFilter, BookingState};
+use bawaba_store::conformance::{
+    at, check_invariants, now, race, simple, stop, visit, zone_config, zone_id,
+};
+use bawaba_store::{Changes, Error, Store};
+use bawaba_store_pg::testing::TempDatabase;
+use bawaba_store_pg::{PgOptions, PgStore, migrate};
+
+async fn replica(db: &TempDatabase, name: &str) -> Arc<PgStore> {
+    let options = PgOptions {
+        replica: name.into(),
+        ..PgOptions::default()
+    };
+    Arc::new(PgStore::connect_with(&db.url, options).await.unwrap())
+}
+
+async fn all(s: &PgStore) -> Vec<Booking> {
+    s.list_bookings(BookingFilter::default(), None, 10_000)
+        .await
+        .unwrap()
+}
+
+/// Two replicas race for the last places of the same windows with one- and two-window
+/// visits: no window goes over capacity, and every acknowledged booking is there, whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_never_oversell() {
+    let db = TempDatabase::create().await.unwrap();
+    let (a, b) = (replica(&db, "a").await, replica(&db, "b").await);
+    a.upsert_zone(zone_config("act", 10)).await.unwrap();
+    for i in 0..3 {
+        for hour in [5, 6] {
+            let req = simple(
+                "acme",
+                &format!("pre{i}-{hour}"),
+                &format!("7{hour}{i}"),
+                hour,
+            );
+            b.create_booking(req, now()).await.unwrap();
+        }
+    }
+    let gc = TransactionType::GeneralCargo;
+    let results = race(96, |i| {
+        let s = Arc::clone(if i % 2 == 0 { &a } else { &b });
+        let stops = match i % 3 {
+            0 => vec![stop("act", 5, gc)],
+            1 => vec![stop("act", 6, gc)],
+            _ => vec![stop("act", 5, gc), stop("act", 6, gc)],
+        };
+        let req = visit("acme", &format!("k{i}"), &format!("60{i:03}"), stops);
+        async move { s.create_booking(req, now()).await }
+    })
+    .await;
+    let mut acknowledged = Vec::new();
+    for r in results {
+        match r {
+            Ok(c) => acknowledged.push(c.booking),
+            Err(Error::Domain(bawaba_domain::Error::WindowFull { .. })) => {}
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    for s in [&a, &b] {
+        let windows = s
+            .list_windows(zone_id("act"), at(5), at(7), 2)
+            .await
+            .unwrap();
+        assert_eq!(
+            windows.iter().map(|w| w.booked).collect::<Vec<_>>(),
+            vec![10, 10]
+        );
+        for booking in &acknowledged {
+            let stored = s.get_booking(Actor::Authority, booking.id).await.unwrap();
+            assert_eq!(&stored, booking);
+        }
+        check_invariants(&**s, &zone_id("act"), 0, 24).await;
+    }
+    let places: usize = acknowledged.iter().map(|b| b.stops.len()).sum();
+    assert_eq!(
+        places + 6,
+        20,
+        "every place taken belongs to an acknowledged booking"
+    );
+    assert!(a.usage_mismatches().await.unwrap().is_empty());
+}
+
+/// A gate follower reads the change log through either replica, alternately, while both
+/// write: it sees every change exactly once, in order, and ends with the bookings' states.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_follower_sees_every_change_once_in_order_through_any_replica() {
+    let db = TempDatabase::create().await.unwrap();
+    let (a, b) = (replica(&db, "a").await, replica(&db, "b").await);
+    a.upsert_zone(zone_config("act", 1000)).await.unwrap();
+    let writers = race(4, |w| {
+        let s = Arc::clone(if w % 2 == 0 { &a } else { &b });
+        async move {
+            for i in 0..30 {
+                let req = simple(
+                    "acme",
+                    &format!("w{w}-{i}"),
+                    &format!("6{w}{i:03}"),
+                    2 + i % 20,
+                );
+                let booking = s.create_booking(req, now()).await.unwrap().booking;
+                if i % 3 == 0 {
+                    s.cancel_booking(Actor::Authority, booking.id, String::new(), now())
+                        .await
+                        .unwrap();
+                } else if i % 3 == 1 {
+                    s.move_booking(Actor::Authority, booking.id, 0, at(30), now())
+                        .await
+                        .unwrap();
+                }
+            }
+        }
+    });
+    let follower = {
+        let (a, b) = (Arc::clone(&a), Arc::clone(&b));
+        tokio::spawn(async move {
+            let mut state: BTreeMap<BookingId, Booking> = BTreeMap::new();
+            let (mut cursor, mut seen, mut reads) = (0u64, Vec::new(), 0usize);
+            let mut idle = 0;
+            while idle < 20 {
+                reads += 1;
+                let via = if reads % 2 == 0 { &a } else { &b };
+                match via.changes(zone_id("act"), cursor, 7, now()).await.unwrap() {
+                    Changes::Snapshot { seq, bookings } => {
+                        assert!(seen.is_empty(), "a snapshot only at the start");
+                        state = bookings.into_iter().map(|b| (b.id, b)).collect();
+                        cursor = seq;
+                    }
+                    Changes::Entries(entries) if entries.is_empty() => {
+                        idle += 1;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    Changes::Entries(entries) => {
+                        idle = 0;
+                        for e in entries {
+                            assert_eq!(e.seq, cursor + 1, "changes arrive once each, in order");
+                            cursor = e.seq;
+                            if let Some(old) = state.get(&e.booking.id) {
+                                assert!(e.booking.revision > old.revision);
+                            }
+                            seen.push(e.seq);
+                            state.insert(e.booking.id, e.booking);
+                        }
+                    }
+                }
+            }
+            (state, reads)
+        })
+    };
+    writers.await;
+    let (state, reads) = follower.await.unwrap();
+    assert!(reads > 20);
+    let stored: BTreeMap<BookingId, Booking> =
+        all(&a).await.into_iter().map(|b| (b.id, b)).collect();
+    assert_eq!(stored.len(), 120);
+    assert_eq!(state, stored);
+}
+
+/// Two replicas sweeping at once mark each no-show once; the one without the lease does
+/// nothing until the holder lets go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_sweep_lease_marks_each_no_show_once() {
+    let db = TempDatabase::create().await.unwrap();
+    let (a, b) = (replica(&db, "a").await, replica(&db, "b").await);
+    a.upsert_zone(zone_config("act", 100)).await.unwrap();
+    let mut due = BTreeSet::new();
+    for i in 0..20 {
+        let req = simple("acme", &format!("k{i}"), &format!("60{i:02}"), 2 + i % 2);
+        due.insert(a.create_booking(req, now()).await.unwrap().booking.id);
+        let later = simple("acme", &format!("l{i}"), &format!("70{i:02}"), 10);
+        b.create_booking(later, now()).await.unwrap();
+    }
+    let swept = race(2, |i| {
+        let s = Arc::clone(if i == 0 { &a } else { &b });
+        async move { s.sweep_no_shows(at(6)).await.unwrap() }
+    })
+    .await;
+    assert!(
+        swept.iter().any(Vec::is_empty),
+        "only the lease holder sweeps: {swept:?}"
+    );
+    let marked: BTreeSet<BookingId> = swept.concat().into_iter().collect();
+    assert_eq!(marked, due);
+    let (holder, other) = if swept[0].is_empty() { (b, a) } else { (a, b) };
+
+    let late = simple("beta", "m1", "800", 4);
+    let late = other.create_booking(late, now()).await.unwrap().booking;
+    assert!(other.sweep_no_shows(at(8)).await.unwrap().is_empty());
+    assert_eq!(holder.sweep_no_shows(at(8)).await.unwrap(), vec![late.id]);
+    // The holder lets go; the other replica takes over at its next sweep.
+    Arc::try_unwrap(holder).ok().unwrap().close().await.unwrap();
+    let last = simple("beta", "m2", "801", 5);
+    let last = other.create_booking(last, now()).await.unwrap().booking;
+    assert_eq!(other.sweep_no_shows(at(9)).await.unwrap(), vec![last.id]);
+
+    let Changes::Snapshot { seq, .. } = other.changes(zone_id("act"), 0, 1, now()).await.unwrap()
+    else {
+        panic!("snapshot");
+    };
+    let Changes::Entries(log) = other
+        .changes(zone_id("act"), 1, seq as usize, now())
+        .await
+        .unwrap()
+    else {
+        panic!("entries");
+    };
+    let mut no_shows: BTreeMap<BookingId, usize> = BTreeMap::new();
+    for e in log
+        .iter()
+        .filter(|e| e.booking.state == BookingState::NoShow)
+    {
+        *no_shows.entry(e.booking.id).or_default() += 1;
+    }
+    assert_eq!(no_shows.len(), 22);
+    assert!(no_shows.values().all(|n| *n == 1), "each marked once");
+}
+
+/// A closure added on one replica while the other books into the closed window: the booking
+/// either comes first (and is on the closure's hit list) or is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn closures_never_miss_a_racing_booking() {
+    let db = TempDatabase::create().await.unwrap();
+    let (a, b) = (replica(&db, "a").await, replica(&db, "b").await);
+    a.upsert_zone(zone_config("act", 100)).await.unwrap();
+    for hour in 2..26 {
+        let (booking, closure) = tokio::join!(
+            a.create_booking(simple("acme", &format!("k{hour}"), "601", hour), now()),
+            b.add_closure(zone_id("act"), at(hour), at(hour + 1), "storm".into()),
+        );
+        let (_, hit) = closure.unwrap();
+        match booking {
+            Ok(c) => assert_eq!(hit, vec![c.booking]),
+            Err(Error::Domain(bawaba_domain::Error::WindowFull { .. })) => assert!(hit.is_empty()),
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+}
+
+/// A commit on one replica wakes the followers of another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn commits_on_one_replica_wake_followers_of_another() {
+    let db = TempDatabase::create().await.unwrap();
+    let (a, b) = (replica(&db, "a").await, replica(&db, "b").await);
+    a.upsert_zone(zone_config("act", 10)).await.unwrap();
+    let mut woken = b.commits();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    woken.borrow_and_update();
+    a.create_booking(simple("acme", "k1", "601", 5), now())
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(3), woken.changed())
+        .await
+        .expect("woken within the poll interval")
+        .unwrap();
+}
+
+/// Migrations run once, whoever runs them and however many at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn migrations_run_once() {
+    let db = TempDatabase::create().await.unwrap();
+    let runs = race(4, |_| {
+        let url = db.url.clone();
+        async move { migrate(&url).await.unwrap() }
+    })
+    .await;
+    assert_eq!(runs.concat(), vec![1], "{runs:?}");
+    assert!(migrate(&db.url).await.unwrap().is_empty());
+    let s = PgStore::connect(&db.url).await.unwrap();
+    assert!(s.zones().await.unwrap().is_empty());
+}
