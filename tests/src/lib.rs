@@ -196,16 +196,219 @@ impl Default for TestDir {
 
 type Log = Arc<Mutex<VecDeque<String>>>;
 
-/// A running `bawaba scheduler` child process. Dropping it kills it (SIGKILL).
+/// Held while a child process is spawned, and by tests while they make pseudo-terminals: a
+/// pty pair is opened without close-on-exec for an instant, and a child forked in that
+/// instant would keep the line open.
+pub fn spawn_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A running `bawaba` child process whose stderr is drained (the last lines kept for
+/// failure messages). Dropping it kills it (SIGKILL) and, while a test panics, prints them.
 #[derive(Debug)]
-pub struct Scheduler {
+pub struct Process {
     child: Child,
-    addr: SocketAddr,
-    tls: bool,
-    data_dir: PathBuf,
+    name: String,
     log: Log,
     reader: Option<JoinHandle<()>>,
     stopped: Option<ExitStatus>,
+}
+
+impl Process {
+    /// Starts `cmd` and waits (at most [`START_TIMEOUT`]) for a stderr line on which `ready`
+    /// finds something; returns it with the process.
+    pub fn spawn<T: Send + 'static>(
+        mut cmd: Command,
+        ready: fn(&str) -> Option<T>,
+    ) -> (Process, T) {
+        cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+        let what = describe(&cmd);
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting `{what}`: {e}"));
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let log: Log = Arc::new(Mutex::new(VecDeque::new()));
+        let (tx, rx) = mpsc::channel();
+        let reader = {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                // Drains stderr to the end so the pipe never fills, keeping the last lines.
+                let mut tx = Some(tx);
+                let mut stderr = BufReader::new(stderr);
+                let mut buf = Vec::new();
+                loop {
+                    buf.clear();
+                    match stderr.read_until(b'\n', &mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => {}
+                    }
+                    let line = strip_ansi(String::from_utf8_lossy(&buf).trim_end());
+                    if tx.is_some()
+                        && let Some(found) = ready(&line)
+                        && let Some(tx) = tx.take()
+                    {
+                        // The receiver may have given up already.
+                        let _ = tx.send(found);
+                    }
+                    let mut log = log
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if log.len() == LOG_LINES {
+                        log.pop_front();
+                    }
+                    log.push_back(line);
+                }
+            })
+        };
+        match rx.recv_timeout(START_TIMEOUT) {
+            Ok(found) => (
+                Process {
+                    child,
+                    name: what,
+                    log,
+                    reader: Some(reader),
+                    stopped: None,
+                },
+                found,
+            ),
+            Err(e) => {
+                let _ = child.kill();
+                let status = child
+                    .wait()
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|e| e.to_string());
+                let _ = reader.join();
+                let why = match e {
+                    mpsc::RecvTimeoutError::Timeout => {
+                        format!("did not log that it is ready within {START_TIMEOUT:?}")
+                    }
+                    mpsc::RecvTimeoutError::Disconnected => {
+                        "closed stderr without logging that it is ready".to_owned()
+                    }
+                };
+                panic!(
+                    "`{what}` {why} (exit: {status}); its stderr:\n{}",
+                    lines(&log)
+                );
+            }
+        }
+    }
+
+    /// `bawaba ARGS`, ready once a stderr line contains `ready` (a fixed string).
+    pub fn start(args: &[&str], ready: &'static str) -> Process {
+        let mut cmd = bawaba_command();
+        cmd.args(args);
+        // A plain fn cannot capture `ready`; the few ready lines used are listed here.
+        let found: fn(&str) -> Option<()> = match ready {
+            "connected to the scheduler" => {
+                |l| l.contains("connected to the scheduler").then_some(())
+            }
+            "gate agent starting" => |l| l.contains("gate agent starting").then_some(()),
+            other => panic!("no ready matcher for {other:?}; add one to Process::start"),
+        };
+        Process::spawn(cmd, found).0
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The last lines it wrote to stderr.
+    pub fn logs(&self) -> String {
+        lines(&self.log)
+    }
+
+    /// SIGKILL, and waits for the process to go.
+    pub fn kill(&mut self) -> ExitStatus {
+        if let Some(s) = self.stopped {
+            return s;
+        }
+        let _ = self.child.kill();
+        let status = self.child.wait().expect("waiting for the killed process");
+        self.finish(status)
+    }
+
+    /// SIGTERM (a graceful stop), and waits at most [`STOP_TIMEOUT`] for the process to exit;
+    /// panics (after a SIGKILL) if it does not.
+    ///
+    /// Async because a graceful stop waits for the clients to close their connections: the
+    /// caller's runtime must keep running their connection tasks meanwhile.
+    pub async fn stop(&mut self) -> ExitStatus {
+        if let Some(s) = self.stopped {
+            return s;
+        }
+        self.signal_term();
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("polling the process") {
+                return self.finish(status);
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "`{}` did not stop within {STOP_TIMEOUT:?} of SIGTERM; its stderr:\n{}",
+                    self.name,
+                    self.logs()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Sends SIGTERM (`kill -TERM PID`) without waiting.
+    pub fn signal_term(&self) {
+        let pid = self.child.id().to_string();
+        let out = Command::new("kill").args(["-TERM", &pid]).output().expect(
+            "running `kill -TERM` (the kill command is needed to stop a process gracefully)",
+        );
+        assert!(
+            out.status.success(),
+            "kill -TERM {pid} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn finish(&mut self, status: ExitStatus) -> ExitStatus {
+        self.stopped = Some(status);
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        status
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if self.stopped.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            if let Some(reader) = self.reader.take() {
+                let _ = reader.join();
+            }
+        }
+        if std::thread::panicking() {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!(
+                    "--- `{}` stderr (last lines) ---\n{}",
+                    self.name,
+                    self.logs()
+                );
+            }
+        }
+    }
+}
+
+/// A running `bawaba scheduler` child process. Dropping it kills it (SIGKILL).
+#[derive(Debug)]
+pub struct Scheduler {
+    process: Process,
+    addr: SocketAddr,
+    tls: bool,
+    data_dir: PathBuf,
 }
 
 /// The config file written for `config` text: next to the data directory, so the data
@@ -255,94 +458,52 @@ pub fn listening_addr(line: &str) -> Option<(SocketAddr, bool)> {
     addr.parse().ok().map(|a| (a, tls))
 }
 
+/// A free port on 127.0.0.1 (bound and released: a restarted scheduler can take it again).
+pub fn free_addr() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("finding a free port on 127.0.0.1")
+}
+
 impl Scheduler {
     /// Starts `bawaba scheduler --data-dir DATA_DIR --grpc-addr 127.0.0.1:0 [--config FILE]
     /// EXTRA_ARGS` and waits (at most [`START_TIMEOUT`]) until it logs where it listens.
     /// `config` is TOML text, written to a file next to the data directory.
     pub fn start(data_dir: &Path, config: Option<&str>, extra_args: &[&str]) -> Scheduler {
+        Self::start_at(
+            data_dir,
+            "127.0.0.1:0".parse().expect("an address"),
+            config,
+            extra_args,
+        )
+    }
+
+    /// [`Scheduler::start`] on a given address (to restart one where its clients expect it).
+    pub fn start_at(
+        data_dir: &Path,
+        addr: SocketAddr,
+        config: Option<&str>,
+        extra_args: &[&str],
+    ) -> Scheduler {
         let mut cmd = bawaba_command();
         cmd.arg("scheduler")
             .arg("--data-dir")
             .arg(data_dir)
-            .args(["--grpc-addr", "127.0.0.1:0"]);
+            .arg("--grpc-addr")
+            .arg(addr.to_string());
         if let Some(text) = config {
             let file = config_path(data_dir);
             std::fs::write(&file, text)
                 .unwrap_or_else(|e| panic!("writing {}: {e}", file.display()));
             cmd.arg("--config").arg(file);
         }
-        cmd.args(extra_args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let what = describe(&cmd);
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting `{what}`: {e}"));
-        let stderr = child.stderr.take().expect("stderr is piped");
-
-        let log: Log = Arc::new(Mutex::new(VecDeque::new()));
-        let (tx, rx) = mpsc::channel();
-        let reader = {
-            let log = Arc::clone(&log);
-            std::thread::spawn(move || {
-                // Drains stderr to the end so the pipe never fills, keeping the last lines.
-                let mut tx = Some(tx);
-                let mut stderr = BufReader::new(stderr);
-                let mut buf = Vec::new();
-                loop {
-                    buf.clear();
-                    match stderr.read_until(b'\n', &mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(_) => {}
-                    }
-                    let line = String::from_utf8_lossy(&buf).trim_end().to_owned();
-                    if let Some(found) = listening_addr(&line)
-                        && let Some(tx) = tx.take()
-                    {
-                        // The receiver may have given up already.
-                        let _ = tx.send(found);
-                    }
-                    let mut log = log
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    if log.len() == LOG_LINES {
-                        log.pop_front();
-                    }
-                    log.push_back(line);
-                }
-            })
-        };
-
-        match rx.recv_timeout(START_TIMEOUT) {
-            Ok((addr, tls)) => Scheduler {
-                child,
-                addr,
-                tls,
-                data_dir: data_dir.to_path_buf(),
-                log,
-                reader: Some(reader),
-                stopped: None,
-            },
-            Err(e) => {
-                let _ = child.kill();
-                let status = child
-                    .wait()
-                    .map(|s| s.to_string())
-                    .unwrap_or_else(|e| e.to_string());
-                let _ = reader.join();
-                let why = match e {
-                    mpsc::RecvTimeoutError::Timeout => {
-                        format!("did not log `scheduler listening on` within {START_TIMEOUT:?}")
-                    }
-                    mpsc::RecvTimeoutError::Disconnected => {
-                        "closed stderr without logging `scheduler listening on`".to_owned()
-                    }
-                };
-                panic!(
-                    "`{what}` {why} (exit: {status}); its stderr:\n{}",
-                    lines(&log)
-                );
-            }
+        cmd.args(extra_args);
+        let (process, (addr, tls)) = Process::spawn(cmd, listening_addr);
+        Scheduler {
+            process,
+            addr,
+            tls,
+            data_dir: data_dir.to_path_buf(),
         }
     }
 
@@ -366,12 +527,12 @@ impl Scheduler {
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid()
     }
 
     /// The last lines it wrote to stderr.
     pub fn logs(&self) -> String {
-        lines(&self.log)
+        self.process.logs()
     }
 
     /// Clients with `token`, over plain HTTP/2.
@@ -381,82 +542,17 @@ impl Scheduler {
 
     /// SIGKILL, and waits for the process to go.
     pub fn kill(&mut self) -> ExitStatus {
-        if let Some(s) = self.stopped {
-            return s;
-        }
-        let _ = self.child.kill();
-        let status = self.child.wait().expect("waiting for the killed scheduler");
-        self.finish(status)
+        self.process.kill()
     }
 
-    /// SIGTERM (a graceful stop), and waits at most [`STOP_TIMEOUT`] for the process to exit;
-    /// panics (after a SIGKILL) if it does not.
-    ///
-    /// Async because a graceful stop waits for the clients to close their connections: the
-    /// caller's runtime must keep running their connection tasks meanwhile.
+    /// SIGTERM, and waits (see [`Process::stop`]).
     pub async fn stop(&mut self) -> ExitStatus {
-        if let Some(s) = self.stopped {
-            return s;
-        }
-        self.signal_term();
-        let deadline = Instant::now() + STOP_TIMEOUT;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("polling the scheduler") {
-                return self.finish(status);
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!(
-                    "the scheduler did not stop within {STOP_TIMEOUT:?} of SIGTERM; its stderr:\n{}",
-                    self.logs()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        self.process.stop().await
     }
 
-    /// Sends SIGTERM (`kill -TERM PID`) without waiting.
+    /// Sends SIGTERM without waiting.
     pub fn signal_term(&self) {
-        let pid = self.child.id().to_string();
-        let out = Command::new("kill").args(["-TERM", &pid]).output().expect(
-            "running `kill -TERM` (the kill command is needed to stop the scheduler gracefully)",
-        );
-        assert!(
-            out.status.success(),
-            "kill -TERM {pid} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn finish(&mut self, status: ExitStatus) -> ExitStatus {
-        self.stopped = Some(status);
-        if let Some(reader) = self.reader.take() {
-            let _ = reader.join();
-        }
-        status
-    }
-}
-
-impl Drop for Scheduler {
-    fn drop(&mut self) {
-        if self.stopped.is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-            if let Some(reader) = self.reader.take() {
-                let _ = reader.join();
-            }
-        }
-        if std::thread::panicking() {
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!(
-                    "--- scheduler {} stderr (last lines) ---\n{}",
-                    self.addr,
-                    self.logs()
-                );
-            }
-        }
+        self.process.signal_term()
     }
 }
 

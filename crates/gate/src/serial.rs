@@ -166,12 +166,16 @@ impl SerialPort {
     /// closed (see [`crate::emulator::Pty`]).
     pub(crate) fn pty() -> io::Result<(Self, PathBuf)> {
         use tokio_serial::SerialPort as _;
-        let (master, slave) = SerialStream::pair()?;
+        let (master, slave) = serialport::TTYPort::pair()?;
         let name = slave
             .name()
             .ok_or_else(|| io::Error::other("pty slave without a name"))?;
-        drop(slave);
-        Ok((Self::wrap(master), name.into()))
+        // The pair is opened without O_CLOEXEC: a child process (an agent under test) would
+        // inherit the master and keep the line up after an unplug. Keep only a close-on-exec
+        // duplicate (F_DUPFD_CLOEXEC).
+        let cloexec = master.try_clone_native()?;
+        drop((master, slave));
+        Ok((Self::wrap(SerialStream::try_from(cloexec)?), name.into()))
     }
 
     fn wrap(stream: SerialStream) -> Self {

@@ -1,0 +1,340 @@
+//! The gate agent as a real process (`bawaba gate --config`), against a real scheduler
+//! process, with its camera, reader and barrier emulated on real pseudo-terminals: faults
+//! included (the scheduler killed mid-run, the agent SIGKILLed, a device unplugged).
+
+#![allow(clippy::unwrap_used)] // test code: a failed setup is a failed test
+
+use std::time::{Duration, Instant};
+
+use bawaba_codec::anpr::AnprFormat;
+use bawaba_codec::modbus::BarrierCommand;
+use bawaba_e2e::{Process, Scheduler, TestDir, free_addr, token};
+use bawaba_gate::bench::{Bed, plate_read};
+use bawaba_gate::emulator::{BarrierEmulator, CameraEmulator};
+use bawaba_grpc::client::Clients;
+use bawaba_grpc::pb;
+use tokio::sync::broadcast;
+
+/// One zone whose next window can be entered now (two hours' early grace, no cut-off).
+const CONFIG: &str = r#"
+[[zones]]
+id = "act"
+name = "Aqaba Container Terminal"
+slot_minutes = 60
+capacity = 50
+
+[zones.rules]
+booking_cutoff_minutes = 0
+early_grace_minutes = 120
+company_cap_percent = 100
+require_containers = false
+
+[[gates]]
+id = "act-north"
+zone = "act"
+name = "ACT North Gate"
+lanes = [{ id = "in-1", direction = "in" }, { id = "out-1", direction = "out" }]
+"#;
+
+struct Gate {
+    dir: TestDir,
+    addr: std::net::SocketAddr,
+    scheduler: Scheduler,
+    company: String,
+    operator: String,
+    agent: Option<Process>,
+    camera_in: CameraEmulator,
+    _barrier_in: BarrierEmulator,
+    pulses_in: broadcast::Receiver<(Instant, BarrierCommand)>,
+    _camera_out: CameraEmulator,
+    _barrier_out: BarrierEmulator,
+}
+
+impl Gate {
+    async fn start() -> Gate {
+        let dir = TestDir::new();
+        let addr = free_addr();
+        let scheduler = Scheduler::start_at(dir.data(), addr, Some(CONFIG), &[]);
+        let company = token(dir.data(), "company", Some("acme"), None);
+        let operator = token(dir.data(), "operator", None, Some("act"));
+        let gate_token = token(dir.data(), "gate", None, Some("act"));
+        let dev = |n: &str| dir.path().join(n);
+        let ptys = bawaba_e2e::spawn_lock();
+        let camera_in = CameraEmulator::spawn(dev("cam-in"), AnprFormat::StxEtx).unwrap();
+        let barrier_in = BarrierEmulator::spawn(dev("relay-in"), 1).unwrap();
+        let camera_out = CameraEmulator::spawn(dev("cam-out"), AnprFormat::StxEtx).unwrap();
+        let barrier_out = BarrierEmulator::spawn(dev("relay-out"), 1).unwrap();
+        drop(ptys);
+        let config = format!(
+            "gate_id = \"act-north\"\nzone_id = \"act\"\ndata_dir = \"{data}\"\n\
+             [scheduler]\naddr = \"http://{addr}\"\ntoken = \"{gate_token}\"\n\
+             [decisions]\nfusion_window_ms = 300\nhold_off_ms = 2000\n\
+             [[lanes]]\nid = \"in-1\"\ndirection = \"in\"\ncamera = {{ path = \"{ci}\" }}\nbarrier = {{ path = \"{bi}\" }}\n\
+             [[lanes]]\nid = \"out-1\"\ndirection = \"out\"\ncamera = {{ path = \"{co}\" }}\nbarrier = {{ path = \"{bo}\", relay = 1 }}\n",
+            data = dev("agent").display(),
+            ci = dev("cam-in").display(),
+            bi = dev("relay-in").display(),
+            co = dev("cam-out").display(),
+            bo = dev("relay-out").display(),
+        );
+        std::fs::write(dev("gate.toml"), config).unwrap();
+        let pulses_in = barrier_in.subscribe();
+        let mut g = Gate {
+            dir,
+            addr,
+            scheduler,
+            company,
+            operator,
+            agent: None,
+            camera_in,
+            _barrier_in: barrier_in,
+            pulses_in,
+            _camera_out: camera_out,
+            _barrier_out: barrier_out,
+        };
+        g.start_agent("connected to the scheduler");
+        g
+    }
+
+    fn start_agent(&mut self, wait_for: &'static str) {
+        let config = self.dir.path().join("gate.toml");
+        let agent = Process::start(&["gate", "--config", config.to_str().unwrap()], wait_for);
+        self.agent = Some(agent);
+    }
+
+    async fn clients(&self, token: &str) -> Clients {
+        bawaba_e2e::clients(self.addr, token).await
+    }
+
+    async fn book(&self, plate: &str) -> String {
+        let req = pb::CreateBookingRequest {
+            idempotency_key: format!("k-{plate}"),
+            truck_plate: plate.into(),
+            stops: vec![pb::StopRequest {
+                zone_id: "act".into(),
+                window_start: Some(bawaba_grpc::timestamp(Bed::next_window())),
+                transaction_type: pb::TransactionType::GeneralCargo as i32,
+                container_numbers: vec![],
+            }],
+            ..Default::default()
+        };
+        let mut c = self.clients(&self.company).await;
+        c.bookings
+            .create_booking(req)
+            .await
+            .unwrap()
+            .into_inner()
+            .booking
+            .unwrap()
+            .booking_id
+    }
+
+    /// Sends a plate read and says whether the IN barrier got a pulse within `wait`.
+    async fn drive_in(&mut self, plate: &str, wait: Duration) -> bool {
+        while self.pulses_in.try_recv().is_ok() {}
+        self.camera_in.send(&plate_read(plate)).await.unwrap();
+        tokio::time::timeout(wait, self.pulses_in.recv())
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    async fn passages(&self) -> Vec<pb::Passage> {
+        let mut c = pb::operator_service_client::OperatorServiceClient::with_interceptor(
+            bawaba_grpc::client::channel(&format!("http://{}", self.addr), None)
+                .await
+                .unwrap(),
+            bawaba_grpc::client::BearerToken::new(Some(&self.operator)).unwrap(),
+        );
+        let req = pb::ListPassagesRequest {
+            page_size: 1000,
+            ..Default::default()
+        };
+        c.list_passages(req).await.unwrap().into_inner().passages
+    }
+
+    async fn state(&self, booking: &str) -> pb::BookingState {
+        let mut c = self.clients(&self.company).await;
+        let b = c
+            .bookings
+            .get_booking(pb::GetBookingRequest {
+                booking_id: booking.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        pb::BookingState::try_from(b.state).unwrap()
+    }
+
+    /// Waits until the scheduler holds `n` passages; fails if it ever holds more.
+    async fn passages_reach(&self, n: usize) -> Vec<pb::Passage> {
+        for _ in 0..300 {
+            let p = self.passages().await;
+            assert!(p.len() <= n, "more passages than decisions: {p:#?}");
+            if p.len() == n {
+                return p;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "the scheduler never got {n} passages; agent log:\n{}",
+            self.agent.as_ref().unwrap().logs()
+        );
+    }
+}
+
+fn unique_ids(passages: &[pb::Passage]) -> usize {
+    passages
+        .iter()
+        .map(|p| p.event_id.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_decides_through_a_scheduler_outage_and_delivers_each_event_once() {
+    let mut g = Gate::start().await;
+    let (a, b) = (g.book("6011111").await, g.book("6022222").await);
+    // Give the sync stream a moment to bring both bookings.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    assert!(
+        g.drive_in("60-11111", Duration::from_secs(3)).await,
+        "booked truck A opens the barrier"
+    );
+    g.passages_reach(1).await;
+    assert_eq!(g.state(&a).await, pb::BookingState::Entered);
+
+    // The scheduler dies (SIGKILL). The gate keeps deciding from its replica.
+    g.scheduler.kill();
+    assert!(
+        g.drive_in("6022222", Duration::from_secs(3)).await,
+        "booked truck B still gets in while the scheduler is down"
+    );
+    assert!(
+        !g.drive_in("7133333", Duration::from_secs(1)).await,
+        "an unbooked truck is still kept out"
+    );
+
+    // The scheduler comes back on the same address: every event arrives, once.
+    g.scheduler = Scheduler::start_at(g.dir.data(), g.addr, Some(CONFIG), &[]);
+    let passages = g.passages_reach(3).await;
+    assert_eq!(unique_ids(&passages), 3);
+    assert!(
+        passages.iter().filter(|p| p.offline).count() >= 2,
+        "the outage decisions are marked offline"
+    );
+    assert_eq!(g.state(&b).await, pb::BookingState::Entered);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(g.passages().await.len(), 3, "nothing doubled later");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigkilled_agent_loses_and_doubles_nothing() {
+    let mut g = Gate::start().await;
+    let (a, b) = (g.book("6044444").await, g.book("6055555").await);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // Keep the passages in the outbox: the scheduler is down when they are decided.
+    g.scheduler.kill();
+    assert!(g.drive_in("6044444", Duration::from_secs(3)).await);
+    assert!(!g.drive_in("7166666", Duration::from_secs(1)).await);
+    // SIGKILL the agent right after its decisions, and start it again, still offline.
+    g.agent.as_mut().unwrap().kill();
+    g.start_agent("gate agent starting");
+    // Its replica came back from disk: it still decides without the scheduler...
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        g.drive_in("6055555", Duration::from_secs(3)).await,
+        "the restored replica lets B in"
+    );
+    // ...and remembers that A is inside (the overlay of its own decisions survived).
+    assert!(
+        !g.drive_in("6044444", Duration::from_secs(1)).await,
+        "A is already inside"
+    );
+
+    g.scheduler = Scheduler::start_at(g.dir.data(), g.addr, Some(CONFIG), &[]);
+    let passages = g.passages_reach(4).await;
+    assert_eq!(unique_ids(&passages), 4);
+    assert_eq!(g.state(&a).await, pb::BookingState::Entered);
+    assert_eq!(g.state(&b).await, pb::BookingState::Entered);
+    let refer = passages
+        .iter()
+        .find(|p| p.verdict == pb::Verdict::Refer as i32)
+        .expect("A's second read is referred");
+    assert!(refer.reasons.contains(&(pb::Reason::AlreadyInside as i32)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unplugged_camera_is_reopened_and_an_approved_referral_opens_the_barrier() {
+    let mut g = Gate::start().await;
+    g.book("6077777").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    g.camera_in.unplug().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    g.camera_in.replug().await.unwrap();
+    // The agent backs off (1 s) and reopens the camera by its path.
+    let mut opened = false;
+    for _ in 0..40 {
+        if g.camera_in.peer_connected() {
+            opened = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        opened,
+        "the agent reopened the camera; log:\n{}",
+        g.agent.as_ref().unwrap().logs()
+    );
+    assert!(
+        g.drive_in("6077777", Duration::from_secs(3)).await,
+        "reads flow again after the replug"
+    );
+
+    // A truck the gate cannot clear alone: a second entry is referred; the operator approves.
+    assert!(!g.drive_in("6077777", Duration::from_secs(1)).await);
+    tokio::time::sleep(Duration::from_secs(3)).await; // past the hold-off
+    assert!(
+        !g.drive_in("6077777", Duration::from_secs(1)).await,
+        "already inside: referred"
+    );
+    let refer = loop {
+        let p = g.passages().await;
+        if let Some(r) = p
+            .into_iter()
+            .find(|p| p.verdict == pb::Verdict::Refer as i32)
+        {
+            break r;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let mut ops = pb::operator_service_client::OperatorServiceClient::with_interceptor(
+        bawaba_grpc::client::channel(&format!("http://{}", g.addr), None)
+            .await
+            .unwrap(),
+        bawaba_grpc::client::BearerToken::new(Some(&g.operator)).unwrap(),
+    );
+    let resolved = ops
+        .resolve_referral(pb::ResolveReferralRequest {
+            event_id: refer.event_id.clone(),
+            approve: true,
+            reason: "escort vehicle".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        resolved.command_delivered,
+        "the agent was listening for commands"
+    );
+    let pulse = tokio::time::timeout(Duration::from_secs(3), g.pulses_in.recv()).await;
+    assert!(pulse.is_ok(), "the approval pulsed the IN barrier");
+    assert!(
+        resolved.resolved_by.starts_with("token:"),
+        "the operator is named: {}",
+        resolved.resolved_by
+    );
+    assert_eq!(resolved.resolution, "escort vehicle");
+}
