@@ -14,6 +14,7 @@ use bawaba_domain::access::{Principal, Role};
 use bawaba_domain::ids::{CompanyId, ZoneId};
 use bawaba_grpc::{Clock, Scheduler, SystemClock, Tls};
 use bawaba_store::{SledStore, Store, TokenBook};
+use bawaba_store_pg::PgStore;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -39,6 +40,11 @@ enum Command {
         /// The agent's configuration (see deploy/gate.example.toml).
         #[arg(long, env = "BAWABA_GATE_CONFIG")]
         config: PathBuf,
+    },
+    /// Create or upgrade the PostgreSQL schema (the scheduler also does it at start).
+    Migrate {
+        #[arg(long, env = "BAWABA_STORE", hide_env_values = true)]
+        store: String,
     },
     /// Manage API tokens.
     #[command(subcommand)]
@@ -68,6 +74,10 @@ struct SchedulerArgs {
     /// Zones and gates (TOML). Without it, the built-in Aqaba configuration.
     #[arg(long, env = "BAWABA_CONFIG")]
     config: Option<PathBuf>,
+    /// A PostgreSQL store shared by several scheduler replicas (postgres://...). Without it,
+    /// the embedded sled store in --data-dir (the token file stays in --data-dir either way).
+    #[arg(long, env = "BAWABA_STORE", hide_env_values = true)]
+    store: Option<String>,
     /// TLS certificate (PEM); with --tls-key, the listener speaks TLS.
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -161,6 +171,13 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Scheduler(args) => scheduler(args).await,
         Command::Gate { config } => gate(&config).await,
+        Command::Migrate { store } => {
+            let applied = bawaba_store_pg::migrate(&store).await?;
+            client::out(format_args!(
+                "schema up to date; applied migrations: {applied:?}"
+            ));
+            Ok(())
+        }
         Command::Token(TokenCommand::Create {
             data_dir,
             role,
@@ -222,8 +239,41 @@ async fn run(cli: Cli) -> Result<()> {
 
 async fn scheduler(args: SchedulerArgs) -> Result<()> {
     let config = config::Config::load(args.config.as_deref())?;
-    let store = Arc::new(SledStore::open(&args.data_dir)?);
-    bootstrap(&store, config).await?;
+    match args.store.as_deref() {
+        None => run_scheduler(Arc::new(SledStore::open(&args.data_dir)?), args, config).await,
+        Some(url) if is_postgres(url) => {
+            let store = Arc::new(
+                PgStore::connect(url)
+                    .await
+                    .context("connecting to PostgreSQL")?,
+            );
+            run_scheduler(Arc::clone(&store), args, config).await?;
+            // Hand the no-show sweep lease back, so another replica takes it at once.
+            tokio::task::yield_now().await;
+            match Arc::try_unwrap(store) {
+                Ok(store) => store.close().await?,
+                Err(_) => {
+                    tracing::debug!("streams still hold the store; the sweep lease will expire")
+                }
+            }
+            Ok(())
+        }
+        Some(other) => anyhow::bail!(
+            "--store {other:?}: expected a PostgreSQL URL (postgres://... or host=...); without --store the scheduler uses the embedded sled store in --data-dir"
+        ),
+    }
+}
+
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("host=")
+}
+
+async fn run_scheduler<S: Store>(
+    store: Arc<S>,
+    args: SchedulerArgs,
+    config: config::Config,
+) -> Result<()> {
+    bootstrap(&*store, config).await?;
     let tokens = Arc::new(TokenBook::new(&args.data_dir));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let listener = tokio::net::TcpListener::bind(args.grpc_addr)
@@ -264,6 +314,7 @@ async fn scheduler(args: SchedulerArgs) -> Result<()> {
         }
     };
     sweeper.abort();
+    let _ = sweeper.await;
     Ok(result?)
 }
 
@@ -281,7 +332,7 @@ async fn gate(config: &std::path::Path) -> Result<()> {
 }
 
 /// Creates the configured zones and gates the store does not have yet.
-async fn bootstrap(store: &SledStore, config: config::Config) -> Result<()> {
+async fn bootstrap<S: Store>(store: &S, config: config::Config) -> Result<()> {
     let have = store.zones().await?;
     for z in config.zones {
         if have.iter().any(|h| h.id == z.id) {
@@ -301,7 +352,7 @@ async fn bootstrap(store: &SledStore, config: config::Config) -> Result<()> {
     Ok(())
 }
 
-async fn sweep_no_shows(store: Arc<SledStore>, clock: Arc<dyn Clock>, every: Duration) {
+async fn sweep_no_shows<S: Store>(store: Arc<S>, clock: Arc<dyn Clock>, every: Duration) {
     let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
