@@ -519,62 +519,7 @@ impl Ledger {
         limit: usize,
     ) -> Result<Vec<WindowView>> {
         let z = self.zone(zone)?;
-        let mut start = z.window_containing(from);
-        if start < from {
-            start += z.slot.duration();
-        }
-        let mut out = Vec::new();
-        while start < to && out.len() < limit {
-            out.push(self.window_view(z, start));
-            start += z.slot.duration();
-        }
-        Ok(out)
-    }
-
-    fn window_view(&self, z: &ZoneConfig, start: DateTime<Utc>) -> WindowView {
-        let used = self.usage.get(&(z.id.clone(), start));
-        WindowView {
-            start,
-            end: z.window_end(start),
-            capacity: z.capacity(start),
-            booked: used.map_or(0, |u| u.booked),
-            booked_per_type: used.map_or([0; 5], |u| u.per_type),
-            closure: z.closure_at(start).map(|c| c.reason.clone()),
-        }
-    }
-
-    /// Why one more truck of `company` doing `t` does not fit the window, if it does not.
-    fn room_error(
-        &self,
-        z: &ZoneConfig,
-        start: DateTime<Utc>,
-        t: TransactionType,
-        company: &CompanyId,
-    ) -> Option<Error> {
-        let view = self.window_view(z, start);
-        if view.free_for(t) == 0 {
-            let split = view.capacity.per_type.is_some() && view.free() > 0;
-            return Some(Error::WindowFull {
-                zone: z.id.clone(),
-                window_start: start,
-                transaction_type: split.then_some(t),
-                alternatives: Vec::new(),
-            });
-        }
-        let cap = z.company_cap(company, view.capacity.total);
-        let held = self
-            .usage
-            .get(&(z.id.clone(), start))
-            .and_then(|u| u.per_company.get(company))
-            .copied()
-            .unwrap_or(0);
-        (held >= cap).then(|| Error::CompanyCap {
-            zone: z.id.clone(),
-            window_start: start,
-            held,
-            cap,
-            alternatives: Vec::new(),
-        })
+        Ok(rules::windows(z, from, to, limit, |s| self.usage(zone, s)))
     }
 
     /// The windows of `zone` nearest to `preferred` that are bookable at `now` and have room
@@ -589,99 +534,40 @@ impl Ledger {
         now: DateTime<Utc>,
     ) -> Result<Vec<DateTime<Utc>>> {
         let z = self.zone(zone)?;
-        let step = z.slot.duration();
-        let earliest_time = now + TimeDelta::minutes(i64::from(z.rules.booking_cutoff_minutes));
-        let mut lo = z.window_containing(earliest_time);
-        if lo < earliest_time {
-            lo += step;
-        }
-        let hi = z.window_containing(z.horizon_end(now));
-        if lo > hi {
-            return Ok(Vec::new());
-        }
-        let centre = z.window_containing(preferred).clamp(lo, hi);
-        let fits = |s: DateTime<Utc>| {
-            let view = self.window_view(z, s);
-            view.free_for(t) > 0
-                && company.is_none_or(|c| {
-                    let held = self
-                        .usage
-                        .get(&(z.id.clone(), s))
-                        .and_then(|u| u.per_company.get(c))
-                        .copied()
-                        .unwrap_or(0);
-                    held < z.company_cap(c, view.capacity.total)
-                })
-        };
-        let count = count.clamp(1, MAX_FIND_SLOTS);
-        let mut out = Vec::new();
-        let (mut before, mut after) = (Some(centre), Some(centre + step));
-        while out.len() < count && (before.is_some() || after.is_some()) {
-            // Nearest first: take whichever side is closer to `preferred`.
-            let take_before = match (before, after) {
-                (Some(b), Some(a)) => (preferred - b).abs() <= (a - preferred).abs(),
-                (b, _) => b.is_some(),
-            };
-            let s = if take_before {
-                let s = before.unwrap_or(lo);
-                before = (s - step >= lo).then(|| s - step);
-                s
-            } else {
-                let s = after.unwrap_or(hi);
-                after = (s + step <= hi).then(|| s + step);
-                s
-            };
-            if s >= lo && s <= hi && fits(s) {
-                out.push(s);
-            }
-        }
-        Ok(out)
+        Ok(rules::find_slots(
+            z,
+            t,
+            company,
+            preferred,
+            count,
+            now,
+            |s| self.usage(zone, s),
+        ))
     }
 
-    fn with_alternatives(
+    /// Why one more truck of `company` doing `t` does not fit the window, with the nearest
+    /// windows that would, if it does not fit.
+    fn refusal(
         &self,
-        e: Error,
+        z: &ZoneConfig,
+        start: DateTime<Utc>,
         t: TransactionType,
         company: &CompanyId,
         now: DateTime<Utc>,
-    ) -> Error {
-        match e {
-            Error::WindowFull {
-                zone,
-                window_start,
-                transaction_type,
-                ..
-            } => {
-                let alternatives = self
-                    .find_slots(&zone, t, Some(company), window_start, 5, now)
-                    .unwrap_or_default();
-                Error::WindowFull {
-                    zone,
-                    window_start,
-                    transaction_type,
-                    alternatives,
-                }
-            }
-            Error::CompanyCap {
-                zone,
-                window_start,
-                held,
-                cap,
-                ..
-            } => {
-                let alternatives = self
-                    .find_slots(&zone, t, Some(company), window_start, 5, now)
-                    .unwrap_or_default();
-                Error::CompanyCap {
-                    zone,
-                    window_start,
-                    held,
-                    cap,
-                    alternatives,
-                }
-            }
-            other => other,
+    ) -> Option<Error> {
+        let mut e = rules::room_error(z, start, t, company, self.usage(&z.id, start))?;
+        if let Some(r) = rules::refused_window(&mut e) {
+            *r.alternatives = rules::find_slots(
+                z,
+                t,
+                Some(company),
+                r.start,
+                rules::ALTERNATIVES,
+                now,
+                |s| self.usage(&z.id, s),
+            );
         }
+        Some(e)
     }
 
     /// Bookings still to come (BOOKED) with a stop in `zone` whose window overlaps `[from, to)`.
@@ -751,8 +637,9 @@ impl Ledger {
         self.check_overlap(&req.plate, &req.stops, None)?;
         for s in &req.stops {
             let z = self.zone(&s.zone)?;
-            if let Some(e) = self.room_error(z, s.window_start, s.transaction_type, &req.company) {
-                return Err(self.with_alternatives(e, s.transaction_type, &req.company, now));
+            if let Some(e) = self.refusal(z, s.window_start, s.transaction_type, &req.company, now)
+            {
+                return Err(e);
             }
         }
         let id = BookingId::new(now, random);
@@ -845,8 +732,8 @@ impl Ledger {
         let z = self.zone(&old.zone)?;
         self.check_overlap(&b.plate, &stops, Some(id))?;
         let company = b.company.clone();
-        if let Some(e) = self.room_error(z, new_start, old.transaction_type, &company) {
-            return Err(self.with_alternatives(e, old.transaction_type, &company, now));
+        if let Some(e) = self.refusal(z, new_start, old.transaction_type, &company, now) {
+            return Err(e);
         }
         let mut touched = Touched::default();
         touched.windows.insert((old.zone.clone(), old.window_start));

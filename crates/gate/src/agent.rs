@@ -28,6 +28,8 @@ use crate::serial::StatsHandle;
 
 /// Passages sent per ReportPassages call.
 const UPLINK_BATCH: usize = 200;
+/// How long the uplink lets passages gather before reporting them.
+const UPLINK_GATHER: Duration = Duration::from_millis(20);
 const BACKOFF_START: Duration = Duration::from_millis(500);
 const BACKOFF_MAX: Duration = Duration::from_secs(15);
 
@@ -468,7 +470,12 @@ async fn uplink_loop(shared: Arc<Shared>) {
             .unwrap_or_default();
         if batch.is_empty() {
             tokio::select! {
-                () = shared.outbox_ready.notified() => continue,
+                () = shared.outbox_ready.notified() => {
+                    // Let a burst gather: one report (and one commit at the scheduler) for
+                    // several passages, instead of one each.
+                    tokio::time::sleep(UPLINK_GATHER).await;
+                    continue;
+                }
                 _ = shutdown.changed() => return,
             }
         }

@@ -57,6 +57,19 @@ fn bad(e: bawaba_domain::Error) -> Status {
     domain_status(e)
 }
 
+/// The zone a listing covers: the one asked for (if the token may see it), else the token's
+/// own zone, else every zone.
+fn scope(p: &Principal, zone_id: &str) -> Result<Option<ZoneId>, Status> {
+    let zone = match (zone_id.is_empty(), &p.zone) {
+        (false, _) => Some(cv::zone_id(zone_id, "zone_id").map_err(bad)?),
+        (true, limited) => limited.clone(),
+    };
+    if let Some(z) = &zone {
+        p.require_zone(z).map_err(bad)?;
+    }
+    Ok(zone)
+}
+
 impl<S: Store> Api<S> {
     fn gate_principal<T>(&self, req: &Request<T>, zone: &ZoneId) -> Result<Principal, Status> {
         let p = self.who(req, &[Role::Gate, Role::Authority])?;
@@ -278,13 +291,7 @@ impl<S: Store> pb::operator_service_server::OperatorService for Api<S> {
     ) -> Result<Response<pb::ListReferralsResponse>, Status> {
         let p = self.who(&req, &[Role::Operator, Role::Authority])?;
         let r = req.into_inner();
-        let zone = match (r.zone_id.is_empty(), &p.zone) {
-            (false, _) => Some(cv::zone_id(&r.zone_id, "zone_id").map_err(bad)?),
-            (true, limited) => limited.clone(),
-        };
-        if let Some(z) = &zone {
-            p.require_zone(z).map_err(bad)?;
-        }
+        let zone = scope(&p, &r.zone_id)?;
         let referrals = self
             .store
             .referrals(zone, r.include_resolved)
@@ -304,13 +311,7 @@ impl<S: Store> pb::operator_service_server::OperatorService for Api<S> {
     ) -> Result<Response<pb::ListPassagesResponse>, Status> {
         let p = self.who(&req, &[Role::Operator, Role::Authority])?;
         let r = req.into_inner();
-        let zone = match (r.zone_id.is_empty(), &p.zone) {
-            (false, _) => Some(cv::zone_id(&r.zone_id, "zone_id").map_err(bad)?),
-            (true, limited) => limited.clone(),
-        };
-        if let Some(z) = &zone {
-            p.require_zone(z).map_err(bad)?;
-        }
+        let zone = scope(&p, &r.zone_id)?;
         let page = match r.page_size {
             0 => 100,
             n @ 1..=1000 => n as usize,

@@ -16,7 +16,6 @@
 //! Serialization failures, deadlocks, lost unique-key races and configuration changes under
 //! the transaction run it again, with jittered backoff. Reads go straight to SQL.
 
-mod capacity;
 mod db;
 mod migrate;
 mod persist;
@@ -42,12 +41,12 @@ use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMe
 use tokio::sync::watch;
 use tokio_postgres::{IsolationLevel, NoTls};
 
-use crate::capacity::{ALTERNATIVES, bookable_range, find_slots, refused_window, window_view};
 use crate::db::{
     Fail, R, ZoneCache, Zones, bookings, describe, error, execute, get, lock_zone, query, usage,
     values,
 };
 use crate::persist::{Change, persist};
+use bawaba_domain::rules::{ALTERNATIVES, bookable_range, find_slots, refused_window, window_view};
 
 pub use migrate::MIGRATIONS;
 
@@ -796,7 +795,9 @@ impl Store for PgStore {
             let zones = self.zones.load(c).await?;
             let z = zones.get(&zone)?;
             let used = usage(c, &zone, from, to, None).await?;
-            Ok(capacity::windows(z, from, to, limit, |s| used.get(&s)))
+            Ok(bawaba_domain::rules::windows(z, from, to, limit, |s| {
+                used.get(&s)
+            }))
         })
     }
 

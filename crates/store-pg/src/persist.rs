@@ -15,8 +15,8 @@ use bawaba_store::Error;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 
-use crate::capacity::room_error;
 use crate::db::{FORMAT, Fail, R, Zones, body, execute, type_column, usage};
+use bawaba_domain::rules::room_error;
 
 /// One mutation's result, to be written.
 #[derive(Debug)]

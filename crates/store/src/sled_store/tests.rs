@@ -4,7 +4,6 @@ use bawaba_domain::calendar::{SlotLength, WindowCapacity};
 use bawaba_domain::ledger::{BookingState, Stop};
 use bawaba_domain::plate::Plate;
 use chrono::{TimeDelta, TimeZone};
-use proptest::prelude::*;
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap()
@@ -300,84 +299,4 @@ async fn passages_are_recorded_once_and_survive_restart() {
         s.referrals(None, true).await.unwrap()[0].state,
         ReferralState::Rejected
     );
-}
-
-#[derive(Debug, Clone)]
-enum Op {
-    Create {
-        company: u8,
-        plate: u8,
-        hour: i64,
-        key: u8,
-    },
-    Move {
-        booking: u8,
-        hour: i64,
-    },
-    Cancel {
-        booking: u8,
-    },
-    Sweep {
-        hours: i64,
-    },
-    Reopen,
-}
-
-fn op() -> impl Strategy<Value = Op> {
-    prop_oneof![
-        6 => (0u8..3, 0u8..8, 2i64..12, 0u8..10).prop_map(|(company, plate, hour, key)| Op::Create { company, plate, hour, key }),
-        2 => (any::<u8>(), 2i64..12).prop_map(|(booking, hour)| Op::Move { booking, hour }),
-        2 => any::<u8>().prop_map(|booking| Op::Cancel { booking }),
-        1 => (0i64..14).prop_map(|hours| Op::Sweep { hours }),
-        1 => Just(Op::Reopen),
-    ]
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
-
-    /// Whatever sequence runs, with restarts in between: after reopening the store holds
-    /// exactly the bookings it held, its stored counters equal a recount, and no window is
-    /// ever over capacity.
-    #[test]
-    fn store_matches_ledger_across_restarts(ops in prop::collection::vec(op(), 1..40)) {
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        rt.block_on(async {
-            let dir = tempfile::tempdir().unwrap();
-            let mut store = Some(store_with_zone(dir.path(), 3).await);
-            let mut ids: Vec<BookingId> = Vec::new();
-            for op in ops {
-                let s = store.as_ref().unwrap();
-                match op {
-                    Op::Create { company, plate, hour, key } => {
-                        let r = s.create_booking(req(&format!("c{company}"), &format!("k{key}"), &format!("60{plate}"), hour), now()).await;
-                        if let Ok(c) = r && !c.replayed { ids.push(c.booking.id); }
-                    }
-                    Op::Move { booking, hour } if !ids.is_empty() => {
-                        let id = ids[booking as usize % ids.len()];
-                        let _ = s.move_booking(Actor::Authority, id, 0, now() + TimeDelta::hours(hour), now()).await;
-                    }
-                    Op::Cancel { booking } if !ids.is_empty() => {
-                        let id = ids[booking as usize % ids.len()];
-                        let _ = s.cancel_booking(Actor::Authority, id, String::new(), now()).await;
-                    }
-                    Op::Sweep { hours } => { s.sweep_no_shows(now() + TimeDelta::hours(hours)).await.unwrap(); }
-                    Op::Reopen => {
-                        let before = s.list_bookings(BookingFilter::default(), None, 1000).await.unwrap();
-                        drop(store.take());
-                        prop_assert!(SledStore::counter_mismatches(dir.path()).unwrap().is_empty());
-                        let s = SledStore::open(dir.path()).unwrap();
-                        prop_assert_eq!(s.list_bookings(BookingFilter::default(), None, 1000).await.unwrap(), before);
-                        store = Some(s);
-                    }
-                    _ => {}
-                }
-                let s = store.as_ref().unwrap();
-                for w in s.list_windows(zone(), now(), now() + TimeDelta::hours(14), 100).await.unwrap() {
-                    prop_assert!(w.booked <= 3, "over capacity");
-                }
-            }
-            Ok(())
-        })?;
-    }
 }
