@@ -52,9 +52,23 @@ pub struct SledStore {
     writer: Option<JoinHandle<()>>,
     db: sled::Db,
     commits: tokio::sync::watch::Sender<u64>,
+    zones: Published,
+}
+
+/// The zones as last committed, for readers that must not wait for the writer (every reply
+/// about a booking needs its zones; they change rarely).
+type Published = Arc<std::sync::RwLock<Arc<BTreeMap<ZoneId, ZoneConfig>>>>;
+
+fn publish(zones: &Published, ledger: &Ledger) {
+    let now: BTreeMap<_, _> = ledger.zones().map(|z| (z.id.clone(), z.clone())).collect();
+    *zones.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(now);
 }
 
 impl SledStore {
+    fn published_zones(&self) -> Arc<BTreeMap<ZoneId, ZoneConfig>> {
+        Arc::clone(&self.zones.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
     /// Opens (or creates) the store in `dir` and rebuilds the in-memory state from it.
     pub fn open(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io {
@@ -69,14 +83,21 @@ impl SledStore {
             zones = ledger.zones().count(),
             "store opened"
         );
+        let zones: Published = Arc::default();
+        publish(&zones, &ledger);
         let ledger = Arc::new(RwLock::new(ledger));
         let (tx, rx) = mpsc::channel::<Job>();
         let commits = tokio::sync::watch::Sender::new(0);
         let writer = std::thread::Builder::new()
             .name("bawaba-store-writer".into())
             .spawn({
-                let (ledger, db, commits) = (Arc::clone(&ledger), db.clone(), commits.clone());
-                move || writer_loop(&db, &ledger, &rx, &commits)
+                let (ledger, db, commits, zones) = (
+                    Arc::clone(&ledger),
+                    db.clone(),
+                    commits.clone(),
+                    Arc::clone(&zones),
+                );
+                move || writer_loop(&db, &ledger, &rx, &commits, &zones)
             })
             .map_err(|source| Error::Io {
                 context: "starting the store writer".into(),
@@ -88,6 +109,7 @@ impl SledStore {
             writer: Some(writer),
             db,
             commits,
+            zones,
         })
     }
 
@@ -305,6 +327,7 @@ fn writer_loop(
     ledger: &RwLock<Ledger>,
     jobs: &mpsc::Receiver<Job>,
     commits: &tokio::sync::watch::Sender<u64>,
+    zones: &Published,
 ) {
     while let Ok(first) = jobs.recv() {
         let mut pending = vec![first];
@@ -318,12 +341,13 @@ fn writer_loop(
         let mut state = ledger.blocking_write();
         let mut batch = sled::Batch::default();
         let mut responders = Vec::with_capacity(pending.len());
-        let mut dirty = false;
+        let (mut dirty, mut zones_changed) = (false, false);
         for job in pending {
             let (touched, respond) = job(&mut state);
             if let Some(t) = touched.filter(|t| !t.is_empty()) {
                 stage(&state, &t, &mut batch);
                 dirty = true;
+                zones_changed |= !t.zones.is_empty();
             }
             responders.push(respond);
         }
@@ -345,6 +369,9 @@ fn writer_loop(
                 Err(Error::from(e))
             }
         };
+        if zones_changed || outcome.is_err() {
+            publish(zones, &state);
+        }
         drop(state);
         if dirty && outcome.is_ok() {
             commits.send_modify(|n| *n += 1);
@@ -551,7 +578,7 @@ impl Store for SledStore {
     }
 
     async fn zones(&self) -> Result<Vec<ZoneConfig>> {
-        Ok(self.read().await.zones().cloned().collect())
+        Ok(self.published_zones().values().cloned().collect())
     }
 
     async fn gates(&self) -> Result<Vec<Gate>> {
@@ -616,7 +643,13 @@ impl Store for SledStore {
     }
 
     async fn zone(&self, zone: ZoneId) -> Result<ZoneConfig> {
-        Ok(self.read().await.zone(&zone)?.clone())
+        self.published_zones().get(&zone).cloned().ok_or_else(|| {
+            bawaba_domain::Error::NotFound {
+                what: "zone",
+                id: zone.to_string(),
+            }
+            .into()
+        })
     }
 
     async fn report_passages(&self, passages: Vec<Passage>) -> Result<Vec<PassageId>> {
