@@ -1,12 +1,58 @@
 //! bawaba-sim: load and simulation tools for Bawaba.
 //!
-//! [`bench`] is the booking benchmark behind `bawaba bench booking`: an in-process scheduler
-//! on a fresh store, a no-op gRPC baseline, then durable bookings from many closed-loop
-//! clients, measured and compared with the baseline.
+//! [`load`] drives bookings and gate passages through a scheduler's gRPC API, closed loop or
+//! open loop at a fixed rate (`bawaba sim --load`); [`bench`] runs the booking benchmarks on
+//! it (`bawaba bench booking`: durable bookings against a no-op call on the same server;
+//! `bawaba bench stores`: sled against PostgreSQL with one and two replicas).
 
 pub mod bench;
+pub mod engine;
+pub mod load;
+pub mod proofs;
+mod proxy;
+pub mod record;
+pub mod report;
+pub mod scenario;
+pub mod world;
 
 pub use bench::{
-    BookingBenchOptions, BookingBenchReport, GrowthBenchReport, PhaseStats, run_booking_bench,
-    run_growth_bench,
+    BookingBenchOptions, BookingBenchReport, GrowthBenchReport, StoresBenchOptions,
+    StoresBenchReport, run_booking_bench, run_growth_bench, run_stores_bench,
 };
+pub use engine::{Live, RunOptions, run, run_and_stop};
+pub use load::{LoadOptions, LoadReport, PhaseStats, run_load};
+pub use scenario::Scenario;
+pub use world::Site;
+
+/// Why a simulation run could not be carried out (a failed proof is not an error: it is in
+/// the run's record).
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("setting up the run: {0}")]
+    Setup(String),
+    #[error(transparent)]
+    Scenario(#[from] scenario::ScenarioError),
+    #[error("scheduler store: {0}")]
+    Store(#[from] bawaba_store::Error),
+    #[error(transparent)]
+    Domain(#[from] bawaba_domain::Error),
+    #[error("connecting to the scheduler: {0}")]
+    Connect(#[from] bawaba_grpc::client::ConnectError),
+    #[error("device codec: {0}")]
+    Codec(#[from] bawaba_codec::Error),
+}
+
+impl SimError {
+    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+        SimError::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}

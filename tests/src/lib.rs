@@ -10,8 +10,8 @@
 
 use std::collections::VecDeque;
 use std::fmt::Display;
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -320,6 +320,27 @@ impl Process {
         lines(&self.log)
     }
 
+    /// Waits (at most `timeout`) until one of its last stderr lines contains `needle`; says
+    /// whether one did.
+    pub async fn logged(&self, needle: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let found = self
+                .log
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .iter()
+                .any(|l| l.contains(needle));
+            if found {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// SIGKILL, and waits for the process to go.
     pub fn kill(&mut self) -> ExitStatus {
         if let Some(s) = self.stopped {
@@ -373,10 +394,24 @@ impl Process {
 
     fn finish(&mut self, status: ExitStatus) -> ExitStatus {
         self.stopped = Some(status);
-        if let Some(reader) = self.reader.take() {
+        self.join_reader();
+        status
+    }
+
+    /// Waits (at most 5 s) for the stderr reader to reach the end of the pipe. A process the
+    /// child started (chromedriver's browser) can hold the pipe open after the child is gone:
+    /// then the reader thread is left to end on its own rather than hang the test.
+    fn join_reader(&mut self) {
+        let Some(reader) = self.reader.take() else {
+            return;
+        };
+        let until = Instant::now() + Duration::from_secs(5);
+        while !reader.is_finished() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if reader.is_finished() {
             let _ = reader.join();
         }
-        status
     }
 }
 
@@ -385,9 +420,7 @@ impl Drop for Process {
         if self.stopped.is_none() {
             let _ = self.child.kill();
             let _ = self.child.wait();
-            if let Some(reader) = self.reader.take() {
-                let _ = reader.join();
-            }
+            self.join_reader();
         }
         if std::thread::panicking() {
             #[allow(clippy::print_stderr)]
@@ -653,6 +686,29 @@ capacity = 5
 
 [zones.rules]
 company_cap_percent = 40
+
+[[gates]]
+id = "act-north"
+zone = "act"
+name = "ACT North Gate"
+lanes = [{ id = "in-1", direction = "in" }, { id = "out-1", direction = "out" }]
+"#;
+
+/// Zone `act` whose next window can be entered now (two hours' early grace, no cut-off), and
+/// its gate with an IN and an OUT lane.
+pub const GATE_TEST_CONFIG: &str = r#"
+[[zones]]
+id = "act"
+name = "Aqaba Container Terminal"
+slot_minutes = 60
+capacity = 50
+
+[zones.rules]
+booking_cutoff_minutes = 0
+change_cutoff_minutes = 0
+early_grace_minutes = 120
+company_cap_percent = 100
+require_containers = false
 
 [[gates]]
 id = "act-north"
@@ -950,6 +1006,33 @@ pub fn exhausted_info(s: &Status, what: &str) -> (String, Vec<DateTime<Utc>>) {
         })
         .unwrap_or_default();
     (info.reason, alternatives)
+}
+
+/// `GET path` over HTTP/1.0: the status code, the content type and the body.
+pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String, String) {
+    let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connecting to {addr}: {e}"));
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("a read timeout");
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("sending the request");
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).expect("reading the response");
+    let (head, body) = raw
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("not an HTTP response: {raw}"));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status code in {head}"));
+    let ctype = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-type")
+                .then(|| v.trim().to_owned())
+        })
+        .unwrap_or_default();
+    (status, ctype, body.to_owned())
 }
 
 #[cfg(test)]

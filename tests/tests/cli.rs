@@ -359,3 +359,107 @@ async fn global_options_go_before_or_after_the_subcommand() {
         "the options before the subcommand",
     );
 }
+
+/// `bawaba sim --load`: an in-process scheduler driven in a closed loop and in an open loop;
+/// every acknowledged booking and passage is found stored; a bad option is named.
+#[test]
+fn sim_load_drives_bookings_and_passages_and_checks_the_store() {
+    for pace in [&[][..], &["--rate", "200"][..]] {
+        let mut args = vec!["sim", "--load", "--seconds", "1", "--clients", "4"];
+        args.extend_from_slice(pace);
+        let out = run_bawaba(&args);
+        let text = output_text(&out);
+        assert!(out.status.success(), "{text}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("bookings (durable)"), "{stdout}");
+        assert!(stdout.contains("passages (durable)"), "{stdout}");
+        assert!(stdout.contains("check passed"), "{stdout}");
+    }
+    let out = run_bawaba(["sim", "--load", "--clients", "0"]);
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("clients"));
+}
+
+/// `bawaba demo`, short and as fast as the machine goes: a real scheduler, gate agents and pty
+/// devices, the no-appointments baseline, every proof, the report on stdout and in the data
+/// folder; with `--http` and `--serve` its dashboard answers until Ctrl-C (SIGINT).
+#[test]
+fn a_short_demo_reports_and_serves_its_dashboard_until_ctrl_c() {
+    let dir = TestDir::new();
+    let http = free_addr();
+    let mut child = bawaba_command()
+        .args(["demo", "--data-dir", dir.data().to_str().unwrap()])
+        .args([
+            "--hours", "0.5", "--trucks", "40", "--speed", "0", "--serve",
+        ])
+        .args(["--http", &http.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in stdout.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut printed = Vec::new();
+    while !printed
+        .iter()
+        .any(|l: &String| l.contains("serving until Ctrl-C"))
+    {
+        match rx.recv_timeout(std::time::Duration::from_secs(300)) {
+            Ok(line) => printed.push(line),
+            Err(e) => {
+                let _ = child.kill();
+                let out = child.wait_with_output().unwrap();
+                panic!(
+                    "the demo did not get to serving ({e}); stdout:\n{}\nstderr:\n{}",
+                    printed.join("\n"),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+    }
+    let text = printed.join("\n");
+    assert!(
+        text.contains(&format!("dashboard: http://{http}/")),
+        "{text}"
+    );
+    assert!(
+        text.contains("baseline"),
+        "the report compares with the baseline:\n{text}"
+    );
+    assert!(!text.contains("FAILED"), "{text}");
+    let run = dir.data().join("normal-day");
+    for f in ["report.json", "report.html", "tokens.toml"] {
+        assert!(
+            run.join(f).is_file() || dir.data().join(f).is_file(),
+            "no {f} in {}",
+            dir.data().display()
+        );
+    }
+    let (status, _, body) = http_get(http, "/healthz");
+    assert_eq!(status, 200, "{body}");
+    let (status, ctype, body) = http_get(http, "/login");
+    assert_eq!(status, 200, "{body}");
+    assert!(ctype.starts_with("text/html"), "{ctype}");
+    let (status, _, _) = http_get(http, "/api/overview");
+    assert_eq!(status, 401, "the data needs a login");
+    // Ctrl-C: it stops and says whether every proof passed (exit 0).
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -8,33 +8,12 @@ use std::time::{Duration, Instant};
 
 use bawaba_codec::anpr::AnprFormat;
 use bawaba_codec::modbus::BarrierCommand;
-use bawaba_e2e::{Process, Scheduler, TestDir, free_addr, token};
+use bawaba_e2e::{GATE_TEST_CONFIG, Process, Scheduler, TestDir, free_addr, token};
 use bawaba_gate::bench::{Bed, plate_read};
 use bawaba_gate::emulator::{BarrierEmulator, CameraEmulator};
 use bawaba_grpc::client::Clients;
 use bawaba_grpc::pb;
 use tokio::sync::broadcast;
-
-/// One zone whose next window can be entered now (two hours' early grace, no cut-off).
-const CONFIG: &str = r#"
-[[zones]]
-id = "act"
-name = "Aqaba Container Terminal"
-slot_minutes = 60
-capacity = 50
-
-[zones.rules]
-booking_cutoff_minutes = 0
-early_grace_minutes = 120
-company_cap_percent = 100
-require_containers = false
-
-[[gates]]
-id = "act-north"
-zone = "act"
-name = "ACT North Gate"
-lanes = [{ id = "in-1", direction = "in" }, { id = "out-1", direction = "out" }]
-"#;
 
 struct Gate {
     dir: TestDir,
@@ -54,7 +33,7 @@ impl Gate {
     async fn start() -> Gate {
         let dir = TestDir::new();
         let addr = free_addr();
-        let scheduler = Scheduler::start_at(dir.data(), addr, Some(CONFIG), &[]);
+        let scheduler = Scheduler::start_at(dir.data(), addr, Some(GATE_TEST_CONFIG), &[]);
         let company = token(dir.data(), "company", Some("acme"), None);
         let operator = token(dir.data(), "operator", None, Some("act"));
         let gate_token = token(dir.data(), "gate", None, Some("act"));
@@ -204,8 +183,17 @@ async fn agent_decides_through_a_scheduler_outage_and_delivers_each_event_once()
     g.passages_reach(1).await;
     assert_eq!(g.state(&a).await, pb::BookingState::Entered);
 
-    // The scheduler dies (SIGKILL). The gate keeps deciding from its replica.
+    // The scheduler dies (SIGKILL). The gate keeps deciding from its replica, and marks
+    // what it decides offline once it has noticed (a decision concluded before is online).
     g.scheduler.kill();
+    let agent = g.agent.as_ref().unwrap();
+    assert!(
+        agent
+            .logged("lost the scheduler", Duration::from_secs(10))
+            .await,
+        "the agent notices the scheduler is gone; its log:\n{}",
+        agent.logs()
+    );
     assert!(
         g.drive_in("6022222", Duration::from_secs(3)).await,
         "booked truck B still gets in while the scheduler is down"
@@ -216,7 +204,7 @@ async fn agent_decides_through_a_scheduler_outage_and_delivers_each_event_once()
     );
 
     // The scheduler comes back on the same address: every event arrives, once.
-    g.scheduler = Scheduler::start_at(g.dir.data(), g.addr, Some(CONFIG), &[]);
+    g.scheduler = Scheduler::start_at(g.dir.data(), g.addr, Some(GATE_TEST_CONFIG), &[]);
     let passages = g.passages_reach(3).await;
     assert_eq!(unique_ids(&passages), 3);
     assert!(
@@ -253,7 +241,7 @@ async fn a_sigkilled_agent_loses_and_doubles_nothing() {
         "A is already inside"
     );
 
-    g.scheduler = Scheduler::start_at(g.dir.data(), g.addr, Some(CONFIG), &[]);
+    g.scheduler = Scheduler::start_at(g.dir.data(), g.addr, Some(GATE_TEST_CONFIG), &[]);
     let passages = g.passages_reach(4).await;
     assert_eq!(unique_ids(&passages), 4);
     assert_eq!(g.state(&a).await, pb::BookingState::Entered);

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use bawaba_domain::calendar::{LOCAL_TZ, TransactionType};
-use bawaba_grpc::client::Clients;
+use bawaba_grpc::client::{ClientIdentity, ClientTls, Clients};
 use bawaba_grpc::{from_timestamp, pb, timestamp};
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::{Args, Subcommand};
@@ -27,11 +27,35 @@ pub struct Conn {
     /// CA certificate (PEM) for https.
     #[arg(long, global = true)]
     ca_cert: Option<PathBuf>,
+    /// Client certificate (PEM), for a scheduler that requires one (--tls-client-ca).
+    #[arg(
+        long,
+        global = true,
+        env = "BAWABA_CLIENT_CERT",
+        requires = "client_key"
+    )]
+    client_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(
+        long,
+        global = true,
+        env = "BAWABA_CLIENT_KEY",
+        requires = "client_cert"
+    )]
+    client_key: Option<PathBuf>,
 }
 
 impl Conn {
     async fn clients(&self) -> Result<Clients> {
-        Ok(Clients::connect(&self.addr, self.token.as_deref(), self.ca_cert.as_deref()).await?)
+        let tls = ClientTls {
+            ca: self.ca_cert.clone(),
+            identity: self
+                .client_cert
+                .clone()
+                .zip(self.client_key.clone())
+                .map(|(cert, key)| ClientIdentity { cert, key }),
+        };
+        Ok(Clients::connect_tls(&self.addr, self.token.as_deref(), &tls).await?)
     }
 }
 

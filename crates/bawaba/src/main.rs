@@ -3,6 +3,7 @@
 
 mod client;
 mod config;
+mod demo;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -61,6 +62,12 @@ enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Play a simulated day at Aqaba (scheduler, gate agents, emulated devices, companies
+    /// and trucks) with the appointment system and the no-appointments baseline; print the
+    /// report and write report.json/report.html.
+    Demo(demo::DemoArgs),
+    /// Run one simulation scenario.
+    Sim(demo::SimArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -79,14 +86,23 @@ struct SchedulerArgs {
     #[arg(long, env = "BAWABA_STORE", hide_env_values = true)]
     store: Option<String>,
     /// TLS certificate (PEM); with --tls-key, the listener speaks TLS.
-    #[arg(long, requires = "tls_key")]
+    #[arg(long, env = "BAWABA_TLS_CERT", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
     /// TLS private key (PEM).
-    #[arg(long, requires = "tls_cert")]
+    #[arg(long, env = "BAWABA_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// CA certificate (PEM) of client certificates: with it, every client (gate agents, CLI,
+    /// companies' systems) must present a certificate signed by this CA (mutual TLS); the
+    /// token still decides the role. Needs --tls-cert and --tls-key.
+    #[arg(long, env = "BAWABA_TLS_CLIENT_CA", requires = "tls_cert")]
+    tls_client_ca: Option<PathBuf>,
     /// How often the no-show sweep runs.
     #[arg(long, default_value_t = 60)]
     sweep_interval_secs: u64,
+    /// Serve the web dashboard (authority and operator views, JSON API, Prometheus
+    /// `/metrics`) over HTTP on this address, e.g. 127.0.0.1:8080. Without it, no HTTP.
+    #[arg(long = "http", env = "BAWABA_HTTP_ADDR")]
+    http: Option<SocketAddr>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -132,11 +148,29 @@ enum BenchCommand {
         #[arg(long, value_delimiter = ',', num_args = 2)]
         growth: Option<Vec<usize>>,
     },
+    /// Durable bookings on sled against PostgreSQL with 1 and 2 scheduler replicas, over
+    /// many windows and on one hot window, each on a fresh store, in the same run.
+    Stores {
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        /// Length of each case.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// A PostgreSQL database to book in (postgres://...); by default a fresh database
+        /// per case on the server of BAWABA_TEST_PG (127.0.0.1:5432, user postgres).
+        #[arg(long)]
+        postgres: Option<String>,
+        /// Replica counts to run on PostgreSQL.
+        #[arg(long, value_delimiter = ',', default_value = "1,2")]
+        replicas: Vec<usize>,
+    },
 }
 
-fn init_logs() {
+/// Logs to stderr, filtered by `RUST_LOG`; without it, `default` (`info` for the services, `warn`
+/// for the simulations, whose every passage would drown their progress bar).
+fn init_logs(default: &str) {
     let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -147,7 +181,10 @@ fn init_logs() {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    init_logs();
+    init_logs(match cli.command {
+        Command::Demo(_) | Command::Sim(_) => "warn",
+        _ => "info",
+    });
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -171,6 +208,8 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Scheduler(args) => scheduler(args).await,
         Command::Gate { config } => gate(&config).await,
+        Command::Demo(args) => demo::demo(args).await,
+        Command::Sim(args) => demo::sim(args).await,
         Command::Migrate { store } => {
             let applied = bawaba_store_pg::migrate(&store).await?;
             client::out(format_args!(
@@ -234,6 +273,26 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Bench(BenchCommand::Stores {
+            clients,
+            seconds,
+            postgres,
+            replicas,
+        }) => {
+            let opts = bawaba_sim::bench::StoresBenchOptions {
+                clients,
+                duration: Duration::from_secs(seconds),
+                postgres,
+                replicas,
+            };
+            let report = bawaba_sim::bench::run_stores_bench(&opts).await?;
+            client::out(format_args!("{report}"));
+            anyhow::ensure!(
+                report.checks_passed(),
+                "a store check failed: see the table above"
+            );
+            Ok(())
+        }
     }
 }
 
@@ -284,16 +343,43 @@ async fn run_scheduler<S: Store>(
         Arc::clone(&clock),
         Duration::from_secs(args.sweep_interval_secs.max(1)),
     ));
-    let tls = args
-        .tls_cert
-        .zip(args.tls_key)
-        .map(|(cert, key)| Tls { cert, key });
+    let tls = args.tls_cert.zip(args.tls_key).map(|(cert, key)| Tls {
+        cert,
+        key,
+        client_ca: args.tls_client_ca,
+    });
+    // The gate command channels and the metrics registry, shared by gRPC and the dashboard.
+    let commands = Arc::new(bawaba_grpc::Commands::default());
+    let metrics = Arc::new(bawaba_grpc::metrics::Metrics::new());
+    let (web_stop, web_stopping) = tokio::sync::watch::channel(false);
+    let web = match args.http {
+        None => None,
+        Some(addr) => {
+            let http = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("listening on {addr} (--http)"))?;
+            let registry = Arc::clone(&metrics);
+            let dashboard = bawaba_web::Dashboard {
+                store: Arc::clone(&store),
+                tokens: Arc::clone(&tokens),
+                clock: Arc::clone(&clock),
+                commands: Arc::clone(&commands),
+                metrics: Some(Arc::new(move || registry.encode())),
+            };
+            let mut stopping = web_stopping.clone();
+            Some(tokio::spawn(dashboard.serve(http, async move {
+                let _ = stopping.wait_for(|s| *s).await;
+            })))
+        }
+    };
     // A graceful stop waits for open calls, but not forever: a client that stopped
     // answering must not keep the scheduler from stopping. Everything acknowledged is
     // already on disk.
     let (signalled, stopping) = tokio::sync::oneshot::channel();
+    let web_stop = &web_stop;
     let shutdown = async move {
         shutdown_signal().await;
+        let _ = web_stop.send(true);
         let _ = signalled.send(());
     };
     let serve = Scheduler {
@@ -302,7 +388,7 @@ async fn run_scheduler<S: Store>(
         clock,
         tls,
     }
-    .serve(listener, shutdown);
+    .serve_with_metrics(commands, metrics, listener, shutdown);
     let result = tokio::select! {
         r = serve => r,
         () = async {
@@ -315,6 +401,14 @@ async fn run_scheduler<S: Store>(
     };
     sweeper.abort();
     let _ = sweeper.await;
+    let _ = web_stop.send(true);
+    if let Some(web) = web {
+        match tokio::time::timeout(GRACEFUL_STOP, web).await {
+            Ok(Ok(Err(e))) => tracing::error!(error = %e, "dashboard failed"),
+            Ok(_) => {}
+            Err(_) => tracing::warn!("the dashboard did not stop in {GRACEFUL_STOP:?}"),
+        }
+    }
     Ok(result?)
 }
 
@@ -353,9 +447,12 @@ async fn bootstrap<S: Store>(store: &S, config: config::Config) -> Result<()> {
 }
 
 async fn sweep_no_shows<S: Store>(store: Arc<S>, clock: Arc<dyn Clock>, every: Duration) {
-    let mut tick = tokio::time::interval(every);
+    // Ticks on the given clock (real or simulated), never the system clock directly.
+    let every = chrono::TimeDelta::from_std(every).unwrap_or(chrono::TimeDelta::minutes(1));
+    let mut next = clock.now();
     loop {
-        tick.tick().await;
+        clock.sleep_until(next).await;
+        next = clock.now() + every;
         match store.sweep_no_shows(clock.now()).await {
             Ok(marked) if !marked.is_empty() => {
                 tracing::info!(count = marked.len(), "marked no-shows")

@@ -15,5 +15,6 @@ pub mod ledger;
 pub mod passage;
 pub mod plate;
 pub mod rules;
+pub mod stats;
 
 pub use error::{Error, Result};

@@ -15,7 +15,7 @@ use bawaba_domain::ids::{LaneId, PassageId};
 use bawaba_domain::ledger::{Booking, ChangeEntry};
 use bawaba_domain::passage::{Passage, Verdict};
 use bawaba_domain::plate::Plate;
-use bawaba_grpc::client::{BearerToken, channel};
+use bawaba_grpc::client::{BearerToken, channel_tls};
 use bawaba_grpc::{convert as cv, pb};
 use bawaba_store::{AgentStore, SyncUpdate};
 use tokio::sync::{Notify, mpsc, watch};
@@ -40,6 +40,8 @@ pub enum AgentError {
     Store(#[from] bawaba_store::Error),
     #[error("stored replica: {0}")]
     Replica(#[from] bawaba_domain::Error),
+    #[error("{0}")]
+    Metrics(#[from] crate::metrics::MetricsError),
 }
 
 /// Counters of one agent, cheap to read (for metrics and tests).
@@ -53,6 +55,11 @@ pub struct AgentCounters {
     pub barrier_faults: AtomicU64,
     pub reported: AtomicU64,
     pub unreadable_plates: AtomicU64,
+    /// When the last sync message was applied (Unix milliseconds, agent clock; 0: never).
+    pub last_sync_ms: AtomicU64,
+    /// The zone's latest change as of the last sync message (the replica lags it by this
+    /// minus its cursor).
+    pub head_seq: AtomicU64,
 }
 
 /// What the rest of the process (metrics, tests) can see of a running agent.
@@ -64,6 +71,15 @@ pub struct AgentHandle {
     replica: Arc<RwLock<Replica>>,
     /// Per lane: camera, reader, barrier counters.
     pub devices: Vec<(LaneId, Vec<(&'static str, StatsHandle)>)>,
+    /// Every passage the lanes decided, once recorded in the outbox (for the simulator and
+    /// live views; nobody needs to listen).
+    pub passages: tokio::sync::broadcast::Sender<Passage>,
+    /// Every read a lane has taken into its decision logic, once taken (for the simulator,
+    /// which must know a truck's reads are in before it moves the clock on; nobody needs to
+    /// listen, and nothing is cloned while nobody does).
+    pub reads: tokio::sync::broadcast::Sender<LaneRead>,
+    /// The agent's Prometheus metrics (served at `[metrics] listen`).
+    pub metrics: Arc<crate::metrics::AgentMetrics>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -88,6 +104,13 @@ impl AgentHandle {
     }
 }
 
+/// A read as a lane took it: which lane, and what was read.
+#[derive(Debug, Clone)]
+pub struct LaneRead {
+    pub lane: LaneId,
+    pub kind: ReadKind,
+}
+
 /// Shared by the lane and link tasks.
 struct Shared {
     cfg: AgentConfig,
@@ -99,6 +122,9 @@ struct Shared {
     counters: Arc<AgentCounters>,
     clock: Clock,
     shutdown: watch::Receiver<bool>,
+    decided: tokio::sync::broadcast::Sender<Passage>,
+    reads: tokio::sync::broadcast::Sender<LaneRead>,
+    metrics: Arc<crate::metrics::AgentMetrics>,
 }
 
 fn random_u128() -> u128 {
@@ -135,6 +161,9 @@ pub fn start(
         clock,
         shutdown,
         cfg,
+        decided: tokio::sync::broadcast::channel(4096).0,
+        reads: tokio::sync::broadcast::channel(4096).0,
+        metrics: Arc::default(),
     });
     let mut tasks = Vec::new();
     let mut devices = Vec::new();
@@ -149,12 +178,31 @@ pub fn start(
     tasks.push(tokio::spawn(sync_loop(Arc::clone(&shared))));
     tasks.push(tokio::spawn(uplink_loop(Arc::clone(&shared))));
     tasks.push(tokio::spawn(command_loop(Arc::clone(&shared), commands)));
+    shared.metrics.attach(crate::metrics::AgentView {
+        zone: shared.cfg.zone.clone(),
+        online: Arc::clone(&shared.online),
+        counters: Arc::clone(&shared.counters),
+        outbox: Arc::clone(&shared.outbox),
+        replica: Arc::clone(&shared.replica),
+        devices: devices.clone(),
+    });
+    if let Some(addr) = shared.cfg.metrics_listen {
+        let metrics = Arc::clone(&shared.metrics);
+        tasks.push(crate::metrics::serve(
+            addr,
+            metrics,
+            shared.shutdown.clone(),
+        )?);
+    }
     Ok(AgentHandle {
+        metrics: Arc::clone(&shared.metrics),
         online: Arc::clone(&shared.online),
         counters: Arc::clone(&shared.counters),
         outbox: Arc::clone(&shared.outbox),
         replica: Arc::clone(&shared.replica),
         devices,
+        passages: shared.decided.clone(),
+        reads: shared.reads.clone(),
         tasks,
     })
 }
@@ -237,17 +285,29 @@ async fn lane_loop(
     mut commands: mpsc::Receiver<()>,
 ) {
     let mut logic = LaneLogic::new(lane.logic.clone());
+    // When the lane's latest read arrived: where a decision's latency starts.
+    let mut last_read = std::time::Instant::now();
     let mut shutdown = shared.shutdown.clone();
-    let mut new_id = || PassageId::new((shared.clock)(), random_u128());
+    let mut new_id = || PassageId::new(shared.clock.now(), random_u128());
     loop {
-        let wait = logic
-            .deadline()
-            .map(|d| (d - (shared.clock)()).to_std().unwrap_or(Duration::ZERO))
-            .unwrap_or(Duration::from_secs(3600));
+        // The fusion deadline is an instant of the agent's clock (real or simulated).
+        let deadline = match logic.deadline() {
+            Some(d) => shared.clock.sleep_until(d),
+            None => Box::pin(std::future::pending()),
+        };
+        // Reads already received go before the fusion deadline: a read stamped before the
+        // window closed belongs to it (and on_read closes a window a later read finds past).
         let read = tokio::select! {
-            Some(r) = cameras.recv() => Some(camera_read(&shared, r)),
-            Some(t) = tags.recv() => tag_read(t),
-            () = tokio::time::sleep(wait) => None,
+            biased;
+            Some(r) = cameras.recv() => {
+                last_read = r.received_at;
+                Some(camera_read(&shared, r))
+            }
+            Some(t) = tags.recv() => {
+                last_read = t.received_at;
+                tag_read(t)
+            }
+            () = deadline => None,
             Some(()) = commands.recv() => {
                 // An operator approved a referral of this lane.
                 pulse(&shared, &barrier, &lane).await;
@@ -255,8 +315,15 @@ async fn lane_loop(
             }
             _ = shutdown.changed() => return,
         };
-        let now = (shared.clock)();
+        let now = shared.clock.now();
         let offline = !shared.online.load(Ordering::Relaxed);
+        let taken = read
+            .as_ref()
+            .filter(|_| shared.reads.receiver_count() > 0)
+            .map(|r| LaneRead {
+                lane: lane.logic.lane.clone(),
+                kind: r.kind.clone(),
+            });
         let passages = {
             let Ok(replica) = shared.replica.read() else {
                 return;
@@ -266,15 +333,24 @@ async fn lane_loop(
                 None => logic.on_tick(now, &replica, offline, &mut new_id),
             }
         };
+        if let Some(t) = taken {
+            let _ = shared.reads.send(t);
+        }
         for p in passages {
-            act(&shared, &barrier, &lane, p).await;
+            act(&shared, &barrier, &lane, p, last_read).await;
         }
     }
 }
 
 /// Records the passage durably, then acts on it. If it cannot be recorded the barrier stays
 /// closed: the gate never does what it could not remember.
-async fn act(shared: &Shared, barrier: &Barrier, lane: &LaneSetup, p: Passage) {
+async fn act(
+    shared: &Shared,
+    barrier: &Barrier,
+    lane: &LaneSetup,
+    p: Passage,
+    last_read: std::time::Instant,
+) {
     if let Err(e) = shared.store.record(&p) {
         shared.counters.unrecorded.fetch_add(1, Ordering::Relaxed);
         tracing::error!(error = %e, passage = %p.id, "cannot record the passage; barrier stays closed");
@@ -286,6 +362,8 @@ async fn act(shared: &Shared, barrier: &Barrier, lane: &LaneSetup, p: Passage) {
         Verdict::Refer => &shared.counters.referred,
     };
     counter.fetch_add(1, Ordering::Relaxed);
+    // Latency ends here: at the barrier command for an ALLOW, at the durable record otherwise.
+    shared.metrics.passage(&p, last_read);
     if p.verdict == Verdict::Allow {
         pulse(shared, barrier, lane).await;
     }
@@ -301,6 +379,7 @@ async fn act(shared: &Shared, barrier: &Barrier, lane: &LaneSetup, p: Passage) {
     if let Ok(mut r) = shared.replica.write() {
         r.record_local(&p);
     }
+    let _ = shared.decided.send(p.clone());
     if let Ok(mut o) = shared.outbox.lock() {
         o.push_back(p);
     }
@@ -327,13 +406,35 @@ async fn backoff(shutdown: &mut watch::Receiver<bool>, delay: &mut Duration) -> 
     !*shutdown.borrow()
 }
 
+/// Connects to the scheduler replica in use, or, when it cannot be reached, to the next of
+/// the configured addresses in turn; the one reached becomes the one in use for every link
+/// task. Any replica will do: they share one database, and the sync cursor, passage event
+/// ids and the token mean the same on each.
 async fn connect(shared: &Shared) -> Result<(tonic::transport::Channel, BearerToken), String> {
     let link = &shared.cfg.scheduler;
-    let ch = channel(&link.addr, link.ca_cert.as_deref())
-        .await
-        .map_err(|e| e.to_string())?;
     let token = BearerToken::new(Some(&link.token)).map_err(|e| e.to_string())?;
-    Ok((ch, token))
+    let n = link.addrs.len();
+    let first = link.current.load(Ordering::Relaxed) % n.max(1);
+    let mut errors = Vec::new();
+    for i in 0..n {
+        let at = (first + i) % n;
+        let addr = &link.addrs[at];
+        match channel_tls(addr, &link.tls).await {
+            Ok(ch) => {
+                if at != first
+                    && link
+                        .current
+                        .compare_exchange(first, at, Ordering::Relaxed, Ordering::Relaxed)
+                        .is_ok()
+                {
+                    tracing::warn!(%addr, unreachable = %link.addrs[first], "scheduler link moved to another replica");
+                }
+                return Ok((ch, token));
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    Err(errors.join("; "))
 }
 
 /// Follows the zone's change log into the replica and the agent store.
@@ -400,6 +501,7 @@ fn apply_sync(
         .transpose()
         .map_err(|e| e.to_string())?;
     let zone = shared.cfg.zone.clone();
+    let head = msg.head_seq;
     let mut update = SyncUpdate {
         zone: zone_cfg.clone(),
         ..SyncUpdate::default()
@@ -448,6 +550,9 @@ fn apply_sync(
         }
         r.take_settled()
     };
+    let at = u64::try_from(shared.clock.now().timestamp_millis()).unwrap_or(0);
+    shared.counters.last_sync_ms.store(at, Ordering::Relaxed);
+    shared.counters.head_seq.store(head, Ordering::Relaxed);
     if !settled.is_empty() {
         shared
             .store

@@ -15,6 +15,7 @@ use bawaba_domain::calendar::{SlotLength, TransactionType, WindowCapacity, ZoneC
 use bawaba_domain::ids::{BookingId, CompanyId, GateId, LaneId, ZoneId};
 use bawaba_domain::ledger::{Direction, Gate, Lane, NewBooking, Stop};
 use bawaba_domain::plate::Plate;
+use bawaba_domain::stats::percentile;
 use bawaba_grpc::{Scheduler, SystemClock};
 use bawaba_store::{SledStore, Store, TokenBook};
 use chrono::{DateTime, TimeDelta, Timelike, Utc};
@@ -276,14 +277,11 @@ pub struct Percentiles {
 impl Percentiles {
     pub fn of(mut samples: Vec<Duration>) -> Percentiles {
         samples.sort();
-        let q = |p: f64| {
-            let i = ((samples.len() as f64 * p) as usize).min(samples.len().saturating_sub(1));
-            samples.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e6)
-        };
+        let q = |p| percentile(&samples, p).map_or(0.0, |d| d.as_secs_f64() * 1e6);
         Percentiles {
-            p50: q(0.5),
-            p99: q(0.99),
-            max: q(1.0),
+            p50: q(50),
+            p99: q(99),
+            max: q(100),
         }
     }
 }

@@ -1,12 +1,15 @@
 //! `gate.toml`: the gate agent's configuration (see deploy/gate.example.toml).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use bawaba_codec::anpr::{AnprFormat, Template};
 use bawaba_domain::gate::{LaneConfig, OfflinePolicy};
 use bawaba_domain::ids::{GateId, LaneId, ZoneId};
 use bawaba_domain::ledger::Direction;
+use bawaba_grpc::client::{ClientIdentity, ClientTls};
 use serde::Deserialize;
 
 use crate::devices::{BarrierConfig, CameraConfig, PulseMode, RfidConfig, RfidMode};
@@ -30,16 +33,31 @@ struct File {
     scheduler: SchedulerToml,
     #[serde(default)]
     decisions: DecisionsToml,
+    #[serde(default)]
+    metrics: MetricsToml,
     lanes: Vec<LaneToml>,
+}
+
+/// `[metrics]`: where the agent serves Prometheus `/metrics` (absent: not served).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MetricsToml {
+    listen: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SchedulerToml {
-    addr: String,
+    /// One scheduler (or a load balancer in front of several).
+    addr: Option<String>,
+    /// Several scheduler replicas (on one PostgreSQL database), tried in turn.
+    addrs: Option<Vec<String>>,
     token: Option<String>,
     token_file: Option<PathBuf>,
     ca_cert: Option<PathBuf>,
+    /// Client certificate and key (PEM) for a scheduler that requires them.
+    client_cert: Option<PathBuf>,
+    client_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -148,9 +166,14 @@ fn one() -> u8 {
 /// Where the scheduler is and how to reach it.
 #[derive(Debug, Clone)]
 pub struct SchedulerLink {
-    pub addr: String,
+    /// The scheduler replicas' addresses, never empty: the link uses one and moves to the
+    /// next when it cannot connect to it.
+    pub addrs: Vec<String>,
     pub token: String,
-    pub ca_cert: Option<PathBuf>,
+    pub tls: ClientTls,
+    /// The index in `addrs` of the replica the link tasks use now (shared by them, so the
+    /// sync stream, the uplink and the command stream move together).
+    pub current: Arc<AtomicUsize>,
 }
 
 /// One lane: its decision settings and its three devices.
@@ -173,6 +196,8 @@ pub struct AgentConfig {
     pub data_dir: PathBuf,
     pub scheduler: SchedulerLink,
     pub lanes: Vec<LaneSetup>,
+    /// Where `/metrics` is served (`[metrics] listen`); None: nowhere.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 impl AgentConfig {
@@ -186,7 +211,7 @@ impl AgentConfig {
         let f: File = toml::from_str(text).map_err(err)?;
         let gate = GateId::parse(&f.gate_id).map_err(err)?;
         let zone = ZoneId::parse(&f.zone_id).map_err(err)?;
-        let token = match (f.scheduler.token, &f.scheduler.token_file) {
+        let token = match (f.scheduler.token.clone(), &f.scheduler.token_file) {
             (Some(t), None) => t,
             (None, Some(p)) => std::fs::read_to_string(p)
                 .map_err(|e| err(format!("scheduler.token_file {}: {e}", p.display())))?
@@ -194,6 +219,40 @@ impl AgentConfig {
                 .to_owned(),
             _ => return Err(err("scheduler: give exactly one of token and token_file")),
         };
+        let sch = f.scheduler;
+        let addrs = match (sch.addr, sch.addrs) {
+            (Some(a), None) => vec![a],
+            (None, Some(list)) if !list.is_empty() => list,
+            (None, Some(_)) => return Err(err("scheduler.addrs: give at least one address")),
+            _ => return Err(err("scheduler: give exactly one of addr and addrs")),
+        };
+        for a in &addrs {
+            let Some(rest) = a
+                .strip_prefix("http://")
+                .or_else(|| a.strip_prefix("https://"))
+            else {
+                return Err(err(format!(
+                    "scheduler address {a:?} must start with http:// or https://"
+                )));
+            };
+            if rest.is_empty() {
+                return Err(err(format!("scheduler address {a:?} has no host")));
+            }
+        }
+        let identity = match (sch.client_cert, sch.client_key) {
+            (Some(cert), Some(key)) => Some(ClientIdentity { cert, key }),
+            (None, None) => None,
+            _ => {
+                return Err(err(
+                    "scheduler: client_cert and client_key go together (PEM files)",
+                ));
+            }
+        };
+        if identity.is_some() && sch.ca_cert.is_none() {
+            return Err(err(
+                "scheduler.client_cert needs scheduler.ca_cert (the CA of the scheduler's certificate)",
+            ));
+        }
         let d = f.decisions;
         let offline_policy = match d.offline_policy.as_str() {
             "refer" => OfflinePolicy::Refer,
@@ -297,14 +356,30 @@ impl AgentConfig {
         if ids.windows(2).any(|w| w[0] == w[1]) {
             return Err(err("lane ids must be unique"));
         }
+        let metrics_listen = f
+            .metrics
+            .listen
+            .map(|a| {
+                a.parse().map_err(|e| {
+                    err(format!(
+                        "metrics.listen: {a:?} is not an address and port such as 127.0.0.1:9101 ({e})"
+                    ))
+                })
+            })
+            .transpose()?;
         Ok(AgentConfig {
             gate,
             zone,
             data_dir: f.data_dir,
+            metrics_listen,
             scheduler: SchedulerLink {
-                addr: f.scheduler.addr,
+                addrs,
                 token,
-                ca_cert: f.scheduler.ca_cert,
+                tls: ClientTls {
+                    ca: sch.ca_cert,
+                    identity,
+                },
+                current: Arc::new(AtomicUsize::new(0)),
             },
             lanes,
         })
@@ -331,6 +406,49 @@ mod tests {
         assert_eq!(c.lanes[0].logic.direction, Direction::In);
         assert!(c.lanes[0].reader.is_some());
         assert_eq!(c.lanes[0].pulse_100ms, 5);
+    }
+
+    #[test]
+    fn one_address_or_several_replicas() {
+        let c = AgentConfig::parse(&example()).unwrap();
+        assert_eq!(c.scheduler.addrs, ["http://10.20.0.10:50051"]);
+        assert_eq!(c.scheduler.tls, ClientTls::default());
+        let several = example().replace(
+            "addr = \"http://10.20.0.10:50051\"",
+            "addrs = [\"https://10.20.0.10:50051\", \"https://10.20.0.11:50051\"]\n\
+             ca_cert = \"/etc/bawaba/ca.pem\"\nclient_cert = \"/etc/bawaba/gate.crt\"\n\
+             client_key = \"/etc/bawaba/gate.key\"",
+        );
+        let c = AgentConfig::parse(&several).unwrap();
+        assert_eq!(c.scheduler.addrs.len(), 2);
+        let id = c.scheduler.tls.identity.unwrap();
+        assert_eq!(id.cert, Path::new("/etc/bawaba/gate.crt"));
+        assert_eq!(id.key, Path::new("/etc/bawaba/gate.key"));
+
+        let both = example().replace(
+            "addr = \"http://10.20.0.10:50051\"",
+            "addr = \"http://a:1\"\naddrs = [\"http://b:1\"]",
+        );
+        let e = AgentConfig::parse(&both).unwrap_err().to_string();
+        assert!(e.contains("exactly one of addr and addrs"), "{e}");
+        let none = example().replace("addr = \"http://10.20.0.10:50051\"", "addrs = []");
+        let e = AgentConfig::parse(&none).unwrap_err().to_string();
+        assert!(e.contains("scheduler.addrs"), "{e}");
+        let bare = example().replace("http://10.20.0.10:50051", "10.20.0.10:50051");
+        let e = AgentConfig::parse(&bare).unwrap_err().to_string();
+        assert!(e.contains("http:// or https://"), "{e}");
+        let half = example().replace(
+            "addr = \"http://10.20.0.10:50051\"",
+            "addr = \"https://s:1\"\nca_cert = \"/ca.pem\"\nclient_cert = \"/c.pem\"",
+        );
+        let e = AgentConfig::parse(&half).unwrap_err().to_string();
+        assert!(e.contains("client_key"), "{e}");
+        let no_ca = example().replace(
+            "addr = \"http://10.20.0.10:50051\"",
+            "addr = \"https://s:1\"\nclient_cert = \"/c.pem\"\nclient_key = \"/k.pem\"",
+        );
+        let e = AgentConfig::parse(&no_ca).unwrap_err().to_string();
+        assert!(e.contains("ca_cert"), "{e}");
     }
 
     #[test]

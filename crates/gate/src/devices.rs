@@ -21,12 +21,13 @@ use crate::serial::{LinkConfig, SerialSettings, StatsHandle};
 
 pub use barrier::{Barrier, BarrierConfig, BarrierFault, PulseMode, PulseReport, spawn_barrier};
 
-/// The wall clock the agent runs on (real or accelerated).
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+/// The clock the agent runs on (real or simulated): its time, and waiting for an instant of
+/// it (the lanes' fusion deadlines).
+pub type Clock = Arc<dyn bawaba_grpc::Clock>;
 
 /// The system clock.
 pub fn system_clock() -> Clock {
-    Arc::new(Utc::now)
+    Arc::new(bawaba_grpc::SystemClock)
 }
 
 /// A running device driver.
@@ -94,7 +95,7 @@ struct CameraSink {
 
 impl FrameSink<PlateRead> for CameraSink {
     async fn deliver(&mut self, received_at: Instant, read: PlateRead) -> bool {
-        let at = (self.clock)();
+        let at = self.clock.now();
         self.out
             .send(CameraRead {
                 received_at,
@@ -220,7 +221,7 @@ impl FrameSink<ReaderEvent> for ReaderSink {
                 return true;
             }
         };
-        let at = (self.clock)();
+        let at = self.clock.now();
         for epc in tags {
             let read = TagRead {
                 received_at,

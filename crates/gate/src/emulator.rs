@@ -311,6 +311,17 @@ impl<R: Responder> PortTask<R> {
             }
             Err(e) => e.kind() == io::ErrorKind::WouldBlock,
         };
+        if peer && !self.shared.peer.load(Ordering::Relaxed) {
+            // The slave was closed until now: wait on a fresh registration (see
+            // `SerialPort::reregistered`), or reading would spin.
+            match pty.master.reregistered() {
+                Some(Ok(fresh)) => pty.master = fresh,
+                Some(Err(e)) => {
+                    tracing::warn!(link = %self.link.display(), error = %e, "cannot register the pty again");
+                }
+                None => {}
+            }
+        }
         self.set_peer(peer);
     }
 

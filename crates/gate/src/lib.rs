@@ -2,6 +2,7 @@
 //!
 //! * [`agent`]: the agent at run time: lanes, the sync stream, the outbox uplink, commands.
 //! * [`config`]: the `gate.toml` file.
+//! * [`metrics`]: Prometheus metrics of the agent and its `/metrics` listener.
 //!
 //! * [`serial`]: serial line settings, the port type, per-device counters and the one
 //!   reconnecting link loop (backoff, idle watchdog) every driver runs. The only code of the
@@ -17,6 +18,7 @@ pub mod bench;
 pub mod config;
 pub mod devices;
 pub mod emulator;
+pub mod metrics;
 pub mod serial;
 
 pub use devices::{

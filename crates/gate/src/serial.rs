@@ -134,6 +134,9 @@ pub struct SerialPort {
     stream: SerialStream,
     last_rx: Option<Instant>,
     fresh: bool,
+    /// A pty master's own descriptor, kept to register it afresh
+    /// ([`SerialPort::reregistered`]).
+    pty_master: Option<serialport::TTYPort>,
 }
 
 impl SerialPort {
@@ -174,8 +177,25 @@ impl SerialPort {
         // inherit the master and keep the line up after an unplug. Keep only a close-on-exec
         // duplicate (F_DUPFD_CLOEXEC).
         let cloexec = master.try_clone_native()?;
+        let kept = master.try_clone_native()?;
         drop((master, slave));
-        Ok((Self::wrap(SerialStream::try_from(cloexec)?), name.into()))
+        let mut port = Self::wrap(SerialStream::try_from(cloexec)?);
+        port.pty_master = Some(kept);
+        Ok((port, name.into()))
+    }
+
+    /// The same pty master under a fresh registration with the reactor (another close-on-exec
+    /// duplicate of its descriptor). Once its slave has been closed, a pty master keeps a
+    /// "read closed" readiness in tokio that is never cleared, so every read of it returns at
+    /// once (`WouldBlock` again and again: a busy loop) even after an agent reopens the slave;
+    /// a new registration starts from the pty's state as it is now. `None` for a device port.
+    pub(crate) fn reregistered(&self) -> Option<io::Result<Self>> {
+        let native = self.pty_master.as_ref()?;
+        Some((|| {
+            let mut fresh = Self::wrap(SerialStream::try_from(native.try_clone_native()?)?);
+            fresh.pty_master = Some(native.try_clone_native()?);
+            Ok(fresh)
+        })())
     }
 
     fn wrap(stream: SerialStream) -> Self {
@@ -183,6 +203,7 @@ impl SerialPort {
             stream,
             last_rx: None,
             fresh: false,
+            pty_master: None,
         }
     }
 

@@ -32,7 +32,9 @@ fn fast_link() -> LinkConfig {
 }
 
 fn fixed_clock() -> Clock {
-    Arc::new(|| Utc.with_ymd_and_hms(2025, 3, 14, 7, 5, 9).unwrap())
+    Arc::new(bawaba_grpc::SimClock::new(
+        Utc.with_ymd_and_hms(2025, 3, 14, 7, 5, 9).unwrap(),
+    ))
 }
 
 async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
@@ -91,7 +93,7 @@ async fn camera_stx_etx_reads_survive_garbage() {
     let sent = cam.send(&plate("AB 123")).await.unwrap();
     let got = recv(&mut rx).await;
     assert_eq!(got.read, plate("AB 123"));
-    assert_eq!(got.at, fixed_clock()());
+    assert_eq!(got.at, fixed_clock().now());
     assert!(got.received_at >= sent);
     assert_eq!(cam.last_write(), Some(sent));
 
@@ -157,7 +159,7 @@ async fn rfid_answer_mode_polls_and_recovers_from_noise() {
         (first.epc.as_slice(), second.epc.as_slice()),
         (&EPC_1[..], &EPC_2[..])
     );
-    assert_eq!((first.adr, first.at), (0, fixed_clock()()));
+    assert_eq!((first.adr, first.at), (0, fixed_clock().now()));
     assert_eq!(first.received_at, second.received_at);
 
     // A noise byte makes the decoder wait for a 256-byte candidate; the frame gap resolves it.

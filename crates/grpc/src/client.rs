@@ -1,10 +1,12 @@
-//! Connecting to a scheduler as a client, with a bearer token and optional TLS.
+//! Connecting to a scheduler as a client, with a bearer token and optional TLS (with a
+//! client certificate when the scheduler asks for one: `--tls-client-ca`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use tonic::metadata::MetadataValue;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic::{Request, Status};
 
 use crate::pb;
@@ -66,30 +68,83 @@ pub enum ConnectError {
         #[source]
         source: std::io::Error,
     },
+    #[error("reading client certificate or key {path}: {source}")]
+    Identity {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Token(Status),
 }
 
+/// TLS files of a client: the CA that signed the scheduler's certificate, and the client's
+/// own certificate and key (PEM) for a scheduler that requires client certificates.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientTls {
+    pub ca: Option<PathBuf>,
+    pub identity: Option<ClientIdentity>,
+}
+
+/// A client certificate (PEM, may carry intermediates after the leaf) and its private key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIdentity {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// How long connecting to one address may take (a host that is gone does not answer).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// HTTP/2 pings on open connections, so a long-lived stream (a gate's sync stream) notices a
+/// scheduler or network that vanished without closing the connection.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A channel to `addr` (`http://host:port`, or `https://` with `ca` the PEM of the CA that
 /// signed the server's certificate).
 pub async fn channel(addr: &str, ca: Option<&Path>) -> Result<Channel, ConnectError> {
+    channel_tls(
+        addr,
+        &ClientTls {
+            ca: ca.map(Path::to_path_buf),
+            identity: None,
+        },
+    )
+    .await
+}
+
+/// A channel to `addr` with the TLS files of `tls` (none of them for `http://`).
+pub async fn channel_tls(addr: &str, tls: &ClientTls) -> Result<Channel, ConnectError> {
+    let bad_addr = |source| ConnectError::Address {
+        addr: addr.to_owned(),
+        source,
+    };
     let mut ep = Endpoint::from_shared(addr.to_owned())
-        .map_err(|source| ConnectError::Address {
-            addr: addr.to_owned(),
-            source,
-        })?
-        .tcp_nodelay(true);
-    if let Some(ca) = ca {
-        let pem = std::fs::read(ca).map_err(|source| ConnectError::Ca {
-            path: ca.display().to_string(),
-            source,
-        })?;
-        ep = ep
-            .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)))
-            .map_err(|source| ConnectError::Address {
-                addr: addr.to_owned(),
+        .map_err(bad_addr)?
+        .tcp_nodelay(true)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .http2_keep_alive_interval(KEEPALIVE_INTERVAL)
+        .keep_alive_timeout(KEEPALIVE_TIMEOUT)
+        .keep_alive_while_idle(true);
+    if tls.ca.is_some() || tls.identity.is_some() {
+        let mut cfg = ClientTlsConfig::new();
+        if let Some(ca) = &tls.ca {
+            let pem = std::fs::read(ca).map_err(|source| ConnectError::Ca {
+                path: ca.display().to_string(),
                 source,
             })?;
+            cfg = cfg.ca_certificate(Certificate::from_pem(pem));
+        }
+        if let Some(id) = &tls.identity {
+            let read = |path: &PathBuf| {
+                std::fs::read(path).map_err(|source| ConnectError::Identity {
+                    path: path.display().to_string(),
+                    source,
+                })
+            };
+            cfg = cfg.identity(Identity::from_pem(read(&id.cert)?, read(&id.key)?));
+        }
+        ep = ep.tls_config(cfg).map_err(bad_addr)?;
     }
     ep.connect().await.map_err(|source| ConnectError::Connect {
         addr: addr.to_owned(),
@@ -119,5 +174,14 @@ impl Clients {
         ca: Option<&Path>,
     ) -> Result<Self, ConnectError> {
         Self::new(channel(addr, ca).await?, token)
+    }
+
+    /// [`Clients::connect`] with a client certificate (or any [`ClientTls`]).
+    pub async fn connect_tls(
+        addr: &str,
+        token: Option<&str>,
+        tls: &ClientTls,
+    ) -> Result<Self, ConnectError> {
+        Self::new(channel_tls(addr, tls).await?, token)
     }
 }

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use bawaba_domain::access::{Principal, Role};
 use bawaba_domain::ids::{GateId, PassageId, ZoneId};
-use bawaba_domain::ledger::Booking;
-use bawaba_domain::passage::ReferralState;
+use bawaba_domain::ledger::{Actor, Booking, Direction};
+use bawaba_domain::passage::{Passage, Referral, ReferralState, Verdict};
 use bawaba_store::{Changes, Store};
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
@@ -99,7 +99,7 @@ async fn follow<S: Store>(
         let booking = |b: &Booking| cv::pb_booking(b, &zones);
         let mut zone_msg = (sent_zone.as_ref() != Some(&cfg)).then(|| cv::pb_zone(&cfg));
         sent_zone = Some(cfg.clone());
-        let (events, caught_up) = match store
+        let (events, head) = match store
             .changes(zone.clone(), cursor, SYNC_BATCH, clock.now())
             .await
         {
@@ -129,12 +129,11 @@ async fn follow<S: Store>(
                     events
                         .into_iter()
                         .map(pb::sync_bookings_response::Event::Snapshot)
-                        .collect(),
-                    false,
+                        .collect::<Vec<_>>(),
+                    seq,
                 )
             }
-            Ok(Changes::Entries(entries)) => {
-                let full = entries.len() == SYNC_BATCH;
+            Ok(Changes::Entries { entries, head }) => {
                 if let Some(last) = entries.last() {
                     cursor = last.seq;
                 }
@@ -147,9 +146,10 @@ async fn follow<S: Store>(
                         })
                     })
                     .collect();
-                (events, !full)
+                (events, head)
             }
         };
+        let caught_up = cursor >= head || events.is_empty();
         if events.is_empty()
             && let Some(z) = zone_msg.take()
         {
@@ -158,6 +158,7 @@ async fn follow<S: Store>(
                 .send(Ok(pb::SyncBookingsResponse {
                     zone: Some(z),
                     event: None,
+                    head_seq: head,
                 }))
                 .await
                 .is_err()
@@ -169,6 +170,7 @@ async fn follow<S: Store>(
             let msg = pb::SyncBookingsResponse {
                 zone: zone_msg.take(),
                 event: Some(event),
+                head_seq: head,
             };
             if tx.send(Ok(msg)).await.is_err() {
                 return;
@@ -180,6 +182,23 @@ async fn follow<S: Store>(
                 () = tx.closed() => return,
             }
         }
+    }
+}
+
+impl<S: Store> Api<S> {
+    /// How long the truck of an exit `p` let through spent in the zone, from its booking's
+    /// entry and exit times there (as the store recorded them).
+    async fn turn_time(&self, p: &Passage) -> Option<chrono::TimeDelta> {
+        if p.direction != Direction::Out || p.verdict != Verdict::Allow {
+            return None;
+        }
+        let booking = self
+            .store
+            .get_booking(Actor::Authority, p.booking?)
+            .await
+            .ok()?;
+        let stop = booking.stops.iter().find(|s| s.zone == p.zone)?;
+        Some(stop.exited_at? - stop.entered_at?)
     }
 }
 
@@ -228,7 +247,16 @@ impl<S: Store> pb::gate_service_server::GateService for Api<S> {
         for x in &parsed {
             p.require_zone(&x.zone).map_err(bad)?;
         }
-        let ids = self.store.report_passages(parsed).await.map_err(status)?;
+        let ids = self
+            .store
+            .report_passages(parsed.clone())
+            .await
+            .map_err(status)?;
+        for p in self.metrics.passages_recorded(&parsed) {
+            if let Some(took) = self.turn_time(p).await {
+                self.metrics.turn_time(&p.zone, took);
+            }
+        }
         Ok(Response::new(pb::ReportPassagesResponse {
             acknowledged_event_ids: ids.iter().map(ToString::to_string).collect(),
         }))
@@ -270,6 +298,46 @@ impl<S: Store> pb::gate_service_server::GateService for Api<S> {
         );
         Ok(Response::new(stream))
     }
+}
+
+/// Resolves a referral for `who` (an operator of its zone, or the authority) and, on approval,
+/// sends the gate's agent a barrier pulse for the referred lane. The one code path of
+/// OperatorService.ResolveReferral and the web dashboard. Answers the resolved referral and
+/// whether an agent of the gate was listening.
+pub async fn resolve_referral<S: Store>(
+    store: &S,
+    commands: &Commands,
+    who: &Principal,
+    id: PassageId,
+    approve: bool,
+    reason: String,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(Referral, bool), bawaba_store::Error> {
+    // The zone check needs the referral; an operator of another zone learns nothing more.
+    let known = store.referrals(who.zone.clone(), true).await?;
+    let Some(existing) = known.iter().find(|x| x.passage.id == id) else {
+        return Err(bawaba_domain::Error::NotFound {
+            what: "referral",
+            id: id.to_string(),
+        }
+        .into());
+    };
+    who.require_zone(&existing.passage.zone)?;
+    let resolved = store
+        .resolve_referral(id, approve, who.label.clone(), reason, now)
+        .await?;
+    let delivered = resolved.state == ReferralState::Approved
+        && commands.send(
+            &resolved.passage.gate,
+            pb::GateCommand {
+                command: Some(pb::gate_command::Command::PulseBarrier(pb::PulseBarrier {
+                    lane_id: resolved.passage.lane.to_string(),
+                    event_id: id.to_string(),
+                })),
+            },
+        );
+    tracing::info!(referral = %id, approve, by = %who.label, delivered, "referral resolved");
+    Ok((resolved, delivered))
 }
 
 /// A stream fed by a spawned task.
@@ -349,32 +417,17 @@ impl<S: Store> pb::operator_service_server::OperatorService for Api<S> {
         let p = self.who(&req, &[Role::Operator, Role::Authority])?;
         let r = req.into_inner();
         let id = PassageId::parse(&r.event_id).map_err(|e| bad(e.in_field("event_id")))?;
-        // The zone check needs the referral; an operator of another zone learns nothing more.
-        let open = self
-            .store
-            .referrals(p.zone.clone(), true)
-            .await
-            .map_err(status)?;
-        let Some(existing) = open.iter().find(|x| x.passage.id == id) else {
-            return Err(Status::not_found(format!("referral {id} not found")));
-        };
-        p.require_zone(&existing.passage.zone).map_err(bad)?;
-        let resolved = self
-            .store
-            .resolve_referral(id, r.approve, p.label.clone(), r.reason, self.clock.now())
-            .await
-            .map_err(status)?;
-        let delivered = resolved.state == ReferralState::Approved
-            && self.commands.send(
-                &resolved.passage.gate,
-                pb::GateCommand {
-                    command: Some(pb::gate_command::Command::PulseBarrier(pb::PulseBarrier {
-                        lane_id: resolved.passage.lane.to_string(),
-                        event_id: id.to_string(),
-                    })),
-                },
-            );
-        tracing::info!(referral = %id, approve = r.approve, by = %p.label, delivered, "referral resolved");
+        let (resolved, delivered) = resolve_referral(
+            &*self.store,
+            &self.commands,
+            &p,
+            id,
+            r.approve,
+            r.reason,
+            self.clock.now(),
+        )
+        .await
+        .map_err(status)?;
         Ok(Response::new(cv::pb_referral(&resolved, delivered)))
     }
 }

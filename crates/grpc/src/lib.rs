@@ -4,14 +4,18 @@
 
 pub mod auth;
 pub mod client;
+pub mod clock;
 pub mod convert;
 pub mod error;
 mod gate;
+pub mod metrics;
 pub mod server;
 mod service;
 
+pub use clock::{Clock, SimClock, SystemClock};
 pub use convert::{from_timestamp, timestamp};
-pub use server::{Clock, Scheduler, SystemClock, Tls};
+pub use gate::{Commands, resolve_referral};
+pub use server::{Scheduler, Tls};
 
 /// The generated messages, clients and servers of `bawaba.v1`.
 #[allow(clippy::all, missing_debug_implementations)]

@@ -8,39 +8,28 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use bawaba_store::{Store, TokenBook};
-use chrono::{DateTime, Utc};
 use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
-use tonic::transport::{Identity, Server, ServerTlsConfig};
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use crate::auth::Authenticator;
+use crate::metrics::Metrics;
 use crate::pb;
 use crate::service::Api;
 
 /// Largest request accepted, in bytes. A booking is well under 4 KiB.
 pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
 
-/// Where the scheduler takes the time from. The scheduler never reads the system clock
-/// directly, so a simulation can run it on an accelerated clock.
-pub trait Clock: Send + Sync + std::fmt::Debug + 'static {
-    fn now(&self) -> DateTime<Utc>;
-}
+pub use crate::clock::{Clock, SystemClock};
 
-/// The real time.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
-
-/// Certificate and key files (PEM) for a TLS listener.
+/// Certificate and key files (PEM) for a TLS listener, and optionally the CA (PEM) whose
+/// client certificates it requires (mutual TLS: a client without a certificate signed by it
+/// fails the handshake; the bearer token still decides the client's role).
 #[derive(Debug, Clone)]
 pub struct Tls {
     pub cert: PathBuf,
     pub key: PathBuf,
+    pub client_ca: Option<PathBuf>,
 }
 
 /// Errors starting or running the server.
@@ -76,8 +65,41 @@ impl<S: Store> Scheduler<S> {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), Error> {
+        self.serve_with_commands(Arc::default(), listener, shutdown)
+            .await
+    }
+
+    /// [`Scheduler::serve`], sending operators' gate commands through `commands` (shared
+    /// with the web dashboard, so an approval there reaches the gate's agent stream too).
+    pub async fn serve_with_commands(
+        self,
+        commands: Arc<crate::Commands>,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), Error> {
+        self.serve_with_metrics(commands, Arc::default(), listener, shutdown)
+            .await
+    }
+
+    /// [`Scheduler::serve_with_commands`], counting into `metrics` (the registry the web
+    /// dashboard serves at `/metrics`): every gRPC call (the layer of [`Metrics::grpc_layer`]),
+    /// bookings and passages in the services, and the store gauges refreshed while serving.
+    pub async fn serve_with_metrics(
+        self,
+        commands: Arc<crate::Commands>,
+        metrics: Arc<Metrics>,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), Error> {
         let addr: SocketAddr = listener.local_addr()?;
-        let api = Api::new(self.store, Authenticator::new(self.tokens), self.clock);
+        let refresher = metrics.spawn_refresher(Arc::clone(&self.store), Arc::clone(&self.clock));
+        let api = Api::new(
+            self.store,
+            Authenticator::new(self.tokens),
+            self.clock,
+            commands,
+        )
+        .with_metrics(Arc::clone(&metrics));
 
         let (health, health_service) = tonic_health::server::health_reporter();
         health
@@ -104,12 +126,17 @@ impl<S: Store> Scheduler<S> {
                     source,
                 })
             };
-            builder = builder.tls_config(
-                ServerTlsConfig::new()
-                    .identity(Identity::from_pem(read(&tls.cert)?, read(&tls.key)?)),
-            )?;
+            let mut cfg = ServerTlsConfig::new()
+                .identity(Identity::from_pem(read(&tls.cert)?, read(&tls.key)?));
+            if let Some(ca) = &tls.client_ca {
+                cfg = cfg
+                    .client_ca_root(Certificate::from_pem(read(ca)?))
+                    .client_auth_optional(false);
+            }
+            builder = builder.tls_config(cfg)?;
         }
         let router = builder
+            .layer(metrics.grpc_layer())
             .add_service(health_service)
             .add_service(reflection().build_v1()?)
             .add_service(reflection().build_v1alpha()?)
@@ -137,9 +164,11 @@ impl<S: Store> Scheduler<S> {
         let scheme = if self.tls.is_some() { "https" } else { "http" };
         tracing::info!("scheduler listening on {scheme}://{addr} (gRPC)");
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-        router
+        let served = router
             .serve_with_incoming_shutdown(incoming, shutdown)
-            .await?;
+            .await;
+        refresher.abort();
+        served?;
         tracing::info!("scheduler stopped");
         Ok(())
     }

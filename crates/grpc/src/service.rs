@@ -26,6 +26,7 @@ pub struct Api<S> {
     auth: Authenticator,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) commands: Arc<crate::gate::Commands>,
+    pub(crate) metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl<S> Clone for Api<S> {
@@ -35,6 +36,7 @@ impl<S> Clone for Api<S> {
             auth: self.auth.clone(),
             clock: Arc::clone(&self.clock),
             commands: Arc::clone(&self.commands),
+            metrics: Arc::clone(&self.metrics),
         }
     }
 }
@@ -46,13 +48,25 @@ fn bad(e: bawaba_domain::Error) -> Status {
 }
 
 impl<S: Store> Api<S> {
-    pub fn new(store: Arc<S>, auth: Authenticator, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        store: Arc<S>,
+        auth: Authenticator,
+        clock: Arc<dyn Clock>,
+        commands: Arc<crate::gate::Commands>,
+    ) -> Self {
         Api {
             store,
             auth,
             clock,
-            commands: Arc::default(),
+            commands,
+            metrics: Arc::default(),
         }
+    }
+
+    /// Counts bookings and passages into `metrics` instead of a registry of its own.
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     pub(crate) fn who<T>(&self, req: &Request<T>, roles: &[Role]) -> Result<Principal, Status> {
@@ -86,37 +100,48 @@ impl<S: Store> pb::booking_service_server::BookingService for Api<S> {
         &self,
         req: Request<pb::CreateBookingRequest>,
     ) -> Reply<pb::CreateBookingResponse> {
-        let p = self.who(&req, &[Role::Company, Role::Authority])?;
-        let req = req.into_inner();
-        let company = match (&p.company, req.company_id.is_empty()) {
-            (Some(own), true) => own.clone(),
-            (Some(own), false) if req.company_id == own.as_str() => own.clone(),
-            (Some(_), false) => {
-                return Err(Status::permission_denied(
-                    "company_id: a company token books only for its own company",
-                ));
+        let reply: Reply<pb::CreateBookingResponse> = async {
+            let p = self.who(&req, &[Role::Company, Role::Authority])?;
+            let req = req.into_inner();
+            let company = match (&p.company, req.company_id.is_empty()) {
+                (Some(own), true) => own.clone(),
+                (Some(own), false) if req.company_id == own.as_str() => own.clone(),
+                (Some(_), false) => {
+                    return Err(Status::permission_denied(
+                        "company_id: a company token books only for its own company",
+                    ));
+                }
+                (None, false) => cv::company_id(&req.company_id, "company_id").map_err(bad)?,
+                (None, true) => {
+                    return Err(crate::error::invalid(
+                        "company_id",
+                        "is required when the authority books",
+                    ));
+                }
+            };
+            let new = cv::new_booking(req, company).map_err(bad)?;
+            let created = self
+                .store
+                .create_booking(new, self.clock.now())
+                .await
+                .map_err(status)?;
+            if !created.replayed {
+                tracing::info!(booking = %created.booking.id, company = %created.booking.company, plate = %created.booking.plate, "booked");
             }
-            (None, false) => cv::company_id(&req.company_id, "company_id").map_err(bad)?,
-            (None, true) => {
-                return Err(crate::error::invalid(
-                    "company_id",
-                    "is required when the authority books",
-                ));
-            }
-        };
-        let new = cv::new_booking(req, company).map_err(bad)?;
-        let created = self
-            .store
-            .create_booking(new, self.clock.now())
-            .await
-            .map_err(status)?;
-        if !created.replayed {
-            tracing::info!(booking = %created.booking.id, company = %created.booking.company, plate = %created.booking.plate, "booked");
+            Ok(Response::new(pb::CreateBookingResponse {
+                booking: Some(self.booking_reply(&created.booking).await?),
+                replayed: created.replayed,
+            }))
         }
-        Ok(Response::new(pb::CreateBookingResponse {
-            booking: Some(self.booking_reply(&created.booking).await?),
-            replayed: created.replayed,
-        }))
+        .await;
+        self.metrics.booking_reply("create", &reply, |r| {
+            if r.get_ref().replayed {
+                "replayed"
+            } else {
+                "created"
+            }
+        });
+        reply
     }
 
     async fn get_booking(&self, req: Request<pb::GetBookingRequest>) -> Reply<pb::Booking> {
@@ -202,37 +227,48 @@ impl<S: Store> pb::booking_service_server::BookingService for Api<S> {
     }
 
     async fn move_booking(&self, req: Request<pb::MoveBookingRequest>) -> Reply<pb::Booking> {
-        let p = self.who(&req, &[Role::Company, Role::Authority])?;
-        let r = req.into_inner();
-        let id = cv::booking_id(&r.booking_id, "booking_id").map_err(bad)?;
-        let new_start =
-            required_time(r.new_window_start.as_ref(), "new_window_start").map_err(bad)?;
-        let actor = p.booking_actor().map_err(bad)?;
-        let b = self
-            .store
-            .move_booking(
-                actor,
-                id,
-                r.stop_index as usize,
-                new_start,
-                self.clock.now(),
-            )
-            .await
-            .map_err(status)?;
-        Ok(Response::new(self.booking_reply(&b).await?))
+        let reply: Reply<pb::Booking> = async {
+            let p = self.who(&req, &[Role::Company, Role::Authority])?;
+            let r = req.into_inner();
+            let id = cv::booking_id(&r.booking_id, "booking_id").map_err(bad)?;
+            let new_start =
+                required_time(r.new_window_start.as_ref(), "new_window_start").map_err(bad)?;
+            let actor = p.booking_actor().map_err(bad)?;
+            let b = self
+                .store
+                .move_booking(
+                    actor,
+                    id,
+                    r.stop_index as usize,
+                    new_start,
+                    self.clock.now(),
+                )
+                .await
+                .map_err(status)?;
+            Ok(Response::new(self.booking_reply(&b).await?))
+        }
+        .await;
+        self.metrics.booking_reply("move", &reply, |_| "moved");
+        reply
     }
 
     async fn cancel_booking(&self, req: Request<pb::CancelBookingRequest>) -> Reply<pb::Booking> {
-        let p = self.who(&req, &[Role::Company, Role::Authority])?;
-        let r = req.into_inner();
-        let id = cv::booking_id(&r.booking_id, "booking_id").map_err(bad)?;
-        let actor = p.booking_actor().map_err(bad)?;
-        let b = self
-            .store
-            .cancel_booking(actor, id, r.reason, self.clock.now())
-            .await
-            .map_err(status)?;
-        Ok(Response::new(self.booking_reply(&b).await?))
+        let reply: Reply<pb::Booking> = async {
+            let p = self.who(&req, &[Role::Company, Role::Authority])?;
+            let r = req.into_inner();
+            let id = cv::booking_id(&r.booking_id, "booking_id").map_err(bad)?;
+            let actor = p.booking_actor().map_err(bad)?;
+            let b = self
+                .store
+                .cancel_booking(actor, id, r.reason, self.clock.now())
+                .await
+                .map_err(status)?;
+            Ok(Response::new(self.booking_reply(&b).await?))
+        }
+        .await;
+        self.metrics
+            .booking_reply("cancel", &reply, |_| "cancelled");
+        reply
     }
 }
 

@@ -125,10 +125,8 @@ impl Figures {
         self.ok as f64 / self.elapsed.as_secs_f64()
     }
 
-    fn percentile(&self, p: usize) -> f64 {
-        let i = (self.latencies.len() * p / 100).min(self.latencies.len().saturating_sub(1));
-        self.latencies
-            .get(i)
+    fn percentile(&self, p: u32) -> f64 {
+        bawaba_domain::stats::percentile(&self.latencies, p)
             .map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
     }
 }

@@ -939,7 +939,7 @@ impl Store for PgStore {
                 ],
             )
             .await?;
-            Ok(Changes::Entries(entries))
+            Ok(Changes::Entries { entries, head })
         })
     }
 

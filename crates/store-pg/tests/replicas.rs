@@ -137,11 +137,11 @@ async fn a_follower_sees_every_change_once_in_order_through_any_replica() {
                         state = bookings.into_iter().map(|b| (b.id, b)).collect();
                         cursor = seq;
                     }
-                    Changes::Entries(entries) if entries.is_empty() => {
+                    Changes::Entries { entries, .. } if entries.is_empty() => {
                         idle += 1;
                         tokio::time::sleep(Duration::from_millis(20)).await;
                     }
-                    Changes::Entries(entries) => {
+                    Changes::Entries { entries, .. } => {
                         idle = 0;
                         for e in entries {
                             assert_eq!(e.seq, cursor + 1, "changes arrive once each, in order");
@@ -208,7 +208,7 @@ async fn the_sweep_lease_marks_each_no_show_once() {
     else {
         panic!("snapshot");
     };
-    let Changes::Entries(log) = other
+    let Changes::Entries { entries: log, .. } = other
         .changes(zone_id("act"), 1, seq as usize, now())
         .await
         .unwrap()

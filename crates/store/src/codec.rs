@@ -1,7 +1,6 @@
 //! Stored values: a format version byte, then postcard. Keys: one tree, one-byte prefixes.
 
 use bawaba_domain::ids::{BookingId, CompanyId, GateId, PassageId, ZoneId};
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -36,7 +35,8 @@ pub const ZONE: u8 = b'z';
 pub const GATE: u8 = b'g';
 pub const BOOKING: u8 = b'b';
 pub const IDEMPOTENCY: u8 = b'i';
-pub const WINDOW: u8 = b'w';
+/// Window counters, stored by versions before 0.1 (now recounted at load; removed if found).
+pub const LEGACY_WINDOW: u8 = b'w';
 pub const CHANGE: u8 = b'c';
 pub const PASSAGE: u8 = b'p';
 pub const REFERRAL: u8 = b'r';
@@ -50,11 +50,6 @@ fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
         k.extend_from_slice(p);
     }
     k
-}
-
-/// Timestamps as big-endian with the sign bit flipped, so byte order is time order.
-fn ts(t: DateTime<Utc>) -> [u8; 8] {
-    ((t.timestamp() as u64) ^ (1 << 63)).to_be_bytes()
 }
 
 pub fn zone_key(z: &ZoneId) -> Vec<u8> {
@@ -71,10 +66,6 @@ pub fn booking_key(id: BookingId) -> Vec<u8> {
 
 pub fn idempotency_key(c: &CompanyId, k: &str) -> Vec<u8> {
     key(IDEMPOTENCY, &[c.as_str().as_bytes(), k.as_bytes()])
-}
-
-pub fn window_key(z: &ZoneId, start: DateTime<Utc>) -> Vec<u8> {
-    key(WINDOW, &[z.as_str().as_bytes(), &ts(start)])
 }
 
 pub fn passage_key(id: PassageId) -> Vec<u8> {
@@ -101,7 +92,6 @@ pub fn change_key(z: &ZoneId, seq: u64) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
 
     #[test]
     fn values_carry_their_version() {
@@ -122,9 +112,6 @@ mod tests {
     #[test]
     fn keys_sort_like_their_values() {
         let z = ZoneId::parse("act").unwrap();
-        let early = Utc.with_ymd_and_hms(1969, 1, 1, 0, 0, 0).unwrap();
-        let late = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-        assert!(window_key(&z, early) < window_key(&z, late));
         assert!(change_key(&z, 255) < change_key(&z, 256));
         assert!(change_key(&z, 1).starts_with(&change_prefix(&z)));
         // A zone whose id extends another's does not fall inside its change log.

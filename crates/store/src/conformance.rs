@@ -39,7 +39,7 @@ pub trait Backend: Send + Sync {
     type Store: Store;
     /// Opens a store on this data set (again, after [`Backend::close`]: the same data).
     fn open(&self) -> impl Future<Output = Self::Store> + Send;
-    /// Closes a store for good, then checks that its stored capacity counters equal a
+    /// Closes a store for good, then checks that any capacity counters it stores equal a
     /// recount from its bookings.
     fn close(&self, store: Self::Store) -> impl Future<Output = ()> + Send;
 }
@@ -708,7 +708,9 @@ pub async fn multi_stop_all_or_nothing<B: Backend>(b: &B) {
     assert_eq!(booked(&s, "act", 5, 6).await, vec![0]);
     assert_eq!(booked(&s, "yard", 6, 8).await, vec![1, 0]);
     for (zone, after) in [("act", 1), ("yard", 2)] {
-        let Changes::Entries(e) = s.changes(zone_id(zone), after, 10, now()).await.unwrap() else {
+        let Changes::Entries { entries: e, .. } =
+            s.changes(zone_id(zone), after, 10, now()).await.unwrap()
+        else {
             panic!("entries");
         };
         assert_eq!(e.len(), 1);
@@ -966,7 +968,10 @@ pub async fn change_log_in_order<B: Backend>(b: &B) {
     let s = open_with_zone(b, 5).await;
     assert_eq!(
         s.changes(act(), 0, 10, now()).await.unwrap(),
-        Changes::Entries(vec![]),
+        Changes::Entries {
+            entries: vec![],
+            head: 0
+        },
         "an empty log has nothing to snapshot"
     );
     let e = s
@@ -984,7 +989,10 @@ pub async fn change_log_in_order<B: Backend>(b: &B) {
     assert_eq!((seq, bookings), (1, vec![a.clone()]));
     assert_eq!(
         s.changes(act(), seq, 100, now()).await.unwrap(),
-        Changes::Entries(vec![])
+        Changes::Entries {
+            entries: vec![],
+            head: seq
+        }
     );
     s.move_booking(Actor::Authority, a.id, 0, at(6), now())
         .await
@@ -993,10 +1001,12 @@ pub async fn change_log_in_order<B: Backend>(b: &B) {
         .await
         .unwrap();
     let c = create(&s, simple("acme", "k2", "602", 7)).await;
-    let Changes::Entries(e) = s.changes(act(), seq, 100, now()).await.unwrap() else {
+    let Changes::Entries { entries: e, head } = s.changes(act(), seq, 100, now()).await.unwrap()
+    else {
         panic!("entries")
     };
     assert_eq!(e.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![2, 3, 4]);
+    assert_eq!(head, 4, "the head is the zone's latest change");
     assert_eq!(
         e.iter()
             .map(|e| (e.booking.id, e.booking.revision))
@@ -1004,10 +1014,12 @@ pub async fn change_log_in_order<B: Backend>(b: &B) {
         vec![(a.id, 2), (a.id, 3), (c.id, 1)]
     );
     assert_eq!(e[1].booking.state, BookingState::Cancelled);
-    let Changes::Entries(one) = s.changes(act(), seq, 1, now()).await.unwrap() else {
+    let Changes::Entries { entries: one, head } = s.changes(act(), seq, 1, now()).await.unwrap()
+    else {
         panic!("entries")
     };
     assert_eq!(one, e[..1], "limit honoured");
+    assert_eq!(head, 4, "the head does not depend on the limit");
     let e = s.changes(act(), 99, 10, now()).await.unwrap_err();
     assert!(is_invalid(&e), "a cursor ahead of the log is refused: {e}");
     assert!(commits.has_changed().unwrap());
@@ -1068,7 +1080,7 @@ pub async fn restart_keeps_everything<B: Backend>(b: &B) {
     assert_eq!(again.booking.id, a.id);
     // The change log goes on where it was (7 changes in zone act before the restart).
     let next = create(&s, simple("acme", "k3", "605", 9)).await;
-    let Changes::Entries(e) = s.changes(act(), 6, 10, now()).await.unwrap() else {
+    let Changes::Entries { entries: e, .. } = s.changes(act(), 6, 10, now()).await.unwrap() else {
         panic!("entries");
     };
     assert_eq!(

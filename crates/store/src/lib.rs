@@ -70,8 +70,12 @@ pub struct CreatedBooking {
 /// What a gate agent following a zone receives next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Changes {
-    /// The changes after the agent's cursor, oldest first (empty: it is up to date).
-    Entries(Vec<ChangeEntry>),
+    /// The changes after the agent's cursor, oldest first (empty: it is up to date), and the
+    /// zone's latest change when they were read (the agent is `head` − its cursor behind).
+    Entries {
+        entries: Vec<ChangeEntry>,
+        head: u64,
+    },
     /// The agent is too far behind (or new): every booking the zone's gates need, as of
     /// change `seq`; changes after `seq` follow.
     Snapshot { seq: u64, bookings: Vec<Booking> },

@@ -26,7 +26,7 @@ use bawaba_domain::calendar::{
 use bawaba_domain::ids::{BookingId, CompanyId, ZoneId};
 use bawaba_domain::ledger::{
     Actor, Booking, BookingFilter, ChangeEntry, Gate, Ledger, NewBooking, Records, Touched,
-    WindowUsage, WindowView,
+    WindowView,
 };
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
@@ -147,26 +147,6 @@ impl SledStore {
     async fn read(&self) -> RwLockReadGuard<'_, Ledger> {
         self.ledger.read().await
     }
-
-    /// The stored window counters compared with a recount from the bookings: `(stored,
-    /// recounted)` for every window where they differ. Empty on a healthy store.
-    pub fn counter_mismatches(dir: &Path) -> Result<Vec<CounterMismatch>> {
-        let db = open_db(dir)?;
-        let (stored, recount) = counters(&db, &load_ledger(&db)?)?;
-        let keys: std::collections::BTreeSet<&Vec<u8>> =
-            stored.keys().chain(recount.keys()).collect();
-        Ok(keys
-            .into_iter()
-            .filter(|k| stored.get(*k) != recount.get(*k))
-            .map(|k| {
-                (
-                    String::from_utf8_lossy(k).into_owned(),
-                    stored.get(k).cloned(),
-                    recount.get(k).cloned(),
-                )
-            })
-            .collect())
-    }
 }
 
 impl Drop for SledStore {
@@ -203,27 +183,6 @@ pub(crate) fn open_db(dir: &Path) -> Result<sled::Db> {
     }
 }
 
-type Counters = BTreeMap<Vec<u8>, WindowUsage>;
-
-/// A window whose stored counter differs from a recount: key, stored, recounted.
-pub type CounterMismatch = (String, Option<WindowUsage>, Option<WindowUsage>);
-
-/// The window counters as stored, and as recounted from the ledger's bookings.
-fn counters(db: &sled::Db, ledger: &Ledger) -> Result<(Counters, Counters)> {
-    let stored = db
-        .scan_prefix([codec::WINDOW])
-        .map(|kv| {
-            let (k, v) = kv?;
-            Ok((k.to_vec(), decode(&k, &v)?))
-        })
-        .collect::<Result<Counters>>()?;
-    let recount = ledger
-        .usages()
-        .map(|((z, s), u)| (codec::window_key(z, *s), u.clone()))
-        .collect();
-    Ok((stored, recount))
-}
-
 fn scan<T: serde::de::DeserializeOwned>(db: &sled::Db, prefix: u8) -> Result<Vec<T>> {
     db.scan_prefix([prefix])
         .map(|kv| {
@@ -255,26 +214,20 @@ fn load_ledger(db: &sled::Db) -> Result<Ledger> {
     }))
 }
 
-/// Loads the ledger and repairs stored window counters that differ from the recount (the
-/// bookings are the truth; counters are written with them in the same batch, so a
-/// difference means damage from outside).
+/// Loads the ledger. Window counters are not stored: the ledger recounts them from the
+/// bookings. Counters an earlier version stored (prefix `w`) are removed.
 fn load(db: &sled::Db) -> Result<Ledger> {
     let ledger = load_ledger(db)?;
-    let (stored, recount) = counters(db, &ledger)?;
-    if stored != recount {
-        tracing::warn!(
-            stored = stored.len(),
-            recounted = recount.len(),
-            "window counters differ from a recount; rewriting them"
-        );
-        let mut batch = sled::Batch::default();
-        for k in stored.keys().filter(|k| !recount.contains_key(*k)) {
-            batch.remove(k.as_slice());
-        }
-        for (k, u) in &recount {
-            batch.insert(k.as_slice(), encode(u));
-        }
-        db.apply_batch(batch)?;
+    let mut legacy = sled::Batch::default();
+    let mut any = false;
+    for kv in db.scan_prefix([codec::LEGACY_WINDOW]) {
+        let (k, _) = kv?;
+        legacy.remove(k);
+        any = true;
+    }
+    if any {
+        tracing::info!("removing window counters stored by an earlier version");
+        db.apply_batch(legacy)?;
         db.flush()?;
     }
     Ok(ledger)
@@ -287,13 +240,7 @@ fn stage(ledger: &Ledger, touched: &Touched, batch: &mut sled::Batch) {
             batch.insert(codec::booking_key(*id), encode(b));
         }
     }
-    for (z, start) in &touched.windows {
-        let key = codec::window_key(z, *start);
-        match ledger.usage(z, *start) {
-            Some(u) => batch.insert(key, encode(u)),
-            None => batch.remove(key),
-        }
-    }
+    // `touched.windows` is not stored: window counters are recounted from the bookings.
     for c in &touched.changes {
         batch.insert(codec::change_key(&c.zone, c.seq), encode(c));
     }
@@ -635,7 +582,7 @@ impl Store for SledStore {
             })
             .filter(|e| e.as_ref().map_or(true, |e| e.seq <= head))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Changes::Entries(entries))
+        Ok(Changes::Entries { entries, head })
     }
 
     fn commits(&self) -> tokio::sync::watch::Receiver<u64> {

@@ -15,10 +15,9 @@ impl Backend for Sled {
         SledStore::open(self.0.path()).unwrap()
     }
 
+    /// sled stores no counters: the ledger recounts them from the bookings at open.
     async fn close(&self, store: SledStore) {
         drop(store);
-        let mismatches = SledStore::counter_mismatches(self.0.path()).unwrap();
-        assert!(mismatches.is_empty(), "{mismatches:?}");
     }
 }
 

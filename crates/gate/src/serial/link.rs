@@ -249,8 +249,11 @@ where
                 () = sleep_until(wake_at) => Event::Timer,
             };
             let now = Instant::now();
-            let frame_at = matches!(event, Event::Frame(_)).then_some(now);
-            self.stats.codec(framed.decoder().stats(), frame_at);
+            // A frame is counted once it is delivered (stamped with the clock): whoever
+            // watches the counters then knows its read is on its way with that instant.
+            if !matches!(event, Event::Frame(_)) {
+                self.stats.codec(framed.decoder().stats(), None);
+            }
             match event {
                 Event::Stop | Event::RequestsClosed => return End::Stop,
                 Event::Eof => return lost("end of stream (unplugged?)".into(), productive),
@@ -259,7 +262,9 @@ where
                 Event::Frame(item) => {
                     (productive, gap_pending, last_frame) = (true, true, now);
                     (probed_at, poll_sent) = (None, None);
-                    if !self.sink.deliver(now, item).await {
+                    let delivered = self.sink.deliver(now, item).await;
+                    self.stats.codec(framed.decoder().stats(), Some(now));
+                    if !delivered {
                         return End::Stop;
                     }
                 }

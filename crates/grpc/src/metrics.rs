@@ -1,0 +1,849 @@
+//! The scheduler's Prometheus metrics: one registry per process ([`Metrics`]), the gRPC
+//! request layer ([`GrpcMetricsLayer`], installed on tonic's `Server::builder()`), and the
+//! task that refreshes the gauges read from the store ([`Metrics::refresh`]).
+//!
+//! [`Metrics::encode`] renders the registry in the OpenMetrics text format
+//! ([`CONTENT_TYPE`]); the web crate serves it at `GET /metrics` on the scheduler's HTTP port.
+//!
+//! | metric | type | labels |
+//! |---|---|---|
+//! | `bawaba_bookings_total` | counter | `operation` (create, move, cancel), `outcome` (created, replayed, moved, cancelled, refused), `reason` (`none`, or the refusal: `WINDOW_FULL`, `COMPANY_CAP`, else the gRPC code) |
+//! | `bawaba_passages_total` | counter | `zone`, `gate`, `direction` (in, out), `decision` (ALLOW, DENY, REFER): passages recorded from ReportPassages, once per event id |
+//! | `bawaba_passage_reasons_total` | counter | `zone`, `decision`, `reason`: one per reason of each recorded passage |
+//! | `bawaba_window_capacity`, `bawaba_window_booked`, `bawaba_window_fill_ratio` | gauge | `zone`, `window` (current, next) |
+//! | `bawaba_hour_capacity`, `bawaba_hour_booked` | gauge | `zone`: the windows of the current hour together |
+//! | `bawaba_referrals_open` | gauge | `zone` |
+//! | `bawaba_company_no_shows` | gauge | `company`: no-shows recorded so far |
+//! | `bawaba_metrics_refresh_timestamp_seconds` | gauge | when the store gauges were last refreshed (the scheduler's clock) |
+//! | `bawaba_grpc_requests_total` | counter | `service`, `method`, `code` |
+//! | `bawaba_grpc_request_duration_seconds` | histogram | `service`, `method`: until the response headers (a unary call's whole handling) |
+//! | `bawaba_grpc_in_flight` | gauge | `service`, `method`: calls and streams open |
+//! | `bawaba_sync_streams_connected` | gauge | — : SyncBookings streams open (gate agents following a zone) |
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bawaba_domain::ids::{PassageId, ZoneId};
+use bawaba_domain::ledger::Direction;
+use bawaba_domain::passage::Passage;
+use bawaba_store::Store;
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use http_body::{Body, Frame, SizeHint};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
+use prost::Message;
+use tonic::Code;
+use tonic_types::StatusExt;
+
+use crate::Clock;
+
+/// The content type of [`Metrics::encode`]'s output: the Prometheus text format 0.0.4, which
+/// every Prometheus and `promtool check metrics` read.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The content type of [`Metrics::encode_openmetrics`]'s output.
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Upper bounds of the gRPC latency buckets, in seconds (100 µs to 10 s).
+const GRPC_BUCKETS: [f64; 16] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
+];
+
+/// Upper bounds of the turn-time buckets (entry to exit of a zone), in seconds: 5 minutes to
+/// 12 hours.
+const TURN_TIME_BUCKETS: [f64; 12] = [
+    300.0, 600.0, 900.0, 1200.0, 1800.0, 2700.0, 3600.0, 5400.0, 7200.0, 10800.0, 21600.0, 43200.0,
+];
+
+/// Passage event ids remembered to tell a replay from a new passage.
+const SEEN_PASSAGES: usize = 200_000;
+
+/// How often [`Metrics::spawn_refresher`] reads the store.
+pub const REFRESH_EVERY: Duration = Duration::from_secs(5);
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BookingLabels {
+    operation: &'static str,
+    outcome: &'static str,
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PassageLabels {
+    zone: String,
+    gate: String,
+    direction: &'static str,
+    decision: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    zone: String,
+    decision: &'static str,
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WindowLabels {
+    zone: String,
+    window: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ZoneLabel {
+    zone: String,
+}
+
+/// No-shows per company, as last read from the store.
+#[derive(Debug, Default)]
+struct NoShows(Mutex<std::collections::BTreeMap<String, u64>>);
+
+impl prometheus_client::collector::Collector for NoShows {
+    fn encode(
+        &self,
+        mut encoder: prometheus_client::encoding::DescriptorEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        use prometheus_client::encoding::EncodeMetric;
+        let counts = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut family = encoder.encode_descriptor(
+            "bawaba_company_no_shows",
+            "No-shows recorded for each company",
+            None,
+            prometheus_client::metrics::MetricType::Gauge,
+        )?;
+        for (company, n) in counts {
+            let labels = [("company", company)];
+            prometheus_client::metrics::gauge::ConstGauge::new(
+                i64::try_from(n).unwrap_or(i64::MAX),
+            )
+            .encode(family.encode_family(&labels)?)?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MethodLabels {
+    service: String,
+    method: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    service: String,
+    method: String,
+    code: &'static str,
+}
+
+type FloatGauge = Gauge<f64, AtomicU64>;
+
+/// Event ids seen lately, oldest evicted first.
+#[derive(Debug, Default)]
+struct Seen {
+    set: HashSet<PassageId>,
+    order: VecDeque<PassageId>,
+}
+
+impl Seen {
+    /// Whether `id` is new (and remembers it).
+    fn insert(&mut self, id: PassageId) -> bool {
+        if !self.set.insert(id) {
+            return false;
+        }
+        self.order.push_back(id);
+        if self.order.len() > SEEN_PASSAGES
+            && let Some(old) = self.order.pop_front()
+        {
+            self.set.remove(&old);
+        }
+        true
+    }
+}
+
+/// The scheduler's metrics: one per process, shared by the gRPC services, the request layer,
+/// the refresher and the HTTP `/metrics` route.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    bookings: Family<BookingLabels, Counter>,
+    passages: Family<PassageLabels, Counter>,
+    passage_reasons: Family<ReasonLabels, Counter>,
+    seen: Mutex<Seen>,
+    turn_time: Family<ZoneLabel, Histogram, fn() -> Histogram>,
+    window_capacity: Family<WindowLabels, Gauge>,
+    window_booked: Family<WindowLabels, Gauge>,
+    window_fill: Family<WindowLabels, FloatGauge>,
+    hour_capacity: Family<ZoneLabel, Gauge>,
+    hour_booked: Family<ZoneLabel, Gauge>,
+    referrals_open: Family<ZoneLabel, Gauge>,
+    no_shows: Arc<NoShows>,
+    refreshed: Gauge,
+    grpc_requests: Family<RequestLabels, Counter>,
+    grpc_latency: Family<MethodLabels, Histogram, fn() -> Histogram>,
+    grpc_in_flight: Family<MethodLabels, Gauge>,
+    sync_streams: Gauge,
+    /// Every method the server has, by path, with its labels (other paths are `unknown`).
+    methods: HashMap<String, MethodLabels>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn grpc_histogram() -> Histogram {
+    Histogram::new(GRPC_BUCKETS)
+}
+
+fn turn_time_histogram() -> Histogram {
+    Histogram::new(TURN_TIME_BUCKETS)
+}
+
+impl Metrics {
+    /// A fresh registry with every scheduler metric registered.
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let bookings = Family::default();
+        registry.register(
+            "bawaba_bookings",
+            "Booking requests by operation, outcome and refusal reason",
+            bookings.clone(),
+        );
+        let passages = Family::default();
+        registry.register(
+            "bawaba_passages",
+            "Gate passages recorded (once per event id) by zone, gate, direction and decision",
+            passages.clone(),
+        );
+        let passage_reasons = Family::default();
+        registry.register(
+            "bawaba_passage_reasons",
+            "Reasons of the recorded passages, by zone and decision",
+            passage_reasons.clone(),
+        );
+        let turn_time = Family::<ZoneLabel, Histogram, fn() -> Histogram>::new_with_constructor(
+            turn_time_histogram,
+        );
+        registry.register_with_unit(
+            "bawaba_turn_time",
+            "Truck turn time in a zone, from its entry to its exit through the gates",
+            Unit::Seconds,
+            turn_time.clone(),
+        );
+        let window_capacity = Family::default();
+        registry.register(
+            "bawaba_window_capacity",
+            "Trucks the zone's current or next window can take",
+            window_capacity.clone(),
+        );
+        let window_booked = Family::default();
+        registry.register(
+            "bawaba_window_booked",
+            "Bookings held in the zone's current or next window",
+            window_booked.clone(),
+        );
+        let window_fill = Family::default();
+        registry.register(
+            "bawaba_window_fill_ratio",
+            "Booked over capacity of the zone's current or next window (0 when closed)",
+            window_fill.clone(),
+        );
+        let hour_capacity = Family::default();
+        registry.register(
+            "bawaba_hour_capacity",
+            "Trucks the zone's windows of the current hour can take together",
+            hour_capacity.clone(),
+        );
+        let hour_booked = Family::default();
+        registry.register(
+            "bawaba_hour_booked",
+            "Bookings held in the zone's windows of the current hour",
+            hour_booked.clone(),
+        );
+        let referrals_open = Family::default();
+        registry.register(
+            "bawaba_referrals_open",
+            "Referred passages waiting for an operator",
+            referrals_open.clone(),
+        );
+        // A collector, so the family is listed even before the first no-show.
+        let no_shows = Arc::new(NoShows::default());
+        registry.register_collector(Box::new(Arc::clone(&no_shows)));
+        let refreshed = Gauge::default();
+        registry.register_with_unit(
+            "bawaba_metrics_refresh_timestamp",
+            "When the gauges read from the store were last refreshed (Unix time)",
+            Unit::Seconds,
+            refreshed.clone(),
+        );
+        let grpc_requests = Family::default();
+        registry.register(
+            "bawaba_grpc_requests",
+            "gRPC calls finished, by service, method and status code",
+            grpc_requests.clone(),
+        );
+        let grpc_latency =
+            Family::<MethodLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                grpc_histogram,
+            );
+        registry.register_with_unit(
+            "bawaba_grpc_request_duration",
+            "Time from a gRPC request to its response headers",
+            Unit::Seconds,
+            grpc_latency.clone(),
+        );
+        let grpc_in_flight = Family::default();
+        registry.register(
+            "bawaba_grpc_in_flight",
+            "gRPC calls and streams open",
+            grpc_in_flight.clone(),
+        );
+        let sync_streams = Gauge::default();
+        registry.register(
+            "bawaba_sync_streams_connected",
+            "SyncBookings streams open (gate agents following a zone)",
+            sync_streams.clone(),
+        );
+        Metrics {
+            registry,
+            bookings,
+            passages,
+            passage_reasons,
+            seen: Mutex::default(),
+            turn_time,
+            window_capacity,
+            window_booked,
+            window_fill,
+            hour_capacity,
+            hour_booked,
+            referrals_open,
+            no_shows,
+            refreshed,
+            grpc_requests,
+            grpc_latency,
+            grpc_in_flight,
+            sync_streams,
+            methods: known_methods(),
+        }
+    }
+
+    /// The registry in the Prometheus text format 0.0.4 ([`CONTENT_TYPE`]).
+    pub fn encode(&self) -> String {
+        openmetrics_to_text(&self.encode_openmetrics())
+    }
+
+    /// The registry in the OpenMetrics text format ([`OPENMETRICS_CONTENT_TYPE`]).
+    pub fn encode_openmetrics(&self) -> String {
+        encode_registry(&self.registry)
+    }
+
+    /// Counts the reply of a booking operation: `outcome` names a success (created, replayed,
+    /// moved, cancelled); a refusal is counted with its reason.
+    pub fn booking_reply<T>(
+        &self,
+        operation: &'static str,
+        reply: &Result<T, tonic::Status>,
+        outcome: impl FnOnce(&T) -> &'static str,
+    ) {
+        match reply {
+            Ok(r) => self.booking_done(operation, outcome(r)),
+            Err(status) => self.booking_refused(operation, status),
+        }
+    }
+
+    /// A booking operation that succeeded: `outcome` is created, replayed, moved or cancelled.
+    pub fn booking_done(&self, operation: &'static str, outcome: &'static str) {
+        self.bookings
+            .get_or_create(&BookingLabels {
+                operation,
+                outcome,
+                reason: "none".to_owned(),
+            })
+            .inc();
+    }
+
+    /// A booking operation refused with `status`: the reason is the ErrorInfo reason when the
+    /// status carries one (WINDOW_FULL, COMPANY_CAP), else the status code.
+    pub fn booking_refused(&self, operation: &'static str, status: &tonic::Status) {
+        let reason = status
+            .get_error_details()
+            .error_info()
+            .map(|i| i.reason.clone())
+            .filter(|r| !r.is_empty() && r.len() <= 64)
+            .unwrap_or_else(|| code_name(status.code()).to_owned());
+        self.bookings
+            .get_or_create(&BookingLabels {
+                operation,
+                outcome: "refused",
+                reason,
+            })
+            .inc();
+    }
+
+    /// A truck left `zone` this long after it entered.
+    pub fn turn_time(&self, zone: &ZoneId, took: TimeDelta) {
+        self.turn_time
+            .get_or_create(&ZoneLabel {
+                zone: zone.to_string(),
+            })
+            .observe(took.as_seconds_f64().max(0.0));
+    }
+
+    /// Counts the passages the store acknowledged, each event id once: a replay of a passage
+    /// this process counted before is not counted again. Returns those counted now.
+    pub fn passages_recorded<'p>(&self, passages: &'p [Passage]) -> Vec<&'p Passage> {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let mut new = Vec::new();
+        for p in passages {
+            if !seen.insert(p.id) {
+                continue;
+            }
+            new.push(p);
+            let decision = p.verdict.as_str();
+            self.passages
+                .get_or_create(&PassageLabels {
+                    zone: p.zone.to_string(),
+                    gate: p.gate.to_string(),
+                    direction: match p.direction {
+                        Direction::In => "in",
+                        Direction::Out => "out",
+                    },
+                    decision,
+                })
+                .inc();
+            for r in &p.reasons {
+                self.passage_reasons
+                    .get_or_create(&ReasonLabels {
+                        zone: p.zone.to_string(),
+                        decision,
+                        reason: r.as_str(),
+                    })
+                    .inc();
+            }
+        }
+        new
+    }
+
+    /// Reads the gauges that live in the store: current and next window of every zone, the
+    /// current hour, open referrals, no-shows per company.
+    pub async fn refresh<S: Store>(
+        &self,
+        store: &S,
+        now: DateTime<Utc>,
+    ) -> Result<(), bawaba_store::Error> {
+        let zones = store.zones().await?;
+        let hour = now.duration_trunc(TimeDelta::hours(1)).unwrap_or(now);
+        for z in &zones {
+            // Every zone's turn-time series exists (count 0) before its first exit.
+            let _ = self.turn_time.get_or_create(&ZoneLabel {
+                zone: z.id.to_string(),
+            });
+            let slot = z.slot.duration();
+            let current = z.window_containing(now);
+            let windows = store
+                .list_windows(z.id.clone(), current, current + slot + slot, 2)
+                .await?;
+            for (i, window) in ["current", "next"].into_iter().enumerate() {
+                let labels = WindowLabels {
+                    zone: z.id.to_string(),
+                    window,
+                };
+                let (capacity, booked) = windows
+                    .get(i)
+                    .map_or((0, 0), |w| (w.capacity.total, w.booked));
+                self.window_capacity
+                    .get_or_create(&labels)
+                    .set(i64::from(capacity));
+                self.window_booked
+                    .get_or_create(&labels)
+                    .set(i64::from(booked));
+                let ratio = if capacity == 0 {
+                    0.0
+                } else {
+                    f64::from(booked) / f64::from(capacity)
+                };
+                self.window_fill.get_or_create(&labels).set(ratio);
+            }
+            let in_hour = store
+                .list_windows(z.id.clone(), hour, hour + TimeDelta::hours(1), 60)
+                .await?;
+            let zone = ZoneLabel {
+                zone: z.id.to_string(),
+            };
+            self.hour_capacity.get_or_create(&zone).set(
+                in_hour
+                    .iter()
+                    .map(|w| i64::from(w.capacity.total))
+                    .sum::<i64>(),
+            );
+            self.hour_booked
+                .get_or_create(&zone)
+                .set(in_hour.iter().map(|w| i64::from(w.booked)).sum::<i64>());
+        }
+        let mut open: HashMap<String, i64> = zones.iter().map(|z| (z.id.to_string(), 0)).collect();
+        for r in store.referrals(None, false).await? {
+            *open.entry(r.passage.zone.to_string()).or_default() += 1;
+        }
+        for (zone, n) in open {
+            self.referrals_open
+                .get_or_create(&ZoneLabel { zone })
+                .set(n);
+        }
+        let counts = store.no_shows().await?;
+        *self.no_shows.0.lock().unwrap_or_else(|e| e.into_inner()) = counts
+            .into_iter()
+            .map(|(c, n)| (c.to_string(), n))
+            .collect();
+        self.refreshed.set(now.timestamp());
+        Ok(())
+    }
+
+    /// Refreshes the store gauges now and every [`REFRESH_EVERY`], on the scheduler's clock,
+    /// until the returned task is aborted.
+    pub fn spawn_refresher<S: Store>(
+        self: &Arc<Self>,
+        store: Arc<S>,
+        clock: Arc<dyn Clock>,
+    ) -> tokio::task::JoinHandle<()> {
+        let metrics = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(REFRESH_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = metrics.refresh(store.as_ref(), clock.now()).await {
+                    tracing::warn!(error = %e, "refreshing metrics from the store");
+                }
+            }
+        })
+    }
+
+    /// The layer that counts and times every gRPC call; install it on `Server::builder()`.
+    pub fn grpc_layer(self: &Arc<Self>) -> GrpcMetricsLayer {
+        GrpcMetricsLayer {
+            metrics: Arc::clone(self),
+        }
+    }
+
+    fn method_labels(&self, path: &str) -> MethodLabels {
+        self.methods
+            .get(path)
+            .cloned()
+            .unwrap_or_else(|| MethodLabels {
+                service: "unknown".to_owned(),
+                method: "unknown".to_owned(),
+            })
+    }
+}
+
+/// `registry` in the OpenMetrics text format.
+pub fn encode_registry(registry: &Registry) -> String {
+    let mut out = String::new();
+    if let Err(e) = prometheus_client::encoding::text::encode(&mut out, registry) {
+        // Writing to a String fails only if a metric's encoder does; say so, keep the rest.
+        tracing::error!(error = %e, "encoding metrics");
+    }
+    out
+}
+
+/// Rewrites prometheus-client's OpenMetrics text as the Prometheus text format 0.0.4: a
+/// counter's HELP and TYPE name its `_total` samples, and the `# UNIT` and `# EOF` lines go
+/// (the samples themselves are the same in both formats; no exemplars or `_created` are used).
+pub fn openmetrics_to_text(om: &str) -> String {
+    let counters: HashSet<&str> = om
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(om.len() + 16 * counters.len());
+    for line in om.lines() {
+        if line.starts_with("# UNIT ") || line == "# EOF" {
+            continue;
+        }
+        let family = ["# HELP ", "# TYPE "].into_iter().find_map(|p| {
+            let rest = line.strip_prefix(p)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters.contains(name).then_some((p, name, tail))
+        });
+        match family {
+            Some((prefix, name, tail)) => {
+                out.push_str(prefix);
+                out.push_str(name);
+                out.push_str("_total ");
+                out.push_str(tail);
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Every gRPC method the scheduler serves, by path (`/package.Service/Method`): read from the
+/// descriptor sets, so an unknown path cannot grow the label space.
+fn known_methods() -> HashMap<String, MethodLabels> {
+    let mut out = HashMap::new();
+    for set in [
+        crate::pb::FILE_DESCRIPTOR_SET,
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+    ] {
+        let Ok(set) = prost_types::FileDescriptorSet::decode(set) else {
+            continue;
+        };
+        for file in set.file {
+            let package = file.package.unwrap_or_default();
+            for service in file.service {
+                let name = format!("{package}.{}", service.name.unwrap_or_default());
+                let methods: Vec<String> =
+                    service.method.into_iter().filter_map(|m| m.name).collect();
+                for m in service_methods(&name, &methods) {
+                    out.insert(m.0, m.1);
+                }
+            }
+        }
+    }
+    for service in [
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    ] {
+        for m in service_methods(service, &["ServerReflectionInfo".to_owned()]) {
+            out.insert(m.0, m.1);
+        }
+    }
+    out
+}
+
+fn service_methods(service: &str, methods: &[String]) -> Vec<(String, MethodLabels)> {
+    methods
+        .iter()
+        .map(|m| {
+            (
+                format!("/{service}/{m}"),
+                MethodLabels {
+                    service: service.to_owned(),
+                    method: m.clone(),
+                },
+            )
+        })
+        .collect()
+}
+
+/// The canonical name of a gRPC status code, as in `grpc-status` documentation.
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+/// The code in a `grpc-status` header (trailers, or the headers of a trailers-only response).
+fn grpc_code(headers: &http::HeaderMap) -> Option<Code> {
+    let v = headers.get("grpc-status")?;
+    Some(Code::from_bytes(v.as_bytes()))
+}
+
+/// One gRPC call being watched: counted once when its code is known (or when it is dropped
+/// unfinished: CANCELLED), and open in the in-flight gauges until then.
+#[derive(Debug)]
+struct Call {
+    metrics: Arc<Metrics>,
+    labels: MethodLabels,
+    started: Instant,
+    sync: bool,
+    done: bool,
+}
+
+impl Call {
+    fn start(metrics: Arc<Metrics>, path: &str) -> Call {
+        let labels = metrics.method_labels(path);
+        let sync = labels.service == "bawaba.v1.GateService" && labels.method == "SyncBookings";
+        metrics.grpc_in_flight.get_or_create(&labels).inc();
+        if sync {
+            metrics.sync_streams.inc();
+        }
+        Call {
+            metrics,
+            labels,
+            started: Instant::now(),
+            sync,
+            done: false,
+        }
+    }
+
+    fn responded(&self) {
+        self.metrics
+            .grpc_latency
+            .get_or_create(&self.labels)
+            .observe(self.started.elapsed().as_secs_f64());
+    }
+
+    fn finish(&mut self, code: Code) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        self.metrics
+            .grpc_requests
+            .get_or_create(&RequestLabels {
+                service: self.labels.service.clone(),
+                method: self.labels.method.clone(),
+                code: code_name(code),
+            })
+            .inc();
+        self.metrics
+            .grpc_in_flight
+            .get_or_create(&self.labels)
+            .dec();
+        if self.sync {
+            self.metrics.sync_streams.dec();
+        }
+    }
+}
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        // The client went away (or the server stopped) before the call finished.
+        self.finish(Code::Cancelled);
+    }
+}
+
+/// A tower layer counting gRPC calls by method and code and timing them.
+#[derive(Debug, Clone)]
+pub struct GrpcMetricsLayer {
+    metrics: Arc<Metrics>,
+}
+
+impl<S> tower_layer::Layer<S> for GrpcMetricsLayer {
+    type Service = GrpcMetricsService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        GrpcMetricsService {
+            inner,
+            metrics: Arc::clone(&self.metrics),
+        }
+    }
+}
+
+/// The service [`GrpcMetricsLayer`] wraps around the server's routes.
+#[derive(Debug, Clone)]
+pub struct GrpcMetricsService<S> {
+    inner: S,
+    metrics: Arc<Metrics>,
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+impl<S, ReqBody, ResBody> tower_service::Service<http::Request<ReqBody>> for GrpcMetricsService<S>
+where
+    S: tower_service::Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
+    S::Future: Send + 'static,
+    S::Error: 'static,
+    ResBody: 'static,
+{
+    type Response = http::Response<CountedBody<ResBody>>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<ReqBody>) -> Self::Future {
+        let mut call = Call::start(Arc::clone(&self.metrics), req.uri().path());
+        let response = self.inner.call(req);
+        Box::pin(async move {
+            match response.await {
+                Ok(res) => {
+                    call.responded();
+                    // A trailers-only response (an error, usually) carries its code here.
+                    if let Some(code) = grpc_code(res.headers()) {
+                        call.finish(code);
+                    }
+                    Ok(res.map(|inner| CountedBody {
+                        inner,
+                        call: Some(call),
+                    }))
+                }
+                Err(e) => {
+                    call.finish(Code::Internal);
+                    Err(e)
+                }
+            }
+        })
+    }
+}
+
+/// A response body that finishes its [`Call`] with the code in its trailers.
+#[derive(Debug)]
+pub struct CountedBody<B> {
+    inner: B,
+    call: Option<Call>,
+}
+
+impl<B: Body + Unpin> Body for CountedBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let (Some(trailers), Some(call)) = (frame.trailers_ref(), this.call.as_mut()) {
+                    call.finish(grpc_code(trailers).unwrap_or(Code::Unknown));
+                }
+            }
+            Poll::Ready(Some(Err(_))) => {
+                if let Some(call) = this.call.as_mut() {
+                    call.finish(Code::Internal);
+                }
+            }
+            Poll::Ready(None) => {
+                // Ended without trailers: not a proper gRPC response.
+                if let Some(call) = this.call.as_mut() {
+                    call.finish(Code::Unknown);
+                }
+            }
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

@@ -1,0 +1,74 @@
+// Bawaba dashboard: the live passage feed (server-sent events) and the day picker.
+// No framework, nothing loaded from elsewhere.
+(function () {
+  "use strict";
+  var MAX_ROWS = 50;
+
+  function cell(tr, text, attrs) {
+    var td = document.createElement("td");
+    td.textContent = text;
+    if (attrs) { for (var k in attrs) { td.setAttribute(k, attrs[k]); } }
+    tr.appendChild(td);
+    return td;
+  }
+
+  function row(p) {
+    var tr = document.createElement("tr");
+    tr.setAttribute("data-id", p.id);
+    tr.className = "new";
+    cell(tr, p.local_time);
+    cell(tr, p.zone + "/" + p.gate + "/" + p.lane + " " + p.direction);
+    cell(tr, p.plate || "–", { dir: "ltr" });
+    var td = document.createElement("td");
+    var span = document.createElement("span");
+    span.className = "v-" + p.verdict;
+    span.textContent = p.verdict;
+    td.appendChild(span);
+    tr.appendChild(td);
+    cell(tr, (p.reasons || []).join(", "));
+    cell(tr, p.latency_ms == null ? "–" : p.latency_ms + " ms");
+    return tr;
+  }
+
+  function startFeed() {
+    var body = document.getElementById("feed");
+    if (!body || !window.EventSource) { return; }
+    var status = document.getElementById("feed-status");
+    var since = body.getAttribute("data-since") || "";
+    var url = body.getAttribute("data-src") + (since ? "?since=" + encodeURIComponent(since) : "");
+    var source = new EventSource(url);
+    function setStatus(on) {
+      if (!status) { return; }
+      status.className = "badge " + (on ? "on" : "off");
+      status.textContent = status.getAttribute(on ? "data-live" : "data-off");
+    }
+    source.onopen = function () { setStatus(true); };
+    source.onerror = function () { setStatus(false); };
+    source.addEventListener("passage", function (e) {
+      var p;
+      try { p = JSON.parse(e.data); } catch (err) { return; }
+      if (body.querySelector('tr[data-id="' + p.id + '"]')) { return; }
+      body.insertBefore(row(p), body.firstChild);
+      while (body.rows.length > MAX_ROWS) { body.deleteRow(body.rows.length - 1); }
+      body.setAttribute("data-since", p.id);
+      var counter = document.getElementById(p.direction === "IN" ? "kpi-entries" : "kpi-exits");
+      var kpis = document.getElementById("kpis");
+      if (counter && p.verdict === "ALLOW" && kpis && kpis.getAttribute("data-today") === "true") {
+        var n = parseInt(counter.textContent, 10);
+        if (!isNaN(n)) { counter.textContent = String(n + 1); }
+      }
+    });
+  }
+
+  function dayPicker() {
+    var input = document.getElementById("day");
+    if (input && input.form) {
+      input.addEventListener("change", function () { input.form.submit(); });
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    startFeed();
+    dayPicker();
+  });
+})();

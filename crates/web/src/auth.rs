@@ -1,0 +1,71 @@
+//! Who is asking: the token in the session cookie (or an `Authorization: Bearer` header, for
+//! scripts calling the JSON endpoints), checked against the scheduler's token book.
+
+use axum::http::HeaderMap;
+use axum::http::header::{AUTHORIZATION, COOKIE};
+use bawaba_domain::access::{Principal, Role};
+use bawaba_store::TokenBook;
+
+/// The session cookie: the token itself, HttpOnly and SameSite=Strict.
+pub const SESSION_COOKIE: &str = "bawaba_session";
+/// The language cookie (`en` or `ar`).
+pub const LANG_COOKIE: &str = "bawaba_lang";
+
+/// The roles that may use the dashboard at all.
+pub const DASHBOARD_ROLES: &[Role] = &[Role::Authority, Role::Operator];
+
+/// A cookie's value from the request's `Cookie` headers.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+}
+
+/// The token the request carries, if any.
+pub fn token(headers: &HeaderMap) -> Option<&str> {
+    let bearer = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    bearer
+        .or_else(|| cookie(headers, SESSION_COOKIE))
+        .filter(|t| !t.is_empty())
+}
+
+/// What the request may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// No token, or an unknown one: log in.
+    Anonymous,
+    /// A valid token without the role needed.
+    Refused(Principal),
+    Granted(Principal),
+}
+
+/// Checks the request's token for one of `roles`.
+pub fn check(tokens: &TokenBook, headers: &HeaderMap, roles: &[Role]) -> Access {
+    match token(headers).and_then(|t| tokens.authenticate(t)) {
+        None => Access::Anonymous,
+        Some(p) if roles.contains(&p.role) => Access::Granted(p),
+        Some(p) => Access::Refused(p),
+    }
+}
+
+/// `Set-Cookie` for a session holding `token`.
+pub fn session_cookie(token: &str) -> String {
+    format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200")
+}
+
+/// `Set-Cookie` that ends the session.
+pub fn clear_session() -> String {
+    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+}

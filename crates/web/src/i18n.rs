@@ -1,0 +1,262 @@
+//! English and Arabic. Arabic pages are right to left (`<html lang="ar" dir="rtl">`).
+
+use axum::http::HeaderMap;
+
+use crate::auth::{LANG_COOKIE, cookie};
+
+/// A language of the dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    En,
+    Ar,
+}
+
+impl Lang {
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s {
+            "en" => Some(Lang::En),
+            "ar" => Some(Lang::Ar),
+            _ => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ar => "ar",
+        }
+    }
+
+    pub fn dir(self) -> &'static str {
+        match self {
+            Lang::En => "ltr",
+            Lang::Ar => "rtl",
+        }
+    }
+
+    /// The other language (the toggle's target).
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::En => Lang::Ar,
+            Lang::Ar => Lang::En,
+        }
+    }
+
+    /// `?lang=` when given (and then remembered in a cookie), else the cookie, else English.
+    pub fn pick(query: Option<&str>, headers: &HeaderMap) -> (Lang, bool) {
+        if let Some(l) = query.and_then(Lang::parse) {
+            return (l, true);
+        }
+        (
+            cookie(headers, LANG_COOKIE)
+                .and_then(Lang::parse)
+                .unwrap_or_default(),
+            false,
+        )
+    }
+
+    /// The text of `key` in this language (the key itself if it has none, which a test
+    /// forbids for every key the pages use).
+    pub fn t(self, key: &'static str) -> &'static str {
+        match STRINGS.iter().find(|(k, _, _)| *k == key) {
+            Some((_, en, ar)) => match self {
+                Lang::En => en,
+                Lang::Ar => ar,
+            },
+            None => key,
+        }
+    }
+}
+
+/// `(key, English, Arabic)`.
+pub const STRINGS: &[(&str, &str, &str)] = &[
+    ("app", "Bawaba", "بوابة"),
+    (
+        "app.sub",
+        "Port of Aqaba — truck gates",
+        "ميناء العقبة — بوابات الشاحنات",
+    ),
+    ("lang.switch", "العربية", "English"),
+    ("login.title", "Sign in", "تسجيل الدخول"),
+    (
+        "login.token",
+        "Bawaba token (authority or operator)",
+        "رمز بوابة (سلطة أو مشغّل)",
+    ),
+    ("login.submit", "Sign in", "دخول"),
+    (
+        "login.bad",
+        "Unknown or revoked token.",
+        "رمز غير معروف أو ملغى.",
+    ),
+    (
+        "login.role",
+        "This token may not use the dashboard (authority or operator tokens only).",
+        "لا يسمح لهذا الرمز باستخدام لوحة المتابعة (رموز السلطة أو المشغّلين فقط).",
+    ),
+    ("logout", "Sign out", "تسجيل الخروج"),
+    ("forbidden.title", "Not allowed", "غير مسموح"),
+    (
+        "forbidden.body",
+        "Your token may not see this page.",
+        "لا يسمح رمزك بعرض هذه الصفحة.",
+    ),
+    ("nav.authority", "Authority", "السلطة"),
+    ("nav.operator", "Referrals", "الإحالات"),
+    ("authority.title", "Port authority", "سلطة الميناء"),
+    ("operator.title", "Gate operator", "مشغّل البوابة"),
+    ("day", "Day", "اليوم"),
+    ("show", "Show", "عرض"),
+    ("times.local", "Times in Asia/Amman", "الأوقات بتوقيت عمّان"),
+    ("kpi.entries", "Trucks in", "شاحنات دخلت"),
+    ("kpi.exits", "Trucks out", "شاحنات خرجت"),
+    ("kpi.inside", "Inside now", "في الداخل الآن"),
+    ("kpi.open", "Open referrals", "إحالات مفتوحة"),
+    ("kpi.oldest", "Oldest waiting", "أقدم انتظار"),
+    ("kpi.referred", "Referred this day", "إحالات هذا اليوم"),
+    ("kpi.approved", "approved", "موافق عليها"),
+    ("kpi.rejected", "rejected", "مرفوضة"),
+    ("kpi.noshows", "No-shows", "عدم حضور"),
+    (
+        "throughput",
+        "Throughput per hour against capacity",
+        "الإنتاجية بالساعة مقابل السعة",
+    ),
+    ("throughput.gates", "Per gate", "حسب البوابة"),
+    ("entries", "Entries", "دخول"),
+    ("exits", "Exits", "خروج"),
+    ("capacity", "Capacity", "السعة"),
+    ("booked", "Booked", "محجوز"),
+    ("total", "Total", "المجموع"),
+    ("peak", "Peak hour", "ساعة الذروة"),
+    ("gate", "Gate", "البوابة"),
+    ("zone", "Zone", "المنطقة"),
+    ("hour", "Hour", "الساعة"),
+    (
+        "slots",
+        "Slot use (booked / capacity)",
+        "استخدام الفترات (محجوز / السعة)",
+    ),
+    ("slots.closed", "closed", "مغلقة"),
+    (
+        "turn",
+        "Turn time (minutes, entry to exit)",
+        "زمن الدورة (دقائق، من الدخول إلى الخروج)",
+    ),
+    ("turn.visits", "Visits", "الزيارات"),
+    ("turn.all", "All day", "كامل اليوم"),
+    ("queue", "Queue and referrals", "الطابور والإحالات"),
+    ("denied", "Denied", "مرفوض"),
+    (
+        "companies",
+        "No-shows and late arrivals per company",
+        "عدم الحضور والتأخر حسب الشركة",
+    ),
+    ("company", "Company", "الشركة"),
+    ("bookings", "Bookings", "الحجوزات"),
+    ("arrived", "Arrived", "وصلت"),
+    ("late", "Late", "متأخرة"),
+    ("cancelled", "Cancelled", "ملغاة"),
+    (
+        "noshows.all",
+        "No-shows (all days)",
+        "عدم الحضور (كل الأيام)",
+    ),
+    (
+        "closures",
+        "Closures in force or to come",
+        "الإغلاقات السارية أو القادمة",
+    ),
+    ("closure.from", "From", "من"),
+    ("closure.to", "To", "إلى"),
+    ("closure.reason", "Reason", "السبب"),
+    ("closure.hit", "Bookings hit", "الحجوزات المتأثرة"),
+    ("closure.now", "in force", "سارية"),
+    ("closure.soon", "to come", "قادمة"),
+    ("feed", "Live passages", "المرور المباشر"),
+    ("feed.live", "live", "مباشر"),
+    ("feed.offline", "reconnecting…", "إعادة الاتصال…"),
+    ("time", "Time", "الوقت"),
+    ("lane", "Lane", "المسار"),
+    ("plate", "Plate", "اللوحة"),
+    ("decision", "Decision", "القرار"),
+    ("reason", "Reason", "السبب"),
+    ("latency", "Latency", "زمن القرار"),
+    ("none", "None.", "لا يوجد."),
+    ("referrals.open", "Open referrals", "الإحالات المفتوحة"),
+    (
+        "referrals.recent",
+        "Recently resolved",
+        "تمت معالجتها مؤخراً",
+    ),
+    ("evidence.plate", "Plate read", "اللوحة المقروءة"),
+    ("evidence.confidence", "Confidence", "الثقة"),
+    ("evidence.epc", "RFID tag (EPC)", "وسم RFID"),
+    ("evidence.booking", "Booking", "الحجز"),
+    ("evidence.nobooking", "No booking found", "لا يوجد حجز"),
+    ("evidence.waiting", "Waiting since", "ينتظر منذ"),
+    ("evidence.window", "Window", "الفترة"),
+    (
+        "approve",
+        "Approve — open the barrier",
+        "موافقة — فتح الحاجز",
+    ),
+    ("reject", "Reject", "رفض"),
+    (
+        "resolution.reason",
+        "Reason (kept with the decision)",
+        "السبب (يحفظ مع القرار)",
+    ),
+    ("resolved.by", "By", "بواسطة"),
+    (
+        "done.approved",
+        "Approved; barrier command sent to the gate.",
+        "تمت الموافقة؛ أرسل أمر الحاجز إلى البوابة.",
+    ),
+    (
+        "done.approved.nogate",
+        "Approved; the gate's agent is not connected, it will not pulse the barrier now.",
+        "تمت الموافقة؛ وكيل البوابة غير متصل، لن يفتح الحاجز الآن.",
+    ),
+    ("done.rejected", "Rejected.", "تم الرفض."),
+    ("state.APPROVED", "approved", "موافق عليها"),
+    ("state.REJECTED", "rejected", "مرفوضة"),
+    ("error", "Error", "خطأ"),
+    ("scope.all", "All zones", "كل المناطق"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_is_translated_once() {
+        let mut keys = std::collections::HashSet::new();
+        for (k, en, ar) in STRINGS {
+            assert!(keys.insert(k), "duplicate key {k}");
+            assert!(!en.is_empty() && !ar.is_empty(), "{k} lacks a text");
+            assert_ne!(en, ar, "{k} is not translated");
+        }
+        assert_eq!(Lang::Ar.t("feed"), "المرور المباشر");
+        assert_eq!(Lang::En.dir(), "ltr");
+        assert_eq!(Lang::Ar.dir(), "rtl");
+    }
+
+    #[test]
+    fn every_key_used_by_the_pages_exists() {
+        let src = include_str!("pages.rs");
+        let mut rest = src;
+        let mut n = 0;
+        while let Some(i) = rest.find(".t(\"") {
+            rest = &rest[i + 4..];
+            let key = &rest[..rest.find('"').unwrap()];
+            assert!(
+                STRINGS.iter().any(|(k, _, _)| *k == key),
+                "pages.rs uses the key {key:?}, which has no text"
+            );
+            n += 1;
+        }
+        assert!(n > 30, "only {n} keys found in pages.rs");
+    }
+}

@@ -1,0 +1,708 @@
+//! The HTTP routes: pages, JSON endpoints, the live feed, assets, `/metrics`.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Form, Path, Query, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bawaba_domain::access::{Principal, Role};
+use bawaba_domain::ids::PassageId;
+use bawaba_store::Store;
+use serde::Deserialize;
+use tokio::sync::{mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::agg::{Day, PassageRow};
+use crate::auth::{self, Access};
+use crate::i18n::Lang;
+use crate::{Dashboard, Error, pages, report};
+
+/// Passages the live feed shows when it opens.
+pub const FEED_ROWS: usize = 25;
+/// Most passages one `/api/passages` answers.
+const MAX_PASSAGES: usize = 1000;
+/// Longest reason an operator may give.
+const MAX_REASON: usize = 500;
+
+struct Inner<S> {
+    d: Dashboard<S>,
+    stop: watch::Receiver<bool>,
+}
+
+/// The router's state. Cheap to clone.
+pub struct App<S>(Arc<Inner<S>>);
+
+impl<S> Clone for App<S> {
+    fn clone(&self) -> Self {
+        App(Arc::clone(&self.0))
+    }
+}
+
+/// The dashboard's routes. Live feeds end when `stop` turns true.
+pub fn router<S: Store>(d: Dashboard<S>, stop: watch::Receiver<bool>) -> Router {
+    let metrics = d.metrics.is_some();
+    let mut r = Router::new()
+        .route("/", get(home::<S>))
+        .route("/login", get(login_page::<S>).post(login::<S>))
+        .route("/logout", post(logout))
+        .route("/authority", get(authority::<S>))
+        .route("/operator", get(operator::<S>))
+        .route("/operator/referrals/{id}", post(resolve_form::<S>))
+        .route("/api/overview", get(api_overview::<S>))
+        .route("/api/throughput", get(api_throughput::<S>))
+        .route("/api/slots", get(api_slots::<S>))
+        .route("/api/turn-times", get(api_turn_times::<S>))
+        .route("/api/companies", get(api_companies::<S>))
+        .route("/api/closures", get(api_closures::<S>))
+        .route("/api/queue", get(api_queue::<S>))
+        .route("/api/referrals", get(api_referrals::<S>))
+        .route("/api/referrals/{id}/resolve", post(api_resolve::<S>))
+        .route("/api/passages", get(api_passages::<S>))
+        .route("/api/feed", get(api_feed::<S>))
+        .route("/assets/app.css", get(css))
+        .route("/assets/app.js", get(js))
+        .route("/healthz", get(|| async { "ok" }));
+    if metrics {
+        r = r.route("/metrics", get(metrics_text::<S>));
+    }
+    r.fallback(not_found)
+        .with_state(App(Arc::new(Inner { d, stop })))
+}
+
+// ---- common --------------------------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+struct PageQuery {
+    lang: Option<String>,
+    day: Option<String>,
+    done: Option<String>,
+    delivered: Option<String>,
+    error: Option<String>,
+}
+
+/// The language of this request, and the `Set-Cookie` remembering a `?lang=` choice.
+fn lang(q: &PageQuery, headers: &HeaderMap) -> (Lang, Option<String>) {
+    let (l, chosen) = Lang::pick(q.lang.as_deref(), headers);
+    let cookie = chosen.then(|| {
+        format!(
+            "{}={}; Path=/; SameSite=Strict; Max-Age=31536000",
+            auth::LANG_COOKIE,
+            l.code()
+        )
+    });
+    (l, cookie)
+}
+
+/// Security headers of every page: nothing from elsewhere, no framing, no caching.
+fn page(status: StatusCode, html: String, set_cookie: Option<String>) -> Response {
+    let mut r = (status, Html(html)).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        "content-security-policy",
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ),
+    );
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(c) = set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        h.append(SET_COOKIE, c);
+    }
+    r
+}
+
+fn redirect(to: &str, set_cookie: Option<String>) -> Response {
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(to) {
+        r.headers_mut().insert(LOCATION, v);
+    }
+    if let Some(c) = set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        r.headers_mut().append(SET_COOKIE, c);
+    }
+    r
+}
+
+/// A page for `roles`: the principal, or the login redirect / the 403 page.
+// The refusal is the response itself, as axum rejections are.
+#[allow(clippy::result_large_err)]
+fn page_access<S: Store>(
+    app: &App<S>,
+    headers: &HeaderMap,
+    roles: &[Role],
+    l: Lang,
+) -> Result<Principal, Response> {
+    match auth::check(&app.0.d.tokens, headers, roles) {
+        Access::Granted(p) => Ok(p),
+        Access::Anonymous => Err(redirect("/login", None)),
+        Access::Refused(p) => Err(page(StatusCode::FORBIDDEN, pages::forbidden(l, &p), None)),
+    }
+}
+
+fn json_error(status: StatusCode, message: &str, field: Option<&str>) -> Response {
+    let mut body = serde_json::json!({ "error": message });
+    if let Some(f) = field {
+        body["field"] = f.into();
+    }
+    (status, Json(body)).into_response()
+}
+
+/// A JSON endpoint for `roles`: the principal, or 401 / 403 with a JSON error.
+// The refusal is the response itself, as axum rejections are.
+#[allow(clippy::result_large_err)]
+fn api_access<S: Store>(
+    app: &App<S>,
+    headers: &HeaderMap,
+    roles: &[Role],
+) -> Result<Principal, Response> {
+    match auth::check(&app.0.d.tokens, headers, roles) {
+        Access::Granted(p) => Ok(p),
+        Access::Anonymous => Err(json_error(
+            StatusCode::UNAUTHORIZED,
+            "log in: a session cookie or `Authorization: Bearer <token>` of an authority or operator token",
+            None,
+        )),
+        Access::Refused(p) => Err(json_error(
+            StatusCode::FORBIDDEN,
+            &format!(
+                "a {} token may not read this (needs {})",
+                p.role.as_str(),
+                roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
+            None,
+        )),
+    }
+}
+
+/// The HTTP status of an error.
+fn error_status(e: &Error) -> (StatusCode, Option<String>) {
+    use bawaba_domain::Error as D;
+    match e {
+        Error::Invalid { field, .. } => (StatusCode::BAD_REQUEST, Some(field.clone())),
+        Error::Store(bawaba_store::Error::Domain(d)) => match d {
+            D::Invalid { field, .. } => (StatusCode::BAD_REQUEST, Some(field.clone())),
+            D::NotFound { .. } => (StatusCode::NOT_FOUND, None),
+            D::Forbidden(_) => (StatusCode::FORBIDDEN, None),
+            D::Precondition(_) | D::IdempotencyConflict { .. } => (StatusCode::CONFLICT, None),
+            D::WindowFull { .. } | D::CompanyCap { .. } => (StatusCode::CONFLICT, None),
+        },
+        Error::Store(bawaba_store::Error::Closed) => (StatusCode::SERVICE_UNAVAILABLE, None),
+        Error::Store(_) | Error::Io(_) => (StatusCode::INTERNAL_SERVER_ERROR, None),
+    }
+}
+
+fn api_error(e: &Error) -> Response {
+    let (status, field) = error_status(e);
+    if status.is_server_error() {
+        tracing::error!(error = %e, "dashboard request failed");
+    }
+    json_error(status, &e.to_string(), field.as_deref())
+}
+
+fn now<S>(app: &App<S>) -> chrono::DateTime<chrono::Utc> {
+    app.0.d.clock.now()
+}
+
+fn day<S>(app: &App<S>, raw: Option<&str>) -> Result<Day, Error> {
+    Day::parse(raw, now(app))
+}
+
+// ---- pages ---------------------------------------------------------------------------------
+
+async fn home<S: Store>(State(app): State<App<S>>, headers: HeaderMap) -> Response {
+    match auth::check(&app.0.d.tokens, &headers, auth::DASHBOARD_ROLES) {
+        Access::Granted(p) if p.role == Role::Authority => redirect("/authority", None),
+        Access::Granted(_) => redirect("/operator", None),
+        Access::Anonymous => redirect("/login", None),
+        Access::Refused(p) => {
+            let (l, _) = lang(&PageQuery::default(), &headers);
+            page(StatusCode::FORBIDDEN, pages::forbidden(l, &p), None)
+        }
+    }
+}
+
+async fn login_page<S: Store>(
+    State(_app): State<App<S>>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (l, cookie) = lang(&q, &headers);
+    page(StatusCode::OK, pages::login(l, None), cookie)
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginForm {
+    token: String,
+}
+
+async fn login<S: Store>(
+    State(app): State<App<S>>,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let (l, _) = lang(&PageQuery::default(), &headers);
+    let token = f.token.trim();
+    match app.0.d.tokens.authenticate(token) {
+        None => page(
+            StatusCode::UNAUTHORIZED,
+            pages::login(l, Some(l.t("login.bad"))),
+            None,
+        ),
+        Some(p) if !auth::DASHBOARD_ROLES.contains(&p.role) => page(
+            StatusCode::FORBIDDEN,
+            pages::login(l, Some(l.t("login.role"))),
+            None,
+        ),
+        Some(p) => {
+            tracing::info!(who = %p.label, role = p.role.as_str(), "dashboard login");
+            redirect("/", Some(auth::session_cookie(token)))
+        }
+    }
+}
+
+async fn logout() -> Response {
+    redirect("/login", Some(auth::clear_session()))
+}
+
+async fn authority<S: Store>(
+    State(app): State<App<S>>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (l, cookie) = lang(&q, &headers);
+    let p = match page_access(&app, &headers, &[Role::Authority], l) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let now = now(&app);
+    let d = match day(&app, q.day.as_deref()) {
+        Ok(d) => d,
+        Err(e) => {
+            return page(
+                StatusCode::BAD_REQUEST,
+                pages::error(l, &e.to_string()),
+                cookie,
+            );
+        }
+    };
+    let store = &*app.0.d.store;
+    let overview = report::overview(store, &d, now).await;
+    let feed = report::recent_passages(store, None, FEED_ROWS, now).await;
+    match (overview, feed) {
+        (Ok(o), Ok(feed)) => page(
+            StatusCode::OK,
+            pages::authority(l, &p, &d, now, &o, &feed),
+            cookie,
+        ),
+        (Err(e), _) | (_, Err(e)) => {
+            let (status, _) = error_status(&e);
+            page(status, pages::error(l, &e.to_string()), cookie)
+        }
+    }
+}
+
+async fn operator<S: Store>(
+    State(app): State<App<S>>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (l, cookie) = lang(&q, &headers);
+    let p = match page_access(&app, &headers, &[Role::Operator, Role::Authority], l) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let now = now(&app);
+    match report::referrals(&*app.0.d.store, &p, 10, now).await {
+        Ok((open, done)) => {
+            let flash = pages::Flash {
+                done: q.done.as_deref(),
+                delivered: q.delivered.as_deref() == Some("1"),
+                error: q.error.as_deref(),
+            };
+            page(
+                StatusCode::OK,
+                pages::operator(l, &p, &open, &done, &flash),
+                cookie,
+            )
+        }
+        Err(e) => {
+            let (status, _) = error_status(&e);
+            page(status, pages::error(l, &e.to_string()), cookie)
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ResolveForm {
+    decision: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Parses a decision: approve or reject, and the reason (required, at most 500 characters).
+fn decision(approve: &str, reason: &str) -> Result<(bool, String), Error> {
+    let approve = match approve {
+        "approve" => true,
+        "reject" => false,
+        other => {
+            return Err(Error::invalid(
+                "decision",
+                format!("{other:?}; expected approve or reject"),
+            ));
+        }
+    };
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(Error::invalid("reason", "is required"));
+    }
+    if reason.chars().count() > MAX_REASON {
+        return Err(Error::invalid(
+            "reason",
+            format!("is longer than {MAX_REASON} characters"),
+        ));
+    }
+    Ok((approve, reason.to_owned()))
+}
+
+/// Resolves through the one code path the gRPC OperatorService uses.
+async fn resolve<S: Store>(
+    app: &App<S>,
+    p: &Principal,
+    id: &str,
+    approve: &str,
+    reason: &str,
+) -> Result<(bawaba_domain::passage::Referral, bool), Error> {
+    let id = PassageId::parse(id).map_err(|e| Error::Store(e.in_field("event_id").into()))?;
+    let (approve, reason) = decision(approve, reason)?;
+    let d = &app.0.d;
+    Ok(bawaba_grpc::resolve_referral(
+        &*d.store,
+        &d.commands,
+        p,
+        id,
+        approve,
+        reason,
+        d.clock.now(),
+    )
+    .await?)
+}
+
+async fn resolve_form<S: Store>(
+    State(app): State<App<S>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(f): Form<ResolveForm>,
+) -> Response {
+    let (l, _) = lang(&PageQuery::default(), &headers);
+    let p = match page_access(&app, &headers, &[Role::Operator, Role::Authority], l) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    match resolve(&app, &p, &id, &f.decision, &f.reason).await {
+        Ok((r, delivered)) => redirect(
+            &format!(
+                "/operator?done={}-{}&delivered={}",
+                r.passage.id,
+                if f.decision == "approve" {
+                    "approved"
+                } else {
+                    "rejected"
+                },
+                u8::from(delivered)
+            ),
+            None,
+        ),
+        Err(e) => redirect(
+            &format!("/operator?error={}", url_encode(&e.to_string())),
+            None,
+        ),
+    }
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn not_found() -> Response {
+    json_error(StatusCode::NOT_FOUND, "no such page", None)
+}
+
+// ---- JSON ----------------------------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+struct DayQuery {
+    day: Option<String>,
+}
+
+const AUTHORITY: &[Role] = &[Role::Authority];
+const OPERATORS: &[Role] = &[Role::Operator, Role::Authority];
+
+/// An authority endpoint over one day (`?day=YYYY-MM-DD`, today by default): `$report` is
+/// called with the store and the day (and the current time when `now` is given).
+macro_rules! day_endpoint {
+    ($name:ident, $report:path) => {
+        day_endpoint!(@ $name, |app, d| $report(&*app.0.d.store, &d));
+    };
+    ($name:ident, $report:path, now) => {
+        day_endpoint!(@ $name, |app, d| $report(&*app.0.d.store, &d, now(&app)));
+    };
+    (@ $name:ident, |$app:ident, $d:ident| $call:expr) => {
+        async fn $name<S: Store>(
+            State($app): State<App<S>>,
+            Query(q): Query<DayQuery>,
+            headers: HeaderMap,
+        ) -> Response {
+            if let Err(r) = api_access(&$app, &headers, AUTHORITY) {
+                return r;
+            }
+            let $d = match day(&$app, q.day.as_deref()) {
+                Ok(d) => d,
+                Err(e) => return api_error(&e),
+            };
+            match $call.await {
+                Ok(v) => Json(v).into_response(),
+                Err(e) => api_error(&e),
+            }
+        }
+    };
+}
+
+day_endpoint!(api_throughput, report::throughput);
+day_endpoint!(api_slots, report::slots);
+day_endpoint!(api_turn_times, report::turn_times);
+day_endpoint!(api_companies, report::companies);
+day_endpoint!(api_overview, report::overview, now);
+day_endpoint!(api_queue, report::queue, now);
+
+async fn api_closures<S: Store>(State(app): State<App<S>>, headers: HeaderMap) -> Response {
+    if let Err(r) = api_access(&app, &headers, AUTHORITY) {
+        return r;
+    }
+    match report::closures(&*app.0.d.store, now(&app)).await {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => api_error(&e),
+    }
+}
+
+async fn api_referrals<S: Store>(State(app): State<App<S>>, headers: HeaderMap) -> Response {
+    let p = match api_access(&app, &headers, OPERATORS) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    match report::referrals(&*app.0.d.store, &p, 50, now(&app)).await {
+        Ok((open, resolved)) => Json(serde_json::json!({
+            "zone": p.zone.as_ref().map(ToString::to_string),
+            "open": open,
+            "resolved": resolved,
+        }))
+        .into_response(),
+        Err(e) => api_error(&e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ResolveJson {
+    approve: bool,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn api_resolve<S: Store>(
+    State(app): State<App<S>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<ResolveJson>,
+) -> Response {
+    let p = match api_access(&app, &headers, OPERATORS) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let decision = if body.approve { "approve" } else { "reject" };
+    match resolve(&app, &p, &id, decision, &body.reason).await {
+        Ok((r, delivered)) => Json(serde_json::json!({
+            "event_id": r.passage.id.to_string(),
+            "state": format!("{:?}", r.state).to_uppercase(),
+            "resolved_by": r.resolved_by,
+            "resolution": r.resolution,
+            "resolved_at": r.resolved_at,
+            "command_delivered": delivered,
+        }))
+        .into_response(),
+        Err(e) => api_error(&e),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PassagesQuery {
+    since: Option<String>,
+    limit: Option<usize>,
+}
+
+fn since(raw: Option<&str>) -> Result<Option<PassageId>, Error> {
+    raw.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            PassageId::parse(s).map_err(|e| match e {
+                bawaba_domain::Error::Invalid { reason, .. } => Error::invalid("since", reason),
+                other => Error::invalid("since", other.to_string()),
+            })
+        })
+        .transpose()
+}
+
+async fn api_passages<S: Store>(
+    State(app): State<App<S>>,
+    Query(q): Query<PassagesQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let p = match api_access(&app, &headers, OPERATORS) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let limit = q.limit.unwrap_or(100);
+    if limit == 0 || limit > MAX_PASSAGES {
+        return api_error(&Error::invalid(
+            "limit",
+            format!("is {limit}; expected 1 to {MAX_PASSAGES}"),
+        ));
+    }
+    let store = &*app.0.d.store;
+    let found = match since(q.since.as_deref()) {
+        Err(e) => return api_error(&e),
+        Ok(Some(after)) => report::passages_since(store, p.zone.as_ref(), after, limit).await,
+        Ok(None) => report::recent_passages(store, p.zone.as_ref(), limit, now(&app)).await,
+    };
+    match found {
+        Ok(found) => Json(serde_json::json!({
+            "passages": found.iter().map(PassageRow::of).collect::<Vec<_>>(),
+        }))
+        .into_response(),
+        Err(e) => api_error(&e),
+    }
+}
+
+/// The live feed: every passage recorded after `?since=` (or the `Last-Event-ID` the browser
+/// sends when it reconnects, or now), as `event: passage` with the passage id as the event
+/// id and a [`PassageRow`] as JSON data. Woken by the store's commits.
+async fn api_feed<S: Store>(
+    State(app): State<App<S>>,
+    Query(q): Query<PassagesQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let p = match api_access(&app, &headers, OPERATORS) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let last_event = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let cursor = match since(last_event.as_deref().or(q.since.as_deref())) {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            // Nothing seen yet: start after the newest passage.
+            match report::recent_passages(&*app.0.d.store, p.zone.as_ref(), 1, now(&app)).await {
+                Ok(found) => found.last().map_or(PassageId::MIN, |x| x.id),
+                Err(e) => return api_error(&e),
+            }
+        }
+        Err(e) => return api_error(&e),
+    };
+    let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(64);
+    tokio::spawn(feed(app.clone(), p, cursor, tx));
+    Sse::new(ReceiverStream::new(rx))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
+}
+
+async fn feed<S: Store>(
+    app: App<S>,
+    who: Principal,
+    mut cursor: PassageId,
+    tx: mpsc::Sender<Result<Event, Infallible>>,
+) {
+    let store = &app.0.d.store;
+    let mut commits = store.commits();
+    let mut stop = app.0.stop.clone();
+    loop {
+        // Seen before reading, so a commit racing the read wakes us again.
+        commits.borrow_and_update();
+        loop {
+            let page = match store.passages(who.zone.clone(), Some(cursor), 200).await {
+                Ok(page) => page,
+                Err(e) => {
+                    tracing::warn!(error = %e, "live feed: reading passages failed");
+                    return;
+                }
+            };
+            for x in &page {
+                cursor = x.id;
+                let data = serde_json::to_string(&PassageRow::of(x)).unwrap_or_default();
+                let event = Event::default()
+                    .event("passage")
+                    .id(x.id.to_string())
+                    .data(data);
+                if tx.send(Ok(event)).await.is_err() {
+                    return;
+                }
+            }
+            if page.len() < 200 {
+                break;
+            }
+        }
+        tokio::select! {
+            changed = commits.changed() => if changed.is_err() { return },
+            _ = stop.wait_for(|s| *s) => return,
+            () = tx.closed() => return,
+        }
+    }
+}
+
+// ---- assets and metrics --------------------------------------------------------------------
+
+const APP_CSS: &str = include_str!("../assets/app.css");
+const APP_JS: &str = include_str!("../assets/app.js");
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (CONTENT_TYPE, content_type),
+            (CACHE_CONTROL, "public, max-age=300"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn css() -> Response {
+    asset("text/css; charset=utf-8", APP_CSS)
+}
+
+async fn js() -> Response {
+    asset("text/javascript; charset=utf-8", APP_JS)
+}
+
+async fn metrics_text<S: Store>(State(app): State<App<S>>) -> Response {
+    let body = app.0.d.metrics.as_ref().map(|m| m()).unwrap_or_default();
+    ([(CONTENT_TYPE, bawaba_grpc::metrics::CONTENT_TYPE)], body).into_response()
+}

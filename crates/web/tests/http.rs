@@ -1,0 +1,449 @@
+//! The dashboard's routes over a real sled store and token book, through axum's Router as a
+//! tower service (no network): who may see what, the operator's zone, resolving a referral
+//! through the shared code path, languages, and bad parameters.
+
+#![allow(clippy::unwrap_used)] // test code: a failed setup is a failed test
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use bawaba_domain::access::{Principal, Role};
+use bawaba_domain::calendar::{SlotLength, WindowCapacity, ZoneConfig};
+use bawaba_domain::ids::{CompanyId, GateId, LaneId, PassageId, ZoneId};
+use bawaba_domain::ledger::{Direction, Gate, Lane};
+use bawaba_domain::passage::{Passage, Reason, Verdict};
+use bawaba_grpc::{Clock, Commands};
+use bawaba_store::{SledStore, Store, TokenBook};
+use bawaba_web::Dashboard;
+use chrono::{DateTime, TimeDelta, Utc};
+use tower::ServiceExt;
+
+#[derive(Debug)]
+struct Fixed(DateTime<Utc>);
+
+impl Clock for Fixed {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+    }
+
+    /// This clock stands still: instants after it never come.
+    fn sleep_until(&self, t: DateTime<Utc>) -> bawaba_grpc::clock::Sleep {
+        if t <= self.0 {
+            Box::pin(std::future::ready(()))
+        } else {
+            Box::pin(std::future::pending())
+        }
+    }
+}
+
+struct Bed {
+    _dir: tempfile::TempDir,
+    app: Router,
+    store: Arc<SledStore>,
+    authority: String,
+    operator_act: String,
+    operator_siz: String,
+    company: String,
+    gate: String,
+    refer_act: PassageId,
+    refer_siz: PassageId,
+    now: DateTime<Utc>,
+}
+
+fn zone(id: &str) -> ZoneConfig {
+    ZoneConfig::new(
+        ZoneId::parse(id).unwrap(),
+        id.to_uppercase(),
+        SlotLength::from_minutes(60).unwrap(),
+        WindowCapacity::uniform(10),
+    )
+}
+
+fn passage(n: u128, zone: &str, gate: &str, at: DateTime<Utc>, verdict: Verdict) -> Passage {
+    Passage {
+        id: PassageId::new(at, n),
+        zone: ZoneId::parse(zone).unwrap(),
+        gate: GateId::parse(gate).unwrap(),
+        lane: LaneId::parse("in-1").unwrap(),
+        direction: Direction::In,
+        first_read_at: at - TimeDelta::milliseconds(100),
+        last_read_at: at - TimeDelta::milliseconds(5),
+        decided_at: at,
+        plate: Some(bawaba_domain::plate::Plate::parse("60-12345").unwrap()),
+        confidence: Some(55),
+        epc: None,
+        verdict,
+        reasons: vec![if verdict == Verdict::Refer {
+            Reason::LowConfidence
+        } else {
+            Reason::NoBooking
+        }],
+        booking: None,
+        offline: false,
+    }
+}
+
+async fn bed() -> Bed {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledStore::open(&dir.path().join("data")).unwrap());
+    let now = DateTime::parse_from_rfc3339("2026-11-26T09:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    for z in ["act", "siz"] {
+        store.upsert_zone(zone(z)).await.unwrap();
+        store
+            .upsert_gate(Gate {
+                id: GateId::parse(&format!("{z}-gate")).unwrap(),
+                zone: ZoneId::parse(z).unwrap(),
+                name: format!("{z} gate"),
+                lanes: vec![Lane {
+                    id: LaneId::parse("in-1").unwrap(),
+                    direction: Direction::In,
+                }],
+            })
+            .await
+            .unwrap();
+    }
+    let at = now - TimeDelta::minutes(5);
+    let refer_act = passage(1, "act", "act-gate", at, Verdict::Refer);
+    let refer_siz = passage(2, "siz", "siz-gate", at, Verdict::Refer);
+    let deny = passage(3, "act", "act-gate", at, Verdict::Deny);
+    let (refer_act_id, refer_siz_id) = (refer_act.id, refer_siz.id);
+    store
+        .report_passages(vec![refer_act, refer_siz, deny])
+        .await
+        .unwrap();
+    let tokens = Arc::new(TokenBook::new(dir.path()));
+    let issue = |role, company: Option<&str>, zone: Option<&str>| {
+        let p = Principal::new(
+            role,
+            company.map(|c| CompanyId::parse(c).unwrap()),
+            zone.map(|z| ZoneId::parse(z).unwrap()),
+        )
+        .unwrap();
+        tokens.issue(&p, None, now).unwrap()
+    };
+    let authority = issue(Role::Authority, None, None);
+    let operator_act = issue(Role::Operator, None, Some("act"));
+    let operator_siz = issue(Role::Operator, None, Some("siz"));
+    let company = issue(Role::Company, Some("acme"), None);
+    let gate = issue(Role::Gate, None, Some("act"));
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let app = bawaba_web::router(
+        Dashboard {
+            store: Arc::clone(&store),
+            tokens,
+            clock: Arc::new(Fixed(now)),
+            commands: Arc::new(Commands::default()),
+            metrics: Some(Arc::new(|| "# EOF\n".to_owned())),
+        },
+        stop,
+    );
+    Bed {
+        _dir: dir,
+        app,
+        store,
+        authority,
+        operator_act,
+        operator_siz,
+        company,
+        gate,
+        refer_act: refer_act_id,
+        refer_siz: refer_siz_id,
+        now,
+    }
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+async fn call(app: &Router, req: Request<Body>) -> Reply {
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = axum::body::to_bytes(res.into_body(), 1 << 22)
+        .await
+        .unwrap();
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8(body.to_vec()).unwrap(),
+    }
+}
+
+async fn get(app: &Router, uri: &str, session: Option<&str>) -> Reply {
+    let mut req = Request::get(uri);
+    if let Some(t) = session {
+        req = req.header(header::COOKIE, format!("bawaba_session={t}"));
+    }
+    call(app, req.body(Body::empty()).unwrap()).await
+}
+
+#[tokio::test]
+async fn the_authority_view_is_for_the_authority_only() {
+    let b = bed().await;
+    let r = get(&b.app, "/authority", None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers[header::LOCATION], "/login");
+    for t in [&b.company, &b.operator_act, &b.gate] {
+        let r = get(&b.app, "/authority", Some(t)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert!(r.body.contains(r#"id="forbidden""#));
+        assert!(!r.body.contains("kpi-entries"), "nothing of the view leaks");
+    }
+    let r = get(&b.app, "/authority", Some(&b.authority)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains(r#"<html lang="en" dir="ltr">"#));
+    assert!(r.body.contains(r#"id="kpi-open">2<"#), "two open referrals");
+    assert!(
+        r.headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'self'")
+    );
+    assert!(
+        !r.body.contains("http://") && !r.body.contains("https://"),
+        "nothing from elsewhere"
+    );
+}
+
+#[tokio::test]
+async fn json_endpoints_check_the_role() {
+    let b = bed().await;
+    for uri in [
+        "/api/throughput",
+        "/api/slots?day=2026-11-26",
+        "/api/turn-times",
+        "/api/companies",
+        "/api/closures",
+        "/api/queue",
+        "/api/overview",
+    ] {
+        assert_eq!(
+            get(&b.app, uri, None).await.status,
+            StatusCode::UNAUTHORIZED,
+            "{uri}"
+        );
+        for t in [&b.company, &b.gate, &b.operator_act] {
+            let r = get(&b.app, uri, Some(t)).await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{uri}");
+            assert!(r.json()["error"].as_str().unwrap().contains("may not"));
+        }
+        let r = get(&b.app, uri, Some(&b.authority)).await;
+        assert_eq!(r.status, StatusCode::OK, "{uri}: {}", r.body);
+    }
+    // A bearer header works as well as the cookie.
+    let r = call(
+        &b.app,
+        Request::get("/api/queue")
+            .header(header::AUTHORIZATION, format!("Bearer {}", b.authority))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let q = r.json();
+    assert_eq!(q["open_referrals"], 2);
+    assert_eq!(q["zones"][0]["denied_today"], 1);
+    // A company token sees no referrals or passages either.
+    for uri in ["/api/referrals", "/api/passages", "/api/feed"] {
+        assert_eq!(
+            get(&b.app, uri, Some(&b.company)).await.status,
+            StatusCode::FORBIDDEN
+        );
+    }
+    // Metrics need no login.
+    let r = get(&b.app, "/metrics", None).await;
+    assert_eq!((r.status, r.body.as_str()), (StatusCode::OK, "# EOF\n"));
+}
+
+#[tokio::test]
+async fn an_operator_sees_and_resolves_only_their_zone() {
+    let b = bed().await;
+    let r = get(&b.app, "/api/referrals", Some(&b.operator_act)).await;
+    let open = r.json()["open"].as_array().unwrap().clone();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0]["event_id"], b.refer_act.to_string());
+    assert_eq!(open[0]["passage"]["zone"], "act");
+    let page = get(&b.app, "/operator", Some(&b.operator_siz)).await;
+    assert!(page.body.contains(&b.refer_siz.to_string()));
+    assert!(!page.body.contains(&b.refer_act.to_string()));
+    let passages = get(&b.app, "/api/passages?limit=10", Some(&b.operator_siz))
+        .await
+        .json();
+    assert!(
+        passages["passages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["zone"] == "siz")
+    );
+
+    let resolve = |token: &str, id: PassageId, body: &str| {
+        Request::post(format!("/api/referrals/{id}/resolve"))
+            .header(header::COOKIE, format!("bawaba_session={token}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_owned()))
+            .unwrap()
+    };
+    // Another zone's referral: refused, and it stays open.
+    let r = call(
+        &b.app,
+        resolve(
+            &b.operator_act,
+            b.refer_siz,
+            r#"{"approve":true,"reason":"x"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    // A reason is required.
+    let r = call(
+        &b.app,
+        resolve(
+            &b.operator_act,
+            b.refer_act,
+            r#"{"approve":true,"reason":" "}"#,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json()["field"], "reason");
+    // Approved through the shared code path: stored with the reason.
+    let r = call(
+        &b.app,
+        resolve(
+            &b.operator_act,
+            b.refer_act,
+            r#"{"approve":true,"reason":"driver known"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["state"], "APPROVED");
+    assert_eq!(
+        r.json()["command_delivered"],
+        false,
+        "no agent listens in this test"
+    );
+    let stored = b.store.referrals(None, true).await.unwrap();
+    let act = stored.iter().find(|x| x.passage.id == b.refer_act).unwrap();
+    assert_eq!(act.resolution.as_deref(), Some("driver known"));
+    let siz = stored.iter().find(|x| x.passage.id == b.refer_siz).unwrap();
+    assert_eq!(siz.state, bawaba_domain::passage::ReferralState::Open);
+
+    // The form path: reject with a reason, redirected back with the outcome.
+    let r = call(
+        &b.app,
+        Request::post(format!("/operator/referrals/{}", b.refer_siz))
+            .header(header::COOKIE, format!("bawaba_session={}", b.operator_siz))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("decision=reject&reason=plate+unreadable"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let to = r.headers[header::LOCATION].to_str().unwrap().to_owned();
+    assert!(
+        to.contains(&format!("done={}-rejected", b.refer_siz)),
+        "{to}"
+    );
+    let page = get(&b.app, &to, Some(&b.operator_siz)).await;
+    assert!(page.body.contains(r#"id="open-count">0<"#));
+    assert!(page.body.contains("plate unreadable"));
+    let _ = b.now;
+}
+
+#[tokio::test]
+async fn login_sets_a_strict_http_only_cookie_and_refuses_other_roles() {
+    let b = bed().await;
+    let login = |token: &str| {
+        Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("token={token}")))
+            .unwrap()
+    };
+    let r = call(&b.app, login(&b.company)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.headers.get(header::SET_COOKIE).is_none());
+    let r = call(&b.app, login("bwb_nonsense")).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = call(&b.app, login(&b.operator_act)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let cookie = r.headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let home = get(&b.app, "/", Some(&b.operator_act)).await;
+    assert_eq!(home.headers[header::LOCATION], "/operator");
+}
+
+#[tokio::test]
+async fn arabic_is_right_to_left_and_remembered() {
+    let b = bed().await;
+    let r = get(&b.app, "/authority?lang=ar", Some(&b.authority)).await;
+    assert!(r.body.contains(r#"<html lang="ar" dir="rtl">"#));
+    assert!(r.body.contains("سلطة الميناء"));
+    let cookie = r.headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(cookie.starts_with("bawaba_lang=ar"), "{cookie}");
+    let r = call(
+        &b.app,
+        Request::get("/operator")
+            .header(
+                header::COOKIE,
+                format!("bawaba_session={}; bawaba_lang=ar", b.operator_act),
+            )
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(r.body.contains(r#"dir="rtl""#));
+}
+
+#[tokio::test]
+async fn bad_parameters_name_the_field() {
+    let b = bed().await;
+    let r = get(&b.app, "/api/throughput?day=yesterday", Some(&b.authority)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json()["field"], "day");
+    let r = get(&b.app, "/api/passages?since=nope", Some(&b.authority)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json()["field"], "since");
+    let r = get(&b.app, "/api/passages?limit=0", Some(&b.authority)).await;
+    assert_eq!(r.json()["field"], "limit");
+    let r = get(&b.app, "/authority?day=2026-13-01", Some(&b.authority)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn passages_since_and_recent() {
+    let b = bed().await;
+    let all = get(&b.app, "/api/passages?limit=10", Some(&b.authority))
+        .await
+        .json();
+    let rows = all["passages"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0]["latency_ms"], 5);
+    assert_eq!(rows[0]["local_time"], "11:55:00", "Asia/Amman");
+    let first = rows[0]["id"].as_str().unwrap();
+    let after = get(
+        &b.app,
+        &format!("/api/passages?since={first}"),
+        Some(&b.authority),
+    )
+    .await
+    .json();
+    assert_eq!(after["passages"].as_array().unwrap().len(), 2);
+}

@@ -1,0 +1,309 @@
+//! The proofs checked at the end of a run, against the simulator's ground truth and the
+//! scheduler's state.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use bawaba_domain::calendar::ZoneConfig;
+use bawaba_domain::ledger::{Booking, BookingState};
+use bawaba_domain::passage::{Passage, Verdict};
+use bawaba_store::{SledStore, Store};
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::engine::holds_capacity;
+use crate::record::{Proof, RunRecord};
+
+/// What the proofs look at.
+#[derive(Debug)]
+pub struct Evidence<'a> {
+    /// The zones as the run configured them.
+    pub zones: &'a [ZoneConfig],
+    pub record: &'a RunRecord,
+    /// Every booking at the scheduler at the end, by id.
+    pub bookings: &'a BTreeMap<String, Booking>,
+    /// Every passage the agents decided (their broadcasts).
+    pub decided: &'a [Passage],
+    /// Every passage the scheduler recorded.
+    pub delivered: &'a [Passage],
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub store: &'a SledStore,
+}
+
+fn proof(name: &str, failures: Vec<String>, ok_detail: String) -> Proof {
+    Proof {
+        name: name.into(),
+        passed: failures.is_empty(),
+        detail: if failures.is_empty() {
+            ok_detail
+        } else {
+            format!(
+                "{} counter-example(s): {}",
+                failures.len(),
+                failures
+                    .iter()
+                    .take(5)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        },
+    }
+}
+
+/// Checks every proof.
+pub async fn check(ev: &Evidence<'_>) -> Vec<Proof> {
+    vec![
+        capacity(ev).await,
+        company_caps(ev),
+        exactly_once(ev),
+        security(ev),
+        liveness(ev),
+        inside(ev),
+    ]
+}
+
+/// No window over its capacity (total and per transaction type).
+async fn capacity(ev: &Evidence<'_>) -> Proof {
+    let mut failures = Vec::new();
+    let mut windows = 0;
+    for z in ev.zones {
+        // The zone as the scheduler holds it now, closures included: a window the authority
+        // closed after it was booked holds bookings that could no longer be moved or
+        // cancelled (past the change cut-off); that is not an oversold window.
+        let held_config = ev.store.zone(z.id.clone()).await.ok();
+        let closed = |t: DateTime<Utc>| {
+            held_config
+                .as_ref()
+                .is_some_and(|c| c.closure_at(t).is_some())
+        };
+        match ev
+            .store
+            .list_windows(
+                z.id.clone(),
+                ev.start - TimeDelta::days(1),
+                ev.end + TimeDelta::days(8),
+                100_000,
+            )
+            .await
+        {
+            Ok(ws) => {
+                for w in ws {
+                    windows += 1;
+                    if w.booked > w.capacity.total && !closed(w.start) {
+                        failures.push(format!(
+                            "{} {}: {} booked, capacity {}",
+                            z.id, w.start, w.booked, w.capacity.total
+                        ));
+                    }
+                    if let Some(per) = w.capacity.per_type {
+                        for (i, (&b, &c)) in w.booked_per_type.iter().zip(per.iter()).enumerate() {
+                            if b > c && !closed(w.start) {
+                                failures.push(format!(
+                                    "{} {} type {i}: {b} booked, capacity {c}",
+                                    z.id, w.start
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            Err(e) => failures.push(format!("{}: cannot list windows: {e}", z.id)),
+        }
+        // Recount from the bookings themselves, not only the scheduler's counters.
+        let mut held: HashMap<DateTime<Utc>, u32> = HashMap::new();
+        for b in ev.bookings.values().filter(|b| holds_capacity(b.state)) {
+            for s in b.stops.iter().filter(|s| s.zone == z.id) {
+                *held.entry(s.window_start).or_default() += 1;
+            }
+        }
+        for (start, n) in held {
+            let cap = z.capacity(start).total;
+            if n > cap && !closed(start) {
+                failures.push(format!(
+                    "{} {start}: {n} bookings held, capacity {cap}",
+                    z.id
+                ));
+            }
+        }
+    }
+    proof(
+        "no window over capacity",
+        failures,
+        format!("{windows} windows checked (counters and a recount of the bookings)"),
+    )
+}
+
+/// No company over its cap in any window.
+fn company_caps(ev: &Evidence<'_>) -> Proof {
+    let mut failures = Vec::new();
+    let mut held: HashMap<(usize, DateTime<Utc>, String), u32> = HashMap::new();
+    for b in ev.bookings.values().filter(|b| holds_capacity(b.state)) {
+        for s in &b.stops {
+            if let Some(zi) = ev.zones.iter().position(|z| z.id == s.zone) {
+                *held
+                    .entry((zi, s.window_start, b.company.to_string()))
+                    .or_default() += 1;
+            }
+        }
+    }
+    let n = held.len();
+    for ((zi, start, company), count) in held {
+        let z = &ev.zones[zi];
+        let total = z.capacity(start).total;
+        let Ok(cid) = bawaba_domain::ids::CompanyId::parse(&company) else {
+            continue;
+        };
+        let cap = z.company_cap(&cid, total);
+        if count > cap {
+            failures.push(format!(
+                "{company} holds {count} of {} {start} (cap {cap})",
+                z.id
+            ));
+        }
+    }
+    proof(
+        "no company over its cap",
+        failures,
+        format!("{n} (zone, window, company) holdings checked"),
+    )
+}
+
+/// Every passage an agent decided reached the scheduler exactly once.
+fn exactly_once(ev: &Evidence<'_>) -> Proof {
+    let mut failures = Vec::new();
+    let decided: HashSet<String> = ev.decided.iter().map(|p| p.id.to_string()).collect();
+    if decided.len() != ev.decided.len() {
+        failures.push(format!(
+            "the agents announced {} passages with only {} distinct ids",
+            ev.decided.len(),
+            decided.len()
+        ));
+    }
+    let mut delivered = HashSet::new();
+    for p in ev.delivered {
+        if !delivered.insert(p.id.to_string()) {
+            failures.push(format!("passage {} recorded twice", p.id));
+        }
+    }
+    for id in decided.difference(&delivered) {
+        failures.push(format!("passage {id} decided but never recorded (lost)"));
+    }
+    for id in delivered.difference(&decided) {
+        failures.push(format!("passage {id} recorded but never decided"));
+    }
+    let offline = ev.decided.iter().filter(|p| p.offline).count();
+    proof(
+        "every decided passage reached the scheduler exactly once",
+        failures,
+        format!(
+            "{} passages decided ({offline} offline), {} recorded, none lost, none doubled",
+            ev.decided.len(),
+            ev.delivered.len()
+        ),
+    )
+}
+
+/// No truck without a valid booking went through an IN barrier.
+fn security(ev: &Evidence<'_>) -> Proof {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for s in ev.record.services.iter().filter(|s| s.direction == "IN") {
+        checked += 1;
+        if s.passed() && !s.legit {
+            let t = &ev.record.trucks.get(s.truck);
+            failures.push(format!(
+                "truck {} ({}) let in at {} {} ({:?}{})",
+                s.truck,
+                t.map_or("?", |t| t.plate.as_str()),
+                s.gate,
+                s.lane,
+                s.reasons.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                if s.approved_by_operator {
+                    ", operator"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
+    proof(
+        "no truck without a valid booking was let in",
+        failures,
+        format!("{checked} entries checked against the ground truth"),
+    )
+}
+
+/// Every truck with a valid booking, within grace and read correctly, was let in.
+fn liveness(ev: &Evidence<'_>) -> Proof {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for s in ev
+        .record
+        .services
+        .iter()
+        .filter(|s| s.direction == "IN" && s.clear_case && !s.offline)
+    {
+        checked += 1;
+        if s.verdict != Some(Verdict::Allow) && !s.approved_by_operator {
+            failures.push(format!(
+                "truck {} refused at {} {} ({:?}: {:?})",
+                s.truck,
+                s.gate,
+                s.lane,
+                s.verdict.map(|v| v.as_str()),
+                s.reasons.iter().map(|r| r.as_str()).collect::<Vec<_>>()
+            ));
+        }
+    }
+    proof(
+        "every truck with a valid booking, on time and read correctly, was let in",
+        failures,
+        format!("{checked} clear cases checked"),
+    )
+}
+
+/// Every truck that entered has exited or is recorded inside by the scheduler.
+fn inside(ev: &Evidence<'_>) -> Proof {
+    let mut failures = Vec::new();
+    let mut balance: BTreeMap<(usize, &str), i64> = BTreeMap::new();
+    for s in ev.record.services.iter().filter(|s| s.passed()) {
+        let d = if s.direction == "IN" { 1 } else { -1 };
+        *balance.entry((s.truck, s.zone.as_str())).or_default() += d;
+    }
+    let mut still = 0;
+    for ((truck, zone), n) in balance {
+        if n == 0 {
+            continue;
+        }
+        if n < 0 {
+            failures.push(format!("truck {truck} left {zone} without entering"));
+            continue;
+        }
+        still += 1;
+        let recorded = ev
+            .record
+            .trucks
+            .get(truck)
+            .and_then(|t| t.booking.as_ref())
+            .and_then(|id| ev.bookings.get(id))
+            .is_some_and(|b| {
+                b.state == BookingState::Entered
+                    || b.stops.iter().any(|s| {
+                        s.zone.as_str() == zone && s.entered_at.is_some() && s.exited_at.is_none()
+                    })
+            });
+        if !recorded {
+            failures.push(format!(
+                "truck {truck} is inside {zone} but not recorded inside"
+            ));
+        }
+    }
+    proof(
+        "every truck that entered has exited or is recorded inside",
+        failures,
+        format!("{still} trucks recorded inside at the end, every other one exited"),
+    )
+}
+
+#[allow(dead_code)]
+fn _uses(_: Verdict, _: Passage) {}
