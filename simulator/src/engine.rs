@@ -740,7 +740,12 @@ impl Engine {
                 }
                 Err(_) => self.tally(zone0).refused += 1,
             }
-            let alts = self.free_windows(truck, preferred, |_| true).await;
+            // Alternatives on the day the truck has to come: a window before the run (the
+            // evening before, still open to bookings) or after it is another day's traffic.
+            let (day_start, day_end) = (self.scenario.start_utc(), self.scenario.end_utc());
+            let alts = self
+                .free_windows(truck, preferred, |w| w >= day_start && w < day_end)
+                .await;
             for (k, a) in alts.into_iter().enumerate() {
                 let starts = self.plan(truck, a);
                 if let Ok(id) = self
@@ -778,7 +783,7 @@ impl Engine {
             transaction_type: bawaba_grpc::convert::pb_transaction_type(t.stops[0].transaction_type)
                 as i32,
             preferred: Some(timestamp(preferred)),
-            count: 6,
+            count: 12,
         };
         let windows = self.companies[t.company]
             .slots
@@ -827,7 +832,7 @@ impl Engine {
         let z = &self.zones[t.stops[stop].zone];
         let (from, until) = z.entry_period(start);
         let end = z.window_end(start);
-        let span = |a: DateTime<Utc>, b: DateTime<Utc>| {
+        let span = |(a, b): (DateTime<Utc>, DateTime<Utc>)| {
             a + TimeDelta::seconds(((b - a).num_seconds().max(0) as f64 * u) as i64)
         };
         let behaviour = if stop > 0 && t.behaviour != Behaviour::NoShow {
@@ -835,20 +840,33 @@ impl Engine {
         } else {
             t.behaviour
         };
-        let at = match behaviour {
+        let on_time = (
+            start.max(from + TimeDelta::minutes(1)) - TimeDelta::minutes(10).min(start - from),
+            end - TimeDelta::minutes(2),
+        );
+        let within = match behaviour {
             Behaviour::NoShow => return None,
-            Behaviour::Early => span(from, start),
-            Behaviour::LateInGrace => span(end, until - TimeDelta::minutes(5)),
-            Behaviour::LateBeyondGrace => span(
+            Behaviour::Early => (from, start),
+            Behaviour::LateInGrace => (end, until - TimeDelta::minutes(5)),
+            Behaviour::LateBeyondGrace => (
                 until + TimeDelta::minutes(5),
                 until + TimeDelta::minutes(60),
             ),
-            _ => span(
-                start.max(from + TimeDelta::minutes(1)) - TimeDelta::minutes(10).min(start - from),
-                end - TimeDelta::minutes(2),
-            ),
+            _ => on_time,
         };
-        Some(at.max(not_before))
+        if stop > 0 {
+            // Coming from its previous stop: as soon as it gets there, if that is later.
+            return Some(span(within).max(not_before));
+        }
+        // A first stop's arrival falls in what is left of its interval after `not_before`
+        // (the run's start, or a move), or of the on-time one: trucks of the first windows
+        // do not all pile up at the run's first instant.
+        let clamp = |(a, b): (DateTime<Utc>, DateTime<Utc>)| (a.max(not_before), b.max(not_before));
+        let left = match clamp(within) {
+            (a, b) if b > a => (a, b),
+            _ => clamp(on_time),
+        };
+        Some(span(left))
     }
 
     fn schedule_day(&mut self) {

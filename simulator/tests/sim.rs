@@ -107,6 +107,18 @@ async fn a_short_day_holds_every_proof() {
         .count();
     assert!(ins > 50, "only {ins} trucks reached an IN lane");
     assert!(allowed > 40, "only {allowed} ALLOWs");
+    // 200 trucks want this hour, more than it holds: the ones that found no window in it go
+    // another day. None books a window before the run and piles up at its first instant
+    // (only early trucks of the first windows may come that soon).
+    let at_start = r
+        .services
+        .iter()
+        .filter(|s| s.direction == "IN" && s.arrived == r.start)
+        .count();
+    assert!(
+        at_start * 10 <= ins,
+        "{at_start} of {ins} arrivals at the start"
+    );
     assert!(r.services.iter().any(|s| s.latency_us.is_some()));
 }
 

@@ -44,6 +44,11 @@ fn comparison(f: &mut fmt::Formatter<'_>, c: &SideBySide, indent: &str) -> fmt::
     writeln!(
         f,
         "{indent}{:<20} {:>28} {:>28}",
+        "arrivals", c.run.arrivals, c.baseline.arrivals
+    )?;
+    writeln!(
+        f,
+        "{indent}{:<20} {:>28} {:>28}",
         "peak-hour arrivals",
         peak(&c.run),
         peak(&c.baseline)
@@ -110,8 +115,14 @@ impl fmt::Display for Report {
         let b = &t.bookings;
         writeln!(
             f,
-            "Bookings: made {}, refused {} (rebooked {}), moved {}, cancelled {}",
-            b.made, b.refused, b.rebooked, b.moved, b.cancelled
+            "Bookings: made {}, refused {} (rebooked {} on a FindSlots alternative, {} found \
+             no window that day), moved {}, cancelled {}",
+            b.made,
+            b.refused,
+            b.rebooked,
+            b.refused.saturating_sub(b.rebooked),
+            b.moved,
+            b.cancelled
         )?;
         let verdicts: Vec<String> = t
             .passages
