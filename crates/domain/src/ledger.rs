@@ -289,7 +289,8 @@ pub struct Touched {
     pub idempotency: Vec<IdempotencyRecord>,
     pub zones: BTreeSet<ZoneId>,
     pub gates: BTreeSet<GateId>,
-    pub passages: BTreeSet<PassageId>,
+    /// Passages newly recorded, in recording order, with their recording numbers.
+    pub passages: Vec<(u64, PassageId)>,
     pub referrals: BTreeSet<PassageId>,
 }
 
@@ -321,6 +322,8 @@ pub struct Records {
     /// The last change-log sequence number of each zone.
     pub change_seq: BTreeMap<ZoneId, u64>,
     pub passages: Vec<Passage>,
+    /// The recording number of each passage (the order the store recorded them in).
+    pub passage_log: Vec<(u64, PassageId)>,
     pub referrals: Vec<Referral>,
 }
 
@@ -375,6 +378,10 @@ pub struct Ledger {
     no_shows: BTreeMap<CompanyId, u64>,
     /// Every passage reported by the gates, by event id (delivery is idempotent).
     passages: BTreeMap<PassageId, Passage>,
+    /// The passages in the order they were recorded, by recording number (1, 2, ...). A
+    /// passage decided offline is recorded late, with an older id: followers of what is new
+    /// (the live feed) follow this order, not the ids.
+    passage_log: BTreeMap<u64, PassageId>,
     referrals: BTreeMap<PassageId, Referral>,
 }
 
@@ -409,6 +416,20 @@ impl Ledger {
             l.bookings.insert(b.id, b);
         }
         l.passages = records.passages.into_iter().map(|p| (p.id, p)).collect();
+        l.passage_log = records.passage_log.into_iter().collect();
+        // Passages a store kept without a recording number (stored before there were any)
+        // follow the numbered ones, in id order.
+        let numbered: BTreeSet<PassageId> = l.passage_log.values().copied().collect();
+        let unnumbered: Vec<PassageId> = l
+            .passages
+            .keys()
+            .filter(|id| !numbered.contains(id))
+            .copied()
+            .collect();
+        for id in unnumbered {
+            let seq = l.passage_head() + 1;
+            l.passage_log.insert(seq, id);
+        }
         l.referrals = records
             .referrals
             .into_iter()
@@ -946,7 +967,9 @@ impl Ledger {
             self.referrals.insert(p.id, r);
             touched.referrals.insert(p.id);
         }
-        touched.passages.insert(p.id);
+        let seq = self.passage_head() + 1;
+        touched.passages.push((seq, p.id));
+        self.passage_log.insert(seq, p.id);
         self.passages.insert(p.id, p);
         Ok((true, touched))
     }
@@ -1013,6 +1036,27 @@ impl Ledger {
             .range((from, std::ops::Bound::Unbounded))
             .map(|(_, p)| p)
             .filter(|p| zone.is_none_or(|z| *z == p.zone))
+            .take(limit)
+            .collect()
+    }
+
+    /// The recording number of the last passage recorded (0 before the first).
+    pub fn passage_head(&self) -> u64 {
+        self.passage_log.last_key_value().map_or(0, |(seq, _)| *seq)
+    }
+
+    /// Up to `limit` passages recorded after recording number `after`, in recording order,
+    /// with their numbers; of `zone` when given.
+    pub fn recorded_passages(
+        &self,
+        zone: Option<&ZoneId>,
+        after: u64,
+        limit: usize,
+    ) -> Vec<(u64, &Passage)> {
+        self.passage_log
+            .range(after.saturating_add(1)..)
+            .filter_map(|(seq, id)| Some((*seq, self.passages.get(id)?)))
+            .filter(|(_, p)| zone.is_none_or(|z| *z == p.zone))
             .take(limit)
             .collect()
     }

@@ -22,7 +22,7 @@ use tokio::sync::{Notify, mpsc, watch};
 
 use crate::config::{AgentConfig, LaneSetup};
 use crate::devices::{
-    Barrier, CameraRead, Clock, TagRead, spawn_barrier, spawn_camera, spawn_rfid,
+    Barrier, BarrierFault, CameraRead, Clock, TagRead, spawn_barrier, spawn_camera, spawn_rfid,
 };
 use crate::serial::StatsHandle;
 
@@ -387,12 +387,20 @@ async fn act(
 }
 
 async fn pulse(shared: &Shared, barrier: &Barrier, lane: &LaneSetup) {
-    if let Err(fault) = barrier.pulse(lane.relay, lane.pulse_100ms).await {
-        shared
-            .counters
-            .barrier_faults
-            .fetch_add(1, Ordering::Relaxed);
-        tracing::error!(lane = %lane.logic.lane, %fault, "barrier did not confirm the pulse");
+    match barrier.pulse(lane.relay, lane.pulse_100ms).await {
+        Ok(_) => {}
+        // The driver ends only when the agent shuts down: not a fault of the barrier.
+        Err(BarrierFault::Stopped) => tracing::info!(
+            lane = %lane.logic.lane,
+            "agent shutting down: barrier not pulsed for the last ALLOW"
+        ),
+        Err(fault) => {
+            shared
+                .counters
+                .barrier_faults
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::error!(lane = %lane.logic.lane, %fault, "barrier did not confirm the pulse");
+        }
     }
 }
 

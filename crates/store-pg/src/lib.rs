@@ -35,15 +35,15 @@ use bawaba_domain::ledger::{
 };
 use bawaba_domain::passage::{Passage, Referral};
 use bawaba_domain::plate::Plate;
-use bawaba_store::{Changes, CreatedBooking, Error, Result, SNAPSHOT_AFTER, Store};
+use bawaba_store::{Changes, CreatedBooking, Error, Recorded, Result, SNAPSHOT_AFTER, Store};
 use chrono::{DateTime, TimeDelta, Utc};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio::sync::watch;
 use tokio_postgres::{IsolationLevel, NoTls};
 
 use crate::db::{
-    Fail, R, ZoneCache, Zones, bookings, describe, error, execute, get, lock_zone, query, usage,
-    values,
+    Fail, R, ZoneCache, Zones, bookings, decode, describe, error, execute, get, lock_zone, query,
+    usage, values,
 };
 use crate::persist::{Change, persist};
 use bawaba_domain::rules::{ALTERNATIVES, bookable_range, find_slots, refused_window, window_view};
@@ -448,8 +448,8 @@ fn random_u128() -> u128 {
     u128::from_be_bytes(b)
 }
 
-/// Ticks `commits` whenever the zones' change-log heads or configurations move (whichever
-/// replica moved them).
+/// Ticks `commits` whenever the zones' change-log heads or configurations, or the passage
+/// log, move (whichever replica moved them).
 async fn follow_heads(pool: Pool, commits: watch::Sender<u64>, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -460,7 +460,8 @@ async fn follow_heads(pool: Pool, commits: watch::Sender<u64>, every: Duration) 
             let c = pool.get().await?;
             let rows = query(
                 &c,
-                "SELECT COALESCE(SUM(seq + version), 0)::BIGINT FROM zones",
+                "SELECT (SELECT COALESCE(SUM(seq + version), 0) FROM zones)::BIGINT \
+                 + (SELECT COALESCE(MAX(head), 0) FROM passage_log)::BIGINT",
                 &[],
             )
             .await?;
@@ -1008,6 +1009,48 @@ impl Store for PgStore {
                 &[&zone.as_ref().map(ZoneId::as_str), &after, &limit],
             )
             .await
+        })
+    }
+
+    async fn recorded_passages(
+        &self,
+        zone: Option<ZoneId>,
+        after: u64,
+        limit: usize,
+    ) -> Result<Recorded> {
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        read!(self, |c| {
+            // The head first: a passage committed between the two reads is then after it,
+            // and the follower gets it next time.
+            let head = query(c, "SELECT head FROM passage_log", &[]).await?;
+            let head = match head.first() {
+                Some(row) => get::<i64>(row, "passage_log", "head")?.unsigned_abs(),
+                None => 0,
+            };
+            let rows = query(
+                c,
+                "SELECT recorded, format, body FROM passages \
+                 WHERE ($1::TEXT IS NULL OR zone = $1) AND recorded > $2 AND recorded <= $3 \
+                 ORDER BY recorded LIMIT $4",
+                &[
+                    &zone.as_ref().map(ZoneId::as_str),
+                    &after,
+                    &(head as i64),
+                    &limit,
+                ],
+            )
+            .await?;
+            let passages = rows
+                .iter()
+                .map(|r| {
+                    Ok((
+                        get::<i64>(r, "passages", "recorded")?.unsigned_abs(),
+                        decode::<Passage>(r, "passages")?,
+                    ))
+                })
+                .collect::<std::result::Result<Vec<_>, Error>>()?;
+            Ok(Recorded { passages, head })
         })
     }
 

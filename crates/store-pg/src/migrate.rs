@@ -12,8 +12,14 @@ use tokio_postgres::{Client, IsolationLevel};
 use crate::db::describe;
 
 /// The migrations, oldest first: (version, name, SQL).
-pub const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../migrations/0001_initial.sql")),
+    (
+        2,
+        "passage log",
+        include_str!("../migrations/0002_passage_log.sql"),
+    ),
+];
 
 fn storage(context: &str) -> impl Fn(tokio_postgres::Error) -> Error + '_ {
     move |e| Error::Storage(format!("{context}: {}", describe(&e)))

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use bawaba_domain::calendar::TransactionType;
-use bawaba_domain::ids::{BookingId, CompanyId, ZoneId};
+use bawaba_domain::ids::{BookingId, CompanyId, PassageId, ZoneId};
 use bawaba_domain::ledger::{Booking, ChangeEntry, Ledger, Touched};
 use bawaba_domain::passage::ReferralState;
 use bawaba_store::Error;
@@ -77,22 +77,6 @@ pub async fn persist(c: &impl GenericClient, change: &Change<'_>) -> R<()> {
         )
         .await?;
     }
-    for id in &touched.passages {
-        let p = ledger.passage(*id).ok_or_else(|| missing("passage", id))?;
-        let booking = p.booking.map(|b| b.to_bytes().to_vec());
-        execute(
-            c,
-            "INSERT INTO passages (id, zone, booking, format, body) VALUES ($1, $2, $3, $4, $5)",
-            &[
-                &&id.to_bytes()[..],
-                &p.zone.as_str(),
-                &booking,
-                &FORMAT,
-                &body(p),
-            ],
-        )
-        .await?;
-    }
     for id in &touched.referrals {
         let r = ledger
             .referral(*id)
@@ -154,7 +138,45 @@ pub async fn persist(c: &impl GenericClient, change: &Change<'_>) -> R<()> {
             }
         }
     }
-    log_changes(c, &touched.changes, zones).await
+    log_changes(c, &touched.changes, zones).await?;
+    record_passages(c, ledger, &touched.passages).await
+}
+
+/// Inserts new passages with their recording numbers, taken from `passage_log`'s one row in
+/// the same statement. Its lock is held until commit (it comes last): the numbers commit in
+/// order, so a follower that has seen number N never finds one below N later. The numbers
+/// the ledger gave are only an order here.
+async fn record_passages(
+    c: &impl GenericClient,
+    ledger: &Ledger,
+    new: &[(u64, PassageId)],
+) -> R<()> {
+    if new.is_empty() {
+        return Ok(());
+    }
+    let mut ids = Vec::with_capacity(new.len());
+    let mut zones = Vec::with_capacity(new.len());
+    let mut bookings = Vec::with_capacity(new.len());
+    let mut bodies = Vec::with_capacity(new.len());
+    for (_, id) in new {
+        let p = ledger.passage(*id).ok_or_else(|| missing("passage", id))?;
+        ids.push(id.to_bytes().to_vec());
+        zones.push(p.zone.as_str());
+        bookings.push(p.booking.map(|b| b.to_bytes().to_vec()));
+        bodies.push(body(p));
+    }
+    let n = new.len() as i64;
+    execute(
+        c,
+        "WITH log AS (UPDATE passage_log SET head = head + $1 RETURNING head) \
+         INSERT INTO passages (id, zone, booking, format, body, recorded) \
+         SELECT e.id, e.zone, e.booking, $2, e.body, log.head - $1 + e.n \
+         FROM log, unnest($3::BYTEA[], $4::TEXT[], $5::BYTEA[], $6::JSONB[]) \
+             WITH ORDINALITY AS e(id, zone, booking, body, n)",
+        &[&n, &FORMAT, &ids, &zones, &bookings, &bodies],
+    )
+    .await?;
+    Ok(())
 }
 
 /// The state as stored in `referrals.state`.

@@ -40,6 +40,8 @@ pub const LEGACY_WINDOW: u8 = b'w';
 pub const CHANGE: u8 = b'c';
 pub const PASSAGE: u8 = b'p';
 pub const REFERRAL: u8 = b'r';
+/// Recording number (big-endian) → passage id: the order passages were recorded in.
+pub const PASSAGE_LOG: u8 = b'l';
 
 fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
     let mut k = vec![prefix];
@@ -74,6 +76,10 @@ pub fn passage_key(id: PassageId) -> Vec<u8> {
 
 pub fn referral_key(id: PassageId) -> Vec<u8> {
     key(REFERRAL, &[&id.to_bytes()])
+}
+
+pub fn passage_log_key(seq: u64) -> Vec<u8> {
+    key(PASSAGE_LOG, &[&seq.to_be_bytes()])
 }
 
 /// The prefix of one zone's change log; entries follow in sequence order.

@@ -32,7 +32,7 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
-use crate::{Changes, CreatedBooking, Error, Store};
+use crate::{Changes, CreatedBooking, Error, Recorded, Store};
 
 /// One backend's data set for one test.
 pub trait Backend: Send + Sync {
@@ -62,6 +62,7 @@ macro_rules! conformance_tests {
             states_only_move_forward,
             no_show_sweep,
             passages_once_each_and_referrals,
+            passages_follow_recording_order,
             change_log_in_order,
             restart_keeps_everything,
             administration,
@@ -870,6 +871,85 @@ pub async fn no_show_sweep<B: Backend>(b: &B) {
         BTreeMap::from([(company("acme"), 2)])
     );
     assert_eq!(booked(&s, "act", 2, 4).await, vec![2, 1]);
+    b.close(s).await;
+}
+
+/// Passages are numbered in the order they are recorded, not by id: one decided offline and
+/// reported late still reaches a follower that has seen newer ones. A follower reading while
+/// writers record gets every passage exactly once; the numbers survive a restart.
+pub async fn passages_follow_recording_order<B: Backend>(b: &B) {
+    let s = open_with_zone(b, 50).await;
+    let truck = create(&s, simple("acme", "k1", "601", 5)).await;
+    let recorded = |r: Recorded| -> Vec<(u64, PassageId)> {
+        r.passages.into_iter().map(|(n, p)| (n, p.id)).collect()
+    };
+    let empty = s.recorded_passages(None, 0, 10).await.unwrap();
+    assert_eq!((empty.passages.len(), empty.head), (0, 0));
+
+    let now = passage(1, &truck, Direction::In, Verdict::Deny, 6);
+    let late = passage(2, &truck, Direction::In, Verdict::Deny, 5);
+    s.report_passages(vec![now.clone()]).await.unwrap();
+    s.report_passages(vec![late.clone(), now.clone()])
+        .await
+        .unwrap();
+    let all = s.recorded_passages(None, 0, 10).await.unwrap();
+    assert_eq!(all.head, 2);
+    assert_eq!(recorded(all), vec![(1, now.id), (2, late.id)]);
+    let after = s.recorded_passages(Some(act()), 1, 10).await.unwrap();
+    assert_eq!(recorded(after), vec![(2, late.id)]);
+    let elsewhere = s.recorded_passages(Some(zone_id("yard")), 0, 10).await;
+    assert!(elsewhere.unwrap().passages.is_empty());
+    assert_eq!(
+        recorded(s.recorded_passages(None, 0, 1).await.unwrap()),
+        vec![(1, now.id)]
+    );
+
+    // Writers race; a follower reads all along.
+    let s = Arc::new(s);
+    let writers: Vec<_> = (0..4u128)
+        .map(|w| {
+            let s = Arc::clone(&s);
+            let truck = truck.clone();
+            tokio::spawn(async move {
+                for i in 0..10u128 {
+                    let p = passage(100 + w * 10 + i, &truck, Direction::In, Verdict::Deny, 7);
+                    s.report_passages(vec![p]).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    let follower = {
+        let s = Arc::clone(&s);
+        tokio::spawn(async move {
+            let (mut cursor, mut seen) = (2, Vec::new());
+            while seen.len() < 40 {
+                let page = s.recorded_passages(None, cursor, 7).await.unwrap();
+                for (n, p) in page.passages {
+                    assert!(n > cursor, "{n} after {cursor}");
+                    cursor = n;
+                    seen.push(p.id);
+                }
+                tokio::task::yield_now().await;
+            }
+            seen
+        })
+    };
+    for w in writers {
+        w.await.unwrap();
+    }
+    let mut seen = tokio::time::timeout(std::time::Duration::from_secs(30), follower)
+        .await
+        .expect("the follower saw all 40 passages")
+        .unwrap();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 40, "each passage once");
+    let s = reopen(b, unwrap_arc(s)).await;
+    let all = s.recorded_passages(None, 0, 100).await.unwrap();
+    assert_eq!(all.head, 42);
+    let numbers: Vec<u64> = all.passages.iter().map(|(n, _)| *n).collect();
+    assert_eq!(numbers, (1..=42).collect::<Vec<u64>>());
+    assert_eq!(all.passages[1].1.id, late.id);
     b.close(s).await;
 }
 

@@ -81,6 +81,15 @@ pub enum Changes {
     Snapshot { seq: u64, bookings: Vec<Booking> },
 }
 
+/// Passages in the order a store recorded them (see [`Store::recorded_passages`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// (recording number, passage), in recording order.
+    pub passages: Vec<(u64, Passage)>,
+    /// The recording number of the last passage recorded, of any zone (0: none yet).
+    pub head: u64,
+}
+
 /// An agent further behind than this many changes gets a snapshot instead.
 pub const SNAPSHOT_AFTER: u64 = 10_000;
 
@@ -202,6 +211,17 @@ pub trait Store: Send + Sync + 'static {
         after: Option<PassageId>,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Passage>>> + Send;
+    /// Passages in the order they were recorded, which is not their ids' order: a gate that
+    /// was offline reports its passages late, with older ids. Those recorded after recording
+    /// number `after` (at most `limit`, of `zone` when given), and the last number given out.
+    /// Numbers follow commit order, so a follower that saw number N never gets a passage
+    /// numbered below N later.
+    fn recorded_passages(
+        &self,
+        zone: Option<ZoneId>,
+        after: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Recorded>> + Send;
     fn referrals(
         &self,
         zone: Option<ZoneId>,

@@ -35,7 +35,7 @@ use crate::codec::{self, decode, encode};
 use bawaba_domain::ids::PassageId;
 use bawaba_domain::passage::{Passage, Referral};
 
-use crate::{Changes, CreatedBooking, Error, Result, SNAPSHOT_AFTER, Store};
+use crate::{Changes, CreatedBooking, Error, Recorded, Result, SNAPSHOT_AFTER, Store};
 
 /// Most requests committed in one batch.
 const MAX_BATCH: usize = 4096;
@@ -210,6 +210,7 @@ fn load_ledger(db: &sled::Db) -> Result<Ledger> {
         idempotency: scan(db, codec::IDEMPOTENCY)?,
         change_seq: seqs,
         passages: scan(db, codec::PASSAGE)?,
+        passage_log: scan(db, codec::PASSAGE_LOG)?,
         referrals: scan(db, codec::REFERRAL)?,
     }))
 }
@@ -257,9 +258,10 @@ fn stage(ledger: &Ledger, touched: &Touched, batch: &mut sled::Batch) {
             batch.insert(codec::gate_key(g), encode(gate));
         }
     }
-    for id in &touched.passages {
+    for (seq, id) in &touched.passages {
         if let Some(p) = ledger.passage(*id) {
             batch.insert(codec::passage_key(*id), encode(p));
+            batch.insert(codec::passage_log_key(*seq), encode(&(*seq, *id)));
         }
     }
     for id in &touched.referrals {
@@ -631,6 +633,23 @@ impl Store for SledStore {
             .into_iter()
             .cloned()
             .collect())
+    }
+
+    async fn recorded_passages(
+        &self,
+        zone: Option<ZoneId>,
+        after: u64,
+        limit: usize,
+    ) -> Result<Recorded> {
+        let l = self.read().await;
+        Ok(Recorded {
+            passages: l
+                .recorded_passages(zone.as_ref(), after, limit)
+                .into_iter()
+                .map(|(seq, p)| (seq, p.clone()))
+                .collect(),
+            head: l.passage_head(),
+        })
     }
 
     async fn referrals(&self, zone: Option<ZoneId>, all: bool) -> Result<Vec<Referral>> {

@@ -50,7 +50,7 @@
       if (body.querySelector('tr[data-id="' + p.id + '"]')) { return; }
       body.insertBefore(row(p), body.firstChild);
       while (body.rows.length > MAX_ROWS) { body.deleteRow(body.rows.length - 1); }
-      body.setAttribute("data-since", p.id);
+      body.setAttribute("data-since", e.lastEventId);
       var counter = document.getElementById(p.direction === "IN" ? "kpi-entries" : "kpi-exits");
       var kpis = document.getElementById("kpis");
       if (counter && p.verdict === "ALLOW" && kpis && kpis.getAttribute("data-today") === "true") {

@@ -330,6 +330,7 @@ pub fn authority(
     now: DateTime<Utc>,
     o: &Overview,
     feed: &[bawaba_domain::passage::Passage],
+    feed_head: u64,
 ) -> String {
     let mut b = String::new();
     let today = Day::containing(now);
@@ -394,7 +395,6 @@ pub fn authority(
     b.push_str("</section>");
 
     // Live feed.
-    let since = feed.last().map(|p| p.id.to_string()).unwrap_or_default();
     let _ = write!(
         b,
         r#"<section class="card" id="feed-card"><h2>{} <span id="feed-status" class="badge" data-live="{}" data-off="{}"></span></h2><table class="feed"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody id="feed" data-src="/api/feed" data-since="{}">"#,
@@ -407,7 +407,7 @@ pub fn authority(
         l.t("decision"),
         l.t("reason"),
         l.t("latency"),
-        esc(&since),
+        feed_head,
     );
     for p in feed.iter().rev() {
         b.push_str(&feed_row(&PassageRow::of(p)));

@@ -74,6 +74,11 @@ pub async fn recent_passages<S: Store>(
     Ok(Vec::new())
 }
 
+/// The recording number of the last passage recorded (where a live feed starts).
+pub async fn passage_head<S: Store>(store: &S) -> Result<u64, Error> {
+    Ok(store.recorded_passages(None, u64::MAX, 0).await?.head)
+}
+
 /// Passages after `since` (oldest first, at most `limit`), of `zone` when given.
 pub async fn passages_since<S: Store>(
     store: &S,

@@ -300,14 +300,17 @@ async fn authority<S: Store>(
     };
     let store = &*app.0.d.store;
     let overview = report::overview(store, &d, now).await;
+    // The live feed goes on from the head read before the rows shown: a passage recorded in
+    // between comes twice, and the page shows it once.
+    let head = report::passage_head(store).await;
     let feed = report::recent_passages(store, None, FEED_ROWS, now).await;
-    match (overview, feed) {
-        (Ok(o), Ok(feed)) => page(
+    match (overview, head, feed) {
+        (Ok(o), Ok(head), Ok(feed)) => page(
             StatusCode::OK,
-            pages::authority(l, &p, &d, now, &o, &feed),
+            pages::authority(l, &p, &d, now, &o, &feed, head),
             cookie,
         ),
-        (Err(e), _) | (_, Err(e)) => {
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
             let (status, _) = error_status(&e);
             page(status, pages::error(l, &e.to_string()), cookie)
         }
@@ -601,9 +604,14 @@ async fn api_passages<S: Store>(
     }
 }
 
-/// The live feed: every passage recorded after `?since=` (or the `Last-Event-ID` the browser
-/// sends when it reconnects, or now), as `event: passage` with the passage id as the event
-/// id and a [`PassageRow`] as JSON data. Woken by the store's commits.
+/// Passages the live feed reads at once.
+const FEED_PAGE: usize = 200;
+
+/// The live feed: every passage recorded after recording number `?since=` (or the
+/// `Last-Event-ID` the browser sends when it reconnects, or now), in the order they were
+/// recorded (a gate back from an outage reports older passages late: they come too), as
+/// `event: passage` with the recording number as the event id and a [`PassageRow`] as JSON
+/// data. Woken by the store's commits.
 async fn api_feed<S: Store>(
     State(app): State<App<S>>,
     Query(q): Query<PassagesQuery>,
@@ -617,15 +625,13 @@ async fn api_feed<S: Store>(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let cursor = match since(last_event.as_deref().or(q.since.as_deref())) {
+    let cursor = match recording_number(last_event.as_deref().or(q.since.as_deref())) {
         Ok(Some(c)) => c,
-        Ok(None) => {
-            // Nothing seen yet: start after the newest passage.
-            match report::recent_passages(&*app.0.d.store, p.zone.as_ref(), 1, now(&app)).await {
-                Ok(found) => found.last().map_or(PassageId::MIN, |x| x.id),
-                Err(e) => return api_error(&e),
-            }
-        }
+        // Nothing seen yet: start after the last passage recorded.
+        Ok(None) => match report::passage_head(&*app.0.d.store).await {
+            Ok(head) => head,
+            Err(e) => return api_error(&e),
+        },
         Err(e) => return api_error(&e),
     };
     let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(64);
@@ -635,10 +641,25 @@ async fn api_feed<S: Store>(
         .into_response()
 }
 
+/// A feed's `since` (or `Last-Event-ID`): a recording number.
+fn recording_number(raw: Option<&str>) -> Result<Option<u64>, Error> {
+    raw.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<u64>().map_err(|_| {
+                Error::invalid(
+                    "since",
+                    format!("is {s:?}; expected a recording number (the feed's event id)"),
+                )
+            })
+        })
+        .transpose()
+}
+
 async fn feed<S: Store>(
     app: App<S>,
     who: Principal,
-    mut cursor: PassageId,
+    mut cursor: u64,
     tx: mpsc::Sender<Result<Event, Infallible>>,
 ) {
     let store = &app.0.d.store;
@@ -648,25 +669,29 @@ async fn feed<S: Store>(
         // Seen before reading, so a commit racing the read wakes us again.
         commits.borrow_and_update();
         loop {
-            let page = match store.passages(who.zone.clone(), Some(cursor), 200).await {
-                Ok(page) => page,
+            let page = match store
+                .recorded_passages(who.zone.clone(), cursor, FEED_PAGE)
+                .await
+            {
+                Ok(r) => r.passages,
                 Err(e) => {
                     tracing::warn!(error = %e, "live feed: reading passages failed");
                     return;
                 }
             };
-            for x in &page {
-                cursor = x.id;
-                let data = serde_json::to_string(&PassageRow::of(x)).unwrap_or_default();
+            let full = page.len() == FEED_PAGE;
+            for (n, x) in page {
+                cursor = n;
+                let data = serde_json::to_string(&PassageRow::of(&x)).unwrap_or_default();
                 let event = Event::default()
                     .event("passage")
-                    .id(x.id.to_string())
+                    .id(n.to_string())
                     .data(data);
                 if tx.send(Ok(event)).await.is_err() {
                     return;
                 }
             }
-            if page.len() < 200 {
+            if !full {
                 break;
             }
         }

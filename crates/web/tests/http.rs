@@ -447,3 +447,103 @@ async fn passages_since_and_recent() {
     .json();
     assert_eq!(after["passages"].as_array().unwrap().len(), 2);
 }
+
+/// Reads server-sent events from a streaming body until `n` events have come (or 10 s).
+async fn events(
+    stream: &mut axum::body::BodyDataStream,
+    n: usize,
+) -> Vec<(String, serde_json::Value)> {
+    use tokio_stream::StreamExt;
+    let mut text = String::new();
+    let mut out = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while out.len() < n {
+        let chunk = tokio::time::timeout_at(deadline, stream.next())
+            .await
+            .unwrap_or_else(|_| panic!("only {} of {n} events came: {text:?}", out.len()))
+            .unwrap()
+            .unwrap();
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+        while let Some(end) = text.find("\n\n") {
+            let block: String = text.drain(..end + 2).collect();
+            let field = |name: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .map(|v| v.trim_start().to_owned())
+            };
+            if field("event:").as_deref() == Some("passage") {
+                let data = field("data:").unwrap();
+                out.push((field("id:").unwrap(), serde_json::from_str(&data).unwrap()));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_live_feed_sends_late_passages_in_the_order_they_were_recorded() {
+    let b = bed().await;
+    let open = |uri: &'static str, session: String| {
+        let app = b.app.clone();
+        async move {
+            let req = Request::get(uri)
+                .header(header::COOKIE, format!("bawaba_session={session}"))
+                .body(Body::empty())
+                .unwrap();
+            let res = app.oneshot(req).await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            res.into_body().into_data_stream()
+        }
+    };
+    // The page starts its feed after the last passage recorded (the bed recorded three).
+    let page = get(&b.app, "/authority", Some(&b.authority)).await;
+    assert!(page.body.contains(r#"data-since="3""#), "{}", page.body);
+
+    let mut authority = open("/api/feed?since=3", b.authority.clone()).await;
+    let mut siz = open("/api/feed", b.operator_siz.clone()).await;
+    // A passage decided now, then one a gate decided offline an hour ago and reports only
+    // now: an older id, recorded later. Both come, in the order they were recorded.
+    let now = passage(10, "act", "act-gate", b.now, Verdict::Deny);
+    let late = passage(
+        11,
+        "siz",
+        "siz-gate",
+        b.now - TimeDelta::hours(1),
+        Verdict::Deny,
+    );
+    b.store.report_passages(vec![now.clone()]).await.unwrap();
+    b.store.report_passages(vec![late.clone()]).await.unwrap();
+    let got = events(&mut authority, 2).await;
+    assert_eq!(got[0].0, "4");
+    assert_eq!(got[0].1["id"], now.id.to_string());
+    assert_eq!(got[1].0, "5");
+    assert_eq!(got[1].1["id"], late.id.to_string());
+    // The siz operator's feed (opened with no `since`: from the head) has only siz's.
+    let got = events(&mut siz, 1).await;
+    assert_eq!(
+        (got[0].0.as_str(), got[0].1["id"].clone()),
+        ("5", serde_json::json!(late.id.to_string()))
+    );
+
+    // A browser reconnecting sends the last event id it saw.
+    let req = Request::get("/api/feed")
+        .header(header::COOKIE, format!("bawaba_session={}", b.authority))
+        .header("last-event-id", "4")
+        .body(Body::empty())
+        .unwrap();
+    let mut again = b
+        .app
+        .clone()
+        .oneshot(req)
+        .await
+        .unwrap()
+        .into_body()
+        .into_data_stream();
+    let got = events(&mut again, 1).await;
+    assert_eq!(got[0].0, "5");
+
+    let r = get(&b.app, "/api/feed?since=01J", Some(&b.authority)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json()["field"], "since");
+}

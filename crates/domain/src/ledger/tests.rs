@@ -826,6 +826,59 @@ fn passage(
 }
 
 #[test]
+fn passages_are_numbered_in_the_order_they_are_recorded() {
+    let mut l = ledger();
+    let now = passage(1, "act", Direction::In, Verdict::Deny, None, hours(5));
+    // Decided an hour earlier at a gate that was offline, reported after `now`.
+    let late = passage(2, "siz", Direction::In, Verdict::Deny, None, hours(4));
+    assert_eq!(l.passage_head(), 0);
+    assert_eq!(
+        l.record_passage(now.clone()).unwrap().1.passages,
+        [(1, now.id)]
+    );
+    assert_eq!(
+        l.record_passage(late.clone()).unwrap().1.passages,
+        [(2, late.id)]
+    );
+    // A resend gets no new number.
+    assert!(
+        l.record_passage(late.clone())
+            .unwrap()
+            .1
+            .passages
+            .is_empty()
+    );
+    assert_eq!(l.passage_head(), 2);
+    let ids = |found: Vec<(u64, &Passage)>| -> Vec<(u64, PassageId)> {
+        found.into_iter().map(|(seq, p)| (seq, p.id)).collect()
+    };
+    assert_eq!(
+        ids(l.recorded_passages(None, 0, 10)),
+        [(1, now.id), (2, late.id)]
+    );
+    // A follower that has seen `now` still gets the late one, though its id is older.
+    assert_eq!(ids(l.recorded_passages(None, 1, 10)), [(2, late.id)]);
+    assert_eq!(ids(l.recorded_passages(Some(&zid("act")), 1, 10)), []);
+    assert_eq!(ids(l.recorded_passages(None, 0, 1)), [(1, now.id)]);
+    assert_eq!(ids(l.recorded_passages(None, u64::MAX, 10)), []);
+
+    // Restored with the numbers the store kept, the order holds; passages kept without one
+    // follow, in id order.
+    let kept = passage(3, "act", Direction::Out, Verdict::Deny, None, hours(3));
+    let r = Ledger::restore(Records {
+        zones: l.zones().cloned().collect(),
+        passages: vec![now.clone(), late.clone(), kept.clone()],
+        passage_log: vec![(1, now.id), (2, late.id)],
+        ..Records::default()
+    });
+    assert_eq!(
+        ids(r.recorded_passages(None, 0, 10)),
+        [(1, now.id), (2, late.id), (3, kept.id)]
+    );
+    assert_eq!(r.passage_head(), 3);
+}
+
+#[test]
 fn passages_move_a_visit_through_its_stops_once_each() {
     let mut l = ledger();
     let visit = vec![
@@ -835,7 +888,7 @@ fn passages_move_a_visit_through_its_stops_once_each() {
     let id = l.create(req("a", "k", "601", visit), t0(), 1).unwrap().id;
     let p_in = passage(1, "siz", Direction::In, Verdict::Allow, Some(id), hours(5));
     let (new, touched) = l.record_passage(p_in.clone()).unwrap();
-    assert!(new && touched.bookings.contains(&id) && touched.passages.contains(&p_in.id));
+    assert!(new && touched.bookings.contains(&id) && touched.passages == [(1, p_in.id)]);
     assert_eq!(l.booking(id).unwrap().state, BookingState::Entered);
     assert_eq!(l.booking(id).unwrap().stops[0].entered_at, Some(hours(5)));
     // A resend changes nothing.
