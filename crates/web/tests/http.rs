@@ -40,6 +40,8 @@ impl Clock for Fixed {
 
 struct Bed {
     _dir: tempfile::TempDir,
+    /// Live feeds end when this goes.
+    _stop: tokio::sync::watch::Sender<bool>,
     app: Router,
     store: Arc<SledStore>,
     authority: String,
@@ -130,7 +132,7 @@ async fn bed() -> Bed {
     let operator_siz = issue(Role::Operator, None, Some("siz"));
     let company = issue(Role::Company, Some("acme"), None);
     let gate = issue(Role::Gate, None, Some("act"));
-    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let app = bawaba_web::router(
         Dashboard {
             store: Arc::clone(&store),
@@ -143,6 +145,7 @@ async fn bed() -> Bed {
     );
     Bed {
         _dir: dir,
+        _stop: stop_tx,
         app,
         store,
         authority,
