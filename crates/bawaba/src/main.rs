@@ -167,7 +167,8 @@ enum BenchCommand {
 }
 
 /// Logs to stderr, filtered by `RUST_LOG`; without it, `default` (`info` for the services, `warn`
-/// for the simulations, whose every passage would drown their progress bar).
+/// for the simulations and benchmarks, whose every booking and passage would drown their
+/// progress bar and figures).
 fn init_logs(default: &str) {
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
@@ -182,7 +183,8 @@ fn init_logs(default: &str) {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logs(match cli.command {
-        Command::Demo(_) | Command::Sim(_) => "warn",
+        // Their traffic would drown the progress bar, or the figures.
+        Command::Demo(_) | Command::Sim(_) | Command::Bench(_) => "warn",
         _ => "info",
     });
     let rt = match tokio::runtime::Builder::new_multi_thread()
