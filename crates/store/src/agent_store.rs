@@ -2,13 +2,15 @@
 //! bookings with the change-log cursor, and its outbox of passages not yet acknowledged by
 //! the scheduler.
 //!
-//! - A passage is written to the outbox and to the local overlay in one batch and flushed
-//!   *before* the barrier is pulsed: what the gate did is never lost, even on a kill -9.
+//! - A passage is written to the outbox and to the local overlay, one record of the
+//!   [`Outbox`] log synced *before* the barrier is pulsed: what the gate did is never lost,
+//!   even on a kill -9. (Earlier versions kept both in sled, under `o` and `l`; they are
+//!   moved into the log at open.)
 //! - It leaves the outbox only once the scheduler acknowledged it; a resend after a crash is
 //!   harmless (the scheduler records each event id once).
-//! - Replica changes and the cursor are written in one batch, so the cursor never runs ahead
-//!   of the data; they are not flushed one by one (a lost tail is simply synced again).
-//! - Flushes are serialised by one lock: never concurrent flushes (sled 0.34's trap).
+//! - Replica changes and the cursor are written to sled in one batch, so the cursor never
+//!   runs ahead of the data; they are not flushed one by one (sled's background flush makes
+//!   them durable; a lost tail is simply synced again).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -20,6 +22,7 @@ use bawaba_domain::ledger::Booking;
 use bawaba_domain::passage::Passage;
 
 use crate::codec::{decode, encode};
+use crate::outbox::Outbox;
 use crate::{Error, Result};
 
 const ZONE: u8 = b'z';
@@ -61,7 +64,7 @@ pub struct SyncUpdate {
 #[derive(Debug)]
 pub struct AgentStore {
     db: sled::Db,
-    flush: Mutex<()>,
+    outbox: Mutex<Outbox>,
 }
 
 impl AgentStore {
@@ -70,10 +73,39 @@ impl AgentStore {
             context: format!("creating {}", dir.display()),
             source,
         })?;
-        Ok(AgentStore {
+        let store = AgentStore {
             db: crate::sled_store::open_db(dir)?,
-            flush: Mutex::new(()),
-        })
+            outbox: Mutex::new(Outbox::open(dir)?),
+        };
+        store.move_legacy_outbox()?;
+        Ok(store)
+    }
+
+    /// Moves an earlier version's outbox and overlay out of sled into the log (synced
+    /// before they leave sled).
+    fn move_legacy_outbox(&self) -> Result<()> {
+        let (outbox, local): (Vec<Passage>, Vec<Passage>) = (self.scan(OUTBOX)?, self.scan(LOCAL)?);
+        if outbox.is_empty() && local.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(
+            outbox = outbox.len(),
+            local = local.len(),
+            "moving the outbox an earlier version kept in sled into outbox.log"
+        );
+        self.log().import(&outbox, &local)?;
+        let mut batch = sled::Batch::default();
+        for p in outbox.iter().chain(&local) {
+            batch.remove(key(OUTBOX, &p.id.to_bytes()));
+            batch.remove(key(LOCAL, &p.id.to_bytes()));
+        }
+        self.db.apply_batch(batch)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    fn log(&self) -> std::sync::MutexGuard<'_, Outbox> {
+        self.outbox.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn scan<T: serde::de::DeserializeOwned>(&self, prefix: u8) -> Result<Vec<T>> {
@@ -96,49 +128,29 @@ impl AgentStore {
                 Ok((zone, decode::<u64>(&k, &v)?))
             })
             .collect::<Result<_>>()?;
+        let log = self.log();
         Ok(AgentState {
             zones: self.scan(ZONE)?,
             seqs,
             bookings: self.scan(BOOKING)?,
-            outbox: self.scan(OUTBOX)?,
-            local: self.scan(LOCAL)?,
+            outbox: log.state().outbox(),
+            local: log.state().local(),
         })
-    }
-
-    fn commit(&self, batch: sled::Batch, durable: bool) -> Result<()> {
-        let _one_flush_at_a_time = self.flush.lock().unwrap_or_else(|e| e.into_inner());
-        self.db.apply_batch(batch)?;
-        if durable {
-            self.db.flush()?;
-        }
-        Ok(())
     }
 
     /// Records a passage this agent decided: outbox and overlay, durably. Call before acting.
     pub fn record(&self, p: &Passage) -> Result<()> {
-        let mut batch = sled::Batch::default();
-        let value = encode(p);
-        batch.insert(key(OUTBOX, &p.id.to_bytes()), value.clone());
-        batch.insert(key(LOCAL, &p.id.to_bytes()), value);
-        self.commit(batch, true)
+        self.log().record(p)
     }
 
     /// The scheduler acknowledged these: they leave the outbox.
     pub fn acknowledged(&self, ids: &[PassageId]) -> Result<()> {
-        let mut batch = sled::Batch::default();
-        for id in ids {
-            batch.remove(key(OUTBOX, &id.to_bytes()));
-        }
-        self.commit(batch, false)
+        self.log().acknowledged(ids)
     }
 
     /// The replica has seen these confirmed: they leave the overlay.
     pub fn forget_local(&self, ids: impl IntoIterator<Item = PassageId>) -> Result<()> {
-        let mut batch = sled::Batch::default();
-        for id in ids {
-            batch.remove(key(LOCAL, &id.to_bytes()));
-        }
-        self.commit(batch, false)
+        self.log().confirmed(ids.into_iter().collect())
     }
 
     /// Stores one step of the sync stream atomically (bookings with their cursor).
@@ -166,7 +178,8 @@ impl AgentStore {
             batch.insert(key(BOOKING, &b.id.to_bytes()), encode(b));
             batch.insert(key(SEQ, zone.as_str().as_bytes()), encode(seq));
         }
-        self.commit(batch, false)
+        self.db.apply_batch(batch)?;
+        Ok(())
     }
 }
 
@@ -221,6 +234,30 @@ mod tests {
             reasons: vec![],
             booking: None,
             offline: true,
+        }
+    }
+
+    #[test]
+    fn an_outbox_an_earlier_version_kept_in_sled_moves_into_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let s = AgentStore::open(dir.path()).unwrap();
+            let mut batch = sled::Batch::default();
+            // 1: sent, not confirmed; 2: neither; 3: confirmed, not sent.
+            batch.insert(key(LOCAL, &passage(1).id.to_bytes()), encode(&passage(1)));
+            batch.insert(key(OUTBOX, &passage(2).id.to_bytes()), encode(&passage(2)));
+            batch.insert(key(LOCAL, &passage(2).id.to_bytes()), encode(&passage(2)));
+            batch.insert(key(OUTBOX, &passage(3).id.to_bytes()), encode(&passage(3)));
+            s.db.apply_batch(batch).unwrap();
+            s.db.flush().unwrap();
+        }
+        for _ in 0..2 {
+            let s = AgentStore::open(dir.path()).unwrap();
+            let st = s.load().unwrap();
+            assert_eq!(st.outbox, vec![passage(2), passage(3)]);
+            assert_eq!(st.local, vec![passage(1), passage(2)]);
+            assert!(s.db.scan_prefix([OUTBOX]).next().is_none());
+            assert!(s.db.scan_prefix([LOCAL]).next().is_none());
         }
     }
 
