@@ -186,10 +186,10 @@ impl AgentStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outbox::tests::passage;
     use bawaba_domain::calendar::{SlotLength, TransactionType, WindowCapacity};
-    use bawaba_domain::ids::{CompanyId, GateId, LaneId};
-    use bawaba_domain::ledger::{BookingState, Direction, Stop};
-    use bawaba_domain::passage::Verdict;
+    use bawaba_domain::ids::CompanyId;
+    use bawaba_domain::ledger::{BookingState, Stop};
     use bawaba_domain::plate::Plate;
     use chrono::{TimeZone, Utc};
 
@@ -213,27 +213,6 @@ mod tests {
             exited_at: None,
             cancel_reason: None,
             revision: 1,
-        }
-    }
-
-    fn passage(n: u128) -> Passage {
-        let at = Utc.with_ymd_and_hms(2026, 11, 26, 8, 0, 0).unwrap();
-        Passage {
-            id: PassageId::new(at, n),
-            zone: zone(),
-            gate: GateId::parse("g").unwrap(),
-            lane: LaneId::parse("in-1").unwrap(),
-            direction: Direction::In,
-            first_read_at: at,
-            last_read_at: at,
-            decided_at: at,
-            plate: None,
-            confidence: None,
-            epc: None,
-            verdict: Verdict::Deny,
-            reasons: vec![],
-            booking: None,
-            offline: true,
         }
     }
 

@@ -252,7 +252,7 @@ impl Outbox {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use bawaba_domain::ids::{GateId, LaneId, ZoneId};
     use bawaba_domain::ledger::Direction;
@@ -260,7 +260,8 @@ mod tests {
     use chrono::{TimeZone, Utc};
     use proptest::prelude::*;
 
-    fn passage(n: u128) -> Passage {
+    /// A passage of gate `g`, lane `in-1`, decided offline (also the agent store's tests').
+    pub(crate) fn passage(n: u128) -> Passage {
         let at = Utc.with_ymd_and_hms(2026, 11, 26, 8, 0, 0).unwrap();
         Passage {
             id: PassageId::new(at, n),
