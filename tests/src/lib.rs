@@ -651,6 +651,22 @@ pub fn authority_token(data_dir: &Path) -> String {
 }
 
 /// Clients of the scheduler at `addr` (plain HTTP/2) with `token`.
+/// A one-stop GENERAL_CARGO booking of `plate` in zone `act` for the window starting at
+/// `window` (idempotency key `k-PLATE`), as the gate tests book their trucks.
+pub fn act_booking(plate: &str, window: DateTime<Utc>) -> pb::CreateBookingRequest {
+    pb::CreateBookingRequest {
+        idempotency_key: format!("k-{plate}"),
+        truck_plate: plate.into(),
+        stops: vec![pb::StopRequest {
+            zone_id: "act".into(),
+            window_start: Some(bawaba_grpc::timestamp(window)),
+            transaction_type: pb::TransactionType::GeneralCargo as i32,
+            container_numbers: vec![],
+        }],
+        ..Default::default()
+    }
+}
+
 pub async fn clients(addr: impl Display, token: &str) -> Clients {
     let url = format!("http://{addr}");
     Clients::connect(&url, Some(token), None)

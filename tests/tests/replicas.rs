@@ -203,17 +203,7 @@ impl Lane {
 }
 
 async fn book(via: &Scheduler, company: &str, plate: &str) -> String {
-    let req = pb::CreateBookingRequest {
-        idempotency_key: format!("k-{plate}"),
-        truck_plate: plate.into(),
-        stops: vec![pb::StopRequest {
-            zone_id: "act".into(),
-            window_start: Some(bawaba_grpc::timestamp(Bed::next_window())),
-            transaction_type: pb::TransactionType::GeneralCargo as i32,
-            container_numbers: vec![],
-        }],
-        ..Default::default()
-    };
+    let req = bawaba_e2e::act_booking(plate, Bed::next_window());
     via.clients(company)
         .await
         .bookings

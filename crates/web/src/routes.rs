@@ -561,16 +561,25 @@ struct PassagesQuery {
     limit: Option<usize>,
 }
 
-fn since(raw: Option<&str>) -> Result<Option<PassageId>, Error> {
+/// A `since` parameter: absent or blank is `None`, else what `parse` makes of it.
+fn optional_since<T>(
+    raw: Option<&str>,
+    parse: impl FnOnce(&str) -> Result<T, Error>,
+) -> Result<Option<T>, Error> {
     raw.map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| {
-            PassageId::parse(s).map_err(|e| match e {
-                bawaba_domain::Error::Invalid { reason, .. } => Error::invalid("since", reason),
-                other => Error::invalid("since", other.to_string()),
-            })
-        })
+        .map(parse)
         .transpose()
+}
+
+/// `/api/passages`' `since`: a passage id.
+fn since(raw: Option<&str>) -> Result<Option<PassageId>, Error> {
+    optional_since(raw, |s| {
+        PassageId::parse(s).map_err(|e| match e {
+            bawaba_domain::Error::Invalid { reason, .. } => Error::invalid("since", reason),
+            other => Error::invalid("since", other.to_string()),
+        })
+    })
 }
 
 async fn api_passages<S: Store>(
@@ -643,17 +652,14 @@ async fn api_feed<S: Store>(
 
 /// A feed's `since` (or `Last-Event-ID`): a recording number.
 fn recording_number(raw: Option<&str>) -> Result<Option<u64>, Error> {
-    raw.map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse::<u64>().map_err(|_| {
-                Error::invalid(
-                    "since",
-                    format!("is {s:?}; expected a recording number (the feed's event id)"),
-                )
-            })
+    optional_since(raw, |s| {
+        s.parse::<u64>().map_err(|_| {
+            Error::invalid(
+                "since",
+                format!("is {s:?}; expected a recording number (the feed's event id)"),
+            )
         })
-        .transpose()
+    })
 }
 
 async fn feed<S: Store>(

@@ -117,33 +117,7 @@ fn comparison_rows(f: &SideBySide) -> String {
         peak(&f.run),
         peak(&f.baseline)
     );
-    let rows = [
-        (
-            "waiting mean",
-            f.run.waiting.mean_ms,
-            f.baseline.waiting.mean_ms,
-            f.waiting_mean_reduction_pct,
-        ),
-        (
-            "waiting p90",
-            f.run.waiting.p90_ms,
-            f.baseline.waiting.p90_ms,
-            f.waiting_p90_reduction_pct,
-        ),
-        (
-            "turn time mean",
-            f.run.turn_time.mean_ms,
-            f.baseline.turn_time.mean_ms,
-            f.turn_mean_reduction_pct,
-        ),
-        (
-            "turn time p90",
-            f.run.turn_time.p90_ms,
-            f.baseline.turn_time.p90_ms,
-            f.turn_p90_reduction_pct,
-        ),
-    ];
-    for (name, run, base, red) in rows {
+    for (name, run, base, red) in f.duration_rows() {
         let _ = write!(
             s,
             "<tr><td class=t>{name}</td><td>{}</td><td>{}</td><td>{}</td></tr>",

@@ -313,6 +313,42 @@ pub struct SideBySide {
     pub turn_p90_reduction_pct: Option<f64>,
 }
 
+/// One duration row of the comparison: name, this run, the baseline (ms), the reduction (%).
+pub type DurationRow = (&'static str, Option<i64>, Option<i64>, Option<f64>);
+
+impl SideBySide {
+    /// The duration rows every rendering of the comparison shows, in order.
+    pub fn duration_rows(&self) -> [DurationRow; 4] {
+        let (r, b) = (&self.run, &self.baseline);
+        [
+            (
+                "waiting mean",
+                r.waiting.mean_ms,
+                b.waiting.mean_ms,
+                self.waiting_mean_reduction_pct,
+            ),
+            (
+                "waiting p90",
+                r.waiting.p90_ms,
+                b.waiting.p90_ms,
+                self.waiting_p90_reduction_pct,
+            ),
+            (
+                "turn time mean",
+                r.turn_time.mean_ms,
+                b.turn_time.mean_ms,
+                self.turn_mean_reduction_pct,
+            ),
+            (
+                "turn time p90",
+                r.turn_time.p90_ms,
+                b.turn_time.p90_ms,
+                self.turn_p90_reduction_pct,
+            ),
+        ]
+    }
+}
+
 /// One run's side of the comparison.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SideFigures {

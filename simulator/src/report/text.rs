@@ -53,32 +53,7 @@ fn comparison(f: &mut fmt::Formatter<'_>, c: &SideBySide, indent: &str) -> fmt::
         peak(&c.run),
         peak(&c.baseline)
     )?;
-    for (name, run, base, red) in [
-        (
-            "waiting mean",
-            c.run.waiting.mean_ms,
-            c.baseline.waiting.mean_ms,
-            c.waiting_mean_reduction_pct,
-        ),
-        (
-            "waiting p90",
-            c.run.waiting.p90_ms,
-            c.baseline.waiting.p90_ms,
-            c.waiting_p90_reduction_pct,
-        ),
-        (
-            "turn time mean",
-            c.run.turn_time.mean_ms,
-            c.baseline.turn_time.mean_ms,
-            c.turn_mean_reduction_pct,
-        ),
-        (
-            "turn time p90",
-            c.run.turn_time.p90_ms,
-            c.baseline.turn_time.p90_ms,
-            c.turn_p90_reduction_pct,
-        ),
-    ] {
+    for (name, run, base, red) in c.duration_rows() {
         writeln!(
             f,
             "{indent}{name:<20} {:>28} {:>28} {:>10}",
