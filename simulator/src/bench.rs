@@ -79,6 +79,12 @@ impl BookingBenchReport {
         ratio(self.booking.p99.as_secs_f64(), self.noop.p99.as_secs_f64())
     }
 
+    /// CPU time per booking ÷ per no-op call (this process: clients and scheduler).
+    pub fn cpu_ratio(&self) -> Option<f64> {
+        let (b, n) = (self.booking.cpu_per_call()?, self.noop.cpu_per_call()?);
+        Some(ratio(b.as_secs_f64(), n.as_secs_f64()))
+    }
+
     /// Bookings at no less than [`RATE_BAR`] of the no-op rate.
     pub fn meets_rate_bar(&self) -> bool {
         self.rate_ratio() >= RATE_BAR
@@ -132,6 +138,12 @@ impl fmt::Display for BookingBenchReport {
             self.p99_ratio(),
             met(self.meets_p99_bar()),
         )?;
+        if let Some(r) = self.cpu_ratio() {
+            writeln!(
+                f,
+                "  CPU per booking ÷ per no-op: {r:.2}× (clients and scheduler, this process)"
+            )?;
+        }
         if let Some(c) = &self.check {
             writeln!(f, "  {c}")?;
         }

@@ -363,6 +363,9 @@ pub struct PhaseStats {
     pub first_refusal: Option<String>,
     /// Passages: every booked truck had entered and left before the phase's end.
     pub ran_out: bool,
+    /// CPU time this process spent during the phase (its clients, and the scheduler when it
+    /// runs in-process), where the platform tells (Linux).
+    pub cpu: Option<Duration>,
 }
 
 impl PhaseStats {
@@ -376,7 +379,18 @@ impl PhaseStats {
         per_second(self.items, self.elapsed)
     }
 
-    fn from_tallies(operation: Operation, tallies: Vec<Tally>, elapsed: Duration) -> Self {
+    /// CPU time per acknowledged call.
+    pub fn cpu_per_call(&self) -> Option<Duration> {
+        let calls = u32::try_from(self.calls).ok().filter(|c| *c > 0)?;
+        Some(self.cpu? / calls)
+    }
+
+    fn from_tallies(
+        operation: Operation,
+        tallies: Vec<Tally>,
+        elapsed: Duration,
+        cpu: Option<Duration>,
+    ) -> Self {
         let mut micros = Vec::with_capacity(tallies.iter().map(|t| t.micros.len()).sum());
         let mut s = PhaseStats {
             operation,
@@ -393,6 +407,7 @@ impl PhaseStats {
             first_error: None,
             first_refusal: None,
             ran_out: false,
+            cpu,
         };
         for t in tallies {
             micros.extend_from_slice(&t.micros);
@@ -502,8 +517,8 @@ fn ms(d: Duration) -> String {
 pub(crate) fn write_header(f: &mut fmt::Formatter<'_>, first: &str) -> fmt::Result {
     writeln!(
         f,
-        "  {first:<22} {:>8} {:>9} {:>10} {:>10} {:>10} {:>10} {:>8} {:>7}",
-        "calls", "per s", "p50", "p90", "p99", "max", "refused", "errors"
+        "  {first:<22} {:>8} {:>9} {:>10} {:>10} {:>10} {:>10} {:>8} {:>7} {:>10}",
+        "calls", "per s", "p50", "p90", "p99", "max", "refused", "errors", "cpu/call"
     )
 }
 
@@ -511,7 +526,7 @@ pub(crate) fn write_header(f: &mut fmt::Formatter<'_>, first: &str) -> fmt::Resu
 pub(crate) fn write_row(f: &mut fmt::Formatter<'_>, name: &str, s: &PhaseStats) -> fmt::Result {
     writeln!(
         f,
-        "  {name:<22} {:>8} {:>9.0} {:>10} {:>10} {:>10} {:>10} {:>8} {:>7}",
+        "  {name:<22} {:>8} {:>9.0} {:>10} {:>10} {:>10} {:>10} {:>8} {:>7} {:>10}",
         s.calls,
         s.rate(),
         ms(s.p50),
@@ -520,6 +535,10 @@ pub(crate) fn write_row(f: &mut fmt::Formatter<'_>, name: &str, s: &PhaseStats) 
         ms(s.max),
         s.refused,
         s.errors,
+        s.cpu_per_call().map_or("?".to_owned(), |c| format!(
+            "{:.0} µs",
+            c.as_secs_f64() * 1e6
+        )),
     )?;
     if s.items != s.calls {
         writeln!(f, "  {:<22} {} items, {:.0}/s", "", s.items, s.item_rate())?;
@@ -583,6 +602,24 @@ pub fn load_average() -> Option<[f64; 3]> {
     let text = std::fs::read_to_string("/proc/loadavg").ok()?;
     let mut it = text.split_whitespace().map(|v| v.parse::<f64>().ok());
     Some([it.next()??, it.next()??, it.next()??])
+}
+
+/// CPU time (user and system) this process has used so far, from `/proc/self/stat` (Linux;
+/// `None` elsewhere).
+pub fn process_cpu() -> Option<Duration> {
+    parse_cpu(&std::fs::read_to_string("/proc/self/stat").ok()?)
+}
+
+/// utime and stime of a `/proc/<pid>/stat` line, in clock ticks of 1/100 s (Linux's fixed
+/// `USER_HZ`). The command name before them is in parentheses and may hold spaces.
+fn parse_cpu(stat: &str) -> Option<Duration> {
+    const USER_HZ: u64 = 100;
+    let mut fields = stat.get(stat.rfind(')')? + 1..)?.split_whitespace();
+    // After the name: state, ppid, pgrp, session, tty_nr, tpgid, flags, minflt, cminflt,
+    // majflt, cmajflt, then utime and stime.
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_millis((utime + stime) * 1000 / USER_HZ))
 }
 
 /// Runs the load: sets up the target, runs each operation's phase, checks the store.
@@ -667,6 +704,7 @@ async fn run_phase(
     count: Option<u64>,
 ) -> anyhow::Result<PhaseStats> {
     let next = Arc::new(AtomicU64::new(0));
+    let cpu_start = process_cpu();
     let start = Instant::now();
     let deadline = start + duration;
     let mut clients = JoinSet::new();
@@ -707,7 +745,11 @@ async fn run_phase(
     while let Some(t) = clients.join_next().await {
         tallies.push(t.context("a load client panicked")?);
     }
-    Ok(PhaseStats::from_tallies(op, tallies, start.elapsed()))
+    let elapsed = start.elapsed();
+    let cpu = process_cpu()
+        .zip(cpu_start)
+        .map(|(end, start)| end.saturating_sub(start));
+    Ok(PhaseStats::from_tallies(op, tallies, elapsed, cpu))
 }
 
 /// What one call came to.
@@ -1587,6 +1629,14 @@ async fn check<S: Store>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_time_is_read_past_a_command_name_with_spaces() {
+        let stat = "4242 (bawaba sim) S 1 4242 4242 0 -1 4194560 2000 0 3 0 250 125 0 0 20 0 9 0";
+        assert_eq!(parse_cpu(stat), Some(Duration::from_millis(3750)));
+        assert_eq!(parse_cpu("4242 (cut"), None);
+        assert!(process_cpu().is_some(), "this test runs on Linux");
+    }
 
     #[test]
     fn operations_parse_by_name() {
