@@ -9,6 +9,7 @@ mod agent_store;
 mod codec;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+mod log_file;
 mod outbox;
 mod sled_store;
 mod tokens;

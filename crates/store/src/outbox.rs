@@ -5,30 +5,22 @@
 //! passage on this kind of machine), and its tail was the gate's decision-latency tail. Here
 //! a passage is one `write` and one `fdatasync`.
 //!
-//! - Records: `len: u32 LE`, `crc: u32 LE` (CRC-32C of the body), `body` (a stored value:
-//!   format byte, postcard [`Entry`]). A passage is synced before [`Outbox::record`] returns;
+//! - Records are [`Entry`] values in a [`LogFile`] (framing, checksums and cutting a torn
+//!   tail are its part). A passage is synced before [`Outbox::record`] returns;
 //!   acknowledgements and confirmations are appended unsynced (lost, they only make the agent
 //!   send a passage again or keep it in its overlay a little longer: both harmless).
-//! - Opening reads the records in order and stops at the first that is torn or does not
-//!   check (a crash mid-append): the file is cut there. Nothing after a bad record is
-//!   trusted, so nothing is half-read.
 //! - Once every passage is both acknowledged and confirmed, the file is emptied.
 
 use std::collections::HashSet;
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use bawaba_domain::ids::PassageId;
 use bawaba_domain::passage::Passage;
 use serde::{Deserialize, Serialize};
 
-use crate::codec::{decode, encode};
-use crate::{Error, Result};
+use crate::Result;
+use crate::log_file::LogFile;
 
-const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
-/// Longest record body read back; longer means a corrupt length.
-const MAX_RECORD: usize = 1 << 20;
 /// The file's name in the agent's data folder.
 pub const FILE: &str = "outbox.log";
 
@@ -91,89 +83,22 @@ impl State {
     }
 }
 
-/// One record as bytes.
-pub fn frame(e: &Entry) -> Vec<u8> {
-    let body = encode(e);
-    let mut out = Vec::with_capacity(8 + body.len());
-    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    out.extend_from_slice(&CRC.checksum(&body).to_le_bytes());
-    out.extend_from_slice(&body);
-    out
-}
-
-/// The records of `bytes` up to the first one that is torn or does not check, and the
-/// length of that good prefix.
-pub fn parse(bytes: &[u8]) -> (Vec<Entry>, usize) {
-    let mut entries = Vec::new();
-    let mut at = 0;
-    while let Some(head) = bytes.get(at..at + 8) {
-        let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
-        let crc = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
-        if len > MAX_RECORD {
-            break;
-        }
-        let Some(body) = bytes.get(at + 8..at + 8 + len) else {
-            break;
-        };
-        if CRC.checksum(body) != crc {
-            break;
-        }
-        match decode::<Entry>(b"outbox.log", body) {
-            Ok(e) => entries.push(e),
-            Err(_) => break,
-        }
-        at += 8 + len;
-    }
-    (entries, at)
-}
-
-fn io(context: &str, path: &Path) -> impl Fn(std::io::Error) -> Error {
-    let context = format!("{context} {}", path.display());
-    move |source| Error::Io {
-        context: context.clone(),
-        source,
-    }
-}
-
 /// The open log.
 #[derive(Debug)]
 pub struct Outbox {
-    file: File,
-    path: std::path::PathBuf,
+    log: LogFile,
     state: State,
 }
 
 impl Outbox {
     /// Opens (or creates) the log in `dir`, cutting a torn tail.
     pub fn open(dir: &Path) -> Result<Outbox> {
-        let path = dir.join(FILE);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io("opening", &path))?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(io("reading", &path))?;
-        let (entries, good) = parse(&bytes);
-        if good < bytes.len() {
-            tracing::warn!(
-                file = %path.display(),
-                kept = good,
-                dropped = bytes.len() - good,
-                "outbox log ends in a torn or corrupt record (a crash mid-write); cutting it there"
-            );
-            file.set_len(good as u64)
-                .and_then(|()| file.sync_data())
-                .map_err(io("cutting", &path))?;
-        }
-        file.seek(SeekFrom::End(0)).map_err(io("seeking", &path))?;
+        let (log, entries) = LogFile::open(dir.join(FILE))?;
         let mut state = State::default();
         for e in entries {
             state.apply(e);
         }
-        Ok(Outbox { file, path, state })
+        Ok(Outbox { log, state })
     }
 
     pub fn state(&self) -> &State {
@@ -181,12 +106,7 @@ impl Outbox {
     }
 
     fn append(&mut self, e: Entry, durable: bool) -> Result<()> {
-        let bytes = frame(&e);
-        let path = self.path.clone();
-        self.file.write_all(&bytes).map_err(io("writing", &path))?;
-        if durable {
-            self.file.sync_data().map_err(io("syncing", &path))?;
-        }
+        self.log.append(&e, durable)?;
         self.state.apply(e);
         Ok(())
     }
@@ -241,11 +161,7 @@ impl Outbox {
         if !self.state.done() {
             return Ok(());
         }
-        let path = self.path.clone();
-        self.file
-            .set_len(0)
-            .and_then(|()| self.file.seek(SeekFrom::Start(0)).map(drop))
-            .map_err(io("emptying", &path))?;
+        self.log.clear()?;
         self.state = State::default();
         Ok(())
     }
@@ -357,15 +273,6 @@ pub(crate) mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
-        /// Any byte string parses without panicking, to a prefix that frames back to itself.
-        #[test]
-        fn any_bytes_parse_to_a_good_prefix(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
-            let (entries, good) = parse(&bytes);
-            prop_assert!(good <= bytes.len());
-            let again: Vec<u8> = entries.iter().flat_map(frame).collect();
-            prop_assert_eq!(&again[..], &bytes[..good]);
-        }
-
         /// Whatever was done, a reopened log holds exactly the passages not acknowledged
         /// (outbox) and not confirmed (overlay), in the order they were recorded; cut at
         /// any byte (a crash), exactly what its whole records before the cut say.
@@ -386,7 +293,7 @@ pub(crate) mod tests {
             let keep = if bytes.is_empty() { 0 } else { cut.index(bytes.len() + 1) };
             std::fs::write(&path, &bytes[..keep]).unwrap();
             let o = Outbox::open(dir.path()).unwrap();
-            let (entries, _) = parse(&bytes[..keep]);
+            let (entries, _) = crate::log_file::parse::<Entry>(&bytes[..keep]);
             let mut model = State::default();
             for e in entries {
                 model.apply(e);
