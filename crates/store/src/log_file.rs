@@ -54,7 +54,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> (Vec<T>, usize) {
     (records, at)
 }
 
-pub fn io(context: &str, path: &Path) -> impl Fn(std::io::Error) -> Error {
+fn io(context: &str, path: &Path) -> impl Fn(std::io::Error) -> Error {
     let context = format!("{context} {}", path.display());
     move |source| Error::Io {
         context: context.clone(),
@@ -174,24 +174,39 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
-    fn a_failed_append_leaves_the_file_as_it_was() {
+    fn after_a_torn_append_is_cut_later_records_are_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.log");
+        let (mut log, _) = LogFile::open::<u32>(path.clone()).unwrap();
+        log.append(&1u32, true).unwrap();
+        // What a write that failed halfway leaves behind.
+        let good = log.len;
+        log.file.write_all(&frame(&2u32)[..5]).unwrap();
+        log.cut(good).unwrap();
+        log.append(&3u32, true).unwrap();
+        let (_, records) = LogFile::open::<u32>(path).unwrap();
+        assert_eq!(records, vec![1, 3]);
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_cut_refuses_later_appends() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.log");
         let (mut log, _) = LogFile::open::<u32>(path.clone()).unwrap();
         log.append(&1u32, true).unwrap();
         let before = std::fs::read(&path).unwrap();
-        // A file opened read-only cannot be written: the append fails and is cut back.
-        let ro = OpenOptions::new().read(true).open(&path).unwrap();
+        // Opened read-only: the append fails, and so does the cut.
         let mut log = LogFile {
-            file: ro,
+            file: OpenOptions::new().read(true).open(&path).unwrap(),
             path: path.clone(),
             len: before.len() as u64,
             broken: false,
         };
         assert!(log.append(&2u32, true).is_err());
+        assert!(log.broken);
+        let refused = log.append(&3u32, true).unwrap_err().to_string();
+        assert!(refused.contains("could not be repaired"), "{refused}");
         assert_eq!(std::fs::read(&path).unwrap(), before);
-        let (_, records) = LogFile::open::<u32>(path).unwrap();
-        assert_eq!(records, vec![1]);
     }
 
     proptest! {
