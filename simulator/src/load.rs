@@ -43,7 +43,7 @@ use bawaba_grpc::client::{Authed, BearerToken};
 use bawaba_grpc::pb::booking_service_client::BookingServiceClient;
 use bawaba_grpc::pb::gate_service_client::GateServiceClient;
 use bawaba_grpc::{Scheduler, SystemClock, pb};
-use bawaba_store::{SledStore, Store, TokenBook};
+use bawaba_store::{CommitStats, SledStore, Store, TokenBook};
 use bawaba_store_pg::PgStore;
 use bawaba_store_pg::testing::TempDatabase;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -366,6 +366,8 @@ pub struct PhaseStats {
     /// CPU time this process spent during the phase (its clients, and the scheduler when it
     /// runs in-process), where the platform tells (Linux).
     pub cpu: Option<Duration>,
+    /// The store writer's commits during the phase (an in-process scheduler on sled).
+    pub store: Option<CommitStats>,
 }
 
 impl PhaseStats {
@@ -390,6 +392,7 @@ impl PhaseStats {
         tallies: Vec<Tally>,
         elapsed: Duration,
         cpu: Option<Duration>,
+        store: Option<CommitStats>,
     ) -> Self {
         let mut micros = Vec::with_capacity(tallies.iter().map(|t| t.micros.len()).sum());
         let mut s = PhaseStats {
@@ -408,6 +411,7 @@ impl PhaseStats {
             first_refusal: None,
             ran_out: false,
             cpu,
+            store,
         };
         for t in tallies {
             micros.extend_from_slice(&t.micros);
@@ -553,6 +557,9 @@ pub(crate) fn write_row(f: &mut fmt::Formatter<'_>, name: &str, s: &PhaseStats) 
     if s.ran_out {
         writeln!(f, "  {:<22} ran out of booked trucks before the end", "")?;
     }
+    if let Some(c) = s.store.filter(|c| c.commits > 0) {
+        writeln!(f, "  {:<22} store writer: {c}", "")?;
+    }
     if let Some(e) = &s.first_refusal {
         writeln!(f, "  {:<22} first refusal: {e}", "")?;
     }
@@ -690,7 +697,8 @@ async fn drive(
             count = ?opts.count,
             "phase"
         );
-        phases.push(run_phase(op, callers, opts.pace, opts.duration, opts.count).await?);
+        let sled = rig.sled.as_deref();
+        phases.push(run_phase(op, callers, opts.pace, opts.duration, opts.count, sled).await?);
     }
     Ok(phases)
 }
@@ -702,9 +710,11 @@ async fn run_phase(
     pace: Pace,
     duration: Duration,
     count: Option<u64>,
+    sled: Option<&SledStore>,
 ) -> anyhow::Result<PhaseStats> {
     let next = Arc::new(AtomicU64::new(0));
     let cpu_start = process_cpu();
+    let store_start = sled.and_then(Store::commit_stats);
     let start = Instant::now();
     let deadline = start + duration;
     let mut clients = JoinSet::new();
@@ -749,7 +759,11 @@ async fn run_phase(
     let cpu = process_cpu()
         .zip(cpu_start)
         .map(|(end, start)| end.saturating_sub(start));
-    Ok(PhaseStats::from_tallies(op, tallies, elapsed, cpu))
+    let store = sled
+        .and_then(Store::commit_stats)
+        .zip(store_start)
+        .map(|(end, start)| end.since(&start));
+    Ok(PhaseStats::from_tallies(op, tallies, elapsed, cpu, store))
 }
 
 /// What one call came to.
@@ -1121,6 +1135,8 @@ struct Rig {
     gate_token: Option<String>,
     plan: Arc<Plan>,
     preload_elapsed: Duration,
+    /// The in-process sled store, whose writer each phase reports on.
+    sled: Option<Arc<SledStore>>,
 }
 
 impl Rig {
@@ -1231,6 +1247,7 @@ impl Rig {
             gate_token: r.gate_token.clone(),
             plan: Arc::new(Plan::new(zones, layout)?),
             preload_elapsed: Duration::ZERO,
+            sled: None,
         })
     }
 }
@@ -1492,6 +1509,10 @@ impl Fleet {
                 gate_token,
                 plan,
                 preload_elapsed,
+                sled: match &stores {
+                    Stores::Sled(s) => Some(Arc::clone(s)),
+                    Stores::Pg(_) => None,
+                },
             },
             dir,
             servers,

@@ -62,6 +62,14 @@ async fn closed_loop_counts_add_up() {
         assert_ordered(p, &report);
     }
     assert_eq!(book.items, 300);
+    // The store writer answered every booking, in at most one commit each; the health checks
+    // never reached it.
+    let writer = book
+        .store
+        .expect("an in-process sled run reports its writer");
+    assert_eq!(writer.requests, 300, "{report}");
+    assert!((1..=300).contains(&writer.commits), "{report}");
+    assert_eq!(noop.store.map(|s| s.requests), Some(0), "{report}");
     // 300 booked trucks are enough for 300 passages: the phase never ran out.
     assert_eq!(pass.items, 300, "{report}");
     assert!(!pass.ran_out, "{report}");
@@ -79,6 +87,7 @@ async fn closed_loop_counts_add_up() {
         "no-op (health)",
         "bookings (durable)",
         "passages (durable)",
+        "store writer: ",
         "check passed",
     ] {
         assert!(text.contains(needle), "{needle:?} missing from\n{text}");

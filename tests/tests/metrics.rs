@@ -183,6 +183,22 @@ async fn scheduler_and_gate_metrics_pass_promtool_prometheus_and_grafana() {
         Some(1.0),
         "{sched_text}"
     );
+    // The configuration's zone and gate were committed before the first refresh.
+    assert!(
+        value(&sched_text, "bawaba_store_commits_total", &[]).is_some_and(|n| n >= 1.0),
+        "{sched_text}"
+    );
+    for step in ["apply", "write", "sync"] {
+        assert!(
+            value(
+                &sched_text,
+                "bawaba_store_commit_seconds_total",
+                &[("step", step)]
+            )
+            .is_some(),
+            "{step}: {sched_text}"
+        );
+    }
     promtool(&["check", "metrics"], &sched_text);
     promtool(&["check", "metrics"], &gate_text);
 

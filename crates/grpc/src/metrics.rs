@@ -14,6 +14,8 @@
 //! | `bawaba_hour_capacity`, `bawaba_hour_booked` | gauge | `zone`: the windows of the current hour together |
 //! | `bawaba_referrals_open` | gauge | `zone` |
 //! | `bawaba_company_no_shows` | gauge | `company`: no-shows recorded so far |
+//! | `bawaba_store_commits_total`, `bawaba_store_commit_requests_total` | counter | — : durable batches the store's writer committed, and the requests they answered (sled; as of the last refresh) |
+//! | `bawaba_store_commit_seconds_total` | counter | `step` (apply: requests against the in-memory state, write: handing the batch to the database, sync: waiting until it is durable) |
 //! | `bawaba_metrics_refresh_timestamp_seconds` | gauge | when the store gauges were last refreshed (the scheduler's clock) |
 //! | `bawaba_grpc_requests_total` | counter | `service`, `method`, `code` |
 //! | `bawaba_grpc_request_duration_seconds` | histogram | `service`, `method`: until the response headers (a unary call's whole handling) |
@@ -31,7 +33,7 @@ use std::time::{Duration, Instant};
 use bawaba_domain::ids::{PassageId, ZoneId};
 use bawaba_domain::ledger::Direction;
 use bawaba_domain::passage::Passage;
-use bawaba_store::Store;
+use bawaba_store::{CommitStats, Store};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use http_body::{Body, Frame, SizeHint};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -133,6 +135,55 @@ impl prometheus_client::collector::Collector for NoShows {
     }
 }
 
+/// The store writer's commit counters, as last read from the store (none: a store without
+/// one writer, whose families are left out).
+#[derive(Debug, Default)]
+struct Commits(Mutex<Option<CommitStats>>);
+
+impl prometheus_client::collector::Collector for Commits {
+    fn encode(
+        &self,
+        mut encoder: prometheus_client::encoding::DescriptorEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        use prometheus_client::encoding::EncodeMetric;
+        use prometheus_client::metrics::MetricType;
+        use prometheus_client::metrics::counter::ConstCounter;
+        let Some(stats) = *self.0.lock().unwrap_or_else(|e| e.into_inner()) else {
+            return Ok(());
+        };
+        for (name, help, n) in [
+            (
+                "bawaba_store_commits",
+                "Durable batches the store's writer committed",
+                stats.commits,
+            ),
+            (
+                "bawaba_store_commit_requests",
+                "Requests the store's commits answered",
+                stats.requests,
+            ),
+        ] {
+            let family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            ConstCounter::new(n).encode(family)?;
+        }
+        let mut family = encoder.encode_descriptor(
+            "bawaba_store_commit",
+            "Time the store's writer spent committing, by step",
+            Some(&Unit::Seconds),
+            MetricType::Counter,
+        )?;
+        for (step, took) in [
+            ("apply", stats.apply),
+            ("write", stats.write),
+            ("sync", stats.sync),
+        ] {
+            ConstCounter::new(took.as_secs_f64())
+                .encode(family.encode_family(&[("step", step)])?)?;
+        }
+        Ok(())
+    }
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct MethodLabels {
     service: String,
@@ -188,6 +239,7 @@ pub struct Metrics {
     hour_booked: Family<ZoneLabel, Gauge>,
     referrals_open: Family<ZoneLabel, Gauge>,
     no_shows: Arc<NoShows>,
+    commits: Arc<Commits>,
     refreshed: Gauge,
     grpc_requests: Family<RequestLabels, Counter>,
     grpc_latency: Family<MethodLabels, Histogram, fn() -> Histogram>,
@@ -281,6 +333,8 @@ impl Metrics {
         // A collector, so the family is listed even before the first no-show.
         let no_shows = Arc::new(NoShows::default());
         registry.register_collector(Box::new(Arc::clone(&no_shows)));
+        let commits = Arc::new(Commits::default());
+        registry.register_collector(Box::new(Arc::clone(&commits)));
         let refreshed = Gauge::default();
         registry.register_with_unit(
             "bawaba_metrics_refresh_timestamp",
@@ -330,6 +384,7 @@ impl Metrics {
             hour_booked,
             referrals_open,
             no_shows,
+            commits,
             refreshed,
             grpc_requests,
             grpc_latency,
@@ -506,6 +561,7 @@ impl Metrics {
             .into_iter()
             .map(|(c, n)| (c.to_string(), n))
             .collect();
+        *self.commits.0.lock().unwrap_or_else(|e| e.into_inner()) = store.commit_stats();
         self.refreshed.set(now.timestamp());
         Ok(())
     }
@@ -845,5 +901,43 @@ impl<B: Body + Unpin> Body for CountedBody<B> {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bawaba_store::SledStore;
+
+    #[tokio::test]
+    async fn store_commits_are_exported_after_a_refresh() {
+        let metrics = Metrics::new();
+        assert!(
+            !metrics.encode().contains("bawaba_store_commits"),
+            "nothing is exported before the store was read"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let zone = bawaba_domain::calendar::ZoneConfig::new(
+            ZoneId::parse("act").unwrap(),
+            "Container terminal",
+            bawaba_domain::calendar::SlotLength::from_minutes(60).unwrap(),
+            bawaba_domain::calendar::WindowCapacity::uniform(5),
+        );
+        store.upsert_zone(zone).await.unwrap();
+        metrics.refresh(&store, Utc::now()).await.unwrap();
+        let text = metrics.encode();
+        for line in [
+            "# TYPE bawaba_store_commits_total counter",
+            "bawaba_store_commits_total 1",
+            "bawaba_store_commit_requests_total 1",
+            "# TYPE bawaba_store_commit_seconds_total counter",
+        ] {
+            assert!(text.contains(line), "{line:?} missing from\n{text}");
+        }
+        for step in ["apply", "write", "sync"] {
+            let series = format!("bawaba_store_commit_seconds_total{{step=\"{step}\"}} ");
+            assert!(text.contains(&series), "{series:?} missing from\n{text}");
+        }
     }
 }

@@ -29,6 +29,7 @@ use chrono::{DateTime, Utc};
 
 pub use agent_store::{AgentState, AgentStore, SyncUpdate};
 pub use sled_store::SledStore;
+
 pub use tokens::TokenBook;
 
 /// Everything the store refuses or fails at.
@@ -90,6 +91,69 @@ pub struct Recorded {
     pub passages: Vec<(u64, Passage)>,
     /// The recording number of the last passage recorded, of any zone (0: none yet).
     pub head: u64,
+}
+
+/// Where a store's writer spends its time, counted since the store opened: how many
+/// commits (one durable batch each), how many requests they answered, and the time spent on
+/// each step of a commit. Operators read it to tell a slow disk (`sync`) from a busy writer
+/// (`apply`, `write`); the booking bench shows it per phase.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    /// Batches committed (those that changed something, and those that only answered).
+    pub commits: u64,
+    /// Requests the commits answered, whether they changed something or were refused.
+    pub requests: u64,
+    /// Running the requests against the in-memory state (validation, capacity, indexes).
+    pub apply: std::time::Duration,
+    /// Encoding what changed and handing it to the database (sled: `apply_batch`).
+    pub write: std::time::Duration,
+    /// Waiting until it is durable (sled: `flush`, which writes and syncs the log).
+    pub sync: std::time::Duration,
+}
+
+impl CommitStats {
+    /// What happened between `earlier` and `self` (two readings of the same store).
+    pub fn since(&self, earlier: &CommitStats) -> CommitStats {
+        CommitStats {
+            commits: self.commits.saturating_sub(earlier.commits),
+            requests: self.requests.saturating_sub(earlier.requests),
+            apply: self.apply.saturating_sub(earlier.apply),
+            write: self.write.saturating_sub(earlier.write),
+            sync: self.sync.saturating_sub(earlier.sync),
+        }
+    }
+
+    /// Requests per commit (0 before the first commit).
+    pub fn batch_size(&self) -> f64 {
+        if self.commits == 0 {
+            0.0
+        } else {
+            self.requests as f64 / self.commits as f64
+        }
+    }
+
+    /// The mean time per commit of a step (zero before the first commit).
+    pub fn per_commit(&self, step: std::time::Duration) -> std::time::Duration {
+        u32::try_from(self.commits)
+            .ok()
+            .filter(|c| *c > 0)
+            .map_or(std::time::Duration::ZERO, |c| step / c)
+    }
+}
+
+impl std::fmt::Display for CommitStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms = |d: std::time::Duration| self.per_commit(d).as_secs_f64() * 1e3;
+        write!(
+            f,
+            "{} commits, {:.1} requests each; per commit: apply {:.3} ms, write {:.3} ms, sync {:.3} ms",
+            self.commits,
+            self.batch_size(),
+            ms(self.apply),
+            ms(self.write),
+            ms(self.sync),
+        )
+    }
 }
 
 /// An agent further behind than this many changes gets a snapshot instead.
@@ -199,6 +263,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Changes>> + Send;
     /// Ticks after every durable commit, so followers of the change log wake up.
     fn commits(&self) -> tokio::sync::watch::Receiver<u64>;
+    /// Where the store's writer has spent its time since the store opened, for stores with
+    /// one writer ([`SledStore`]); others answer `None`.
+    fn commit_stats(&self) -> Option<CommitStats> {
+        None
+    }
     fn zone(&self, zone: ZoneId) -> impl Future<Output = Result<ZoneConfig>> + Send;
     /// Records passages, each once (by event id); answers the ids now durably recorded
     /// (all of them: new ones and ones recorded before).
@@ -237,4 +306,41 @@ pub trait Store: Send + Sync + 'static {
         reason: String,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Referral>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CommitStats;
+    use std::time::Duration;
+
+    #[test]
+    fn commit_stats_subtract_and_average() {
+        let ms = Duration::from_millis;
+        let earlier = CommitStats {
+            commits: 2,
+            requests: 10,
+            apply: ms(2),
+            write: ms(2),
+            sync: ms(4),
+        };
+        let later = CommitStats {
+            commits: 6,
+            requests: 50,
+            apply: ms(6),
+            write: ms(10),
+            sync: ms(16),
+        };
+        let d = later.since(&earlier);
+        assert_eq!((d.commits, d.requests), (4, 40));
+        assert_eq!(d.batch_size(), 10.0);
+        assert_eq!(d.per_commit(d.sync), ms(3));
+        assert_eq!(
+            d.to_string(),
+            "4 commits, 10.0 requests each; per commit: apply 1.000 ms, write 2.000 ms, sync 3.000 ms"
+        );
+        // A reading taken before another (or of another store) never underflows.
+        assert_eq!(earlier.since(&later), CommitStats::default());
+        assert_eq!(CommitStats::default().batch_size(), 0.0);
+        assert_eq!(CommitStats::default().per_commit(ms(5)), Duration::ZERO);
+    }
 }

@@ -35,7 +35,7 @@ use crate::codec::{self, decode, encode};
 use bawaba_domain::ids::PassageId;
 use bawaba_domain::passage::{Passage, Referral};
 
-use crate::{Changes, CreatedBooking, Error, Recorded, Result, SNAPSHOT_AFTER, Store};
+use crate::{Changes, CommitStats, CreatedBooking, Error, Recorded, Result, SNAPSHOT_AFTER, Store};
 
 /// Most requests committed in one batch.
 const MAX_BATCH: usize = 4096;
@@ -53,6 +53,7 @@ pub struct SledStore {
     db: sled::Db,
     commits: tokio::sync::watch::Sender<u64>,
     zones: Published,
+    stats: Arc<std::sync::Mutex<CommitStats>>,
 }
 
 /// The zones as last committed, for readers that must not wait for the writer (every reply
@@ -88,16 +89,18 @@ impl SledStore {
         let ledger = Arc::new(RwLock::new(ledger));
         let (tx, rx) = mpsc::channel::<Job>();
         let commits = tokio::sync::watch::Sender::new(0);
+        let stats = Arc::default();
         let writer = std::thread::Builder::new()
             .name("bawaba-store-writer".into())
             .spawn({
-                let (ledger, db, commits, zones) = (
-                    Arc::clone(&ledger),
-                    db.clone(),
-                    commits.clone(),
-                    Arc::clone(&zones),
-                );
-                move || writer_loop(&db, &ledger, &rx, &commits, &zones)
+                let writer = Writer {
+                    db: db.clone(),
+                    ledger: Arc::clone(&ledger),
+                    commits: commits.clone(),
+                    zones: Arc::clone(&zones),
+                    stats: Arc::clone(&stats),
+                };
+                move || writer.run(&rx)
             })
             .map_err(|source| Error::Io {
                 context: "starting the store writer".into(),
@@ -110,6 +113,7 @@ impl SledStore {
             db,
             commits,
             zones,
+            stats,
         })
     }
 
@@ -271,23 +275,37 @@ fn stage(ledger: &Ledger, touched: &Touched, batch: &mut sled::Batch) {
     }
 }
 
-fn writer_loop(
-    db: &sled::Db,
-    ledger: &RwLock<Ledger>,
-    jobs: &mpsc::Receiver<Job>,
-    commits: &tokio::sync::watch::Sender<u64>,
-    zones: &Published,
-) {
-    while let Ok(first) = jobs.recv() {
-        let mut pending = vec![first];
-        while pending.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(j) => pending.push(j),
-                Err(_) => break,
+/// What the writer thread owns or shares.
+struct Writer {
+    db: sled::Db,
+    ledger: Arc<RwLock<Ledger>>,
+    commits: tokio::sync::watch::Sender<u64>,
+    zones: Published,
+    stats: Arc<std::sync::Mutex<CommitStats>>,
+}
+
+impl Writer {
+    fn run(&self, jobs: &mpsc::Receiver<Job>) {
+        while let Ok(first) = jobs.recv() {
+            let mut pending = vec![first];
+            while pending.len() < MAX_BATCH {
+                match jobs.try_recv() {
+                    Ok(j) => pending.push(j),
+                    Err(_) => break,
+                }
             }
+            self.commit(pending);
         }
+        let _ = self.db.flush();
+    }
+
+    /// Runs one batch of jobs, makes what they changed durable, then answers them all.
+    fn commit(&self, pending: Vec<Job>) {
+        let db = &self.db;
+        let requests = pending.len() as u64;
+        let started = std::time::Instant::now();
         // Blocking is right here: this is the writer's own thread, not a runtime worker.
-        let mut state = ledger.blocking_write();
+        let mut state = self.ledger.blocking_write();
         let mut batch = sled::Batch::default();
         let mut responders = Vec::with_capacity(pending.len());
         let (mut dirty, mut zones_changed) = (false, false);
@@ -300,11 +318,17 @@ fn writer_loop(
             }
             responders.push(respond);
         }
+        let applied = std::time::Instant::now();
+        let mut written = applied;
         let outcome = if dirty {
-            db.apply_batch(batch).and_then(|()| db.flush().map(drop))
+            db.apply_batch(batch).and_then(|()| {
+                written = std::time::Instant::now();
+                db.flush().map(drop)
+            })
         } else {
             Ok(())
         };
+        let synced = std::time::Instant::now();
         let outcome = match outcome {
             Ok(()) => Ok(()),
             Err(e) => {
@@ -319,11 +343,19 @@ fn writer_loop(
             }
         };
         if zones_changed || outcome.is_err() {
-            publish(zones, &state);
+            publish(&self.zones, &state);
         }
         drop(state);
         if dirty && outcome.is_ok() {
-            commits.send_modify(|n| *n += 1);
+            self.commits.send_modify(|n| *n += 1);
+        }
+        {
+            let mut s = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+            s.commits += 1;
+            s.requests += requests;
+            s.apply += applied - started;
+            s.write += written - applied;
+            s.sync += synced.saturating_duration_since(written);
         }
         for respond in responders {
             respond(match &outcome {
@@ -332,7 +364,6 @@ fn writer_loop(
             });
         }
     }
-    let _ = db.flush();
 }
 
 fn random_u128() -> u128 {
@@ -585,6 +616,10 @@ impl Store for SledStore {
             .filter(|e| e.as_ref().map_or(true, |e| e.seq <= head))
             .collect::<Result<Vec<_>>>()?;
         Ok(Changes::Entries { entries, head })
+    }
+
+    fn commit_stats(&self) -> Option<CommitStats> {
+        Some(*self.stats.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     fn commits(&self) -> tokio::sync::watch::Receiver<u64> {

@@ -342,3 +342,23 @@ async fn passages_are_recorded_once_and_survive_restart() {
         ReferralState::Rejected
     );
 }
+
+#[tokio::test]
+async fn commit_stats_count_every_request_and_each_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store_with_zone(dir.path(), 2).await;
+    let before = s.commit_stats().unwrap();
+    assert!(before.commits >= 1, "the zone was committed");
+    for (k, plate) in [("k1", "6012345"), ("k2", "6012346"), ("k3", "6012347")] {
+        // The third is refused (the window holds two): still a request the writer answered.
+        let _ = s.create_booking(req("acme", k, plate, 5), now()).await;
+    }
+    let d = s.commit_stats().unwrap().since(&before);
+    assert_eq!(d.requests, 3);
+    assert!((1..=3).contains(&d.commits), "{d}");
+    assert!(
+        d.sync > std::time::Duration::ZERO,
+        "two bookings were flushed: {d}"
+    );
+    assert!(d.to_string().contains("requests each"), "{d}");
+}
