@@ -558,7 +558,14 @@ pub(crate) fn write_row(f: &mut fmt::Formatter<'_>, name: &str, s: &PhaseStats) 
         writeln!(f, "  {:<22} ran out of booked trucks before the end", "")?;
     }
     if let Some(c) = s.store.filter(|c| c.commits > 0) {
-        writeln!(f, "  {:<22} store writer: {c}", "")?;
+        // One thread commits: near 100 % busy, it (not the CPU) bounds the phase's rate.
+        let busy = (c.apply + c.write + c.sync).as_secs_f64() / s.elapsed.as_secs_f64();
+        writeln!(
+            f,
+            "  {:<22} store writer: {c}; busy {:.0} % of the phase",
+            "",
+            busy * 100.0
+        )?;
     }
     if let Some(e) = &s.first_refusal {
         writeln!(f, "  {:<22} first refusal: {e}", "")?;

@@ -88,6 +88,7 @@ async fn closed_loop_counts_add_up() {
         "bookings (durable)",
         "passages (durable)",
         "store writer: ",
+        "% of the phase",
         "check passed",
     ] {
         assert!(text.contains(needle), "{needle:?} missing from\n{text}");
