@@ -14,7 +14,7 @@
 //! | `bawaba_hour_capacity`, `bawaba_hour_booked` | gauge | `zone`: the windows of the current hour together |
 //! | `bawaba_referrals_open` | gauge | `zone` |
 //! | `bawaba_company_no_shows` | gauge | `company`: no-shows recorded so far |
-//! | `bawaba_store_commits_total`, `bawaba_store_commit_requests_total` | counter | — : durable batches the store's writer committed, and the requests they answered (sled; as of the last refresh) |
+//! | `bawaba_store_commits_total`, `bawaba_store_commit_requests_total` | counter | — : batches the store's writer committed (durable ones, and those with only refusals to answer), and the requests they answered (sled; as of the last refresh) |
 //! | `bawaba_store_commit_seconds_total` | counter | `step` (apply: requests against the in-memory state, write: handing the batch to the database, sync: waiting until it is durable) |
 //! | `bawaba_metrics_refresh_timestamp_seconds` | gauge | when the store gauges were last refreshed (the scheduler's clock) |
 //! | `bawaba_grpc_requests_total` | counter | `service`, `method`, `code` |
@@ -154,7 +154,7 @@ impl prometheus_client::collector::Collector for Commits {
         for (name, help, n) in [
             (
                 "bawaba_store_commits",
-                "Durable batches the store's writer committed",
+                "Batches the store's writer committed (durable ones, and those that only answered refusals)",
                 stats.commits,
             ),
             (
