@@ -114,6 +114,11 @@ pub fn invalid(field: &str, reason: &str) -> Status {
     )
 }
 
+/// What a client is told of a storage failure (its cause goes to the scheduler's log, not to
+/// clients). A commit that failed may or may not have reached the disk, so nothing is promised
+/// either way; the idempotency key makes the retry safe.
+pub const STORAGE_FAILED: &str = "the scheduler's storage failed (see its log): nothing in this answer is confirmed; retry a change with the same idempotency key once the scheduler serves again";
+
 /// A store failure as a status.
 pub fn status(e: Store) -> Status {
     match e {
@@ -121,7 +126,7 @@ pub fn status(e: Store) -> Status {
         Store::Closed => Status::unavailable("the scheduler is shutting down"),
         other => {
             tracing::error!(error = %other, "storage failure");
-            Status::internal("storage failure; the request was not stored")
+            Status::internal(STORAGE_FAILED)
         }
     }
 }
@@ -174,6 +179,12 @@ mod tests {
             Code::NotFound
         );
         assert_eq!(status(Store::Closed).code(), Code::Unavailable);
-        assert_eq!(status(Store::Storage("disk".into())).code(), Code::Internal);
+        let failed = status(Store::Storage("disk".into()));
+        assert_eq!(failed.code(), Code::Internal);
+        assert_eq!(
+            failed.message(),
+            STORAGE_FAILED,
+            "the cause is not shown to clients"
+        );
     }
 }

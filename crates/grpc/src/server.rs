@@ -93,6 +93,7 @@ impl<S: Store> Scheduler<S> {
     ) -> Result<(), Error> {
         let addr: SocketAddr = listener.local_addr()?;
         let refresher = metrics.spawn_refresher(Arc::clone(&self.store), Arc::clone(&self.clock));
+        let mut failure = self.store.failure();
         let api = Api::new(
             self.store,
             Authenticator::new(self.tokens),
@@ -102,15 +103,35 @@ impl<S: Store> Scheduler<S> {
         .with_metrics(Arc::clone(&metrics));
 
         let (health, health_service) = tonic_health::server::health_reporter();
-        health
-            .set_serving::<pb::booking_service_server::BookingServiceServer<Api<S>>>()
-            .await;
-        health
-            .set_serving::<pb::slot_service_server::SlotServiceServer<Api<S>>>()
-            .await;
-        health
-            .set_serving::<pb::admin_service_server::AdminServiceServer<Api<S>>>()
-            .await;
+        // The services the health check reports on, by their gRPC names.
+        let services = {
+            use tonic::server::NamedService;
+            [
+                pb::booking_service_server::BookingServiceServer::<Api<S>>::NAME,
+                pb::slot_service_server::SlotServiceServer::<Api<S>>::NAME,
+                pb::admin_service_server::AdminServiceServer::<Api<S>>::NAME,
+            ]
+        };
+        for name in services {
+            health
+                .set_service_status(name, tonic_health::ServingStatus::Serving)
+                .await;
+        }
+        // A store that stops serving (the sled store after a failed commit) takes the health
+        // check down with it, the whole server's ("") too, so load balancers and operators see
+        // it; it does not come back without a restart.
+        tokio::spawn(async move {
+            let why = match failure.wait_for(Option::is_some).await {
+                Ok(why) => why.clone().unwrap_or_default(),
+                Err(_) => return, // a store that never stops
+            };
+            tracing::error!(reason = %why, "the store stopped serving; health checks answer NOT_SERVING");
+            for name in services.into_iter().chain([""]) {
+                health
+                    .set_service_status(name, tonic_health::ServingStatus::NotServing)
+                    .await;
+            }
+        });
 
         let reflection = || {
             tonic_reflection::server::Builder::configure()

@@ -263,6 +263,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Changes>> + Send;
     /// Ticks after every durable commit, so followers of the change log wake up.
     fn commits(&self) -> tokio::sync::watch::Receiver<u64>;
+    /// Why the store has stopped serving, once it has (a store that cannot trust its own
+    /// state any more, e.g. the sled store after a failed commit, refuses every request until
+    /// restarted); `None` while it serves. The scheduler's health check follows it. A store
+    /// without such a state never changes it.
+    fn failure(&self) -> tokio::sync::watch::Receiver<Option<String>> {
+        tokio::sync::watch::channel(None).1
+    }
     /// Where the store's writer has spent its time since the store opened, for stores with
     /// one writer ([`SledStore`]); others answer `None`.
     fn commit_stats(&self) -> Option<CommitStats> {

@@ -12,6 +12,12 @@
 //! the batch (group commit), and only then answers the requests. Reads use the ledger under a
 //! read lock that the writer holds until the batch is durable, so nobody sees a change that
 //! a crash could still take back.
+//!
+//! A commit that fails (sled's `apply_batch` or `flush`) stops the store for good: the ledger
+//! may hold what the disk does not, sled keeps the error and refuses every later write, and a
+//! failed sync cannot be retried into a known state. Every later request and read is refused
+//! with [`Error::Storage`] naming the cause, and [`Store::failure`] says so (the scheduler's
+//! health check turns NOT_SERVING), until a restart reloads what the disk holds.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -41,7 +47,16 @@ use crate::{Changes, CommitStats, CreatedBooking, Error, Recorded, Result, SNAPS
 const MAX_BATCH: usize = 4096;
 
 type Responder = Box<dyn FnOnce(Result<()>) + Send>;
-type Job = Box<dyn FnOnce(&mut Ledger) -> (Option<Touched>, Responder) + Send>;
+/// A request for the writer: run against the ledger, or (the store has failed) only refused.
+type Job =
+    Box<dyn FnOnce(std::result::Result<&mut Ledger, Error>) -> (Option<Touched>, Responder) + Send>;
+
+/// Why the store refuses everything after `cause` made a commit fail.
+fn failed_message(cause: &str) -> String {
+    format!(
+        "a commit could not be made durable ({cause}); the store refuses every request until the scheduler is restarted"
+    )
+}
 
 /// The sled-backed store. Cheap to share behind an `Arc`; dropping the last handle stops the
 /// writer after it has committed what was queued.
@@ -52,9 +67,13 @@ pub struct SledStore {
     writer: Option<JoinHandle<()>>,
     db: sled::Db,
     commits: tokio::sync::watch::Sender<u64>,
+    /// Why the store stopped, once a commit failed (see the module docs).
+    failure: Failure,
     zones: Published,
     stats: Arc<std::sync::Mutex<CommitStats>>,
 }
+
+type Failure = tokio::sync::watch::Sender<Option<String>>;
 
 /// The zones as last committed, for readers that must not wait for the writer (every reply
 /// about a booking needs its zones; they change rarely).
@@ -89,6 +108,7 @@ impl SledStore {
         let ledger = Arc::new(RwLock::new(ledger));
         let (tx, rx) = mpsc::channel::<Job>();
         let commits = tokio::sync::watch::Sender::new(0);
+        let failure = Failure::new(None);
         let stats = Arc::default();
         let writer = std::thread::Builder::new()
             .name("bawaba-store-writer".into())
@@ -97,6 +117,7 @@ impl SledStore {
                     db: db.clone(),
                     ledger: Arc::clone(&ledger),
                     commits: commits.clone(),
+                    failure: failure.clone(),
                     zones: Arc::clone(&zones),
                     stats: Arc::clone(&stats),
                 };
@@ -112,6 +133,7 @@ impl SledStore {
             writer: Some(writer),
             db,
             commits,
+            failure,
             zones,
             stats,
         })
@@ -124,7 +146,7 @@ impl SledStore {
         f: impl FnOnce(&mut Ledger) -> bawaba_domain::Result<(Touched, R)> + Send + 'static,
     ) -> Result<R> {
         let (tx, rx) = oneshot::channel();
-        let job: Job = Box::new(move |ledger| match f(ledger) {
+        let job: Job = Box::new(move |ledger| match ledger.and_then(|l| Ok(f(l)?)) {
             Ok((touched, r)) => (
                 Some(touched),
                 Box::new(move |durable: Result<()>| {
@@ -134,7 +156,7 @@ impl SledStore {
             Err(e) => (
                 None,
                 Box::new(move |_| {
-                    let _ = tx.send(Err(Error::Domain(e)));
+                    let _ = tx.send(Err(e));
                 }),
             ),
         });
@@ -147,9 +169,20 @@ impl SledStore {
     }
 
     /// The ledger for reading. Waiting for it (while the writer commits a batch) yields the
-    /// task instead of blocking a runtime thread.
-    async fn read(&self) -> RwLockReadGuard<'_, Ledger> {
-        self.ledger.read().await
+    /// task instead of blocking a runtime thread. Refused once a commit failed.
+    async fn read(&self) -> Result<RwLockReadGuard<'_, Ledger>> {
+        let ledger = self.ledger.read().await;
+        // After the lock: the writer records a failure while it holds the write lock.
+        self.check()?;
+        Ok(ledger)
+    }
+
+    /// Refuses everything once a commit failed.
+    fn check(&self) -> Result<()> {
+        match &*self.failure.borrow() {
+            Some(why) => Err(Error::Storage(why.clone())),
+            None => Ok(()),
+        }
     }
 }
 
@@ -280,6 +313,7 @@ struct Writer {
     db: sled::Db,
     ledger: Arc<RwLock<Ledger>>,
     commits: tokio::sync::watch::Sender<u64>,
+    failure: Failure,
     zones: Published,
     stats: Arc<std::sync::Mutex<CommitStats>>,
 }
@@ -306,11 +340,16 @@ impl Writer {
         let started = std::time::Instant::now();
         // Blocking is right here: this is the writer's own thread, not a runtime worker.
         let mut state = self.ledger.blocking_write();
+        let failed = self.failure.borrow().clone();
         let mut batch = sled::Batch::default();
         let mut responders = Vec::with_capacity(pending.len());
         let (mut dirty, mut zones_changed) = (false, false);
         for job in pending {
-            let (touched, respond) = job(&mut state);
+            let ledger = match &failed {
+                None => Ok(&mut *state),
+                Some(why) => Err(Error::Storage(why.clone())),
+            };
+            let (touched, respond) = job(ledger);
             if let Some(t) = touched.filter(|t| !t.is_empty()) {
                 stage(&state, &t, &mut batch);
                 dirty = true;
@@ -332,17 +371,15 @@ impl Writer {
         let outcome = match outcome {
             Ok(()) => Ok(()),
             Err(e) => {
-                // The batch is not durable: nobody is told it is, and the ledger goes back to
-                // what the disk holds.
-                tracing::error!(error = %e, "commit failed; reloading the ledger from disk");
-                match load_ledger(db) {
-                    Ok(l) => *state = l,
-                    Err(e) => tracing::error!(error = %e, "reload failed"),
-                }
-                Err(Error::from(e))
+                // Not durable, and the ledger now holds what the disk may not: nobody is told
+                // it is done, and nothing more is answered until a restart (module docs).
+                let why = failed_message(&e.to_string());
+                tracing::error!(error = %e, "commit failed; the store refuses every request until restarted");
+                self.failure.send_replace(Some(why.clone()));
+                Err(Error::Storage(why))
             }
         };
-        if zones_changed || outcome.is_err() {
+        if zones_changed && outcome.is_ok() {
             publish(&self.zones, &state);
         }
         drop(state);
@@ -503,7 +540,7 @@ impl Store for SledStore {
     }
 
     async fn get_booking(&self, actor: Actor, id: BookingId) -> Result<Booking> {
-        Ok(self.read().await.booking_for(&actor, id)?.clone())
+        Ok(self.read().await?.booking_for(&actor, id)?.clone())
     }
 
     async fn list_bookings(
@@ -514,7 +551,7 @@ impl Store for SledStore {
     ) -> Result<Vec<Booking>> {
         Ok(self
             .read()
-            .await
+            .await?
             .list_bookings(&filter, after, limit)
             .into_iter()
             .cloned()
@@ -528,7 +565,7 @@ impl Store for SledStore {
         to: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<WindowView>> {
-        Ok(self.read().await.windows(&zone, from, to, limit)?)
+        Ok(self.read().await?.windows(&zone, from, to, limit)?)
     }
 
     async fn find_slots(
@@ -540,7 +577,7 @@ impl Store for SledStore {
         count: usize,
         now: DateTime<Utc>,
     ) -> Result<Vec<WindowView>> {
-        let l = self.read().await;
+        let l = self.read().await?;
         let starts = l.find_slots(
             &zone,
             transaction_type,
@@ -558,15 +595,16 @@ impl Store for SledStore {
     }
 
     async fn zones(&self) -> Result<Vec<ZoneConfig>> {
+        self.check()?;
         Ok(self.published_zones().values().cloned().collect())
     }
 
     async fn gates(&self) -> Result<Vec<Gate>> {
-        Ok(self.read().await.gates().cloned().collect())
+        Ok(self.read().await?.gates().cloned().collect())
     }
 
     async fn no_shows(&self) -> Result<BTreeMap<CompanyId, u64>> {
-        Ok(self.read().await.no_shows().clone())
+        Ok(self.read().await?.no_shows().clone())
     }
 
     async fn changes(
@@ -577,7 +615,7 @@ impl Store for SledStore {
         now: DateTime<Utc>,
     ) -> Result<Changes> {
         // The read lock: the writer holds the write lock until its batch is durable.
-        let l = self.read().await;
+        let l = self.read().await?;
         l.zone(&zone)?;
         let head = l.change_seq(&zone);
         if after > head {
@@ -626,7 +664,12 @@ impl Store for SledStore {
         self.commits.subscribe()
     }
 
+    fn failure(&self) -> tokio::sync::watch::Receiver<Option<String>> {
+        self.failure.subscribe()
+    }
+
     async fn zone(&self, zone: ZoneId) -> Result<ZoneConfig> {
+        self.check()?;
         self.published_zones().get(&zone).cloned().ok_or_else(|| {
             bawaba_domain::Error::NotFound {
                 what: "zone",
@@ -663,7 +706,7 @@ impl Store for SledStore {
     ) -> Result<Vec<Passage>> {
         Ok(self
             .read()
-            .await
+            .await?
             .list_passages(zone.as_ref(), after, limit)
             .into_iter()
             .cloned()
@@ -676,7 +719,7 @@ impl Store for SledStore {
         after: u64,
         limit: usize,
     ) -> Result<Recorded> {
-        let l = self.read().await;
+        let l = self.read().await?;
         Ok(Recorded {
             passages: l
                 .recorded_passages(zone.as_ref(), after, limit)
@@ -690,7 +733,7 @@ impl Store for SledStore {
     async fn referrals(&self, zone: Option<ZoneId>, all: bool) -> Result<Vec<Referral>> {
         Ok(self
             .read()
-            .await
+            .await?
             .referrals(zone.as_ref(), all)
             .cloned()
             .collect())

@@ -67,7 +67,7 @@ pub fn router<S: Store>(d: Dashboard<S>, stop: watch::Receiver<bool>) -> Router 
         .route("/api/feed", get(api_feed::<S>))
         .route("/assets/app.css", get(css))
         .route("/assets/app.js", get(js))
-        .route("/healthz", get(|| async { "ok" }));
+        .route("/healthz", get(healthz::<S>));
     if metrics {
         r = r.route("/metrics", get(metrics_text::<S>));
     }
@@ -731,6 +731,20 @@ async fn css() -> Response {
 
 async fn js() -> Response {
     asset("text/javascript; charset=utf-8", APP_JS)
+}
+
+/// `ok` while the store serves; 503 with the reason once it has stopped serving (the sled
+/// store after a failed commit), so a liveness probe restarts the scheduler.
+async fn healthz<S: Store>(State(app): State<App<S>>) -> Response {
+    let failure = app.0.d.store.failure().borrow().clone();
+    match failure {
+        None => "ok".into_response(),
+        Some(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the store stopped serving: {why}"),
+        )
+            .into_response(),
+    }
 }
 
 async fn metrics_text<S: Store>(State(app): State<App<S>>) -> Response {
