@@ -1,6 +1,7 @@
 //! A disk that fills up under the sled store: the commit that cannot be made durable is not
-//! acknowledged, the scheduler then refuses everything and its health check says NOT_SERVING,
-//! and after a restart with room again every acknowledged booking is there.
+//! acknowledged, the scheduler then refuses everything, its health check says NOT_SERVING,
+//! `/healthz` 503 and `bawaba_store_stopped` 1, and after a restart with room again every
+//! acknowledged booking is there.
 //!
 //! The data directory is a small tmpfs mounted for the test, so it needs root (CI runs as
 //! root); elsewhere the test says why it did not run.
@@ -166,6 +167,17 @@ async fn a_full_disk_stops_the_store_and_loses_nothing_acknowledged() {
     let (status, _, body) = http_get(http, "/healthz");
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("No space left on device"), "{body}");
+    // The metrics say so at their next refresh (every 5 s): what the shipped alert fires on.
+    let mut gauge = false;
+    for _ in 0..100 {
+        let (_, _, metrics) = http_get(http, "/metrics");
+        if metrics.lines().any(|l| l == "bawaba_store_stopped 1") {
+            gauge = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(gauge, "bawaba_store_stopped turns 1");
     let logs = sched.logs();
     assert!(
         logs.contains("commit failed") && logs.contains("No space left on device"),

@@ -242,6 +242,29 @@ async fn scheduler_and_gate_metrics_pass_promtool_prometheus_and_grafana() {
         }
     }
 
+    // The shipped alerting rules are valid and name only exported metrics (besides `up`).
+    let rules = workspace_root().join("deploy/prometheus/alerts.yml");
+    promtool(&["check", "rules", rules.to_str().unwrap()], "");
+    let rule_exprs: Vec<String> = std::fs::read_to_string(&rules)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("expr:").map(|e| e.trim().to_owned()))
+        .collect();
+    assert!(rule_exprs.len() >= 5, "{rule_exprs:?}");
+    for e in &rule_exprs {
+        for m in expr_metrics(e) {
+            assert!(
+                exported.contains(&m),
+                "{m} (in alert {e}) is not exported: {exported:?}"
+            );
+        }
+    }
+    assert_eq!(
+        value(&sched_text, "bawaba_store_stopped", &[]),
+        Some(0.0),
+        "a serving store: {sched_text}"
+    );
+
     // A real Prometheus scrapes both.
     let prom = free_addr();
     let prom_dir = dir.path().join("prometheus");

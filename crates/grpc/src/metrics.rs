@@ -16,6 +16,7 @@
 //! | `bawaba_company_no_shows` | gauge | `company`: no-shows recorded so far |
 //! | `bawaba_store_commits_total`, `bawaba_store_commit_requests_total` | counter | — : batches the store's writer committed (durable ones, and those with only refusals to answer), and the requests they answered (sled; as of the last refresh) |
 //! | `bawaba_store_commit_seconds_total` | counter | `step` (apply: requests against the in-memory state, write: handing the batch to the database, sync: waiting until it is durable) |
+//! | `bawaba_store_stopped` | gauge | — : 1 once the store has stopped serving (a commit could not be made durable: restart the scheduler; deploy/prometheus/alerts.yml alerts on it) |
 //! | `bawaba_metrics_refresh_timestamp_seconds` | gauge | when the store gauges were last refreshed (the scheduler's clock) |
 //! | `bawaba_grpc_requests_total` | counter | `service`, `method`, `code` |
 //! | `bawaba_grpc_request_duration_seconds` | histogram | `service`, `method`: until the response headers (a unary call's whole handling) |
@@ -241,6 +242,7 @@ pub struct Metrics {
     no_shows: Arc<NoShows>,
     commits: Arc<Commits>,
     refreshed: Gauge,
+    store_stopped: Gauge,
     grpc_requests: Family<RequestLabels, Counter>,
     grpc_latency: Family<MethodLabels, Histogram, fn() -> Histogram>,
     grpc_in_flight: Family<MethodLabels, Gauge>,
@@ -342,6 +344,12 @@ impl Metrics {
             Unit::Seconds,
             refreshed.clone(),
         );
+        let store_stopped = Gauge::default();
+        registry.register(
+            "bawaba_store_stopped",
+            "1 once the store has stopped serving (a commit could not be made durable; restart the scheduler), else 0",
+            store_stopped.clone(),
+        );
         let grpc_requests = Family::default();
         registry.register(
             "bawaba_grpc_requests",
@@ -386,6 +394,7 @@ impl Metrics {
             no_shows,
             commits,
             refreshed,
+            store_stopped,
             grpc_requests,
             grpc_latency,
             grpc_in_flight,
@@ -498,6 +507,9 @@ impl Metrics {
         store: &S,
         now: DateTime<Utc>,
     ) -> Result<(), bawaba_store::Error> {
+        // First: a stopped store refuses the reads below.
+        let stopped = store.failure().borrow().is_some();
+        self.store_stopped.set(i64::from(stopped));
         let zones = store.zones().await?;
         let hour = now.duration_trunc(TimeDelta::hours(1)).unwrap_or(now);
         for z in &zones {
