@@ -199,6 +199,12 @@ macro_rules! ulid_id {
                     .map_err(|e| Error::invalid(FIELD, e.to_string()))
             }
 
+            /// The next id of the same millisecond (ULID's monotonic order: the random bits plus
+            /// one), or `None` when they are all ones.
+            pub fn next_in_ms(&self) -> Option<$name> {
+                self.0.increment().map($name)
+            }
+
             /// When the id was created (to the millisecond).
             pub fn timestamp(&self) -> DateTime<Utc> {
                 i64::try_from(self.0.timestamp_ms())

@@ -663,7 +663,16 @@ impl Ledger {
                 return Err(e);
             }
         }
-        let id = BookingId::new(now, random);
+        let mut id = BookingId::new(now, random);
+        // Ids sort by creation (lists are oldest first): one drawn in the millisecond of the
+        // newest booking but below it follows it instead, as monotonic ULIDs do.
+        if let Some(&newest) = self.bookings.keys().next_back()
+            && id < newest
+            && id.timestamp() == newest.timestamp()
+            && let Some(next) = newest.next_in_ms()
+        {
+            id = next;
+        }
         if self.bookings.contains_key(&id) {
             return Err(Error::Precondition(format!(
                 "booking id {id} collided; retry"

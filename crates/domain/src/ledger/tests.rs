@@ -85,6 +85,42 @@ fn books_and_counts() {
 }
 
 #[test]
+fn ids_follow_creation_within_a_millisecond() {
+    let mut l = ledger();
+    // Random bits that fall, then repeat: ids drawn as they come would sort 3, 2, 1.
+    let made: Vec<BookingId> = [(3u128, "601"), (2, "602"), (1, "603"), (1, "604")]
+        .into_iter()
+        .enumerate()
+        .map(|(i, (random, p))| {
+            l.create(
+                req(&format!("c{i}"), "k", p, gc("act", hours(5 + i as i64))),
+                t0(),
+                random,
+            )
+            .unwrap()
+            .id
+        })
+        .collect();
+    let listed: Vec<BookingId> = l
+        .list_bookings(&BookingFilter::default(), None, 10)
+        .iter()
+        .map(|b| b.id)
+        .collect();
+    assert_eq!(listed, made);
+    assert!(made.iter().all(|id| id.timestamp() == made[0].timestamp()));
+    // A later millisecond takes its own random bits again.
+    let later = l
+        .create(
+            req("c9", "k", "609", gc("act", hours(9))),
+            t0() + TimeDelta::milliseconds(1),
+            0,
+        )
+        .unwrap()
+        .id;
+    assert_eq!(later, BookingId::new(t0() + TimeDelta::milliseconds(1), 0));
+}
+
+#[test]
 fn idempotency_replays_same_request_and_refuses_another() {
     let mut l = ledger();
     let a = l
