@@ -422,13 +422,12 @@ impl Engine {
                 let http = listener
                     .local_addr()
                     .map_err(|e| SimError::Setup(format!("dashboard on {at} (--http): {e}")))?;
-                let registry = Arc::clone(&metrics);
                 let dashboard = bawaba_web::Dashboard {
                     store: Arc::clone(&store),
                     tokens: Arc::clone(&tokens),
                     clock: Arc::new(clock.clone()),
                     commands: Arc::clone(&commands),
-                    metrics: Some(Arc::new(move || registry.encode())),
+                    metrics: Some(Arc::clone(&metrics)),
                 };
                 let mut until = stopped.clone();
                 tokio::spawn(async move {

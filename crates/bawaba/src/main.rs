@@ -360,13 +360,12 @@ async fn run_scheduler<S: Store>(
             let http = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("listening on {addr} (--http)"))?;
-            let registry = Arc::clone(&metrics);
             let dashboard = bawaba_web::Dashboard {
                 store: Arc::clone(&store),
                 tokens: Arc::clone(&tokens),
                 clock: Arc::clone(&clock),
                 commands: Arc::clone(&commands),
-                metrics: Some(Arc::new(move || registry.encode())),
+                metrics: Some(Arc::clone(&metrics)),
             };
             let mut stopping = web_stopping.clone();
             Some(tokio::spawn(dashboard.serve(http, async move {

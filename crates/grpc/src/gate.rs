@@ -1,21 +1,23 @@
 //! GateService (the agents' link: change-log sync, passage reports, commands) and
 //! OperatorService (referrals).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use bawaba_domain::access::{Principal, Role};
-use bawaba_domain::ids::{GateId, PassageId, ZoneId};
+use bawaba_domain::ids::{BookingId, GateId, PassageId, ZoneId};
 use bawaba_domain::ledger::{Actor, Booking, Direction};
 use bawaba_domain::passage::{Passage, Referral, ReferralState, Verdict};
 use bawaba_store::{Changes, Store};
+use chrono::{DateTime, Utc};
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use crate::convert as cv;
 use crate::error::{domain_status, status};
+use crate::metrics::Metrics;
 use crate::pb;
 use crate::service::Api;
 
@@ -185,20 +187,28 @@ async fn follow<S: Store>(
     }
 }
 
-impl<S: Store> Api<S> {
-    /// How long the truck of an exit `p` let through spent in the zone, from its booking's
-    /// entry and exit times there (as the store recorded them).
-    async fn turn_time(&self, p: &Passage) -> Option<chrono::TimeDelta> {
-        if p.direction != Direction::Out || p.verdict != Verdict::Allow {
-            return None;
-        }
-        let booking = self
-            .store
-            .get_booking(Actor::Authority, p.booking?)
-            .await
-            .ok()?;
-        let stop = booking.stops.iter().find(|s| s.zone == p.zone)?;
-        Some(stop.exited_at? - stop.entered_at?)
+/// Observes the turn time of a truck that left `zone` at `exited`: through an exit passage
+/// let through, or one an operator approved. Only when that exit is the one that closed the
+/// booking's stop there (the store recorded it at that time), so a stray or repeated exit
+/// observes nothing.
+async fn observe_exit<S: Store>(
+    store: &S,
+    metrics: &Metrics,
+    booking: Option<BookingId>,
+    zone: &ZoneId,
+    exited: DateTime<Utc>,
+) {
+    let Some(id) = booking else { return };
+    let Ok(b) = store.get_booking(Actor::Authority, id).await else {
+        return;
+    };
+    let entered = b
+        .stops
+        .iter()
+        .find(|s| s.zone == *zone && s.exited_at == Some(exited))
+        .and_then(|s| s.entered_at);
+    if let Some(entered) = entered {
+        metrics.turn_time(zone, exited - entered);
     }
 }
 
@@ -247,18 +257,32 @@ impl<S: Store> pb::gate_service_server::GateService for Api<S> {
         for x in &parsed {
             p.require_zone(&x.zone).map_err(bad)?;
         }
-        let ids = self
+        let reported = self
             .store
             .report_passages(parsed.clone())
             .await
             .map_err(status)?;
-        for p in self.metrics.passages_recorded(&parsed) {
-            if let Some(took) = self.turn_time(p).await {
-                self.metrics.turn_time(&p.zone, took);
+        let new: HashSet<PassageId> = reported.new.into_iter().collect();
+        let new: Vec<&Passage> = parsed.iter().filter(|p| new.contains(&p.id)).collect();
+        self.metrics.passages_recorded(&new);
+        for p in new {
+            if p.direction == Direction::Out && p.verdict == Verdict::Allow {
+                observe_exit(
+                    &*self.store,
+                    &self.metrics,
+                    p.booking,
+                    &p.zone,
+                    p.decided_at,
+                )
+                .await;
             }
         }
         Ok(Response::new(pb::ReportPassagesResponse {
-            acknowledged_event_ids: ids.iter().map(ToString::to_string).collect(),
+            acknowledged_event_ids: reported
+                .acknowledged
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
         }))
     }
 
@@ -300,19 +324,32 @@ impl<S: Store> pb::gate_service_server::GateService for Api<S> {
     }
 }
 
+/// An operator's decision on the referral of passage `id`, with the reason that is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub id: PassageId,
+    pub approve: bool,
+    pub reason: String,
+}
+
 /// Resolves a referral for `who` (an operator of its zone, or the authority) and, on approval,
-/// sends the gate's agent a barrier pulse for the referred lane. The one code path of
-/// OperatorService.ResolveReferral and the web dashboard. Answers the resolved referral and
-/// whether an agent of the gate was listening.
+/// sends the gate's agent a barrier pulse for the referred lane and, for an exit, observes the
+/// truck's turn time in `metrics`. The one code path of OperatorService.ResolveReferral and
+/// the web dashboard. Answers the resolved referral and whether an agent of the gate was
+/// listening.
 pub async fn resolve_referral<S: Store>(
     store: &S,
     commands: &Commands,
+    metrics: Option<&Metrics>,
     who: &Principal,
-    id: PassageId,
-    approve: bool,
-    reason: String,
-    now: chrono::DateTime<chrono::Utc>,
+    decision: Decision,
+    now: DateTime<Utc>,
 ) -> Result<(Referral, bool), bawaba_store::Error> {
+    let Decision {
+        id,
+        approve,
+        reason,
+    } = decision;
     // The zone check needs the referral; an operator of another zone learns nothing more.
     let known = store.referrals(who.zone.clone(), true).await?;
     let Some(existing) = known.iter().find(|x| x.passage.id == id) else {
@@ -337,6 +374,13 @@ pub async fn resolve_referral<S: Store>(
             },
         );
     tracing::info!(referral = %id, approve, by = %who.label, delivered, "referral resolved");
+    let exit = &resolved.passage;
+    if resolved.state == ReferralState::Approved
+        && exit.direction == Direction::Out
+        && let (Some(metrics), Some(at)) = (metrics, resolved.resolved_at)
+    {
+        observe_exit(store, metrics, exit.booking, &exit.zone, at).await;
+    }
     Ok((resolved, delivered))
 }
 
@@ -420,10 +464,13 @@ impl<S: Store> pb::operator_service_server::OperatorService for Api<S> {
         let (resolved, delivered) = resolve_referral(
             &*self.store,
             &self.commands,
+            Some(&self.metrics),
             &p,
-            id,
-            r.approve,
-            r.reason,
+            Decision {
+                id,
+                approve: r.approve,
+                reason: r.reason,
+            },
             self.clock.now(),
         )
         .await

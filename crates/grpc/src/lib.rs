@@ -14,7 +14,7 @@ mod service;
 
 pub use clock::{Clock, SimClock, SystemClock};
 pub use convert::{from_timestamp, timestamp};
-pub use gate::{Commands, resolve_referral};
+pub use gate::{Commands, Decision, resolve_referral};
 pub use server::{Scheduler, Tls};
 
 /// The generated messages, clients and servers of `bawaba.v1`.

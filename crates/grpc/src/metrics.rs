@@ -23,7 +23,7 @@
 //! | `bawaba_grpc_in_flight` | gauge | `service`, `method`: calls and streams open |
 //! | `bawaba_sync_streams_connected` | gauge | — : SyncBookings streams open (gate agents following a zone) |
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::AtomicU64;
@@ -31,7 +31,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bawaba_domain::ids::{PassageId, ZoneId};
+use bawaba_domain::ids::ZoneId;
 use bawaba_domain::ledger::Direction;
 use bawaba_domain::passage::Passage;
 use bawaba_store::{CommitStats, Store};
@@ -68,9 +68,6 @@ const GRPC_BUCKETS: [f64; 16] = [
 const TURN_TIME_BUCKETS: [f64; 12] = [
     300.0, 600.0, 900.0, 1200.0, 1800.0, 2700.0, 3600.0, 5400.0, 7200.0, 10800.0, 21600.0, 43200.0,
 ];
-
-/// Passage event ids remembered to tell a replay from a new passage.
-const SEEN_PASSAGES: usize = 200_000;
 
 /// How often [`Metrics::spawn_refresher`] reads the store.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(5);
@@ -200,29 +197,6 @@ struct RequestLabels {
 
 type FloatGauge = Gauge<f64, AtomicU64>;
 
-/// Event ids seen lately, oldest evicted first.
-#[derive(Debug, Default)]
-struct Seen {
-    set: HashSet<PassageId>,
-    order: VecDeque<PassageId>,
-}
-
-impl Seen {
-    /// Whether `id` is new (and remembers it).
-    fn insert(&mut self, id: PassageId) -> bool {
-        if !self.set.insert(id) {
-            return false;
-        }
-        self.order.push_back(id);
-        if self.order.len() > SEEN_PASSAGES
-            && let Some(old) = self.order.pop_front()
-        {
-            self.set.remove(&old);
-        }
-        true
-    }
-}
-
 /// The scheduler's metrics: one per process, shared by the gRPC services, the request layer,
 /// the refresher and the HTTP `/metrics` route.
 #[derive(Debug)]
@@ -231,7 +205,6 @@ pub struct Metrics {
     bookings: Family<BookingLabels, Counter>,
     passages: Family<PassageLabels, Counter>,
     passage_reasons: Family<ReasonLabels, Counter>,
-    seen: Mutex<Seen>,
     turn_time: Family<ZoneLabel, Histogram, fn() -> Histogram>,
     window_capacity: Family<WindowLabels, Gauge>,
     window_booked: Family<WindowLabels, Gauge>,
@@ -383,7 +356,6 @@ impl Metrics {
             bookings,
             passages,
             passage_reasons,
-            seen: Mutex::default(),
             turn_time,
             window_capacity,
             window_booked,
@@ -465,16 +437,11 @@ impl Metrics {
             .observe(took.as_seconds_f64().max(0.0));
     }
 
-    /// Counts the passages the store acknowledged, each event id once: a replay of a passage
-    /// this process counted before is not counted again. Returns those counted now.
-    pub fn passages_recorded<'p>(&self, passages: &'p [Passage]) -> Vec<&'p Passage> {
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        let mut new = Vec::new();
+    /// Counts passages the store recorded. Only those it recorded for the first time (see
+    /// `bawaba_store::Reported::new`), so a resend, even after a restart or to another
+    /// replica, is not counted again.
+    pub fn passages_recorded(&self, passages: &[&Passage]) {
         for p in passages {
-            if !seen.insert(p.id) {
-                continue;
-            }
-            new.push(p);
             let decision = p.verdict.as_str();
             self.passages
                 .get_or_create(&PassageLabels {
@@ -497,7 +464,6 @@ impl Metrics {
                     .inc();
             }
         }
-        new
     }
 
     /// Reads the gauges that live in the store: current and next window of every zone, the

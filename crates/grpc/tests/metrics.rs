@@ -54,6 +54,7 @@ struct Server {
     addr: String,
     company: String,
     gate: String,
+    operator: String,
     store: Arc<SledStore>,
     metrics: Arc<Metrics>,
     _stop: watch::Sender<bool>,
@@ -106,6 +107,13 @@ async fn start() -> Server {
             Utc::now(),
         )
         .unwrap();
+    let operator = tokens
+        .issue(
+            &Principal::new(Role::Operator, None, Some(zone())).unwrap(),
+            Some("operator"),
+            Utc::now(),
+        )
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = format!("http://{}", listener.local_addr().unwrap());
     let metrics = Arc::new(Metrics::new());
@@ -128,6 +136,7 @@ async fn start() -> Server {
         addr,
         company,
         gate,
+        operator,
         store,
         metrics,
         _stop: stop,
@@ -280,6 +289,38 @@ fn passage(id: PassageId, verdict: Verdict, reasons: Vec<Reason>) -> pb::Passage
     })
 }
 
+/// Passage `n` of the truck of booking `b` (plate 60-44444) at the north gate.
+fn truck_passage(
+    b: &pb::Booking,
+    n: u128,
+    direction: Direction,
+    t: DateTime<Utc>,
+    verdict: Verdict,
+) -> pb::Passage {
+    let reasons = match (verdict, direction) {
+        (Verdict::Refer, _) => vec![Reason::LowConfidence],
+        (_, Direction::In) => vec![Reason::BookingValid],
+        (_, Direction::Out) => vec![Reason::ExitRecorded],
+    };
+    bawaba_grpc::convert::pb_passage(&Passage {
+        id: PassageId::new(t, n),
+        zone: zone(),
+        gate: GateId::parse("act-north").unwrap(),
+        lane: LaneId::parse("in-1").unwrap(),
+        direction,
+        first_read_at: t,
+        last_read_at: t,
+        decided_at: t,
+        plate: Some(Plate::parse("60-44444").unwrap()),
+        confidence: Some(95),
+        epc: None,
+        verdict,
+        reasons,
+        booking: Some(b.booking_id.parse().unwrap()),
+        offline: false,
+    })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_truck_s_turn_time_is_observed_once_when_it_exits() {
     let s = start().await;
@@ -302,27 +343,7 @@ async fn a_truck_s_turn_time_is_observed_once_when_it_exits() {
     let entered = next_window() - TimeDelta::minutes(10);
     let left = entered + TimeDelta::minutes(45);
     let at = |id: u128, direction: Direction, t: DateTime<Utc>| {
-        let mut p = Passage {
-            id: PassageId::new(t, id),
-            zone: zone(),
-            gate: GateId::parse("act-north").unwrap(),
-            lane: LaneId::parse("in-1").unwrap(),
-            direction,
-            first_read_at: t,
-            last_read_at: t,
-            decided_at: t,
-            plate: Some(Plate::parse("60-44444").unwrap()),
-            confidence: Some(95),
-            epc: None,
-            verdict: Verdict::Allow,
-            reasons: vec![Reason::BookingValid],
-            booking: Some(b.booking_id.parse().unwrap()),
-            offline: false,
-        };
-        if direction == Direction::Out {
-            p.reasons = vec![Reason::ExitRecorded];
-        }
-        bawaba_grpc::convert::pb_passage(&p)
+        truck_passage(&b, id, direction, t, Verdict::Allow)
     };
     let report = |passages: Vec<pb::Passage>| pb::ReportPassagesRequest { passages };
     gate.report_passages(report(vec![at(1, Direction::In, entered)]))
@@ -369,6 +390,83 @@ async fn a_truck_s_turn_time_is_observed_once_when_it_exits() {
         Some(1.0),
         "{text}"
     );
+}
+
+/// A truck referred on its way out leaves when an operator approves: that is its exit, and
+/// its turn time runs to it. A rejected exit referral and an approved entry observe none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exit_an_operator_approves_gives_the_turn_time() {
+    let s = start().await;
+    let mut c = Clients::connect(&s.addr, Some(&s.company), None)
+        .await
+        .unwrap();
+    let mut book = async |key: &str, plate: &str| {
+        c.bookings
+            .create_booking(booking(key, plate))
+            .await
+            .unwrap()
+            .into_inner()
+            .booking
+            .unwrap()
+    };
+    let b = book("approved-exit", "60-44444").await;
+    let other = book("rejected-exit", "60-55555").await;
+    let channel = bawaba_grpc::client::channel(&s.addr, None).await.unwrap();
+    let mut gate = pb::gate_service_client::GateServiceClient::with_interceptor(
+        channel.clone(),
+        BearerToken::new(Some(&s.gate)).unwrap(),
+    );
+    let mut operator = pb::operator_service_client::OperatorServiceClient::with_interceptor(
+        channel,
+        BearerToken::new(Some(&s.operator)).unwrap(),
+    );
+    let entered = Utc::now() - TimeDelta::minutes(30);
+    let left = entered + TimeDelta::minutes(25);
+    let passages = vec![
+        truck_passage(&b, 1, Direction::In, entered, Verdict::Allow),
+        truck_passage(&b, 2, Direction::Out, left, Verdict::Refer),
+        truck_passage(&other, 3, Direction::In, entered, Verdict::Refer),
+        truck_passage(&other, 4, Direction::Out, left, Verdict::Refer),
+    ];
+    let ids: Vec<String> = passages.iter().map(|p| p.event_id.clone()).collect();
+    gate.report_passages(pb::ReportPassagesRequest { passages })
+        .await
+        .unwrap();
+    let resolve = |i: usize, approve: bool| pb::ResolveReferralRequest {
+        event_id: ids[i].clone(),
+        approve,
+        reason: "checked at the booth".into(),
+    };
+    // The other truck: its entry approved, its exit rejected (it stays inside).
+    operator.resolve_referral(resolve(2, true)).await.unwrap();
+    operator.resolve_referral(resolve(3, false)).await.unwrap();
+    let count = |text: &str| {
+        sample(text, "bawaba_turn_time_seconds_count", &[("zone", "act")]).unwrap_or(0.0)
+    };
+    let text = s.metrics.encode();
+    assert_eq!(count(&text), 0.0, "{text}");
+
+    let before = Utc::now();
+    let resolved = operator.resolve_referral(resolve(1, true)).await.unwrap();
+    assert_eq!(resolved.get_ref().state, pb::ReferralState::Approved as i32);
+    let after = Utc::now();
+    let stored = s
+        .store
+        .get_booking(
+            bawaba_domain::ledger::Actor::Authority,
+            b.booking_id.parse().unwrap(),
+        )
+        .await
+        .unwrap();
+    let (entered, exited) = (
+        stored.stops[0].entered_at.unwrap(),
+        stored.stops[0].exited_at.unwrap(),
+    );
+    assert!(before <= exited && exited <= after, "exit at the approval");
+    let text = s.metrics.encode();
+    assert_eq!(count(&text), 1.0, "{text}");
+    let sum = sample(&text, "bawaba_turn_time_seconds_sum", &[("zone", "act")]).unwrap();
+    assert_eq!(sum, (exited - entered).as_seconds_f64(), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

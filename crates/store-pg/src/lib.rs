@@ -35,7 +35,9 @@ use bawaba_domain::ledger::{
 };
 use bawaba_domain::passage::{Passage, Referral};
 use bawaba_domain::plate::Plate;
-use bawaba_store::{Changes, CreatedBooking, Error, Recorded, Result, SNAPSHOT_AFTER, Store};
+use bawaba_store::{
+    Changes, CreatedBooking, Error, Recorded, Reported, Result, SNAPSHOT_AFTER, Store,
+};
 use chrono::{DateTime, TimeDelta, Utc};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio::sync::watch;
@@ -952,7 +954,7 @@ impl Store for PgStore {
         read!(self, |c| Ok(self.zones.load(c).await?.get(&zone)?.clone()))
     }
 
-    async fn report_passages(&self, passages: Vec<Passage>) -> Result<Vec<PassageId>> {
+    async fn report_passages(&self, passages: Vec<Passage>) -> Result<Reported> {
         let mut booking_ids: Vec<Vec<u8>> = passages
             .iter()
             .filter_map(|p| p.booking.map(|b| b.to_bytes().to_vec()))
@@ -977,15 +979,7 @@ impl Store for PgStore {
                 ..Records::default()
             };
             apply(tx, &zones, loaded, records, |l| {
-                // Validate all first: a batch is recorded whole or not at all.
-                for p in &passages {
-                    l.zone(&p.zone)?;
-                }
-                let mut touched = Touched::default();
-                for p in &passages {
-                    touched.merge(l.record_passage(p.clone())?.1);
-                }
-                Ok((touched, passages.iter().map(|p| p.id).collect()))
+                bawaba_store::record_passages(l, &passages)
             })
             .await
         })

@@ -32,7 +32,7 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
-use crate::{Changes, CreatedBooking, Error, Recorded, Store};
+use crate::{Changes, CreatedBooking, Error, Recorded, Reported, Store};
 
 /// One backend's data set for one test.
 pub trait Backend: Send + Sync {
@@ -961,14 +961,24 @@ pub async fn passages_once_each_and_referrals<B: Backend>(b: &B) {
     let two = create(&s, simple("acme", "k2", "602", 5)).await;
     let allow = passage(1, &one, Direction::In, Verdict::Allow, 5);
     let refer = passage(2, &two, Direction::In, Verdict::Refer, 5);
-    let ids = s
+    let reported = s
         .report_passages(vec![allow.clone(), refer.clone()])
         .await
         .unwrap();
-    assert_eq!(ids, vec![allow.id, refer.id]);
-    // A resend after a lost acknowledgement changes nothing.
+    let both = vec![allow.id, refer.id];
+    assert_eq!(
+        (reported.acknowledged, reported.new),
+        (both.clone(), both.clone())
+    );
+    // A resend after a lost acknowledgement changes nothing, and says none of it is new.
     let again = s.report_passages(vec![allow.clone(), refer.clone()]).await;
-    assert_eq!(again.unwrap(), vec![allow.id, refer.id]);
+    assert_eq!(
+        again.unwrap(),
+        Reported {
+            acknowledged: both.clone(),
+            new: vec![]
+        }
+    );
     let one_now = s.get_booking(Actor::Authority, one.id).await.unwrap();
     assert_eq!(
         (one_now.state, one_now.revision),
@@ -994,7 +1004,14 @@ pub async fn passages_once_each_and_referrals<B: Backend>(b: &B) {
         s.get_booking(Actor::Authority, one.id).await.unwrap().state,
         BookingState::Entered
     );
-    s.report_passages(vec![exit]).await.unwrap();
+    // After a restart a resend is still known; in a batch with a new passage, only that one
+    // is new.
+    let reported = s
+        .report_passages(vec![refer.clone(), exit.clone()])
+        .await
+        .unwrap();
+    assert_eq!(reported.acknowledged, vec![refer.id, exit.id]);
+    assert_eq!(reported.new, vec![exit.id]);
     assert_eq!(
         s.get_booking(Actor::Authority, one.id).await.unwrap().state,
         BookingState::Exited

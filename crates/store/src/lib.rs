@@ -22,7 +22,7 @@ use bawaba_domain::calendar::{
 };
 use bawaba_domain::ids::{BookingId, CompanyId, PassageId, ZoneId};
 use bawaba_domain::ledger::{
-    Actor, Booking, BookingFilter, ChangeEntry, Gate, NewBooking, WindowView,
+    Actor, Booking, BookingFilter, ChangeEntry, Gate, Ledger, NewBooking, Touched, WindowView,
 };
 use bawaba_domain::passage::{Passage, Referral};
 use chrono::{DateTime, Utc};
@@ -82,6 +82,39 @@ pub enum Changes {
     /// The agent is too far behind (or new): every booking the zone's gates need, as of
     /// change `seq`; changes after `seq` follow.
     Snapshot { seq: u64, bookings: Vec<Booking> },
+}
+
+/// What a store answers for a batch of reported passages.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Reported {
+    /// Every passage of the batch, in the order given: all are durably recorded.
+    pub acknowledged: Vec<PassageId>,
+    /// Those this call recorded, in the order given; the others were recorded before (a
+    /// resend after a lost acknowledgement, possibly to another replica). Whoever counts
+    /// passages counts these, and so counts each passage once.
+    pub new: Vec<PassageId>,
+}
+
+/// Records a batch of passages in `ledger`, whole or not at all (every zone is checked
+/// first): what every store runs, in its own transaction, for [`Store::report_passages`].
+pub fn record_passages(
+    ledger: &mut Ledger,
+    passages: &[Passage],
+) -> bawaba_domain::Result<(Touched, Reported)> {
+    for p in passages {
+        ledger.zone(&p.zone)?;
+    }
+    let mut touched = Touched::default();
+    let mut reported = Reported::default();
+    for p in passages {
+        let (new, t) = ledger.record_passage(p.clone())?;
+        touched.merge(t);
+        reported.acknowledged.push(p.id);
+        if new {
+            reported.new.push(p.id);
+        }
+    }
+    Ok((touched, reported))
 }
 
 /// Passages in the order a store recorded them (see [`Store::recorded_passages`]).
@@ -276,12 +309,12 @@ pub trait Store: Send + Sync + 'static {
         None
     }
     fn zone(&self, zone: ZoneId) -> impl Future<Output = Result<ZoneConfig>> + Send;
-    /// Records passages, each once (by event id); answers the ids now durably recorded
-    /// (all of them: new ones and ones recorded before).
+    /// Records passages, each once (by event id); answers the ids now durably recorded (all
+    /// of them) and which of them this call recorded.
     fn report_passages(
         &self,
         passages: Vec<Passage>,
-    ) -> impl Future<Output = Result<Vec<PassageId>>> + Send;
+    ) -> impl Future<Output = Result<Reported>> + Send;
     /// Recorded passages after `after`, oldest first, at most `limit`, of `zone` when given.
     fn passages(
         &self,

@@ -41,7 +41,9 @@ use crate::codec::{self, decode, encode};
 use bawaba_domain::ids::PassageId;
 use bawaba_domain::passage::{Passage, Referral};
 
-use crate::{Changes, CommitStats, CreatedBooking, Error, Recorded, Result, SNAPSHOT_AFTER, Store};
+use crate::{
+    Changes, CommitStats, CreatedBooking, Error, Recorded, Reported, Result, SNAPSHOT_AFTER, Store,
+};
 
 /// Most requests committed in one batch.
 const MAX_BATCH: usize = 4096;
@@ -679,23 +681,9 @@ impl Store for SledStore {
         })
     }
 
-    async fn report_passages(&self, passages: Vec<Passage>) -> Result<Vec<PassageId>> {
-        self.write(move |l| {
-            let mut touched = Touched::default();
-            let mut ids = Vec::with_capacity(passages.len());
-            // Validate all first: a batch is recorded whole or not at all.
-            for p in &passages {
-                l.zone(&p.zone)?;
-            }
-            for p in passages {
-                let id = p.id;
-                let (_, t) = l.record_passage(p)?;
-                touched.merge(t);
-                ids.push(id);
-            }
-            Ok((touched, ids))
-        })
-        .await
+    async fn report_passages(&self, passages: Vec<Passage>) -> Result<Reported> {
+        self.write(move |l| crate::record_passages(l, &passages))
+            .await
     }
 
     async fn passages(

@@ -24,6 +24,7 @@ mod routes;
 use std::future::Future;
 use std::sync::Arc;
 
+use bawaba_grpc::metrics::Metrics;
 use bawaba_grpc::{Clock, Commands};
 use bawaba_store::{Store, TokenBook};
 use tokio::net::TcpListener;
@@ -52,9 +53,6 @@ impl Error {
     }
 }
 
-/// Renders the Prometheus text exposition served at `/metrics`.
-pub type MetricsRender = Arc<dyn Fn() -> String + Send + Sync>;
-
 /// What the dashboard reads and acts through: the scheduler's store, token book, clock, and
 /// the gate command channels the gRPC GateService uses (so an approval here reaches the
 /// gate's agent).
@@ -63,9 +61,10 @@ pub struct Dashboard<S> {
     pub tokens: Arc<TokenBook>,
     pub clock: Arc<dyn Clock>,
     pub commands: Arc<Commands>,
-    /// The Prometheus encoder behind `GET /metrics` (no login, as Prometheus expects); none:
-    /// no `/metrics` route.
-    pub metrics: Option<MetricsRender>,
+    /// The scheduler's metrics: served at `GET /metrics` (no login, as Prometheus expects)
+    /// and fed by what is done here (the turn time of an exit an operator approves); none: no
+    /// `/metrics` route.
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 impl<S> std::fmt::Debug for Dashboard<S> {

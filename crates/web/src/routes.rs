@@ -394,10 +394,13 @@ async fn resolve<S: Store>(
     Ok(bawaba_grpc::resolve_referral(
         &*d.store,
         &d.commands,
+        d.metrics.as_deref(),
         p,
-        id,
-        approve,
-        reason,
+        bawaba_grpc::Decision {
+            id,
+            approve,
+            reason,
+        },
         d.clock.now(),
     )
     .await?)
@@ -748,6 +751,12 @@ async fn healthz<S: Store>(State(app): State<App<S>>) -> Response {
 }
 
 async fn metrics_text<S: Store>(State(app): State<App<S>>) -> Response {
-    let body = app.0.d.metrics.as_ref().map(|m| m()).unwrap_or_default();
+    let body = app
+        .0
+        .d
+        .metrics
+        .as_ref()
+        .map(|m| m.encode())
+        .unwrap_or_default();
     ([(CONTENT_TYPE, bawaba_grpc::metrics::CONTENT_TYPE)], body).into_response()
 }

@@ -10,10 +10,11 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use bawaba_domain::access::{Principal, Role};
-use bawaba_domain::calendar::{SlotLength, WindowCapacity, ZoneConfig};
+use bawaba_domain::calendar::{SlotLength, TransactionType, WindowCapacity, ZoneConfig};
 use bawaba_domain::ids::{CompanyId, GateId, LaneId, PassageId, ZoneId};
-use bawaba_domain::ledger::{Direction, Gate, Lane};
+use bawaba_domain::ledger::{Direction, Gate, Lane, NewBooking, Stop};
 use bawaba_domain::passage::{Passage, Reason, Verdict};
+use bawaba_grpc::metrics::Metrics;
 use bawaba_grpc::{Clock, Commands};
 use bawaba_store::{SledStore, Store, TokenBook};
 use bawaba_web::Dashboard;
@@ -139,7 +140,7 @@ async fn bed() -> Bed {
             tokens,
             clock: Arc::new(Fixed(now)),
             commands: Arc::new(Commands::default()),
-            metrics: Some(Arc::new(|| "# EOF\n".to_owned())),
+            metrics: Some(Arc::new(Metrics::new())),
         },
         stop,
     );
@@ -266,9 +267,14 @@ async fn json_endpoints_check_the_role() {
             StatusCode::FORBIDDEN
         );
     }
-    // Metrics need no login.
+    // Metrics need no login: the scheduler's own registry, in Prometheus' text format.
     let r = get(&b.app, "/metrics", None).await;
-    assert_eq!((r.status, r.body.as_str()), (StatusCode::OK, "# EOF\n"));
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.headers[header::CONTENT_TYPE],
+        bawaba_grpc::metrics::CONTENT_TYPE
+    );
+    assert!(r.body.contains("\nbawaba_store_stopped 0\n"), "{}", r.body);
 }
 
 #[tokio::test]
@@ -366,6 +372,74 @@ async fn an_operator_sees_and_resolves_only_their_zone() {
     assert!(page.body.contains(r#"id="open-count">0<"#));
     assert!(page.body.contains("plate unreadable"));
     let _ = b.now;
+}
+
+/// An exit referral approved here is the truck's exit: its turn time reaches the scheduler's
+/// metrics through the code path the gRPC OperatorService uses.
+#[tokio::test]
+async fn an_exit_approved_here_gives_the_turn_time() {
+    let b = bed().await;
+    let booked = b
+        .store
+        .create_booking(
+            NewBooking {
+                company: CompanyId::parse("acme").unwrap(),
+                idempotency_key: "web-exit".into(),
+                plate: bawaba_domain::plate::Plate::parse("60-77777").unwrap(),
+                epc: None,
+                stops: vec![Stop::new(
+                    ZoneId::parse("act").unwrap(),
+                    b.now,
+                    TransactionType::GeneralCargo,
+                    vec![],
+                )],
+            },
+            b.now - TimeDelta::hours(3),
+        )
+        .await
+        .unwrap()
+        .booking;
+    let mut entry = passage(
+        10,
+        "act",
+        "act-gate",
+        b.now - TimeDelta::minutes(40),
+        Verdict::Allow,
+    );
+    entry.booking = Some(booked.id);
+    let mut exit = passage(
+        11,
+        "act",
+        "act-gate",
+        b.now - TimeDelta::minutes(2),
+        Verdict::Refer,
+    );
+    exit.direction = Direction::Out;
+    exit.booking = Some(booked.id);
+    b.store
+        .report_passages(vec![entry, exit.clone()])
+        .await
+        .unwrap();
+    let r = call(
+        &b.app,
+        Request::post(format!("/api/referrals/{}/resolve", exit.id))
+            .header(header::COOKIE, format!("bawaba_session={}", b.operator_act))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(r#"{"approve":true,"reason":"seal checked"}"#))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // The dashboard's clock stands at `now`: the truck left 40 minutes after it entered.
+    let text = get(&b.app, "/metrics", None).await.body;
+    assert!(
+        text.contains(r#"bawaba_turn_time_seconds_count{zone="act"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"bawaba_turn_time_seconds_sum{zone="act"} 2400.0"#),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -298,19 +298,14 @@ async fn passages_are_recorded_once_and_survive_restart() {
             offline: true,
         };
         let (allow, refer) = (p(1, Verdict::Allow), p(2, Verdict::Refer));
-        let ids = s
+        let reported = s
             .report_passages(vec![allow.clone(), refer.clone()])
             .await
             .unwrap();
-        assert_eq!(ids, vec![allow.id, refer.id]);
+        assert_eq!(reported.acknowledged, vec![allow.id, refer.id]);
         // The same batch again (a resend after a lost acknowledgement) changes nothing.
-        assert_eq!(
-            s.report_passages(vec![allow, refer.clone()])
-                .await
-                .unwrap()
-                .len(),
-            2
-        );
+        let again = s.report_passages(vec![allow, refer.clone()]).await.unwrap();
+        assert_eq!((again.acknowledged.len(), again.new.len()), (2, 0));
         (b.id, refer.id)
     };
     let s = SledStore::open(dir.path()).unwrap();
