@@ -477,3 +477,85 @@ async fn role_boundaries_hold() {
         .await
         .expect("a fresh authority token administers");
 }
+
+/// `bawaba token list` and `token revoke` while a scheduler runs on the same folder: the
+/// revoked token is refused within moments (polled, bounded), another company's token keeps
+/// working, the list marks it, a second revoke is refused, and a restart keeps it refused.
+#[tokio::test]
+async fn a_revoked_token_is_refused_by_the_running_scheduler() {
+    let dir = TestDir::new();
+    let mut sched = start_test_scheduler(&dir);
+    let leaked = company_token(dir.data(), "alpha");
+    let kept = company_token(dir.data(), "bravo");
+    let list_bookings = || pb::ListBookingsRequest::default();
+    let mut alpha = sched.clients(&leaked).await;
+    let mut bravo = sched.clients(&kept).await;
+    alpha.bookings.list_bookings(list_bookings()).await.unwrap();
+
+    let data = dir.data().to_str().unwrap().to_owned();
+    let tokens = || {
+        let out = run_bawaba(["token", "list", "--data-dir", &data]);
+        assert!(out.status.success(), "{}", output_text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let listed = tokens();
+    let row = |listed: &str, company: &str| -> Vec<String> {
+        listed
+            .lines()
+            .map(|l| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .find(|f| f.get(2).map(String::as_str) == Some(company))
+            .unwrap_or_else(|| panic!("no token of {company} in:\n{listed}"))
+    };
+    assert!(!listed.contains(&leaked[4..]), "never the token itself");
+    let id = row(&listed, "alpha")[0].clone();
+    assert_eq!(row(&listed, "alpha").last().unwrap(), "-", "{listed}");
+
+    let out = run_bawaba(["token", "revoke", "--data-dir", &data, &id]);
+    assert!(out.status.success(), "{}", output_text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("token {id} (company")),
+        "{}",
+        output_text(&out)
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match alpha.bookings.list_bookings(list_bookings()).await {
+            Err(s) if s.code() == Code::Unauthenticated => break,
+            Ok(_) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            other => panic!("the revoked token should be refused within 10 s: {other:?}"),
+        }
+    }
+    bravo.bookings.list_bookings(list_bookings()).await.unwrap();
+    let listed = tokens();
+    assert_ne!(row(&listed, "alpha").last().unwrap(), "-", "{listed}");
+    assert_eq!(row(&listed, "bravo").last().unwrap(), "-", "{listed}");
+    let again = run_bawaba(["token", "revoke", "--data-dir", &data, &id]);
+    assert_eq!(again.status.code(), Some(1), "{}", output_text(&again));
+    assert!(
+        output_text(&again).contains("already revoked"),
+        "{}",
+        output_text(&again)
+    );
+
+    sched.stop().await;
+    let sched = start_test_scheduler(&dir);
+    expect_code(
+        sched
+            .clients(&leaked)
+            .await
+            .bookings
+            .list_bookings(list_bookings())
+            .await,
+        Code::Unauthenticated,
+        "the revoked token after a restart",
+    );
+    sched
+        .clients(&kept)
+        .await
+        .bookings
+        .list_bookings(list_bookings())
+        .await
+        .unwrap();
+}

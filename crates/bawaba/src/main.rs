@@ -123,6 +123,19 @@ enum TokenCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// List the tokens issued (their ids, roles and scopes; never the tokens), revoked ones
+    /// marked.
+    List {
+        #[arg(long, env = "BAWABA_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+    },
+    /// Revoke a token: a running scheduler refuses it within a second.
+    Revoke {
+        #[arg(long, env = "BAWABA_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+        /// The token's id as `token list` shows it (or more of its hash), or the token itself.
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -237,6 +250,49 @@ async fn run(cli: Cli) -> Result<()> {
                 role.as_str()
             ));
             client::out(format_args!("{token}"));
+            Ok(())
+        }
+        Command::Token(TokenCommand::List { data_dir }) => {
+            let tokens = TokenBook::new(&data_dir).list()?;
+            client::out(format_args!(
+                "{:<12}  {:<9}  {:<20}  {:<12}  {:<25}  {:<20}  revoked",
+                "id", "role", "company", "zone", "issued", "name"
+            ));
+            let or_dash = |s: Option<&str>| s.unwrap_or("-").to_owned();
+            for t in tokens {
+                let p = &t.principal;
+                client::out(format_args!(
+                    "{:<12}  {:<9}  {:<20}  {:<12}  {:<25}  {:<20}  {}",
+                    t.id,
+                    p.role.as_str(),
+                    or_dash(p.company.as_ref().map(CompanyId::as_str)),
+                    or_dash(p.zone.as_ref().map(ZoneId::as_str)),
+                    t.issued_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    or_dash(t.name.as_deref()),
+                    t.revoked_at.map_or_else(
+                        || "-".to_owned(),
+                        |at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    ),
+                ));
+            }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Revoke { data_dir, id }) => {
+            let t = TokenBook::new(&data_dir).revoke(&id, chrono::Utc::now())?;
+            let p = &t.principal;
+            let held = [
+                Some(p.role.as_str()),
+                p.company.as_ref().map(CompanyId::as_str),
+                p.zone.as_ref().map(ZoneId::as_str),
+                t.name.as_deref(),
+            ];
+            client::out(format_args!(
+                "token {} ({}) revoked; a running scheduler refuses it within {} s",
+                t.id,
+                held.into_iter().flatten().collect::<Vec<_>>().join(" "),
+                TokenBook::RECHECK.as_secs(),
+            ));
             Ok(())
         }
         Command::Zones(cmd) => client::zones(&cli.conn, cmd).await,

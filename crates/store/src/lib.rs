@@ -30,7 +30,7 @@ use chrono::{DateTime, Utc};
 pub use agent_store::{AgentState, AgentStore, SyncUpdate};
 pub use sled_store::SledStore;
 
-pub use tokens::TokenBook;
+pub use tokens::{TokenBook, TokenInfo};
 
 /// Everything the store refuses or fails at.
 #[derive(Debug, thiserror::Error)]
