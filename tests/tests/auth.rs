@@ -559,3 +559,68 @@ async fn a_revoked_token_is_refused_by_the_running_scheduler() {
         .await
         .unwrap();
 }
+
+/// A revoked token ends the streams it opened: a gate PC's SyncBookings feed and its
+/// GateCommands stream answer UNAUTHENTICATED within moments of `bawaba token revoke`
+/// (given the token itself, as whoever found it leaked would).
+#[tokio::test]
+async fn a_revoked_token_ends_the_streams_it_opened() {
+    let dir = TestDir::new();
+    let sched = start_test_scheduler(&dir);
+    let gate_t = token(dir.data(), "gate", None, Some("act"));
+    let channel = bawaba_grpc::client::channel(&sched.url(), None)
+        .await
+        .expect("connect");
+    let mut gate = pb::gate_service_client::GateServiceClient::with_interceptor(
+        channel,
+        bawaba_grpc::client::BearerToken::new(Some(&gate_t)).expect("token"),
+    );
+    let mut sync = gate
+        .sync_bookings(pb::SyncBookingsRequest {
+            zone_id: "act".into(),
+            after_seq: 0,
+        })
+        .await
+        .expect("SyncBookings")
+        .into_inner();
+    let first = sync.message().await.expect("the zone's first message");
+    assert!(first.is_some(), "the stream serves");
+    let mut commands = gate
+        .gate_commands(pb::GateCommandsRequest {
+            gate_id: "act-north".into(),
+        })
+        .await
+        .expect("GateCommands")
+        .into_inner();
+
+    let data = dir.data().to_str().unwrap().to_owned();
+    let out = run_bawaba(["token", "revoke", "--data-dir", &data, &gate_t]);
+    assert!(out.status.success(), "{}", output_text(&out));
+    let within = std::time::Duration::from_secs(10);
+    let ended = tokio::time::timeout(within, sync.message())
+        .await
+        .expect("SyncBookings should end within 10 s of the revocation");
+    expect_code(
+        ended,
+        Code::Unauthenticated,
+        "SyncBookings after the revocation",
+    );
+    let ended = tokio::time::timeout(within, commands.message())
+        .await
+        .expect("GateCommands should end within 10 s of the revocation");
+    expect_code(
+        ended,
+        Code::Unauthenticated,
+        "GateCommands after the revocation",
+    );
+    // And the token opens nothing new.
+    expect_code(
+        gate.sync_bookings(pb::SyncBookingsRequest {
+            zone_id: "act".into(),
+            after_seq: 0,
+        })
+        .await,
+        Code::Unauthenticated,
+        "SyncBookings with the revoked token",
+    );
+}

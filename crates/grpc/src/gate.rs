@@ -12,6 +12,7 @@ use bawaba_domain::passage::{Passage, Referral, ReferralState, Verdict};
 use bawaba_store::{Changes, Store};
 use chrono::{DateTime, Utc};
 use tokio::sync::{broadcast, mpsc};
+use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
@@ -233,7 +234,10 @@ impl<S: Store> pb::gate_service_server::GateService for Api<S> {
             Arc::clone(&self.clock),
             tx,
         ));
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        Ok(Response::new(until_revoked(
+            Box::pin(ReceiverStream::new(rx)),
+            self.auth.revoked(&req),
+        )))
     }
 
     async fn report_passages(
@@ -306,7 +310,13 @@ impl<S: Store> pb::gate_service_server::GateService for Api<S> {
         let stream = async_stream(
             move |tx: mpsc::Sender<Result<pb::GateCommand, Status>>| async move {
                 loop {
-                    match rx.recv().await {
+                    // A client gone (or a revoked token) ends this at once, not at the next
+                    // command for the gate.
+                    let next = tokio::select! {
+                        next = rx.recv() => next,
+                        () = tx.closed() => return,
+                    };
+                    match next {
                         Ok(c) => {
                             if tx.send(Ok(c)).await.is_err() {
                                 return;
@@ -320,7 +330,10 @@ impl<S: Store> pb::gate_service_server::GateService for Api<S> {
                 }
             },
         );
-        Ok(Response::new(stream))
+        Ok(Response::new(until_revoked(
+            stream,
+            self.auth.revoked(&req),
+        )))
     }
 }
 
@@ -382,6 +395,32 @@ pub async fn resolve_referral<S: Store>(
         observe_exit(store, metrics, exit.booking, &exit.zone, at).await;
     }
     Ok((resolved, delivered))
+}
+
+/// `inner`, ended with UNAUTHENTICATED once `revoked` resolves: a stream lives no longer than
+/// the token that opened it (`bawaba token revoke` cuts off a stolen gate PC's feed too).
+fn until_revoked<T: Send + 'static>(
+    mut inner: Stream<T>,
+    revoked: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Stream<T> {
+    async_stream(move |tx| async move {
+        tokio::pin!(revoked);
+        loop {
+            tokio::select! {
+                () = &mut revoked => {
+                    let end = Status::unauthenticated("the token that opened this stream was revoked");
+                    let _ = tx.send(Err(end)).await;
+                    return;
+                }
+                item = inner.next() => match item {
+                    Some(item) => if tx.send(item).await.is_err() { return },
+                    None => return,
+                },
+                // The client went away: dropping `inner` tells its producer.
+                () = tx.closed() => return,
+            }
+        }
+    })
 }
 
 /// A stream fed by a spawned task.

@@ -23,7 +23,7 @@ const MAX_PAGE: usize = 500;
 #[derive(Debug)]
 pub struct Api<S> {
     pub(crate) store: Arc<S>,
-    auth: Authenticator,
+    pub(crate) auth: Authenticator,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) commands: Arc<crate::gate::Commands>,
     pub(crate) metrics: Arc<crate::metrics::Metrics>,
