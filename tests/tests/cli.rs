@@ -323,6 +323,53 @@ async fn cli_commands_work_against_a_scheduler() {
     assert_eq!(before, after, "refused commands stored nothing");
 }
 
+/// The connection options are global, so every command takes them; one that does not read
+/// them says so (on the command line, not from the environment, where they are meant for
+/// the client commands), instead of silently acting elsewhere than asked.
+#[test]
+fn connection_options_a_command_ignores_are_warned_of() {
+    let dir = TestDir::new();
+    let data = dir.data().to_str().expect("a UTF-8 path").to_owned();
+    for (args, option) in [
+        (
+            vec![
+                "token",
+                "list",
+                "--data-dir",
+                &data,
+                "--addr",
+                "http://127.0.0.1:9",
+            ],
+            "--addr",
+        ),
+        (
+            vec!["--token", "bwb_x", "token", "list", "--data-dir", &data],
+            "--token",
+        ),
+    ] {
+        let out = run_bawaba(&args);
+        assert!(out.status.success(), "{}", output_text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("{option} has no effect on this command")),
+            "`bawaba {}`:\n{}",
+            args.join(" "),
+            output_text(&out)
+        );
+    }
+    let from_env = bawaba_command()
+        .args(["token", "list", "--data-dir", &data])
+        .env("BAWABA_ADDR", "http://127.0.0.1:9")
+        .output()
+        .expect("run bawaba");
+    assert!(from_env.status.success(), "{}", output_text(&from_env));
+    assert!(
+        !output_text(&from_env).contains("has no effect"),
+        "{}",
+        output_text(&from_env)
+    );
+}
+
 #[tokio::test]
 async fn global_options_go_before_or_after_the_subcommand() {
     let dir = TestDir::new();
@@ -339,6 +386,11 @@ async fn global_options_go_before_or_after_the_subcommand() {
         assert!(
             stdout.split_whitespace().any(|w| w == "act"),
             "zones list with {how}:\n{stdout}"
+        );
+        assert!(
+            !output_text(&out).contains("has no effect"),
+            "a client command uses its connection options:\n{}",
+            output_text(&out)
         );
     };
     lists_zones(

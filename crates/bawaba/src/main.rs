@@ -16,7 +16,7 @@ use bawaba_domain::ids::{CompanyId, ZoneId};
 use bawaba_grpc::{Clock, Scheduler, SystemClock, Tls};
 use bawaba_store::{SledStore, Store, TokenBook};
 use bawaba_store_pg::PgStore;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -193,13 +193,49 @@ fn init_logs(default: &str) {
         .init();
 }
 
+/// The connection options (`client::Conn`): only the client commands use them.
+const CONNECTION_OPTIONS: [&str; 5] = ["addr", "token", "ca_cert", "client_cert", "client_key"];
+
+impl Command {
+    /// Whether it is a client of a running scheduler, the one kind of command that reads
+    /// `--addr`, `--token` and the TLS options (the others run their own scheduler, or none).
+    fn connects(&self) -> bool {
+        matches!(
+            self,
+            Command::Zones(_) | Command::Booking(_) | Command::Slots(_)
+        )
+    }
+}
+
+/// Warns of connection options given on the command line to a command that does not read
+/// them (they are global, so every command accepts them): `bench booking --addr ...` measures
+/// its own in-process scheduler, not the one at that address.
+fn warn_unused_connection_options(matches: &clap::ArgMatches, command: &Command) {
+    if command.connects() {
+        return;
+    }
+    for id in CONNECTION_OPTIONS {
+        if matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine) {
+            tracing::warn!(
+                "--{} has no effect on this command: only `zones`, `booking` and `slots` connect to a running scheduler",
+                id.replace('_', "-")
+            );
+        }
+    }
+}
+
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     init_logs(match cli.command {
         // Their traffic would drown the progress bar, or the figures.
         Command::Demo(_) | Command::Sim(_) | Command::Bench(_) => "warn",
         _ => "info",
     });
+    warn_unused_connection_options(&matches, &cli.command);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
