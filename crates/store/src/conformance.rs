@@ -13,7 +13,7 @@
 // Test code: a failed step is a failed test.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -70,6 +70,10 @@ macro_rules! conformance_tests {
         #[test]
         fn random_sequences() {
             $crate::conformance::random_sequences($cases, || async { $backend });
+        }
+        #[test]
+        fn passages_new_exactly_once() {
+            $crate::conformance::passages_new_exactly_once($cases, || async { $backend });
         }
     };
     (@async $backend:expr; $($test:ident),+ $(,)?) => {$(
@@ -1436,5 +1440,115 @@ async fn run_ops<B: Backend>(b: &B, ops: Vec<Op>) -> Result<(), TestCaseError> {
         check_invariants(store.as_ref().unwrap(), &act(), 0, 14).await;
     }
     b.close(store.take().unwrap()).await;
+    Ok(())
+}
+
+// ---- passages: each new exactly once ------------------------------------------------------
+
+/// A step of [`passages_new_exactly_once`]: report a batch (indices into a pool of passages,
+/// repeats allowed, also within one batch), or restart the store.
+#[derive(Debug, Clone)]
+enum Report {
+    Batch(Vec<u8>),
+    Reopen,
+}
+
+/// Random batches of passages, resent and repeated, across restarts (`cases` sequences, each
+/// on a fresh backend from `make`): every batch is acknowledged whole and in order, a passage
+/// is `new` in exactly one answer (the first that carried it, at its first place in that
+/// batch), and the store then holds each reported passage once.
+pub fn passages_new_exactly_once<B, Fut>(cases: u32, make: impl Fn() -> Fut)
+where
+    B: Backend,
+    Fut: Future<Output = B>,
+{
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let step = prop_oneof![
+        6 => prop::collection::vec(0u8..12, 1..6).prop_map(Report::Batch),
+        1 => Just(Report::Reopen),
+    ];
+    let outcome = runner.run(&prop::collection::vec(step, 1..20), |steps| {
+        rt.block_on(async {
+            let b = make().await;
+            report_steps(&b, steps).await
+        })
+    });
+    if let Err(e) = outcome {
+        panic!("{e}");
+    }
+}
+
+async fn report_steps<B: Backend>(b: &B, steps: Vec<Report>) -> Result<(), TestCaseError> {
+    let mut store = Some(b.open().await);
+    store
+        .as_ref()
+        .unwrap()
+        .upsert_zone(zone_config("act", 4))
+        .await
+        .unwrap();
+    let truck = create(store.as_ref().unwrap(), simple("acme", "k", "601", 5)).await;
+    let verdicts = [Verdict::Allow, Verdict::Deny, Verdict::Refer];
+    let pool: Vec<Passage> = (0..12u8)
+        .map(|i| {
+            let direction = if i % 2 == 0 {
+                Direction::In
+            } else {
+                Direction::Out
+            };
+            passage(
+                u128::from(i),
+                &truck,
+                direction,
+                verdicts[usize::from(i % 3)],
+                5,
+            )
+        })
+        .collect();
+    let mut seen: BTreeSet<PassageId> = BTreeSet::new();
+    for step in steps {
+        match step {
+            Report::Batch(picks) => {
+                let batch: Vec<Passage> = picks
+                    .iter()
+                    .map(|&i| pool[usize::from(i)].clone())
+                    .collect();
+                let ids: Vec<PassageId> = batch.iter().map(|p| p.id).collect();
+                let mut expected_new = Vec::new();
+                for id in &ids {
+                    if seen.insert(*id) {
+                        expected_new.push(*id);
+                    }
+                }
+                let reported = store
+                    .as_ref()
+                    .unwrap()
+                    .report_passages(batch)
+                    .await
+                    .unwrap();
+                prop_assert_eq!(&reported.acknowledged, &ids);
+                prop_assert_eq!(&reported.new, &expected_new);
+            }
+            Report::Reopen => store = Some(reopen(b, store.take().unwrap()).await),
+        }
+    }
+    let s = store.take().unwrap();
+    let stored: BTreeSet<PassageId> = s
+        .passages(None, None, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    prop_assert_eq!(stored, seen);
+    b.close(s).await;
     Ok(())
 }
