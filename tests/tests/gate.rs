@@ -21,6 +21,7 @@ struct Gate {
     scheduler: Scheduler,
     company: String,
     operator: String,
+    gate_token: String,
     agent: Option<Process>,
     camera_in: CameraEmulator,
     _barrier_in: BarrierEmulator,
@@ -64,6 +65,7 @@ impl Gate {
             scheduler,
             company,
             operator,
+            gate_token,
             agent: None,
             camera_in,
             _barrier_in: barrier_in,
@@ -204,6 +206,39 @@ async fn agent_decides_through_a_scheduler_outage_and_delivers_each_event_once()
     assert_eq!(g.state(&b).await, pb::BookingState::Entered);
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(g.passages().await.len(), 3, "nothing doubled later");
+}
+
+/// The gate's token revoked (`bawaba token revoke`): the agent says that the scheduler refuses
+/// its token, not that the scheduler is down, and keeps deciding from its replica.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_gate_token_is_named_and_the_gate_keeps_deciding() {
+    let mut g = Gate::start().await;
+    g.book("6044444").await;
+    // Give the sync stream a moment to bring the booking.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let data = g.dir.data().to_str().unwrap().to_owned();
+    let out = bawaba_e2e::run_bawaba(["token", "revoke", "--data-dir", &data, &g.gate_token]);
+    assert!(out.status.success(), "{}", bawaba_e2e::output_text(&out));
+    let agent = g.agent.as_ref().unwrap();
+    assert!(
+        agent
+            .logged(
+                "the scheduler refuses this gate's token",
+                Duration::from_secs(15)
+            )
+            .await,
+        "the agent names the refusal; its log:\n{}",
+        agent.logs()
+    );
+    assert!(
+        !agent.logs().contains("lost the scheduler"),
+        "a refusal is not an outage; the log:\n{}",
+        agent.logs()
+    );
+    assert!(
+        g.drive_in("60-44444", Duration::from_secs(3)).await,
+        "the booked truck still gets in, decided from the replica"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

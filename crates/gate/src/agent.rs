@@ -445,6 +445,40 @@ async fn connect(shared: &Shared) -> Result<(tonic::transport::Channel, BearerTo
     Err(errors.join("; "))
 }
 
+/// Why the sync link failed.
+#[derive(Debug)]
+enum LinkError {
+    /// The scheduler answered, and refused this gate's token (unknown or revoked) or its
+    /// zone: no retry helps until the configuration has a valid token.
+    Refused(String),
+    /// Anything else: the scheduler unreachable or gone, a stream ended, a bad message.
+    Down(String),
+}
+
+impl From<String> for LinkError {
+    fn from(e: String) -> Self {
+        LinkError::Down(e)
+    }
+}
+
+impl From<&str> for LinkError {
+    fn from(e: &str) -> Self {
+        LinkError::Down(e.to_owned())
+    }
+}
+
+impl From<tonic::Status> for LinkError {
+    fn from(s: tonic::Status) -> Self {
+        let text = format!("{:?}: {}", s.code(), s.message());
+        match s.code() {
+            tonic::Code::Unauthenticated | tonic::Code::PermissionDenied => {
+                LinkError::Refused(text)
+            }
+            _ => LinkError::Down(text),
+        }
+    }
+}
+
 /// Follows the zone's change log into the replica and the agent store.
 async fn sync_loop(shared: Arc<Shared>) {
     let mut shutdown = shared.shutdown.clone();
@@ -452,7 +486,16 @@ async fn sync_loop(shared: Arc<Shared>) {
     loop {
         match sync_once(&shared, &mut shutdown).await {
             Ok(()) => return,
-            Err(e) => {
+            // Said at every retry (at most every BACKOFF_MAX): an outage ends by itself, this
+            // does not.
+            Err(LinkError::Refused(why)) => {
+                shared.online.store(false, Ordering::Relaxed);
+                tracing::error!(
+                    error = %why,
+                    "the scheduler refuses this gate's token (revoked, unknown or not for this zone): put a valid gate token in gate.toml and restart the agent; deciding from the replica meanwhile"
+                );
+            }
+            Err(LinkError::Down(e)) => {
                 if shared.online.swap(false, Ordering::Relaxed) {
                     tracing::warn!(error = %e, "lost the scheduler; deciding from the replica");
                 } else {
@@ -466,7 +509,7 @@ async fn sync_loop(shared: Arc<Shared>) {
     }
 }
 
-async fn sync_once(shared: &Shared, shutdown: &mut watch::Receiver<bool>) -> Result<(), String> {
+async fn sync_once(shared: &Shared, shutdown: &mut watch::Receiver<bool>) -> Result<(), LinkError> {
     let (ch, token) = connect(shared).await?;
     let mut client = pb::gate_service_client::GateServiceClient::with_interceptor(ch, token);
     let zone = shared.cfg.zone.clone();
@@ -476,8 +519,7 @@ async fn sync_once(shared: &Shared, shutdown: &mut watch::Receiver<bool>) -> Res
             zone_id: zone.to_string(),
             after_seq,
         })
-        .await
-        .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?
+        .await?
         .into_inner();
     if !shared.online.swap(true, Ordering::Relaxed) {
         tracing::info!(zone = %zone, after_seq, "connected to the scheduler");
@@ -485,7 +527,7 @@ async fn sync_once(shared: &Shared, shutdown: &mut watch::Receiver<bool>) -> Res
     let mut snapshot = Vec::new();
     loop {
         let msg = tokio::select! {
-            m = stream.message() => m.map_err(|s| format!("{:?}: {}", s.code(), s.message()))?,
+            m = stream.message() => m?,
             _ = shutdown.changed() => return Ok(()),
         };
         let Some(msg) = msg else {
