@@ -1368,6 +1368,26 @@ where
     B: Backend,
     Fut: Future<Output = B>,
 {
+    check_sequences(
+        cases,
+        make,
+        prop::collection::vec(op(), 1..40),
+        async |b: &B, ops| run_ops(b, ops).await,
+    );
+}
+
+/// Runs `check` on `cases` values of `strategy`, each on a fresh backend from `make`, on a
+/// runtime of its own; panics with proptest's minimal failing input.
+fn check_sequences<B, Fut, S>(
+    cases: u32,
+    make: impl Fn() -> Fut,
+    strategy: S,
+    check: impl AsyncFn(&B, S::Value) -> Result<(), TestCaseError>,
+) where
+    B: Backend,
+    Fut: Future<Output = B>,
+    S: Strategy,
+{
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -1378,10 +1398,10 @@ where
         failure_persistence: None,
         ..Config::default()
     });
-    let outcome = runner.run(&prop::collection::vec(op(), 1..40), |ops| {
+    let outcome = runner.run(&strategy, |value| {
         rt.block_on(async {
             let b = make().await;
-            run_ops(&b, ops).await
+            check(&b, value).await
         })
     });
     if let Err(e) = outcome {
@@ -1462,29 +1482,16 @@ where
     B: Backend,
     Fut: Future<Output = B>,
 {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let mut runner = TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    });
     let step = prop_oneof![
         6 => prop::collection::vec(0u8..12, 1..6).prop_map(Report::Batch),
         1 => Just(Report::Reopen),
     ];
-    let outcome = runner.run(&prop::collection::vec(step, 1..20), |steps| {
-        rt.block_on(async {
-            let b = make().await;
-            report_steps(&b, steps).await
-        })
-    });
-    if let Err(e) = outcome {
-        panic!("{e}");
-    }
+    check_sequences(
+        cases,
+        make,
+        prop::collection::vec(step, 1..20),
+        async |b: &B, steps| report_steps(b, steps).await,
+    );
 }
 
 async fn report_steps<B: Backend>(b: &B, steps: Vec<Report>) -> Result<(), TestCaseError> {
