@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use bawaba_app::{App, SimClock};
 use bawaba_codec::anpr::{AnprFormat, PlateRead, Template};
 use bawaba_codec::modbus::BarrierCommand;
 use bawaba_domain::access::{Principal, Role};
@@ -33,8 +34,7 @@ use bawaba_gate::agent::{AgentHandle, LaneRead};
 use bawaba_gate::config::AgentConfig;
 use bawaba_gate::emulator::{BarrierEmulator, CameraEmulator, ReaderEmulator, ReaderMode};
 use bawaba_grpc::client::{BearerToken, Clients, channel};
-use bawaba_grpc::metrics::Metrics;
-use bawaba_grpc::{Commands, Scheduler, SimClock, pb, timestamp};
+use bawaba_grpc::{Scheduler, pb, timestamp};
 use bawaba_store::{Changes, SledStore, Store, TokenBook};
 use chrono::{DateTime, TimeDelta, Utc};
 use rand::Rng;
@@ -361,12 +361,6 @@ impl Engine {
         let sched_dir = dir.join("scheduler");
         let store = Arc::new(SledStore::open(&sched_dir)?);
         let zones = run_zones(site, s.appointments);
-        for z in &zones {
-            store.upsert_zone(z.clone()).await?;
-        }
-        for g in &site.gates {
-            store.upsert_gate(g.clone()).await?;
-        }
         let world = world::draw(s, s.seed, site, &zone_weights(site, s));
 
         // Tokens: one per company, per gate, an operator and the authority.
@@ -410,9 +404,12 @@ impl Engine {
             .local_addr()
             .map_err(|e| SimError::io(Path::new("127.0.0.1:0"), e))?;
         let (stop, stopped) = watch::channel(false);
-        // Operators' approvals and the metrics registry, shared by gRPC and the dashboard.
-        let commands = Arc::new(Commands::default());
-        let metrics = Arc::new(Metrics::new());
+        // One application under both doors: gRPC and the dashboard share its gate command
+        // channels (operators' approvals) and its metrics.
+        let app = App::new(Arc::clone(&store), tokens, Arc::new(clock.clone()));
+        app.bootstrap(zones.clone(), site.gates.clone())
+            .await
+            .map_err(|e| SimError::Setup(format!("creating the zones and gates: {e}")))?;
         let http = match opts.http {
             None => None,
             Some(at) => {
@@ -422,13 +419,7 @@ impl Engine {
                 let http = listener
                     .local_addr()
                     .map_err(|e| SimError::Setup(format!("dashboard on {at} (--http): {e}")))?;
-                let dashboard = bawaba_web::Dashboard {
-                    store: Arc::clone(&store),
-                    tokens: Arc::clone(&tokens),
-                    clock: Arc::new(clock.clone()),
-                    commands: Arc::clone(&commands),
-                    metrics: Some(Arc::clone(&metrics)),
-                };
+                let dashboard = bawaba_web::Dashboard { app: app.clone() };
                 let mut until = stopped.clone();
                 tokio::spawn(async move {
                     let r = dashboard
@@ -444,15 +435,13 @@ impl Engine {
             }
         };
         let server = Scheduler {
-            store: Arc::clone(&store),
-            tokens,
-            clock: Arc::new(clock.clone()),
+            app: app.clone(),
             tls: None,
         };
         let mut until = stopped.clone();
         tokio::spawn(async move {
             let r = server
-                .serve_with_metrics(commands, metrics, listener, async move {
+                .serve(listener, async move {
                     let _ = until.wait_for(|s| *s).await;
                 })
                 .await;

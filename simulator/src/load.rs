@@ -32,17 +32,18 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
+use bawaba_app::{App, SystemClock};
 use bawaba_domain::access::{Principal, Role};
 use bawaba_domain::calendar::{
     BookingRules, SlotLength, TransactionType, WindowCapacity, ZoneConfig,
 };
-use bawaba_domain::ids::{BookingId, CompanyId, PassageId, ZoneId};
-use bawaba_domain::ledger::{BookingFilter, NewBooking, Stop};
+use bawaba_domain::ids::{BookingId, CompanyId, GateId, LaneId, PassageId, ZoneId};
+use bawaba_domain::ledger::{BookingFilter, Direction, Gate, Lane, NewBooking, Stop};
 use bawaba_domain::plate::Plate;
 use bawaba_grpc::client::{Authed, BearerToken};
 use bawaba_grpc::pb::booking_service_client::BookingServiceClient;
 use bawaba_grpc::pb::gate_service_client::GateServiceClient;
-use bawaba_grpc::{Scheduler, SystemClock, pb};
+use bawaba_grpc::{Scheduler, pb};
 use bawaba_store::{CommitStats, SledStore, Store, TokenBook};
 use bawaba_store_pg::PgStore;
 use bawaba_store_pg::testing::TempDatabase;
@@ -67,8 +68,7 @@ const PRELOAD_IN_FLIGHT: usize = 512;
 const PRELOAD_LOG_EVERY: usize = 100_000;
 /// How long a stopping server may take to drain its connections.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-/// The gate and lanes passages are reported from.
-const GATE: &str = "load-gate";
+/// The lanes of the gate each load zone gets (in-process runs).
 const LANE_IN: &str = "in-1";
 const LANE_OUT: &str = "out-1";
 
@@ -955,6 +955,36 @@ struct Plan {
 struct ZonePlan {
     id: String,
     windows: Vec<DateTime<Utc>>,
+    /// The gate passages of the zone are reported at, if it has one with an IN and an OUT
+    /// lane.
+    gate: Option<GatePlan>,
+}
+
+/// A gate of a zone and one lane of each direction.
+#[derive(Debug, Clone)]
+struct GatePlan {
+    id: String,
+    lane_in: String,
+    lane_out: String,
+}
+
+impl GatePlan {
+    /// The first gate of `zone` among `gates` with an IN and an OUT lane.
+    fn of(zone: &str, gates: &[pb::Gate]) -> Option<GatePlan> {
+        gates.iter().filter(|g| g.zone_id == zone).find_map(|g| {
+            let lane = |d: pb::LaneDirection| {
+                g.lanes
+                    .iter()
+                    .find(|l| l.direction == d as i32)
+                    .map(|l| l.lane_id.clone())
+            };
+            Some(GatePlan {
+                id: g.gate_id.clone(),
+                lane_in: lane(pb::LaneDirection::In)?,
+                lane_out: lane(pb::LaneDirection::Out)?,
+            })
+        })
+    }
 }
 
 impl Plan {
@@ -1005,6 +1035,7 @@ enum Caller {
     },
     Pass {
         api: GateServiceClient<Authed>,
+        plan: Arc<Plan>,
         trucks: Arc<Trucks>,
         batch: usize,
         lag: usize,
@@ -1062,6 +1093,7 @@ impl Caller {
             }
             Caller::Pass {
                 api,
+                plan,
                 trucks,
                 batch,
                 lag,
@@ -1075,15 +1107,36 @@ impl Caller {
                 };
                 let now = Utc::now();
                 let at = Some(bawaba_grpc::timestamp(now));
+                let gate = |zone: &str| {
+                    plan.zones
+                        .iter()
+                        .find(|z| z.id == zone)
+                        .and_then(|z| z.gate.clone())
+                };
+                if let Some((t, _)) = batch.iter().find(|(t, _)| gate(&t.zone).is_none()) {
+                    let zone = t.zone.clone();
+                    trucks.entered(
+                        batch
+                            .into_iter()
+                            .filter(|(_, d)| *d == pb::LaneDirection::In)
+                            .map(|(t, _)| t)
+                            .collect(),
+                        false,
+                    );
+                    return Outcome::Error(format!(
+                        "zone {zone} has no gate with an IN and an OUT lane to report passages at"
+                    ));
+                }
                 let passages = batch
                     .iter()
                     .map(|(t, dir)| {
                         let entering = *dir == pb::LaneDirection::In;
+                        let g = gate(&t.zone).unwrap_or_else(|| unreachable!("checked above"));
                         pb::Passage {
                             event_id: trucks.event_id(now),
                             zone_id: t.zone.clone(),
-                            gate_id: GATE.to_owned(),
-                            lane_id: if entering { LANE_IN } else { LANE_OUT }.to_owned(),
+                            gate_id: g.id,
+                            lane_id: if entering { g.lane_in } else { g.lane_out },
                             direction: *dir as i32,
                             first_read_at: at,
                             last_read_at: at,
@@ -1178,6 +1231,7 @@ impl Rig {
                     .context("passages need a gate token")?;
                 Caller::Pass {
                     api: GateServiceClient::with_interceptor(ch, auth(Some(token))?),
+                    plan: Arc::clone(&self.plan),
                     trucks: Arc::clone(trucks),
                     batch: opts.passages_per_report,
                     lag: opts.clients,
@@ -1213,6 +1267,13 @@ impl Rig {
                     .join(", ")
             );
         }
+        let gates = api
+            .admin
+            .list_gates(pb::ListGatesRequest {})
+            .await
+            .context("listing the scheduler's gates")?
+            .into_inner()
+            .gates;
         let now = Utc::now();
         let mut zones = Vec::new();
         for z in listed
@@ -1244,6 +1305,7 @@ impl Rig {
             zones.push(ZonePlan {
                 id: z.zone_id.clone(),
                 windows,
+                gate: GatePlan::of(&z.zone_id, &gates),
             });
         }
         Ok(Rig {
@@ -1290,9 +1352,7 @@ async fn serve<S: Store>(
     let addr = format!("http://{}", listener.local_addr()?);
     let (stop, stopped) = oneshot::channel::<()>();
     let scheduler = Scheduler {
-        store,
-        tokens,
-        clock: Arc::new(SystemClock),
+        app: App::new(store, tokens, Arc::new(SystemClock)),
         tls: None,
     };
     let handle = tokio::spawn(scheduler.serve(listener, async move {
@@ -1332,9 +1392,34 @@ async fn create_zones<S: Store>(store: &S, opts: &LoadOptions) -> anyhow::Result
             windows.push(w);
             w += zone.slot.duration();
         }
+        // Its gate: passages are reported at its lanes, in their directions.
+        let gate = Gate {
+            id: GateId::parse(&format!("{}-gate", zone.id))?,
+            zone: zone.id.clone(),
+            name: format!("Load gate {k}"),
+            lanes: vec![
+                Lane {
+                    id: LaneId::parse(LANE_IN)?,
+                    direction: Direction::In,
+                },
+                Lane {
+                    id: LaneId::parse(LANE_OUT)?,
+                    direction: Direction::Out,
+                },
+            ],
+        };
+        store
+            .upsert_gate(gate.clone())
+            .await
+            .with_context(|| format!("creating the gate of load zone {k}"))?;
         zones.push(ZonePlan {
             id: zone.id.to_string(),
             windows,
+            gate: Some(GatePlan {
+                id: gate.id.to_string(),
+                lane_in: LANE_IN.to_owned(),
+                lane_out: LANE_OUT.to_owned(),
+            }),
         });
     }
     Ok(zones)

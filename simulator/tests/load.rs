@@ -5,11 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bawaba_app::{App, SystemClock};
 use bawaba_domain::access::{Principal, Role};
 use bawaba_domain::calendar::{BookingRules, SlotLength, WindowCapacity, ZoneConfig};
-use bawaba_domain::ids::{CompanyId, ZoneId};
-use bawaba_domain::ledger::BookingFilter;
-use bawaba_grpc::{Scheduler, SystemClock};
+use bawaba_domain::ids::{CompanyId, GateId, LaneId, ZoneId};
+use bawaba_domain::ledger::{BookingFilter, Direction, Gate, Lane};
+use bawaba_grpc::Scheduler;
 use bawaba_sim::bench::{self, BookingBenchOptions, StoresBenchOptions};
 use bawaba_sim::load::{
     Layout, LoadOptions, LoadReport, Operation, Pace, PhaseStats, RemoteTarget, StoreChoice,
@@ -124,15 +125,31 @@ async fn open_loop_against_a_running_scheduler() {
         ..BookingRules::default()
     };
     store.upsert_zone(zone).await.unwrap();
+    // The gate passages are reported at, in its lanes' directions.
+    let lane = |id: &str, direction| Lane {
+        id: LaneId::parse(id).unwrap(),
+        direction,
+    };
+    store
+        .upsert_gate(Gate {
+            id: GateId::parse("tight-gate").unwrap(),
+            zone: ZoneId::parse("tight").unwrap(),
+            name: "Tight gate".into(),
+            lanes: vec![lane("in-1", Direction::In), lane("out-1", Direction::Out)],
+        })
+        .await
+        .unwrap();
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(
         Scheduler {
-            store: Arc::clone(&store),
-            tokens: Arc::clone(&tokens),
-            clock: Arc::new(SystemClock),
+            app: App::new(
+                Arc::clone(&store),
+                Arc::clone(&tokens),
+                Arc::new(SystemClock),
+            ),
             tls: None,
         }
         .serve(listener, async move {

@@ -351,3 +351,136 @@ async fn an_unplugged_camera_is_reopened_and_an_approved_referral_opens_the_barr
     );
     assert_eq!(resolved.resolution, "escort vehicle");
 }
+
+/// Zone `act` (with [`GATE_TEST_CONFIG`]'s gate) and zone `siz` with its own gate.
+fn two_zone_config() -> String {
+    format!(
+        "{GATE_TEST_CONFIG}\n\
+         [[zones]]\nid = \"siz\"\nname = \"Southern Industrial Zone\"\nslot_minutes = 60\ncapacity = 10\n\n\
+         [[gates]]\nid = \"siz-east\"\nzone = \"siz\"\nname = \"SIZ East Gate\"\n\
+         lanes = [{{ id = \"in-1\", direction = \"in\" }}]\n"
+    )
+}
+
+/// A REFER passage at `gate`/`lane` of `zone`, decided now.
+fn referred(n: u128, zone: &str, gate: &str, lane: &str) -> pb::Passage {
+    let now = chrono::Utc::now();
+    bawaba_grpc::convert::pb_passage(&bawaba_domain::passage::Passage {
+        id: bawaba_domain::ids::PassageId::new(now, n),
+        zone: bawaba_domain::ids::ZoneId::parse(zone).unwrap(),
+        gate: bawaba_domain::ids::GateId::parse(gate).unwrap(),
+        lane: bawaba_domain::ids::LaneId::parse(lane).unwrap(),
+        direction: bawaba_domain::ledger::Direction::In,
+        first_read_at: now,
+        last_read_at: now,
+        decided_at: now,
+        plate: Some(bawaba_domain::plate::Plate::parse("60-31337").unwrap()),
+        confidence: Some(30),
+        epc: None,
+        verdict: bawaba_domain::passage::Verdict::Refer,
+        reasons: vec![bawaba_domain::passage::Reason::LowConfidence],
+        booking: None,
+        offline: false,
+    })
+}
+
+/// The cross-zone case as an attacker would try it with tokens of zone `act`: report a
+/// referral at the `siz` gate (in either zone), resolve the `siz` gate's real referral. The
+/// `siz` gate's agent, on real ptys, must never pulse its barrier for them; its own operator's
+/// approval does (so a pulse would have been seen).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_of_one_zone_never_open_another_zone_s_barrier() {
+    let dir = TestDir::new();
+    let addr = free_addr();
+    let _scheduler = Scheduler::start_at(dir.data(), addr, Some(&two_zone_config()), &[]);
+    let act_gate = token(dir.data(), "gate", None, Some("act"));
+    let act_operator = token(dir.data(), "operator", None, Some("act"));
+    let siz_gate = token(dir.data(), "gate", None, Some("siz"));
+    let siz_operator = token(dir.data(), "operator", None, Some("siz"));
+    let authority = token(dir.data(), "authority", None, None);
+    let dev = |n: &str| dir.path().join(n);
+    let ptys = bawaba_e2e::spawn_lock();
+    let _camera = CameraEmulator::spawn(dev("cam-in"), AnprFormat::StxEtx).unwrap();
+    let barrier = BarrierEmulator::spawn(dev("relay-in"), 1).unwrap();
+    drop(ptys);
+    let mut pulses = barrier.subscribe();
+    std::fs::write(
+        dev("gate.toml"),
+        format!(
+            "gate_id = \"siz-east\"\nzone_id = \"siz\"\ndata_dir = \"{data}\"\n\
+             [scheduler]\naddr = \"http://{addr}\"\ntoken = \"{siz_gate}\"\n\
+             [[lanes]]\nid = \"in-1\"\ndirection = \"in\"\ncamera = {{ path = \"{ci}\" }}\nbarrier = {{ path = \"{bi}\" }}\n",
+            data = dev("agent").display(),
+            ci = dev("cam-in").display(),
+            bi = dev("relay-in").display(),
+        ),
+    )
+    .unwrap();
+    let config = dev("gate.toml");
+    let agent = Process::start(
+        &["gate", "--config", config.to_str().unwrap()],
+        "connected to the scheduler",
+    );
+    let channel = bawaba_grpc::client::channel(&format!("http://{addr}"), None)
+        .await
+        .unwrap();
+    let gate_client = |t: &str| {
+        pb::gate_service_client::GateServiceClient::with_interceptor(
+            channel.clone(),
+            bawaba_grpc::client::BearerToken::new(Some(t)).unwrap(),
+        )
+    };
+    let operator_client = |t: &str| {
+        pb::operator_service_client::OperatorServiceClient::with_interceptor(
+            channel.clone(),
+            bawaba_grpc::client::BearerToken::new(Some(t)).unwrap(),
+        )
+    };
+    // The act gate token reports referrals at the siz gate: refused, nothing stored.
+    let mut attacker = gate_client(&act_gate);
+    for (n, zone) in [(1, "siz"), (2, "act")] {
+        let req = pb::ReportPassagesRequest {
+            passages: vec![referred(n, zone, "siz-east", "in-1")],
+        };
+        let refused = attacker.report_passages(req).await.unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::NotFound, "{refused:?}");
+    }
+    // A real referral of the siz gate (reported with the authority's token).
+    let real = referred(3, "siz", "siz-east", "in-1");
+    gate_client(&authority)
+        .report_passages(pb::ReportPassagesRequest {
+            passages: vec![real.clone()],
+        })
+        .await
+        .unwrap();
+    let resolve = |id: &str| pb::ResolveReferralRequest {
+        event_id: id.into(),
+        approve: true,
+        reason: "let it through".into(),
+    };
+    for id in [
+        referred(1, "siz", "siz-east", "in-1").event_id,
+        real.event_id.clone(),
+    ] {
+        let refused = operator_client(&act_operator)
+            .resolve_referral(resolve(&id))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::NotFound, "{refused:?}");
+    }
+    let pulse = tokio::time::timeout(Duration::from_secs(2), pulses.recv()).await;
+    assert!(pulse.is_err(), "the siz barrier was pulsed: {pulse:?}");
+    // Its own operator's approval opens it: the barrier and its agent were listening.
+    let resolved = operator_client(&siz_operator)
+        .resolve_referral(resolve(&real.event_id))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(resolved.command_delivered);
+    let pulse = tokio::time::timeout(Duration::from_secs(3), pulses.recv()).await;
+    assert!(
+        pulse.is_ok(),
+        "the siz operator's approval pulsed the barrier; agent log:\n{}",
+        agent.logs()
+    );
+}

@@ -11,9 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use bawaba_app::{App, SystemClock};
 use bawaba_domain::access::{Principal, Role};
 use bawaba_domain::ids::{CompanyId, ZoneId};
-use bawaba_grpc::{Clock, Scheduler, SystemClock, Tls};
+use bawaba_grpc::{Scheduler, Tls};
 use bawaba_store::{SledStore, Store, TokenBook};
 use bawaba_store_pg::PgStore;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -426,25 +427,20 @@ async fn run_scheduler<S: Store>(
     args: SchedulerArgs,
     config: config::Config,
 ) -> Result<()> {
-    bootstrap(&*store, config).await?;
     let tokens = Arc::new(TokenBook::new(&args.data_dir));
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    // One application under every door: gRPC and the dashboard share its gate command
+    // channels and metrics.
+    let app = App::new(store, tokens, Arc::new(SystemClock));
+    app.bootstrap(config.zones, config.gates).await?;
     let listener = tokio::net::TcpListener::bind(args.grpc_addr)
         .await
         .with_context(|| format!("listening on {}", args.grpc_addr))?;
-    let sweeper = tokio::spawn(sweep_no_shows(
-        Arc::clone(&store),
-        Arc::clone(&clock),
-        Duration::from_secs(args.sweep_interval_secs.max(1)),
-    ));
+    let sweeper = app.spawn_sweeper(Duration::from_secs(args.sweep_interval_secs.max(1)));
     let tls = args.tls_cert.zip(args.tls_key).map(|(cert, key)| Tls {
         cert,
         key,
         client_ca: args.tls_client_ca,
     });
-    // The gate command channels and the metrics registry, shared by gRPC and the dashboard.
-    let commands = Arc::new(bawaba_grpc::Commands::default());
-    let metrics = Arc::new(bawaba_grpc::metrics::Metrics::new());
     let (web_stop, web_stopping) = tokio::sync::watch::channel(false);
     let web = match args.http {
         None => None,
@@ -452,13 +448,7 @@ async fn run_scheduler<S: Store>(
             let http = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("listening on {addr} (--http)"))?;
-            let dashboard = bawaba_web::Dashboard {
-                store: Arc::clone(&store),
-                tokens: Arc::clone(&tokens),
-                clock: Arc::clone(&clock),
-                commands: Arc::clone(&commands),
-                metrics: Some(Arc::clone(&metrics)),
-            };
+            let dashboard = bawaba_web::Dashboard { app: app.clone() };
             let mut stopping = web_stopping.clone();
             Some(tokio::spawn(dashboard.serve(http, async move {
                 let _ = stopping.wait_for(|s| *s).await;
@@ -475,13 +465,7 @@ async fn run_scheduler<S: Store>(
         let _ = web_stop.send(true);
         let _ = signalled.send(());
     };
-    let serve = Scheduler {
-        store,
-        tokens,
-        clock,
-        tls,
-    }
-    .serve_with_metrics(commands, metrics, listener, shutdown);
+    let serve = Scheduler { app, tls }.serve(listener, shutdown);
     let result = tokio::select! {
         r = serve => r,
         () = async {
@@ -516,44 +500,6 @@ async fn gate(config: &std::path::Path) -> Result<()> {
     let _ = stop.send(true);
     agent.join().await;
     Ok(())
-}
-
-/// Creates the configured zones and gates the store does not have yet.
-async fn bootstrap<S: Store>(store: &S, config: config::Config) -> Result<()> {
-    let have = store.zones().await?;
-    for z in config.zones {
-        if have.iter().any(|h| h.id == z.id) {
-            tracing::debug!(zone = %z.id, "zone already stored; keeping its stored settings");
-        } else {
-            tracing::info!(zone = %z.id, name = %z.name, "creating zone from configuration");
-            store.upsert_zone(z).await?;
-        }
-    }
-    let gates = store.gates().await?;
-    for g in config.gates {
-        if !gates.iter().any(|h| h.id == g.id) {
-            tracing::info!(gate = %g.id, zone = %g.zone, "creating gate from configuration");
-            store.upsert_gate(g).await?;
-        }
-    }
-    Ok(())
-}
-
-async fn sweep_no_shows<S: Store>(store: Arc<S>, clock: Arc<dyn Clock>, every: Duration) {
-    // Ticks on the given clock (real or simulated), never the system clock directly.
-    let every = chrono::TimeDelta::from_std(every).unwrap_or(chrono::TimeDelta::minutes(1));
-    let mut next = clock.now();
-    loop {
-        clock.sleep_until(next).await;
-        next = clock.now() + every;
-        match store.sweep_no_shows(clock.now()).await {
-            Ok(marked) if !marked.is_empty() => {
-                tracing::info!(count = marked.len(), "marked no-shows")
-            }
-            Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "no-show sweep failed"),
-        }
-    }
 }
 
 async fn shutdown_signal() {

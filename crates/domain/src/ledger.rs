@@ -194,6 +194,16 @@ pub enum Direction {
     Out,
 }
 
+impl Direction {
+    /// `IN` or `OUT`, as the API and the operators name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::In => "IN",
+            Direction::Out => "OUT",
+        }
+    }
+}
+
 /// One lane of a gate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lane {
@@ -467,15 +477,12 @@ impl Ledger {
     }
 
     /// A booking as `actor` may see it. A company asking for a booking that is not its own
-    /// gets the same answer whether or not it exists.
+    /// gets exactly the answer for one that does not exist.
     pub fn booking_for(&self, actor: &Actor, id: BookingId) -> Result<&Booking> {
         match (actor, self.bookings.get(&id)) {
             (Actor::Authority, Some(b)) => Ok(b),
             (Actor::Company(c), Some(b)) if b.company == *c => Ok(b),
-            (Actor::Company(c), _) => Err(Error::Forbidden(format!(
-                "booking {id} is not a booking of company {c}"
-            ))),
-            (Actor::Authority, None) => Err(Error::NotFound {
+            _ => Err(Error::NotFound {
                 what: "booking",
                 id: id.to_string(),
             }),
@@ -655,7 +662,7 @@ impl Ledger {
             };
         }
         rules::validate_request(&self.zones, &req, now)?;
-        self.check_overlap(&req.plate, &req.stops, None)?;
+        self.check_overlap(&req.company, &req.plate, &req.stops, None)?;
         for s in &req.stops {
             let z = self.zone(&s.zone)?;
             if let Some(e) = self.refusal(z, s.window_start, s.transaction_type, &req.company, now)
@@ -718,9 +725,11 @@ impl Ledger {
         })
     }
 
-    /// One truck never holds two overlapping visits.
+    /// One truck never holds two overlapping visits. The refusal names the other booking
+    /// only to its own company: a truck may have served another company.
     fn check_overlap(
         &self,
+        company: &CompanyId,
         plate: &Plate,
         stops: &[Stop],
         except: Option<BookingId>,
@@ -738,9 +747,13 @@ impl Ledger {
                     s < end && start < e
                 })
             });
-        match clash {
-            Some(id) => Err(Error::Precondition(format!(
-                "truck {plate} already holds booking {id}, which overlaps {start}..{end}"
+        match clash.and_then(|id| self.bookings.get(id)) {
+            Some(other) if other.company == *company => Err(Error::Precondition(format!(
+                "truck {plate} already holds booking {}, which overlaps {start}..{end}",
+                other.id
+            ))),
+            Some(_) => Err(Error::Precondition(format!(
+                "truck {plate} already holds an overlapping booking ({start}..{end})"
             ))),
             None => Ok(()),
         }
@@ -760,7 +773,7 @@ impl Ledger {
         let stops = rules::plan_move(&self.zones, actor, b, stop, new_start, now)?;
         let old = b.stops[stop].clone();
         let z = self.zone(&old.zone)?;
-        self.check_overlap(&b.plate, &stops, Some(id))?;
+        self.check_overlap(&b.company, &b.plate, &stops, Some(id))?;
         let company = b.company.clone();
         if let Some(e) = self.refusal(z, new_start, old.transaction_type, &company, now) {
             return Err(e);

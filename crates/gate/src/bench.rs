@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bawaba_app::{App, SystemClock};
 use bawaba_codec::anpr::{AnprFormat, PlateRead};
 use bawaba_codec::modbus::BarrierCommand;
 use bawaba_domain::access::{Principal, Role};
@@ -16,7 +17,7 @@ use bawaba_domain::ids::{BookingId, CompanyId, GateId, LaneId, ZoneId};
 use bawaba_domain::ledger::{Direction, Gate, Lane, NewBooking, Stop};
 use bawaba_domain::plate::Plate;
 use bawaba_domain::stats::percentile;
-use bawaba_grpc::{Scheduler, SystemClock};
+use bawaba_grpc::Scheduler;
 use bawaba_store::{SledStore, Store, TokenBook};
 use chrono::{DateTime, TimeDelta, Timelike, Utc};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -94,9 +95,7 @@ impl Bed {
         let addr = listener.local_addr()?;
         let (stop, stopped) = watch::channel(false);
         let server = Scheduler {
-            store: Arc::clone(&store),
-            tokens,
-            clock: Arc::new(SystemClock),
+            app: App::new(Arc::clone(&store), tokens, Arc::new(SystemClock)),
             tls: None,
         };
         let mut until = stopped.clone();

@@ -23,11 +23,11 @@ pub use barrier::{Barrier, BarrierConfig, BarrierFault, PulseMode, PulseReport, 
 
 /// The clock the agent runs on (real or simulated): its time, and waiting for an instant of
 /// it (the lanes' fusion deadlines).
-pub type Clock = Arc<dyn bawaba_grpc::Clock>;
+pub type Clock = Arc<dyn bawaba_app::Clock>;
 
 /// The system clock.
 pub fn system_clock() -> Clock {
-    Arc::new(bawaba_grpc::SystemClock)
+    Arc::new(bawaba_app::SystemClock)
 }
 
 /// A running device driver.

@@ -42,7 +42,7 @@ use tokio::sync::watch;
 use crate::agent::AgentCounters;
 use crate::serial::StatsHandle;
 
-pub use bawaba_grpc::metrics::CONTENT_TYPE;
+pub use bawaba_app::metrics::CONTENT_TYPE;
 
 /// Upper bounds of the decision latency buckets, in seconds (0.5 ms to 1 s).
 const LATENCY_BUCKETS: [f64; 12] = [
@@ -185,7 +185,7 @@ impl AgentMetrics {
 
     /// The registry in the Prometheus text format 0.0.4 ([`CONTENT_TYPE`]).
     pub fn encode(&self) -> String {
-        bawaba_grpc::metrics::openmetrics_to_text(&bawaba_grpc::metrics::encode_registry(
+        bawaba_app::metrics::openmetrics_to_text(&bawaba_app::metrics::encode_registry(
             &self.registry,
         ))
     }

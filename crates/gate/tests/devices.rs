@@ -32,7 +32,7 @@ fn fast_link() -> LinkConfig {
 }
 
 fn fixed_clock() -> Clock {
-    Arc::new(bawaba_grpc::SimClock::new(
+    Arc::new(bawaba_app::SimClock::new(
         Utc.with_ymd_and_hms(2025, 3, 14, 7, 5, 9).unwrap(),
     ))
 }

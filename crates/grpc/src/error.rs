@@ -10,9 +10,15 @@
 //! | idempotency key reused for another request | ALREADY_EXISTS |
 //! | missing or unknown token | UNAUTHENTICATED (see [`crate::auth`]) |
 //! | storage failure | INTERNAL (logged); store closing: UNAVAILABLE |
+//! | undecodable request body, invalid UTF-8 | INVALID_ARGUMENT (see [`decode_status`]) |
+//! | request over the size limit | RESOURCE_EXHAUSTED naming the limit |
+//!
+//! A zone, gate, lane, booking, referral or company outside the caller's scope is NOT_FOUND,
+//! exactly like one that does not exist (the application layer answers so).
 
 use std::collections::HashMap;
 
+use bawaba_app::Error as App;
 use bawaba_domain::Error as Domain;
 use bawaba_store::Error as Store;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -119,12 +125,14 @@ pub fn invalid(field: &str, reason: &str) -> Status {
 /// either way; the idempotency key makes the retry safe.
 pub const STORAGE_FAILED: &str = "the scheduler's storage failed (see its log): nothing in this answer is confirmed; retry a change with the same idempotency key once the scheduler serves again";
 
-/// A store failure as a status.
-pub fn status(e: Store) -> Status {
-    match e {
-        Store::Domain(d) => domain_status(d),
-        Store::Closed => Status::unavailable("the scheduler is shutting down"),
-        other => {
+/// An application error (or a domain refusal, or a store failure) as a status.
+pub fn status(e: impl Into<App>) -> Status {
+    match e.into() {
+        App::Refused(d) => domain_status(d),
+        App::Unauthenticated(why) => Status::unauthenticated(why),
+        App::Store(Store::Domain(d)) => domain_status(d),
+        App::Store(Store::Closed) => Status::unavailable("the scheduler is shutting down"),
+        App::Store(other) => {
             tracing::error!(error = %other, "storage failure");
             Status::internal(STORAGE_FAILED)
         }

@@ -1,20 +1,19 @@
-//! Bawaba's gRPC API, package `bawaba.v1`: the generated code ([`pb`]), the services, token
-//! authentication, and the one place where errors become status codes ([`error`]). Only this
-//! crate knows tonic; the CLI, the simulator and the tests use its clients.
+//! Bawaba's gRPC door, package `bawaba.v1`: the generated code ([`pb`]), the services (decode,
+//! call `bawaba_app`, map the answer), and the one place where errors become status codes
+//! ([`error`]). Only this crate knows tonic; the CLI, the simulator and the tests use its
+//! clients.
 
-pub mod auth;
+mod auth;
 pub mod client;
-pub mod clock;
 pub mod convert;
+pub mod decode;
 pub mod error;
 mod gate;
 pub mod metrics;
 pub mod server;
 mod service;
 
-pub use clock::{Clock, SimClock, SystemClock};
 pub use convert::{from_timestamp, timestamp};
-pub use gate::{Commands, Decision, resolve_referral};
 pub use server::{Scheduler, Tls};
 
 /// The generated messages, clients and servers of `bawaba.v1`.

@@ -7,20 +7,18 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use bawaba_store::{Store, TokenBook};
+use bawaba_app::App;
+use bawaba_store::Store;
 use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
-use crate::auth::Authenticator;
-use crate::metrics::Metrics;
+use crate::metrics::GrpcMetricsLayer;
 use crate::pb;
 use crate::service::Api;
 
 /// Largest request accepted, in bytes. A booking is well under 4 KiB.
 pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
-
-pub use crate::clock::{Clock, SystemClock};
 
 /// Certificate and key files (PEM) for a TLS listener, and optionally the CA (PEM) whose
 /// client certificates it requires (mutual TLS: a client without a certificate signed by it
@@ -49,58 +47,26 @@ pub enum Error {
     Io(#[from] std::io::Error),
 }
 
-/// A scheduler ready to serve: the store, the tokens and the clock.
+/// The gRPC door of a scheduler: the application it serves, and optional TLS.
 #[derive(Debug)]
 pub struct Scheduler<S> {
-    pub store: Arc<S>,
-    pub tokens: Arc<TokenBook>,
-    pub clock: Arc<dyn Clock>,
+    pub app: App<S>,
     pub tls: Option<Tls>,
 }
 
 impl<S: Store> Scheduler<S> {
-    /// Serves on `listener` until `shutdown` resolves.
+    /// Serves on `listener` until `shutdown` resolves, counting every call into the app's
+    /// metrics and refreshing the gauges read from the store while serving.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), Error> {
-        self.serve_with_commands(Arc::default(), listener, shutdown)
-            .await
-    }
-
-    /// [`Scheduler::serve`], sending operators' gate commands through `commands` (shared
-    /// with the web dashboard, so an approval there reaches the gate's agent stream too).
-    pub async fn serve_with_commands(
-        self,
-        commands: Arc<crate::Commands>,
-        listener: TcpListener,
-        shutdown: impl Future<Output = ()> + Send,
-    ) -> Result<(), Error> {
-        self.serve_with_metrics(commands, Arc::default(), listener, shutdown)
-            .await
-    }
-
-    /// [`Scheduler::serve_with_commands`], counting into `metrics` (the registry the web
-    /// dashboard serves at `/metrics`): every gRPC call (the layer of [`Metrics::grpc_layer`]),
-    /// bookings and passages in the services, and the store gauges refreshed while serving.
-    pub async fn serve_with_metrics(
-        self,
-        commands: Arc<crate::Commands>,
-        metrics: Arc<Metrics>,
-        listener: TcpListener,
-        shutdown: impl Future<Output = ()> + Send,
-    ) -> Result<(), Error> {
         let addr: SocketAddr = listener.local_addr()?;
-        let refresher = metrics.spawn_refresher(Arc::clone(&self.store), Arc::clone(&self.clock));
-        let mut failure = self.store.failure();
-        let api = Api::new(
-            self.store,
-            Authenticator::new(self.tokens),
-            self.clock,
-            commands,
-        )
-        .with_metrics(Arc::clone(&metrics));
+        let refresher = self.app.spawn_metrics_refresher();
+        let mut failure = self.app.store().failure();
+        let metrics = Arc::clone(self.app.metrics());
+        let api = Api::new(self.app);
 
         let (health, health_service) = tonic_health::server::health_reporter();
         // The services the health check reports on, by their gRPC names.
@@ -157,7 +123,8 @@ impl<S: Store> Scheduler<S> {
             builder = builder.tls_config(cfg)?;
         }
         let router = builder
-            .layer(metrics.grpc_layer())
+            .layer(GrpcMetricsLayer::new(metrics))
+            .layer(crate::decode::DecodeErrorsLayer)
             .add_service(health_service)
             .add_service(reflection().build_v1()?)
             .add_service(reflection().build_v1alpha()?)

@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use bawaba_app::metrics::{CONTENT_TYPE, Metrics};
+use bawaba_app::{App, SystemClock};
 use bawaba_domain::access::{Principal, Role};
 use bawaba_domain::calendar::{SlotLength, WindowCapacity, ZoneConfig};
 use bawaba_domain::ids::{GateId, LaneId, PassageId, ZoneId};
@@ -12,8 +14,7 @@ use bawaba_domain::ledger::{Direction, Gate, Lane};
 use bawaba_domain::passage::{Passage, Reason, Verdict};
 use bawaba_domain::plate::Plate;
 use bawaba_grpc::client::{BearerToken, Clients};
-use bawaba_grpc::metrics::{CONTENT_TYPE, Metrics};
-use bawaba_grpc::{Scheduler, SystemClock, pb, timestamp};
+use bawaba_grpc::{Scheduler, pb, timestamp};
 use bawaba_store::{SledStore, Store, TokenBook};
 use chrono::{DateTime, TimeDelta, Timelike, Utc};
 use tokio::sync::watch;
@@ -80,10 +81,16 @@ async fn start() -> Server {
             id: GateId::parse("act-north").unwrap(),
             zone: zone(),
             name: "North gate".into(),
-            lanes: vec![Lane {
-                id: LaneId::parse("in-1").unwrap(),
-                direction: Direction::In,
-            }],
+            lanes: vec![
+                Lane {
+                    id: LaneId::parse("in-1").unwrap(),
+                    direction: Direction::In,
+                },
+                Lane {
+                    id: LaneId::parse("out-1").unwrap(),
+                    direction: Direction::Out,
+                },
+            ],
         })
         .await
         .unwrap();
@@ -116,22 +123,13 @@ async fn start() -> Server {
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = format!("http://{}", listener.local_addr().unwrap());
-    let metrics = Arc::new(Metrics::new());
+    let app = App::new(Arc::clone(&store), tokens, Arc::new(SystemClock));
+    let metrics = Arc::clone(app.metrics());
     let (stop, mut stopped) = watch::channel(false);
-    let server = Scheduler {
-        store: Arc::clone(&store),
-        tokens,
-        clock: Arc::new(SystemClock),
-        tls: None,
-    };
-    tokio::spawn(server.serve_with_metrics(
-        Arc::default(),
-        Arc::clone(&metrics),
-        listener,
-        async move {
-            let _ = stopped.changed().await;
-        },
-    ));
+    let server = Scheduler { app, tls: None };
+    tokio::spawn(server.serve(listener, async move {
+        let _ = stopped.changed().await;
+    }));
     Server {
         addr,
         company,
@@ -306,7 +304,11 @@ fn truck_passage(
         id: PassageId::new(t, n),
         zone: zone(),
         gate: GateId::parse("act-north").unwrap(),
-        lane: LaneId::parse("in-1").unwrap(),
+        lane: LaneId::parse(match direction {
+            Direction::In => "in-1",
+            Direction::Out => "out-1",
+        })
+        .unwrap(),
         direction,
         first_read_at: t,
         last_read_at: t,

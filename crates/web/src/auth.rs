@@ -1,10 +1,11 @@
 //! Who is asking: the token in the session cookie (or an `Authorization: Bearer` header, for
-//! scripts calling the JSON endpoints), checked against the scheduler's token book.
+//! scripts calling the JSON endpoints), authenticated by the application layer.
 
 use axum::http::HeaderMap;
 use axum::http::header::{AUTHORIZATION, COOKIE};
+use bawaba_app::App;
 use bawaba_domain::access::{Principal, Role};
-use bawaba_store::TokenBook;
+use bawaba_store::Store;
 
 /// The session cookie: the token itself, HttpOnly and SameSite=Strict.
 pub const SESSION_COOKIE: &str = "bawaba_session";
@@ -52,11 +53,11 @@ pub enum Access {
 }
 
 /// Checks the request's token for one of `roles`.
-pub fn check(tokens: &TokenBook, headers: &HeaderMap, roles: &[Role]) -> Access {
-    match token(headers).and_then(|t| tokens.authenticate(t)) {
-        None => Access::Anonymous,
-        Some(p) if roles.contains(&p.role) => Access::Granted(p),
-        Some(p) => Access::Refused(p),
+pub fn check<S: Store>(app: &App<S>, headers: &HeaderMap, roles: &[Role]) -> Access {
+    match app.authenticate(token(headers)) {
+        Err(_) => Access::Anonymous,
+        Ok(p) if roles.contains(&p.role) => Access::Granted(p),
+        Ok(p) => Access::Refused(p),
     }
 }
 

@@ -22,11 +22,9 @@ mod report;
 mod routes;
 
 use std::future::Future;
-use std::sync::Arc;
 
-use bawaba_grpc::metrics::Metrics;
-use bawaba_grpc::{Clock, Commands};
-use bawaba_store::{Store, TokenBook};
+use bawaba_app::App;
+use bawaba_store::Store;
 use tokio::net::TcpListener;
 
 pub use i18n::Lang;
@@ -38,10 +36,23 @@ pub enum Error {
     /// A malformed parameter; `field` names it.
     #[error("{field}: {reason}")]
     Invalid { field: String, reason: String },
+    /// What the application layer refused or failed at.
     #[error(transparent)]
-    Store(#[from] bawaba_store::Error),
+    App(#[from] bawaba_app::Error),
     #[error("HTTP server: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl From<bawaba_store::Error> for Error {
+    fn from(e: bawaba_store::Error) -> Self {
+        Error::App(e.into())
+    }
+}
+
+impl From<bawaba_domain::Error> for Error {
+    fn from(e: bawaba_domain::Error) -> Self {
+        Error::App(e.into())
+    }
 }
 
 impl Error {
@@ -53,26 +64,13 @@ impl Error {
     }
 }
 
-/// What the dashboard reads and acts through: the scheduler's store, token book, clock, and
-/// the gate command channels the gRPC GateService uses (so an approval here reaches the
-/// gate's agent).
+/// The dashboard of an application: every request authenticates and acts through it (the
+/// same use cases, scope checks and gate command channels as the gRPC door, so an approval
+/// here reaches the gate's agent); the authority's figures read its store. Its metrics are
+/// served at `GET /metrics` (no login, as Prometheus expects).
+#[derive(Debug)]
 pub struct Dashboard<S> {
-    pub store: Arc<S>,
-    pub tokens: Arc<TokenBook>,
-    pub clock: Arc<dyn Clock>,
-    pub commands: Arc<Commands>,
-    /// The scheduler's metrics: served at `GET /metrics` (no login, as Prometheus expects)
-    /// and fed by what is done here (the turn time of an exit an operator approves); none: no
-    /// `/metrics` route.
-    pub metrics: Option<Arc<Metrics>>,
-}
-
-impl<S> std::fmt::Debug for Dashboard<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Dashboard")
-            .field("metrics", &self.metrics.is_some())
-            .finish_non_exhaustive()
-    }
+    pub app: App<S>,
 }
 
 impl<S: Store> Dashboard<S> {

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use bawaba_app::App;
 use bawaba_domain::access::Principal;
 use bawaba_domain::calendar::ZoneConfig;
 use bawaba_domain::ids::{BookingId, PassageId, ZoneId};
@@ -79,14 +80,17 @@ pub async fn passage_head<S: Store>(store: &S) -> Result<u64, Error> {
     Ok(store.recorded_passages(None, u64::MAX, 0).await?.head)
 }
 
-/// Passages after `since` (oldest first, at most `limit`), of `zone` when given.
+/// Passages of `who`'s scope after `since` (oldest first, at most `limit`).
 pub async fn passages_since<S: Store>(
-    store: &S,
-    zone: Option<&ZoneId>,
+    app: &App<S>,
+    who: &Principal,
     since: PassageId,
     limit: usize,
 ) -> Result<Vec<Passage>, Error> {
-    Ok(store.passages(zone.cloned(), Some(since), limit).await?)
+    Ok(app
+        .list_passages(who, None, Some(since), limit)
+        .await?
+        .items)
 }
 
 /// Every booking matching `filter` (in pages).
@@ -316,13 +320,13 @@ pub struct BookingView {
 /// The referrals `who` may see (the operator's zone; every zone for the authority): the open
 /// ones, and the last `resolved` resolved ones, newest first.
 pub async fn referrals<S: Store>(
-    store: &S,
+    app: &App<S>,
     who: &Principal,
     resolved: usize,
     now: DateTime<Utc>,
 ) -> Result<(Vec<ReferralView>, Vec<ReferralView>), Error> {
-    let all = store.referrals(who.zone.clone(), true).await?;
-    let gates = store.gates().await?;
+    let all = app.list_referrals(who, None, true).await?;
+    let gates = app.list_gates(who).await?;
     let mut open = Vec::new();
     let mut done = Vec::new();
     for r in all.iter().rev() {
@@ -331,22 +335,18 @@ pub async fn referrals<S: Store>(
             continue;
         }
         let booking = match r.passage.booking {
-            Some(id) => store
-                .get_booking(bawaba_domain::ledger::Actor::Authority, id)
-                .await
-                .ok()
-                .map(|b| BookingView {
-                    id: b.id.to_string(),
-                    company: b.company.to_string(),
-                    plate: b.plate.to_string(),
-                    epc: b.epc.as_ref().map(ToString::to_string),
-                    state: format!("{:?}", b.state).to_uppercase(),
-                    window_local: b
-                        .stops
-                        .iter()
-                        .find(|s| s.zone == r.passage.zone)
-                        .map(|s| agg::local_datetime(s.window_start)),
-                }),
+            Some(id) => app.get_booking(who, id).await.ok().map(|b| BookingView {
+                id: b.id.to_string(),
+                company: b.company.to_string(),
+                plate: b.plate.to_string(),
+                epc: b.epc.as_ref().map(ToString::to_string),
+                state: format!("{:?}", b.state).to_uppercase(),
+                window_local: b
+                    .stops
+                    .iter()
+                    .find(|s| s.zone == r.passage.zone)
+                    .map(|s| agg::local_datetime(s.window_start)),
+            }),
             None => None,
         };
         let view = ReferralView {

@@ -27,8 +27,6 @@ use crate::{Dashboard, Error, pages, report};
 pub const FEED_ROWS: usize = 25;
 /// Most passages one `/api/passages` answers.
 const MAX_PASSAGES: usize = 1000;
-/// Longest reason an operator may give.
-const MAX_REASON: usize = 500;
 
 struct Inner<S> {
     d: Dashboard<S>,
@@ -46,8 +44,7 @@ impl<S> Clone for App<S> {
 
 /// The dashboard's routes. Live feeds end when `stop` turns true.
 pub fn router<S: Store>(d: Dashboard<S>, stop: watch::Receiver<bool>) -> Router {
-    let metrics = d.metrics.is_some();
-    let mut r = Router::new()
+    Router::new()
         .route("/", get(home::<S>))
         .route("/login", get(login_page::<S>).post(login::<S>))
         .route("/logout", post(logout))
@@ -67,11 +64,9 @@ pub fn router<S: Store>(d: Dashboard<S>, stop: watch::Receiver<bool>) -> Router 
         .route("/api/feed", get(api_feed::<S>))
         .route("/assets/app.css", get(css))
         .route("/assets/app.js", get(js))
-        .route("/healthz", get(healthz::<S>));
-    if metrics {
-        r = r.route("/metrics", get(metrics_text::<S>));
-    }
-    r.fallback(not_found)
+        .route("/healthz", get(healthz::<S>))
+        .route("/metrics", get(metrics_text::<S>))
+        .fallback(not_found)
         .with_state(App(Arc::new(Inner { d, stop })))
 }
 
@@ -141,7 +136,7 @@ fn page_access<S: Store>(
     roles: &[Role],
     l: Lang,
 ) -> Result<Principal, Response> {
-    match auth::check(&app.0.d.tokens, headers, roles) {
+    match auth::check(&app.0.d.app, headers, roles) {
         Access::Granted(p) => Ok(p),
         Access::Anonymous => Err(redirect("/login", None)),
         Access::Refused(p) => Err(page(StatusCode::FORBIDDEN, pages::forbidden(l, &p), None)),
@@ -164,7 +159,7 @@ fn api_access<S: Store>(
     headers: &HeaderMap,
     roles: &[Role],
 ) -> Result<Principal, Response> {
-    match auth::check(&app.0.d.tokens, headers, roles) {
+    match auth::check(&app.0.d.app, headers, roles) {
         Access::Granted(p) => Ok(p),
         Access::Anonymous => Err(json_error(
             StatusCode::UNAUTHORIZED,
@@ -187,21 +182,32 @@ fn api_access<S: Store>(
     }
 }
 
-/// The HTTP status of an error.
+/// The HTTP status of an error: the one mapping of the web door.
 fn error_status(e: &Error) -> (StatusCode, Option<String>) {
-    use bawaba_domain::Error as D;
-    match e {
-        Error::Invalid { field, .. } => (StatusCode::BAD_REQUEST, Some(field.clone())),
-        Error::Store(bawaba_store::Error::Domain(d)) => match d {
-            D::Invalid { field, .. } => (StatusCode::BAD_REQUEST, Some(field.clone())),
-            D::NotFound { .. } => (StatusCode::NOT_FOUND, None),
-            D::Forbidden(_) => (StatusCode::FORBIDDEN, None),
-            D::Precondition(_) | D::IdempotencyConflict { .. } => (StatusCode::CONFLICT, None),
-            D::WindowFull { .. } | D::CompanyCap { .. } => (StatusCode::CONFLICT, None),
-        },
-        Error::Store(bawaba_store::Error::Closed) => (StatusCode::SERVICE_UNAVAILABLE, None),
-        Error::Store(_) | Error::Io(_) => (StatusCode::INTERNAL_SERVER_ERROR, None),
-    }
+    use bawaba_app::Kind;
+    let app = match e {
+        Error::Invalid { field, .. } => return (StatusCode::BAD_REQUEST, Some(field.clone())),
+        Error::Io(_) => return (StatusCode::INTERNAL_SERVER_ERROR, None),
+        Error::App(app) => app,
+    };
+    let status = match app.kind() {
+        Kind::Invalid => {
+            let field = match app {
+                bawaba_app::Error::Refused(bawaba_domain::Error::Invalid { field, .. }) => {
+                    Some(field.clone())
+                }
+                _ => None,
+            };
+            return (StatusCode::BAD_REQUEST, field);
+        }
+        Kind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        Kind::NotFound => StatusCode::NOT_FOUND,
+        Kind::Forbidden => StatusCode::FORBIDDEN,
+        Kind::Exhausted | Kind::Precondition | Kind::Conflict => StatusCode::CONFLICT,
+        Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    (status, None)
 }
 
 fn api_error(e: &Error) -> Response {
@@ -212,18 +218,23 @@ fn api_error(e: &Error) -> Response {
     json_error(status, &e.to_string(), field.as_deref())
 }
 
-fn now<S>(app: &App<S>) -> chrono::DateTime<chrono::Utc> {
-    app.0.d.clock.now()
+fn now<S: Store>(app: &App<S>) -> chrono::DateTime<chrono::Utc> {
+    app.0.d.app.clock().now()
 }
 
-fn day<S>(app: &App<S>, raw: Option<&str>) -> Result<Day, Error> {
+/// The store, for the authority's figures (read after an authority check).
+fn store<S: Store>(app: &App<S>) -> &S {
+    app.0.d.app.store()
+}
+
+fn day<S: Store>(app: &App<S>, raw: Option<&str>) -> Result<Day, Error> {
     Day::parse(raw, now(app))
 }
 
 // ---- pages ---------------------------------------------------------------------------------
 
 async fn home<S: Store>(State(app): State<App<S>>, headers: HeaderMap) -> Response {
-    match auth::check(&app.0.d.tokens, &headers, auth::DASHBOARD_ROLES) {
+    match auth::check(&app.0.d.app, &headers, auth::DASHBOARD_ROLES) {
         Access::Granted(p) if p.role == Role::Authority => redirect("/authority", None),
         Access::Granted(_) => redirect("/operator", None),
         Access::Anonymous => redirect("/login", None),
@@ -255,18 +266,18 @@ async fn login<S: Store>(
 ) -> Response {
     let (l, _) = lang(&PageQuery::default(), &headers);
     let token = f.token.trim();
-    match app.0.d.tokens.authenticate(token) {
-        None => page(
+    match app.0.d.app.authenticate(Some(token)) {
+        Err(_) => page(
             StatusCode::UNAUTHORIZED,
             pages::login(l, Some(l.t("login.bad"))),
             None,
         ),
-        Some(p) if !auth::DASHBOARD_ROLES.contains(&p.role) => page(
+        Ok(p) if !auth::DASHBOARD_ROLES.contains(&p.role) => page(
             StatusCode::FORBIDDEN,
             pages::login(l, Some(l.t("login.role"))),
             None,
         ),
-        Some(p) => {
+        Ok(p) => {
             tracing::info!(who = %p.label, role = p.role.as_str(), "dashboard login");
             redirect("/", Some(auth::session_cookie(token)))
         }
@@ -298,7 +309,7 @@ async fn authority<S: Store>(
             );
         }
     };
-    let store = &*app.0.d.store;
+    let store = store(&app);
     let overview = report::overview(store, &d, now).await;
     // The live feed goes on from the head read before the rows shown: a passage recorded in
     // between comes twice, and the page shows it once.
@@ -328,7 +339,7 @@ async fn operator<S: Store>(
         Err(r) => return r,
     };
     let now = now(&app);
-    match report::referrals(&*app.0.d.store, &p, 10, now).await {
+    match report::referrals(&app.0.d.app, &p, 10, now).await {
         Ok((open, done)) => {
             let flash = pages::Flash {
                 done: q.done.as_deref(),
@@ -355,32 +366,20 @@ struct ResolveForm {
     reason: String,
 }
 
-/// Parses a decision: approve or reject, and the reason (required, at most 500 characters).
-fn decision(approve: &str, reason: &str) -> Result<(bool, String), Error> {
-    let approve = match approve {
-        "approve" => true,
-        "reject" => false,
-        other => {
-            return Err(Error::invalid(
-                "decision",
-                format!("{other:?}; expected approve or reject"),
-            ));
-        }
-    };
-    let reason = reason.trim();
-    if reason.is_empty() {
-        return Err(Error::invalid("reason", "is required"));
+/// Parses a decision: approve or reject.
+fn decision(approve: &str) -> Result<bool, Error> {
+    match approve {
+        "approve" => Ok(true),
+        "reject" => Ok(false),
+        other => Err(Error::invalid(
+            "decision",
+            format!("{other:?}; expected approve or reject"),
+        )),
     }
-    if reason.chars().count() > MAX_REASON {
-        return Err(Error::invalid(
-            "reason",
-            format!("is longer than {MAX_REASON} characters"),
-        ));
-    }
-    Ok((approve, reason.to_owned()))
 }
 
-/// Resolves through the one code path the gRPC OperatorService uses.
+/// Resolves through the application's one use case, as the gRPC OperatorService does (the
+/// reason is checked there).
 async fn resolve<S: Store>(
     app: &App<S>,
     p: &Principal,
@@ -388,22 +387,13 @@ async fn resolve<S: Store>(
     approve: &str,
     reason: &str,
 ) -> Result<(bawaba_domain::passage::Referral, bool), Error> {
-    let id = PassageId::parse(id).map_err(|e| Error::Store(e.in_field("event_id").into()))?;
-    let (approve, reason) = decision(approve, reason)?;
-    let d = &app.0.d;
-    Ok(bawaba_grpc::resolve_referral(
-        &*d.store,
-        &d.commands,
-        d.metrics.as_deref(),
-        p,
-        bawaba_grpc::Decision {
-            id,
-            approve,
-            reason,
-        },
-        d.clock.now(),
-    )
-    .await?)
+    let id = PassageId::parse(id).map_err(|e| e.in_field("event_id"))?;
+    let decision = bawaba_app::Decision {
+        id,
+        approve: decision(approve)?,
+        reason: reason.to_owned(),
+    };
+    Ok(app.0.d.app.resolve_referral(p, decision).await?)
 }
 
 async fn resolve_form<S: Store>(
@@ -467,10 +457,10 @@ const OPERATORS: &[Role] = &[Role::Operator, Role::Authority];
 /// called with the store and the day (and the current time when `now` is given).
 macro_rules! day_endpoint {
     ($name:ident, $report:path) => {
-        day_endpoint!(@ $name, |app, d| $report(&*app.0.d.store, &d));
+        day_endpoint!(@ $name, |app, d| $report(store(&app), &d));
     };
     ($name:ident, $report:path, now) => {
-        day_endpoint!(@ $name, |app, d| $report(&*app.0.d.store, &d, now(&app)));
+        day_endpoint!(@ $name, |app, d| $report(store(&app), &d, now(&app)));
     };
     (@ $name:ident, |$app:ident, $d:ident| $call:expr) => {
         async fn $name<S: Store>(
@@ -504,7 +494,7 @@ async fn api_closures<S: Store>(State(app): State<App<S>>, headers: HeaderMap) -
     if let Err(r) = api_access(&app, &headers, AUTHORITY) {
         return r;
     }
-    match report::closures(&*app.0.d.store, now(&app)).await {
+    match report::closures(store(&app), now(&app)).await {
         Ok(v) => Json(v).into_response(),
         Err(e) => api_error(&e),
     }
@@ -515,7 +505,7 @@ async fn api_referrals<S: Store>(State(app): State<App<S>>, headers: HeaderMap) 
         Ok(p) => p,
         Err(r) => return r,
     };
-    match report::referrals(&*app.0.d.store, &p, 50, now(&app)).await {
+    match report::referrals(&app.0.d.app, &p, 50, now(&app)).await {
         Ok((open, resolved)) => Json(serde_json::json!({
             "zone": p.zone.as_ref().map(ToString::to_string),
             "open": open,
@@ -601,11 +591,10 @@ async fn api_passages<S: Store>(
             format!("is {limit}; expected 1 to {MAX_PASSAGES}"),
         ));
     }
-    let store = &*app.0.d.store;
     let found = match since(q.since.as_deref()) {
         Err(e) => return api_error(&e),
-        Ok(Some(after)) => report::passages_since(store, p.zone.as_ref(), after, limit).await,
-        Ok(None) => report::recent_passages(store, p.zone.as_ref(), limit, now(&app)).await,
+        Ok(Some(after)) => report::passages_since(&app.0.d.app, &p, after, limit).await,
+        Ok(None) => report::recent_passages(store(&app), p.zone.as_ref(), limit, now(&app)).await,
     };
     match found {
         Ok(found) => Json(serde_json::json!({
@@ -640,7 +629,7 @@ async fn api_feed<S: Store>(
     let cursor = match recording_number(last_event.as_deref().or(q.since.as_deref())) {
         Ok(Some(c)) => c,
         // Nothing seen yet: start after the last passage recorded.
-        Ok(None) => match report::passage_head(&*app.0.d.store).await {
+        Ok(None) => match report::passage_head(store(&app)).await {
             Ok(head) => head,
             Err(e) => return api_error(&e),
         },
@@ -671,17 +660,13 @@ async fn feed<S: Store>(
     mut cursor: u64,
     tx: mpsc::Sender<Result<Event, Infallible>>,
 ) {
-    let store = &app.0.d.store;
-    let mut commits = store.commits();
+    let mut commits = app.0.d.app.commits();
     let mut stop = app.0.stop.clone();
     loop {
         // Seen before reading, so a commit racing the read wakes us again.
         commits.borrow_and_update();
         loop {
-            let page = match store
-                .recorded_passages(who.zone.clone(), cursor, FEED_PAGE)
-                .await
-            {
+            let page = match app.0.d.app.recorded_passages(&who, cursor, FEED_PAGE).await {
                 Ok(r) => r.passages,
                 Err(e) => {
                     tracing::warn!(error = %e, "live feed: reading passages failed");
@@ -739,7 +724,7 @@ async fn js() -> Response {
 /// `ok` while the store serves; 503 with the reason once it has stopped serving (the sled
 /// store after a failed commit), so a liveness probe restarts the scheduler.
 async fn healthz<S: Store>(State(app): State<App<S>>) -> Response {
-    let failure = app.0.d.store.failure().borrow().clone();
+    let failure = store(&app).failure().borrow().clone();
     match failure {
         None => "ok".into_response(),
         Some(why) => (
@@ -751,12 +736,6 @@ async fn healthz<S: Store>(State(app): State<App<S>>) -> Response {
 }
 
 async fn metrics_text<S: Store>(State(app): State<App<S>>) -> Response {
-    let body = app
-        .0
-        .d
-        .metrics
-        .as_ref()
-        .map(|m| m.encode())
-        .unwrap_or_default();
-    ([(CONTENT_TYPE, bawaba_grpc::metrics::CONTENT_TYPE)], body).into_response()
+    let body = app.0.d.app.metrics().encode();
+    ([(CONTENT_TYPE, bawaba_app::metrics::CONTENT_TYPE)], body).into_response()
 }

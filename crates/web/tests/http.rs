@@ -9,13 +9,12 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use bawaba_app::{App, Clock};
 use bawaba_domain::access::{Principal, Role};
 use bawaba_domain::calendar::{SlotLength, TransactionType, WindowCapacity, ZoneConfig};
 use bawaba_domain::ids::{CompanyId, GateId, LaneId, PassageId, ZoneId};
 use bawaba_domain::ledger::{Direction, Gate, Lane, NewBooking, Stop};
 use bawaba_domain::passage::{Passage, Reason, Verdict};
-use bawaba_grpc::metrics::Metrics;
-use bawaba_grpc::{Clock, Commands};
 use bawaba_store::{SledStore, Store, TokenBook};
 use bawaba_web::Dashboard;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -30,7 +29,7 @@ impl Clock for Fixed {
     }
 
     /// This clock stands still: instants after it never come.
-    fn sleep_until(&self, t: DateTime<Utc>) -> bawaba_grpc::clock::Sleep {
+    fn sleep_until(&self, t: DateTime<Utc>) -> bawaba_app::clock::Sleep {
         if t <= self.0 {
             Box::pin(std::future::ready(()))
         } else {
@@ -136,11 +135,7 @@ async fn bed() -> Bed {
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let app = bawaba_web::router(
         Dashboard {
-            store: Arc::clone(&store),
-            tokens,
-            clock: Arc::new(Fixed(now)),
-            commands: Arc::new(Commands::default()),
-            metrics: Some(Arc::new(Metrics::new())),
+            app: App::new(Arc::clone(&store), tokens, Arc::new(Fixed(now))),
         },
         stop,
     );
@@ -272,7 +267,7 @@ async fn json_endpoints_check_the_role() {
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(
         r.headers[header::CONTENT_TYPE],
-        bawaba_grpc::metrics::CONTENT_TYPE
+        bawaba_app::metrics::CONTENT_TYPE
     );
     assert!(r.body.contains("\nbawaba_store_stopped 0\n"), "{}", r.body);
 }
@@ -623,4 +618,201 @@ async fn the_live_feed_sends_late_passages_in_the_order_they_were_recorded() {
     let r = get(&b.app, "/api/feed?since=01J", Some(&b.authority)).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.json()["field"], "since");
+}
+
+/// Who calls a route in the matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Nobody,
+    Unknown,
+    Company,
+    Gate,
+    OperatorAct,
+    Authority,
+}
+
+/// What a route is: who may use it, and what it answers the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Door {
+    /// Anyone, logged in or not.
+    Public(StatusCode),
+    /// The home page: to the login, the refusal, or the caller's view.
+    Home,
+    /// A page for `roles`: the login redirect, the refusal page, or the page.
+    Page(&'static [Role]),
+    /// A JSON endpoint for `roles`: 401, 403, or 200.
+    Api(&'static [Role]),
+    /// An operator's decision on a referral of zone act or siz (POST, JSON or form).
+    Resolve { form: bool },
+}
+
+const AUTH_ONLY: &[Role] = &[Role::Authority];
+const STAFF: &[Role] = &[Role::Operator, Role::Authority];
+
+/// The row of every route the router has (as written in `routes.rs`).
+fn door(method: &str, path: &str) -> Option<Door> {
+    Some(match (method, path) {
+        ("GET", "/login" | "/assets/app.css" | "/assets/app.js" | "/healthz" | "/metrics") => {
+            Door::Public(StatusCode::OK)
+        }
+        ("POST", "/logout") => Door::Public(StatusCode::SEE_OTHER),
+        ("POST", "/login") => Door::Page(STAFF),
+        ("GET", "/") => Door::Home,
+        ("GET", "/authority") => Door::Page(AUTH_ONLY),
+        ("GET", "/operator") => Door::Page(STAFF),
+        ("POST", "/operator/referrals/{id}") => Door::Resolve { form: true },
+        ("POST", "/api/referrals/{id}/resolve") => Door::Resolve { form: false },
+        (
+            "GET",
+            "/api/overview" | "/api/throughput" | "/api/slots" | "/api/turn-times"
+            | "/api/companies" | "/api/closures" | "/api/queue",
+        ) => Door::Api(AUTH_ONLY),
+        ("GET", "/api/referrals" | "/api/passages" | "/api/feed") => Door::Api(STAFF),
+        _ => return None,
+    })
+}
+
+/// Every `(method, path)` the router declares: read from its source, so a new route without
+/// a row fails the matrix.
+fn declared_routes() -> Vec<(String, String)> {
+    let src = include_str!("../src/routes.rs");
+    let mut out = Vec::new();
+    for chunk in src.split(".route(\"").skip(1) {
+        let (path, rest) = chunk.split_once('"').unwrap();
+        let handlers = rest.split(".route(").next().unwrap_or(rest);
+        for (needle, method) in [("get(", "GET"), ("post(", "POST")] {
+            if handlers.contains(needle) {
+                out.push((method.to_owned(), path.to_owned()));
+            }
+        }
+    }
+    out
+}
+
+/// A fresh open referral of zone `zone` (so every cell resolves one that is open).
+async fn fresh_referral(b: &Bed, n: u128, zone: &str) -> PassageId {
+    let x = passage(n, zone, &format!("{zone}-gate"), b.now, Verdict::Refer);
+    b.store.report_passages(vec![x.clone()]).await.unwrap();
+    x.id
+}
+
+/// The status of `req`, without waiting for the body (the live feed never ends).
+async fn status_of(app: &Router, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap) {
+    let res = app.clone().oneshot(req).await.unwrap();
+    (res.status(), res.headers().clone())
+}
+
+#[tokio::test]
+async fn every_route_by_every_caller_in_and_out_of_scope() {
+    let b = bed().await;
+    let routes = declared_routes();
+    assert!(routes.len() >= 20, "{routes:?}");
+    let missing: Vec<_> = routes
+        .iter()
+        .filter(|(m, p)| door(m, p).is_none())
+        .collect();
+    assert!(missing.is_empty(), "routes with no row: {missing:?}");
+    let token = |w: Who| match w {
+        Who::Nobody => None,
+        Who::Unknown => Some(format!("bwb_{}", "0".repeat(64))),
+        Who::Company => Some(b.company.clone()),
+        Who::Gate => Some(b.gate.clone()),
+        Who::OperatorAct => Some(b.operator_act.clone()),
+        Who::Authority => Some(b.authority.clone()),
+    };
+    let role = |w: Who| match w {
+        Who::Nobody | Who::Unknown => None,
+        Who::Company => Some(Role::Company),
+        Who::Gate => Some(Role::Gate),
+        Who::OperatorAct => Some(Role::Operator),
+        Who::Authority => Some(Role::Authority),
+    };
+    let mut wrong = Vec::new();
+    let mut n = 100;
+    for (method, path) in &routes {
+        let d = door(method, path).unwrap();
+        for who in [
+            Who::Nobody,
+            Who::Unknown,
+            Who::Company,
+            Who::Gate,
+            Who::OperatorAct,
+            Who::Authority,
+        ] {
+            for zone in ["act", "siz"] {
+                n += 1;
+                let id = fresh_referral(&b, n, zone).await;
+                let uri = path.replace("{id}", &id.to_string());
+                let mut req = Request::builder().method(method.as_str()).uri(&uri);
+                let t = token(who);
+                if let Some(t) = &t {
+                    req = req.header(header::COOKIE, format!("bawaba_session={t}"));
+                }
+                let body = match (d, path.as_str()) {
+                    (Door::Resolve { form: false }, _) => {
+                        req = req.header(header::CONTENT_TYPE, "application/json");
+                        Body::from(r#"{"approve":false,"reason":"matrix"}"#)
+                    }
+                    (Door::Resolve { form: true }, _) | (_, "/login") => {
+                        req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+                        Body::from(match path.as_str() {
+                            "/login" => format!("token={}", t.clone().unwrap_or_default()),
+                            _ => "decision=reject&reason=matrix".to_owned(),
+                        })
+                    }
+                    _ => Body::empty(),
+                };
+                let (got, headers) = status_of(&b.app, req.body(body).unwrap()).await;
+                let location = headers
+                    .get(header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                let allowed = |roles: &[Role]| role(who).is_some_and(|r| roles.contains(&r));
+                let in_scope = who == Who::Authority || zone == "act";
+                let (want, want_location): (StatusCode, Option<&str>) = match d {
+                    Door::Public(s) => (s, None),
+                    Door::Home => match role(who) {
+                        None => (StatusCode::SEE_OTHER, Some("/login")),
+                        Some(Role::Authority) => (StatusCode::SEE_OTHER, Some("/authority")),
+                        Some(Role::Operator) => (StatusCode::SEE_OTHER, Some("/operator")),
+                        Some(_) => (StatusCode::FORBIDDEN, None),
+                    },
+                    Door::Page(roles) if path == "/login" => match role(who) {
+                        None => (StatusCode::UNAUTHORIZED, None),
+                        Some(_) if allowed(roles) => (StatusCode::SEE_OTHER, Some("/")),
+                        Some(_) => (StatusCode::FORBIDDEN, None),
+                    },
+                    Door::Page(roles) => match role(who) {
+                        None => (StatusCode::SEE_OTHER, Some("/login")),
+                        Some(_) if allowed(roles) => (StatusCode::OK, None),
+                        Some(_) => (StatusCode::FORBIDDEN, None),
+                    },
+                    Door::Api(roles) => match role(who) {
+                        None => (StatusCode::UNAUTHORIZED, None),
+                        Some(_) if allowed(roles) => (StatusCode::OK, None),
+                        Some(_) => (StatusCode::FORBIDDEN, None),
+                    },
+                    Door::Resolve { form } => match (role(who), form) {
+                        (None, true) => (StatusCode::SEE_OTHER, Some("/login")),
+                        (None, false) => (StatusCode::UNAUTHORIZED, None),
+                        (Some(_), _) if !allowed(STAFF) => (StatusCode::FORBIDDEN, None),
+                        (Some(_), true) if in_scope => {
+                            (StatusCode::SEE_OTHER, Some("/operator?done="))
+                        }
+                        (Some(_), true) => (StatusCode::SEE_OTHER, Some("/operator?error=")),
+                        (Some(_), false) if in_scope => (StatusCode::OK, None),
+                        (Some(_), false) => (StatusCode::NOT_FOUND, None),
+                    },
+                };
+                let location_ok = want_location.is_none_or(|l| location.starts_with(l));
+                if got != want || !location_ok {
+                    wrong.push(format!(
+                        "{method} {path} by {who:?} on {zone}: {got} {location:?}, expected {want} {want_location:?}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

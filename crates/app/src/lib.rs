@@ -1,0 +1,145 @@
+//! Bawaba's application layer: what people and systems do, once, under every front door.
+//!
+//! [`App`] holds the store, the token book, the [`Clock`], the gate [`Commands`] and the
+//! [`Metrics`]. Its methods are the use cases — book, move, cancel, read and list bookings,
+//! find windows, every admin change, report passages, follow a zone, resolve referrals, the
+//! no-show sweep — each taking the caller's [`Principal`] and domain values and answering
+//! domain values or the one [`Error`]. **Authorization lives here**: before anything is read
+//! or changed, every object a request names (zone, gate, lane, booking, referral, company) is
+//! checked against the caller's scope ([`scope`]), and one out of scope is answered exactly
+//! like one that does not exist. The gRPC service and the web dashboard are adapters: decode,
+//! call the app, map the error.
+
+mod admin;
+mod bookings;
+pub mod clock;
+mod commands;
+mod error;
+mod gates;
+pub mod metrics;
+pub mod scope;
+#[cfg(test)]
+mod tests;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use bawaba_domain::access::Principal;
+use bawaba_store::{Store, TokenBook};
+
+pub use bookings::{BookingQuery, MAX_PAGE, MAX_WINDOWS, Page};
+pub use clock::{Clock, SimClock, SystemClock};
+pub use commands::{Commands, GateCommand};
+pub use error::{Error, Kind, Result};
+pub use gates::{Decision, MAX_PASSAGES, MAX_REASON};
+pub use metrics::Metrics;
+
+/// The use cases over a store. Cheap to clone: every front door holds one.
+#[derive(Debug)]
+pub struct App<S> {
+    store: Arc<S>,
+    tokens: Arc<TokenBook>,
+    clock: Arc<dyn Clock>,
+    commands: Arc<Commands>,
+    metrics: Arc<Metrics>,
+}
+
+impl<S> Clone for App<S> {
+    fn clone(&self) -> Self {
+        App {
+            store: Arc::clone(&self.store),
+            tokens: Arc::clone(&self.tokens),
+            clock: Arc::clone(&self.clock),
+            commands: Arc::clone(&self.commands),
+            metrics: Arc::clone(&self.metrics),
+        }
+    }
+}
+
+impl<S: Store> App<S> {
+    /// The application over `store`, authenticating with `tokens`, on `clock`; with its own
+    /// gate command channels and metrics registry, which every door built on it shares.
+    pub fn new(store: Arc<S>, tokens: Arc<TokenBook>, clock: Arc<dyn Clock>) -> Self {
+        App {
+            store,
+            tokens,
+            clock,
+            commands: Arc::default(),
+            metrics: Arc::default(),
+        }
+    }
+
+    /// The store, for what is not a use case of a caller: the dashboard's authority-wide
+    /// figures (after [`App::authenticate`] and an authority check), health and metrics.
+    pub fn store(&self) -> &Arc<S> {
+        &self.store
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Who holds `token`: UNAUTHENTICATED when there is none, or it is unknown or revoked.
+    pub fn authenticate(&self, token: Option<&str>) -> Result<Principal> {
+        let token = token.ok_or(Error::Unauthenticated(
+            "missing token (`authorization: Bearer <token>`)",
+        ))?;
+        self.tokens
+            .authenticate(token)
+            .ok_or(Error::Unauthenticated("unknown or revoked token"))
+    }
+
+    /// Resolves once `token` no longer authenticates (it was revoked), checked every
+    /// [`TokenBook::RECHECK`]: what ends the streams it opened.
+    pub fn revoked(&self, token: Option<String>) -> impl Future<Output = ()> + Send + 'static {
+        let tokens = Arc::clone(&self.tokens);
+        async move {
+            let Some(token) = token else { return };
+            let mut every = tokio::time::interval(TokenBook::RECHECK);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                if tokens.authenticate(&token).is_none() {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Refreshes the metrics read from the store every [`metrics::REFRESH_EVERY`] until the
+    /// task is aborted.
+    pub fn spawn_metrics_refresher(&self) -> tokio::task::JoinHandle<()> {
+        self.metrics
+            .spawn_refresher(Arc::clone(&self.store), Arc::clone(&self.clock))
+    }
+
+    /// Runs the no-show sweep every `every` on the app's clock (real or simulated) until the
+    /// task is aborted.
+    pub fn spawn_sweeper(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        let app = self.clone();
+        let every = chrono::TimeDelta::from_std(every).unwrap_or(chrono::TimeDelta::minutes(1));
+        tokio::spawn(async move {
+            let mut next = app.clock.now();
+            loop {
+                app.clock.sleep_until(next).await;
+                next = app.clock.now() + every;
+                match app.sweep_no_shows().await {
+                    Ok(marked) if !marked.is_empty() => {
+                        tracing::info!(count = marked.len(), "marked no-shows")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "no-show sweep failed"),
+                }
+            }
+        })
+    }
+
+    /// Marks the no-shows due now: the system's own sweep (no caller to authorize).
+    pub async fn sweep_no_shows(&self) -> Result<Vec<bawaba_domain::ids::BookingId>> {
+        Ok(self.store.sweep_no_shows(self.clock.now()).await?)
+    }
+}

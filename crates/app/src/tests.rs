@@ -1,0 +1,544 @@
+//! The application's authorization, against a real sled store: every object a request names
+//! is checked against the caller's scope, and one out of scope is answered exactly like one
+//! that does not exist.
+
+use std::sync::Arc;
+
+use bawaba_domain::access::{Principal, Role};
+use bawaba_domain::calendar::{SlotLength, TransactionType, WindowCapacity, ZoneConfig};
+use bawaba_domain::ids::{BookingId, CompanyId, GateId, LaneId, PassageId, ZoneId};
+use bawaba_domain::ledger::{Booking, BookingFilter, Direction, Gate, Lane, NewBooking, Stop};
+use bawaba_domain::passage::{Passage, Reason, Verdict};
+use bawaba_domain::plate::Plate;
+use bawaba_store::{SledStore, Store, TokenBook};
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use proptest::prelude::*;
+
+use crate::{App, BookingQuery, Decision, Error, GateCommand, Kind, SimClock};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 7, 5, 0, 0).unwrap()
+}
+
+fn zid(z: &str) -> ZoneId {
+    ZoneId::parse(z).unwrap()
+}
+
+fn cid(c: &str) -> CompanyId {
+    CompanyId::parse(c).unwrap()
+}
+
+/// The zones, their gates (`<zone>-gate`, lanes `in-1` IN and `out-1` OUT) and the callers.
+const ZONES: [&str; 2] = ["act", "siz"];
+const COMPANIES: [&str; 2] = ["acme", "zeta"];
+
+struct Bed {
+    app: App<SledStore>,
+    store: Arc<SledStore>,
+    _dir: tempfile::TempDir,
+}
+
+fn principal(role: Role, company: Option<&str>, zone: Option<&str>) -> Principal {
+    Principal::new(role, company.map(cid), zone.map(zid)).unwrap()
+}
+
+/// Every kind of caller: both companies, gates and operators of each zone (and of all), the
+/// authority.
+fn callers() -> Vec<Principal> {
+    let mut all = vec![principal(Role::Authority, None, None)];
+    for c in COMPANIES {
+        all.push(principal(Role::Company, Some(c), None));
+    }
+    for z in ZONES {
+        all.push(principal(Role::Gate, None, Some(z)));
+        all.push(principal(Role::Operator, None, Some(z)));
+    }
+    all.push(principal(Role::Operator, None, None));
+    all
+}
+
+async fn bed() -> Bed {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledStore::open(dir.path()).unwrap());
+    for z in ZONES {
+        let mut cfg = ZoneConfig::new(
+            zid(z),
+            z,
+            SlotLength::from_minutes(60).unwrap(),
+            WindowCapacity::uniform(10),
+        );
+        cfg.rules.booking_cutoff_minutes = 0;
+        cfg.rules.company_cap_percent = 100;
+        cfg.rules.require_containers = false;
+        store.upsert_zone(cfg).await.unwrap();
+        let lane = |id: &str, direction| Lane {
+            id: LaneId::parse(id).unwrap(),
+            direction,
+        };
+        store
+            .upsert_gate(Gate {
+                id: GateId::parse(&format!("{z}-gate")).unwrap(),
+                zone: zid(z),
+                name: format!("{z} gate"),
+                lanes: vec![lane("in-1", Direction::In), lane("out-1", Direction::Out)],
+            })
+            .await
+            .unwrap();
+    }
+    let tokens = Arc::new(TokenBook::new(dir.path()));
+    let app = App::new(Arc::clone(&store), tokens, Arc::new(SimClock::new(t0())));
+    Bed {
+        app,
+        store,
+        _dir: dir,
+    }
+}
+
+impl Bed {
+    /// A booking of `company` at `zone`, `n` hours after t0 (plate unique per `n`).
+    async fn book(&self, company: &str, zone: &str, n: u32) -> Booking {
+        let p = principal(Role::Company, Some(company), None);
+        let plate = Plate::parse(&format!("60-{:05}", 10_000 + n)).unwrap();
+        let start = t0() + TimeDelta::hours(i64::from(n % 24) + 1);
+        self.app
+            .create_booking(&p, None, |company| {
+                Ok(NewBooking {
+                    company,
+                    idempotency_key: format!("k{n}"),
+                    plate,
+                    epc: None,
+                    stops: vec![Stop::new(
+                        zid(zone),
+                        start,
+                        TransactionType::GeneralCargo,
+                        vec![],
+                    )],
+                })
+            })
+            .await
+            .unwrap()
+            .booking
+    }
+
+    async fn bookings(&self) -> Vec<Booking> {
+        self.store
+            .list_bookings(BookingFilter::default(), None, 1000)
+            .await
+            .unwrap()
+    }
+
+    async fn passages(&self) -> Vec<Passage> {
+        self.store.passages(None, None, 1000).await.unwrap()
+    }
+}
+
+fn passage(n: u128, zone: &str, gate: &str, lane: &str, direction: Direction) -> Passage {
+    Passage {
+        id: PassageId::new(t0(), n),
+        zone: zid(zone),
+        gate: GateId::parse(gate).unwrap(),
+        lane: LaneId::parse(lane).unwrap(),
+        direction,
+        first_read_at: t0(),
+        last_read_at: t0(),
+        decided_at: t0(),
+        plate: Some(Plate::parse("60-12345").unwrap()),
+        confidence: Some(40),
+        epc: None,
+        verdict: Verdict::Refer,
+        reasons: vec![Reason::LowConfidence],
+        booking: None,
+        offline: false,
+    }
+}
+
+/// `e` with `id` written as ID: two answers about two ids compare by their shape.
+fn shape(e: &Error, id: &str) -> (Kind, String) {
+    (e.kind(), e.to_string().replace(id, "ID"))
+}
+
+#[tokio::test]
+async fn a_gate_reports_only_its_own_gates_lanes_and_directions() {
+    let b = bed().await;
+    let gate_act = principal(Role::Gate, None, Some("act"));
+    let refused = [
+        // Another zone's gate, in that zone or claimed for its own.
+        (
+            passage(1, "siz", "siz-gate", "in-1", Direction::In),
+            Kind::NotFound,
+        ),
+        (
+            passage(2, "act", "siz-gate", "in-1", Direction::In),
+            Kind::NotFound,
+        ),
+        // A gate or lane that does not exist.
+        (
+            passage(3, "act", "nowhere", "in-1", Direction::In),
+            Kind::NotFound,
+        ),
+        (
+            passage(4, "act", "act-gate", "in-9", Direction::In),
+            Kind::NotFound,
+        ),
+        // An OUT lane reported as IN.
+        (
+            passage(5, "act", "act-gate", "out-1", Direction::In),
+            Kind::Invalid,
+        ),
+    ];
+    for (x, kind) in refused {
+        let ok = passage(9, "act", "act-gate", "in-1", Direction::In);
+        let e = b
+            .app
+            .report_passages(&gate_act, vec![ok, x.clone()])
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), kind, "{x:?}: {e}");
+    }
+    assert!(
+        b.passages().await.is_empty(),
+        "a refused batch stores nothing"
+    );
+    // Another zone's gate is answered exactly like one that does not exist.
+    let theirs = b
+        .app
+        .report_passages(
+            &gate_act,
+            vec![passage(2, "act", "siz-gate", "in-1", Direction::In)],
+        )
+        .await
+        .unwrap_err();
+    let none = b
+        .app
+        .report_passages(
+            &gate_act,
+            vec![passage(2, "act", "nowhere", "in-1", Direction::In)],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(shape(&theirs, "siz-gate"), shape(&none, "nowhere"));
+    let good = passage(9, "act", "act-gate", "in-1", Direction::In);
+    let r = b.app.report_passages(&gate_act, vec![good]).await.unwrap();
+    assert_eq!(r.new.len(), 1);
+}
+
+#[tokio::test]
+async fn an_operator_never_opens_another_zone_s_barrier() {
+    let b = bed().await;
+    let authority = principal(Role::Authority, None, None);
+    let x = passage(1, "siz", "siz-gate", "in-1", Direction::In);
+    b.app
+        .report_passages(&authority, vec![x.clone()])
+        .await
+        .unwrap();
+    let gate_siz = principal(Role::Gate, None, Some("siz"));
+    let gate_act = principal(Role::Gate, None, Some("act"));
+    let siz_gate = GateId::parse("siz-gate").unwrap();
+    // The act gate cannot listen to the siz gate's commands either.
+    let e = b.app.gate_commands(&gate_act, &siz_gate).await.unwrap_err();
+    assert_eq!(e.kind(), Kind::NotFound);
+    let mut commands = b.app.gate_commands(&gate_siz, &siz_gate).await.unwrap();
+    let decision = Decision {
+        id: x.id,
+        approve: true,
+        reason: "checked by phone".into(),
+    };
+    let op_act = principal(Role::Operator, None, Some("act"));
+    let e = b
+        .app
+        .resolve_referral(&op_act, decision.clone())
+        .await
+        .unwrap_err();
+    let missing = Decision {
+        id: PassageId::new(t0(), 77),
+        ..decision.clone()
+    };
+    let none = b
+        .app
+        .resolve_referral(&op_act, missing.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        shape(&e, &x.id.to_string()),
+        shape(&none, &missing.id.to_string())
+    );
+    assert!(commands.try_recv().is_err(), "no pulse for another zone");
+    // Its own operator can.
+    let op_siz = principal(Role::Operator, None, Some("siz"));
+    let (_, delivered) = b.app.resolve_referral(&op_siz, decision).await.unwrap();
+    assert!(delivered);
+    assert_eq!(
+        commands.try_recv().unwrap(),
+        GateCommand::PulseBarrier {
+            lane: LaneId::parse("in-1").unwrap(),
+            event_id: x.id
+        }
+    );
+}
+
+#[tokio::test]
+async fn bookings_out_of_scope_are_answered_as_missing() {
+    let b = bed().await;
+    let siz = b.book("acme", "siz", 1).await;
+    let missing = BookingId::new(t0(), 12345);
+    for p in callers() {
+        let seen = b.app.get_booking(&p, siz.id).await;
+        let none = b.app.get_booking(&p, missing).await.unwrap_err();
+        assert_eq!(none.kind(), Kind::NotFound, "{p:?}");
+        let visible = p.company.as_ref().map_or_else(
+            || p.zone.as_ref().is_none_or(|z| *z == zid("siz")),
+            |c| *c == cid("acme"),
+        );
+        match seen {
+            Ok(found) => assert!(visible && found.id == siz.id, "{p:?} read {found:?}"),
+            Err(e) => {
+                assert!(!visible, "{p:?}: {e}");
+                assert_eq!(
+                    shape(&e, &siz.id.to_string()),
+                    shape(&none, &missing.to_string())
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn listings_stay_in_scope() {
+    let b = bed().await;
+    b.book("acme", "act", 1).await;
+    b.book("zeta", "siz", 2).await;
+    let zeta = principal(Role::Company, Some("zeta"), None);
+    let own = b
+        .app
+        .list_bookings(&zeta, BookingQuery::default())
+        .await
+        .unwrap();
+    assert!(own.items.iter().all(|x| x.company == cid("zeta")));
+    assert_eq!(own.items.len(), 1);
+    let other = b
+        .app
+        .list_bookings(
+            &zeta,
+            BookingQuery {
+                company: Some(cid("acme")),
+                ..BookingQuery::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(other.kind(), Kind::NotFound);
+    let op_act = principal(Role::Operator, None, Some("act"));
+    let elsewhere = BookingQuery {
+        zone: Some(zid("siz")),
+        ..BookingQuery::default()
+    };
+    let e = b.app.list_bookings(&op_act, elsewhere).await.unwrap_err();
+    assert_eq!(e.kind(), Kind::NotFound);
+    let zones = b.app.list_zones(&op_act).await.unwrap();
+    assert_eq!(zones.len(), 1);
+    let gates = b.app.list_gates(&op_act).await.unwrap();
+    assert!(gates.iter().all(|g| g.zone == zid("act")));
+    assert_eq!(b.app.list_gates(&zeta).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn the_overlap_refusal_never_names_another_company_s_booking() {
+    let b = bed().await;
+    let theirs = b.book("acme", "act", 1).await;
+    let zeta = principal(Role::Company, Some("zeta"), None);
+    let e = b
+        .app
+        .create_booking(&zeta, None, |company| {
+            Ok(NewBooking {
+                company,
+                idempotency_key: "z".into(),
+                plate: theirs.plate.clone(),
+                epc: None,
+                stops: theirs.stops.clone(),
+            })
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), Kind::Precondition);
+    assert!(!e.to_string().contains(&theirs.id.to_string()), "{e}");
+}
+
+/// What a random caller tries.
+#[derive(Debug, Clone)]
+enum Op {
+    Get(usize),
+    Cancel(usize),
+    Move(usize),
+    Report {
+        zone: usize,
+        gate: usize,
+        out_lane: bool,
+        direction_out: bool,
+    },
+    Resolve(usize, bool),
+    ListBookings(Option<usize>),
+    ListReferrals(Option<usize>),
+    ListPassages(Option<usize>),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let zone = || proptest::option::of(0..ZONES.len());
+    prop_oneof![
+        (0..4usize).prop_map(Op::Get),
+        (0..4usize).prop_map(Op::Cancel),
+        (0..4usize).prop_map(Op::Move),
+        (0..2usize, 0..2usize, any::<bool>(), any::<bool>()).prop_map(
+            |(zone, gate, out_lane, direction_out)| Op::Report {
+                zone,
+                gate,
+                out_lane,
+                direction_out,
+            }
+        ),
+        (0..4usize, any::<bool>()).prop_map(|(i, a)| Op::Resolve(i, a)),
+        zone().prop_map(Op::ListBookings),
+        zone().prop_map(Op::ListReferrals),
+        zone().prop_map(Op::ListPassages),
+    ]
+}
+
+/// Whether `p` may see (or act on) zone `z`'s gates, referrals and passages.
+fn sees_zone(p: &Principal, z: &ZoneId) -> bool {
+    p.company.is_none() && p.zone.as_ref().is_none_or(|own| own == z)
+}
+
+/// Runs `op` as `p`; checks that what it read is in `p`'s scope, and that a change it made
+/// was to something in scope.
+async fn check(b: &Bed, p: &Principal, op: &Op, bookings: &[Booking], n: u128) {
+    let before = (b.bookings().await, b.passages().await);
+    let booking = |i: usize| &bookings[i % bookings.len()];
+    let changed_in_scope = match op {
+        Op::Get(i) => {
+            if let Ok(x) = b.app.get_booking(p, booking(*i).id).await {
+                assert!(crate::scope::sees_booking(p, &x), "{p:?} read {x:?}");
+            }
+            None
+        }
+        Op::Cancel(i) | Op::Move(i) => {
+            let x = booking(*i);
+            let r = if matches!(op, Op::Cancel(_)) {
+                b.app.cancel_booking(p, x.id, "random".into()).await
+            } else {
+                let to = x.stops[0].window_start + TimeDelta::hours(1);
+                b.app.move_booking(p, x.id, 0, to).await
+            };
+            Some((
+                r.is_ok(),
+                p.role == Role::Authority || p.company == Some(x.company.clone()),
+            ))
+        }
+        Op::Report {
+            zone,
+            gate,
+            out_lane,
+            direction_out,
+        } => {
+            let dir = |out| if out { Direction::Out } else { Direction::In };
+            let gate_zone = ZONES[*gate];
+            let x = passage(
+                n,
+                ZONES[*zone],
+                &format!("{gate_zone}-gate"),
+                if *out_lane { "out-1" } else { "in-1" },
+                dir(*direction_out),
+            );
+            let ok = b.app.report_passages(p, vec![x]).await.is_ok();
+            let legit = matches!(p.role, Role::Gate | Role::Authority)
+                && sees_zone(p, &zid(gate_zone))
+                && zone == gate
+                && out_lane == direction_out;
+            Some((ok, legit))
+        }
+        Op::Resolve(i, approve) => {
+            let all = b.store.referrals(None, true).await.unwrap();
+            let Some(r) = all.get(i % all.len().max(1)) else {
+                return;
+            };
+            let d = Decision {
+                id: r.passage.id,
+                approve: *approve,
+                reason: "random".into(),
+            };
+            let ok = b.app.resolve_referral(p, d).await.is_ok();
+            let legit =
+                matches!(p.role, Role::Operator | Role::Authority) && sees_zone(p, &r.passage.zone);
+            Some((ok, legit))
+        }
+        Op::ListBookings(z) => {
+            let q = BookingQuery {
+                zone: z.map(|z| zid(ZONES[z])),
+                ..BookingQuery::default()
+            };
+            if let Ok(page) = b.app.list_bookings(p, q).await {
+                for x in page.items {
+                    assert!(crate::scope::sees_booking(p, &x), "{p:?} listed {x:?}");
+                }
+            }
+            None
+        }
+        Op::ListReferrals(z) => {
+            if let Ok(found) = b
+                .app
+                .list_referrals(p, z.map(|z| zid(ZONES[z])), true)
+                .await
+            {
+                for r in found {
+                    assert!(sees_zone(p, &r.passage.zone), "{p:?} listed {r:?}");
+                }
+            }
+            None
+        }
+        Op::ListPassages(z) => {
+            let found = b
+                .app
+                .list_passages(p, z.map(|z| zid(ZONES[z])), None, 100)
+                .await;
+            if let Ok(page) = found {
+                for x in page.items {
+                    assert!(sees_zone(p, &x.zone), "{p:?} listed {x:?}");
+                }
+            }
+            None
+        }
+    };
+    if let Some((ok, legit)) = changed_in_scope {
+        assert!(!ok || legit, "{p:?} did {op:?} out of its scope");
+        if !ok {
+            let after = (b.bookings().await, b.passages().await);
+            assert_eq!(before, after, "{p:?}: a refused {op:?} changed the store");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Random requests by random callers never read or change anything outside the caller's
+    /// scope, and a refused change leaves the store as it was.
+    #[test]
+    fn random_callers_stay_in_their_scope(ops in proptest::collection::vec((0..9usize, op()), 1..24)) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let b = bed().await;
+            let mut bookings = Vec::new();
+            for (n, (c, z)) in [(0, 0), (0, 1), (1, 0), (1, 1)].into_iter().enumerate() {
+                let n = u32::try_from(n).unwrap();
+                bookings.push(b.book(COMPANIES[c], ZONES[z], n).await);
+            }
+            let authority = principal(Role::Authority, None, None);
+            for (n, z) in ZONES.iter().enumerate() {
+                let x = passage(1000 + n as u128, z, &format!("{z}-gate"), "in-1", Direction::In);
+                b.app.report_passages(&authority, vec![x]).await.unwrap();
+            }
+            let callers = callers();
+            for (n, (who, op)) in ops.iter().enumerate() {
+                check(&b, &callers[who % callers.len()], op, &bookings, n as u128).await;
+            }
+        });
+    }
+}

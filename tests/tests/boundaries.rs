@@ -1,0 +1,104 @@
+//! ARCHITECTURE.md's Boundaries, checked over `cargo metadata`: which workspace crate may
+//! depend (directly, for building or running it) on which I/O library or door.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+
+/// Each workspace package's direct dependencies (normal and build; not dev).
+fn dependencies() -> BTreeMap<String, BTreeSet<String>> {
+    let out = Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("running cargo metadata");
+    assert!(
+        out.status.success(),
+        "cargo metadata: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata JSON");
+    let packages = meta["packages"].as_array().expect("packages");
+    packages
+        .iter()
+        .map(|p| {
+            let deps = p["dependencies"]
+                .as_array()
+                .expect("dependencies")
+                .iter()
+                .filter(|d| d["kind"].as_str() != Some("dev"))
+                .filter_map(|d| d["name"].as_str().map(str::to_owned))
+                .collect();
+            (p["name"].as_str().expect("name").to_owned(), deps)
+        })
+        .collect()
+}
+
+/// The workspace packages that depend on `dependency`.
+fn users(all: &BTreeMap<String, BTreeSet<String>>, dependency: &str) -> BTreeSet<String> {
+    all.iter()
+        .filter(|(_, deps)| deps.contains(dependency))
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+fn set(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|s| (*s).to_owned()).collect()
+}
+
+#[test]
+fn crates_keep_their_boundaries() {
+    let all = dependencies();
+    assert!(all.contains_key("bawaba-app"), "{:?}", all.keys());
+    let domain = &all["bawaba-domain"];
+    let allowed = set(&["chrono", "chrono-tz", "serde", "thiserror", "ulid"]);
+    assert!(
+        domain.is_subset(&allowed),
+        "the domain crate has I/O dependencies: {:?}",
+        domain.difference(&allowed).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        users(&all, "sled"),
+        set(&["bawaba-store"]),
+        "who knows sled"
+    );
+    assert_eq!(
+        users(&all, "tokio-postgres"),
+        set(&["bawaba-e2e", "bawaba-store-pg"]),
+        "who knows tokio-postgres (the e2e tests check the database itself)"
+    );
+    assert_eq!(users(&all, "tokio-serial"), set(&["bawaba-gate"]));
+    // tonic: the gRPC door, and the clients of it (CLI, gate agent link, simulator, tests).
+    let tonic = users(&all, "tonic");
+    for not in [
+        "bawaba-domain",
+        "bawaba-app",
+        "bawaba-store",
+        "bawaba-store-pg",
+        "bawaba-web",
+    ] {
+        assert!(!tonic.contains(not), "{not} depends on tonic");
+    }
+    assert!(tonic.contains("bawaba-grpc"));
+    for not in [
+        "bawaba-domain",
+        "bawaba-app",
+        "bawaba-store",
+        "bawaba-store-pg",
+    ] {
+        assert!(!all[not].contains("axum"), "{not} depends on axum");
+    }
+    let web = &all["bawaba-web"];
+    assert!(
+        !web.contains("bawaba-grpc"),
+        "the web door calls the app, not the gRPC door"
+    );
+    assert!(web.contains("bawaba-app"));
+    assert!(all["bawaba-grpc"].contains("bawaba-app"));
+    assert!(!all["bawaba-app"].contains("bawaba-grpc"));
+}
