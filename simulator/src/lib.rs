@@ -1,13 +1,8 @@
-//! bawaba-sim: load and simulation tools for Bawaba.
-//!
-//! [`load`] drives bookings and gate passages through a scheduler's gRPC API, closed loop or
-//! open loop at a fixed rate (`bawaba sim --load`); [`bench`] runs the booking benchmarks on
-//! it (`bawaba bench booking`: durable bookings against a no-op call on the same server;
-//! `bawaba bench stores`: sled against PostgreSQL with one and two replicas).
+//! bawaba-sim: a day (or more) at Aqaba played through real pseudo-terminals into real gate
+//! agents and a real scheduler ([`engine`]), with its proofs ([`proofs`]) and report
+//! ([`report`]). The load engine and the benchmarks are `bawaba-bench`.
 
-pub mod bench;
 pub mod engine;
-pub mod load;
 pub mod proofs;
 mod proxy;
 pub mod record;
@@ -15,12 +10,7 @@ pub mod report;
 pub mod scenario;
 pub mod world;
 
-pub use bench::{
-    BookingBenchOptions, BookingBenchReport, GrowthBenchReport, StoresBenchOptions,
-    StoresBenchReport, run_booking_bench, run_growth_bench, run_stores_bench,
-};
 pub use engine::{Live, RunOptions, run, run_and_stop};
-pub use load::{LoadOptions, LoadReport, PhaseStats, run_load};
 pub use scenario::Scenario;
 pub use world::Site;
 

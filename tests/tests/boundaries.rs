@@ -101,4 +101,8 @@ fn crates_keep_their_boundaries() {
     assert!(web.contains("bawaba-app"));
     assert!(all["bawaba-grpc"].contains("bawaba-app"));
     assert!(!all["bawaba-app"].contains("bawaba-grpc"));
+    // The simulator keeps the day; the load engine and benchmarks (and their PostgreSQL
+    // scratch databases) are bawaba-bench.
+    assert!(!all["bawaba-sim"].contains("bawaba-store-pg"));
+    assert!(all["bawaba-bench"].contains("bawaba-store-pg"));
 }

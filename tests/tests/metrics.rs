@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use bawaba_codec::anpr::AnprFormat;
 use bawaba_e2e::{Process, Scheduler, TestDir, free_addr, http_get, token, workspace_root};
-use bawaba_gate::bench::plate_read;
 use bawaba_gate::emulator::{BarrierEmulator, CameraEmulator};
+use bawaba_gate::testbed::plate_read;
 
 const CONFIG: &str = r#"
 [[zones]]

@@ -18,8 +18,8 @@ use bawaba_e2e::{
     GATE_TEST_CONFIG, Process, Scheduler, TEST_CONFIG, TestDir, authority_token, clients,
     company_token, hours_ahead, token, ts,
 };
-use bawaba_gate::bench::{Bed, plate_read};
 use bawaba_gate::emulator::{BarrierEmulator, CameraEmulator};
+use bawaba_gate::testbed::{Bed, plate_read};
 use bawaba_grpc::client::Clients;
 use bawaba_grpc::pb;
 use bawaba_store::AgentStore;

@@ -82,7 +82,7 @@ pub struct SimArgs {
     pub load: bool,
     /// Load mode: what to drive, in order (noop, bookings, passages).
     #[arg(long, value_delimiter = ',', default_value = "bookings,passages")]
-    pub ops: Vec<bawaba_sim::load::Operation>,
+    pub ops: Vec<bawaba_bench::load::Operation>,
     /// Load mode: concurrent clients (closed loop), or most calls in flight (open loop).
     #[arg(long, default_value_t = 64)]
     pub clients: usize,
@@ -206,18 +206,18 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
 
 pub async fn sim(args: SimArgs) -> Result<()> {
     if args.load {
-        let opts = bawaba_sim::LoadOptions {
+        let opts = bawaba_bench::LoadOptions {
             operations: args.ops,
             clients: args.clients,
             pace: match args.rate {
-                Some(per_second) => bawaba_sim::load::Pace::Open { per_second },
-                None => bawaba_sim::load::Pace::Closed,
+                Some(per_second) => bawaba_bench::load::Pace::Open { per_second },
+                None => bawaba_bench::load::Pace::Closed,
             },
             duration: std::time::Duration::from_secs(args.seconds),
-            ..bawaba_sim::LoadOptions::default()
+            ..bawaba_bench::LoadOptions::default()
         };
         opts.validate()?;
-        let report = bawaba_sim::run_load(&opts).await?;
+        let report = bawaba_bench::run_load(&opts).await?;
         client::out(format_args!("{report}"));
         return Ok(());
     }

@@ -336,7 +336,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Booking(cmd) => client::booking(&cli.conn, cmd).await,
         Command::Slots(cmd) => client::slots(&cli.conn, cmd).await,
         Command::Bench(BenchCommand::Gate { bookings, passages }) => {
-            let report = bawaba_gate::bench::run_gate_bench(bookings, passages)
+            let report = bawaba_bench::run_gate_bench(bookings, passages)
                 .await
                 .map_err(|e| anyhow::anyhow!(e))?;
             client::out(format_args!("{report}"));
@@ -352,17 +352,16 @@ async fn run(cli: Cli) -> Result<()> {
             match growth.as_deref() {
                 Some([small, large]) => {
                     let report =
-                        bawaba_sim::bench::run_growth_bench(clients, duration, *small, *large)
-                            .await?;
+                        bawaba_bench::run_growth_bench(clients, duration, *small, *large).await?;
                     client::out(format_args!("{report}"));
                 }
                 _ => {
-                    let opts = bawaba_sim::bench::BookingBenchOptions {
+                    let opts = bawaba_bench::BookingBenchOptions {
                         clients,
                         duration,
                         preload,
                     };
-                    let report = bawaba_sim::bench::run_booking_bench(&opts).await?;
+                    let report = bawaba_bench::run_booking_bench(&opts).await?;
                     client::out(format_args!("{report}"));
                 }
             }
@@ -374,13 +373,13 @@ async fn run(cli: Cli) -> Result<()> {
             postgres,
             replicas,
         }) => {
-            let opts = bawaba_sim::bench::StoresBenchOptions {
+            let opts = bawaba_bench::StoresBenchOptions {
                 clients,
                 duration: Duration::from_secs(seconds),
                 postgres,
                 replicas,
             };
-            let report = bawaba_sim::bench::run_stores_bench(&opts).await?;
+            let report = bawaba_bench::run_stores_bench(&opts).await?;
             client::out(format_args!("{report}"));
             anyhow::ensure!(
                 report.checks_passed(),

@@ -14,12 +14,12 @@
 //! Decoding is done by `bawaba_codec`; this crate adds the I/O, the clocks and the recovery.
 
 pub mod agent;
-pub mod bench;
 pub mod config;
 pub mod devices;
 pub mod emulator;
 pub mod metrics;
 pub mod serial;
+pub mod testbed;
 
 pub use devices::{
     Barrier, BarrierConfig, BarrierFault, CameraConfig, CameraRead, Clock, DeviceTask, PulseMode,

@@ -1,4 +1,4 @@
-//! The agent end to end inside one process (`bench::Bed`): a real scheduler server (sled
+//! The agent end to end inside one process (`testbed::Bed`): a real scheduler server (sled
 //! store, gRPC on 127.0.0.1), a real agent, and its devices emulated on real
 //! pseudo-terminals. Process-level tests with kills live in the workspace's `tests/` crate.
 
@@ -10,7 +10,7 @@ use bawaba_codec::modbus::BarrierCommand;
 use bawaba_domain::epc::Epc;
 use bawaba_domain::ledger::{Actor, BookingState};
 use bawaba_domain::passage::{Reason, Verdict};
-use bawaba_gate::bench::{Bed, plate_read, zone};
+use bawaba_gate::testbed::{Bed, plate_read, zone};
 use bawaba_store::Store;
 use tokio::sync::broadcast;
 

@@ -1,4 +1,4 @@
-//! The agent's metrics move for the right events (`bench::Bed`: a real scheduler, a real agent,
+//! The agent's metrics move for the right events (`testbed::Bed`: a real scheduler, a real agent,
 //! devices on real pseudo-terminals): a bad camera frame, a decided passage and its latency,
 //! the outbox and the link.
 
@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use bawaba_gate::bench::{Bed, plate_read};
+use bawaba_gate::testbed::{Bed, plate_read};
 
 /// The value of the sample `name{labels...}` (all given labels must match).
 fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {

@@ -6,16 +6,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bawaba_app::{App, SystemClock};
+use bawaba_bench::booking::{self as bench, BookingBenchOptions, StoresBenchOptions};
+use bawaba_bench::load::{
+    Layout, LoadOptions, LoadReport, Operation, Pace, PhaseStats, RemoteTarget, StoreChoice,
+    Target, run_load,
+};
 use bawaba_domain::access::{Principal, Role};
 use bawaba_domain::calendar::{BookingRules, SlotLength, WindowCapacity, ZoneConfig};
 use bawaba_domain::ids::{CompanyId, GateId, LaneId, ZoneId};
 use bawaba_domain::ledger::{BookingFilter, Direction, Gate, Lane};
 use bawaba_grpc::Scheduler;
-use bawaba_sim::bench::{self, BookingBenchOptions, StoresBenchOptions};
-use bawaba_sim::load::{
-    Layout, LoadOptions, LoadReport, Operation, Pace, PhaseStats, RemoteTarget, StoreChoice,
-    Target, run_load,
-};
 use bawaba_store::{SledStore, Store, TokenBook};
 use chrono::{TimeDelta, Utc};
 

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use bawaba_sim::bench::{BookingBenchOptions, run_booking_bench, run_growth_bench};
+use bawaba_bench::{BookingBenchOptions, run_booking_bench, run_growth_bench};
 
 fn value<T: std::str::FromStr>(flag: &str, v: Option<String>) -> anyhow::Result<T>
 where
