@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
-/// Each workspace package's direct dependencies (normal and build; not dev).
-fn dependencies() -> BTreeMap<String, BTreeSet<String>> {
+/// `cargo metadata` of the workspace's own packages.
+fn metadata() -> serde_json::Value {
     let out = Command::new(env!("CARGO"))
         .args([
             "metadata",
@@ -22,7 +22,12 @@ fn dependencies() -> BTreeMap<String, BTreeSet<String>> {
         "cargo metadata: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata JSON");
+    serde_json::from_slice(&out.stdout).expect("metadata JSON")
+}
+
+/// Each workspace package's direct dependencies (normal and build; not dev).
+fn dependencies() -> BTreeMap<String, BTreeSet<String>> {
+    let meta = metadata();
     let packages = meta["packages"].as_array().expect("packages");
     packages
         .iter()
@@ -105,4 +110,47 @@ fn crates_keep_their_boundaries() {
     // scratch databases) are bawaba-bench.
     assert!(!all["bawaba-sim"].contains("bawaba-store-pg"));
     assert!(all["bawaba-bench"].contains("bawaba-store-pg"));
+}
+
+/// The shipped binary enables no test-only feature of a workspace crate (the store's
+/// conformance suite, or anything named for tests) anywhere in what it links.
+#[test]
+fn the_binary_links_no_test_only_feature() {
+    let meta = metadata();
+    let packages = meta["packages"].as_array().expect("packages");
+    let by_name: BTreeMap<&str, &serde_json::Value> = packages
+        .iter()
+        .map(|p| (p["name"].as_str().expect("name"), p))
+        .collect();
+    let mut todo = vec!["bawaba"];
+    let mut seen = BTreeSet::new();
+    while let Some(name) = todo.pop() {
+        if !seen.insert(name) {
+            continue;
+        }
+        for d in by_name[name]["dependencies"]
+            .as_array()
+            .expect("dependencies")
+        {
+            if d["kind"].as_str() == Some("dev") {
+                continue;
+            }
+            let dep = d["name"].as_str().expect("name");
+            let Some(&next) = by_name.get(dep) else {
+                continue; // not a workspace crate
+            };
+            for f in d["features"].as_array().expect("features") {
+                let f = f.as_str().unwrap_or_default();
+                assert!(
+                    !(f == "conformance" || f.contains("test")),
+                    "{name} enables {dep}'s test-only feature {f:?}"
+                );
+            }
+            todo.push(next["name"].as_str().expect("name"));
+        }
+    }
+    assert!(
+        seen.contains("bawaba-store-pg") && seen.contains("bawaba-bench"),
+        "{seen:?}"
+    );
 }

@@ -23,7 +23,7 @@ use bawaba_gate::testbed::{Bed, plate_read};
 use bawaba_grpc::client::Clients;
 use bawaba_grpc::pb;
 use bawaba_store::AgentStore;
-use bawaba_store_pg::testing::TempDatabase;
+use bawaba_store_pg::scratch::ScratchDatabase;
 use tokio::sync::broadcast;
 use tonic::Code;
 
@@ -42,7 +42,7 @@ fn request(key: String, plate: String, hours: i64) -> pb::CreateBookingRequest {
 }
 
 /// Two replicas on one fresh database, sharing the data folder (and so the token file).
-fn replicas(db: &TempDatabase, dir: &TestDir) -> (Scheduler, Scheduler) {
+fn replicas(db: &ScratchDatabase, dir: &TestDir) -> (Scheduler, Scheduler) {
     let a = Scheduler::start(dir.data(), Some(TEST_CONFIG), &["--store", &db.url]);
     let b = Scheduler::start(dir.data(), Some(TEST_CONFIG), &["--store", &db.url]);
     (a, b)
@@ -50,7 +50,7 @@ fn replicas(db: &TempDatabase, dir: &TestDir) -> (Scheduler, Scheduler) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racing_clients_on_two_replicas_never_oversell() {
-    let db = TempDatabase::create().await.unwrap();
+    let db = ScratchDatabase::create().await.unwrap();
     let dir = TestDir::new();
     let (a, b) = replicas(&db, &dir);
     let token = Arc::new(company_token(dir.data(), "acme"));
@@ -99,7 +99,7 @@ async fn racing_clients_on_two_replicas_never_oversell() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_a_replica_under_load_loses_and_doubles_nothing() {
-    let db = TempDatabase::create().await.unwrap();
+    let db = ScratchDatabase::create().await.unwrap();
     let dir = TestDir::new();
     let (mut a, b) = replicas(&db, &dir);
     let token = Arc::new(company_token(dir.data(), "acme"));
@@ -250,7 +250,7 @@ fn after_seq(line: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gate_agent_fails_over_to_the_other_replica_and_misses_or_doubles_nothing() {
-    let db = TempDatabase::create().await.unwrap();
+    let db = ScratchDatabase::create().await.unwrap();
     let dir = TestDir::new();
     let mut a = Scheduler::start(dir.data(), Some(GATE_TEST_CONFIG), &["--store", &db.url]);
     let b = Scheduler::start(dir.data(), Some(GATE_TEST_CONFIG), &["--store", &db.url]);

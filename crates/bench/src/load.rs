@@ -46,7 +46,7 @@ use bawaba_grpc::pb::gate_service_client::GateServiceClient;
 use bawaba_grpc::{Scheduler, pb};
 use bawaba_store::{CommitStats, SledStore, Store, TokenBook};
 use bawaba_store_pg::PgStore;
-use bawaba_store_pg::testing::TempDatabase;
+use bawaba_store_pg::scratch::ScratchDatabase;
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -1328,7 +1328,7 @@ struct Fleet {
     servers: Vec<Server>,
     stores: Stores,
     /// Dropped (the database with it) after the stores are closed.
-    database: Option<TempDatabase>,
+    database: Option<ScratchDatabase>,
 }
 
 enum Stores {
@@ -1550,7 +1550,7 @@ impl Fleet {
                 let database = match url {
                     Some(_) => None,
                     None => Some(
-                        TempDatabase::create()
+                        ScratchDatabase::create()
                             .await
                             .context("creating a fresh PostgreSQL database")?,
                     ),

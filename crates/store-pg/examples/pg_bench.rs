@@ -23,7 +23,7 @@ use bawaba_domain::ids::{CompanyId, ZoneId};
 use bawaba_domain::ledger::{NewBooking, Stop};
 use bawaba_domain::plate::Plate;
 use bawaba_store::{SledStore, Store};
-use bawaba_store_pg::testing::TempDatabase;
+use bawaba_store_pg::scratch::ScratchDatabase;
 use bawaba_store_pg::{PgOptions, PgStore};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use deadpool_postgres::{Manager, Pool};
@@ -203,7 +203,7 @@ async fn sled(args: Args, shape: Shape) -> Figures {
 }
 
 async fn pg(args: Args, shape: Shape) -> Figures {
-    let db = TempDatabase::create().await.unwrap();
+    let db = ScratchDatabase::create().await.unwrap();
     let options = PgOptions {
         pool_size: args.pool,
         ..PgOptions::default()
@@ -215,7 +215,7 @@ async fn pg(args: Args, shape: Shape) -> Figures {
 /// The capacity update alone on one hot window row, in raw SQL: READ COMMITTED transactions
 /// of either a guarded update, or `SELECT ... FOR UPDATE` then an update.
 async fn raw_hot_window(args: Args, for_update: bool) -> Figures {
-    let db = TempDatabase::create().await.unwrap();
+    let db = ScratchDatabase::create().await.unwrap();
     drop(PgStore::connect(&db.url).await.unwrap()); // the schema
     let manager = Manager::new(db.url.parse().unwrap(), NoTls);
     let pool = Pool::builder(manager).max_size(args.pool).build().unwrap();

@@ -19,8 +19,7 @@
 mod db;
 mod migrate;
 mod persist;
-#[cfg(feature = "testing")]
-pub mod testing;
+pub mod scratch;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -5,9 +5,9 @@
 
 use bawaba_store::conformance::Backend;
 use bawaba_store_pg::PgStore;
-use bawaba_store_pg::testing::TempDatabase;
+use bawaba_store_pg::scratch::ScratchDatabase;
 
-struct Pg(TempDatabase);
+struct Pg(ScratchDatabase);
 
 impl Backend for Pg {
     type Store = PgStore;
@@ -23,4 +23,4 @@ impl Backend for Pg {
     }
 }
 
-bawaba_store::conformance_tests!(backend: Pg(TempDatabase::create().await.unwrap()), cases: 8);
+bawaba_store::conformance_tests!(backend: Pg(ScratchDatabase::create().await.unwrap()), cases: 8);

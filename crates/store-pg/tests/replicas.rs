@@ -13,10 +13,10 @@ use bawaba_store::conformance::{
     at, check_invariants, now, race, simple, stop, visit, zone_config, zone_id,
 };
 use bawaba_store::{Changes, Error, Store};
-use bawaba_store_pg::testing::TempDatabase;
+use bawaba_store_pg::scratch::ScratchDatabase;
 use bawaba_store_pg::{PgOptions, PgStore, migrate};
 
-async fn replica(db: &TempDatabase, name: &str) -> Arc<PgStore> {
+async fn replica(db: &ScratchDatabase, name: &str) -> Arc<PgStore> {
     let options = PgOptions {
         replica: name.into(),
         ..PgOptions::default()
@@ -34,7 +34,7 @@ async fn all(s: &PgStore) -> Vec<Booking> {
 /// visits: no window goes over capacity, and every acknowledged booking is there, whole.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_replicas_never_oversell() {
-    let db = TempDatabase::create().await.unwrap();
+    let db = ScratchDatabase::create().await.unwrap();
     let (a, b) = (replica(&db, "a").await, replica(&db, "b").await);
     a.upsert_zone(zone_config("act", 10)).await.unwrap();
     for i in 0..3 {
@@ -96,7 +96,7 @@ async fn two_replicas_never_oversell() {
 /// write: it sees every change exactly once, in order, and ends with the bookings' states.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_follower_sees_every_change_once_in_order_through_any_replica() {
-    let db = TempDatabase::create().await.unwrap();
+    let db = ScratchDatabase::create().await.unwrap();
     let (a, b) = (replica(&db, "a").await, replica(&db, "b").await);
     a.upsert_zone(zone_config("act", 1000)).await.unwrap();
     let writers = race(4, |w| {
@@ -171,7 +171,7 @@ async fn a_follower_sees_every_change_once_in_order_through_any_replica() {
 /// nothing until the holder lets go.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_sweep_lease_marks_each_no_show_once() {
-    let db = TempDatabase::create().await.unwrap();
+    let db = ScratchDatabase::create().await.unwrap();
     let (a, b) = (replica(&db, "a").await, replica(&db, "b").await);
     a.upsert_zone(zone_config("act", 100)).await.unwrap();
     let mut due = BTreeSet::new();
@@ -230,7 +230,7 @@ async fn the_sweep_lease_marks_each_no_show_once() {
 /// either comes first (and is on the closure's hit list) or is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn closures_never_miss_a_racing_booking() {
-    let db = TempDatabase::create().await.unwrap();
+    let db = ScratchDatabase::create().await.unwrap();
     let (a, b) = (replica(&db, "a").await, replica(&db, "b").await);
     a.upsert_zone(zone_config("act", 100)).await.unwrap();
     for hour in 2..26 {
@@ -250,7 +250,7 @@ async fn closures_never_miss_a_racing_booking() {
 /// A commit on one replica wakes the followers of another.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn commits_on_one_replica_wake_followers_of_another() {
-    let db = TempDatabase::create().await.unwrap();
+    let db = ScratchDatabase::create().await.unwrap();
     let (a, b) = (replica(&db, "a").await, replica(&db, "b").await);
     a.upsert_zone(zone_config("act", 10)).await.unwrap();
     let mut woken = b.commits();
@@ -268,7 +268,7 @@ async fn commits_on_one_replica_wake_followers_of_another() {
 /// Migrations run once, whoever runs them and however many at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn migrations_run_once() {
-    let db = TempDatabase::create().await.unwrap();
+    let db = ScratchDatabase::create().await.unwrap();
     let runs = race(4, |_| {
         let url = db.url.clone();
         async move { migrate(&url).await.unwrap() }
