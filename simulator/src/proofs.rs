@@ -10,7 +10,7 @@ use bawaba_store::{SledStore, Store};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::engine::holds_capacity;
-use crate::record::{Proof, RunRecord};
+use crate::record::{LaneService, Proof, RunRecord};
 
 /// What the proofs look at.
 #[derive(Debug)]
@@ -52,14 +52,57 @@ fn proof(name: &str, failures: Vec<String>, ok_detail: String) -> Proof {
 
 /// Checks every proof.
 pub async fn check(ev: &Evidence<'_>) -> Vec<Proof> {
+    let held = held_zones(ev).await;
     vec![
         capacity(ev).await,
         company_caps(ev),
         exactly_once(ev),
         security(ev),
-        liveness(ev),
+        closed_zones(ev, &held),
+        liveness(ev, &held),
         inside(ev),
     ]
+}
+
+/// The zones as the scheduler holds them at the end, closures included (the authority adds
+/// them during the day), by id.
+async fn held_zones(ev: &Evidence<'_>) -> BTreeMap<String, ZoneConfig> {
+    let mut held = BTreeMap::new();
+    for z in ev.zones {
+        if let Ok(cfg) = ev.store.zone(z.id.clone()).await {
+            held.insert(z.id.to_string(), cfg);
+        }
+    }
+    held
+}
+
+/// Whether `s`'s zone was closed when the truck reached the barrier.
+fn closed_when_served(held: &BTreeMap<String, ZoneConfig>, s: &LaneService) -> bool {
+    held.get(&s.zone)
+        .is_some_and(|z| z.closed_at(s.served).is_some())
+}
+
+/// No truck was let into a zone while it was closed.
+fn closed_zones(ev: &Evidence<'_>, held: &BTreeMap<String, ZoneConfig>) -> Proof {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for s in ev.record.services.iter().filter(|s| s.direction == "IN") {
+        if !closed_when_served(held, s) {
+            continue;
+        }
+        checked += 1;
+        if s.passed() {
+            failures.push(format!(
+                "truck {} let into closed {} at {} {}",
+                s.truck, s.zone, s.gate, s.lane
+            ));
+        }
+    }
+    proof(
+        "no truck was let into a closed zone",
+        failures,
+        format!("{checked} arrivals at a closed zone checked"),
+    )
 }
 
 /// No window over its capacity (total and per transaction type).
@@ -233,16 +276,14 @@ fn security(ev: &Evidence<'_>) -> Proof {
     )
 }
 
-/// Every truck with a valid booking, within grace and read correctly, was let in.
-fn liveness(ev: &Evidence<'_>) -> Proof {
+/// Every truck with a valid booking, within grace and read correctly, was let in — unless
+/// its zone was closed when it reached the barrier (the gate then lets nobody in).
+fn liveness(ev: &Evidence<'_>, held: &BTreeMap<String, ZoneConfig>) -> Proof {
     let mut failures = Vec::new();
     let mut checked = 0;
-    for s in ev
-        .record
-        .services
-        .iter()
-        .filter(|s| s.direction == "IN" && s.clear_case && !s.offline)
-    {
+    for s in ev.record.services.iter().filter(|s| {
+        s.direction == "IN" && s.clear_case && !s.offline && !closed_when_served(held, s)
+    }) {
         checked += 1;
         if s.verdict != Some(Verdict::Allow) && !s.approved_by_operator {
             failures.push(format!(

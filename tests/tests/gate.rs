@@ -484,3 +484,67 @@ async fn tokens_of_one_zone_never_open_another_zone_s_barrier() {
         agent.logs()
     );
 }
+
+/// A flash-flood closure reaches the gate: a booked truck is turned away (DENY ZONE_CLOSED)
+/// while the zone is closed, by a real agent on ptys that learnt the closure through its sync
+/// stream; once the closure is lifted the same booking lets it in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_zone_turns_booked_trucks_away_at_the_barrier() {
+    let mut g = Gate::start().await;
+    g.book("6055555").await;
+    let authority = token(g.dir.data(), "authority", None, None);
+    let mut admin = g.clients(&authority).await;
+    let now = chrono::Utc::now();
+    let closure = admin
+        .admin
+        .add_closure(pb::AddClosureRequest {
+            zone_id: "act".into(),
+            from: Some(bawaba_grpc::timestamp(now - chrono::TimeDelta::minutes(5))),
+            to: Some(bawaba_grpc::timestamp(now + chrono::TimeDelta::hours(1))),
+            reason: "flash-flood warning".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .closure
+        .unwrap();
+    // The closure reaches the agent through its sync stream within moments.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        !g.drive_in("6055555", Duration::from_secs(2)).await,
+        "the barrier stayed shut in a closed zone"
+    );
+    let denied = loop {
+        let p = g.passages().await;
+        if let Some(x) = p
+            .into_iter()
+            .find(|p| p.verdict == pb::Verdict::Deny as i32)
+        {
+            break x;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        denied.reasons,
+        vec![pb::Reason::ZoneClosed as i32],
+        "{denied:?}"
+    );
+    assert!(
+        !denied.booking_id.is_empty(),
+        "the passage names the booking"
+    );
+    admin
+        .admin
+        .remove_closure(pb::RemoveClosureRequest {
+            zone_id: "act".into(),
+            closure_id: closure.id,
+        })
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await; // the change arrives; past the hold-off
+    assert!(
+        g.drive_in("6055555", Duration::from_secs(3)).await,
+        "lifted: the booking lets the truck in; agent log:\n{}",
+        g.agent.as_ref().unwrap().logs()
+    );
+}

@@ -333,6 +333,11 @@ impl ZoneConfig {
     }
 
     /// The closure that shuts the window starting at `start`, if any.
+    /// The closure in force at the instant `t` (`from <= t < to`), if any.
+    pub fn closed_at(&self, t: DateTime<Utc>) -> Option<&Closure> {
+        self.closures.iter().find(|c| c.from <= t && t < c.to)
+    }
+
     pub fn closure_at(&self, start: DateTime<Utc>) -> Option<&Closure> {
         let end = self.window_end(start);
         self.closures.iter().find(|c| c.overlaps(start, end))

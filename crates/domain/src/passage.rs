@@ -65,6 +65,9 @@ pub enum Reason {
     LowConfidence,
     /// The agent is offline and its policy refers doubtful cases.
     OfflineDoubtful,
+    /// IN: the zone is closed (a storm, a flash-flood warning, an inspection campaign) at the
+    /// moment of the read, whatever the booking says.
+    ZoneClosed,
 }
 
 impl Reason {
@@ -85,6 +88,7 @@ impl Reason {
             Reason::UnreadPlate => "UNREAD_PLATE",
             Reason::LowConfidence => "LOW_CONFIDENCE",
             Reason::OfflineDoubtful => "OFFLINE_DOUBTFUL",
+            Reason::ZoneClosed => "ZONE_CLOSED",
         }
     }
 }

@@ -425,7 +425,7 @@ fn pb_direction(d: Direction) -> pb::LaneDirection {
     }
 }
 
-const REASONS: [(Reason, pb::Reason); 15] = [
+const REASONS: [(Reason, pb::Reason); 16] = [
     (Reason::BookingValid, pb::Reason::BookingValid),
     (Reason::ExitRecorded, pb::Reason::ExitRecorded),
     (Reason::NoBooking, pb::Reason::NoBooking),
@@ -441,6 +441,7 @@ const REASONS: [(Reason, pb::Reason); 15] = [
     (Reason::UnreadPlate, pb::Reason::UnreadPlate),
     (Reason::LowConfidence, pb::Reason::LowConfidence),
     (Reason::OfflineDoubtful, pb::Reason::OfflineDoubtful),
+    (Reason::ZoneClosed, pb::Reason::ZoneClosed),
 ];
 
 const VERDICTS: [(Verdict, pb::Verdict); 3] = [

@@ -232,7 +232,8 @@ fn judge(replica: &Replica, lane: &LaneConfig, m: Match<'_>, now: DateTime<Utc>)
 /// least one reason, never a duplicate.
 ///
 /// While `offline`, every REFER also carries [`Reason::OfflineDoubtful`], and becomes a DENY
-/// under [`OfflinePolicy::Deny`].
+/// under [`OfflinePolicy::Deny`]. At an IN lane whose zone the replica knows closed at `now`,
+/// the decision is DENY with [`Reason::ZoneClosed`] alone, whatever the evidence.
 pub fn decide(
     replica: &Replica,
     lane: &LaneConfig,
@@ -250,6 +251,16 @@ pub fn decide(
         if lane.offline_policy == OfflinePolicy::Deny {
             decision.verdict = Verdict::Deny;
         }
+    }
+    // A closed zone lets nobody in, whatever the booking says; the replica keeps the last
+    // closures it knew, so this holds offline too.
+    let closed = replica
+        .zone(&lane.zone)
+        .and_then(|z| z.closed_at(now))
+        .is_some();
+    if lane.direction == Direction::In && closed {
+        decision.verdict = Verdict::Deny;
+        decision.reasons = vec![Reason::ZoneClosed];
     }
     decision
 }

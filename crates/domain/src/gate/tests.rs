@@ -1042,6 +1042,45 @@ fn the_best_plate_read_is_kept() {
     assert_eq!(ps[0].verdict, Allow);
 }
 
+#[test]
+fn a_closed_zone_lets_nobody_in_whatever_the_booking_says() {
+    let mut r = replica();
+    let booked = evidence(
+        PlateRead::Read {
+            plate: plate("6012345"),
+            confidence: Some(95),
+        },
+        Some(E1),
+    );
+    let before = decide(&r, &lane(Direction::In), &booked, t0(), false);
+    assert_eq!(before.verdict, Allow, "{before:?}");
+    let mut act = r.zone(&zid("act")).unwrap().clone();
+    act.closures.push(crate::calendar::Closure {
+        id: 1,
+        from: mins(-10),
+        to: mins(10),
+        reason: "flash-flood warning".into(),
+    });
+    r.set_zone(act);
+    for offline in [false, true] {
+        let d = decide(&r, &lane(Direction::In), &booked, t0(), offline);
+        assert_eq!(
+            (d.verdict, d.reasons.clone()),
+            (Deny, vec![ZoneClosed]),
+            "{d:?}"
+        );
+        assert!(
+            d.booking.is_some(),
+            "the passage still names the booking: {d:?}"
+        );
+    }
+    // Trucks inside may still leave; after the closure the booking lets the truck in again.
+    let out = decide(&r, &lane(Direction::Out), &booked, t0(), false);
+    assert_ne!(out.reasons, vec![ZoneClosed]);
+    let after = decide(&r, &lane(Direction::In), &booked, mins(10), false);
+    assert_eq!(after.verdict, Allow, "{after:?}");
+}
+
 // ---- properties --------------------------------------------------------------------------
 
 /// Trucks of the property tests: plate, look-alike read of it, tag, and whether it is booked.
@@ -1176,6 +1215,48 @@ proptest! {
         prop_assert_eq!(passages.len(), 1, "{:?}", passages);
         check_passage(&passages[0])?;
         prop_assert_eq!(l.deadline(), None);
+    }
+
+    /// (d) No ALLOW at an IN lane inside any closed interval the replica knows, whatever the
+    /// evidence, the time, the lane's settings or the link.
+    #[test]
+    fn no_allow_into_a_closed_zone(
+        closures in prop::collection::vec((-600i64..600, 1i64..240), 0..4),
+        reads in prop::collection::vec((0usize..5, 0u8..4, 30u8..=100, -600i64..600), 1..20),
+        offline in any::<bool>(),
+        has_reader in any::<bool>(),
+    ) {
+        let mut r = property_replica();
+        let mut act = r.zone(&zid("act")).unwrap().clone();
+        for (i, (from, len)) in closures.iter().enumerate() {
+            act.closures.push(crate::calendar::Closure {
+                id: i as u64 + 1,
+                from: mins(*from),
+                to: mins(from + len),
+                reason: "closed".into(),
+            });
+        }
+        r.set_zone(act.clone());
+        let l = LaneConfig { has_reader, ..lane(Direction::In) };
+        for (truck, kind, confidence, at) in reads {
+            let now = mins(at);
+            let (exact, look_alike, tag) = TRUCKS[truck];
+            let read = |p: &str| PlateRead::Read { plate: plate(p), confidence: Some(confidence) };
+            let ev = match kind {
+                0 => evidence(read(exact), tag),
+                1 => evidence(read(look_alike), None),
+                2 => evidence(PlateRead::Failed, tag),
+                _ => evidence(PlateRead::NotRead, tag),
+            };
+            let d = decide(&r, &l, &ev, now, offline);
+            let closed = act.closures.iter().any(|c| c.from <= now && now < c.to);
+            if closed {
+                prop_assert_eq!(d.verdict, Deny);
+                prop_assert_eq!(d.reasons, vec![ZoneClosed]);
+            } else {
+                prop_assert!(!d.reasons.contains(&ZoneClosed));
+            }
+        }
     }
 
     /// (c) `decide` is total: any evidence, any time, any lane gives a well-formed decision.
