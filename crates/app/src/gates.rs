@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use bawaba_domain::access::Principal;
-use bawaba_domain::calendar::ZoneConfig;
+use bawaba_domain::calendar::{LOCAL_TZ, ZoneConfig};
 use bawaba_domain::ids::{BookingId, GateId, PassageId, ZoneId};
 use bawaba_domain::ledger::{Actor, Direction, Gate};
 use bawaba_domain::passage::{Passage, Referral, ReferralState, Verdict};
@@ -177,10 +177,14 @@ impl<S: Store> App<S> {
         }
         // Only referrals in scope are found; any other is answered as one that does not exist.
         let known = self.store.referrals(p.zone.clone(), true).await?;
-        if !known.iter().any(|x| x.passage.id == d.id) {
+        let Some(referral) = known.iter().find(|x| x.passage.id == d.id) else {
             return Err(Error::not_found("referral", d.id));
-        }
+        };
         let now = self.clock.now();
+        if d.approve && referral.passage.direction == Direction::In {
+            self.refuse_entry_into_closed_zone(&referral.passage.zone, now)
+                .await?;
+        }
         let resolved = self
             .store
             .resolve_referral(d.id, d.approve, p.label.clone(), reason.to_owned(), now)
@@ -203,6 +207,20 @@ impl<S: Store> App<S> {
             self.observe_exit(x.booking, &x.zone, at).await;
         }
         Ok((resolved, delivered))
+    }
+
+    /// An operator cannot let a truck into a closed zone either: approving a referred entry
+    /// while the zone is closed is refused, naming the closure.
+    async fn refuse_entry_into_closed_zone(&self, zone: &ZoneId, now: DateTime<Utc>) -> Result<()> {
+        let cfg = self.store.zone(zone.clone()).await?;
+        match cfg.closed_at(now) {
+            None => Ok(()),
+            Some(c) => Err(Error::Refused(bawaba_domain::Error::Precondition(format!(
+                "zone {zone} is closed until {} ({}): an entry cannot be approved",
+                c.to.with_timezone(&LOCAL_TZ).format("%Y-%m-%d %H:%M"),
+                c.reason
+            )))),
+        }
     }
 
     /// Observes the turn time of a truck that left `zone` at `exited`: only when that exit is

@@ -277,6 +277,61 @@ async fn an_operator_never_opens_another_zone_s_barrier() {
 }
 
 #[tokio::test]
+async fn no_operator_approves_an_entry_into_a_closed_zone() {
+    let b = bed().await;
+    let authority = principal(Role::Authority, None, None);
+    let x = passage(1, "act", "act-gate", "in-1", Direction::In);
+    b.app
+        .report_passages(&authority, vec![x.clone()])
+        .await
+        .unwrap();
+    let (closure, _) = b
+        .app
+        .add_closure(
+            &authority,
+            zid("act"),
+            t0() - TimeDelta::hours(1),
+            t0() + TimeDelta::hours(1),
+            "flash-flood warning".into(),
+        )
+        .await
+        .unwrap();
+    let op = principal(Role::Operator, None, Some("act"));
+    let approve = |approve| Decision {
+        id: x.id,
+        approve,
+        reason: "checked".into(),
+    };
+    let mut commands = b
+        .app
+        .gate_commands(
+            &principal(Role::Gate, None, Some("act")),
+            &GateId::parse("act-gate").unwrap(),
+        )
+        .await
+        .unwrap();
+    let e = b
+        .app
+        .resolve_referral(&op, approve(true))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), Kind::Precondition, "{e}");
+    assert!(e.to_string().contains("flash-flood warning"), "{e}");
+    assert!(
+        e.to_string().contains("09:00"),
+        "local time (Asia/Amman): {e}"
+    );
+    assert!(commands.try_recv().is_err(), "no pulse");
+    // Rejecting is always possible; once the closure is lifted, approving works.
+    b.app
+        .remove_closure(&authority, zid("act"), closure.id)
+        .await
+        .unwrap();
+    let (r, _) = b.app.resolve_referral(&op, approve(true)).await.unwrap();
+    assert_eq!(r.state, bawaba_domain::passage::ReferralState::Approved);
+}
+
+#[tokio::test]
 async fn bookings_out_of_scope_are_answered_as_missing() {
     let b = bed().await;
     let siz = b.book("acme", "siz", 1).await;
