@@ -136,6 +136,21 @@ impl Gate {
         pb::BookingState::try_from(b.state).unwrap()
     }
 
+    /// The first passage the scheduler holds with `verdict`, waited for (at most 30 s).
+    async fn first_passage(&self, verdict: pb::Verdict) -> pb::Passage {
+        for _ in 0..300 {
+            let found = self.passages().await;
+            if let Some(x) = found.into_iter().find(|p| p.verdict == verdict as i32) {
+                return x;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "the scheduler never got a {verdict:?} passage; agent log:\n{}",
+            self.agent.as_ref().unwrap().logs()
+        );
+    }
+
     /// Waits until the scheduler holds `n` passages; fails if it ever holds more.
     async fn passages_reach(&self, n: usize) -> Vec<pb::Passage> {
         for _ in 0..300 {
@@ -313,16 +328,7 @@ async fn an_unplugged_camera_is_reopened_and_an_approved_referral_opens_the_barr
         !g.drive_in("6077777", Duration::from_secs(1)).await,
         "already inside: referred"
     );
-    let refer = loop {
-        let p = g.passages().await;
-        if let Some(r) = p
-            .into_iter()
-            .find(|p| p.verdict == pb::Verdict::Refer as i32)
-        {
-            break r;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let refer = g.first_passage(pb::Verdict::Refer).await;
     let mut ops = pb::operator_service_client::OperatorServiceClient::with_interceptor(
         bawaba_grpc::client::channel(&format!("http://{}", g.addr), None)
             .await
@@ -514,16 +520,7 @@ async fn a_closed_zone_turns_booked_trucks_away_at_the_barrier() {
         !g.drive_in("6055555", Duration::from_secs(2)).await,
         "the barrier stayed shut in a closed zone"
     );
-    let denied = loop {
-        let p = g.passages().await;
-        if let Some(x) = p
-            .into_iter()
-            .find(|p| p.verdict == pb::Verdict::Deny as i32)
-        {
-            break x;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let denied = g.first_passage(pb::Verdict::Deny).await;
     assert_eq!(
         denied.reasons,
         vec![pb::Reason::ZoneClosed as i32],
