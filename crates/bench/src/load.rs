@@ -1113,8 +1113,10 @@ impl Caller {
                         .find(|z| z.id == zone)
                         .and_then(|z| z.gate.clone())
                 };
-                if let Some((t, _)) = batch.iter().find(|(t, _)| gate(&t.zone).is_none()) {
-                    let zone = t.zone.clone();
+                let gates: Vec<Option<GatePlan>> =
+                    batch.iter().map(|(t, _)| gate(&t.zone)).collect();
+                if let Some(i) = gates.iter().position(Option::is_none) {
+                    let zone = batch[i].0.zone.clone();
                     trucks.entered(
                         batch
                             .into_iter()
@@ -1127,11 +1129,12 @@ impl Caller {
                         "zone {zone} has no gate with an IN and an OUT lane to report passages at"
                     ));
                 }
+                // Every truck's zone has a gate (checked above).
                 let passages = batch
                     .iter()
-                    .map(|(t, dir)| {
+                    .zip(gates.into_iter().flatten())
+                    .map(|((t, dir), g)| {
                         let entering = *dir == pb::LaneDirection::In;
-                        let g = gate(&t.zone).unwrap_or_else(|| unreachable!("checked above"));
                         pb::Passage {
                             event_id: trucks.event_id(now),
                             zone_id: t.zone.clone(),
