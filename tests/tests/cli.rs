@@ -323,6 +323,112 @@ async fn cli_commands_work_against_a_scheduler() {
     assert_eq!(before, after, "refused commands stored nothing");
 }
 
+/// `bawaba audit list` shows who changed what, through which door, in Amman time: a cap set
+/// through the gRPC API, a company's booking cancelled by the authority from the CLI, the
+/// tokens issued; filters (a local time without an offset is Amman time); only the
+/// authority may read it, and a bad filter names its field.
+#[tokio::test]
+async fn the_audit_trail_from_the_command_line() {
+    let dir = TestDir::new();
+    let sched = start_test_scheduler(&dir);
+    let acme = company_token(dir.data(), "acme");
+    let authority = authority_token(dir.data());
+    let cli = Cli {
+        addr: sched.url(),
+        token: authority.clone(),
+    };
+    // Through the gRPC API (not the CLI): a cap.
+    let channel = bawaba_grpc::client::channel(&sched.url(), None)
+        .await
+        .unwrap();
+    let auth = bawaba_grpc::client::BearerToken::new(Some(&authority)).unwrap();
+    let mut admin = pb::admin_service_client::AdminServiceClient::with_interceptor(channel, auth);
+    admin
+        .set_company_cap(pb::SetCompanyCapRequest {
+            zone_id: "act".into(),
+            company_id: "acme".into(),
+            percent: 40,
+        })
+        .await
+        .unwrap();
+    // Through the CLI: the authority cancels acme's booking.
+    let company = Cli {
+        addr: sched.url(),
+        token: acme,
+    };
+    let w = rfc3339(hours_ahead(4));
+    let id = booking_id(&company.ok(&[
+        "booking",
+        "create",
+        "--plate",
+        "60-12345",
+        "--stop",
+        &format!("act,{w},GENERAL_CARGO"),
+    ]));
+    cli.ok(&["booking", "cancel", &id, "--reason", "inspection campaign"]);
+
+    let all = cli.ok(&["audit", "list"]);
+    let line = |kind: &str| {
+        all.lines()
+            .find(|l| l.split_whitespace().nth(2) == Some(kind))
+            .unwrap_or_else(|| panic!("no {kind} line:\n{all}"))
+            .to_owned()
+    };
+    let cancel = line("booking.cancelled");
+    assert!(
+        cancel.contains("via cli") && cancel.contains("(authority"),
+        "{cancel}"
+    );
+    assert!(cancel.contains(&format!("booking:{id}")), "{cancel}");
+    assert!(
+        cancel.starts_with("20") && cancel[..25].ends_with("+03:00"),
+        "Amman time: {cancel}"
+    );
+    let cap = line("company_cap.set");
+    assert!(
+        cap.contains("via grpc") && cap.contains("zone=act"),
+        "{cap}"
+    );
+    assert!(all.contains("    company_cap.acme: - -> 40%"), "{all}");
+    assert!(all.contains("    state: BOOKED -> CANCELLED"), "{all}");
+    let issued = line("token.issued");
+    assert!(issued.contains("via cli"), "{issued}");
+    // Newest first: the cancel before the cap, the cap before the tokens.
+    let pos = |needle: &str| all.find(needle).unwrap();
+    assert!(pos("booking.cancelled") < pos("company_cap.set"));
+    assert!(pos("company_cap.set") < pos("token.issued"));
+
+    let only = cli.ok(&["audit", "list", "--kind", "company_cap.set"]);
+    assert_eq!(
+        only.lines().filter(|l| !l.starts_with(' ')).count(),
+        1,
+        "{only}"
+    );
+    // Times without an offset are Amman time: an hour ago finds them, an hour ahead none.
+    let amman = FixedOffset::east_opt(3 * 3600).expect("UTC+3");
+    let local = |h: i64| {
+        (chrono::Utc::now() + TimeDelta::hours(h))
+            .with_timezone(&amman)
+            .format("%Y-%m-%dT%H:%M")
+            .to_string()
+    };
+    let recent = cli.ok(&["audit", "list", "--from", &local(-1)]);
+    assert!(
+        recent.contains("booking.cancelled"),
+        "--from {}: {recent}",
+        local(-1)
+    );
+    let none = cli.ok(&["audit", "list", "--from", &local(1)]);
+    assert_eq!(none.trim(), "no audit records match", "--from {}", local(1));
+    let err = cli.refused(&["audit", "list", "--kind", "closure.maybe"]);
+    assert!(
+        err.contains("INVALID_ARGUMENT") && err.contains("kind"),
+        "{err}"
+    );
+    let err = company.refused(&["audit", "list"]);
+    assert!(err.contains("PERMISSION_DENIED"), "{err}");
+}
+
 /// The connection options are global, so every command takes them; one that does not read
 /// them says so (on the command line, not from the environment, where they are meant for
 /// the client commands), instead of silently acting elsewhere than asked.

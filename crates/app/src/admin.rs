@@ -3,10 +3,11 @@
 use std::collections::BTreeMap;
 
 use bawaba_domain::access::Principal;
+use bawaba_domain::audit::Who;
 use bawaba_domain::calendar::{CapacityTemplate, Closure, ZoneConfig};
 use bawaba_domain::ids::{BookingId, CompanyId, ZoneId};
-use bawaba_domain::ledger::{Booking, Gate};
-use bawaba_store::Store;
+use bawaba_domain::ledger::{AdminChange, Administered, Booking, Gate};
+use bawaba_store::{Setup, Store};
 use chrono::{DateTime, Utc};
 
 use crate::{App, Error, Result, scope};
@@ -51,9 +52,30 @@ impl<S: Store> App<S> {
         Ok(gates)
     }
 
-    pub async fn upsert_zone(&self, p: &Principal, cfg: ZoneConfig) -> Result<ZoneConfig> {
+    /// Applies an administrative change of the authority's, audited under the caller's name.
+    async fn administer(&self, p: &Principal, change: AdminChange) -> Result<Administered> {
         scope::role(p, scope::AUTHORITY)?;
-        Ok(self.store.upsert_zone(cfg).await?)
+        let zone = change.zone().clone();
+        let done = self
+            .store
+            .administer(change, Who::from(p), self.clock.now())
+            .await?;
+        if let Administered::Closure { closure, hit } = &done {
+            tracing::warn!(zone = %zone, from = %closure.from, to = %closure.to, reason = %closure.reason, affected = hit.len(), by = %p.label, "zone closed");
+        }
+        Ok(done)
+    }
+
+    /// An administrative change that answers the zone's configuration after it.
+    async fn edit_zone(&self, p: &Principal, change: AdminChange) -> Result<ZoneConfig> {
+        match self.administer(p, change).await? {
+            Administered::Zone(cfg) => Ok(cfg),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    pub async fn upsert_zone(&self, p: &Principal, cfg: ZoneConfig) -> Result<ZoneConfig> {
+        self.edit_zone(p, AdminChange::UpsertZone(cfg)).await
     }
 
     pub async fn set_capacity_template(
@@ -62,8 +84,8 @@ impl<S: Store> App<S> {
         zone: ZoneId,
         template: CapacityTemplate,
     ) -> Result<ZoneConfig> {
-        scope::role(p, scope::AUTHORITY)?;
-        Ok(self.store.set_template(zone, template).await?)
+        self.edit_zone(p, AdminChange::SetTemplate { zone, template })
+            .await
     }
 
     /// Closes `zone` over `[from, to)`: the closure and the bookings it hits.
@@ -75,18 +97,21 @@ impl<S: Store> App<S> {
         to: DateTime<Utc>,
         reason: String,
     ) -> Result<(Closure, Vec<Booking>)> {
-        scope::role(p, scope::AUTHORITY)?;
-        let (closure, hit) = self
-            .store
-            .add_closure(zone.clone(), from, to, reason)
-            .await?;
-        tracing::warn!(zone = %zone, from = %from, to = %to, reason = %closure.reason, affected = hit.len(), "zone closed");
-        Ok((closure, hit))
+        let change = AdminChange::AddClosure {
+            zone,
+            from,
+            to,
+            reason,
+        };
+        match self.administer(p, change).await? {
+            Administered::Closure { closure, hit } => Ok((closure, hit)),
+            other => Err(unexpected(&other)),
+        }
     }
 
     pub async fn remove_closure(&self, p: &Principal, zone: ZoneId, id: u64) -> Result<ZoneConfig> {
-        scope::role(p, scope::AUTHORITY)?;
-        Ok(self.store.remove_closure(zone, id).await?)
+        self.edit_zone(p, AdminChange::RemoveClosure { zone, id })
+            .await
     }
 
     /// Caps `company` at `percent` of each window of `zone` (none: no cap).
@@ -108,12 +133,19 @@ impl<S: Store> App<S> {
                 ));
             }
         };
-        Ok(self.store.set_company_cap(zone, company, percent).await?)
+        let change = AdminChange::SetCompanyCap {
+            zone,
+            company,
+            percent,
+        };
+        self.edit_zone(p, change).await
     }
 
     pub async fn upsert_gate(&self, p: &Principal, gate: Gate) -> Result<Gate> {
-        scope::role(p, scope::AUTHORITY)?;
-        Ok(self.store.upsert_gate(gate).await?)
+        match self.administer(p, AdminChange::UpsertGate(gate)).await? {
+            Administered::Gate(g) => Ok(g),
+            other => Err(unexpected(&other)),
+        }
     }
 
     /// No-shows per company (those with at least one).
@@ -129,4 +161,11 @@ impl<S: Store> App<S> {
         scope::role(p, scope::AUTHORITY)?;
         self.sweep_no_shows().await
     }
+}
+
+/// A store that answered a change with the wrong kind of result.
+fn unexpected(got: &Administered) -> Error {
+    Error::Store(bawaba_store::Error::Storage(format!(
+        "the store answered an administrative change with {got:?}"
+    )))
 }

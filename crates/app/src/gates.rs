@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use bawaba_domain::access::Principal;
+use bawaba_domain::audit::Who;
 use bawaba_domain::calendar::{LOCAL_TZ, ZoneConfig};
 use bawaba_domain::ids::{BookingId, GateId, PassageId, ZoneId};
 use bawaba_domain::ledger::{Actor, Direction, Gate};
@@ -187,7 +188,7 @@ impl<S: Store> App<S> {
         }
         let resolved = self
             .store
-            .resolve_referral(d.id, d.approve, p.label.clone(), reason.to_owned(), now)
+            .resolve_referral(d.id, d.approve, Who::from(p), reason.to_owned(), now)
             .await?;
         let approved = resolved.state == ReferralState::Approved;
         let x = &resolved.passage;

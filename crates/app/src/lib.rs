@@ -11,6 +11,7 @@
 //! call the app, map the error.
 
 mod admin;
+mod audit;
 mod bookings;
 pub mod clock;
 mod commands;
@@ -25,8 +26,10 @@ use std::future::Future;
 use std::sync::Arc;
 
 use bawaba_domain::access::Principal;
+use bawaba_domain::audit::Door;
 use bawaba_store::{Store, TokenBook};
 
+pub use audit::{AuditItem, AuditPage, AuditQuery, MAX_AUDIT_PAGE};
 pub use bookings::{BookingQuery, MAX_PAGE, MAX_WINDOWS, Page};
 pub use clock::{Clock, SimClock, SystemClock};
 pub use commands::{Commands, GateCommand};
@@ -83,13 +86,15 @@ impl<S: Store> App<S> {
         &self.metrics
     }
 
-    /// Who holds `token`: UNAUTHENTICATED when there is none, or it is unknown or revoked.
-    pub fn authenticate(&self, token: Option<&str>) -> Result<Principal> {
+    /// Who holds `token`, calling through `door`: UNAUTHENTICATED when there is none, or it
+    /// is unknown or revoked.
+    pub fn authenticate(&self, token: Option<&str>, door: Door) -> Result<Principal> {
         let token = token.ok_or(Error::Unauthenticated(
             "missing token (`authorization: Bearer <token>`)",
         ))?;
         self.tokens
             .authenticate(token)
+            .map(|p| p.via(door))
             .ok_or(Error::Unauthenticated("unknown or revoked token"))
     }
 

@@ -617,6 +617,7 @@ pub fn openmetrics_to_text(om: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bawaba_store::Setup;
     use bawaba_store::SledStore;
 
     #[tokio::test]

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use bawaba_domain::calendar::{LOCAL_TZ, TransactionType};
-use bawaba_grpc::client::{ClientIdentity, ClientTls, Clients};
+use bawaba_grpc::client::{BearerToken, ClientIdentity, ClientTls, Clients, channel_tls};
 use bawaba_grpc::{from_timestamp, pb, timestamp};
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::{Args, Subcommand};
@@ -55,7 +55,21 @@ impl Conn {
                 .zip(self.client_key.clone())
                 .map(|(cert, key)| ClientIdentity { cert, key }),
         };
-        Ok(Clients::connect_tls(&self.addr, self.token.as_deref(), &tls).await?)
+        // Every call says it comes from the CLI, for the audit trail.
+        let auth = BearerToken::new(self.token.as_deref())?.from_cli();
+        Ok(Clients::with_auth(
+            channel_tls(&self.addr, &tls).await?,
+            auth,
+        ))
+    }
+}
+
+impl Conn {
+    /// The admin client of the scheduler.
+    pub(crate) async fn admin(
+        &self,
+    ) -> Result<pb::admin_service_client::AdminServiceClient<bawaba_grpc::client::Authed>> {
+        Ok(self.clients().await?.admin)
     }
 }
 
@@ -86,13 +100,12 @@ fn code_name(code: tonic::Code) -> String {
     out
 }
 
-fn time(s: &str) -> Result<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .with_context(|| format!("{s:?} is not an RFC 3339 time (e.g. 2026-11-27T08:00:00+03:00)"))
+/// A time as typed on the command line (Amman time unless it has an offset).
+pub(crate) fn time(s: &str) -> Result<DateTime<Utc>> {
+    Ok(bawaba_domain::calendar::parse_time(s, "time")?)
 }
 
-fn local(t: Option<&prost_types::Timestamp>) -> String {
+pub(crate) fn local(t: Option<&prost_types::Timestamp>) -> String {
     t.and_then(from_timestamp)
         .map(|t| {
             t.with_timezone(&LOCAL_TZ)

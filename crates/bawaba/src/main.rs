@@ -1,6 +1,7 @@
 //! `bawaba`: the one binary. Subcommands run the scheduler, issue tokens, and act as a client
 //! of a running scheduler. The contract of every command is in docs/cli-contract.md.
 
+mod audit;
 mod client;
 mod config;
 mod demo;
@@ -60,6 +61,10 @@ enum Command {
     /// The slot calendar (client of a running scheduler).
     #[command(subcommand)]
     Slots(client::SlotsCommand),
+    /// The audit trail: who changed what, when, through which door (client of a running
+    /// scheduler; authority token).
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -203,7 +208,7 @@ impl Command {
     fn connects(&self) -> bool {
         matches!(
             self,
-            Command::Zones(_) | Command::Booking(_) | Command::Slots(_)
+            Command::Zones(_) | Command::Booking(_) | Command::Slots(_) | Command::Audit(_)
         )
     }
 }
@@ -218,7 +223,7 @@ fn warn_unused_connection_options(matches: &clap::ArgMatches, command: &Command)
     for id in CONNECTION_OPTIONS {
         if matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine) {
             tracing::warn!(
-                "--{} has no effect on this command: only `zones`, `booking` and `slots` connect to a running scheduler",
+                "--{} has no effect on this command: only `zones`, `booking`, `slots` and `audit` connect to a running scheduler",
                 id.replace('_', "-")
             );
         }
@@ -335,6 +340,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Zones(cmd) => client::zones(&cli.conn, cmd).await,
         Command::Booking(cmd) => client::booking(&cli.conn, cmd).await,
         Command::Slots(cmd) => client::slots(&cli.conn, cmd).await,
+        Command::Audit(cmd) => audit::audit(&cli.conn, cmd).await,
         Command::Bench(BenchCommand::Gate { bookings, passages }) => {
             let report = bawaba_bench::run_gate_bench(bookings, passages)
                 .await

@@ -44,7 +44,7 @@ use bawaba_grpc::client::{Authed, BearerToken};
 use bawaba_grpc::pb::booking_service_client::BookingServiceClient;
 use bawaba_grpc::pb::gate_service_client::GateServiceClient;
 use bawaba_grpc::{Scheduler, pb};
-use bawaba_store::{CommitStats, SledStore, Store, TokenBook};
+use bawaba_store::{CommitStats, Setup, SledStore, Store, TokenBook};
 use bawaba_store_pg::PgStore;
 use bawaba_store_pg::scratch::ScratchDatabase;
 use chrono::{DateTime, TimeDelta, Utc};

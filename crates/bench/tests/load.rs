@@ -16,7 +16,7 @@ use bawaba_domain::calendar::{BookingRules, SlotLength, WindowCapacity, ZoneConf
 use bawaba_domain::ids::{CompanyId, GateId, LaneId, ZoneId};
 use bawaba_domain::ledger::{BookingFilter, Direction, Gate, Lane};
 use bawaba_grpc::Scheduler;
-use bawaba_store::{SledStore, Store, TokenBook};
+use bawaba_store::{Setup, SledStore, Store, TokenBook};
 use chrono::{TimeDelta, Utc};
 
 fn assert_ordered(p: &PhaseStats, report: &LoadReport) {

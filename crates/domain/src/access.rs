@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::audit::{Door, Who};
 use crate::ids::{CompanyId, ZoneId};
 use crate::ledger::Actor;
 use crate::{Error, Result};
@@ -57,6 +58,12 @@ pub struct Principal {
     pub zone: Option<ZoneId>,
     /// Who this is in records (an operator's name, or the token's short id).
     pub label: String,
+    /// The id of the token it authenticated with (none: the system itself).
+    #[serde(default)]
+    pub token: Option<String>,
+    /// The front door the request came through.
+    #[serde(default)]
+    pub door: Door,
 }
 
 impl Principal {
@@ -89,6 +96,8 @@ impl Principal {
             company,
             zone,
             label,
+            token: None,
+            door: Door::System,
         })
     }
 
@@ -99,6 +108,21 @@ impl Principal {
             label: label.into(),
             ..self
         }
+    }
+
+    /// Names the token it authenticated with.
+    #[must_use]
+    pub fn with_token(self, id: impl Into<String>) -> Self {
+        Principal {
+            token: Some(id.into()),
+            ..self
+        }
+    }
+
+    /// The door its request came through.
+    #[must_use]
+    pub fn via(self, door: Door) -> Self {
+        Principal { door, ..self }
     }
 
     /// Refuses a zone-limited token acting on another zone.
@@ -129,7 +153,7 @@ impl Principal {
     pub fn booking_actor(&self) -> Result<Actor> {
         match (self.role, &self.company) {
             (Role::Company, Some(c)) => Ok(Actor::Company(c.clone())),
-            (Role::Authority, _) => Ok(Actor::Authority),
+            (Role::Authority, _) => Ok(Actor::Official(Box::new(Who::from(self)))),
             _ => Err(Error::Forbidden(format!(
                 "a {} token may not change bookings",
                 self.role.as_str()

@@ -69,6 +69,38 @@ impl std::str::FromStr for TransactionType {
 /// The port's local time zone. Everything is stored in UTC and shown in this zone.
 pub const LOCAL_TZ: Tz = chrono_tz::Asia::Amman;
 
+/// A time as people type it into `field`: RFC 3339 with an offset, or a time without one,
+/// which is Amman time (`2026-12-08T10:00`, `2026-12-08 10:00:00`, or a date for its
+/// midnight).
+pub fn parse_time(s: &str, field: &str) -> Result<DateTime<Utc>> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let formats = [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+    ];
+    formats
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        })
+        .and_then(|t| t.and_local_timezone(LOCAL_TZ).earliest())
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| {
+            Error::invalid(
+                field,
+                format!("{s:?} is not a time: give 2026-12-08T10:00 (Amman time), or with an offset 2026-12-08T10:00:00+03:00"),
+            )
+        })
+}
+
 /// Length of one booking window of a zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "u32", into = "u32")]
@@ -406,6 +438,34 @@ mod tests {
     use crate::ids::{CompanyId, ZoneId};
     use chrono::TimeZone;
     use proptest::prelude::*;
+
+    #[test]
+    fn times_without_an_offset_are_amman_time() {
+        let utc = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        for local in [
+            "2026-12-08T10:00",
+            "2026-12-08T10:00:00",
+            "2026-12-08 10:00",
+            " 2026-12-08 10:00:00 ",
+        ] {
+            assert_eq!(
+                parse_time(local, "from").unwrap(),
+                utc("2026-12-08T07:00:00Z")
+            );
+        }
+        assert_eq!(
+            parse_time("2026-12-08", "from").unwrap(),
+            utc("2026-12-07T21:00:00Z")
+        );
+        assert_eq!(
+            parse_time("2026-12-08T10:00:00Z", "from").unwrap(),
+            utc("2026-12-08T10:00:00Z")
+        );
+        let e = parse_time("tomorrow", "window_start")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("window_start") && e.contains("Amman"), "{e}");
+    }
 
     fn zone(slot: u32) -> ZoneConfig {
         ZoneConfig::new(

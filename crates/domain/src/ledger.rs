@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::audit::{self, AuditKind, AuditRecord, Who};
 use crate::calendar::{
     BookingRules, CapacityTemplate, Closure, TransactionType, WindowCapacity, ZoneConfig,
 };
@@ -184,7 +185,11 @@ impl NewBooking {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
     Company(CompanyId),
+    /// The system itself, or a reader with the authority's view (gates, operators).
     Authority,
+    /// A person of the authority, through a token: may do what [`Actor::Authority`] may, and
+    /// every change it makes to a booking is audited.
+    Official(Box<Who>),
 }
 
 /// Direction of a gate lane.
@@ -302,6 +307,8 @@ pub struct Touched {
     /// Passages newly recorded, in recording order, with their recording numbers.
     pub passages: Vec<(u64, PassageId)>,
     pub referrals: BTreeSet<PassageId>,
+    /// Audit records of the changes, to be stored in the same commit.
+    pub audit: Vec<AuditRecord>,
 }
 
 impl Touched {
@@ -319,6 +326,7 @@ impl Touched {
         self.gates.extend(other.gates);
         self.passages.extend(other.passages);
         self.referrals.extend(other.referrals);
+        self.audit.extend(other.audit);
     }
 }
 
@@ -480,7 +488,7 @@ impl Ledger {
     /// gets exactly the answer for one that does not exist.
     pub fn booking_for(&self, actor: &Actor, id: BookingId) -> Result<&Booking> {
         match (actor, self.bookings.get(&id)) {
-            (Actor::Authority, Some(b)) => Ok(b),
+            (Actor::Authority | Actor::Official(_), Some(b)) => Ok(b),
             (Actor::Company(c), Some(b)) if b.company == *c => Ok(b),
             _ => Err(Error::NotFound {
                 what: "booking",
@@ -781,7 +789,9 @@ impl Ledger {
         let mut touched = Touched::default();
         touched.windows.insert((old.zone.clone(), old.window_start));
         touched.windows.insert((old.zone.clone(), new_start));
+        let before = self.audit_before(actor, id);
         self.update(id, now, &mut touched, |b| b.stops = stops);
+        self.audit_booking(before, AuditKind::BookingMoved, now, &mut touched);
         Ok(touched)
     }
 
@@ -800,10 +810,12 @@ impl Ledger {
             .windows
             .extend(b.stops.iter().map(|s| (s.zone.clone(), s.window_start)));
         let reason = (!reason.is_empty()).then(|| reason.to_owned());
+        let before = self.audit_before(actor, id);
         self.update(id, now, &mut touched, |b| {
             b.state = BookingState::Cancelled;
             b.cancel_reason = reason;
         });
+        self.audit_booking(before, AuditKind::BookingCancelled, now, &mut touched);
         Ok(touched)
     }
 
@@ -1104,7 +1116,7 @@ impl Ledger {
         &mut self,
         id: PassageId,
         approve: bool,
-        by: &str,
+        by: &Who,
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<Touched> {
@@ -1128,6 +1140,7 @@ impl Ledger {
             r.passage.direction,
             r.passage.booking,
         );
+        let before = audit::referral_fields(r);
         let mut touched = Touched::default();
         if approve && let Some(b) = booking {
             self.progress(b, &zone, direction, now, &mut touched);
@@ -1138,9 +1151,19 @@ impl Ledger {
             } else {
                 ReferralState::Rejected
             };
-            r.resolved_by = Some(by.to_owned());
+            r.resolved_by = Some(by.name.clone());
             r.resolution = Some(reason.to_owned());
             r.resolved_at = Some(now);
+            let mut objects = vec![format!("referral:{id}"), format!("gate:{}", r.passage.gate)];
+            objects.extend(booking.map(|b| format!("booking:{b}")));
+            touched.audit.push(AuditRecord {
+                at: now,
+                who: by.clone(),
+                kind: AuditKind::ReferralResolved,
+                zone: Some(zone),
+                objects,
+                changes: audit::diff(&before, &audit::referral_fields(r)),
+            });
         }
         touched.referrals.insert(id);
         Ok(touched)
@@ -1163,7 +1186,7 @@ impl Ledger {
 
     /// Adds a zone, or replaces its name, slot, template and rules (closures and caps kept).
     /// Changing the slot length of a zone that has bookings is refused.
-    pub fn upsert_zone(&mut self, mut cfg: ZoneConfig) -> Result<Touched> {
+    fn upsert_zone(&mut self, mut cfg: ZoneConfig) -> Result<Touched> {
         cfg.validate()?;
         if let Some(old) = self.zones.get(&cfg.id) {
             if old.slot != cfg.slot && self.usage.keys().any(|(z, _)| *z == cfg.id) {
@@ -1198,7 +1221,7 @@ impl Ledger {
         Ok(touched)
     }
 
-    pub fn set_template(&mut self, zone: &ZoneId, template: CapacityTemplate) -> Result<Touched> {
+    fn set_template(&mut self, zone: &ZoneId, template: CapacityTemplate) -> Result<Touched> {
         template.validate()?;
         self.edit_zone(zone, |z| {
             z.template = template;
@@ -1206,7 +1229,7 @@ impl Ledger {
         })
     }
 
-    pub fn set_rules(&mut self, zone: &ZoneId, rules: BookingRules) -> Result<Touched> {
+    fn set_rules(&mut self, zone: &ZoneId, rules: BookingRules) -> Result<Touched> {
         self.edit_zone(zone, |z| {
             z.rules = rules;
             Ok(())
@@ -1215,7 +1238,7 @@ impl Ledger {
 
     /// Closes a zone over `[from, to)`. Returns the closure and the bookings it hits (they
     /// stay booked; the authority or the companies move or cancel them).
-    pub fn add_closure(
+    fn add_closure(
         &mut self,
         zone: &ZoneId,
         from: DateTime<Utc>,
@@ -1252,7 +1275,7 @@ impl Ledger {
         Ok((closure, hit, touched))
     }
 
-    pub fn remove_closure(&mut self, zone: &ZoneId, id: u64) -> Result<Touched> {
+    fn remove_closure(&mut self, zone: &ZoneId, id: u64) -> Result<Touched> {
         self.edit_zone(zone, |z| {
             let before = z.closures.len();
             z.closures.retain(|c| c.id != id);
@@ -1267,7 +1290,7 @@ impl Ledger {
     }
 
     /// Sets (or with `None` clears) a company's own cap in a zone, in percent of a window.
-    pub fn set_company_cap(
+    fn set_company_cap(
         &mut self,
         zone: &ZoneId,
         company: &CompanyId,
@@ -1283,7 +1306,7 @@ impl Ledger {
     }
 
     /// Adds or replaces a gate. Its zone must exist; lane ids must be unique.
-    pub fn upsert_gate(&mut self, gate: Gate) -> Result<Touched> {
+    fn upsert_gate(&mut self, gate: Gate) -> Result<Touched> {
         self.zone(&gate.zone)?;
         if gate.name.trim().is_empty() || gate.name.len() > 200 {
             return Err(Error::invalid("gate.name", "must be 1 to 200 bytes"));
@@ -1308,5 +1331,8 @@ impl Ledger {
     }
 }
 
+mod admin;
 #[cfg(test)]
 mod tests;
+
+pub use admin::{AdminChange, Administered};

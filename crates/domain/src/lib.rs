@@ -5,6 +5,7 @@
 //! wrap it.
 
 pub mod access;
+pub mod audit;
 pub mod calendar;
 pub mod container;
 pub mod epc;

@@ -15,7 +15,7 @@ use bawaba_domain::ids::{BookingId, CompanyId, GateId, LaneId, ZoneId};
 use bawaba_domain::ledger::{Direction, Gate, Lane, NewBooking, Stop};
 use bawaba_domain::plate::Plate;
 use bawaba_grpc::Scheduler;
-use bawaba_store::{SledStore, Store, TokenBook};
+use bawaba_store::{Setup, SledStore, Store, TokenBook};
 use chrono::{DateTime, TimeDelta, Timelike, Utc};
 use tokio::sync::{broadcast, watch};
 

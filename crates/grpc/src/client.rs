@@ -11,9 +11,13 @@ use tonic::{Request, Status};
 
 use crate::pb;
 
-/// Adds `authorization: Bearer <token>` to every call.
+/// Adds `authorization: Bearer <token>` to every call (and, for the CLI, the door header
+/// the audit trail records: [`crate::DOOR_HEADER`]).
 #[derive(Debug, Clone)]
-pub struct BearerToken(Option<MetadataValue<tonic::metadata::Ascii>>);
+pub struct BearerToken {
+    token: Option<MetadataValue<tonic::metadata::Ascii>>,
+    cli: bool,
+}
 
 impl BearerToken {
     pub fn new(token: Option<&str>) -> Result<Self, Status> {
@@ -24,14 +28,24 @@ impl BearerToken {
                 })
             })
             .transpose()
-            .map(BearerToken)
+            .map(|token| BearerToken { token, cli: false })
+    }
+
+    /// Says on every call that it comes from the command line.
+    #[must_use]
+    pub fn from_cli(self) -> Self {
+        BearerToken { cli: true, ..self }
     }
 }
 
 impl tonic::service::Interceptor for BearerToken {
     fn call(&mut self, mut req: Request<()>) -> Result<Request<()>, Status> {
-        if let Some(v) = &self.0 {
+        if let Some(v) = &self.token {
             req.metadata_mut().insert("authorization", v.clone());
+        }
+        if self.cli {
+            req.metadata_mut()
+                .insert(crate::DOOR_HEADER, MetadataValue::from_static("cli"));
         }
         Ok(req)
     }
@@ -155,7 +169,12 @@ pub async fn channel_tls(addr: &str, tls: &ClientTls) -> Result<Channel, Connect
 impl Clients {
     pub fn new(channel: Channel, token: Option<&str>) -> Result<Self, ConnectError> {
         let auth = BearerToken::new(token).map_err(ConnectError::Token)?;
-        Ok(Clients {
+        Ok(Self::with_auth(channel, auth))
+    }
+
+    /// Clients whose every call carries `auth` (e.g. [`BearerToken::from_cli`]).
+    pub fn with_auth(channel: Channel, auth: BearerToken) -> Self {
+        Clients {
             bookings: pb::booking_service_client::BookingServiceClient::with_interceptor(
                 channel.clone(),
                 auth.clone(),
@@ -165,7 +184,7 @@ impl Clients {
                 auth.clone(),
             ),
             admin: pb::admin_service_client::AdminServiceClient::with_interceptor(channel, auth),
-        })
+        }
     }
 
     pub async fn connect(

@@ -1,6 +1,7 @@
 //! Messages to domain values and back. Every parse names the request field it reads, so a
 //! bad value becomes INVALID_ARGUMENT with that field.
 
+use bawaba_app::AuditItem;
 use bawaba_domain::calendar::{
     BookingRules, CapacityTemplate, Closure, LOCAL_TZ, SlotLength, TransactionType, WindowCapacity,
     ZoneConfig,
@@ -632,6 +633,43 @@ pub fn zone_config(z: &pb::Zone) -> Result<ZoneConfig> {
     }
     cfg.validate()?;
     Ok(cfg)
+}
+
+pub fn pb_audit(item: &AuditItem) -> pb::AuditEntry {
+    let r = &item.record;
+    let who = &r.who;
+    pb::AuditEntry {
+        id: item.id.clone(),
+        at: Some(timestamp(r.at)),
+        actor: Some(pb::AuditActor {
+            token_id: who.token.clone().unwrap_or_default(),
+            name: who.name.clone(),
+            role: who.role.map(|x| x.as_str().to_owned()).unwrap_or_default(),
+            company_id: who
+                .company
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            zone_id: who
+                .zone
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+        }),
+        door: who.door.as_str().to_owned(),
+        kind: r.kind.as_str().to_owned(),
+        zone_id: r.zone.as_ref().map(ToString::to_string).unwrap_or_default(),
+        objects: r.objects.clone(),
+        changes: r
+            .changes
+            .iter()
+            .map(|c| pb::FieldChange {
+                field: c.field.clone(),
+                before: c.before.clone(),
+                after: c.after.clone(),
+            })
+            .collect(),
+    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,11 @@ pub mod server;
 mod service;
 
 pub use convert::{from_timestamp, timestamp};
+
+/// The metadata a client sets to say which door its calls come through, for the audit
+/// trail (`cli` from Bawaba's CLI; any other caller is recorded as gRPC). Informational: the
+/// token, not this, says who calls.
+pub const DOOR_HEADER: &str = "x-bawaba-door";
 pub use server::{Scheduler, Tls};
 
 /// The generated messages, clients and servers of `bawaba.v1`.

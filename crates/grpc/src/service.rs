@@ -1,8 +1,9 @@
 //! BookingService, SlotService and AdminService: decode, call the application layer, map
 //! the answer. No rule and no authorization lives here (see `bawaba_app`).
 
-use bawaba_app::{App, BookingQuery, scope};
+use bawaba_app::{App, AuditQuery, BookingQuery, scope};
 use bawaba_domain::access::Principal;
+use bawaba_domain::audit::{AuditFilter, Door};
 use bawaba_domain::calendar::{BookingRules, SlotLength, WindowCapacity, ZoneConfig};
 use bawaba_domain::ledger::Booking;
 use bawaba_store::Store;
@@ -36,7 +37,11 @@ impl<S: Store> Api<S> {
     /// Who calls: the principal of the request's bearer token.
     pub(crate) fn who<T>(&self, req: &Request<T>) -> Result<Principal, Status> {
         let token = crate::auth::bearer(req)?;
-        self.app.authenticate(token).map_err(status)
+        let door = match req.metadata().get(crate::DOOR_HEADER).map(|v| v.as_bytes()) {
+            Some(b"cli") => Door::Cli,
+            _ => Door::Grpc,
+        };
+        self.app.authenticate(token, door).map_err(status)
     }
 
     async fn bookings_reply(&self, bookings: &[Booking]) -> Result<Vec<pb::Booking>, Status> {
@@ -322,6 +327,28 @@ impl<S: Store> pb::admin_service_server::AdminService for Api<S> {
         let ids = self.app.run_no_show_sweep(&p).await.map_err(status)?;
         Ok(Response::new(pb::RunNoShowSweepResponse {
             marked_booking_ids: ids.iter().map(ToString::to_string).collect(),
+        }))
+    }
+
+    async fn list_audit(&self, req: Request<pb::ListAuditRequest>) -> Reply<pb::ListAuditResponse> {
+        let p = self.who(&req)?;
+        scope::role(&p, scope::AUTHORITY).map_err(status)?;
+        let r = req.into_inner();
+        let q = AuditQuery {
+            filter: AuditFilter {
+                zone: optional(&r.zone_id, |s| cv::zone_id(s, "zone_id"))?,
+                actor: (!r.actor.is_empty()).then_some(r.actor),
+                kind: optional(&r.kind, str::parse)?,
+                from: optional_time(r.from.as_ref(), "from").map_err(status)?,
+                to: optional_time(r.to.as_ref(), "to").map_err(status)?,
+            },
+            page_token: (!r.page_token.is_empty()).then_some(r.page_token),
+            page_size: r.page_size as usize,
+        };
+        let page = self.app.list_audit(&p, q).await.map_err(status)?;
+        Ok(Response::new(pb::ListAuditResponse {
+            entries: page.items.iter().map(cv::pb_audit).collect(),
+            next_page_token: page.next_page_token.unwrap_or_default(),
         }))
     }
 }

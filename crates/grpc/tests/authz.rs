@@ -21,7 +21,7 @@ use bawaba_domain::ledger::{Direction, Gate, Lane, NewBooking, Stop};
 use bawaba_domain::passage::{Passage, Reason, Verdict};
 use bawaba_domain::plate::Plate;
 use bawaba_grpc::{Scheduler, pb, timestamp};
-use bawaba_store::{SledStore, Store, TokenBook};
+use bawaba_store::{Setup, SledStore, Store, TokenBook};
 use chrono::{DateTime, TimeDelta, Timelike, Utc};
 use prost::Message;
 use tonic::metadata::{Ascii, MetadataValue};
@@ -95,7 +95,8 @@ fn rule(method: &str) -> Option<Rule> {
         | "AdminService/SetCompanyCap"
         | "AdminService/UpsertGate"
         | "AdminService/ListNoShows"
-        | "AdminService/RunNoShowSweep" => (AUTHORITY, Scope::Nothing),
+        | "AdminService/RunNoShowSweep"
+        | "AdminService/ListAudit" => (AUTHORITY, Scope::Nothing),
         "GateService/SyncBookings" | "GateService/ReportPassages" | "GateService/GateCommands" => {
             (GATES, Scope::Staff)
         }
@@ -523,6 +524,13 @@ async fn call(b: &Bed, c: &mut Clients, method: &str, side: Side) -> Code {
             .run_no_show_sweep(pb::RunNoShowSweepRequest::default())
             .await
             .map(drop),
+        "AdminService/ListAudit" => {
+            let req = pb::ListAuditRequest {
+                zone_id,
+                ..Default::default()
+            };
+            c.admin.list_audit(req).await.map(drop)
+        }
         "GateService/SyncBookings" => {
             let req = pb::SyncBookingsRequest {
                 zone_id,

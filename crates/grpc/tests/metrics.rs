@@ -15,7 +15,7 @@ use bawaba_domain::passage::{Passage, Reason, Verdict};
 use bawaba_domain::plate::Plate;
 use bawaba_grpc::client::{BearerToken, Clients};
 use bawaba_grpc::{Scheduler, pb, timestamp};
-use bawaba_store::{SledStore, Store, TokenBook};
+use bawaba_store::{Setup, SledStore, Store, TokenBook};
 use chrono::{DateTime, TimeDelta, Timelike, Utc};
 use tokio::sync::watch;
 use tonic::Code;

@@ -22,7 +22,7 @@ use bawaba_domain::calendar::{SlotLength, TransactionType, WindowCapacity, ZoneC
 use bawaba_domain::ids::{CompanyId, ZoneId};
 use bawaba_domain::ledger::{NewBooking, Stop};
 use bawaba_domain::plate::Plate;
-use bawaba_store::{SledStore, Store};
+use bawaba_store::{Setup, SledStore, Store};
 use bawaba_store_pg::scratch::ScratchDatabase;
 use bawaba_store_pg::{PgOptions, PgStore};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};

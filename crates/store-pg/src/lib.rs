@@ -24,13 +24,12 @@ pub mod scratch;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use bawaba_domain::calendar::{
-    BookingRules, CapacityTemplate, Closure, TransactionType, ZoneConfig,
-};
+use bawaba_domain::audit::{AuditEntry, AuditFilter, Who};
+use bawaba_domain::calendar::{TransactionType, ZoneConfig};
 use bawaba_domain::ids::{BookingId, CompanyId, PassageId, ZoneId};
 use bawaba_domain::ledger::{
-    Actor, Booking, BookingFilter, ChangeEntry, Gate, IdempotencyRecord, Ledger, NewBooking,
-    Records, Stop, Touched, WindowView,
+    Actor, AdminChange, Administered, Booking, BookingFilter, ChangeEntry, Gate, IdempotencyRecord,
+    Ledger, NewBooking, Records, Stop, Touched, WindowView,
 };
 use bawaba_domain::passage::{Passage, Referral};
 use bawaba_domain::plate::Plate;
@@ -272,6 +271,58 @@ impl PgStore {
             )
             .await?;
             apply(tx, &zones, holder, Records::default(), &edit).await
+        })
+    }
+
+    /// Runs `edit` (a closure of `zone` over `[from, to)`) on a ledger holding the zone
+    /// (locked) and the bookings still to come in the closed windows, which it picks the hit
+    /// ones from.
+    async fn close_zone<T: Send>(
+        &self,
+        zone: &ZoneId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        edit: impl Fn(&mut Ledger) -> bawaba_domain::Result<(Touched, T)> + Send + Sync,
+    ) -> Result<T> {
+        write!(self, |tx| {
+            let mut zones = self.zones.load(tx).await?;
+            lock_zone(tx, &mut zones, zone).await?;
+            let mut hit = Vec::new();
+            if let Ok(z) = zones.get(zone) {
+                hit = bookings(
+                    tx,
+                    "SELECT b.format, b.body FROM bookings b WHERE b.state = 'BOOKED' AND EXISTS \
+                     (SELECT 1 FROM booking_stops s WHERE s.booking = b.id AND s.zone = $1 \
+                      AND s.window_start >= $2 AND s.window_start < $3)",
+                    &[&zone.as_str(), &z.window_containing(from), &to],
+                )
+                .await?;
+            }
+            apply(tx, &zones, hit, Records::default(), &edit).await
+        })
+    }
+
+    /// Runs `edit` (a change of `gate`) on a ledger holding the zones and the gate as stored
+    /// (locked), if it is.
+    async fn edit_gate<T: Send>(
+        &self,
+        gate: &Gate,
+        edit: impl Fn(&mut Ledger) -> bawaba_domain::Result<(Touched, T)> + Send + Sync,
+    ) -> Result<T> {
+        write!(self, |tx| {
+            let zones = self.zones.load(tx).await?;
+            let gates = values(
+                tx,
+                "gates",
+                "SELECT format, body FROM gates WHERE id = $1 FOR UPDATE",
+                &[&gate.id.as_str()],
+            )
+            .await?;
+            let records = Records {
+                gates,
+                ..Records::default()
+            };
+            apply(tx, &zones, Vec::new(), records, &edit).await
         })
     }
 }
@@ -650,95 +701,63 @@ impl Store for PgStore {
         })
     }
 
-    async fn upsert_zone(&self, cfg: ZoneConfig) -> Result<ZoneConfig> {
-        let id = cfg.id.clone();
-        self.edit_zone(&id, |l| {
-            let t = l.upsert_zone(cfg.clone())?;
-            Ok((t, l.zone(&id)?.clone()))
-        })
-        .await
-    }
-
-    async fn set_template(&self, zone: ZoneId, template: CapacityTemplate) -> Result<ZoneConfig> {
-        self.edit_zone(&zone, |l| {
-            let t = l.set_template(&zone, template.clone())?;
-            Ok((t, l.zone(&zone)?.clone()))
-        })
-        .await
-    }
-
-    async fn set_rules(&self, zone: ZoneId, rules: BookingRules) -> Result<ZoneConfig> {
-        self.edit_zone(&zone, |l| {
-            let t = l.set_rules(&zone, rules.clone())?;
-            Ok((t, l.zone(&zone)?.clone()))
-        })
-        .await
-    }
-
-    async fn add_closure(
+    async fn administer(
         &self,
-        zone: ZoneId,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        reason: String,
-    ) -> Result<(Closure, Vec<Booking>)> {
-        write!(self, |tx| {
-            let mut zones = self.zones.load(tx).await?;
-            lock_zone(tx, &mut zones, &zone).await?;
-            // The bookings still to come in the closed windows: the ledger picks those hit.
-            let mut hit = Vec::new();
-            if let Ok(z) = zones.get(&zone) {
-                hit = bookings(
-                    tx,
-                    "SELECT b.format, b.body FROM bookings b WHERE b.state = 'BOOKED' AND EXISTS \
-                     (SELECT 1 FROM booking_stops s WHERE s.booking = b.id AND s.zone = $1 \
-                      AND s.window_start >= $2 AND s.window_start < $3)",
-                    &[&zone.as_str(), &z.window_containing(from), &to],
-                )
-                .await?;
+        change: AdminChange,
+        who: Who,
+        now: DateTime<Utc>,
+    ) -> Result<Administered> {
+        let edit = |l: &mut Ledger| l.administer(change.clone(), &who, now);
+        match &change {
+            AdminChange::AddClosure { zone, from, to, .. } => {
+                self.close_zone(zone, *from, *to, edit).await
             }
-            apply(tx, &zones, hit, Records::default(), |l| {
-                let (closure, hit, t) = l.add_closure(&zone, from, to, &reason)?;
-                let hit = hit
-                    .into_iter()
-                    .filter_map(|id| l.booking(id).cloned())
-                    .collect();
-                Ok((t, (closure, hit)))
-            })
-            .await
-        })
+            AdminChange::UpsertGate(gate) => self.edit_gate(gate, edit).await,
+            other => self.edit_zone(other.zone(), edit).await,
+        }
     }
 
-    async fn remove_closure(&self, zone: ZoneId, id: u64) -> Result<ZoneConfig> {
-        self.edit_zone(&zone, |l| {
-            let t = l.remove_closure(&zone, id)?;
-            Ok((t, l.zone(&zone)?.clone()))
-        })
-        .await
-    }
-
-    async fn set_company_cap(
+    async fn audit(
         &self,
-        zone: ZoneId,
-        company: CompanyId,
-        percent: Option<u8>,
-    ) -> Result<ZoneConfig> {
-        self.edit_zone(&zone, |l| {
-            let t = l.set_company_cap(&zone, &company, percent)?;
-            Ok((t, l.zone(&zone)?.clone()))
-        })
-        .await
-    }
-
-    async fn upsert_gate(&self, gate: Gate) -> Result<Gate> {
-        write!(self, |tx| {
-            let zones = self.zones.load(tx).await?;
-            apply(tx, &zones, Vec::new(), Records::default(), |l| {
-                let id = gate.id.clone();
-                let t = l.upsert_gate(gate.clone())?;
-                Ok((t, l.gate(&id)?.clone()))
-            })
-            .await
+        filter: AuditFilter,
+        before: Option<(DateTime<Utc>, u64)>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>> {
+        let (before_at, before_seq) = before.map_or((None, 0), |(at, seq)| {
+            (Some(at), i64::try_from(seq).unwrap_or(i64::MAX))
+        });
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        read!(self, |c| {
+            let rows = query(
+                c,
+                "SELECT seq, format, body FROM audit \
+                 WHERE ($1::TIMESTAMPTZ IS NULL OR (at, seq) < ($1, $2)) \
+                   AND ($3::TEXT IS NULL OR zone = $3) AND ($4::TEXT IS NULL OR kind = $4) \
+                   AND ($5::TEXT IS NULL OR actor = $5 OR token = $5) \
+                   AND ($6::TIMESTAMPTZ IS NULL OR at >= $6) \
+                   AND ($7::TIMESTAMPTZ IS NULL OR at < $7) \
+                 ORDER BY at DESC, seq DESC LIMIT $8",
+                &[
+                    &before_at,
+                    &before_seq,
+                    &filter.zone.as_ref().map(ZoneId::as_str),
+                    &filter.kind.map(|k| k.as_str()),
+                    &filter.actor,
+                    &filter.from,
+                    &filter.to,
+                    &limit,
+                ],
+            )
+            .await?;
+            Ok(rows
+                .iter()
+                .map(|r| {
+                    Ok(AuditEntry {
+                        seq: get::<i64>(r, "audit", "seq")?.unsigned_abs(),
+                        record: decode(r, "audit")?,
+                    })
+                })
+                .collect::<std::result::Result<Vec<_>, Error>>()?)
         })
     }
 
@@ -1064,7 +1083,7 @@ impl Store for PgStore {
         &self,
         id: PassageId,
         approve: bool,
-        by: String,
+        by: Who,
         reason: String,
         now: DateTime<Utc>,
     ) -> Result<Referral> {

@@ -19,6 +19,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "passage log",
         include_str!("../migrations/0002_passage_log.sql"),
     ),
+    (
+        3,
+        "audit trail",
+        include_str!("../migrations/0003_audit.sql"),
+    ),
 ];
 
 fn storage(context: &str) -> impl Fn(tokio_postgres::Error) -> Error + '_ {

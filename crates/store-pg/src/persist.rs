@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use bawaba_domain::audit::AuditRecord;
 use bawaba_domain::calendar::TransactionType;
 use bawaba_domain::ids::{BookingId, CompanyId, PassageId, ZoneId};
 use bawaba_domain::ledger::{Booking, ChangeEntry, Ledger, Touched};
@@ -139,7 +140,37 @@ pub async fn persist(c: &impl GenericClient, change: &Change<'_>) -> R<()> {
         }
     }
     log_changes(c, &touched.changes, zones).await?;
-    record_passages(c, ledger, &touched.passages).await
+    record_passages(c, ledger, &touched.passages).await?;
+    record_audit(c, &touched.audit).await
+}
+
+/// Appends audit records, numbered from `audit_head`'s one row in the same statement (its
+/// lock is held until commit, so the numbers follow commit order).
+async fn record_audit(c: &impl GenericClient, records: &[AuditRecord]) -> R<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let at: Vec<DateTime<Utc>> = records.iter().map(|r| r.at).collect();
+    let zone: Vec<Option<&str>> = records
+        .iter()
+        .map(|r| r.zone.as_ref().map(ZoneId::as_str))
+        .collect();
+    let kind: Vec<&str> = records.iter().map(|r| r.kind.as_str()).collect();
+    let actor: Vec<&str> = records.iter().map(|r| r.who.name.as_str()).collect();
+    let token: Vec<Option<&str>> = records.iter().map(|r| r.who.token.as_deref()).collect();
+    let bodies: Vec<_> = records.iter().map(body).collect();
+    let n = records.len() as i64;
+    execute(
+        c,
+        "WITH h AS (UPDATE audit_head SET head = head + $1 RETURNING head) \
+         INSERT INTO audit (seq, at, zone, kind, actor, token, format, body) \
+         SELECT h.head - $1 + e.n, e.at, e.zone, e.kind, e.actor, e.token, $2, e.body \
+         FROM h, unnest($3::TIMESTAMPTZ[], $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::TEXT[], \
+             $8::JSONB[]) WITH ORDINALITY AS e(at, zone, kind, actor, token, body, n)",
+        &[&n, &FORMAT, &at, &zone, &kind, &actor, &token, &bodies],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Inserts new passages with their recording numbers, taken from `passage_log`'s one row in

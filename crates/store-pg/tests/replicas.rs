@@ -12,7 +12,7 @@ use bawaba_domain::ledger::{Actor, Booking, BookingFilter, BookingState};
 use bawaba_store::conformance::{
     at, check_invariants, now, race, simple, stop, visit, zone_config, zone_id,
 };
-use bawaba_store::{Changes, Error, Store};
+use bawaba_store::{Changes, Error, Setup, Store};
 use bawaba_store_pg::scratch::ScratchDatabase;
 use bawaba_store_pg::{PgOptions, PgStore, migrate};
 
@@ -284,4 +284,33 @@ async fn migrations_run_once() {
     assert!(migrate(&db.url).await.unwrap().is_empty());
     let s = PgStore::connect(&db.url).await.unwrap();
     assert!(s.zones().await.unwrap().is_empty());
+}
+
+/// The audit trail is append-only in the database itself: whoever connects, an UPDATE, a
+/// DELETE or a TRUNCATE of it is refused, and the records stay as written.
+#[tokio::test]
+async fn the_audit_trail_cannot_be_edited_or_deleted() {
+    let db = ScratchDatabase::create().await.unwrap();
+    let s = PgStore::connect(&db.url).await.unwrap();
+    s.upsert_zone(zone_config("act", 5)).await.unwrap();
+    let before = s.audit(Default::default(), None, 10).await.unwrap();
+    assert_eq!(before.len(), 1);
+    let (client, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    for sql in [
+        "UPDATE audit SET actor = 'someone else'",
+        "DELETE FROM audit",
+        "TRUNCATE audit",
+    ] {
+        let e = client.batch_execute(sql).await.unwrap_err();
+        let why = e.as_db_error().map(|d| d.message().to_owned());
+        assert_eq!(
+            why.as_deref(),
+            Some("the audit trail is append-only"),
+            "{sql}"
+        );
+    }
+    assert_eq!(s.audit(Default::default(), None, 10).await.unwrap(), before);
 }

@@ -42,6 +42,10 @@ pub const PASSAGE: u8 = b'p';
 pub const REFERRAL: u8 = b'r';
 /// Recording number (big-endian) → passage id: the order passages were recorded in.
 pub const PASSAGE_LOG: u8 = b'l';
+/// The audit trail: time (µs since 1970, big-endian) and number → record, in time order.
+pub const AUDIT: u8 = b'a';
+/// The number of the last audit record written (one key).
+pub const AUDIT_HEAD: u8 = b'A';
 
 fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
     let mut k = vec![prefix];
@@ -80,6 +84,16 @@ pub fn referral_key(id: PassageId) -> Vec<u8> {
 
 pub fn passage_log_key(seq: u64) -> Vec<u8> {
     key(PASSAGE_LOG, &[&seq.to_be_bytes()])
+}
+
+/// An audit record's key: records sort by time, then number.
+pub fn audit_key(at: chrono::DateTime<chrono::Utc>, seq: u64) -> Vec<u8> {
+    let micros = u64::try_from(at.timestamp_micros()).unwrap_or(0);
+    key(AUDIT, &[&micros.to_be_bytes(), &seq.to_be_bytes()])
+}
+
+pub fn audit_head_key() -> Vec<u8> {
+    vec![AUDIT_HEAD]
 }
 
 /// The prefix of one zone's change log; entries follow in sequence order.
@@ -123,5 +137,10 @@ mod tests {
         // A zone whose id extends another's does not fall inside its change log.
         let z2 = ZoneId::parse("act2").unwrap();
         assert!(!change_key(&z2, 1).starts_with(&change_prefix(&z)));
+        let t = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+        let (early, late) = (t("2026-12-08T07:00:00Z"), t("2026-12-08T07:00:01Z"));
+        assert!(audit_key(early, 9) < audit_key(early, 10));
+        assert!(audit_key(early, 300) < audit_key(late, 1));
+        assert!(!audit_key(early, 1).starts_with(&audit_head_key()));
     }
 }

@@ -18,13 +18,15 @@ use std::future::Future;
 use std::sync::Arc;
 
 use bawaba_domain::Error as DomainError;
+use bawaba_domain::access::Role;
+use bawaba_domain::audit::{AuditEntry, AuditFilter, AuditKind, Door, FieldChange, Who};
 use bawaba_domain::calendar::{
     CapacityTemplate, SlotLength, TransactionType, WindowCapacity, ZoneConfig,
 };
 use bawaba_domain::ids::{BookingId, CompanyId, GateId, LaneId, PassageId, ZoneId};
 use bawaba_domain::ledger::{
-    Actor, Booking, BookingFilter, BookingState, Direction, Gate, Lane, NewBooking, Stop,
-    WindowUsage,
+    Actor, AdminChange, Booking, BookingFilter, BookingState, Direction, Gate, Lane, NewBooking,
+    Stop, WindowUsage,
 };
 use bawaba_domain::passage::{Passage, ReferralState, Verdict};
 use bawaba_domain::plate::Plate;
@@ -32,7 +34,7 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
-use crate::{Changes, CreatedBooking, Error, Recorded, Reported, Store};
+use crate::{Changes, CreatedBooking, Error, Recorded, Reported, Setup, Store};
 
 /// One backend's data set for one test.
 pub trait Backend: Send + Sync {
@@ -66,6 +68,7 @@ macro_rules! conformance_tests {
             change_log_in_order,
             restart_keeps_everything,
             administration,
+            audit_trail,
         );
         #[test]
         fn random_sequences() {
@@ -815,6 +818,149 @@ pub async fn closures_and_the_hit_list<B: Backend>(b: &B) {
     b.close(s).await;
 }
 
+/// An official of the authority, through the API.
+fn official() -> Who {
+    Who {
+        token: Some("0123456789ab".into()),
+        name: "ops-lead".into(),
+        role: Some(Role::Authority),
+        door: Door::Grpc,
+        ..Who::default()
+    }
+}
+
+async fn audit_of(s: &impl Store, filter: AuditFilter) -> Vec<AuditEntry> {
+    s.audit(filter, None, 100).await.unwrap()
+}
+
+/// The changes people make are in the audit trail, written with them: administrative
+/// changes, an official's change to a booking, an operator's decision; numbered in commit
+/// order, listed newest first, filtered and paged. A refused change and a company's own
+/// change leave no record; the trail and its numbering survive a restart.
+pub async fn audit_trail<B: Backend>(b: &B) {
+    let s = open_with_zone(b, 10).await;
+    let cap = AdminChange::SetCompanyCap {
+        zone: act(),
+        company: company("acme"),
+        percent: Some(40),
+    };
+    s.administer(cap.clone(), official(), at(1)).await.unwrap();
+    let mut nowhere = cap;
+    if let AdminChange::SetCompanyCap { zone, .. } = &mut nowhere {
+        *zone = zone_id("nowhere");
+    }
+    s.administer(nowhere, official(), at(1)).await.unwrap_err();
+    let booking = create(&s, simple("acme", "k1", "601", 5)).await;
+    let close = AdminChange::AddClosure {
+        zone: act(),
+        from: at(5),
+        to: at(6),
+        reason: "flash flood".into(),
+    };
+    s.administer(close, official(), at(2)).await.unwrap();
+    let acme = Actor::Company(company("acme"));
+    s.move_booking(acme, booking.id, 0, at(8), now())
+        .await
+        .unwrap();
+    let by_official = Actor::Official(Box::new(official()));
+    s.cancel_booking(by_official, booking.id, "closure".into(), at(3))
+        .await
+        .unwrap();
+
+    let mine = AuditFilter {
+        actor: Some("ops-lead".into()),
+        ..AuditFilter::default()
+    };
+    let trail = audit_of(&s, mine.clone()).await;
+    let kinds: Vec<_> = trail.iter().map(|e| e.record.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            AuditKind::BookingCancelled,
+            AuditKind::ClosureAdded,
+            AuditKind::CompanyCapSet
+        ]
+    );
+    assert!(trail.windows(2).all(|w| w[0].seq > w[1].seq), "{trail:?}");
+    assert!(trail.iter().all(|e| e.record.who == official()));
+    let cap = &trail[2].record;
+    assert_eq!(cap.zone, Some(act()));
+    assert_eq!(
+        cap.changes,
+        [FieldChange {
+            field: "company_cap.acme".into(),
+            before: String::new(),
+            after: "40%".into(),
+        }]
+    );
+    let closure = &trail[1].record;
+    assert_eq!(closure.objects[0], "closure:act/1");
+    assert!(closure.objects.contains(&format!("booking:{}", booking.id)));
+    assert_eq!(closure.changes[0].field, "closure.1");
+    assert!(closure.changes[0].after.contains("flash flood"));
+    let cancel = &trail[0].record;
+    assert_eq!(cancel.at, at(3));
+    let state = cancel.changes.iter().find(|c| c.field == "state").unwrap();
+    assert_eq!(
+        (state.before.as_str(), state.after.as_str()),
+        ("BOOKED", "CANCELLED")
+    );
+    // The set-up by the system is recorded as the system's.
+    let all = audit_of(&s, AuditFilter::default()).await;
+    assert_eq!(all.len(), 4, "the company's move is not audited: {all:?}");
+    assert!(
+        all.iter()
+            .any(|e| e.record.kind == AuditKind::ZoneSaved && e.record.who == Who::system())
+    );
+    // Filters and pages.
+    let by_token = AuditFilter {
+        actor: Some("0123456789ab".into()),
+        ..AuditFilter::default()
+    };
+    assert_eq!(audit_of(&s, by_token).await, trail);
+    let closures = AuditFilter {
+        kind: Some(AuditKind::ClosureAdded),
+        ..AuditFilter::default()
+    };
+    assert_eq!(audit_of(&s, closures).await, trail[1..2]);
+    let other_zone = AuditFilter {
+        zone: Some(zone_id("siz")),
+        ..AuditFilter::default()
+    };
+    assert!(audit_of(&s, other_zone).await.is_empty());
+    let window = AuditFilter {
+        from: Some(at(2)),
+        to: Some(at(3)),
+        ..mine.clone()
+    };
+    assert_eq!(audit_of(&s, window).await, trail[1..2]);
+    let first = &trail[0];
+    let rest = s
+        .audit(mine.clone(), Some((first.record.at, first.seq)), 1)
+        .await
+        .unwrap();
+    assert_eq!(rest, trail[1..2]);
+
+    let s = reopen(b, s).await;
+    assert_eq!(audit_of(&s, mine.clone()).await, trail);
+    s.administer(
+        AdminChange::RemoveClosure { zone: act(), id: 1 },
+        official(),
+        at(4),
+    )
+    .await
+    .unwrap();
+    let after = audit_of(&s, mine).await;
+    assert_eq!(after[0].record.kind, AuditKind::ClosureRemoved);
+    let highest = all.iter().map(|e| e.seq).max().unwrap();
+    assert_eq!(
+        after[0].seq,
+        highest + 1,
+        "numbering goes on after a restart"
+    );
+    b.close(s).await;
+}
+
 /// Cancelled, entered and no-show bookings cannot go back.
 pub async fn states_only_move_forward<B: Backend>(b: &B) {
     let s = open_with_zone(b, 5).await;
@@ -1028,12 +1174,18 @@ pub async fn passages_once_each_and_referrals<B: Backend>(b: &B) {
         (refer.id, ReferralState::Open)
     );
     let e = s
-        .resolve_referral(refer.id, true, "op".into(), String::new(), at(5))
+        .resolve_referral(refer.id, true, Who::named("op"), String::new(), at(5))
         .await
         .unwrap_err();
     assert!(is_invalid(&e), "a decision needs a reason: {e}");
     let r = s
-        .resolve_referral(refer.id, true, "op".into(), "checked papers".into(), at(5))
+        .resolve_referral(
+            refer.id,
+            true,
+            Who::named("op"),
+            "checked papers".into(),
+            at(5),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -1045,7 +1197,7 @@ pub async fn passages_once_each_and_referrals<B: Backend>(b: &B) {
         BookingState::Entered
     );
     let e = s
-        .resolve_referral(refer.id, false, "op".into(), "again".into(), at(5))
+        .resolve_referral(refer.id, false, Who::named("op"), "again".into(), at(5))
         .await
         .unwrap_err();
     assert!(is_precondition(&e), "{e}");
@@ -1057,10 +1209,25 @@ pub async fn passages_once_each_and_referrals<B: Backend>(b: &B) {
     );
     let missing = PassageId::new(now(), 9);
     let e = s
-        .resolve_referral(missing, true, "op".into(), "x".into(), at(5))
+        .resolve_referral(missing, true, Who::named("op"), "x".into(), at(5))
         .await
         .unwrap_err();
     assert!(matches!(domain(&e), DomainError::NotFound { .. }), "{e}");
+    // The one decision taken is audited, with the operator's name; the refused ones are not.
+    let decided = AuditFilter {
+        kind: Some(AuditKind::ReferralResolved),
+        ..AuditFilter::default()
+    };
+    let trail = audit_of(&s, decided).await;
+    assert_eq!(trail.len(), 1, "{trail:?}");
+    assert_eq!(trail[0].record.who, Who::named("op"));
+    assert_eq!(trail[0].record.objects[0], format!("referral:{}", refer.id));
+    let resolution = &trail[0].record.changes;
+    assert!(
+        resolution.iter().any(|c| c.after == "APPROVED"),
+        "{resolution:?}"
+    );
+    assert!(resolution.iter().any(|c| c.after == "checked papers"));
     b.close(s).await;
 }
 

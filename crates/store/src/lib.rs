@@ -11,23 +11,25 @@ mod codec;
 pub mod conformance;
 mod log_file;
 mod outbox;
+mod setup;
 mod sled_store;
 mod tokens;
 
 use std::collections::BTreeMap;
 use std::future::Future;
 
-use bawaba_domain::calendar::{
-    BookingRules, CapacityTemplate, Closure, TransactionType, ZoneConfig,
-};
+use bawaba_domain::audit::{AuditEntry, AuditFilter, Who};
+use bawaba_domain::calendar::{TransactionType, ZoneConfig};
 use bawaba_domain::ids::{BookingId, CompanyId, PassageId, ZoneId};
 use bawaba_domain::ledger::{
-    Actor, Booking, BookingFilter, ChangeEntry, Gate, Ledger, NewBooking, Touched, WindowView,
+    Actor, AdminChange, Administered, Booking, BookingFilter, ChangeEntry, Gate, Ledger,
+    NewBooking, Touched, WindowView,
 };
 use bawaba_domain::passage::{Passage, Referral};
 use chrono::{DateTime, Utc};
 
 pub use agent_store::{AgentState, AgentStore, SyncUpdate};
+pub use setup::Setup;
 pub use sled_store::SledStore;
 
 pub use tokens::{TokenBook, TokenInfo};
@@ -222,37 +224,22 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<BookingId>>> + Send;
 
-    fn upsert_zone(&self, cfg: ZoneConfig) -> impl Future<Output = Result<ZoneConfig>> + Send;
-    fn set_template(
+    /// Applies an administrative change by `who` at `now`, and its audit record in the same
+    /// commit.
+    fn administer(
         &self,
-        zone: ZoneId,
-        template: CapacityTemplate,
-    ) -> impl Future<Output = Result<ZoneConfig>> + Send;
-    fn set_rules(
+        change: AdminChange,
+        who: Who,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Administered>> + Send;
+    /// The audit trail, newest first: records matching `filter` that come before `before`
+    /// (a record's `(at, seq)`; none: from the newest), at most `limit`.
+    fn audit(
         &self,
-        zone: ZoneId,
-        rules: BookingRules,
-    ) -> impl Future<Output = Result<ZoneConfig>> + Send;
-    /// Closes a zone over `[from, to)`; returns the closure and the bookings it hits.
-    fn add_closure(
-        &self,
-        zone: ZoneId,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        reason: String,
-    ) -> impl Future<Output = Result<(Closure, Vec<Booking>)>> + Send;
-    fn remove_closure(
-        &self,
-        zone: ZoneId,
-        id: u64,
-    ) -> impl Future<Output = Result<ZoneConfig>> + Send;
-    fn set_company_cap(
-        &self,
-        zone: ZoneId,
-        company: CompanyId,
-        percent: Option<u8>,
-    ) -> impl Future<Output = Result<ZoneConfig>> + Send;
-    fn upsert_gate(&self, gate: Gate) -> impl Future<Output = Result<Gate>> + Send;
+        filter: AuditFilter,
+        before: Option<(DateTime<Utc>, u64)>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<AuditEntry>>> + Send;
 
     fn get_booking(
         &self,
@@ -342,7 +329,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         id: PassageId,
         approve: bool,
-        by: String,
+        by: Who,
         reason: String,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Referral>> + Send;

@@ -26,13 +26,12 @@ use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 use tokio::sync::{RwLock, RwLockReadGuard};
 
-use bawaba_domain::calendar::{
-    BookingRules, CapacityTemplate, Closure, TransactionType, ZoneConfig,
-};
+use bawaba_domain::audit::{AuditEntry, AuditFilter, Who};
+use bawaba_domain::calendar::{TransactionType, ZoneConfig};
 use bawaba_domain::ids::{BookingId, CompanyId, ZoneId};
 use bawaba_domain::ledger::{
-    Actor, Booking, BookingFilter, ChangeEntry, Gate, Ledger, NewBooking, Records, Touched,
-    WindowView,
+    Actor, AdminChange, Administered, Booking, BookingFilter, ChangeEntry, Gate, Ledger,
+    NewBooking, Records, Touched, WindowView,
 };
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
@@ -99,6 +98,10 @@ impl SledStore {
         })?;
         let db = open_db(dir)?;
         let ledger = load(&db)?;
+        let audit_head: u64 = match db.get(codec::audit_head_key())? {
+            Some(v) => decode(&codec::audit_head_key(), &v)?,
+            None => 0,
+        };
         tracing::info!(
             dir = %dir.display(),
             bookings = ledger.booking_count(),
@@ -122,6 +125,7 @@ impl SledStore {
                     failure: failure.clone(),
                     zones: Arc::clone(&zones),
                     stats: Arc::clone(&stats),
+                    audit_head: std::sync::Mutex::new(audit_head),
                 };
                 move || writer.run(&rx)
             })
@@ -273,8 +277,20 @@ fn load(db: &sled::Db) -> Result<Ledger> {
     Ok(ledger)
 }
 
-/// Adds everything `touched` names, as it now is in the ledger, to the batch.
-fn stage(ledger: &Ledger, touched: &Touched, batch: &mut sled::Batch) {
+/// Adds everything `touched` names, as it now is in the ledger, to the batch; its audit
+/// records are numbered after `audit_head`, which is moved on.
+fn stage(ledger: &Ledger, touched: &Touched, audit_head: &mut u64, batch: &mut sled::Batch) {
+    for record in &touched.audit {
+        *audit_head += 1;
+        let entry = AuditEntry {
+            seq: *audit_head,
+            record: record.clone(),
+        };
+        batch.insert(codec::audit_key(record.at, entry.seq), encode(&entry));
+    }
+    if !touched.audit.is_empty() {
+        batch.insert(codec::audit_head_key(), encode(audit_head));
+    }
     for id in &touched.bookings {
         if let Some(b) = ledger.booking(*id) {
             batch.insert(codec::booking_key(*id), encode(b));
@@ -318,6 +334,8 @@ struct Writer {
     failure: Failure,
     zones: Published,
     stats: Arc<std::sync::Mutex<CommitStats>>,
+    /// The number of the last audit record made durable.
+    audit_head: std::sync::Mutex<u64>,
 }
 
 impl Writer {
@@ -346,6 +364,7 @@ impl Writer {
         let mut batch = sled::Batch::default();
         let mut responders = Vec::with_capacity(pending.len());
         let (mut dirty, mut zones_changed) = (false, false);
+        let mut audit_head = *self.audit_head.lock().unwrap_or_else(|e| e.into_inner());
         for job in pending {
             let ledger = match &failed {
                 None => Ok(&mut *state),
@@ -353,7 +372,7 @@ impl Writer {
             };
             let (touched, respond) = job(ledger);
             if let Some(t) = touched.filter(|t| !t.is_empty()) {
-                stage(&state, &t, &mut batch);
+                stage(&state, &t, &mut audit_head, &mut batch);
                 dirty = true;
                 zones_changed |= !t.zones.is_empty();
             }
@@ -383,6 +402,9 @@ impl Writer {
         };
         if zones_changed && outcome.is_ok() {
             publish(&self.zones, &state);
+        }
+        if outcome.is_ok() {
+            *self.audit_head.lock().unwrap_or_else(|e| e.into_inner()) = audit_head;
         }
         drop(state);
         if dirty && outcome.is_ok() {
@@ -468,77 +490,39 @@ impl Store for SledStore {
         .await
     }
 
-    async fn upsert_zone(&self, cfg: ZoneConfig) -> Result<ZoneConfig> {
-        let id = cfg.id.clone();
-        self.write(move |l| {
-            let t = l.upsert_zone(cfg)?;
-            Ok((t, l.zone(&id)?.clone()))
-        })
-        .await
-    }
-
-    async fn set_template(&self, zone: ZoneId, template: CapacityTemplate) -> Result<ZoneConfig> {
-        self.write(move |l| {
-            let t = l.set_template(&zone, template)?;
-            Ok((t, l.zone(&zone)?.clone()))
-        })
-        .await
-    }
-
-    async fn set_rules(&self, zone: ZoneId, rules: BookingRules) -> Result<ZoneConfig> {
-        self.write(move |l| {
-            let t = l.set_rules(&zone, rules)?;
-            Ok((t, l.zone(&zone)?.clone()))
-        })
-        .await
-    }
-
-    async fn add_closure(
+    async fn administer(
         &self,
-        zone: ZoneId,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        reason: String,
-    ) -> Result<(Closure, Vec<Booking>)> {
-        self.write(move |l| {
-            let (closure, hit, t) = l.add_closure(&zone, from, to, &reason)?;
-            let hit = hit
-                .into_iter()
-                .filter_map(|id| l.booking(id).cloned())
-                .collect();
-            Ok((t, (closure, hit)))
-        })
-        .await
+        change: AdminChange,
+        who: Who,
+        now: DateTime<Utc>,
+    ) -> Result<Administered> {
+        self.write(move |l| l.administer(change, &who, now)).await
     }
 
-    async fn remove_closure(&self, zone: ZoneId, id: u64) -> Result<ZoneConfig> {
-        self.write(move |l| {
-            let t = l.remove_closure(&zone, id)?;
-            Ok((t, l.zone(&zone)?.clone()))
-        })
-        .await
-    }
-
-    async fn set_company_cap(
+    async fn audit(
         &self,
-        zone: ZoneId,
-        company: CompanyId,
-        percent: Option<u8>,
-    ) -> Result<ZoneConfig> {
-        self.write(move |l| {
-            let t = l.set_company_cap(&zone, &company, percent)?;
-            Ok((t, l.zone(&zone)?.clone()))
-        })
-        .await
-    }
-
-    async fn upsert_gate(&self, gate: Gate) -> Result<Gate> {
-        self.write(move |l| {
-            let id = gate.id.clone();
-            let t = l.upsert_gate(gate)?;
-            Ok((t, l.gate(&id)?.clone()))
-        })
-        .await
+        filter: AuditFilter,
+        before: Option<(DateTime<Utc>, u64)>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>> {
+        // The read lock: the writer holds the write lock until its batch is durable.
+        let _durable = self.read().await?;
+        let end = match before {
+            Some((at, seq)) => codec::audit_key(at, seq),
+            None => vec![codec::AUDIT + 1],
+        };
+        let mut found = Vec::new();
+        for kv in self.db.range(vec![codec::AUDIT]..end).rev() {
+            if found.len() >= limit {
+                break;
+            }
+            let (k, v) = kv?;
+            let entry: AuditEntry = decode(&k, &v)?;
+            if filter.matches(&entry.record) {
+                found.push(entry);
+            }
+        }
+        Ok(found)
     }
 
     async fn get_booking(&self, actor: Actor, id: BookingId) -> Result<Booking> {
@@ -731,7 +715,7 @@ impl Store for SledStore {
         &self,
         id: PassageId,
         approve: bool,
-        by: String,
+        by: Who,
         reason: String,
         now: DateTime<Utc>,
     ) -> Result<Referral> {

@@ -2,9 +2,13 @@
 //! `DATA_DIR/tokens`, one line per event:
 //!
 //! ```text
-//! v1 <sha256 hex> <role> <company or -> <zone or -> <issued at, RFC 3339> [name]
-//! r1 <sha256 hex> <revoked at, RFC 3339>
+//! v1 <sha256 hex> <role> <company or -> <zone or -> <issued at, RFC 3339> [name] [by=<user>]
+//! r1 <sha256 hex> <revoked at, RFC 3339> [by=<user>]
 //! ```
+//!
+//! `by` names the operating-system user who ran the command (`$USER`): the file is written
+//! only by the CLI on the scheduler's machine. Issues and revocations are part of the audit
+//! trail ([`TokenBook::audit`]).
 //!
 //! A token's id is the first 12 hex digits of its hash: `bawaba token list` shows it and
 //! `bawaba token revoke` takes it. The holder is labelled in records (e.g. who resolved a
@@ -23,6 +27,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 use bawaba_domain::access::{Principal, Role};
+use bawaba_domain::audit::{self, AuditKind, AuditRecord, Door, FieldChange, Fields, Who};
 use bawaba_domain::ids::{CompanyId, ZoneId};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -61,13 +66,90 @@ pub struct TokenInfo {
     pub name: Option<String>,
     pub issued_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Who issued and who revoked it (lines written before this was kept have none).
+    pub issued_by: Option<String>,
+    pub revoked_by: Option<String>,
     hash: [u8; 32],
+}
+
+impl TokenInfo {
+    /// Its issue, and its revocation if it was revoked, as audit records.
+    fn audit(&self) -> Vec<AuditRecord> {
+        let p = &self.principal;
+        let fields: Fields = vec![
+            ("role".into(), p.role.as_str().into()),
+            (
+                "company".into(),
+                p.company
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            ),
+            (
+                "zone".into(),
+                p.zone.as_ref().map(ToString::to_string).unwrap_or_default(),
+            ),
+            ("name".into(), self.name.clone().unwrap_or_default()),
+        ];
+        let record = |at, by: &Option<String>, kind, changes| AuditRecord {
+            at,
+            who: Who {
+                name: by.clone().unwrap_or_else(|| "unknown".into()),
+                door: Door::Cli,
+                ..Who::default()
+            },
+            kind,
+            zone: p.zone.clone(),
+            objects: vec![format!("token:{}", self.id)],
+            changes,
+        };
+        let mut out = vec![record(
+            self.issued_at,
+            &self.issued_by,
+            AuditKind::TokenIssued,
+            audit::diff(&Vec::new(), &fields),
+        )];
+        if let Some(at) = self.revoked_at {
+            out.push(record(
+                at,
+                &self.revoked_by,
+                AuditKind::TokenRevoked,
+                vec![FieldChange {
+                    field: "state".into(),
+                    before: "in force".into(),
+                    after: "revoked".into(),
+                }],
+            ));
+        }
+        out
+    }
+}
+
+/// The operating-system user running this process, as token lines record it.
+fn os_user() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_default();
+    let clean: String = user
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || ".-_@".contains(*c))
+        .take(64)
+        .collect();
+    if clean.is_empty() {
+        "unknown".into()
+    } else {
+        clean
+    }
 }
 
 /// One line of the file.
 enum Record {
     Issued(TokenInfo),
-    Revoked { hash: [u8; 32], at: DateTime<Utc> },
+    Revoked {
+        hash: [u8; 32],
+        at: DateTime<Utc>,
+        by: Option<String>,
+    },
 }
 
 fn hash(token: &str) -> [u8; 32] {
@@ -125,13 +207,14 @@ impl TokenBook {
         })?;
         let token = format!("{PREFIX}{}", hex::encode(secret));
         self.append(&format!(
-            "v1 {} {} {} {} {}{}\n",
+            "v1 {} {} {} {} {}{} by={}\n",
             hex::encode(hash(&token)),
             principal.role.as_str(),
             principal.company.as_ref().map_or("-", CompanyId::as_str),
             principal.zone.as_ref().map_or("-", ZoneId::as_str),
             now.to_rfc3339(),
             name.map(|n| format!(" {n}")).unwrap_or_default(),
+            os_user(),
         ))?;
         Ok(token)
     }
@@ -191,13 +274,20 @@ impl TokenBook {
             ))
             .into());
         }
+        let by = os_user();
         self.append(&format!(
-            "r1 {} {}\n",
+            "r1 {} {} by={by}\n",
             hex::encode(token.hash),
             now.to_rfc3339()
         ))?;
         token.revoked_at = Some(now);
+        token.revoked_by = Some(by);
         Ok(token)
+    }
+
+    /// Every issue and revocation, as audit records (oldest first).
+    pub fn audit(&self) -> Result<Vec<AuditRecord>> {
+        Ok(self.list()?.iter().flat_map(TokenInfo::audit).collect())
     }
 
     /// Who holds `token`, or `None` for an unknown or revoked token.
@@ -278,8 +368,8 @@ impl TokenBook {
         {
             match parse_line(line) {
                 Ok(Record::Issued(t)) => tokens.push(t),
-                Ok(Record::Revoked { hash, at }) => {
-                    revoked.entry(hash).or_insert(at);
+                Ok(Record::Revoked { hash, at, by }) => {
+                    revoked.entry(hash).or_insert((at, by));
                 }
                 // One bad line (e.g. a torn write after a crash) must not lock everyone out.
                 Err(reason) => {
@@ -288,7 +378,10 @@ impl TokenBook {
             }
         }
         for t in &mut tokens {
-            t.revoked_at = revoked.get(&t.hash).copied();
+            if let Some((at, by)) = revoked.get(&t.hash) {
+                t.revoked_at = Some(*at);
+                t.revoked_by.clone_from(by);
+            }
         }
         Ok(tokens)
     }
@@ -307,12 +400,22 @@ fn parse_time(t: &str) -> std::result::Result<DateTime<Utc>, String> {
 }
 
 fn parse_line(line: &str) -> std::result::Result<Record, String> {
-    let f: Vec<&str> = line.split_whitespace().collect();
+    let mut f: Vec<&str> = line.split_whitespace().collect();
+    // The optional last field `by=<user>` (names never hold `=`).
+    let by = match f.last().and_then(|l| l.strip_prefix("by=")) {
+        Some(by) => {
+            let by = by.to_owned();
+            f.pop();
+            Some(by)
+        }
+        None => None,
+    };
     let (h, role, company, zone, issued, name) = match f.as_slice() {
         ["r1", h, at] => {
             return Ok(Record::Revoked {
                 hash: parse_hash(h)?,
                 at: parse_time(at)?,
+                by,
             });
         }
         ["v1", h, r, c, z, issued] => (h, r, c, z, issued, None),
@@ -337,13 +440,16 @@ fn parse_line(line: &str) -> std::result::Result<Record, String> {
     let label = name.map_or_else(|| format!("token:{id}"), str::to_owned);
     let principal = Principal::new(role, company, zone)
         .map_err(|e| e.to_string())?
-        .labelled(label);
+        .labelled(label)
+        .with_token(id.clone());
     Ok(Record::Issued(TokenInfo {
         id,
         principal,
         name: name.map(str::to_owned),
         issued_at: parse_time(issued)?,
         revoked_at: None,
+        issued_by: by,
+        revoked_by: None,
         hash,
     }))
 }
@@ -374,6 +480,60 @@ mod tests {
             !file.contains(&token[PREFIX.len()..]),
             "the token itself must not be stored"
         );
+    }
+
+    #[test]
+    fn issues_and_revocations_are_audited_with_who_ran_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let book = TokenBook::new(dir.path());
+        let at: DateTime<Utc> = "2026-12-08T07:00:00Z".parse().unwrap();
+        let token = book.issue(&company(), Some("fleet-bot"), at).unwrap();
+        let id = book.authenticate(&token).unwrap().token.unwrap();
+        let later = at + chrono::TimeDelta::hours(1);
+        book.revoke(&id, later).unwrap();
+        // A line written before `by` was kept still reads, with nobody named.
+        let p = Principal::new(Role::Authority, None, None).unwrap();
+        let old = TokenBook::new(dir.path()).issue(&p, None, at).unwrap();
+        let text = std::fs::read_to_string(dir.path().join("tokens")).unwrap();
+        let stripped: String = text
+            .lines()
+            .map(|l| match l.rsplit_once(" by=") {
+                Some((head, _)) if l.contains(&hex::encode(hash(&old))) => format!("{head}\n"),
+                _ => format!("{l}\n"),
+            })
+            .collect();
+        std::fs::write(dir.path().join("tokens"), stripped).unwrap();
+
+        let records = book.audit().unwrap();
+        let kinds: Vec<_> = records.iter().map(|r| r.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                AuditKind::TokenIssued,
+                AuditKind::TokenRevoked,
+                AuditKind::TokenIssued
+            ]
+        );
+        let (issued, revoked) = (&records[0], &records[1]);
+        assert_eq!((issued.at, revoked.at), (at, later));
+        assert_eq!(issued.who.name, os_user());
+        assert_eq!(issued.who.door, Door::Cli);
+        assert_eq!(issued.objects, [format!("token:{id}")]);
+        let fields: Vec<_> = issued
+            .changes
+            .iter()
+            .map(|c| (c.field.as_str(), c.after.as_str()))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("role", "company"),
+                ("company", "acme"),
+                ("name", "fleet-bot")
+            ]
+        );
+        assert_eq!(revoked.changes[0].after, "revoked");
+        assert_eq!(records[2].who.name, "unknown");
     }
 
     #[test]

@@ -5,6 +5,7 @@ use axum::http::HeaderMap;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use bawaba_app::App;
 use bawaba_domain::access::{Principal, Role};
+use bawaba_domain::audit::Door;
 use bawaba_store::Store;
 
 /// The session cookie: the token itself, HttpOnly and SameSite=Strict.
@@ -54,7 +55,7 @@ pub enum Access {
 
 /// Checks the request's token for one of `roles`.
 pub fn check<S: Store>(app: &App<S>, headers: &HeaderMap, roles: &[Role]) -> Access {
-    match app.authenticate(token(headers)) {
+    match app.authenticate(token(headers), Door::Web) {
         Err(_) => Access::Anonymous,
         Ok(p) if roles.contains(&p.role) => Access::Granted(p),
         Ok(p) => Access::Refused(p),

@@ -224,6 +224,61 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("state.REJECTED", "rejected", "مرفوضة"),
     ("error", "Error", "خطأ"),
     ("scope.all", "All zones", "كل المناطق"),
+    ("audit", "Audit trail", "سجل التدقيق"),
+    ("audit.at", "When", "الوقت"),
+    ("audit.kind", "Change", "التغيير"),
+    ("audit.kind.any", "Any change", "أي تغيير"),
+    ("audit.actor", "Who", "من"),
+    ("audit.door", "Through", "عبر"),
+    ("audit.objects", "Objects", "العناصر"),
+    ("audit.changes", "Before → after", "قبل ← بعد"),
+    ("audit.from", "From", "من تاريخ"),
+    ("audit.to", "Until", "حتى"),
+    ("audit.older", "Older records", "سجلات أقدم"),
+    ("audit.kind.zone.saved", "Zone saved", "حفظ منطقة"),
+    (
+        "audit.kind.zone.template_set",
+        "Capacity template set",
+        "تعديل قالب السعة",
+    ),
+    (
+        "audit.kind.zone.rules_set",
+        "Booking rules set",
+        "تعديل قواعد الحجز",
+    ),
+    ("audit.kind.closure.added", "Zone closed", "إغلاق منطقة"),
+    ("audit.kind.closure.removed", "Closure lifted", "رفع إغلاق"),
+    (
+        "audit.kind.company_cap.set",
+        "Company cap set",
+        "تعديل حصة شركة",
+    ),
+    ("audit.kind.gate.saved", "Gate saved", "حفظ بوابة"),
+    (
+        "audit.kind.referral.resolved",
+        "Referral decided",
+        "البت في إحالة",
+    ),
+    (
+        "audit.kind.booking.moved",
+        "Booking moved by the authority",
+        "نقل حجز من قبل السلطة",
+    ),
+    (
+        "audit.kind.booking.cancelled",
+        "Booking cancelled by the authority",
+        "إلغاء حجز من قبل السلطة",
+    ),
+    ("audit.kind.token.issued", "Token issued", "إصدار رمز وصول"),
+    (
+        "audit.kind.token.revoked",
+        "Token revoked",
+        "إلغاء رمز وصول",
+    ),
+    ("audit.door.grpc", "API (gRPC)", "واجهة البرمجة (gRPC)"),
+    ("audit.door.web", "Dashboard", "لوحة المتابعة"),
+    ("audit.door.cli", "Command line", "سطر الأوامر"),
+    ("audit.door.system", "System", "النظام"),
 ];
 
 #[cfg(test)]
@@ -245,8 +300,8 @@ mod tests {
 
     #[test]
     fn every_key_used_by_the_pages_exists() {
-        let src = include_str!("pages.rs");
-        let mut rest = src;
+        let src = [include_str!("pages.rs"), include_str!("pages/audit.rs")].concat();
+        let mut rest = src.as_str();
         let mut n = 0;
         while let Some(i) = rest.find(".t(\"") {
             rest = &rest[i + 4..];

@@ -10,6 +10,9 @@ use crate::agg::{self, Day, PassageRow};
 use crate::i18n::Lang;
 use crate::report::{Overview, ReferralView};
 
+mod audit;
+pub use audit::{AuditForm, audit};
+
 /// Escapes text for HTML element content and quoted attribute values (`&`, `<`, `>`, `"`, `'`).
 pub fn esc(s: &str) -> std::borrow::Cow<'_, str> {
     html_escape::encode_quoted_attribute(s)
@@ -24,9 +27,10 @@ fn layout(l: Lang, title: &str, who: Option<&Principal>, toggle: &str, body: &st
             if p.role == bawaba_domain::access::Role::Authority {
                 let _ = write!(
                     n,
-                    r#"<a href="/authority">{}</a><a href="/operator">{}</a>"#,
+                    r#"<a href="/authority">{}</a><a href="/operator">{}</a><a href="/authority/audit" id="nav-audit">{}</a>"#,
                     l.t("nav.authority"),
-                    l.t("nav.operator")
+                    l.t("nav.operator"),
+                    l.t("audit"),
                 );
             }
             let _ = write!(

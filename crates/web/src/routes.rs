@@ -12,6 +12,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bawaba_domain::access::{Principal, Role};
+use bawaba_domain::audit::Door;
 use bawaba_domain::ids::PassageId;
 use bawaba_store::Store;
 use serde::Deserialize;
@@ -50,6 +51,7 @@ pub fn router<S: Store>(d: Dashboard<S>, stop: watch::Receiver<bool>) -> Router 
         .route("/logout", post(logout))
         .route("/authority", get(authority::<S>))
         .route("/operator", get(operator::<S>))
+        .route("/authority/audit", get(audit::audit_page::<S>))
         .route("/operator/referrals/{id}", post(resolve_form::<S>))
         .route("/api/overview", get(api_overview::<S>))
         .route("/api/throughput", get(api_throughput::<S>))
@@ -62,6 +64,7 @@ pub fn router<S: Store>(d: Dashboard<S>, stop: watch::Receiver<bool>) -> Router 
         .route("/api/referrals/{id}/resolve", post(api_resolve::<S>))
         .route("/api/passages", get(api_passages::<S>))
         .route("/api/feed", get(api_feed::<S>))
+        .route("/api/audit", get(audit::api_audit::<S>))
         .route("/assets/app.css", get(css))
         .route("/assets/app.js", get(js))
         .route("/healthz", get(healthz::<S>))
@@ -69,6 +72,8 @@ pub fn router<S: Store>(d: Dashboard<S>, stop: watch::Receiver<bool>) -> Router 
         .fallback(not_found)
         .with_state(App(Arc::new(Inner { d, stop })))
 }
+
+mod audit;
 
 // ---- common --------------------------------------------------------------------------------
 
@@ -266,7 +271,7 @@ async fn login<S: Store>(
 ) -> Response {
     let (l, _) = lang(&PageQuery::default(), &headers);
     let token = f.token.trim();
-    match app.0.d.app.authenticate(Some(token)) {
+    match app.0.d.app.authenticate(Some(token), Door::Web) {
         Err(_) => page(
             StatusCode::UNAUTHORIZED,
             pages::login(l, Some(l.t("login.bad"))),

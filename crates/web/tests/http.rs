@@ -15,7 +15,7 @@ use bawaba_domain::calendar::{SlotLength, TransactionType, WindowCapacity, ZoneC
 use bawaba_domain::ids::{CompanyId, GateId, LaneId, PassageId, ZoneId};
 use bawaba_domain::ledger::{Direction, Gate, Lane, NewBooking, Stop};
 use bawaba_domain::passage::{Passage, Reason, Verdict};
-use bawaba_store::{SledStore, Store, TokenBook};
+use bawaba_store::{Setup, SledStore, Store, TokenBook};
 use bawaba_web::Dashboard;
 use chrono::{DateTime, TimeDelta, Utc};
 use tower::ServiceExt;
@@ -369,6 +369,102 @@ async fn an_operator_sees_and_resolves_only_their_zone() {
     let _ = b.now;
 }
 
+/// An operator's decision on the dashboard is in the audit trail: who (the token's label and
+/// id), through the dashboard, before and after; the authority reads it on the audit page
+/// (both languages) and as JSON, filtered; bad filters name their field.
+#[tokio::test]
+async fn the_audit_trail_shows_who_decided_through_the_dashboard() {
+    let b = bed().await;
+    let r = call(
+        &b.app,
+        Request::post(format!("/operator/referrals/{}", b.refer_siz))
+            .header(header::COOKIE, format!("bawaba_session={}", b.operator_siz))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("decision=reject&reason=plate+unreadable"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+
+    let j = get(
+        &b.app,
+        "/api/audit?kind=referral.resolved",
+        Some(&b.authority),
+    )
+    .await
+    .json();
+    let entries = j["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{j}");
+    let rec = &entries[0]["record"];
+    assert_eq!(rec["who"]["door"], "Web");
+    assert_eq!(rec["who"]["role"], "Operator");
+    assert_eq!(rec["zone"], "siz");
+    assert!(rec["who"]["name"].as_str().unwrap().starts_with("token:"));
+    assert!(rec["who"]["token"].as_str().unwrap().len() == 12, "{rec}");
+    assert_eq!(rec["objects"][0], format!("referral:{}", b.refer_siz));
+    let changes = rec["changes"].as_array().unwrap();
+    assert_eq!(changes[0]["field"], "state");
+    assert_eq!(
+        (changes[0]["before"].as_str(), changes[0]["after"].as_str()),
+        (Some("OPEN"), Some("REJECTED"))
+    );
+    // The set-up (zones and gates from the system) is there too; another zone filters it out.
+    let all = get(&b.app, "/api/audit", Some(&b.authority)).await.json();
+    assert!(all["entries"].as_array().unwrap().len() >= 5, "{all}");
+    let act = get(
+        &b.app,
+        "/api/audit?zone=act&kind=referral.resolved",
+        Some(&b.authority),
+    )
+    .await
+    .json();
+    assert!(act["entries"].as_array().unwrap().is_empty());
+
+    for lang in ["en", "ar"] {
+        let page = get(
+            &b.app,
+            &format!("/authority/audit?lang={lang}&zone=siz"),
+            Some(&b.authority),
+        )
+        .await;
+        assert_eq!(page.status, StatusCode::OK);
+        let words = if lang == "ar" {
+            "البت في إحالة"
+        } else {
+            "Referral decided"
+        };
+        assert!(page.body.contains(words), "{lang}: {}", page.body);
+        assert!(page.body.contains("referral.resolved"));
+        assert!(page.body.contains(&format!("referral:{}", b.refer_siz)));
+    }
+    // A page of one links to the older records, and following it gives the next one.
+    let first = get(&b.app, "/api/audit?page_size=1", Some(&b.authority))
+        .await
+        .json();
+    let next = first["next_page_token"].as_str().unwrap().to_owned();
+    let second = get(
+        &b.app,
+        &format!("/api/audit?page_size=1&page={next}"),
+        Some(&b.authority),
+    )
+    .await
+    .json();
+    assert_ne!(first["entries"][0]["id"], second["entries"][0]["id"]);
+
+    for (query, field) in [
+        ("kind=nope", "kind"),
+        ("from=yesterday", "from"),
+        ("zone=NOT%20A%20ZONE", "zone"),
+        ("page=garbage", "page_token"),
+        ("page_size=9999", "page_size"),
+        ("from=2026-11-27T10:00&to=2026-11-27T09:00", "to"),
+    ] {
+        let r = get(&b.app, &format!("/api/audit?{query}"), Some(&b.authority)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{query}: {}", r.body);
+        assert_eq!(r.json()["field"], field, "{query}");
+    }
+}
+
 /// An exit referral approved here is the truck's exit: its turn time reaches the scheduler's
 /// metrics through the code path the gRPC OperatorService uses.
 #[tokio::test]
@@ -658,14 +754,14 @@ fn door(method: &str, path: &str) -> Option<Door> {
         ("POST", "/logout") => Door::Public(StatusCode::SEE_OTHER),
         ("POST", "/login") => Door::Page(STAFF),
         ("GET", "/") => Door::Home,
-        ("GET", "/authority") => Door::Page(AUTH_ONLY),
+        ("GET", "/authority" | "/authority/audit") => Door::Page(AUTH_ONLY),
         ("GET", "/operator") => Door::Page(STAFF),
         ("POST", "/operator/referrals/{id}") => Door::Resolve { form: true },
         ("POST", "/api/referrals/{id}/resolve") => Door::Resolve { form: false },
         (
             "GET",
             "/api/overview" | "/api/throughput" | "/api/slots" | "/api/turn-times"
-            | "/api/companies" | "/api/closures" | "/api/queue",
+            | "/api/companies" | "/api/closures" | "/api/queue" | "/api/audit",
         ) => Door::Api(AUTH_ONLY),
         ("GET", "/api/referrals" | "/api/passages" | "/api/feed") => Door::Api(STAFF),
         _ => return None,

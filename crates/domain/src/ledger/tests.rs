@@ -1,4 +1,5 @@
 use super::*;
+use crate::audit::Who;
 use crate::calendar::SlotLength;
 use crate::passage::{Passage, ReferralState, Verdict};
 use chrono::TimeZone;
@@ -1025,12 +1026,18 @@ fn referrals_are_opened_and_resolved_once() {
     assert_eq!(l.referrals(Some(&zid("act")), false).count(), 1);
     assert_eq!(l.referrals(Some(&zid("siz")), false).count(), 0);
     assert!(
-        l.resolve_referral(p.id, true, "op-1", "", hours(5))
+        l.resolve_referral(p.id, true, &Who::named("op-1"), "", hours(5))
             .is_err(),
         "a reason is required"
     );
     let t = l
-        .resolve_referral(p.id, true, "op-1", "driver showed papers", hours(5))
+        .resolve_referral(
+            p.id,
+            true,
+            &Who::named("op-1"),
+            "driver showed papers",
+            hours(5),
+        )
         .unwrap();
     assert!(t.referrals.contains(&p.id) && t.bookings.contains(&id));
     assert_eq!(l.booking(id).unwrap().state, BookingState::Entered);
@@ -1040,7 +1047,7 @@ fn referrals_are_opened_and_resolved_once() {
         (ReferralState::Approved, Some("op-1"))
     );
     assert!(
-        l.resolve_referral(p.id, false, "op-2", "no", hours(5))
+        l.resolve_referral(p.id, false, &Who::named("op-2"), "no", hours(5))
             .is_err()
     );
     assert_eq!(l.referrals(None, false).count(), 0);
@@ -1059,7 +1066,7 @@ fn rejected_referral_leaves_the_booking() {
     l.resolve_referral(
         p.id,
         false,
-        "op-1",
+        &Who::named("op-1"),
         "tag belongs to another truck",
         hours(5),
     )

@@ -1,5 +1,6 @@
 use super::*;
-use crate::Changes;
+use crate::{Changes, Setup};
+use bawaba_domain::audit::Who;
 use bawaba_domain::calendar::{SlotLength, WindowCapacity};
 use bawaba_domain::ledger::{BookingState, Stop, WindowUsage};
 use bawaba_domain::plate::Plate;
@@ -322,7 +323,7 @@ async fn passages_are_recorded_once_and_survive_restart() {
         .resolve_referral(
             refer,
             false,
-            "op".into(),
+            Who::named("op"),
             "second read of the same truck".into(),
             at,
         )

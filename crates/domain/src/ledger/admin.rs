@@ -1,0 +1,207 @@
+//! The authority's changes, each audited in the same commit: one entry point
+//! ([`Ledger::administer`]) for every change of a zone's configuration or a gate, and the
+//! audit of a booking an official changed on a company's behalf.
+
+use chrono::{DateTime, Utc};
+
+use super::{Actor, Booking, Gate, Ledger, Touched};
+use crate::Result;
+use crate::audit::{self, AuditKind, AuditRecord, Fields, Who};
+use crate::calendar::{BookingRules, CapacityTemplate, Closure, ZoneConfig};
+use crate::ids::{BookingId, CompanyId, ZoneId};
+
+/// A change of the authority's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminChange {
+    /// Adds a zone, or replaces its name, slot, template and rules.
+    UpsertZone(ZoneConfig),
+    SetTemplate {
+        zone: ZoneId,
+        template: CapacityTemplate,
+    },
+    SetRules {
+        zone: ZoneId,
+        rules: BookingRules,
+    },
+    /// Closes a zone over `[from, to)`.
+    AddClosure {
+        zone: ZoneId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        reason: String,
+    },
+    RemoveClosure {
+        zone: ZoneId,
+        id: u64,
+    },
+    /// Sets (`None`: clears) a company's own cap in a zone, in percent of a window.
+    SetCompanyCap {
+        zone: ZoneId,
+        company: CompanyId,
+        percent: Option<u8>,
+    },
+    UpsertGate(Gate),
+}
+
+impl AdminChange {
+    /// The zone the change concerns (a gate's: its zone).
+    pub fn zone(&self) -> &ZoneId {
+        match self {
+            AdminChange::UpsertZone(cfg) => &cfg.id,
+            AdminChange::UpsertGate(g) => &g.zone,
+            AdminChange::SetTemplate { zone, .. }
+            | AdminChange::SetRules { zone, .. }
+            | AdminChange::AddClosure { zone, .. }
+            | AdminChange::RemoveClosure { zone, .. }
+            | AdminChange::SetCompanyCap { zone, .. } => zone,
+        }
+    }
+
+    fn kind(&self) -> AuditKind {
+        match self {
+            AdminChange::UpsertZone(_) => AuditKind::ZoneSaved,
+            AdminChange::SetTemplate { .. } => AuditKind::TemplateSet,
+            AdminChange::SetRules { .. } => AuditKind::RulesSet,
+            AdminChange::AddClosure { .. } => AuditKind::ClosureAdded,
+            AdminChange::RemoveClosure { .. } => AuditKind::ClosureRemoved,
+            AdminChange::SetCompanyCap { .. } => AuditKind::CompanyCapSet,
+            AdminChange::UpsertGate(_) => AuditKind::GateSaved,
+        }
+    }
+
+    /// The objects the change names, as the audit trail lists them.
+    fn objects(&self) -> Vec<String> {
+        let zone = format!("zone:{}", self.zone());
+        match self {
+            AdminChange::UpsertGate(g) => vec![format!("gate:{}", g.id), zone],
+            AdminChange::RemoveClosure { zone: z, id } => {
+                vec![format!("closure:{z}/{id}"), zone]
+            }
+            AdminChange::SetCompanyCap { company, .. } => {
+                vec![zone, format!("company:{company}")]
+            }
+            _ => vec![zone],
+        }
+    }
+}
+
+/// What an administrative change answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Administered {
+    /// The zone's configuration after the change.
+    Zone(ZoneConfig),
+    /// The closure added, and the bookings it hits.
+    Closure {
+        closure: Closure,
+        hit: Vec<Booking>,
+    },
+    Gate(Gate),
+}
+
+impl Ledger {
+    /// Applies an administrative change by `who` at `now`, with its audit record: the
+    /// change and the record are one, so a store writes both in one commit or neither.
+    pub fn administer(
+        &mut self,
+        change: AdminChange,
+        who: &Who,
+        now: DateTime<Utc>,
+    ) -> Result<(Touched, Administered)> {
+        let (kind, zone, mut objects) = (change.kind(), change.zone().clone(), change.objects());
+        let before = self.admin_fields(&change);
+        let (mut touched, done) = self.apply_admin(change)?;
+        let after = match &done {
+            Administered::Gate(g) => audit::gate_fields(g),
+            _ => audit::zone_fields(self.zone(&zone)?),
+        };
+        if let Administered::Closure { closure, hit } = &done {
+            objects.insert(0, format!("closure:{zone}/{}", closure.id));
+            objects.extend(hit.iter().map(|b| format!("booking:{}", b.id)));
+        }
+        touched.audit.push(AuditRecord {
+            at: now,
+            who: who.clone(),
+            kind,
+            zone: Some(zone),
+            objects,
+            changes: audit::diff(&before, &after),
+        });
+        Ok((touched, done))
+    }
+
+    /// The fields of what `change` is about to change (none when it does not exist yet).
+    fn admin_fields(&self, change: &AdminChange) -> Fields {
+        match change {
+            AdminChange::UpsertGate(g) => self.gate(&g.id).map(audit::gate_fields),
+            other => self.zone(other.zone()).map(audit::zone_fields),
+        }
+        .unwrap_or_default()
+    }
+
+    fn apply_admin(&mut self, change: AdminChange) -> Result<(Touched, Administered)> {
+        let zone = change.zone().clone();
+        let touched = match change {
+            AdminChange::UpsertZone(cfg) => self.upsert_zone(cfg)?,
+            AdminChange::SetTemplate { zone, template } => self.set_template(&zone, template)?,
+            AdminChange::SetRules { zone, rules } => self.set_rules(&zone, rules)?,
+            AdminChange::AddClosure {
+                zone,
+                from,
+                to,
+                reason,
+            } => {
+                let (closure, hit, t) = self.add_closure(&zone, from, to, &reason)?;
+                let hit = hit
+                    .into_iter()
+                    .filter_map(|id| self.booking(id).cloned())
+                    .collect();
+                return Ok((t, Administered::Closure { closure, hit }));
+            }
+            AdminChange::RemoveClosure { zone, id } => self.remove_closure(&zone, id)?,
+            AdminChange::SetCompanyCap {
+                zone,
+                company,
+                percent,
+            } => self.set_company_cap(&zone, &company, percent)?,
+            AdminChange::UpsertGate(gate) => {
+                let id = gate.id.clone();
+                let t = self.upsert_gate(gate)?;
+                return Ok((t, Administered::Gate(self.gate(&id)?.clone())));
+            }
+        };
+        Ok((touched, Administered::Zone(self.zone(&zone)?.clone())))
+    }
+
+    /// A booking as it was before an official changed it (nothing for anyone else).
+    pub(super) fn audit_before(&self, actor: &Actor, id: BookingId) -> Option<(Who, Booking)> {
+        match actor {
+            Actor::Official(who) => self.booking(id).map(|b| ((**who).clone(), b.clone())),
+            _ => None,
+        }
+    }
+
+    /// Records the change an official made to a booking (see [`Ledger::audit_before`]).
+    pub(super) fn audit_booking(
+        &self,
+        before: Option<(Who, Booking)>,
+        kind: AuditKind,
+        now: DateTime<Utc>,
+        touched: &mut Touched,
+    ) {
+        let Some((who, old)) = before else { return };
+        let Some(new) = self.booking(old.id) else {
+            return;
+        };
+        touched.audit.push(AuditRecord {
+            at: now,
+            who,
+            kind,
+            zone: new.stops.first().map(|s| s.zone.clone()),
+            objects: vec![
+                format!("booking:{}", new.id),
+                format!("company:{}", new.company),
+            ],
+            changes: audit::diff(&audit::booking_fields(&old), &audit::booking_fields(new)),
+        });
+    }
+}
