@@ -72,16 +72,7 @@ impl<S: Store> App<S> {
     /// The audit trail for the authority, newest first, filtered and paginated.
     pub async fn list_audit(&self, p: &Principal, q: AuditQuery) -> Result<AuditPage> {
         scope::role(p, scope::AUTHORITY)?;
-        let size = match q.page_size {
-            0 => DEFAULT_PAGE,
-            n if n > MAX_AUDIT_PAGE => {
-                return Err(Error::invalid(
-                    "page_size",
-                    format!("is {n}; at most {MAX_AUDIT_PAGE}"),
-                ));
-            }
-            n => n,
-        };
+        let size = crate::page_size(q.page_size, DEFAULT_PAGE, MAX_AUDIT_PAGE)?;
         if let (Some(from), Some(to)) = (q.filter.from, q.filter.to)
             && to <= from
         {

@@ -1,6 +1,7 @@
 //! Booking use cases: create, read, list, move, cancel; windows and free slots.
 
-use bawaba_domain::access::Principal;
+use bawaba_domain::access::{Principal, Role};
+use bawaba_domain::audit::Who;
 use bawaba_domain::calendar::{TransactionType, ZoneConfig};
 use bawaba_domain::ids::{BookingId, CompanyId, ZoneId};
 use bawaba_domain::ledger::{
@@ -52,7 +53,11 @@ impl<S: Store> App<S> {
         let created = async {
             scope::role(p, scope::BOOKERS)?;
             let company = scope::company(p, company, "company_id")?;
-            let new = new(company)?;
+            let mut new = new(company)?;
+            // The authority booking for a company: audited under the official's name.
+            if p.role == Role::Authority {
+                new.by = Some(Box::new(Who::from(p)));
+            }
             Ok::<_, Error>(self.store.create_booking(new, self.clock.now()).await?)
         }
         .await;
@@ -89,16 +94,7 @@ impl<S: Store> App<S> {
             Some(_) => q.zone,
             None => scope::listed_zone(p, q.zone)?,
         };
-        let page = match q.page_size {
-            0 => DEFAULT_PAGE,
-            n if n > MAX_PAGE => {
-                return Err(Error::invalid(
-                    "page_size",
-                    format!("is {n}; at most {MAX_PAGE}"),
-                ));
-            }
-            n => n,
-        };
+        let page = crate::page_size(q.page_size, DEFAULT_PAGE, MAX_PAGE)?;
         let filter = BookingFilter {
             company,
             zone,

@@ -37,6 +37,18 @@ pub use error::{Error, Kind, Result};
 pub use gates::{Decision, MAX_PASSAGES, MAX_REASON};
 pub use metrics::Metrics;
 
+/// The size of a listing's page: `asked`, or `default` when 0; more than `max` is refused.
+pub(crate) fn page_size(asked: usize, default: usize, max: usize) -> Result<usize> {
+    match asked {
+        0 => Ok(default),
+        n if n > max => Err(Error::invalid(
+            "page_size",
+            format!("is {n}; at most {max}"),
+        )),
+        n => Ok(n),
+    }
+}
+
 /// The use cases over a store. Cheap to clone: every front door holds one.
 #[derive(Debug)]
 pub struct App<S> {

@@ -103,6 +103,7 @@ impl Bed {
         self.app
             .create_booking(&p, None, |company| {
                 Ok(NewBooking {
+                    by: None,
                     company,
                     idempotency_key: format!("k{n}"),
                     plate,
@@ -405,6 +406,7 @@ async fn the_overlap_refusal_never_names_another_company_s_booking() {
         .app
         .create_booking(&zeta, None, |company| {
             Ok(NewBooking {
+                by: None,
                 company,
                 idempotency_key: "z".into(),
                 plate: theirs.plate.clone(),
@@ -629,6 +631,26 @@ async fn the_audit_trail_names_who_changed_what_through_which_door() {
         .cancel_booking(&p, theirs.id, "inspection".into())
         .await
         .unwrap();
+    let made = b
+        .app
+        .create_booking(&p, Some(cid("zeta")), |company| {
+            Ok(NewBooking {
+                by: None,
+                company,
+                idempotency_key: "for-zeta".into(),
+                plate: Plate::parse("60-77777").unwrap(),
+                epc: None,
+                stops: vec![Stop::new(
+                    zid("siz"),
+                    t0() + TimeDelta::hours(6),
+                    TransactionType::GeneralCargo,
+                    vec![],
+                )],
+            })
+        })
+        .await
+        .unwrap()
+        .booking;
 
     let mut seen = Vec::new();
     let mut q = crate::AuditQuery {
@@ -645,8 +667,9 @@ async fn the_audit_trail_names_who_changed_what_through_which_door() {
     }
     let kinds: Vec<_> = seen.iter().map(|i| i.record.kind).collect();
     assert_eq!(
-        kinds[..3],
+        kinds[..4],
         [
+            AuditKind::BookingCreated,
             AuditKind::BookingCancelled,
             AuditKind::CompanyCapSet,
             AuditKind::TokenIssued
@@ -654,10 +677,16 @@ async fn the_audit_trail_names_who_changed_what_through_which_door() {
         "{kinds:?}"
     );
     // Then the set-up: two zones and two gates, by the system.
-    assert_eq!(seen.len(), 7, "{kinds:?}");
+    assert_eq!(seen.len(), 8, "{kinds:?}");
+    let created = &seen[0].record;
+    assert_eq!(
+        (created.who.name.as_str(), created.zone.clone()),
+        ("ops-lead", Some(zid("siz")))
+    );
+    assert!(created.objects.contains(&format!("booking:{}", made.id)));
     let ids: std::collections::BTreeSet<_> = seen.iter().map(|i| i.id.clone()).collect();
     assert_eq!(ids.len(), seen.len(), "no record twice");
-    let cancel = &seen[0].record;
+    let cancel = &seen[1].record;
     assert_eq!(cancel.at, t0());
     assert_eq!(cancel.who.name, "ops-lead");
     assert_eq!(cancel.who.token, p.token);
@@ -667,9 +696,9 @@ async fn the_audit_trail_names_who_changed_what_through_which_door() {
     );
     assert!(cancel.objects.contains(&format!("booking:{}", theirs.id)));
     assert!(cancel.objects.contains(&"company:zeta".to_owned()));
-    assert_eq!(seen[2].id, "t1");
+    assert_eq!(seen[3].id, "t1");
     assert_eq!(
-        seen[2].record.objects,
+        seen[3].record.objects,
         [format!("token:{}", p.token.clone().unwrap())]
     );
 

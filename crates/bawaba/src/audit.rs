@@ -10,8 +10,8 @@ use crate::client::{Conn, local, out, time};
 pub enum AuditCommand {
     /// Who changed what and when, newest first (times in Asia/Amman). Kinds: zone.saved,
     /// zone.template_set, zone.rules_set, closure.added, closure.removed, company_cap.set,
-    /// gate.saved, referral.resolved, booking.moved, booking.cancelled, token.issued,
-    /// token.revoked.
+    /// gate.saved, referral.resolved, booking.created, booking.moved, booking.cancelled,
+    /// token.issued, token.revoked.
     List {
         /// Only changes of this zone.
         #[arg(long)]

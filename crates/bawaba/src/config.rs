@@ -100,19 +100,10 @@ fn capacity(total: u32, split: Option<&BTreeMap<String, u32>>) -> Result<WindowC
 }
 
 fn weekdays(days: &[String]) -> Result<Vec<Weekday>> {
-    const ALL: [Weekday; 7] = [
-        Weekday::Mon,
-        Weekday::Tue,
-        Weekday::Wed,
-        Weekday::Thu,
-        Weekday::Fri,
-        Weekday::Sat,
-        Weekday::Sun,
-    ];
     let mut out = Vec::new();
     for d in days {
         if d == "*" {
-            out.extend(ALL);
+            out.extend(bawaba_domain::calendar::WEEKDAYS);
         } else {
             out.push(
                 d.parse::<Weekday>()

@@ -1458,6 +1458,7 @@ async fn preload<S: Store>(
             {
                 let (i, zone, window, plate) = plan.next();
                 let req = NewBooking {
+                    by: None,
                     company: company.clone(),
                     idempotency_key: plan.key(i),
                     plate: Plate::parse(&plate)?,

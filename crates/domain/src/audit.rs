@@ -10,7 +10,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::access::{Principal, Role};
-use crate::calendar::{CapacityTemplate, LOCAL_TZ, TransactionType, WindowCapacity, ZoneConfig};
+use crate::calendar::{
+    CapacityTemplate, LOCAL_TZ, TransactionType, WEEKDAYS, WindowCapacity, ZoneConfig,
+};
 use crate::ids::{CompanyId, ZoneId};
 use crate::ledger::{Booking, Gate};
 use crate::passage::{Referral, ReferralState};
@@ -50,6 +52,7 @@ pub enum AuditKind {
     CompanyCapSet,
     GateSaved,
     ReferralResolved,
+    BookingCreated,
     BookingMoved,
     BookingCancelled,
     TokenIssued,
@@ -57,7 +60,7 @@ pub enum AuditKind {
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 12] = [
+    pub const ALL: [AuditKind; 13] = [
         AuditKind::ZoneSaved,
         AuditKind::TemplateSet,
         AuditKind::RulesSet,
@@ -66,6 +69,7 @@ impl AuditKind {
         AuditKind::CompanyCapSet,
         AuditKind::GateSaved,
         AuditKind::ReferralResolved,
+        AuditKind::BookingCreated,
         AuditKind::BookingMoved,
         AuditKind::BookingCancelled,
         AuditKind::TokenIssued,
@@ -83,6 +87,7 @@ impl AuditKind {
             AuditKind::CompanyCapSet => "company_cap.set",
             AuditKind::GateSaved => "gate.saved",
             AuditKind::ReferralResolved => "referral.resolved",
+            AuditKind::BookingCreated => "booking.created",
             AuditKind::BookingMoved => "booking.moved",
             AuditKind::BookingCancelled => "booking.cancelled",
             AuditKind::TokenIssued => "token.issued",
@@ -290,17 +295,8 @@ pub fn zone_fields(z: &ZoneConfig) -> Fields {
 /// A capacity template, one field per local weekday: runs of hours with the same capacity,
 /// e.g. `00-06 10; 06-22 20 (GENERAL_CARGO 5); 22-24 10`.
 fn template_fields(t: &CapacityTemplate) -> Fields {
-    use chrono::Weekday;
-    let days = [
-        Weekday::Mon,
-        Weekday::Tue,
-        Weekday::Wed,
-        Weekday::Thu,
-        Weekday::Fri,
-        Weekday::Sat,
-        Weekday::Sun,
-    ];
-    days.into_iter()
+    WEEKDAYS
+        .into_iter()
         .map(|d| {
             let mut runs: Vec<(u32, u32, WindowCapacity)> = Vec::new();
             for h in 0..24 {

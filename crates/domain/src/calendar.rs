@@ -66,6 +66,17 @@ impl std::str::FromStr for TransactionType {
     }
 }
 
+/// The days of the week, Monday first (as a capacity template orders them).
+pub const WEEKDAYS: [chrono::Weekday; 7] = [
+    chrono::Weekday::Mon,
+    chrono::Weekday::Tue,
+    chrono::Weekday::Wed,
+    chrono::Weekday::Thu,
+    chrono::Weekday::Fri,
+    chrono::Weekday::Sat,
+    chrono::Weekday::Sun,
+];
+
 /// The port's local time zone. Everything is stored in UTC and shown in this zone.
 pub const LOCAL_TZ: Tz = chrono_tz::Asia::Amman;
 

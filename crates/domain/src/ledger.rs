@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{self, AuditKind, AuditRecord, Who};
+use crate::audit::{self, AuditKind, AuditRecord, Fields, Who};
 use crate::calendar::{
     BookingRules, CapacityTemplate, Closure, TransactionType, WindowCapacity, ZoneConfig,
 };
@@ -152,6 +152,9 @@ pub struct NewBooking {
     pub plate: Plate,
     pub epc: Option<Epc>,
     pub stops: Vec<Stop>,
+    /// The official who books on the company's behalf (audited); none: the company itself.
+    /// Not part of what an idempotency key stands for.
+    pub by: Option<Box<Who>>,
 }
 
 impl NewBooking {
@@ -708,6 +711,7 @@ impl Ledger {
             cancel_reason: None,
             revision: 1,
         };
+        let by = req.by;
         let record = IdempotencyRecord {
             company: req.company,
             key: req.idempotency_key,
@@ -726,6 +730,16 @@ impl Ledger {
         self.index(&booking);
         self.bookings.insert(id, booking);
         self.log_change(id, now, &mut touched);
+        if let Some(who) = by {
+            let created = (*who, Fields::new());
+            self.audit_booking(
+                Some(created),
+                id,
+                AuditKind::BookingCreated,
+                now,
+                &mut touched,
+            );
+        }
         Ok(Created {
             id,
             replayed: false,
@@ -791,7 +805,7 @@ impl Ledger {
         touched.windows.insert((old.zone.clone(), new_start));
         let before = self.audit_before(actor, id);
         self.update(id, now, &mut touched, |b| b.stops = stops);
-        self.audit_booking(before, AuditKind::BookingMoved, now, &mut touched);
+        self.audit_booking(before, id, AuditKind::BookingMoved, now, &mut touched);
         Ok(touched)
     }
 
@@ -815,7 +829,7 @@ impl Ledger {
             b.state = BookingState::Cancelled;
             b.cancel_reason = reason;
         });
-        self.audit_booking(before, AuditKind::BookingCancelled, now, &mut touched);
+        self.audit_booking(before, id, AuditKind::BookingCancelled, now, &mut touched);
         Ok(touched)
     }
 

@@ -169,6 +169,7 @@ impl Bed {
         epc: Option<bawaba_domain::epc::Epc>,
     ) -> Result<BookingId, BoxError> {
         let req = NewBooking {
+            by: None,
             company: CompanyId::parse("acme")?,
             idempotency_key: format!("k-{plate}"),
             plate: Plate::parse(plate)?,
@@ -194,6 +195,7 @@ impl Bed {
             }
             let store = Arc::clone(&self.store);
             let req = NewBooking {
+                by: None,
                 company: CompanyId::parse("acme")?,
                 idempotency_key: format!("bench-{i}"),
                 plate: Plate::parse(&bench_plate(i))?,

@@ -174,6 +174,7 @@ pub fn new_booking(req: pb::CreateBookingRequest, company: CompanyId) -> Result<
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(NewBooking {
+        by: None,
         company,
         idempotency_key: req.idempotency_key,
         plate,

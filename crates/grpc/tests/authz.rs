@@ -258,6 +258,7 @@ impl Bed {
     async fn book(&self, side: Side) -> BookingId {
         let n = self.next();
         let req = NewBooking {
+            by: None,
             company: CompanyId::parse(side.company()).unwrap(),
             idempotency_key: format!("bed-{n}"),
             plate: Plate::parse(&format!("60-{:05}", 20_000 + n)).unwrap(),

@@ -94,6 +94,7 @@ fn request(shape: Shape, task: usize, i: u64) -> NewBooking {
         Shape::Hot => (0, 5),
     };
     NewBooking {
+        by: None,
         company: CompanyId::parse(&format!("co{}", task % 8)).unwrap(),
         idempotency_key: format!("t{task}-{i}"),
         plate: Plate::parse(&format!("P{task:03}{i:08}")).unwrap(),

@@ -136,6 +136,7 @@ pub fn stop(zone: &str, hour: i64, t: TransactionType) -> Stop {
 
 pub fn visit(company_id: &str, key: &str, plate: &str, stops: Vec<Stop>) -> NewBooking {
     NewBooking {
+        by: None,
         company: company(company_id),
         idempotency_key: key.into(),
         plate: Plate::parse(plate).unwrap(),
@@ -866,6 +867,9 @@ pub async fn audit_trail<B: Backend>(b: &B) {
     s.cancel_booking(by_official, booking.id, "closure".into(), at(3))
         .await
         .unwrap();
+    let mut on_behalf = simple("beta", "k2", "602", 9);
+    on_behalf.by = Some(Box::new(official()));
+    let made = create(&s, on_behalf).await;
 
     let mine = AuditFilter {
         actor: Some("ops-lead".into()),
@@ -878,10 +882,17 @@ pub async fn audit_trail<B: Backend>(b: &B) {
         [
             AuditKind::BookingCancelled,
             AuditKind::ClosureAdded,
-            AuditKind::CompanyCapSet
+            AuditKind::CompanyCapSet,
+            AuditKind::BookingCreated
         ]
     );
-    assert!(trail.windows(2).all(|w| w[0].seq > w[1].seq), "{trail:?}");
+    // Newest first by the time of the change (the booking made "now" comes last though it
+    // was written last), then by number.
+    let order = |e: &AuditEntry| (e.record.at, e.seq);
+    assert!(
+        trail.windows(2).all(|w| order(&w[0]) > order(&w[1])),
+        "{trail:?}"
+    );
     assert!(trail.iter().all(|e| e.record.who == official()));
     let cap = &trail[2].record;
     assert_eq!(cap.zone, Some(act()));
@@ -907,7 +918,19 @@ pub async fn audit_trail<B: Backend>(b: &B) {
     );
     // The set-up by the system is recorded as the system's.
     let all = audit_of(&s, AuditFilter::default()).await;
-    assert_eq!(all.len(), 4, "the company's move is not audited: {all:?}");
+    assert_eq!(all.len(), 5, "the company's move is not audited: {all:?}");
+    let created = &trail[3].record;
+    assert_eq!(
+        created.objects,
+        [format!("booking:{}", made.id), "company:beta".into()]
+    );
+    assert!(created.changes.iter().all(|c| c.before.is_empty()));
+    assert!(
+        created
+            .changes
+            .iter()
+            .any(|c| c.field == "plate" && c.after == "602")
+    );
     assert!(
         all.iter()
             .any(|e| e.record.kind == AuditKind::ZoneSaved && e.record.who == Who::system())

@@ -260,6 +260,11 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "البت في إحالة",
     ),
     (
+        "audit.kind.booking.created",
+        "Booking made by the authority",
+        "حجز أجرته السلطة",
+    ),
+    (
         "audit.kind.booking.moved",
         "Booking moved by the authority",
         "نقل حجز من قبل السلطة",

@@ -474,6 +474,7 @@ async fn an_exit_approved_here_gives_the_turn_time() {
         .store
         .create_booking(
             NewBooking {
+                by: None,
                 company: CompanyId::parse("acme").unwrap(),
                 idempotency_key: "web-exit".into(),
                 plate: bawaba_domain::plate::Plate::parse("60-77777").unwrap(),

@@ -172,36 +172,36 @@ impl Ledger {
         Ok((touched, Administered::Zone(self.zone(&zone)?.clone())))
     }
 
-    /// A booking as it was before an official changed it (nothing for anyone else).
-    pub(super) fn audit_before(&self, actor: &Actor, id: BookingId) -> Option<(Who, Booking)> {
+    /// A booking's fields before an official changed it (nothing for anyone else).
+    pub(super) fn audit_before(&self, actor: &Actor, id: BookingId) -> Option<(Who, Fields)> {
         match actor {
-            Actor::Official(who) => self.booking(id).map(|b| ((**who).clone(), b.clone())),
+            Actor::Official(who) => self
+                .booking(id)
+                .map(|b| ((**who).clone(), audit::booking_fields(b))),
             _ => None,
         }
     }
 
-    /// Records the change an official made to a booking (see [`Ledger::audit_before`]).
+    /// Records the change an official made to booking `id`, from its fields `before` (see
+    /// [`Ledger::audit_before`]; empty for a booking the official created).
     pub(super) fn audit_booking(
         &self,
-        before: Option<(Who, Booking)>,
+        before: Option<(Who, Fields)>,
+        id: BookingId,
         kind: AuditKind,
         now: DateTime<Utc>,
         touched: &mut Touched,
     ) {
-        let Some((who, old)) = before else { return };
-        let Some(new) = self.booking(old.id) else {
+        let (Some((who, before)), Some(b)) = (before, self.booking(id)) else {
             return;
         };
         touched.audit.push(AuditRecord {
             at: now,
             who,
             kind,
-            zone: new.stops.first().map(|s| s.zone.clone()),
-            objects: vec![
-                format!("booking:{}", new.id),
-                format!("company:{}", new.company),
-            ],
-            changes: audit::diff(&audit::booking_fields(&old), &audit::booking_fields(new)),
+            zone: b.stops.first().map(|s| s.zone.clone()),
+            objects: vec![format!("booking:{id}"), format!("company:{}", b.company)],
+            changes: audit::diff(&before, &audit::booking_fields(b)),
         });
     }
 }

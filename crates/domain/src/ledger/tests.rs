@@ -60,6 +60,7 @@ fn stop(zone: &str, start: DateTime<Utc>, t: TransactionType) -> Stop {
 
 fn req(company: &str, key: &str, p: &str, stops: Vec<Stop>) -> NewBooking {
     NewBooking {
+        by: None,
         company: cid(company),
         idempotency_key: key.into(),
         plate: plate(p),

@@ -16,6 +16,7 @@ fn zone() -> ZoneId {
 
 fn req(company: &str, key: &str, plate: &str, hour: i64) -> NewBooking {
     NewBooking {
+        by: None,
         company: CompanyId::parse(company).unwrap(),
         idempotency_key: key.into(),
         plate: Plate::parse(plate).unwrap(),

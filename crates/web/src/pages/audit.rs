@@ -46,6 +46,7 @@ pub fn kind_text(l: Lang, k: AuditKind) -> &'static str {
         AuditKind::CompanyCapSet => "audit.kind.company_cap.set",
         AuditKind::GateSaved => "audit.kind.gate.saved",
         AuditKind::ReferralResolved => "audit.kind.referral.resolved",
+        AuditKind::BookingCreated => "audit.kind.booking.created",
         AuditKind::BookingMoved => "audit.kind.booking.moved",
         AuditKind::BookingCancelled => "audit.kind.booking.cancelled",
         AuditKind::TokenIssued => "audit.kind.token.issued",
