@@ -301,6 +301,8 @@ struct Engine {
     zones: Vec<ZoneConfig>,
     world: World,
     store: Arc<SledStore>,
+    /// The scheduler's application: its no-show sweep runs on the simulated clock.
+    app: App<SledStore>,
     clock: SimClock,
     companies: Vec<Clients>,
     operator: pb::operator_service_client::OperatorServiceClient<
@@ -612,6 +614,7 @@ impl Engine {
             zones,
             world,
             store,
+            app,
             clock,
             companies,
             operator,
@@ -1026,7 +1029,7 @@ impl Engine {
             }
             Ev::Change(truck) => self.change(now, truck).await,
             Ev::Sweep => {
-                if let Ok(marked) = self.store.sweep_no_shows(now).await
+                if let Ok(marked) = self.app.sweep_no_shows_due_by(now).await
                     && !marked.is_empty()
                 {
                     tracing::debug!(count = marked.len(), "simulated sweep marked no-shows");
@@ -1718,7 +1721,7 @@ impl Engine {
             self.drain_passages(g);
         }
         let end = self.scenario.end_utc();
-        let _ = self.store.sweep_no_shows(end).await;
+        let _ = self.app.sweep_no_shows_due_by(end).await;
 
         let mut bookings: BTreeMap<String, Booking> = BTreeMap::new();
         let mut after = None;

@@ -157,6 +157,15 @@ impl<S: Store> App<S> {
 
     /// Marks the no-shows due now: the system's own sweep (no caller to authorize).
     pub async fn sweep_no_shows(&self) -> Result<Vec<bawaba_domain::ids::BookingId>> {
-        Ok(self.store.sweep_no_shows(self.clock.now()).await?)
+        self.sweep_no_shows_due_by(self.clock.now()).await
+    }
+
+    /// Marks the no-shows due by `t` (not after the app's clock): the sweep that closes a
+    /// simulated day at its end, whatever the clock did after it.
+    pub async fn sweep_no_shows_due_by(
+        &self,
+        t: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<bawaba_domain::ids::BookingId>> {
+        Ok(self.store.sweep_no_shows(t.min(self.clock.now())).await?)
     }
 }
