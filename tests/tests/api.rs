@@ -625,7 +625,9 @@ async fn slots_closures_multi_stop_caps_and_sweeps() {
         pb::BookingState::Booked as i32,
         "a closure leaves bookings booked until moved or cancelled"
     );
-    expect_code(
+    // Booking a closed window is refused naming the closure, its reason and end (Amman
+    // time), with the nearest open windows.
+    let refused = expect_code(
         c.bookings
             .create_booking(create_req(
                 "closed",
@@ -633,8 +635,19 @@ async fn slots_closures_multi_stop_caps_and_sweeps() {
                 vec![cargo_stop("act", h(7))],
             ))
             .await,
-        Code::ResourceExhausted,
+        Code::FailedPrecondition,
         "booking a closed window",
+    );
+    let info = tonic_types::StatusExt::get_details_error_info(&refused).expect("ErrorInfo");
+    assert_eq!(info.reason, "ZONE_CLOSED", "{}", refused.message());
+    assert_eq!(info.metadata["closure_id"], closure.id.to_string());
+    assert_eq!(info.metadata["closure_reason"], "crane maintenance");
+    assert_eq!(info.metadata["closed_until"], rfc3339(h(9)));
+    assert!(!info.metadata["alternatives"].is_empty(), "{info:?}");
+    assert!(
+        refused.message().contains("crane maintenance") && refused.message().contains("+03:00"),
+        "{}",
+        refused.message()
     );
     let zones = c
         .admin

@@ -78,7 +78,7 @@ impl Error {
                 Domain::Invalid { .. } => Kind::Invalid,
                 Domain::NotFound { .. } => Kind::NotFound,
                 Domain::WindowFull { .. } | Domain::CompanyCap { .. } => Kind::Exhausted,
-                Domain::Precondition(_) => Kind::Precondition,
+                Domain::Precondition(_) | Domain::ZoneClosed(_) => Kind::Precondition,
                 Domain::Forbidden(_) => Kind::Forbidden,
                 Domain::IdempotencyConflict { .. } => Kind::Conflict,
             },
@@ -87,12 +87,13 @@ impl Error {
         }
     }
 
-    /// Why a booking operation was refused, for the metrics: WINDOW_FULL or COMPANY_CAP, else
-    /// the kind.
+    /// Why a booking operation was refused, for the metrics: WINDOW_FULL, COMPANY_CAP or
+    /// ZONE_CLOSED, else the kind.
     pub fn reason(&self) -> &'static str {
         match self {
             Error::Refused(Domain::WindowFull { .. }) => "WINDOW_FULL",
             Error::Refused(Domain::CompanyCap { .. }) => "COMPANY_CAP",
+            Error::Refused(Domain::ZoneClosed(_)) => "ZONE_CLOSED",
             other => other.kind().as_str(),
         }
     }

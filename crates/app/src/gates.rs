@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use bawaba_domain::access::Principal;
 use bawaba_domain::audit::Who;
-use bawaba_domain::calendar::{LOCAL_TZ, ZoneConfig};
+use bawaba_domain::calendar::{ZoneConfig, local};
 use bawaba_domain::ids::{BookingId, GateId, PassageId, ZoneId};
 use bawaba_domain::ledger::{Actor, Direction, Gate};
 use bawaba_domain::passage::{Passage, Referral, ReferralState, Verdict};
@@ -218,7 +218,7 @@ impl<S: Store> App<S> {
             None => Ok(()),
             Some(c) => Err(Error::Refused(bawaba_domain::Error::Precondition(format!(
                 "zone {zone} is closed until {} ({}): an entry cannot be approved",
-                c.to.with_timezone(&LOCAL_TZ).format("%Y-%m-%d %H:%M"),
+                local(c.to),
                 c.reason
             )))),
         }

@@ -10,9 +10,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::access::{Principal, Role};
-use crate::calendar::{
-    CapacityTemplate, LOCAL_TZ, TransactionType, WEEKDAYS, WindowCapacity, ZoneConfig,
-};
+pub use crate::calendar::local;
+use crate::calendar::{CapacityTemplate, TransactionType, WEEKDAYS, WindowCapacity, ZoneConfig};
 use crate::ids::{CompanyId, ZoneId};
 use crate::ledger::{Booking, Gate};
 use crate::passage::{Referral, ReferralState};
@@ -208,13 +207,6 @@ impl AuditFilter {
             && self.from.is_none_or(|f| r.at >= f)
             && self.to.is_none_or(|t| r.at < t)
     }
-}
-
-/// A time as people at the port read it.
-pub fn local(t: DateTime<Utc>) -> String {
-    t.with_timezone(&LOCAL_TZ)
-        .format("%Y-%m-%d %H:%M (%:z)")
-        .to_string()
 }
 
 /// An object's fields, in a fixed order, as text.

@@ -80,6 +80,13 @@ pub const WEEKDAYS: [chrono::Weekday; 7] = [
 /// The port's local time zone. Everything is stored in UTC and shown in this zone.
 pub const LOCAL_TZ: Tz = chrono_tz::Asia::Amman;
 
+/// A time as people at the port read it: `2026-12-08 10:00 (+03:00)`, in Amman time.
+pub fn local(t: DateTime<Utc>) -> String {
+    t.with_timezone(&LOCAL_TZ)
+        .format("%Y-%m-%d %H:%M (%:z)")
+        .to_string()
+}
+
 /// A time as people type it into `field`: RFC 3339 with an offset, or a time without one,
 /// which is Amman time (`2026-12-08T10:00`, `2026-12-08 10:00:00`, or a date for its
 /// midnight).
@@ -375,12 +382,12 @@ impl ZoneConfig {
         start + self.slot.duration()
     }
 
-    /// The closure that shuts the window starting at `start`, if any.
     /// The closure in force at the instant `t` (`from <= t < to`), if any.
     pub fn closed_at(&self, t: DateTime<Utc>) -> Option<&Closure> {
         self.closures.iter().find(|c| c.from <= t && t < c.to)
     }
 
+    /// The closure that shuts the window starting at `start`, if any.
     pub fn closure_at(&self, start: DateTime<Utc>) -> Option<&Closure> {
         let end = self.window_end(start);
         self.closures.iter().find(|c| c.overlaps(start, end))

@@ -24,6 +24,10 @@ pub enum Error {
         /// The nearest windows that still have room, nearest first.
         alternatives: Vec<DateTime<Utc>>,
     },
+    /// The window is in a closure of its zone: named, with its reason and end, and the
+    /// nearest windows that can be booked.
+    #[error("{0}")]
+    ZoneClosed(Box<ClosedWindow>),
     /// The company already holds its cap of this window.
     #[error("company cap reached: {held} of {cap} places in window {window_start} of zone {zone}")]
     CompanyCap {
@@ -45,6 +49,33 @@ pub enum Error {
         "idempotency key {key:?} was already used for a different request (booking {existing})"
     )]
     IdempotencyConflict { key: String, existing: BookingId },
+}
+
+/// A window refused because its zone is closed over it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClosedWindow {
+    pub zone: ZoneId,
+    pub window_start: DateTime<Utc>,
+    /// The closure's id and reason, and when it ends.
+    pub closure: u64,
+    pub reason: String,
+    pub until: DateTime<Utc>,
+    /// The nearest windows that can be booked, nearest first.
+    pub alternatives: Vec<DateTime<Utc>>,
+}
+
+impl std::fmt::Display for ClosedWindow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "zone {} is closed until {} ({}, closure {}): window {} cannot be booked",
+            self.zone,
+            crate::calendar::local(self.until),
+            self.reason,
+            self.closure,
+            crate::calendar::local(self.window_start)
+        )
+    }
 }
 
 fn type_suffix(t: &Option<crate::calendar::TransactionType>) -> String {

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::calendar::{TransactionType, ZoneConfig};
+use crate::error::ClosedWindow;
 use crate::ids::{CompanyId, ZoneId};
 use crate::ledger::{
     Actor, Booking, BookingState, MAX_CONTAINERS_PER_STOP, MAX_FIND_SLOTS, MAX_IDEMPOTENCY_KEY,
@@ -314,6 +315,16 @@ pub fn room_error(
     company: &CompanyId,
     used: Option<&WindowUsage>,
 ) -> Option<Error> {
+    if let Some(c) = z.closure_at(start) {
+        return Some(Error::ZoneClosed(Box::new(ClosedWindow {
+            zone: z.id.clone(),
+            window_start: start,
+            closure: c.id,
+            reason: c.reason.clone(),
+            until: c.to,
+            alternatives: Vec::new(),
+        })));
+    }
     let view = window_view(z, start, used);
     if view.free_for(t) == 0 {
         let split = view.capacity.per_type.is_some() && view.free() > 0;
@@ -403,7 +414,7 @@ pub struct Refused<'a> {
 
 /// `e` as a refusal for room, if it is one.
 pub fn refused_window(e: &mut Error) -> Option<Refused<'_>> {
-    match e {
+    let (zone, start, alternatives) = match e {
         Error::WindowFull {
             zone,
             window_start,
@@ -415,11 +426,13 @@ pub fn refused_window(e: &mut Error) -> Option<Refused<'_>> {
             window_start,
             alternatives,
             ..
-        } => Some(Refused {
-            zone: zone.clone(),
-            start: *window_start,
-            alternatives,
-        }),
-        _ => None,
-    }
+        } => (zone, window_start, alternatives),
+        Error::ZoneClosed(c) => (&mut c.zone, &mut c.window_start, &mut c.alternatives),
+        _ => return None,
+    };
+    Some(Refused {
+        zone: zone.clone(),
+        start: *start,
+        alternatives,
+    })
 }

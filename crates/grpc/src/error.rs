@@ -5,6 +5,7 @@
 //! | malformed value (names the field) | INVALID_ARGUMENT, with google.rpc.BadRequest |
 //! | unknown booking, zone, gate, closure | NOT_FOUND |
 //! | window full, company cap | RESOURCE_EXHAUSTED, with google.rpc.ErrorInfo carrying the nearest free windows |
+//! | a window in a closure of its zone | FAILED_PRECONDITION, ErrorInfo `ZONE_CLOSED` naming the closure, its reason and end, with the nearest free windows |
 //! | cut-offs, states, overlapping visits | FAILED_PRECONDITION |
 //! | wrong role, another company's booking | PERMISSION_DENIED |
 //! | idempotency key reused for another request | ALREADY_EXISTS |
@@ -20,6 +21,7 @@ use std::collections::HashMap;
 
 use bawaba_app::Error as App;
 use bawaba_domain::Error as Domain;
+use bawaba_domain::calendar::local;
 use bawaba_store::Error as Store;
 use chrono::{DateTime, SecondsFormat, Utc};
 use tonic::{Code, Status};
@@ -35,14 +37,18 @@ fn rfc3339(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-fn exhausted(
+/// A refusal for room (or for a closure): `code` with google.rpc.ErrorInfo (`reason`, the
+/// zone, the window, `extra` and the nearest free windows, RFC 3339 in UTC for programs);
+/// the message lists the alternatives in Amman time, for people.
+fn no_room(
+    code: Code,
     reason: &str,
     message: String,
-    zone: &str,
-    window: &DateTime<Utc>,
+    (zone, window): (&str, &DateTime<Utc>),
     alternatives: &[DateTime<Utc>],
+    extra: &[(&str, String)],
 ) -> Status {
-    let metadata = HashMap::from([
+    let mut metadata = HashMap::from([
         ("zone_id".to_owned(), zone.to_owned()),
         ("window_start".to_owned(), rfc3339(window)),
         (
@@ -54,20 +60,15 @@ fn exhausted(
                 .join(","),
         ),
     ]);
+    metadata.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
     let message = if alternatives.is_empty() {
         format!("{message}; no free window nearby")
     } else {
-        format!(
-            "{message}; nearest free windows: {}",
-            alternatives
-                .iter()
-                .map(rfc3339)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        let local: Vec<String> = alternatives.iter().map(|t| local(*t)).collect();
+        format!("{message}; nearest free windows: {}", local.join(", "))
     };
     Status::with_error_details(
-        Code::ResourceExhausted,
+        code,
         message,
         ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata),
     )
@@ -84,24 +85,38 @@ pub fn domain_status(e: Domain) -> Status {
             window_start,
             alternatives,
             ..
-        } => exhausted(
+        } => no_room(
+            Code::ResourceExhausted,
             "WINDOW_FULL",
             message,
-            zone.as_str(),
-            &window_start,
+            (zone.as_str(), &window_start),
             &alternatives,
+            &[],
         ),
         Domain::CompanyCap {
             zone,
             window_start,
             alternatives,
             ..
-        } => exhausted(
+        } => no_room(
+            Code::ResourceExhausted,
             "COMPANY_CAP",
             message,
-            zone.as_str(),
-            &window_start,
+            (zone.as_str(), &window_start),
             &alternatives,
+            &[],
+        ),
+        Domain::ZoneClosed(c) => no_room(
+            Code::FailedPrecondition,
+            "ZONE_CLOSED",
+            message,
+            (c.zone.as_str(), &c.window_start),
+            &c.alternatives,
+            &[
+                ("closure_id", c.closure.to_string()),
+                ("closure_reason", c.reason.clone()),
+                ("closed_until", rfc3339(&c.until)),
+            ],
         ),
         Domain::Precondition(_) => Status::failed_precondition(message),
         Domain::Forbidden(_) => Status::permission_denied(message),
@@ -166,6 +181,34 @@ mod tests {
         let info = s.get_details_error_info().unwrap();
         assert_eq!(info.reason, "WINDOW_FULL");
         assert_eq!(info.metadata[ALTERNATIVES].split(',').count(), 2);
+    }
+
+    #[test]
+    fn a_closed_window_names_its_closure_and_the_free_windows_in_amman_time() {
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let s = domain_status(Domain::ZoneClosed(Box::new(
+            bawaba_domain::error::ClosedWindow {
+                zone: ZoneId::parse("act").unwrap(),
+                window_start: t("2026-12-08T07:00:00Z"),
+                closure: 3,
+                reason: "flash flood warning".into(),
+                until: t("2026-12-08T12:00:00Z"),
+                alternatives: vec![t("2026-12-08T12:00:00Z")],
+            },
+        )));
+        assert_eq!(s.code(), Code::FailedPrecondition);
+        assert_eq!(
+            s.message(),
+            "zone act is closed until 2026-12-08 15:00 (+03:00) (flash flood warning, closure 3): \
+             window 2026-12-08 10:00 (+03:00) cannot be booked; \
+             nearest free windows: 2026-12-08 15:00 (+03:00)"
+        );
+        let info = s.get_details_error_info().unwrap();
+        assert_eq!(info.reason, "ZONE_CLOSED");
+        assert_eq!(info.metadata["closure_id"], "3");
+        assert_eq!(info.metadata["closure_reason"], "flash flood warning");
+        assert_eq!(info.metadata["closed_until"], "2026-12-08T12:00:00Z");
+        assert_eq!(info.metadata[ALTERNATIVES], "2026-12-08T12:00:00Z");
     }
 
     #[test]

@@ -796,15 +796,42 @@ pub async fn closures_and_the_hit_list<B: Backend>(b: &B) {
             (5, None)
         ]
     );
+    // Booking into the closed window is refused naming the closure, with open windows.
     let e = refused(&s, simple("beta", "b1", "604", 6), now()).await;
     match domain(&e) {
-        DomainError::WindowFull { alternatives, .. } => assert!(
-            !alternatives.is_empty()
-                && !alternatives.contains(&at(5))
-                && !alternatives.contains(&at(6))
-        ),
+        DomainError::ZoneClosed(c) => {
+            assert_eq!(
+                (c.closure, c.reason.as_str(), c.until),
+                (1, "flash flood", at(7))
+            );
+            let alternatives = &c.alternatives;
+            assert!(
+                !alternatives.is_empty()
+                    && !alternatives.contains(&at(5))
+                    && !alternatives.contains(&at(6)),
+                "{alternatives:?}"
+            );
+        }
         other => panic!("unexpected {other}"),
     }
+    // Moving a booking into it likewise.
+    let spared = s
+        .list_bookings(BookingFilter::default(), None, 10)
+        .await
+        .unwrap();
+    let later = spared
+        .iter()
+        .find(|b| b.stops[0].window_start == at(9))
+        .unwrap();
+    let acme = Actor::Company(company("acme"));
+    let e = s
+        .move_booking(acme, later.id, 0, at(6), now())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(domain(&e), DomainError::ZoneClosed(c) if c.closure == 1),
+        "{e}"
+    );
     assert_eq!(s.zone(act()).await.unwrap().closures, vec![closure.clone()]);
     let z = s.remove_closure(act(), closure.id).await.unwrap();
     assert!(z.closures.is_empty());

@@ -542,7 +542,19 @@ fn closure_zeroes_capacity_and_lists_hit_bookings() {
     let err = l
         .create(req("b", "k", "603", gc("act", hours(6))), t0(), 3)
         .unwrap_err();
-    assert!(matches!(err, Error::WindowFull { .. }));
+    match err {
+        Error::ZoneClosed(c) => {
+            assert_eq!((c.closure, c.reason.as_str()), (1, "flash flood warning"));
+            assert_eq!(c.until, hours(7));
+            assert!(
+                c.alternatives
+                    .iter()
+                    .all(|a| *a >= hours(7) || *a < hours(4))
+            );
+            assert!(!c.alternatives.is_empty());
+        }
+        other => panic!("unexpected {other}"),
+    }
     let views = l.windows(&zid("act"), hours(4), hours(8), 10).unwrap();
     assert_eq!(
         views.iter().map(|v| v.capacity.total).collect::<Vec<_>>(),

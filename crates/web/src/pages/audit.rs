@@ -5,7 +5,8 @@ use std::fmt::Write;
 
 use bawaba_app::{AuditItem, AuditPage};
 use bawaba_domain::access::Principal;
-use bawaba_domain::audit::{AuditKind, Door, local};
+use bawaba_domain::audit::{AuditKind, Door};
+use bawaba_domain::calendar::local;
 
 use super::{esc, layout};
 use crate::i18n::Lang;
