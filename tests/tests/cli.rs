@@ -429,6 +429,112 @@ async fn the_audit_trail_from_the_command_line() {
     assert!(err.contains("PERMISSION_DENIED"), "{err}");
 }
 
+/// The authority closes, reopens and caps zones from the command line, in Amman time: the
+/// closure lists the bookings it hits, a booking into it is refused naming it, `closures
+/// list` shows it until it is lifted; a company may not do any of it.
+#[tokio::test]
+async fn zones_are_closed_reopened_and_capped_from_the_command_line() {
+    let dir = TestDir::new();
+    let sched = start_test_scheduler(&dir);
+    let company = Cli {
+        addr: sched.url(),
+        token: company_token(dir.data(), "acme"),
+    };
+    let authority = Cli {
+        addr: sched.url(),
+        token: authority_token(dir.data()),
+    };
+    let w = hours_ahead(4);
+    let id = booking_id(&company.ok(&[
+        "booking",
+        "create",
+        "--plate",
+        "60-12345",
+        "--stop",
+        &format!("act,{},GENERAL_CARGO", rfc3339(w)),
+    ]));
+    let amman = FixedOffset::east_opt(3 * 3600).expect("UTC+3");
+    let local = |t: chrono::DateTime<chrono::Utc>| {
+        t.with_timezone(&amman).format("%Y-%m-%dT%H:%M").to_string()
+    };
+    let closed = authority.ok(&[
+        "zones",
+        "close",
+        "act",
+        "--from",
+        &local(w),
+        "--to",
+        &local(w + TimeDelta::hours(2)),
+        "--reason",
+        "flash flood warning",
+    ]);
+    let first = closed.lines().next().unwrap_or_default();
+    assert!(first.starts_with("closure 1 zone=act from="), "{closed}");
+    assert!(
+        first.contains("+03:00") && first.contains("flash flood warning"),
+        "{closed}"
+    );
+    assert!(
+        closed.contains("bookings hit: 1") && closed.contains(&id),
+        "{closed}"
+    );
+
+    let listed = authority.ok(&["closures", "list"]);
+    assert!(listed.starts_with("closure 1 zone=act"), "{listed}");
+    assert_eq!(
+        authority.ok(&["closures", "list", "--zone", "siz"]).trim(),
+        "no closures"
+    );
+    let err = company.refused(&[
+        "booking",
+        "create",
+        "--plate",
+        "60-22222",
+        "--stop",
+        &format!("act,{},GENERAL_CARGO", local(w + TimeDelta::hours(1))),
+    ]);
+    assert!(
+        err.contains("FAILED_PRECONDITION")
+            && err.contains("flash flood warning")
+            && err.contains("closure 1"),
+        "{err}"
+    );
+    let err = company.refused(&["zones", "reopen", "act", "1"]);
+    assert!(err.contains("PERMISSION_DENIED"), "{err}");
+
+    let reopened = authority.ok(&["zones", "reopen", "act", "1"]);
+    assert!(
+        reopened.starts_with("closure 1 of act lifted"),
+        "{reopened}"
+    );
+    assert_eq!(authority.ok(&["closures", "list"]).trim(), "no closures");
+    authority.refused(&["zones", "reopen", "act", "1"]);
+
+    let capped = authority.ok(&["zones", "cap", "act", "acme", "40"]);
+    assert_eq!(capped.trim(), "act cap acme=40% of each window");
+    let cleared = authority.ok(&["zones", "cap", "act", "acme", "0"]);
+    assert!(cleared.starts_with("act cap acme cleared"), "{cleared}");
+    let err = authority.refused(&["zones", "cap", "act", "acme", "140"]);
+    assert!(
+        err.contains("INVALID_ARGUMENT") && err.contains("percent"),
+        "{err}"
+    );
+    let err = authority.refused(&[
+        "zones", "close", "act", "--from", "soon", "--to", "later", "--reason", "x",
+    ]);
+    assert!(err.contains("Amman"), "{err}");
+
+    let trail = authority.ok(&["audit", "list", "--zone", "act"]);
+    for kind in ["closure.added", "closure.removed", "company_cap.set"] {
+        assert!(
+            trail
+                .lines()
+                .any(|l| l.contains(kind) && l.contains("via cli")),
+            "{kind}:\n{trail}"
+        );
+    }
+}
+
 /// The connection options are global, so every command takes them; one that does not read
 /// them says so (on the command line, not from the environment, where they are meant for
 /// the client commands), instead of silently acting elsewhere than asked.

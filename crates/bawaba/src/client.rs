@@ -132,7 +132,7 @@ fn state_name(v: i32) -> &'static str {
         .trim_start_matches("BOOKING_STATE_")
 }
 
-fn print_booking(b: &pb::Booking) {
+pub(crate) fn print_booking(b: &pb::Booking) {
     out(format_args!(
         "booking {} {} company={} plate={}{} revision={}",
         b.booking_id,
@@ -195,40 +195,6 @@ fn print_window(w: &pb::Window) {
             format!(" CLOSED: {}", w.closure_reason)
         },
     ));
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ZonesCommand {
-    /// The configured zones.
-    List,
-}
-
-pub async fn zones(conn: &Conn, cmd: ZonesCommand) -> Result<()> {
-    let ZonesCommand::List = cmd;
-    let zones = conn
-        .clients()
-        .await?
-        .admin
-        .list_zones(pb::ListZonesRequest {})
-        .await?
-        .into_inner()
-        .zones;
-    for z in zones {
-        let r = z.rules.unwrap_or_default();
-        out(format_args!(
-            "{} slot={}min horizon={}min cutoff={}min grace=-{}/+{}min cap={}% closures={} \"{}\"",
-            z.zone_id,
-            z.slot_minutes,
-            r.horizon_minutes,
-            r.booking_cutoff_minutes,
-            r.early_grace_minutes,
-            r.late_grace_minutes,
-            r.company_cap_percent,
-            z.closures.len(),
-            z.name
-        ));
-    }
-    Ok(())
 }
 
 #[derive(Debug, Subcommand)]

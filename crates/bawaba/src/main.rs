@@ -5,6 +5,7 @@ mod audit;
 mod client;
 mod config;
 mod demo;
+mod zones;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -52,9 +53,13 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
-    /// Zones (client of a running scheduler).
+    /// Zones: list, and for the authority close, reopen and cap (client of a running
+    /// scheduler).
     #[command(subcommand)]
-    Zones(client::ZonesCommand),
+    Zones(zones::ZonesCommand),
+    /// Closures in force or to come (client of a running scheduler).
+    #[command(subcommand)]
+    Closures(zones::ClosuresCommand),
     /// Bookings (client of a running scheduler).
     #[command(subcommand)]
     Booking(client::BookingCommand),
@@ -208,7 +213,11 @@ impl Command {
     fn connects(&self) -> bool {
         matches!(
             self,
-            Command::Zones(_) | Command::Booking(_) | Command::Slots(_) | Command::Audit(_)
+            Command::Zones(_)
+                | Command::Closures(_)
+                | Command::Booking(_)
+                | Command::Slots(_)
+                | Command::Audit(_)
         )
     }
 }
@@ -223,7 +232,7 @@ fn warn_unused_connection_options(matches: &clap::ArgMatches, command: &Command)
     for id in CONNECTION_OPTIONS {
         if matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine) {
             tracing::warn!(
-                "--{} has no effect on this command: only `zones`, `booking`, `slots` and `audit` connect to a running scheduler",
+                "--{} has no effect on this command: only `zones`, `closures`, `booking`, `slots` and `audit` connect to a running scheduler",
                 id.replace('_', "-")
             );
         }
@@ -337,7 +346,8 @@ async fn run(cli: Cli) -> Result<()> {
             ));
             Ok(())
         }
-        Command::Zones(cmd) => client::zones(&cli.conn, cmd).await,
+        Command::Zones(cmd) => zones::zones(&cli.conn, cmd).await,
+        Command::Closures(cmd) => zones::closures(&cli.conn, cmd).await,
         Command::Booking(cmd) => client::booking(&cli.conn, cmd).await,
         Command::Slots(cmd) => client::slots(&cli.conn, cmd).await,
         Command::Audit(cmd) => audit::audit(&cli.conn, cmd).await,

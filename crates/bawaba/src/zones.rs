@@ -1,0 +1,162 @@
+//! `bawaba zones ...` and `bawaba closures list`: the zones, and the authority's changes to
+//! them from the command line (close, reopen, company caps), local times in and out.
+
+use anyhow::Result;
+use bawaba_grpc::pb;
+use clap::Subcommand;
+
+use crate::client::{Conn, local, out, print_booking, time};
+
+#[derive(Debug, Subcommand)]
+pub enum ZonesCommand {
+    /// The configured zones.
+    List,
+    /// Close a zone over [FROM, TO) (authority): its windows take no bookings and its gates
+    /// let no truck in; prints the closure and the bookings it hits. Times: 2026-12-08T10:00
+    /// is Amman time; an offset may be given.
+    Close {
+        zone: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        /// Why (shown to companies, operators and on refusals).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Lift a closure (authority): `bawaba closures list` shows the ids.
+    Reopen { zone: String, closure_id: u64 },
+    /// Cap a company at PERCENT of each window of a zone (1-100; 0 clears it) (authority).
+    Cap {
+        zone: String,
+        company: String,
+        percent: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClosuresCommand {
+    /// Closures in force or to come (times in Asia/Amman), of one zone or all.
+    List {
+        #[arg(long)]
+        zone: Option<String>,
+    },
+}
+
+async fn list_zones(conn: &Conn) -> Result<Vec<pb::Zone>> {
+    let mut admin = conn.admin().await?;
+    Ok(admin
+        .list_zones(pb::ListZonesRequest {})
+        .await?
+        .into_inner()
+        .zones)
+}
+
+pub async fn zones(conn: &Conn, cmd: ZonesCommand) -> Result<()> {
+    match cmd {
+        ZonesCommand::List => {
+            for z in list_zones(conn).await? {
+                print_zone(&z);
+            }
+        }
+        ZonesCommand::Close {
+            zone,
+            from,
+            to,
+            reason,
+        } => {
+            let req = pb::AddClosureRequest {
+                zone_id: zone.clone(),
+                from: Some(bawaba_grpc::timestamp(time(&from)?)),
+                to: Some(bawaba_grpc::timestamp(time(&to)?)),
+                reason,
+            };
+            let r = conn.admin().await?.add_closure(req).await?.into_inner();
+            if let Some(c) = &r.closure {
+                print_closure(&zone, c);
+            }
+            out(format_args!("bookings hit: {}", r.affected_bookings.len()));
+            for b in &r.affected_bookings {
+                print_booking(b);
+            }
+        }
+        ZonesCommand::Reopen { zone, closure_id } => {
+            let req = pb::RemoveClosureRequest {
+                zone_id: zone,
+                closure_id,
+            };
+            let z = conn.admin().await?.remove_closure(req).await?.into_inner();
+            out(format_args!("closure {closure_id} of {} lifted", z.zone_id));
+            print_zone(&z);
+        }
+        ZonesCommand::Cap {
+            zone,
+            company,
+            percent,
+        } => {
+            let req = pb::SetCompanyCapRequest {
+                zone_id: zone,
+                company_id: company.clone(),
+                percent,
+            };
+            let z = conn.admin().await?.set_company_cap(req).await?.into_inner();
+            match z.company_caps.iter().find(|c| c.company_id == company) {
+                Some(c) => out(format_args!(
+                    "{} cap {}={}% of each window",
+                    z.zone_id, c.company_id, c.percent
+                )),
+                None => out(format_args!(
+                    "{} cap {company} cleared: the zone's rule applies ({}%)",
+                    z.zone_id,
+                    z.rules.map_or(0, |r| r.company_cap_percent)
+                )),
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn closures(conn: &Conn, cmd: ClosuresCommand) -> Result<()> {
+    let ClosuresCommand::List { zone } = cmd;
+    let mut any = false;
+    for z in list_zones(conn).await? {
+        if zone.as_ref().is_some_and(|want| *want != z.zone_id) {
+            continue;
+        }
+        for c in &z.closures {
+            print_closure(&z.zone_id, c);
+            any = true;
+        }
+    }
+    if !any {
+        out(format_args!("no closures"));
+    }
+    Ok(())
+}
+
+fn print_closure(zone: &str, c: &pb::Closure) {
+    out(format_args!(
+        "closure {} zone={} from={} to={} reason=\"{}\"",
+        c.id,
+        zone,
+        local(c.from.as_ref()),
+        local(c.to.as_ref()),
+        c.reason
+    ));
+}
+
+fn print_zone(z: &pb::Zone) {
+    let r = z.rules.unwrap_or_default();
+    out(format_args!(
+        "{} slot={}min horizon={}min cutoff={}min grace=-{}/+{}min cap={}% closures={} \"{}\"",
+        z.zone_id,
+        z.slot_minutes,
+        r.horizon_minutes,
+        r.booking_cutoff_minutes,
+        r.early_grace_minutes,
+        r.late_grace_minutes,
+        r.company_cap_percent,
+        z.closures.len(),
+        z.name
+    ));
+}
