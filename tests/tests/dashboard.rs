@@ -358,7 +358,7 @@ async fn dashboard_in_a_real_browser() {
         row_text.contains("6099999")
             && row_text.contains("DENY")
             && row_text.contains("NO_BOOKING")
-            && row_text.contains("4 ms"),
+            && row_text.contains("4.0 ms"),
         "{row_text}"
     );
     let first = b.find(Locator::Css("#feed tr")).await.unwrap();

@@ -26,7 +26,7 @@
     td.appendChild(span);
     tr.appendChild(td);
     cell(tr, (p.reasons || []).join(", "));
-    cell(tr, p.latency_ms == null ? "–" : p.latency_ms + " ms");
+    cell(tr, p.latency || "–");
     return tr;
   }
 

@@ -642,13 +642,26 @@ pub struct PassageRow {
     pub decided_at: DateTime<Utc>,
     /// `HH:MM:SS` in Asia/Amman.
     pub local_time: String,
-    /// From the last read of the truck to the decision, in milliseconds.
+    /// From the last read of the truck to the decision, in milliseconds (whole) and in
+    /// microseconds; `latency` as shown: µs below a millisecond, else ms.
     pub latency_ms: Option<i64>,
+    pub latency_us: Option<i64>,
+    pub latency: String,
     pub offline: bool,
+}
+
+/// A decision latency as people read it: `720 µs`, `3.8 ms`, `42 ms`.
+pub fn latency_text(us: i64) -> String {
+    match us {
+        ..1_000 => format!("{us} µs"),
+        1_000..10_000 => format!("{:.1} ms", us as f64 / 1e3),
+        _ => format!("{} ms", us / 1_000),
+    }
 }
 
 impl PassageRow {
     pub fn of(p: &Passage) -> PassageRow {
+        let latency = (p.decided_at >= p.last_read_at).then(|| p.decided_at - p.last_read_at);
         PassageRow {
             id: p.id.to_string(),
             zone: p.zone.to_string(),
@@ -666,8 +679,11 @@ impl PassageRow {
             booking: p.booking.map(|b| b.to_string()),
             decided_at: p.decided_at,
             local_time: local_hms(p.decided_at),
-            latency_ms: (p.decided_at >= p.last_read_at)
-                .then(|| (p.decided_at - p.last_read_at).num_milliseconds()),
+            latency_ms: latency.map(|d| d.num_milliseconds()),
+            latency_us: latency.and_then(|d| d.num_microseconds()),
+            latency: latency
+                .and_then(|d| d.num_microseconds())
+                .map_or_else(|| "–".to_owned(), latency_text),
             offline: p.offline,
         }
     }
@@ -692,6 +708,16 @@ mod tests {
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn latency_reads_in_microseconds_below_a_millisecond() {
+        assert_eq!(latency_text(0), "0 µs");
+        assert_eq!(latency_text(720), "720 µs");
+        assert_eq!(latency_text(999), "999 µs");
+        assert_eq!(latency_text(1_000), "1.0 ms");
+        assert_eq!(latency_text(3_840), "3.8 ms");
+        assert_eq!(latency_text(42_700), "42 ms");
     }
 
     fn zone(id: &str) -> ZoneConfig {

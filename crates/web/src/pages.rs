@@ -321,9 +321,7 @@ pub fn feed_row(r: &PassageRow) -> String {
         plate = esc(r.plate.as_deref().unwrap_or("–")),
         v = r.verdict,
         reasons = esc(&reasons),
-        lat = r
-            .latency_ms
-            .map_or_else(|| "–".to_owned(), |ms| format!("{ms} ms")),
+        lat = esc(&r.latency),
     )
 }
 

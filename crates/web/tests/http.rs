@@ -605,6 +605,8 @@ async fn passages_since_and_recent() {
     let rows = all["passages"].as_array().unwrap();
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[0]["latency_ms"], 5);
+    assert_eq!(rows[0]["latency_us"], 5_000);
+    assert_eq!(rows[0]["latency"], "5.0 ms");
     assert_eq!(rows[0]["local_time"], "11:55:00", "Asia/Amman");
     let first = rows[0]["id"].as_str().unwrap();
     let after = get(
