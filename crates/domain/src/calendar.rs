@@ -87,6 +87,26 @@ pub fn local(t: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// A length of time as people say it: `7 days`, `36 hours`, `1 hour 30 minutes`, `45 minutes`.
+pub fn duration_text(minutes: u32) -> String {
+    let unit = |n: u32, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let (d, h, m) = (minutes / 1440, minutes % 1440 / 60, minutes % 60);
+    let parts: Vec<String> = [
+        (d, "day", "days"),
+        (h, "hour", "hours"),
+        (m, "minute", "minutes"),
+    ]
+    .into_iter()
+    .filter(|(n, _, _)| *n > 0)
+    .map(|(n, one, many)| unit(n, one, many))
+    .collect();
+    if parts.is_empty() {
+        "0 minutes".into()
+    } else {
+        parts.join(" ")
+    }
+}
+
 /// A time as people type it into `field`: RFC 3339 with an offset, or a time without one,
 /// which is Amman time (`2026-12-08T10:00`, `2026-12-08 10:00:00`, or a date for its
 /// midnight).
@@ -456,6 +476,15 @@ mod tests {
     use crate::ids::{CompanyId, ZoneId};
     use chrono::TimeZone;
     use proptest::prelude::*;
+
+    #[test]
+    fn durations_read_in_days_hours_and_minutes() {
+        assert_eq!(duration_text(7 * 24 * 60), "7 days");
+        assert_eq!(duration_text(36 * 60), "1 day 12 hours");
+        assert_eq!(duration_text(90), "1 hour 30 minutes");
+        assert_eq!(duration_text(1), "1 minute");
+        assert_eq!(duration_text(0), "0 minutes");
+    }
 
     #[test]
     fn times_without_an_offset_are_amman_time() {

@@ -16,7 +16,7 @@ pub enum Error {
     #[error("{what} {id} not found")]
     NotFound { what: &'static str, id: String },
     /// The window (or its share for the transaction type) has no room left.
-    #[error("window {window_start} of zone {zone} is full{}", type_suffix(.transaction_type))]
+    #[error("window {} of zone {zone} is full{}", crate::calendar::local(*.window_start), type_suffix(.transaction_type))]
     WindowFull {
         zone: ZoneId,
         window_start: DateTime<Utc>,
@@ -29,7 +29,7 @@ pub enum Error {
     #[error("{0}")]
     ZoneClosed(Box<ClosedWindow>),
     /// The company already holds its cap of this window.
-    #[error("company cap reached: {held} of {cap} places in window {window_start} of zone {zone}")]
+    #[error("company cap reached: {held} of {cap} places in window {} of zone {zone}", crate::calendar::local(*.window_start))]
     CompanyCap {
         zone: ZoneId,
         window_start: DateTime<Utc>,

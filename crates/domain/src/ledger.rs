@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, AuditKind, AuditRecord, Fields, Who};
 use crate::calendar::{
-    BookingRules, CapacityTemplate, Closure, TransactionType, WindowCapacity, ZoneConfig,
+    BookingRules, CapacityTemplate, Closure, TransactionType, WindowCapacity, ZoneConfig, local,
 };
 use crate::container::ContainerNumber;
 use crate::epc::Epc;
@@ -771,11 +771,15 @@ impl Ledger {
             });
         match clash.and_then(|id| self.bookings.get(id)) {
             Some(other) if other.company == *company => Err(Error::Precondition(format!(
-                "truck {plate} already holds booking {}, which overlaps {start}..{end}",
-                other.id
+                "truck {plate} already holds booking {}, which overlaps {} – {}",
+                other.id,
+                local(start),
+                local(end)
             ))),
             Some(_) => Err(Error::Precondition(format!(
-                "truck {plate} already holds an overlapping booking ({start}..{end})"
+                "truck {plate} already holds an overlapping booking ({} – {})",
+                local(start),
+                local(end)
             ))),
             None => Ok(()),
         }
@@ -1262,7 +1266,7 @@ impl Ledger {
         if from >= to {
             return Err(Error::invalid(
                 "to",
-                format!("{to} is not after from ({from})"),
+                format!("{} is not after from ({})", local(to), local(from)),
             ));
         }
         if reason.trim().is_empty() || reason.len() > 500 {

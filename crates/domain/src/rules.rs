@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::calendar::{TransactionType, ZoneConfig};
+use crate::calendar::{TransactionType, ZoneConfig, duration_text, local};
 use crate::error::ClosedWindow;
 use crate::ids::{CompanyId, ZoneId};
 use crate::ledger::{
@@ -132,7 +132,8 @@ pub fn check_window(
         return Err(Error::invalid(
             field,
             format!(
-                "{start} is not the start of a window of zone {} (windows are {} minutes, aligned in Asia/Amman time)",
+                "{} is not the start of a window of zone {} (windows are {} minutes, aligned in Asia/Amman time)",
+                local(start),
                 z.id,
                 z.slot.minutes()
             ),
@@ -141,24 +142,28 @@ pub fn check_window(
     if start <= now {
         return Err(Error::invalid(
             field,
-            format!("window {start} has already started"),
+            format!("window {} has already started", local(start)),
         ));
     }
     if start > z.horizon_end(now) {
         return Err(Error::invalid(
             field,
             format!(
-                "window {start} is beyond the booking horizon of zone {} ({} minutes ahead)",
-                z.id, z.rules.horizon_minutes
+                "window {} is beyond the booking horizon of zone {} ({} ahead: the last bookable window starts {})",
+                local(start),
+                z.id,
+                duration_text(z.rules.horizon_minutes),
+                local(z.window_containing(z.horizon_end(now)))
             ),
         ));
     }
     if now > z.booking_deadline(start) {
         return Err(Error::Precondition(format!(
-            "window {start} of zone {} closed for booking at {} (cut-off {} minutes before)",
+            "window {} of zone {} closed for booking at {} (cut-off {} before)",
+            local(start),
             z.id,
-            z.booking_deadline(start),
-            z.rules.booking_cutoff_minutes
+            local(z.booking_deadline(start)),
+            duration_text(z.rules.booking_cutoff_minutes)
         )));
     }
     Ok(())
@@ -209,7 +214,7 @@ pub fn plan_move(
         return Err(Error::Precondition(format!(
             "booking {} can no longer be moved: the change cut-off was {}",
             b.id,
-            z.change_deadline(old.window_start)
+            local(z.change_deadline(old.window_start))
         )));
     }
     if new_start == old.window_start {
@@ -253,8 +258,9 @@ pub fn check_cancel(
         let deadline = z.change_deadline(first.window_start);
         if now > deadline {
             return Err(Error::Precondition(format!(
-                "booking {} can no longer be cancelled: the change cut-off was {deadline}",
-                b.id
+                "booking {} can no longer be cancelled: the change cut-off was {}",
+                b.id,
+                local(deadline)
             )));
         }
     }
