@@ -524,6 +524,24 @@ async fn zones_are_closed_reopened_and_capped_from_the_command_line() {
     ]);
     assert!(err.contains("Amman"), "{err}");
 
+    // Closed over the whole horizon: `slots find` says there is no room instead of nothing.
+    authority.ok(&[
+        "zones",
+        "close",
+        "act",
+        "--from",
+        &local(chrono::Utc::now()),
+        "--to",
+        &local(chrono::Utc::now() + TimeDelta::days(9)),
+        "--reason",
+        "inspection campaign",
+    ]);
+    let none = company.ok(&["slots", "find", "--zone", "act", "--type", "GENERAL_CARGO"]);
+    assert!(
+        none.starts_with("no window of zone act has room for GENERAL_CARGO"),
+        "{none}"
+    );
+
     let trail = authority.ok(&["audit", "list", "--zone", "act"]);
     for kind in ["closure.added", "closure.removed", "company_cap.set"] {
         assert!(

@@ -426,15 +426,18 @@ pub async fn slots(conn: &Conn, cmd: SlotsCommand) -> Result<()> {
                 from: Some(timestamp(from)),
                 to: Some(timestamp(to)),
             };
-            conn.clients()
+            let windows = conn
+                .clients()
                 .await?
                 .slots
                 .list_windows(req)
                 .await?
                 .into_inner()
-                .windows
-                .iter()
-                .for_each(print_window);
+                .windows;
+            windows.iter().for_each(print_window);
+            if windows.is_empty() {
+                out(format_args!("no windows in that range"));
+            }
         }
         SlotsCommand::Find {
             zone,
@@ -443,20 +446,28 @@ pub async fn slots(conn: &Conn, cmd: SlotsCommand) -> Result<()> {
             count,
         } => {
             let req = pb::FindSlotsRequest {
-                zone_id: zone,
+                zone_id: zone.clone(),
                 transaction_type: type_arg(&transaction_type)? as i32,
                 preferred: preferred.as_deref().map(time).transpose()?.map(timestamp),
                 count,
             };
-            conn.clients()
+            let found = conn
+                .clients()
                 .await?
                 .slots
                 .find_slots(req)
                 .await?
                 .into_inner()
-                .windows
-                .iter()
-                .for_each(print_window);
+                .windows;
+            found.iter().for_each(print_window);
+            if found.is_empty() {
+                out(format_args!(
+                    "no window of zone {zone} has room for {} within its booking horizon (see `slots list --zone {zone}` for capacity and closures)",
+                    type_arg(&transaction_type)?
+                        .as_str_name()
+                        .trim_start_matches("TRANSACTION_TYPE_")
+                ));
+            }
         }
     }
     Ok(())
