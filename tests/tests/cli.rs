@@ -54,6 +54,21 @@ impl Cli {
     }
 }
 
+impl Cli {
+    /// `booking create` of a GENERAL_CARGO visit of zone `act` at `window`: its id.
+    #[track_caller]
+    fn book_act(&self, plate: &str, window: chrono::DateTime<chrono::Utc>) -> String {
+        let stop = format!("act,{},GENERAL_CARGO", rfc3339(window));
+        booking_id(&self.ok(&["booking", "create", "--plate", plate, "--stop", &stop]))
+    }
+}
+
+/// `t` as typed in Amman time without an offset (`2026-12-08T10:00`).
+fn amman_local(t: chrono::DateTime<chrono::Utc>) -> String {
+    let amman = FixedOffset::east_opt(3 * 3600).expect("UTC+3");
+    t.with_timezone(&amman).format("%Y-%m-%dT%H:%M").to_string()
+}
+
 /// The booking id: the 2nd word of the first line, which starts with `booking `.
 #[track_caller]
 fn booking_id(stdout: &str) -> String {
@@ -356,15 +371,7 @@ async fn the_audit_trail_from_the_command_line() {
         addr: sched.url(),
         token: acme,
     };
-    let w = rfc3339(hours_ahead(4));
-    let id = booking_id(&company.ok(&[
-        "booking",
-        "create",
-        "--plate",
-        "60-12345",
-        "--stop",
-        &format!("act,{w},GENERAL_CARGO"),
-    ]));
+    let id = company.book_act("60-12345", hours_ahead(4));
     cli.ok(&["booking", "cancel", &id, "--reason", "inspection campaign"]);
 
     let all = cli.ok(&["audit", "list"]);
@@ -405,13 +412,7 @@ async fn the_audit_trail_from_the_command_line() {
         "{only}"
     );
     // Times without an offset are Amman time: an hour ago finds them, an hour ahead none.
-    let amman = FixedOffset::east_opt(3 * 3600).expect("UTC+3");
-    let local = |h: i64| {
-        (chrono::Utc::now() + TimeDelta::hours(h))
-            .with_timezone(&amman)
-            .format("%Y-%m-%dT%H:%M")
-            .to_string()
-    };
+    let local = |h: i64| amman_local(chrono::Utc::now() + TimeDelta::hours(h));
     let recent = cli.ok(&["audit", "list", "--from", &local(-1)]);
     assert!(
         recent.contains("booking.cancelled"),
@@ -445,18 +446,8 @@ async fn zones_are_closed_reopened_and_capped_from_the_command_line() {
         token: authority_token(dir.data()),
     };
     let w = hours_ahead(4);
-    let id = booking_id(&company.ok(&[
-        "booking",
-        "create",
-        "--plate",
-        "60-12345",
-        "--stop",
-        &format!("act,{},GENERAL_CARGO", rfc3339(w)),
-    ]));
-    let amman = FixedOffset::east_opt(3 * 3600).expect("UTC+3");
-    let local = |t: chrono::DateTime<chrono::Utc>| {
-        t.with_timezone(&amman).format("%Y-%m-%dT%H:%M").to_string()
-    };
+    let id = company.book_act("60-12345", w);
+    let local = amman_local;
     let closed = authority.ok(&[
         "zones",
         "close",

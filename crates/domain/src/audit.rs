@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::access::{Principal, Role};
-pub use crate::calendar::local;
+use crate::calendar::local;
 use crate::calendar::{CapacityTemplate, TransactionType, WEEKDAYS, WindowCapacity, ZoneConfig};
 use crate::ids::{CompanyId, ZoneId};
 use crate::ledger::{Booking, Gate};
