@@ -41,6 +41,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use tokio::sync::{broadcast, watch};
 
+use crate::alert::{AlertFeed, Warning};
 use crate::proxy::Relay;
 use crate::record::{
     BookingTally, CompanyInfo, GateInfo, LaneInfo, LaneService, RunEvent, RunRecord, TruckInfo,
@@ -309,6 +310,8 @@ struct Engine {
         tonic::service::interceptor::InterceptedService<tonic::transport::Channel, BearerToken>,
     >,
     authority: Clients,
+    /// The early warning system: posts the flash-flood scenario's CAP alert.
+    alert_feed: AlertFeed,
     lanes: Vec<LaneRt>,
     gates: Vec<GateRt>,
     trucks: Vec<TruckRt>,
@@ -393,7 +396,14 @@ impl Engine {
             Some("authority"),
             now,
         )?;
-        listing.push_str(&format!("operator = \"{op}\"\nauthority = \"{auth}\"\n"));
+        let alerts = tokens.issue(
+            &Principal::new(Role::Alerts, None, None)?,
+            Some("early-warning"),
+            now,
+        )?;
+        listing.push_str(&format!(
+            "operator = \"{op}\"\nauthority = \"{auth}\"\nalerts = \"{alerts}\"\n"
+        ));
         let tokens_file = dir.join("tokens.toml");
         std::fs::write(&tokens_file, listing).map_err(|e| SimError::io(&tokens_file, e))?;
 
@@ -408,34 +418,36 @@ impl Engine {
         let (stop, stopped) = watch::channel(false);
         // One application under both doors: gRPC and the dashboard share its gate command
         // channels (operators' approvals) and its metrics.
-        let app = App::new(Arc::clone(&store), tokens, Arc::new(clock.clone()));
+        let app = App::new(Arc::clone(&store), tokens, Arc::new(clock.clone()))
+            .with_alert_zones(site.alert_zones.clone());
         app.bootstrap(zones.clone(), site.gates.clone())
             .await
             .map_err(|e| SimError::Setup(format!("creating the zones and gates: {e}")))?;
-        let http = match opts.http {
-            None => None,
-            Some(at) => {
-                let listener = tokio::net::TcpListener::bind(at)
-                    .await
-                    .map_err(|e| SimError::Setup(format!("dashboard on {at} (--http): {e}")))?;
-                let http = listener
-                    .local_addr()
-                    .map_err(|e| SimError::Setup(format!("dashboard on {at} (--http): {e}")))?;
-                let dashboard = bawaba_web::Dashboard { app: app.clone() };
-                let mut until = stopped.clone();
-                tokio::spawn(async move {
-                    let r = dashboard
-                        .serve(listener, async move {
-                            let _ = until.wait_for(|s| *s).await;
-                        })
-                        .await;
-                    if let Err(e) = r {
-                        tracing::error!(error = %e, "the simulation's dashboard stopped");
-                    }
-                });
-                Some(http)
+        // The web door: the dashboard when asked for (`--http`), and always `/api/cap`, where
+        // the early warning posts its alerts.
+        let at = opts
+            .http
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let web = tokio::net::TcpListener::bind(at)
+            .await
+            .map_err(|e| SimError::Setup(format!("web door on {at} (--http): {e}")))?;
+        let web_addr = web
+            .local_addr()
+            .map_err(|e| SimError::Setup(format!("web door on {at} (--http): {e}")))?;
+        let dashboard = bawaba_web::Dashboard { app: app.clone() };
+        let mut until = stopped.clone();
+        tokio::spawn(async move {
+            let r = dashboard
+                .serve(web, async move {
+                    let _ = until.wait_for(|s| *s).await;
+                })
+                .await;
+            if let Err(e) = r {
+                tracing::error!(error = %e, "the simulation's web door stopped");
             }
-        };
+        });
+        let http = opts.http.map(|_| web_addr);
+        let alert_feed = AlertFeed::new(web_addr, alerts);
         let server = Scheduler {
             app: app.clone(),
             tls: None,
@@ -619,6 +631,7 @@ impl Engine {
             companies,
             operator,
             authority,
+            alert_feed,
             lanes,
             gates,
             trucks,
@@ -1610,6 +1623,40 @@ impl Engine {
         false
     }
 
+    /// The bookings of zone `zi` still booked in a window that overlaps `[from, to)`, as the
+    /// authority lists them.
+    async fn hit_bookings(
+        &mut self,
+        zi: usize,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<pb::Booking>, tonic::Status> {
+        let zone = &self.site.zones[zi];
+        let mut out = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = self
+                .authority
+                .bookings
+                .list_bookings(pb::ListBookingsRequest {
+                    page_size: 500,
+                    page_token,
+                    zone_id: zone.id.to_string(),
+                    state: pb::BookingState::Booked as i32,
+                    window_from: Some(timestamp(zone.window_containing(from))),
+                    window_to: Some(timestamp(to)),
+                    company_id: String::new(),
+                })
+                .await?
+                .into_inner();
+            out.extend(page.bookings);
+            if page.next_page_token.is_empty() {
+                return Ok(out);
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
     async fn closure(&mut self, now: DateTime<Utc>) {
         let Some(c) = self.scenario.closure.clone() else {
             return;
@@ -1622,22 +1669,40 @@ impl Engine {
             self.scenario.at_hour(c.from_hour),
             self.scenario.at_hour(c.from_hour + c.hours),
         );
-        let r = self
-            .authority
-            .admin
-            .add_closure(pb::AddClosureRequest {
-                zone_id: c.zone.clone(),
-                from: Some(timestamp(from)),
-                to: Some(timestamp(to)),
-                reason: c.reason.clone(),
-            })
-            .await;
-        let affected = match r {
-            Ok(r) => r.into_inner().affected_bookings,
+        let Some(alert_zone) = self.site.alert_zones.iter().find(|a| a.zone == c.zone) else {
+            tracing::error!(zone = %c.zone, "the closed zone takes no alerts (no [zones.alerts] outline)");
+            return;
+        };
+        let warning = Warning {
+            identifier: &format!("sim-{}-{}", self.seed, c.zone),
+            zone: alert_zone,
+            sent: now,
+            onset: from,
+            expires: to,
+            headline: &c.reason,
+        };
+        let answer = match self.alert_feed.post(warning.xml()).await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::error!(error = %e, "the early warning's alert was not taken");
+                return;
+            }
+        };
+        let effect = answer["zones"]
+            .as_array()
+            .and_then(|zs| zs.iter().find(|z| z["zone"] == c.zone.as_str()))
+            .and_then(|z| z["effect"].as_str())
+            .unwrap_or("nothing");
+        if effect != "closed" {
+            tracing::error!(%answer, "the early warning's alert did not close the zone");
+            return;
+        }
+        let affected = match self.hit_bookings(zi, from, to).await {
+            Ok(b) => b,
             Err(s) => {
                 tracing::error!(
                     message = s.message(),
-                    "the authority could not close the zone"
+                    "the authority could not list the bookings the closure hit"
                 );
                 return;
             }
@@ -1645,7 +1710,7 @@ impl Engine {
         self.event(
             now,
             &format!(
-                "{} closed {}–{} ({}): {} bookings affected",
+                "early warning (CAP alert to /api/cap): {} closed {}–{} ({}): {} bookings affected",
                 c.zone,
                 from.with_timezone(&chrono_tz::Asia::Amman).format("%H:%M"),
                 to.with_timezone(&chrono_tz::Asia::Amman).format("%H:%M"),

@@ -2,6 +2,7 @@
 //! agents and a real scheduler ([`engine`]), with its proofs ([`proofs`]) and report
 //! ([`report`]). The load engine and the benchmarks are `bawaba-bench`.
 
+mod alert;
 pub mod engine;
 pub mod proofs;
 mod proxy;

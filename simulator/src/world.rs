@@ -20,6 +20,8 @@ use crate::scenario::Scenario;
 pub struct Site {
     pub zones: Vec<ZoneConfig>,
     pub gates: Vec<Gate>,
+    /// The zones that take the early warning's alerts (their outlines and thresholds).
+    pub alert_zones: Vec<bawaba_cap::AlertZone>,
 }
 
 /// A simulated company.

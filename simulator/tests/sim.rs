@@ -35,7 +35,21 @@ fn site() -> Site {
         id: LaneId::parse(id).unwrap(),
         direction,
     };
+    let terminal = bawaba_cap::Outline::new(&[
+        (29.455, 34.968),
+        (29.455, 34.982),
+        (29.428, 34.985),
+        (29.428, 34.970),
+    ])
+    .unwrap();
     Site {
+        alert_zones: vec![bawaba_cap::AlertZone {
+            zone: "act".into(),
+            outline: terminal,
+            min_severity: bawaba_cap::Severity::Severe,
+            min_urgency: bawaba_cap::Urgency::Expected,
+            confirm: false,
+        }],
         zones: vec![act, siz],
         gates: vec![
             Gate {
@@ -215,6 +229,17 @@ async fn every_scenario_file_plays_its_first_minutes() {
             .unwrap();
         assert_eq!(r.scenario, *name);
         assert!(!r.services.is_empty(), "{name}: no truck reached a lane");
+        if s.closure.is_some() {
+            let closed = r
+                .events
+                .iter()
+                .any(|e| e.what.contains("CAP alert to /api/cap): act closed"));
+            assert!(
+                closed,
+                "{name}: the early warning's alert did not close act: {:?}",
+                r.events
+            );
+        }
         assert_proofs(&r);
     }
 }

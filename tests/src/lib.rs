@@ -710,8 +710,9 @@ name = "ACT North Gate"
 lanes = [{ id = "in-1", direction = "in" }, { id = "out-1", direction = "out" }]
 "#;
 
-/// Zone `act` whose next window can be entered now (two hours' early grace, no cut-off), and
-/// its gate with an IN and an OUT lane.
+/// Zone `act` whose next window can be entered now (two hours' early grace, no cut-off),
+/// closed by flash-flood alerts over the terminal's outline, and its gate with an IN and an
+/// OUT lane.
 pub const GATE_TEST_CONFIG: &str = r#"
 [[zones]]
 id = "act"
@@ -725,6 +726,9 @@ change_cutoff_minutes = 0
 early_grace_minutes = 120
 company_cap_percent = 100
 require_containers = false
+
+[zones.alerts]
+area = [[29.455, 34.968], [29.455, 34.982], [29.428, 34.985], [29.428, 34.970]]
 
 [[gates]]
 id = "act-north"
@@ -1026,10 +1030,29 @@ pub fn exhausted_info(s: &Status, what: &str) -> (String, Vec<DateTime<Utc>>) {
 
 /// `GET path` over HTTP/1.0: the status code, the content type and the body.
 pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String, String) {
+    http_request(addr, "GET", path, &[], "")
+}
+
+/// `method path` over HTTP/1.0 with `headers` and `body`: the status code, the content type
+/// and the body of the answer.
+pub fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
     let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connecting to {addr}: {e}"));
     s.set_read_timeout(Some(Duration::from_secs(10)))
         .expect("a read timeout");
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("sending the request");
+    let mut head = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !body.is_empty() {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    write!(s, "{head}\r\n{body}").expect("sending the request");
     let mut raw = String::new();
     s.read_to_string(&mut raw).expect("reading the response");
     let (head, body) = raw

@@ -23,6 +23,8 @@ struct Gate {
     operator: String,
     gate_token: String,
     agent: Option<Process>,
+    /// The scheduler's web door (`/api/cap`).
+    http: std::net::SocketAddr,
     camera_in: CameraEmulator,
     _barrier_in: BarrierEmulator,
     pulses_in: broadcast::Receiver<(Instant, BarrierCommand)>,
@@ -34,7 +36,14 @@ impl Gate {
     async fn start() -> Gate {
         let dir = TestDir::new();
         let addr = free_addr();
-        let scheduler = Scheduler::start_at(dir.data(), addr, Some(GATE_TEST_CONFIG), &[]);
+        let http = free_addr();
+        let http_arg = http.to_string();
+        let scheduler = Scheduler::start_at(
+            dir.data(),
+            addr,
+            Some(GATE_TEST_CONFIG),
+            &["--http", &http_arg],
+        );
         let company = token(dir.data(), "company", Some("acme"), None);
         let operator = token(dir.data(), "operator", None, Some("act"));
         let gate_token = token(dir.data(), "gate", None, Some("act"));
@@ -62,6 +71,7 @@ impl Gate {
         let mut g = Gate {
             dir,
             addr,
+            http,
             scheduler,
             company,
             operator,
@@ -542,6 +552,71 @@ async fn a_closed_zone_turns_booked_trucks_away_at_the_barrier() {
     assert!(
         g.drive_in("6055555", Duration::from_secs(3)).await,
         "lifted: the booking lets the truck in; agent log:\n{}",
+        g.agent.as_ref().unwrap().logs()
+    );
+}
+
+/// The early warning's CAP alert reaches the barrier: posted to the real scheduler's
+/// `/api/cap` with an alerts token, it closes the terminal (its area meets the zone's
+/// outline), the agent learns the closure through its sync stream and turns a booked truck
+/// away (DENY ZONE_CLOSED); the alert's cancellation reopens the zone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flash_flood_alert_closes_the_barrier_and_its_cancel_opens_it() {
+    let mut g = Gate::start().await;
+    g.book("6055556").await;
+    let feed = token(g.dir.data(), "alerts", None, None);
+    let now = chrono::Utc::now();
+    let amman = |t: chrono::DateTime<chrono::Utc>| {
+        let amman = chrono::FixedOffset::east_opt(3 * 3600).unwrap(); // UTC+3 all year
+        t.with_timezone(&amman)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+    };
+    let example = include_str!("../../deploy/cap/flash-flood.example.xml")
+        .replace("2026-03-10T09:00:00+03:00", &amman(now))
+        .replace(
+            "2026-03-10T12:00:00+03:00",
+            &amman(now - chrono::TimeDelta::minutes(5)),
+        )
+        .replace(
+            "2026-03-10T14:00:00+03:00",
+            &amman(now + chrono::TimeDelta::hours(1)),
+        );
+    let http = g.http;
+    let post = |xml: &str| {
+        let auth = format!("Bearer {feed}");
+        let headers = [
+            ("Authorization", auth.as_str()),
+            ("Content-Type", "application/cap+xml"),
+        ];
+        bawaba_e2e::http_request(http, "POST", "/api/cap", &headers, xml)
+    };
+    let (status, _, body) = post(&example);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""effect":"closed""#), "{body}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        !g.drive_in("6055556", Duration::from_secs(2)).await,
+        "the barrier stayed shut under the flood warning"
+    );
+    let denied = g.first_passage(pb::Verdict::Deny).await;
+    assert_eq!(
+        denied.reasons,
+        vec![pb::Reason::ZoneClosed as i32],
+        "{denied:?}"
+    );
+    let cancel = example
+        .replace("0310-01</identifier>", "0310-02</identifier>")
+        .replace(
+            "<msgType>Alert</msgType>",
+            "<msgType>Cancel</msgType><references>warnings@jmd.gov.jo,JMD-FF-2026-0310-01,2026-03-10T09:00:00+03:00</references>",
+        );
+    let (status, _, body) = post(&cancel);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""effect":"lifted""#), "{body}");
+    tokio::time::sleep(Duration::from_secs(3)).await; // the change arrives; past the hold-off
+    assert!(
+        g.drive_in("6055556", Duration::from_secs(3)).await,
+        "the warning cancelled: the booking lets the truck in; agent log:\n{}",
         g.agent.as_ref().unwrap().logs()
     );
 }

@@ -11,6 +11,7 @@
 //! call the app, map the error.
 
 mod admin;
+mod alerts;
 mod audit;
 mod bookings;
 pub mod clock;
@@ -29,6 +30,7 @@ use bawaba_domain::access::Principal;
 use bawaba_domain::audit::Door;
 use bawaba_store::{Store, TokenBook};
 
+pub use alerts::{AlertReport, PendingAlert, ZoneEffect};
 pub use audit::{AuditItem, AuditPage, AuditQuery, MAX_AUDIT_PAGE};
 pub use bookings::{BookingQuery, MAX_PAGE, MAX_WINDOWS, Page};
 pub use clock::{Clock, SimClock, SystemClock};
@@ -57,6 +59,8 @@ pub struct App<S> {
     clock: Arc<dyn Clock>,
     commands: Arc<Commands>,
     metrics: Arc<Metrics>,
+    /// The zones' outlines and thresholds for alerts (from the configuration).
+    alert_zones: Arc<Vec<bawaba_cap::AlertZone>>,
 }
 
 impl<S> Clone for App<S> {
@@ -67,6 +71,7 @@ impl<S> Clone for App<S> {
             clock: Arc::clone(&self.clock),
             commands: Arc::clone(&self.commands),
             metrics: Arc::clone(&self.metrics),
+            alert_zones: Arc::clone(&self.alert_zones),
         }
     }
 }
@@ -81,7 +86,17 @@ impl<S: Store> App<S> {
             clock,
             commands: Arc::default(),
             metrics: Arc::default(),
+            alert_zones: Arc::default(),
         }
+    }
+
+    /// The same application, taking alerts for `zones` (their outlines and thresholds).
+    pub fn with_alert_zones(mut self, zones: Vec<bawaba_cap::AlertZone>) -> Self {
+        for z in &zones {
+            tracing::info!(zone = %z.zone, min_severity = ?z.min_severity, min_urgency = ?z.min_urgency, confirm = z.confirm, "zone takes alerts");
+        }
+        self.alert_zones = Arc::new(zones);
+        self
     }
 
     /// The store, for what is not a use case of a caller: the dashboard's authority-wide

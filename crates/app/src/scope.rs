@@ -8,12 +8,15 @@ use bawaba_domain::ledger::{Actor, Booking, Gate};
 
 use crate::{Error, Result};
 
-/// Every role but the system's own.
+/// Every role that works with bookings and gates (not the alerts feed, which may only post
+/// alerts).
 pub const ANY: &[Role] = &[Role::Company, Role::Gate, Role::Operator, Role::Authority];
 pub const AUTHORITY: &[Role] = &[Role::Authority];
 pub const BOOKERS: &[Role] = &[Role::Company, Role::Authority];
 pub const GATES: &[Role] = &[Role::Gate, Role::Authority];
 pub const OPERATORS: &[Role] = &[Role::Operator, Role::Authority];
+/// Who may post alerts of the zone's other systems.
+pub const ALERTS: &[Role] = &[Role::Alerts, Role::Authority];
 
 /// Refuses (PERMISSION_DENIED) unless the caller has one of `roles`.
 pub fn role(p: &Principal, roles: &[Role]) -> Result<()> {

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result, bail};
+use bawaba_cap::{AlertZone, Outline};
 use bawaba_domain::calendar::{
     BookingRules, SlotLength, TransactionType, WindowCapacity, ZoneConfig,
 };
@@ -37,6 +38,31 @@ struct ZoneToml {
     rules: RulesToml,
     #[serde(default)]
     hours: Vec<HoursToml>,
+    #[serde(default)]
+    alerts: Option<AlertsToml>,
+}
+
+/// What a zone takes alerts for: its outline (latitude, longitude corners, WGS 84) and the
+/// least severity and urgency of a CAP alert that closes it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AlertsToml {
+    area: Vec<[f64; 2]>,
+    #[serde(default = "default_severity")]
+    min_severity: String,
+    #[serde(default = "default_urgency")]
+    min_urgency: String,
+    /// Hold the closure until the authority confirms it on the dashboard.
+    #[serde(default)]
+    confirm: bool,
+}
+
+fn default_severity() -> String {
+    "Severe".into()
+}
+
+fn default_urgency() -> String {
+    "Expected".into()
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -82,6 +108,8 @@ struct LaneToml {
 pub struct Config {
     pub zones: Vec<ZoneConfig>,
     pub gates: Vec<Gate>,
+    /// The zones that take alerts (those with an `[zones.alerts]` section).
+    pub alert_zones: Vec<AlertZone>,
 }
 
 fn capacity(total: u32, split: Option<&BTreeMap<String, u32>>) -> Result<WindowCapacity> {
@@ -146,6 +174,17 @@ fn zone(z: ZoneToml) -> Result<ZoneConfig> {
     Ok(cfg)
 }
 
+fn alert_zone(zone: &str, a: &AlertsToml) -> Result<AlertZone> {
+    let corners: Vec<(f64, f64)> = a.area.iter().map(|&[lat, lon]| (lat, lon)).collect();
+    Ok(AlertZone {
+        zone: zone.to_owned(),
+        outline: Outline::new(&corners).context("alerts.area")?,
+        min_severity: a.min_severity.parse().context("alerts.min_severity")?,
+        min_urgency: a.min_urgency.parse().context("alerts.min_urgency")?,
+        confirm: a.confirm,
+    })
+}
+
 fn gate(g: GateToml) -> Result<Gate> {
     let lanes = g
         .lanes
@@ -176,6 +215,12 @@ fn gate(g: GateToml) -> Result<Gate> {
 impl Config {
     pub fn parse(text: &str) -> Result<Self> {
         let file: File = toml::from_str(text)?;
+        let alert_zones = file
+            .zones
+            .iter()
+            .filter_map(|z| Some((&z.id, z.alerts.as_ref()?)))
+            .map(|(id, a)| alert_zone(id, a).with_context(|| format!("zone {id}")))
+            .collect::<Result<Vec<_>>>()?;
         let zones = file
             .zones
             .into_iter()
@@ -196,7 +241,11 @@ impl Config {
                 Ok(gate)
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Config { zones, gates })
+        Ok(Config {
+            zones,
+            gates,
+            alert_zones,
+        })
     }
 
     pub fn load(path: Option<&std::path::Path>) -> Result<Self> {
@@ -214,6 +263,44 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The example flash-flood warning (the coast south of the city) closes the container
+    /// terminal and no other zone of the built-in configuration.
+    #[test]
+    fn the_example_alert_meets_the_terminal_only() {
+        let c = Config::parse(BUILT_IN).unwrap();
+        let zones: Vec<_> = c.alert_zones.iter().map(|a| a.zone.as_str()).collect();
+        assert_eq!(zones, ["act", "main-port", "siz", "aiie"]);
+        let example = include_str!("../../../deploy/cap/flash-flood.example.xml");
+        let alert = bawaba_cap::parse(example).unwrap();
+        let closing: Vec<_> = c
+            .alert_zones
+            .iter()
+            .filter(|a| a.assess(&alert).is_some())
+            .map(|a| a.zone.as_str())
+            .collect();
+        assert_eq!(closing, ["act"]);
+        assert!(c.alert_zones[3].confirm, "aiie asks the authority first");
+    }
+
+    #[test]
+    fn bad_alert_sections_name_the_field() {
+        let zone = "[[zones]]\nid = \"x\"\nname = \"X\"\nslot_minutes = 30\ncapacity = 1\n";
+        for (alerts, words) in [
+            ("area = [[29.4, 34.9], [29.5, 34.9]]", "three corners"),
+            (
+                "area = [[129.4, 34.9], [29.5, 34.9], [29.5, 35.0]]",
+                "WGS 84",
+            ),
+            (
+                "area = [[29.4, 34.9], [29.5, 34.9], [29.5, 35.0]]\nmin_severity = \"Bad\"",
+                "Extreme",
+            ),
+        ] {
+            let e = Config::parse(&format!("{zone}[zones.alerts]\n{alerts}\n")).unwrap_err();
+            assert!(format!("{e:#}").contains(words), "{e:#}");
+        }
+    }
 
     #[test]
     fn built_in_config_is_aqaba() {

@@ -100,6 +100,7 @@ fn site() -> Result<Site> {
     Ok(Site {
         zones: c.zones,
         gates: c.gates,
+        alert_zones: c.alert_zones,
     })
 }
 

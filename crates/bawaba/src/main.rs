@@ -122,12 +122,14 @@ enum TokenCommand {
     Create {
         #[arg(long, env = "BAWABA_DATA_DIR", default_value = "data")]
         data_dir: PathBuf,
-        #[arg(long, value_parser = ["company", "gate", "operator", "authority"])]
+        /// company, gate, operator, authority, or alerts (the early warning system: it may
+        /// only post CAP alerts to the dashboard's /api/cap).
+        #[arg(long, value_parser = ["company", "gate", "operator", "authority", "alerts"])]
         role: String,
         /// The company a company token acts for.
         #[arg(long)]
         company: Option<String>,
-        /// Limit a gate or operator token to one zone.
+        /// Limit a gate, operator or alerts token to one zone.
         #[arg(long)]
         zone: Option<String>,
         /// Who holds it, kept in records (e.g. the operator who resolves a referral).
@@ -445,7 +447,7 @@ async fn run_scheduler<S: Store>(
     let tokens = Arc::new(TokenBook::new(&args.data_dir));
     // One application under every door: gRPC and the dashboard share its gate command
     // channels and metrics.
-    let app = App::new(store, tokens, Arc::new(SystemClock));
+    let app = App::new(store, tokens, Arc::new(SystemClock)).with_alert_zones(config.alert_zones);
     app.bootstrap(config.zones, config.gates).await?;
     let listener = tokio::net::TcpListener::bind(args.grpc_addr)
         .await

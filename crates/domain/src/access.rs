@@ -18,10 +18,18 @@ pub enum Role {
     Operator,
     /// The port authority: everything, including administration.
     Authority,
+    /// The zone's early warning system: posts CAP alerts, and may do nothing else.
+    Alerts,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Company, Role::Gate, Role::Operator, Role::Authority];
+    pub const ALL: [Role; 5] = [
+        Role::Company,
+        Role::Gate,
+        Role::Operator,
+        Role::Authority,
+        Role::Alerts,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -29,6 +37,7 @@ impl Role {
             Role::Gate => "gate",
             Role::Operator => "operator",
             Role::Authority => "authority",
+            Role::Alerts => "alerts",
         }
     }
 }
@@ -42,7 +51,9 @@ impl std::str::FromStr for Role {
             .ok_or_else(|| {
                 Error::invalid(
                     "role",
-                    format!("unknown role {s:?}; expected company, gate, operator or authority"),
+                    format!(
+                        "unknown role {s:?}; expected company, gate, operator, authority or alerts"
+                    ),
                 )
             })
     }

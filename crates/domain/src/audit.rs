@@ -56,10 +56,13 @@ pub enum AuditKind {
     BookingCancelled,
     TokenIssued,
     TokenRevoked,
+    ClosureChanged,
+    AlertReceived,
+    AlertDismissed,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 13] = [
+    pub const ALL: [AuditKind; 16] = [
         AuditKind::ZoneSaved,
         AuditKind::TemplateSet,
         AuditKind::RulesSet,
@@ -73,6 +76,9 @@ impl AuditKind {
         AuditKind::BookingCancelled,
         AuditKind::TokenIssued,
         AuditKind::TokenRevoked,
+        AuditKind::ClosureChanged,
+        AuditKind::AlertReceived,
+        AuditKind::AlertDismissed,
     ];
 
     /// The kind's code, as the API, the CLI and the pages name it.
@@ -91,6 +97,9 @@ impl AuditKind {
             AuditKind::BookingCancelled => "booking.cancelled",
             AuditKind::TokenIssued => "token.issued",
             AuditKind::TokenRevoked => "token.revoked",
+            AuditKind::ClosureChanged => "closure.changed",
+            AuditKind::AlertReceived => "alert.received",
+            AuditKind::AlertDismissed => "alert.dismissed",
         }
     }
 }
@@ -278,6 +287,16 @@ pub fn zone_fields(z: &ZoneConfig) -> Fields {
     for c in &z.closures {
         f.push((
             format!("closure.{}", c.id),
+            format!("{} – {}: {}", local(c.from), local(c.to), c.reason),
+        ));
+    }
+    let pending = z
+        .alerts
+        .iter()
+        .filter(|a| a.effect == crate::alert::AlertEffect::Pending);
+    for (a, c) in pending.filter_map(|a| Some((a, a.close.as_ref()?))) {
+        f.push((
+            format!("pending_alert.{}", a.key),
             format!("{} – {}: {}", local(c.from), local(c.to), c.reason),
         ));
     }

@@ -342,6 +342,10 @@ pub struct ZoneConfig {
     pub company_caps: std::collections::BTreeMap<crate::ids::CompanyId, u8>,
     /// Next closure id (ids are never reused).
     pub next_closure_id: u64,
+    /// The alerts the zone has taken (flash-flood warnings), newest last; spent ones are
+    /// forgotten (see [`crate::alert::ZoneAlert::is_spent`]).
+    #[serde(default)]
+    pub alerts: Vec<crate::alert::ZoneAlert>,
 }
 
 impl ZoneConfig {
@@ -360,6 +364,7 @@ impl ZoneConfig {
             closures: Vec::new(),
             company_caps: Default::default(),
             next_closure_id: 1,
+            alerts: Vec::new(),
         }
     }
 

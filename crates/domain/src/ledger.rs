@@ -1350,7 +1350,9 @@ impl Ledger {
 }
 
 mod admin;
+mod alerts;
 #[cfg(test)]
 mod tests;
 
 pub use admin::{AdminChange, Administered};
+pub use alerts::AlertDone;

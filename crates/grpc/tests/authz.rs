@@ -369,6 +369,13 @@ async fn start() -> (Bed, String, Vec<Caller>) {
             header: Some(issue(Role::Authority, None, None)),
             who: Some((Role::Authority, None)),
         },
+        // The early warning system's token: it posts CAP alerts over HTTP and may call no
+        // RPC at all.
+        Caller {
+            name: "alerts feed",
+            header: Some(issue(Role::Alerts, None, None)),
+            who: Some((Role::Alerts, None)),
+        },
     ];
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = format!("http://{}", listener.local_addr().unwrap());

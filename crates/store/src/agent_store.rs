@@ -21,7 +21,7 @@ use bawaba_domain::ids::{BookingId, PassageId, ZoneId};
 use bawaba_domain::ledger::Booking;
 use bawaba_domain::passage::Passage;
 
-use crate::codec::{decode, encode};
+use crate::codec::{decode, decode_zone, encode, encode_zone};
 use crate::outbox::Outbox;
 use crate::{Error, Result};
 
@@ -109,11 +109,15 @@ impl AgentStore {
     }
 
     fn scan<T: serde::de::DeserializeOwned>(&self, prefix: u8) -> Result<Vec<T>> {
+        self.scan_with(prefix, decode)
+    }
+
+    fn scan_with<T>(&self, prefix: u8, read: fn(&[u8], &[u8]) -> Result<T>) -> Result<Vec<T>> {
         self.db
             .scan_prefix([prefix])
             .map(|kv| {
                 let (k, v) = kv?;
-                decode(&k, &v)
+                read(&k, &v)
             })
             .collect()
     }
@@ -130,7 +134,7 @@ impl AgentStore {
             .collect::<Result<_>>()?;
         let log = self.log();
         Ok(AgentState {
-            zones: self.scan(ZONE)?,
+            zones: self.scan_with(ZONE, decode_zone)?,
             seqs,
             bookings: self.scan(BOOKING)?,
             outbox: log.state().outbox(),
@@ -157,7 +161,7 @@ impl AgentStore {
     pub fn apply_sync(&self, update: SyncUpdate) -> Result<()> {
         let mut batch = sled::Batch::default();
         if let Some(z) = &update.zone {
-            batch.insert(key(ZONE, z.id.as_str().as_bytes()), encode(z));
+            batch.insert(key(ZONE, z.id.as_str().as_bytes()), encode_zone(z));
         }
         if let Some((zone, seq, bookings)) = &update.snapshot {
             let keep: std::collections::BTreeSet<BookingId> =

@@ -61,6 +61,7 @@ macro_rules! conformance_tests {
             multi_stop_all_or_nothing,
             time_rules,
             closures_and_the_hit_list,
+            alerts_close_once_and_are_remembered,
             states_only_move_forward,
             no_show_sweep,
             passages_once_each_and_referrals,
@@ -843,6 +844,77 @@ pub async fn closures_and_the_hit_list<B: Backend>(b: &B) {
         .await
         .unwrap_err();
     assert!(is_invalid(&e), "{e}");
+    b.close(s).await;
+}
+
+/// An alert closes a zone in the same commit as its record: the zone remembers the alert
+/// across a restart, so the same alert again changes nothing; its cancellation lifts the
+/// closure; both are in the audit trail under the alerts feed's name.
+pub async fn alerts_close_once_and_are_remembered<B: Backend>(b: &B) {
+    use bawaba_domain::alert::{AlertClosure, AlertEffect, AlertOrder};
+    use bawaba_domain::ledger::Administered;
+    let s = open_with_zone(b, 5).await;
+    let hit = create(&s, simple("acme", "k1", "601", 5)).await;
+    let feed = Who {
+        name: "early-warning".into(),
+        role: Some(Role::Alerts),
+        door: Door::Web,
+        ..Who::default()
+    };
+    let order = |key: &str, refs: &[&str], close: bool| AlertOrder {
+        key: key.into(),
+        references: refs.iter().map(|r| r.to_string()).collect(),
+        close: close.then(|| AlertClosure {
+            from: at(5),
+            to: at(7),
+            reason: "flash flood warning".into(),
+        }),
+        confirm: false,
+    };
+    let apply = |o: AlertOrder| AdminChange::ApplyAlert {
+        zone: act(),
+        order: o,
+    };
+    let done = s
+        .administer(apply(order("jmd,1", &[], true)), feed.clone(), now())
+        .await;
+    let Ok(Administered::Alert(done)) = done else {
+        panic!("{done:?}")
+    };
+    assert_eq!(done.effect, AlertEffect::Closed);
+    assert_eq!(ids(&done.hit), vec![hit.id]);
+    let s = reopen(b, s).await;
+    let z = s.zone(act()).await.unwrap();
+    assert_eq!((z.closures.len(), z.alerts.len()), (1, 1), "{z:?}");
+    let again = s
+        .administer(apply(order("jmd,1", &[], true)), feed.clone(), now())
+        .await;
+    assert!(
+        matches!(again, Ok(Administered::Alert(ref a)) if a.repeated),
+        "{again:?}"
+    );
+    assert_eq!(s.zone(act()).await.unwrap().closures.len(), 1);
+    let lifted = s
+        .administer(apply(order("jmd,2", &["jmd,1"], false)), feed, now())
+        .await;
+    assert!(matches!(lifted, Ok(Administered::Alert(ref a)) if a.effect == AlertEffect::Lifted));
+    assert!(s.zone(act()).await.unwrap().closures.is_empty());
+    let by_feed = AuditFilter {
+        actor: Some("early-warning".into()),
+        ..AuditFilter::default()
+    };
+    let trail = audit_of(&s, by_feed).await;
+    let kinds: Vec<_> = trail.iter().map(|e| e.record.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![AuditKind::ClosureRemoved, AuditKind::ClosureAdded]
+    );
+    assert!(
+        trail
+            .iter()
+            .all(|e| e.record.who.role == Some(Role::Alerts))
+    );
+    assert!(trail[1].record.objects.contains(&"alert:jmd,1".to_owned()));
     b.close(s).await;
 }
 

@@ -227,17 +227,21 @@ pub(crate) fn open_db(dir: &Path) -> Result<sled::Db> {
 }
 
 fn scan<T: serde::de::DeserializeOwned>(db: &sled::Db, prefix: u8) -> Result<Vec<T>> {
+    scan_with(db, prefix, decode)
+}
+
+fn scan_with<T>(db: &sled::Db, prefix: u8, read: fn(&[u8], &[u8]) -> Result<T>) -> Result<Vec<T>> {
     db.scan_prefix([prefix])
         .map(|kv| {
             let (k, v) = kv?;
-            decode(&k, &v)
+            read(&k, &v)
         })
         .collect()
 }
 
 /// Rebuilds the ledger from the stored records: zones, gates, bookings, keys, log heads.
 fn load_ledger(db: &sled::Db) -> Result<Ledger> {
-    let zones: Vec<ZoneConfig> = scan(db, codec::ZONE)?;
+    let zones = scan_with(db, codec::ZONE, codec::decode_zone)?;
     let mut seqs = BTreeMap::new();
     for z in &zones {
         if let Some(kv) = db.scan_prefix(codec::change_prefix(&z.id)).next_back() {
@@ -305,7 +309,7 @@ fn stage(ledger: &Ledger, touched: &Touched, audit_head: &mut u64, batch: &mut s
     }
     for z in &touched.zones {
         if let Ok(cfg) = ledger.zone(z) {
-            batch.insert(codec::zone_key(z), encode(cfg));
+            batch.insert(codec::zone_key(z), codec::encode_zone(cfg));
         }
     }
     for g in &touched.gates {

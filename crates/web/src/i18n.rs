@@ -249,6 +249,42 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("audit.kind.closure.added", "Zone closed", "إغلاق منطقة"),
     ("audit.kind.closure.removed", "Closure lifted", "رفع إغلاق"),
     (
+        "audit.kind.closure.changed",
+        "Closure changed",
+        "تعديل إغلاق",
+    ),
+    (
+        "alerts.pending",
+        "Alerts waiting for confirmation",
+        "إنذارات بانتظار التأكيد",
+    ),
+    (
+        "alerts.pending.help",
+        "The early warning system called for these closures; they act only once confirmed.",
+        "طلب نظام الإنذار المبكر هذه الإغلاقات؛ ولا تسري إلا بعد تأكيدها.",
+    ),
+    ("alerts.hit", "bookings affected:", "الحجوزات المتأثرة:"),
+    ("alerts.source", "Alert", "الإنذار"),
+    ("alerts.received", "received", "استُلم"),
+    ("alerts.confirm", "Confirm the closure", "تأكيد الإغلاق"),
+    ("alerts.dismiss", "Dismiss", "تجاهل"),
+    (
+        "alerts.confirmed",
+        "The closure is confirmed: the zone closes and the gates are told.",
+        "تم تأكيد الإغلاق: تُغلق المنطقة وتُبلَّغ البوابات.",
+    ),
+    (
+        "alerts.dismissed",
+        "The alert was dismissed: the zone stays open.",
+        "تم تجاهل الإنذار: تبقى المنطقة مفتوحة.",
+    ),
+    ("audit.kind.alert.received", "Alert received", "استلام إنذار"),
+    (
+        "audit.kind.alert.dismissed",
+        "Alert dismissed",
+        "تجاهل إنذار",
+    ),
+    (
         "audit.kind.company_cap.set",
         "Company cap set",
         "تعديل حصة شركة",
@@ -305,7 +341,12 @@ mod tests {
 
     #[test]
     fn every_key_used_by_the_pages_exists() {
-        let src = [include_str!("pages.rs"), include_str!("pages/audit.rs")].concat();
+        let src = [
+            include_str!("pages.rs"),
+            include_str!("pages/audit.rs"),
+            include_str!("pages/alerts.rs"),
+        ]
+        .concat();
         let mut rest = src.as_str();
         let mut n = 0;
         while let Some(i) = rest.find(".t(\"") {

@@ -10,7 +10,9 @@ use crate::agg::{self, Day, PassageRow};
 use crate::i18n::Lang;
 use crate::report::{Overview, ReferralView};
 
+mod alerts;
 mod audit;
+pub use alerts::notices;
 pub use audit::{AuditForm, audit};
 
 /// Escapes text for HTML element content and quoted attribute values (`&`, `<`, `>`, `"`, `'`).
@@ -331,10 +333,10 @@ pub fn authority(
     day: &Day,
     now: DateTime<Utc>,
     o: &Overview,
-    feed: &[bawaba_domain::passage::Passage],
-    feed_head: u64,
+    (feed, feed_head): (&[bawaba_domain::passage::Passage], u64),
+    notices: &str,
 ) -> String {
-    let mut b = String::new();
+    let mut b = String::from(notices);
     let today = Day::containing(now);
     // The day picker.
     let _ = write!(

@@ -65,6 +65,9 @@ pub fn router<S: Store>(d: Dashboard<S>, stop: watch::Receiver<bool>) -> Router 
         .route("/api/passages", get(api_passages::<S>))
         .route("/api/feed", get(api_feed::<S>))
         .route("/api/audit", get(audit::api_audit::<S>))
+        .route("/api/cap", post(alerts::api_cap::<S>))
+        .route("/api/alerts/pending", get(alerts::api_pending::<S>))
+        .route("/authority/alerts", post(alerts::decide_form::<S>))
         .route("/assets/app.css", get(css))
         .route("/assets/app.js", get(js))
         .route("/healthz", get(healthz::<S>))
@@ -73,6 +76,7 @@ pub fn router<S: Store>(d: Dashboard<S>, stop: watch::Receiver<bool>) -> Router 
         .with_state(App(Arc::new(Inner { d, stop })))
 }
 
+mod alerts;
 mod audit;
 
 // ---- common --------------------------------------------------------------------------------
@@ -84,6 +88,8 @@ struct PageQuery {
     done: Option<String>,
     delivered: Option<String>,
     error: Option<String>,
+    /// The outcome of the authority's decision on a pending alert.
+    alert: Option<String>,
 }
 
 /// The language of this request, and the `Set-Cookie` remembering a `?lang=` choice.
@@ -320,13 +326,14 @@ async fn authority<S: Store>(
     // between comes twice, and the page shows it once.
     let head = report::passage_head(store).await;
     let feed = report::recent_passages(store, None, FEED_ROWS, now).await;
-    match (overview, head, feed) {
-        (Ok(o), Ok(head), Ok(feed)) => page(
-            StatusCode::OK,
-            pages::authority(l, &p, &d, now, &o, &feed, head),
-            cookie,
-        ),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+    let pending = app.0.d.app.pending_alerts(&p).await.map_err(Error::App);
+    match (overview, head, feed, pending) {
+        (Ok(o), Ok(head), Ok(feed), Ok(pending)) => {
+            let notices = pages::notices(l, &pending, q.alert.as_deref(), q.error.as_deref());
+            let body = pages::authority(l, &p, &d, now, &o, (&feed, head), &notices);
+            page(StatusCode::OK, body, cookie)
+        }
+        (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (.., Err(e)) => {
             let (status, _) = error_status(&e);
             page(status, pages::error(l, &e.to_string()), cookie)
         }

@@ -49,6 +49,7 @@ struct Bed {
     operator_siz: String,
     company: String,
     gate: String,
+    alerts: String,
     refer_act: PassageId,
     refer_siz: PassageId,
     now: DateTime<Utc>,
@@ -85,6 +86,27 @@ fn passage(n: u128, zone: &str, gate: &str, at: DateTime<Utc>, verdict: Verdict)
         booking: None,
         offline: false,
     }
+}
+
+/// Both zones take alerts over the container terminal's outline; `siz` wants them confirmed.
+fn alert_zones() -> Vec<bawaba_cap::AlertZone> {
+    let outline = bawaba_cap::Outline::new(&[
+        (29.455, 34.968),
+        (29.455, 34.982),
+        (29.428, 34.985),
+        (29.428, 34.970),
+    ])
+    .unwrap();
+    ["act", "siz"]
+        .into_iter()
+        .map(|z| bawaba_cap::AlertZone {
+            zone: z.into(),
+            outline: outline.clone(),
+            min_severity: bawaba_cap::Severity::Severe,
+            min_urgency: bawaba_cap::Urgency::Expected,
+            confirm: z == "siz",
+        })
+        .collect()
 }
 
 async fn bed() -> Bed {
@@ -132,10 +154,12 @@ async fn bed() -> Bed {
     let operator_siz = issue(Role::Operator, None, Some("siz"));
     let company = issue(Role::Company, Some("acme"), None);
     let gate = issue(Role::Gate, None, Some("act"));
+    let alerts = issue(Role::Alerts, None, None);
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let app = bawaba_web::router(
         Dashboard {
-            app: App::new(Arc::clone(&store), tokens, Arc::new(Fixed(now))),
+            app: App::new(Arc::clone(&store), tokens, Arc::new(Fixed(now)))
+                .with_alert_zones(alert_zones()),
         },
         stop,
     );
@@ -149,6 +173,7 @@ async fn bed() -> Bed {
         operator_siz,
         company,
         gate,
+        alerts,
         refer_act: refer_act_id,
         refer_siz: refer_siz_id,
         now,
@@ -728,6 +753,7 @@ enum Who {
     Gate,
     OperatorAct,
     Authority,
+    Alerts,
 }
 
 /// What a route is: who may use it, and what it answers the others.
@@ -743,10 +769,13 @@ enum Door {
     Api(&'static [Role]),
     /// An operator's decision on a referral of zone act or siz (POST, JSON or form).
     Resolve { form: bool },
+    /// The authority's decision on a pending alert (a form; none is pending here).
+    Decide,
 }
 
 const AUTH_ONLY: &[Role] = &[Role::Authority];
 const STAFF: &[Role] = &[Role::Operator, Role::Authority];
+const ALERTS: &[Role] = &[Role::Alerts, Role::Authority];
 
 /// The row of every route the router has (as written in `routes.rs`).
 fn door(method: &str, path: &str) -> Option<Door> {
@@ -761,6 +790,9 @@ fn door(method: &str, path: &str) -> Option<Door> {
         ("GET", "/operator") => Door::Page(STAFF),
         ("POST", "/operator/referrals/{id}") => Door::Resolve { form: true },
         ("POST", "/api/referrals/{id}/resolve") => Door::Resolve { form: false },
+        ("POST", "/api/cap") => Door::Api(ALERTS),
+        ("GET", "/api/alerts/pending") => Door::Api(AUTH_ONLY),
+        ("POST", "/authority/alerts") => Door::Decide,
         (
             "GET",
             "/api/overview" | "/api/throughput" | "/api/slots" | "/api/turn-times"
@@ -818,6 +850,7 @@ async fn every_route_by_every_caller_in_and_out_of_scope() {
         Who::Gate => Some(b.gate.clone()),
         Who::OperatorAct => Some(b.operator_act.clone()),
         Who::Authority => Some(b.authority.clone()),
+        Who::Alerts => Some(b.alerts.clone()),
     };
     let role = |w: Who| match w {
         Who::Nobody | Who::Unknown => None,
@@ -825,6 +858,7 @@ async fn every_route_by_every_caller_in_and_out_of_scope() {
         Who::Gate => Some(Role::Gate),
         Who::OperatorAct => Some(Role::Operator),
         Who::Authority => Some(Role::Authority),
+        Who::Alerts => Some(Role::Alerts),
     };
     let mut wrong = Vec::new();
     let mut n = 100;
@@ -837,6 +871,7 @@ async fn every_route_by_every_caller_in_and_out_of_scope() {
             Who::Gate,
             Who::OperatorAct,
             Who::Authority,
+            Who::Alerts,
         ] {
             for zone in ["act", "siz"] {
                 n += 1;
@@ -852,13 +887,17 @@ async fn every_route_by_every_caller_in_and_out_of_scope() {
                         req = req.header(header::CONTENT_TYPE, "application/json");
                         Body::from(r#"{"approve":false,"reason":"matrix"}"#)
                     }
-                    (Door::Resolve { form: true }, _) | (_, "/login") => {
+                    (Door::Resolve { form: true } | Door::Decide, _) | (_, "/login") => {
                         req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
                         Body::from(match path.as_str() {
                             "/login" => format!("token={}", t.clone().unwrap_or_default()),
+                            "/authority/alerts" => {
+                                format!("zone={zone}&key=x%2Cy&decision=confirm")
+                            }
                             _ => "decision=reject&reason=matrix".to_owned(),
                         })
                     }
+                    (_, "/api/cap") => Body::from(cap_alert("matrix", "Alert", "", AMMAN)),
                     _ => Body::empty(),
                 };
                 let (got, headers) = status_of(&b.app, req.body(body).unwrap()).await;
@@ -903,6 +942,13 @@ async fn every_route_by_every_caller_in_and_out_of_scope() {
                         (Some(_), false) if in_scope => (StatusCode::OK, None),
                         (Some(_), false) => (StatusCode::NOT_FOUND, None),
                     },
+                    Door::Decide => match role(who) {
+                        None => (StatusCode::SEE_OTHER, Some("/login")),
+                        Some(_) if allowed(AUTH_ONLY) => {
+                            (StatusCode::SEE_OTHER, Some("/authority?error="))
+                        }
+                        Some(_) => (StatusCode::FORBIDDEN, None),
+                    },
                 };
                 let location_ok = want_location.is_none_or(|l| location.starts_with(l));
                 if got != want || !location_ok {
@@ -914,4 +960,214 @@ async fn every_route_by_every_caller_in_and_out_of_scope() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+const EXAMPLE_ALERT: &str = include_str!("../../../deploy/cap/flash-flood.example.xml");
+/// The example alert's area: the coast south of Aqaba, over the container terminal.
+const COAST: &str = "29.478,34.962 29.478,35.010 29.420,35.010 29.420,34.962 29.478,34.962";
+const AMMAN: &str = "31.9,35.9 31.9,36.0 32.0,36.0 32.0,35.9 31.9,35.9";
+
+/// The example alert as `id`, of `msg_type`, naming `references`, over `polygon`, the day
+/// after the bed's clock (12:00-14:00 Amman time).
+fn cap_alert(id: &str, msg_type: &str, references: &str, polygon: &str) -> String {
+    let refs = if references.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<references>warnings@jmd.gov.jo,{references},2026-11-27T09:00:00+03:00</references>"
+        )
+    };
+    EXAMPLE_ALERT
+        .replace("JMD-FF-2026-0310-01", id)
+        .replace(
+            "<msgType>Alert</msgType>",
+            &format!("<msgType>{msg_type}</msgType>{refs}"),
+        )
+        .replace(COAST, polygon)
+        .replace("2026-03-10", "2026-11-27")
+}
+
+async fn post_cap(b: &Bed, token: &str, xml: String) -> Reply {
+    let req = Request::post("/api/cap")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/cap+xml")
+        .body(Body::from(xml))
+        .unwrap();
+    call(&b.app, req).await
+}
+
+async fn closures(b: &Bed, zone: &str) -> Vec<bawaba_domain::calendar::Closure> {
+    b.store
+        .zone(ZoneId::parse(zone).unwrap())
+        .await
+        .unwrap()
+        .closures
+}
+
+#[tokio::test]
+async fn a_cap_alert_closes_the_zone_it_meets_once_and_its_cancel_lifts_it() {
+    let b = bed().await;
+    let r = post_cap(&b, &b.alerts, cap_alert("ff-1", "Alert", "", COAST)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let j = r.json();
+    assert_eq!(j["alert"], "warnings@jmd.gov.jo,ff-1");
+    let act = &j["zones"][0];
+    assert_eq!(
+        (act["zone"].as_str(), act["effect"].as_str()),
+        (Some("act"), Some("closed"))
+    );
+    assert_eq!(act["closure"]["from_local"], "2026-11-27 12:00 (+03:00)");
+    assert_eq!(act["closure"]["to_local"], "2026-11-27 14:00 (+03:00)");
+    assert!(
+        act["closure"]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("Flash flood warning: Wadi Yutm"),
+        "{act}"
+    );
+    // siz confirms its closures: pending, not closed.
+    assert_eq!(j["zones"][1]["effect"], "pending");
+    assert_eq!(closures(&b, "act").await.len(), 1);
+    assert!(closures(&b, "siz").await.is_empty());
+
+    // The same alert again changes nothing.
+    let again = post_cap(&b, &b.alerts, cap_alert("ff-1", "Alert", "", COAST))
+        .await
+        .json();
+    assert_eq!(again["zones"][0]["repeated"], true, "{again}");
+    assert_eq!(closures(&b, "act").await.len(), 1);
+
+    // The audit trail says the alerts feed closed it, through the web door.
+    let audit = get(&b.app, "/api/audit?kind=closure.added", Some(&b.authority))
+        .await
+        .json();
+    let rec = &audit["entries"][0]["record"];
+    assert_eq!(
+        (rec["who"]["role"].as_str(), rec["who"]["door"].as_str()),
+        (Some("Alerts"), Some("Web")),
+        "{rec}"
+    );
+    assert_eq!(
+        audit["entries"].as_array().unwrap().len(),
+        1,
+        "one record, not two"
+    );
+
+    // An update moves the end; the cancellation lifts it.
+    let update =
+        cap_alert("ff-2", "Update", "ff-1", COAST).replace("14:00:00+03:00", "16:00:00+03:00");
+    let j = post_cap(&b, &b.alerts, update).await.json();
+    assert_eq!(j["zones"][0]["effect"], "changed", "{j}");
+    assert_eq!(
+        closures(&b, "act").await[0].to.to_rfc3339(),
+        "2026-11-27T13:00:00+00:00"
+    );
+    let j = post_cap(&b, &b.alerts, cap_alert("ff-3", "Cancel", "ff-2", COAST))
+        .await
+        .json();
+    assert_eq!(j["zones"][0]["effect"], "lifted", "{j}");
+    assert!(closures(&b, "act").await.is_empty());
+}
+
+#[tokio::test]
+async fn bad_alerts_are_refused_naming_what_is_wrong_and_change_nothing() {
+    let b = bed().await;
+    let missing_expiry = cap_alert("ff-9", "Alert", "", COAST)
+        .replace("<expires>2026-11-27T14:00:00+03:00</expires>", "");
+    for (xml, field) in [
+        ("this is not XML".to_owned(), "xml"),
+        (
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"/>".to_owned(),
+            "alert",
+        ),
+        (missing_expiry, "info[0].expires"),
+    ] {
+        let r = post_cap(&b, &b.alerts, xml).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+        assert_eq!(r.json()["field"], field, "{}", r.body);
+    }
+    assert!(closures(&b, "act").await.is_empty());
+    // An alert for elsewhere, a test, or an expired one: 200, nothing closed, and why.
+    let far = post_cap(&b, &b.alerts, cap_alert("ff-10", "Alert", "", AMMAN))
+        .await
+        .json();
+    assert!(
+        far["note"].as_str().unwrap().contains("meets no zone"),
+        "{far}"
+    );
+    let test = cap_alert("ff-11", "Alert", "", COAST).replace(">Actual<", ">Test<");
+    let j = post_cap(&b, &b.alerts, test).await.json();
+    assert!(
+        j["note"].as_str().unwrap().contains("not an Actual alert"),
+        "{j}"
+    );
+    let old = cap_alert("ff-12", "Alert", "", COAST).replace("2026-11-27", "2026-11-20");
+    let j = post_cap(&b, &b.alerts, old).await.json();
+    assert!(j["note"].as_str().unwrap().contains("expired"), "{j}");
+    assert!(closures(&b, "act").await.is_empty());
+    // The alerts token may do nothing else.
+    let r = get(&b.app, "/api/overview", Some(&b.alerts)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_authority_confirms_a_pending_alert_on_its_page() {
+    let b = bed().await;
+    post_cap(&b, &b.alerts, cap_alert("ff-1", "Alert", "", COAST)).await;
+    let pending = get(&b.app, "/api/alerts/pending", Some(&b.authority))
+        .await
+        .json();
+    assert_eq!(pending["pending"].as_array().unwrap().len(), 1, "{pending}");
+    assert_eq!(pending["pending"][0]["zone"], "siz");
+    for lang in ["en", "ar"] {
+        let page = get(
+            &b.app,
+            &format!("/authority?lang={lang}"),
+            Some(&b.authority),
+        )
+        .await;
+        assert!(page.body.contains(r#"id="pending-alerts""#), "{lang}");
+        assert!(
+            page.body
+                .contains("<bdi dir=\"ltr\">warnings@jmd.gov.jo,ff-1</bdi>")
+        );
+    }
+    assert!(
+        page_text(&b, "ar")
+            .await
+            .contains("إنذارات بانتظار التأكيد")
+    );
+    let form = |decision: &str| {
+        Request::post("/authority/alerts")
+            .header(header::COOKIE, format!("bawaba_session={}", b.authority))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "zone=siz&key=warnings%40jmd.gov.jo%2Cff-1&decision={decision}"
+            )))
+            .unwrap()
+    };
+    let r = call(&b.app, form("confirm")).await;
+    assert_eq!(r.headers[header::LOCATION], "/authority?alert=confirmed");
+    assert_eq!(closures(&b, "siz").await.len(), 1);
+    let r = call(&b.app, form("confirm")).await;
+    assert!(
+        r.headers[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .starts_with("/authority?error="),
+        "decided once"
+    );
+    let page = get(&b.app, "/authority?alert=confirmed", Some(&b.authority)).await;
+    assert!(page.body.contains(r#"id="alert-outcome""#));
+    assert!(!page.body.contains(r#"id="pending-alerts""#));
+}
+
+async fn page_text(b: &Bed, lang: &str) -> String {
+    get(
+        &b.app,
+        &format!("/authority?lang={lang}"),
+        Some(&b.authority),
+    )
+    .await
+    .body
 }

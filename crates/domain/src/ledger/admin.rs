@@ -4,8 +4,10 @@
 
 use chrono::{DateTime, Utc};
 
+use super::alerts::AlertDone;
 use super::{Actor, Booking, Gate, Ledger, Touched};
 use crate::Result;
+use crate::alert::{AlertEffect, AlertOrder};
 use crate::audit::{self, AuditKind, AuditRecord, Fields, Who};
 use crate::calendar::{BookingRules, CapacityTemplate, Closure, ZoneConfig};
 use crate::ids::{BookingId, CompanyId, ZoneId};
@@ -41,6 +43,17 @@ pub enum AdminChange {
         percent: Option<u8>,
     },
     UpsertGate(Gate),
+    /// An alert of the zone's other systems (a flash-flood warning) acting on the zone.
+    ApplyAlert {
+        zone: ZoneId,
+        order: AlertOrder,
+    },
+    /// The authority confirms (`true`) or dismisses a closure an alert left pending.
+    DecideAlert {
+        zone: ZoneId,
+        key: String,
+        confirm: bool,
+    },
 }
 
 impl AdminChange {
@@ -53,7 +66,9 @@ impl AdminChange {
             | AdminChange::SetRules { zone, .. }
             | AdminChange::AddClosure { zone, .. }
             | AdminChange::RemoveClosure { zone, .. }
-            | AdminChange::SetCompanyCap { zone, .. } => zone,
+            | AdminChange::SetCompanyCap { zone, .. }
+            | AdminChange::ApplyAlert { zone, .. }
+            | AdminChange::DecideAlert { zone, .. } => zone,
         }
     }
 
@@ -66,6 +81,9 @@ impl AdminChange {
             AdminChange::RemoveClosure { .. } => AuditKind::ClosureRemoved,
             AdminChange::SetCompanyCap { .. } => AuditKind::CompanyCapSet,
             AdminChange::UpsertGate(_) => AuditKind::GateSaved,
+            AdminChange::ApplyAlert { .. } | AdminChange::DecideAlert { .. } => {
+                AuditKind::AlertReceived
+            }
         }
     }
 
@@ -80,6 +98,8 @@ impl AdminChange {
             AdminChange::SetCompanyCap { company, .. } => {
                 vec![zone, format!("company:{company}")]
             }
+            AdminChange::ApplyAlert { order, .. } => vec![format!("alert:{}", order.key), zone],
+            AdminChange::DecideAlert { key, .. } => vec![format!("alert:{key}"), zone],
             _ => vec![zone],
         }
     }
@@ -96,6 +116,18 @@ pub enum Administered {
         hit: Vec<Booking>,
     },
     Gate(Gate),
+    Alert(AlertDone),
+}
+
+/// The kind of an alert's audit record, by what it did.
+fn alert_kind(a: &AlertDone) -> AuditKind {
+    match a.effect {
+        AlertEffect::Closed | AlertEffect::Confirmed => AuditKind::ClosureAdded,
+        AlertEffect::Changed => AuditKind::ClosureChanged,
+        AlertEffect::Lifted if a.closure.is_some() => AuditKind::ClosureRemoved,
+        AlertEffect::Dismissed | AlertEffect::Lifted => AuditKind::AlertDismissed,
+        AlertEffect::Pending | AlertEffect::Nothing => AuditKind::AlertReceived,
+    }
 }
 
 impl Ledger {
@@ -107,17 +139,32 @@ impl Ledger {
         who: &Who,
         now: DateTime<Utc>,
     ) -> Result<(Touched, Administered)> {
-        let (kind, zone, mut objects) = (change.kind(), change.zone().clone(), change.objects());
+        let (zone, mut objects) = (change.zone().clone(), change.objects());
+        let kind = change.kind();
         let before = self.admin_fields(&change);
-        let (mut touched, done) = self.apply_admin(change)?;
+        let (mut touched, done) = self.apply_admin(change, now)?;
+        if matches!(&done, Administered::Alert(a) if a.repeated) {
+            return Ok((touched, done));
+        }
         let after = match &done {
             Administered::Gate(g) => audit::gate_fields(g),
             _ => audit::zone_fields(self.zone(&zone)?),
         };
-        if let Administered::Closure { closure, hit } = &done {
-            objects.insert(0, format!("closure:{zone}/{}", closure.id));
-            objects.extend(hit.iter().map(|b| format!("booking:{}", b.id)));
+        let (closure, hit) = match &done {
+            Administered::Closure { closure, hit } => (Some(closure), &hit[..]),
+            Administered::Alert(a) => (a.closure.as_ref(), &a.hit[..]),
+            _ => (None, &[][..]),
+        };
+        if let Some(c) = closure {
+            // After the alert, if the change names one.
+            let at = usize::from(objects[0].starts_with("alert:"));
+            objects.insert(at, format!("closure:{zone}/{}", c.id));
         }
+        objects.extend(hit.iter().map(|b| format!("booking:{}", b.id)));
+        let kind = match &done {
+            Administered::Alert(a) => alert_kind(a),
+            _ => kind,
+        };
         touched.audit.push(AuditRecord {
             at: now,
             who: who.clone(),
@@ -138,7 +185,11 @@ impl Ledger {
         .unwrap_or_default()
     }
 
-    fn apply_admin(&mut self, change: AdminChange) -> Result<(Touched, Administered)> {
+    fn apply_admin(
+        &mut self,
+        change: AdminChange,
+        now: DateTime<Utc>,
+    ) -> Result<(Touched, Administered)> {
         let zone = change.zone().clone();
         let touched = match change {
             AdminChange::UpsertZone(cfg) => self.upsert_zone(cfg)?,
@@ -163,6 +214,14 @@ impl Ledger {
                 company,
                 percent,
             } => self.set_company_cap(&zone, &company, percent)?,
+            AdminChange::ApplyAlert { zone, order } => {
+                let (t, done) = self.apply_alert(&zone, order, now)?;
+                return Ok((t, Administered::Alert(done)));
+            }
+            AdminChange::DecideAlert { zone, key, confirm } => {
+                let (t, done) = self.decide_alert(&zone, &key, confirm)?;
+                return Ok((t, Administered::Alert(done)));
+            }
             AdminChange::UpsertGate(gate) => {
                 let id = gate.id.clone();
                 let t = self.upsert_gate(gate)?;

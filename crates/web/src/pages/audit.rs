@@ -52,6 +52,9 @@ pub fn kind_text(l: Lang, k: AuditKind) -> &'static str {
         AuditKind::BookingCancelled => "audit.kind.booking.cancelled",
         AuditKind::TokenIssued => "audit.kind.token.issued",
         AuditKind::TokenRevoked => "audit.kind.token.revoked",
+        AuditKind::ClosureChanged => "audit.kind.closure.changed",
+        AuditKind::AlertReceived => "audit.kind.alert.received",
+        AuditKind::AlertDismissed => "audit.kind.alert.dismissed",
     })
 }
 

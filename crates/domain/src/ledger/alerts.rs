@@ -1,0 +1,243 @@
+//! Alerts acting on a zone: a closure made, changed or lifted by an alert of the flash-flood
+//! early warning, or held for the authority's confirmation; the zone remembers each alert
+//! it took, so the same alert twice changes nothing.
+
+use chrono::{DateTime, Utc};
+
+use super::{Booking, Ledger, Touched};
+use crate::alert::{AlertClosure, AlertEffect, AlertOrder, ZoneAlert};
+use crate::calendar::{Closure, ZoneConfig};
+use crate::ids::ZoneId;
+use crate::{Error, Result};
+
+/// What an alert (or the authority's decision on a pending one) did to a zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertDone {
+    pub key: String,
+    pub effect: AlertEffect,
+    /// The closure made, changed or lifted (as it was before being lifted).
+    pub closure: Option<Closure>,
+    /// The bookings in the closure made or changed.
+    pub hit: Vec<Booking>,
+    /// The zone had already taken this alert: nothing changed.
+    pub repeated: bool,
+}
+
+/// The closure (still in force) or pending alert that an alert's references name.
+enum Earlier {
+    Closure(u64),
+    Pending(String),
+    None,
+}
+
+impl Ledger {
+    /// Applies one alert to one zone at `now`.
+    pub(super) fn apply_alert(
+        &mut self,
+        zone: &ZoneId,
+        order: AlertOrder,
+        now: DateTime<Utc>,
+    ) -> Result<(Touched, AlertDone)> {
+        let cfg = self.zone(zone)?;
+        if cfg.alerts.iter().any(|a| a.key == order.key) {
+            let done = AlertDone::new(&order.key, AlertEffect::Nothing, None);
+            return Ok((
+                Touched::default(),
+                AlertDone {
+                    repeated: true,
+                    ..done
+                },
+            ));
+        }
+        if let Some(c) = &order.close {
+            check_closure(c)?;
+        }
+        let earlier = earlier(cfg, &order.references);
+        let mut out = (AlertEffect::Nothing, None);
+        let touched = self.edit_zone(zone, |z| {
+            out = alert_edit(z, &order, earlier);
+            z.alerts.retain(|a| !a.is_spent(now));
+            z.alerts.push(ZoneAlert {
+                key: order.key.clone(),
+                received: now,
+                close: order.close.clone(),
+                closure: out.1.as_ref().map(|c: &Closure| c.id),
+                effect: out.0,
+            });
+            Ok(())
+        })?;
+        let (effect, closure) = out;
+        let hit = self.hit_by(zone, effect, closure.as_ref())?;
+        let done = AlertDone::new(&order.key, effect, closure);
+        Ok((touched, AlertDone { hit, ..done }))
+    }
+
+    /// The authority confirms (`true`) or dismisses a closure an alert left pending.
+    pub(super) fn decide_alert(
+        &mut self,
+        zone: &ZoneId,
+        key: &str,
+        confirm: bool,
+    ) -> Result<(Touched, AlertDone)> {
+        let pending = self
+            .zone(zone)?
+            .alerts
+            .iter()
+            .find(|a| a.key == key && a.effect == AlertEffect::Pending)
+            .and_then(|a| a.close.clone())
+            .ok_or_else(|| Error::NotFound {
+                what: "pending alert",
+                id: key.to_owned(),
+            })?;
+        let mut closure = None;
+        let effect = if confirm {
+            AlertEffect::Confirmed
+        } else {
+            AlertEffect::Dismissed
+        };
+        let touched = self.edit_zone(zone, |z| {
+            if confirm {
+                closure = Some(add(z, &pending));
+            }
+            settle(z, key, effect);
+            if let Some(a) = z.alerts.iter_mut().find(|a| a.key == key) {
+                a.closure = closure.as_ref().map(|c| c.id);
+            }
+            Ok(())
+        })?;
+        let hit = self.hit_by(zone, effect, closure.as_ref())?;
+        let done = AlertDone::new(key, effect, closure);
+        Ok((touched, AlertDone { hit, ..done }))
+    }
+
+    /// The bookings a closure just made or changed hits.
+    fn hit_by(
+        &self,
+        zone: &ZoneId,
+        effect: AlertEffect,
+        closure: Option<&Closure>,
+    ) -> Result<Vec<Booking>> {
+        let acts = matches!(
+            effect,
+            AlertEffect::Closed | AlertEffect::Changed | AlertEffect::Confirmed
+        );
+        let Some(c) = closure.filter(|_| acts) else {
+            return Ok(Vec::new());
+        };
+        Ok(self
+            .bookings_hit_by(zone, c.from, c.to)?
+            .into_iter()
+            .filter_map(|id| self.booking(id).cloned())
+            .collect())
+    }
+}
+
+impl AlertDone {
+    fn new(key: &str, effect: AlertEffect, closure: Option<Closure>) -> Self {
+        AlertDone {
+            key: key.to_owned(),
+            effect,
+            closure,
+            hit: Vec::new(),
+            repeated: false,
+        }
+    }
+}
+
+/// Makes the closure change an alert calls for; returns its effect and the closure.
+fn alert_edit(
+    z: &mut ZoneConfig,
+    order: &AlertOrder,
+    earlier: Earlier,
+) -> (AlertEffect, Option<Closure>) {
+    if let Earlier::Pending(key) = &earlier {
+        // A later alert replaces (or cancels) one still waiting for confirmation.
+        settle(z, key, AlertEffect::Dismissed);
+    }
+    match (&order.close, earlier) {
+        (Some(c), Earlier::Closure(id)) => (AlertEffect::Changed, change(z, id, c)),
+        (Some(_), _) if order.confirm => (AlertEffect::Pending, None),
+        (Some(c), _) => (AlertEffect::Closed, Some(add(z, c))),
+        (None, Earlier::Closure(id)) => (AlertEffect::Lifted, lift(z, id)),
+        (None, Earlier::Pending(_)) => (AlertEffect::Lifted, None),
+        (None, Earlier::None) => (AlertEffect::Nothing, None),
+    }
+}
+
+fn check_closure(c: &AlertClosure) -> Result<()> {
+    if c.from >= c.to {
+        return Err(Error::invalid(
+            "expires",
+            "the alert expires before it takes effect",
+        ));
+    }
+    if c.reason.trim().is_empty() {
+        return Err(Error::invalid("headline", "the alert has no headline"));
+    }
+    Ok(())
+}
+
+/// What the newest of the referenced alerts left in the zone: a closure still in force, or a
+/// closure waiting for confirmation.
+fn earlier(z: &ZoneConfig, references: &[String]) -> Earlier {
+    let found = z
+        .alerts
+        .iter()
+        .rev()
+        .filter(|a| references.contains(&a.key))
+        .find_map(|a| match (a.effect, a.closure) {
+            (AlertEffect::Pending, _) => Some(Earlier::Pending(a.key.clone())),
+            (_, Some(id)) if z.closures.iter().any(|c| c.id == id) => Some(Earlier::Closure(id)),
+            _ => None,
+        });
+    found.unwrap_or(Earlier::None)
+}
+
+fn add(z: &mut ZoneConfig, c: &AlertClosure) -> Closure {
+    let closure = Closure {
+        id: z.next_closure_id,
+        from: c.from,
+        to: c.to,
+        reason: clip(&c.reason),
+    };
+    z.next_closure_id += 1;
+    z.closures.push(closure.clone());
+    closure
+}
+
+fn change(z: &mut ZoneConfig, id: u64, c: &AlertClosure) -> Option<Closure> {
+    let closure = z.closures.iter_mut().find(|x| x.id == id)?;
+    closure.from = c.from;
+    closure.to = c.to;
+    closure.reason = clip(&c.reason);
+    Some(closure.clone())
+}
+
+fn lift(z: &mut ZoneConfig, id: u64) -> Option<Closure> {
+    let at = z.closures.iter().position(|c| c.id == id)?;
+    Some(z.closures.remove(at))
+}
+
+/// Marks a pending alert as settled (confirmed or dismissed).
+fn settle(z: &mut ZoneConfig, key: &str, effect: AlertEffect) {
+    if let Some(a) = z
+        .alerts
+        .iter_mut()
+        .find(|a| a.key == key && a.effect == AlertEffect::Pending)
+    {
+        a.effect = effect;
+    }
+}
+
+/// A closure's reason is at most 500 bytes: a longer headline is cut at a character boundary.
+fn clip(reason: &str) -> String {
+    let mut end = reason.len().min(500);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    reason[..end].trim().to_owned()
+}
+
+#[cfg(test)]
+#[path = "alerts_tests.rs"]
+mod tests;
