@@ -250,3 +250,61 @@ fn a_long_headline_is_cut_at_a_character_boundary() {
     let cut = clip(&long);
     assert!(cut.len() <= 500 && long.starts_with(&cut));
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// An alert of a random sequence: its number, the earlier ones it references, whether it
+    /// calls for a closure (and over which hours), whether the zone confirms first.
+    fn step() -> impl Strategy<Value = (u8, Vec<u8>, Option<(i64, i64)>, bool)> {
+        (
+            0u8..12,
+            prop::collection::vec(0u8..12, 0..3),
+            prop::option::of((2i64..20, 1i64..6)),
+            any::<bool>(),
+        )
+            .prop_map(|(n, refs, close, confirm)| {
+                (
+                    n,
+                    refs,
+                    close.map(|(from, len)| (from, from + len)),
+                    confirm,
+                )
+            })
+    }
+
+    proptest! {
+        /// Whatever alerts come, in whatever order: an alert the zone took before changes
+        /// nothing when it comes again; every closure in the zone is the one an alert record
+        /// names; a pending alert never has a closure.
+        #[test]
+        fn repeats_change_nothing_and_closures_are_accounted_for(
+            steps in prop::collection::vec(step(), 1..25)
+        ) {
+            let mut l = ledger();
+            for (n, refs, close, confirm) in steps {
+                let key = format!("jmd,{n}");
+                let refs: Vec<String> = refs.iter().map(|r| format!("jmd,{r}")).collect();
+                let refs: Vec<&str> = refs.iter().map(String::as_str).collect();
+                let o = AlertOrder { confirm, ..order(&key, &refs, close) };
+                let seen = l.zone(&act()).unwrap().alerts.iter().any(|a| a.key == key);
+                let before = l.zone(&act()).unwrap().clone();
+                let (done, kind) = apply(&mut l, o, 1);
+                prop_assert_eq!(done.repeated, seen);
+                if seen {
+                    prop_assert_eq!(kind, None);
+                    prop_assert_eq!(l.zone(&act()).unwrap(), &before);
+                }
+                let z = l.zone(&act()).unwrap();
+                for c in &z.closures {
+                    prop_assert!(z.alerts.iter().any(|a| a.closure == Some(c.id)), "{c:?} unaccounted");
+                }
+                for a in z.alerts.iter().filter(|a| a.effect == AlertEffect::Pending) {
+                    prop_assert_eq!(a.closure, None);
+                }
+            }
+        }
+    }
+}
