@@ -5,12 +5,13 @@ use std::path::PathBuf;
 
 use prost::Message;
 
-const PROTOS: [&str; 5] = [
+const PROTOS: [&str; 6] = [
     "bawaba/v1/common.proto",
     "bawaba/v1/booking.proto",
     "bawaba/v1/slot.proto",
     "bawaba/v1/admin.proto",
     "bawaba/v1/gate.proto",
+    "bawaba/v1/security.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

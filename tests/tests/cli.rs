@@ -736,3 +736,73 @@ fn a_short_demo_reports_and_serves_its_dashboard_until_ctrl_c() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The security services keep the watchlist from the command line: a plate (matched also by
+/// its look-alikes) or a tag, REFER or DENY, an expiry in Amman time; listed with the zones
+/// that hold it; removed. A company may not touch it, nor see it in `zones list`.
+#[tokio::test]
+async fn the_watchlist_is_kept_from_the_command_line() {
+    let dir = TestDir::new();
+    let sched = start_test_scheduler(&dir);
+    let security = Cli {
+        addr: sched.url(),
+        token: token(dir.data(), "security", None, None),
+    };
+    let company = Cli {
+        addr: sched.url(),
+        token: company_token(dir.data(), "acme"),
+    };
+    assert_eq!(
+        security.ok(&["watch", "list"]).trim(),
+        "the watchlist is empty"
+    );
+    let until = amman_local(hours_ahead(48));
+    let added = security.ok(&[
+        "watch",
+        "add",
+        "--plate",
+        "60-12345",
+        "--reason",
+        "stolen truck",
+        "--deny",
+        "--until",
+        &until,
+    ]);
+    assert!(
+        added.starts_with("watch plate=6012345 action=DENY until=")
+            && added.contains("+03:00")
+            && added.contains("zones=act,siz")
+            && added.contains("reason=\"stolen truck\""),
+        "{added}"
+    );
+    security.ok(&[
+        "watch",
+        "add",
+        "--tag",
+        "E2000017221101441890ABCD",
+        "--reason",
+        "cloned tag",
+        "--zone",
+        "act",
+    ]);
+    let listed = security.ok(&["watch", "list"]);
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    assert!(
+        listed.contains("tag=E2000017221101441890ABCD action=REFER until removed"),
+        "{listed}"
+    );
+    let err = security.refused(&["watch", "add", "--plate", "60-54321", "--reason", " "]);
+    assert!(
+        err.contains("INVALID_ARGUMENT") && err.contains("reason"),
+        "{err}"
+    );
+    let err = company.refused(&["watch", "list"]);
+    assert!(err.contains("PERMISSION_DENIED"), "{err}");
+    // A company's zone listing carries no watchlist (nothing there tells who is watched).
+    let zones = company.ok(&["zones", "list"]);
+    assert!(!zones.contains("6012345"), "{zones}");
+    let removed = security.ok(&["watch", "remove", "--plate", "60-12345"]);
+    assert_eq!(removed.trim(), "removed from act,siz");
+    let err = security.refused(&["watch", "remove", "--plate", "60-12345"]);
+    assert!(err.contains("NOT_FOUND"), "{err}");
+}

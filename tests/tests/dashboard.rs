@@ -369,6 +369,33 @@ async fn dashboard_in_a_real_browser() {
     );
     screenshot(&b, "02-live-feed").await;
 
+    // A truck turned away for the security watchlist is raised above the live feed, its row
+    // marked (a DENY entry: no referral, so the operator's count below stays).
+    let watched = PassageId::new(Utc::now().max(t_out + TimeDelta::seconds(2)), 6);
+    report(
+        addr,
+        &gate,
+        vec![passage(
+            watched,
+            "in-1",
+            "6077777",
+            Utc::now(),
+            pb::Verdict::Deny,
+            &[pb::Reason::Watchlist, pb::Reason::NoBooking],
+            "",
+        )],
+    )
+    .await;
+    let row = wait_for(&b, &format!(r#"#feed tr[data-id="{watched}"].watch"#)).await;
+    assert!(row.text().await.unwrap().contains("WATCHLIST"));
+    let banner = wait_for(&b, "#watch-alert:not([hidden])").await;
+    let banner_text = banner.text().await.unwrap();
+    assert!(
+        banner_text.contains("On the security watchlist") && banner_text.contains("6077777"),
+        "{banner_text}"
+    );
+    screenshot(&b, "02b-watchlist-raised").await;
+
     // Arabic, right to left, remembered.
     b.find(Locator::Id("lang-toggle"))
         .await

@@ -620,3 +620,52 @@ async fn a_flash_flood_alert_closes_the_barrier_and_its_cancel_opens_it() {
         g.agent.as_ref().unwrap().logs()
     );
 }
+
+/// The security services' watchlist reaches the barrier: a plate put on it through
+/// `SecurityService` reaches the agent with its zone's configuration, and a truck with a
+/// valid booking read as a look-alike of it is held (REFER WATCHLIST, barrier shut) and
+/// shows up at the operator's desk; taken off the list, the booking lets it in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watched_plate_is_held_at_the_barrier_for_an_operator() {
+    let mut g = Gate::start().await;
+    g.book("6055557").await;
+    let desk = token(g.dir.data(), "security", None, None);
+    let mut c = g.clients(&desk).await;
+    let entry = pb::WatchEntry {
+        plate: "60-55557".into(),
+        reason: "reported stolen".into(),
+        action: pb::WatchAction::Refer as i32,
+        ..Default::default()
+    };
+    let added = c
+        .security
+        .add_watch(pb::AddWatchRequest {
+            zone_id: String::new(),
+            entry: Some(entry),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(added.zone_ids, vec!["act".to_owned()]);
+    tokio::time::sleep(Duration::from_secs(1)).await; // the zone change reaches the agent
+    assert!(
+        !g.drive_in("6O55557", Duration::from_secs(2)).await,
+        "the barrier stayed shut for a watched truck"
+    );
+    let held = g.first_passage(pb::Verdict::Refer).await;
+    assert_eq!(held.reasons[0], pb::Reason::Watchlist as i32, "{held:?}");
+    c.security
+        .remove_watch(pb::RemoveWatchRequest {
+            zone_id: String::new(),
+            plate: "60-55557".into(),
+            tag: String::new(),
+        })
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await; // the change arrives; past the hold-off
+    assert!(
+        g.drive_in("6055557", Duration::from_secs(3)).await,
+        "off the list: the booking lets the truck in; agent log:\n{}",
+        g.agent.as_ref().unwrap().logs()
+    );
+}

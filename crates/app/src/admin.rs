@@ -41,7 +41,10 @@ impl<S: Store> App<S> {
         scope::role(p, scope::ANY)?;
         let mut zones = self.store.zones().await?;
         zones.retain(|z| scope::sees_zone(p, &z.id));
-        Ok(zones)
+        Ok(zones
+            .into_iter()
+            .map(|z| crate::watch::redacted(p, z))
+            .collect())
     }
 
     /// The gates the caller may see: those of its zone, or all.

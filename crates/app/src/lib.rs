@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod scope;
 #[cfg(test)]
 mod tests;
+pub mod watch;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -38,6 +39,7 @@ pub use commands::{Commands, GateCommand};
 pub use error::{Error, Kind, Result};
 pub use gates::{Decision, MAX_PASSAGES, MAX_REASON};
 pub use metrics::Metrics;
+pub use watch::WatchListing;
 
 /// The size of a listing's page: `asked`, or `default` when 0; more than `max` is refused.
 pub(crate) fn page_size(asked: usize, default: usize, max: usize) -> Result<usize> {

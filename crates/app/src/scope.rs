@@ -15,6 +15,8 @@ pub const AUTHORITY: &[Role] = &[Role::Authority];
 pub const BOOKERS: &[Role] = &[Role::Company, Role::Authority];
 pub const GATES: &[Role] = &[Role::Gate, Role::Authority];
 pub const OPERATORS: &[Role] = &[Role::Operator, Role::Authority];
+/// Who may keep the watchlist.
+pub const SECURITY: &[Role] = &[Role::Security, Role::Authority];
 /// Who may post alerts of the zone's other systems.
 pub const ALERTS: &[Role] = &[Role::Alerts, Role::Authority];
 

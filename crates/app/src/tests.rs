@@ -711,3 +711,68 @@ async fn the_audit_trail_names_who_changed_what_through_which_door() {
         assert_eq!(e.kind(), Kind::Forbidden, "{caller:?}");
     }
 }
+
+/// The watchlist: kept by security and authority tokens (a zone-limited one keeps its zone
+/// only, another zone is answered as missing); seen with the zones only by them and the
+/// gates — a company listing zones never learns who is watched.
+#[tokio::test]
+async fn the_watchlist_is_kept_by_security_and_seen_by_no_company() {
+    use bawaba_domain::watch::{WatchAction, WatchEntry, WatchTarget};
+    let b = bed().await;
+    let entry = |plate: &str| WatchEntry {
+        target: WatchTarget::Plate(Plate::parse(plate).unwrap()),
+        reason: "stolen truck".into(),
+        action: WatchAction::Deny,
+        until: None,
+        added: t0(),
+    };
+    let desk = principal(Role::Security, None, None);
+    let all = b
+        .app
+        .add_watch(&desk, None, entry("60-12345"))
+        .await
+        .unwrap();
+    assert_eq!(all.zones, vec![zid("act"), zid("siz")]);
+    let act_desk = principal(Role::Security, None, Some("act"));
+    b.app
+        .add_watch(&act_desk, None, entry("70-11111"))
+        .await
+        .unwrap();
+    let e = b
+        .app
+        .add_watch(&act_desk, Some(zid("siz")), entry("70-22222"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), Kind::NotFound, "{e}");
+    let listed = b.app.list_watch(&desk, None).await.unwrap();
+    let shown: Vec<_> = listed
+        .iter()
+        .map(|l| (l.entry.target.to_string(), l.zones.len()))
+        .collect();
+    assert_eq!(
+        shown,
+        vec![("plate:6012345".into(), 2), ("plate:7011111".into(), 1)]
+    );
+    for (p, sees) in [
+        (principal(Role::Company, Some("acme"), None), false),
+        (principal(Role::Operator, None, Some("act")), false),
+        (principal(Role::Gate, None, Some("act")), true),
+        (principal(Role::Authority, None, None), true),
+    ] {
+        let zones = b.app.list_zones(&p).await.unwrap();
+        let watched = zones.iter().any(|z| !z.watch.is_empty());
+        assert_eq!(watched, sees, "{:?}", p.role);
+    }
+    let company = principal(Role::Company, Some("acme"), None);
+    let e = b.app.list_watch(&company, None).await.unwrap_err();
+    assert_eq!(e.kind(), Kind::Forbidden);
+    let target = WatchTarget::Plate(Plate::parse("60-12345").unwrap());
+    let removed = b
+        .app
+        .remove_watch(&desk, None, target.clone())
+        .await
+        .unwrap();
+    assert_eq!(removed.len(), 2);
+    let e = b.app.remove_watch(&desk, None, target).await.unwrap_err();
+    assert_eq!(e.kind(), Kind::NotFound);
+}

@@ -71,6 +71,14 @@ impl Conn {
     ) -> Result<pb::admin_service_client::AdminServiceClient<bawaba_grpc::client::Authed>> {
         Ok(self.clients().await?.admin)
     }
+
+    /// The watchlist client of the scheduler.
+    pub(crate) async fn security(
+        &self,
+    ) -> Result<pb::security_service_client::SecurityServiceClient<bawaba_grpc::client::Authed>>
+    {
+        Ok(self.clients().await?.security)
+    }
 }
 
 /// Writes one line of command output to stdout.

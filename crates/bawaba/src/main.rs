@@ -5,6 +5,7 @@ mod audit;
 mod client;
 mod config;
 mod demo;
+mod watch;
 mod zones;
 
 use std::net::SocketAddr;
@@ -60,6 +61,10 @@ enum Command {
     /// Closures in force or to come (client of a running scheduler).
     #[command(subcommand)]
     Closures(zones::ClosuresCommand),
+    /// The security watchlist of plates and tags (security or authority; client of a running
+    /// scheduler).
+    #[command(subcommand)]
+    Watch(watch::WatchCommand),
     /// Bookings (client of a running scheduler).
     #[command(subcommand)]
     Booking(client::BookingCommand),
@@ -122,14 +127,14 @@ enum TokenCommand {
     Create {
         #[arg(long, env = "BAWABA_DATA_DIR", default_value = "data")]
         data_dir: PathBuf,
-        /// company, gate, operator, authority, or alerts (the early warning system: it may
-        /// only post CAP alerts to the dashboard's /api/cap).
-        #[arg(long, value_parser = ["company", "gate", "operator", "authority", "alerts"])]
+        /// company, gate, operator, authority, alerts (the early warning system: it may only
+        /// post CAP alerts to the dashboard's /api/cap), or security (the watchlist).
+        #[arg(long, value_parser = ["company", "gate", "operator", "authority", "alerts", "security"])]
         role: String,
         /// The company a company token acts for.
         #[arg(long)]
         company: Option<String>,
-        /// Limit a gate, operator or alerts token to one zone.
+        /// Limit a gate, operator, alerts or security token to one zone.
         #[arg(long)]
         zone: Option<String>,
         /// Who holds it, kept in records (e.g. the operator who resolves a referral).
@@ -217,6 +222,7 @@ impl Command {
             self,
             Command::Zones(_)
                 | Command::Closures(_)
+                | Command::Watch(_)
                 | Command::Booking(_)
                 | Command::Slots(_)
                 | Command::Audit(_)
@@ -350,6 +356,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Zones(cmd) => zones::zones(&cli.conn, cmd).await,
         Command::Closures(cmd) => zones::closures(&cli.conn, cmd).await,
+        Command::Watch(cmd) => watch::watch(&cli.conn, cmd).await,
         Command::Booking(cmd) => client::booking(&cli.conn, cmd).await,
         Command::Slots(cmd) => client::slots(&cli.conn, cmd).await,
         Command::Audit(cmd) => audit::audit(&cli.conn, cmd).await,

@@ -20,15 +20,18 @@ pub enum Role {
     Authority,
     /// The zone's early warning system: posts CAP alerts, and may do nothing else.
     Alerts,
+    /// The security services: keep the watchlist of plates and tags.
+    Security,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Role::Company,
         Role::Gate,
         Role::Operator,
         Role::Authority,
         Role::Alerts,
+        Role::Security,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -38,6 +41,7 @@ impl Role {
             Role::Operator => "operator",
             Role::Authority => "authority",
             Role::Alerts => "alerts",
+            Role::Security => "security",
         }
     }
 }
@@ -52,7 +56,7 @@ impl std::str::FromStr for Role {
                 Error::invalid(
                     "role",
                     format!(
-                        "unknown role {s:?}; expected company, gate, operator, authority or alerts"
+                        "unknown role {s:?}; expected company, gate, operator, authority, alerts or security"
                     ),
                 )
             })

@@ -59,10 +59,12 @@ pub enum AuditKind {
     ClosureChanged,
     AlertReceived,
     AlertDismissed,
+    WatchAdded,
+    WatchRemoved,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 16] = [
+    pub const ALL: [AuditKind; 18] = [
         AuditKind::ZoneSaved,
         AuditKind::TemplateSet,
         AuditKind::RulesSet,
@@ -79,6 +81,8 @@ impl AuditKind {
         AuditKind::ClosureChanged,
         AuditKind::AlertReceived,
         AuditKind::AlertDismissed,
+        AuditKind::WatchAdded,
+        AuditKind::WatchRemoved,
     ];
 
     /// The kind's code, as the API, the CLI and the pages name it.
@@ -100,6 +104,8 @@ impl AuditKind {
             AuditKind::ClosureChanged => "closure.changed",
             AuditKind::AlertReceived => "alert.received",
             AuditKind::AlertDismissed => "alert.dismissed",
+            AuditKind::WatchAdded => "watch.added",
+            AuditKind::WatchRemoved => "watch.removed",
         }
     }
 }
@@ -298,6 +304,15 @@ pub fn zone_fields(z: &ZoneConfig) -> Fields {
         f.push((
             format!("pending_alert.{}", a.key),
             format!("{} – {}: {}", local(c.from), local(c.to), c.reason),
+        ));
+    }
+    for w in &z.watch {
+        let until = w
+            .until
+            .map_or_else(|| "until removed".into(), |u| format!("until {}", local(u)));
+        f.push((
+            format!("watch.{}", w.target),
+            format!("{} {until}: {}", w.action.as_str(), w.reason),
         ));
     }
     f

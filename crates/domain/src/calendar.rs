@@ -346,6 +346,10 @@ pub struct ZoneConfig {
     /// forgotten (see [`crate::alert::ZoneAlert::is_spent`]).
     #[serde(default)]
     pub alerts: Vec<crate::alert::ZoneAlert>,
+    /// The security services' watchlist as it applies to this zone (entries lapse at their
+    /// `until` and are dropped at the zone's next watchlist change).
+    #[serde(default)]
+    pub watch: Vec<crate::watch::WatchEntry>,
 }
 
 impl ZoneConfig {
@@ -365,6 +369,7 @@ impl ZoneConfig {
             company_caps: Default::default(),
             next_closure_id: 1,
             alerts: Vec::new(),
+            watch: Vec::new(),
         }
     }
 

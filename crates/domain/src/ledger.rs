@@ -1353,6 +1353,7 @@ mod admin;
 mod alerts;
 #[cfg(test)]
 mod tests;
+mod watch;
 
 pub use admin::{AdminChange, Administered};
 pub use alerts::AlertDone;

@@ -18,5 +18,6 @@ pub mod passage;
 pub mod plate;
 pub mod rules;
 pub mod stats;
+pub mod watch;
 
 pub use error::{Error, Result};

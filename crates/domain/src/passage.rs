@@ -68,6 +68,9 @@ pub enum Reason {
     /// IN: the zone is closed (a storm, a flash-flood warning, an inspection campaign) at the
     /// moment of the read, whatever the booking says.
     ZoneClosed,
+    /// The plate or tag is on the security services' watchlist: REFER (or DENY) whatever
+    /// the booking says.
+    Watchlist,
 }
 
 impl Reason {
@@ -89,6 +92,7 @@ impl Reason {
             Reason::LowConfidence => "LOW_CONFIDENCE",
             Reason::OfflineDoubtful => "OFFLINE_DOUBTFUL",
             Reason::ZoneClosed => "ZONE_CLOSED",
+            Reason::Watchlist => "WATCHLIST",
         }
     }
 }

@@ -59,6 +59,7 @@ pub struct Clients {
     pub bookings: pb::booking_service_client::BookingServiceClient<Authed>,
     pub slots: pb::slot_service_client::SlotServiceClient<Authed>,
     pub admin: pb::admin_service_client::AdminServiceClient<Authed>,
+    pub security: pb::security_service_client::SecurityServiceClient<Authed>,
 }
 
 /// Errors connecting.
@@ -183,7 +184,13 @@ impl Clients {
                 channel.clone(),
                 auth.clone(),
             ),
-            admin: pb::admin_service_client::AdminServiceClient::with_interceptor(channel, auth),
+            admin: pb::admin_service_client::AdminServiceClient::with_interceptor(
+                channel.clone(),
+                auth.clone(),
+            ),
+            security: pb::security_service_client::SecurityServiceClient::with_interceptor(
+                channel, auth,
+            ),
         }
     }
 

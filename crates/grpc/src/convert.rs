@@ -354,6 +354,7 @@ pub fn pb_zone(z: &ZoneConfig) -> pb::Zone {
         rules: Some(pb_rules(&z.rules)),
         template,
         closures: z.closures.iter().map(pb_closure).collect(),
+        watchlist: z.watch.iter().map(crate::security::pb_watch).collect(),
         company_caps: z
             .company_caps
             .iter()
@@ -427,7 +428,7 @@ fn pb_direction(d: Direction) -> pb::LaneDirection {
     }
 }
 
-const REASONS: [(Reason, pb::Reason); 16] = [
+const REASONS: [(Reason, pb::Reason); 17] = [
     (Reason::BookingValid, pb::Reason::BookingValid),
     (Reason::ExitRecorded, pb::Reason::ExitRecorded),
     (Reason::NoBooking, pb::Reason::NoBooking),
@@ -444,6 +445,7 @@ const REASONS: [(Reason, pb::Reason); 16] = [
     (Reason::LowConfidence, pb::Reason::LowConfidence),
     (Reason::OfflineDoubtful, pb::Reason::OfflineDoubtful),
     (Reason::ZoneClosed, pb::Reason::ZoneClosed),
+    (Reason::Watchlist, pb::Reason::Watchlist),
 ];
 
 const VERDICTS: [(Verdict, pb::Verdict); 3] = [
@@ -626,6 +628,12 @@ pub fn zone_config(z: &pb::Zone) -> Result<ZoneConfig> {
         })
         .collect::<Result<Vec<_>>>()?;
     cfg.next_closure_id = cfg.closures.iter().map(|c| c.id + 1).max().unwrap_or(1);
+    cfg.watch = z
+        .watchlist
+        .iter()
+        .enumerate()
+        .map(|(i, w)| crate::security::watch_entry(w, &format!("watchlist[{i}]")))
+        .collect::<Result<Vec<_>>>()?;
     for c in &z.company_caps {
         let pct = u8::try_from(c.percent)
             .map_err(|_| Error::invalid("company_caps", "percent must be 1..=100"))?;

@@ -10,6 +10,7 @@ pub mod decode;
 pub mod error;
 mod gate;
 pub mod metrics;
+pub mod security;
 pub mod server;
 mod service;
 

@@ -76,6 +76,7 @@ impl<S: Store> Scheduler<S> {
                 pb::booking_service_server::BookingServiceServer::<Api<S>>::NAME,
                 pb::slot_service_server::SlotServiceServer::<Api<S>>::NAME,
                 pb::admin_service_server::AdminServiceServer::<Api<S>>::NAME,
+                pb::security_service_server::SecurityServiceServer::<Api<S>>::NAME,
             ]
         };
         for name in services {
@@ -138,6 +139,10 @@ impl<S: Store> Scheduler<S> {
             )
             .add_service(
                 pb::admin_service_server::AdminServiceServer::new(api.clone())
+                    .max_decoding_message_size(MAX_REQUEST_BYTES),
+            )
+            .add_service(
+                pb::security_service_server::SecurityServiceServer::new(api.clone())
                     .max_decoding_message_size(MAX_REQUEST_BYTES),
             )
             // A full batch of passages is larger than any other request.

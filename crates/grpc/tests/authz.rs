@@ -78,6 +78,7 @@ const BOOKERS: &[Role] = &[Role::Company, Role::Authority];
 const AUTHORITY: &[Role] = &[Role::Authority];
 const GATES: &[Role] = &[Role::Gate, Role::Authority];
 const OPERATORS: &[Role] = &[Role::Operator, Role::Authority];
+const SECURITY: &[Role] = &[Role::Security, Role::Authority];
 
 /// The row of each RPC: who may call it, and what its objects are scoped by.
 fn rule(method: &str) -> Option<Rule> {
@@ -103,6 +104,9 @@ fn rule(method: &str) -> Option<Rule> {
         "OperatorService/ListReferrals"
         | "OperatorService/ListPassages"
         | "OperatorService/ResolveReferral" => (OPERATORS, Scope::Staff),
+        "SecurityService/AddWatch"
+        | "SecurityService/RemoveWatch"
+        | "SecurityService/ListWatch" => (SECURITY, Scope::Staff),
         _ => return None,
     };
     Some(Rule { roles, scope })
@@ -167,6 +171,7 @@ struct Clients {
     bookings: pb::booking_service_client::BookingServiceClient<Svc>,
     slots: pb::slot_service_client::SlotServiceClient<Svc>,
     admin: pb::admin_service_client::AdminServiceClient<Svc>,
+    security: pb::security_service_client::SecurityServiceClient<Svc>,
     gate: pb::gate_service_client::GateServiceClient<Svc>,
     operator: pb::operator_service_client::OperatorServiceClient<Svc>,
 }
@@ -184,6 +189,10 @@ impl Clients {
                 h.clone(),
             ),
             admin: pb::admin_service_client::AdminServiceClient::with_interceptor(
+                channel.clone(),
+                h.clone(),
+            ),
+            security: pb::security_service_client::SecurityServiceClient::with_interceptor(
                 channel.clone(),
                 h.clone(),
             ),
@@ -276,6 +285,28 @@ impl Bed {
             .unwrap()
             .booking
             .id
+    }
+
+    /// A fresh plate on `side`'s zone's watchlist (put there through the store).
+    async fn watched(&self, side: Side) -> String {
+        use bawaba_domain::watch::{WatchAction, WatchEntry, WatchTarget};
+        let plate = format!("73-{:05}", 50_000 + self.next());
+        let entry = WatchEntry {
+            target: WatchTarget::Plate(Plate::parse(&plate).unwrap()),
+            reason: "matrix".into(),
+            action: WatchAction::Refer,
+            until: None,
+            added: Utc::now(),
+        };
+        let change = bawaba_domain::ledger::AdminChange::Watch {
+            zone: zid(side.zone()),
+            entry,
+        };
+        self.store
+            .administer(change, bawaba_domain::audit::Who::system(), Utc::now())
+            .await
+            .unwrap();
+        plate
     }
 
     /// A passage at `side`'s gate, through its IN lane.
@@ -371,6 +402,11 @@ async fn start() -> (Bed, String, Vec<Caller>) {
         },
         // The early warning system's token: it posts CAP alerts over HTTP and may call no
         // RPC at all.
+        Caller {
+            name: "security of act",
+            header: Some(issue(Role::Security, None, Some("act"))),
+            who: Some((Role::Security, Some(Side::Act))),
+        },
         Caller {
             name: "alerts feed",
             header: Some(issue(Role::Alerts, None, None)),
@@ -538,6 +574,33 @@ async fn call(b: &Bed, c: &mut Clients, method: &str, side: Side) -> Code {
                 ..Default::default()
             };
             c.admin.list_audit(req).await.map(drop)
+        }
+        "SecurityService/AddWatch" => {
+            let entry = pb::WatchEntry {
+                plate: format!("72-{:05}", 40_000 + b.next()),
+                reason: "matrix".into(),
+                action: pb::WatchAction::Refer as i32,
+                ..Default::default()
+            };
+            let req = pb::AddWatchRequest {
+                zone_id,
+                entry: Some(entry),
+            };
+            c.security.add_watch(req).await.map(drop)
+        }
+        "SecurityService/RemoveWatch" => {
+            // An entry of the zone, put there first, so the call has something to remove.
+            let plate = b.watched(side).await;
+            let req = pb::RemoveWatchRequest {
+                zone_id,
+                plate,
+                tag: String::new(),
+            };
+            c.security.remove_watch(req).await.map(drop)
+        }
+        "SecurityService/ListWatch" => {
+            let req = pb::ListWatchRequest { zone_id };
+            c.security.list_watch(req).await.map(drop)
         }
         "GateService/SyncBookings" => {
             let req = pb::SyncBookingsRequest {

@@ -62,6 +62,7 @@ macro_rules! conformance_tests {
             time_rules,
             closures_and_the_hit_list,
             alerts_close_once_and_are_remembered,
+            the_watchlist_is_kept_with_the_zone,
             states_only_move_forward,
             no_show_sweep,
             passages_once_each_and_referrals,
@@ -915,6 +916,57 @@ pub async fn alerts_close_once_and_are_remembered<B: Backend>(b: &B) {
             .all(|e| e.record.who.role == Some(Role::Alerts))
     );
     assert!(trail[1].record.objects.contains(&"alert:jmd,1".to_owned()));
+    b.close(s).await;
+}
+
+/// A watchlist entry is kept with its zone's configuration, in the same commit as its audit
+/// record, and survives a restart; a lapsed one is dropped at the next change.
+pub async fn the_watchlist_is_kept_with_the_zone<B: Backend>(b: &B) {
+    use bawaba_domain::watch::{WatchAction, WatchEntry, WatchTarget};
+    let s = open_with_zone(b, 5).await;
+    let entry = |plate: &str, until: Option<i64>| WatchEntry {
+        target: WatchTarget::Plate(Plate::parse(plate).unwrap()),
+        reason: "stolen".into(),
+        action: WatchAction::Deny,
+        until: until.map(at),
+        added: now(),
+    };
+    let desk = Who::named("security-desk");
+    let watch = |e| AdminChange::Watch {
+        zone: act(),
+        entry: e,
+    };
+    s.administer(watch(entry("60-12345", None)), desk.clone(), now())
+        .await
+        .unwrap();
+    s.administer(watch(entry("70-11111", Some(2))), desk.clone(), now())
+        .await
+        .unwrap();
+    let s = reopen(b, s).await;
+    let z = s.zone(act()).await.unwrap();
+    assert_eq!(z.watch.len(), 2, "{z:?}");
+    s.administer(watch(entry("80-22222", None)), desk.clone(), at(3))
+        .await
+        .unwrap();
+    let kept: Vec<_> = s
+        .zone(act())
+        .await
+        .unwrap()
+        .watch
+        .iter()
+        .map(|w| w.target.to_string())
+        .collect();
+    assert_eq!(
+        kept,
+        vec!["plate:6012345", "plate:8022222"],
+        "the lapsed entry is gone"
+    );
+    let by_desk = AuditFilter {
+        actor: Some("security-desk".into()),
+        kind: Some(AuditKind::WatchAdded),
+        ..AuditFilter::default()
+    };
+    assert_eq!(audit_of(&s, by_desk).await.len(), 3);
     b.close(s).await;
 }
 

@@ -27,7 +27,26 @@
     tr.appendChild(td);
     cell(tr, (p.reasons || []).join(", "));
     cell(tr, p.latency || "–");
+    if (watched(p)) { tr.className = "new watch"; }
     return tr;
+  }
+
+  function watched(p) {
+    return (p.reasons || []).indexOf("WATCHLIST") >= 0;
+  }
+
+  // A watched truck at a lane is raised above the feed until the next one.
+  function raise(p) {
+    var banner = document.getElementById("watch-alert");
+    if (!banner) { return; }
+    banner.textContent = "⚠ " + banner.getAttribute("data-label") + ": ";
+    var plate = document.createElement("bdi");
+    plate.setAttribute("dir", "ltr");
+    plate.textContent = p.plate || p.epc || "–";
+    banner.appendChild(plate);
+    banner.appendChild(document.createTextNode(
+      " — " + p.zone + "/" + p.gate + "/" + p.lane + " " + p.direction + " " + p.local_time));
+    banner.hidden = false;
   }
 
   function startFeed() {
@@ -49,6 +68,7 @@
       try { p = JSON.parse(e.data); } catch (err) { return; }
       if (body.querySelector('tr[data-id="' + p.id + '"]')) { return; }
       body.insertBefore(row(p), body.firstChild);
+      if (watched(p)) { raise(p); }
       while (body.rows.length > MAX_ROWS) { body.deleteRow(body.rows.length - 1); }
       body.setAttribute("data-since", e.lastEventId);
       var counter = document.getElementById(p.direction === "IN" ? "kpi-entries" : "kpi-exits");

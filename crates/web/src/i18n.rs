@@ -254,6 +254,21 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "تعديل إغلاق",
     ),
     (
+        "audit.kind.watch.added",
+        "Put on the watchlist",
+        "إضافة إلى قائمة المراقبة",
+    ),
+    (
+        "audit.kind.watch.removed",
+        "Taken off the watchlist",
+        "حذف من قائمة المراقبة",
+    ),
+    (
+        "watchlist.mark",
+        "On the security watchlist",
+        "على قائمة المراقبة الأمنية",
+    ),
+    (
         "alerts.pending",
         "Alerts waiting for confirmation",
         "إنذارات بانتظار التأكيد",

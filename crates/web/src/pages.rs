@@ -310,11 +310,21 @@ fn kpi(id: &str, label: &str, value: &str) -> String {
     )
 }
 
+/// Whether a passage's reasons say its truck is on the watchlist.
+fn is_watched(reasons: &[&str]) -> bool {
+    reasons.contains(&"WATCHLIST")
+}
+
 pub fn feed_row(r: &PassageRow) -> String {
     let reasons = r.reasons.join(", ");
     format!(
-        r#"<tr data-id="{id}"><td>{time}</td><td>{zone}/{gate}/{lane} {dir}</td><td dir="ltr">{plate}</td><td><span class="v-{v}">{v}</span></td><td>{reasons}</td><td>{lat}</td></tr>"#,
+        r#"<tr data-id="{id}"{watch}><td>{time}</td><td>{zone}/{gate}/{lane} {dir}</td><td dir="ltr">{plate}</td><td><span class="v-{v}">{v}</span></td><td>{reasons}</td><td>{lat}</td></tr>"#,
         id = esc(&r.id),
+        watch = if is_watched(&r.reasons) {
+            r#" class="watch""#
+        } else {
+            ""
+        },
         time = esc(&r.local_time),
         zone = esc(&r.zone),
         gate = esc(&r.gate),
@@ -401,10 +411,11 @@ pub fn authority(
     // Live feed.
     let _ = write!(
         b,
-        r#"<section class="card" id="feed-card"><h2>{} <span id="feed-status" class="badge" data-live="{}" data-off="{}"></span></h2><table class="feed"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody id="feed" data-src="/api/feed" data-since="{}">"#,
+        r#"<section class="card" id="feed-card"><h2>{} <span id="feed-status" class="badge" data-live="{}" data-off="{}"></span></h2><p id="watch-alert" class="flash error" role="alert" hidden data-label="{}"></p><table class="feed"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody id="feed" data-src="/api/feed" data-since="{}">"#,
         l.t("feed"),
         l.t("feed.live"),
         l.t("feed.offline"),
+        l.t("watchlist.mark"),
         l.t("time"),
         l.t("lane"),
         l.t("plate"),
@@ -672,8 +683,14 @@ fn evidence(l: Lang, r: &ReferralView) -> String {
         ),
         None => format!(r#"<span class="warn">{}</span>"#, l.t("evidence.nobooking")),
     };
+    let watch = if is_watched(&p.reasons) {
+        format!(r#"<p class="watch-mark">⚠ {}</p>"#, l.t("watchlist.mark"))
+    } else {
+        String::new()
+    };
     format!(
-        r#"<dl class="evidence"><dt>{}</dt><dd dir="ltr" class="plate">{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd dir="ltr">{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd class="reasons">{}</dd><dt>{}</dt><dd>{} · {} · {}</dd><dt>{}</dt><dd>{} ({})</dd></dl>"#,
+        r#"{}<dl class="evidence"><dt>{}</dt><dd dir="ltr" class="plate">{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd dir="ltr">{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd class="reasons">{}</dd><dt>{}</dt><dd>{} · {} · {}</dd><dt>{}</dt><dd>{} ({})</dd></dl>"#,
+        watch,
         l.t("evidence.plate"),
         esc(p.plate.as_deref().unwrap_or("–")),
         l.t("evidence.confidence"),

@@ -1171,3 +1171,30 @@ async fn page_text(b: &Bed, lang: &str) -> String {
     .await
     .body
 }
+
+/// A truck held for the watchlist is marked on the operator's card and in the authority's
+/// feed (the live feed raises it too: the banner it fills is on the page, hidden).
+#[tokio::test]
+async fn a_watched_truck_is_marked_for_the_operator_and_the_authority() {
+    let b = bed().await;
+    let mut held = passage(900, "act", "act-gate", b.now, Verdict::Refer);
+    held.reasons = vec![Reason::Watchlist, Reason::BookingValid];
+    b.store.report_passages(vec![held]).await.unwrap();
+    for lang in ["en", "ar"] {
+        let op = get(
+            &b.app,
+            &format!("/operator?lang={lang}"),
+            Some(&b.operator_act),
+        )
+        .await;
+        assert!(op.body.contains(r#"<p class="watch-mark">⚠ "#), "{lang}");
+    }
+    let op = get(&b.app, "/operator?lang=ar", Some(&b.operator_act)).await;
+    assert!(op.body.contains("على قائمة المراقبة الأمنية"));
+    let auth = get(&b.app, "/authority", Some(&b.authority)).await;
+    assert!(
+        auth.body.contains(r#"class="watch""#),
+        "the feed row is marked"
+    );
+    assert!(auth.body.contains(r#"id="watch-alert""#));
+}

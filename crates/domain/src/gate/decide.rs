@@ -13,6 +13,7 @@ use crate::ids::{BookingId, ZoneId};
 use crate::ledger::{Booking, BookingState, Direction, Stop};
 use crate::passage::{Reason, Verdict};
 use crate::plate::Plate;
+use crate::watch::{self, WatchAction};
 
 /// What the camera made of a truck's plate.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -231,9 +232,11 @@ fn judge(replica: &Replica, lane: &LaneConfig, m: Match<'_>, now: DateTime<Utc>)
 /// Decides what the lane does with a truck, from the replica alone. Pure and total: always at
 /// least one reason, never a duplicate.
 ///
-/// While `offline`, every REFER also carries [`Reason::OfflineDoubtful`], and becomes a DENY
-/// under [`OfflinePolicy::Deny`]. At an IN lane whose zone the replica knows closed at `now`,
-/// the decision is DENY with [`Reason::ZoneClosed`] alone, whatever the evidence.
+/// A truck on the zone's watchlist is held (see [`watched`]). While `offline`, every REFER
+/// also carries [`Reason::OfflineDoubtful`], and becomes a DENY under
+/// [`OfflinePolicy::Deny`]. At an IN lane whose zone the replica knows closed at `now`, the
+/// decision is DENY with [`Reason::ZoneClosed`] (and [`Reason::Watchlist`] for a watched
+/// truck) alone, whatever the evidence.
 pub fn decide(
     replica: &Replica,
     lane: &LaneConfig,
@@ -246,6 +249,7 @@ pub fn decide(
         Identity::Doubt(reasons, candidate) => Decision::new(Verdict::Refer, reasons, candidate),
         Identity::Unknown => Decision::new(refusal(lane.direction), vec![Reason::NoBooking], None),
     };
+    watched(replica, lane, evidence, now, &mut decision);
     if offline && decision.verdict == Verdict::Refer {
         decision.reasons.push(Reason::OfflineDoubtful);
         if lane.offline_policy == OfflinePolicy::Deny {
@@ -260,7 +264,48 @@ pub fn decide(
         .is_some();
     if lane.direction == Direction::In && closed {
         decision.verdict = Verdict::Deny;
+        let watch = decision.reasons.contains(&Reason::Watchlist);
         decision.reasons = vec![Reason::ZoneClosed];
+        decision.reasons.extend(watch.then_some(Reason::Watchlist));
     }
     decision
+}
+
+/// A truck on the zone's watchlist — by the plate or tag read, or by those of the booking it
+/// matched — is held whatever its booking says: REFER, or DENY at an IN lane where the entry
+/// says so (an OUT lane refers: nobody is shut in without an operator). A decision already
+/// stricter stays; [`Reason::Watchlist`] comes first, so the operator and the feed see it.
+fn watched(
+    replica: &Replica,
+    lane: &LaneConfig,
+    evidence: &Evidence,
+    now: DateTime<Utc>,
+    decision: &mut Decision,
+) {
+    let Some(list) = replica.zone(&lane.zone).map(|z| &z.watch[..]) else {
+        return;
+    };
+    let read = match &evidence.plate {
+        PlateRead::Read { plate, .. } => Some(plate),
+        _ => None,
+    };
+    let booked = decision.booking.and_then(|id| replica.booking(id));
+    let hit = watch::hits(list, read, evidence.epc.as_ref(), now)
+        .or_else(|| booked.and_then(|b| watch::hits(list, Some(&b.plate), b.epc.as_ref(), now)));
+    let Some(entry) = hit else {
+        return;
+    };
+    let held = match (lane.direction, entry.action) {
+        (Direction::In, WatchAction::Deny) => Verdict::Deny,
+        _ => Verdict::Refer,
+    };
+    let strictness = |v: Verdict| match v {
+        Verdict::Allow => 0,
+        Verdict::Refer => 1,
+        Verdict::Deny => 2,
+    };
+    if strictness(held) > strictness(decision.verdict) {
+        decision.verdict = held;
+    }
+    decision.reasons.insert(0, Reason::Watchlist);
 }

@@ -1081,6 +1081,76 @@ fn a_closed_zone_lets_nobody_in_whatever_the_booking_says() {
     assert_eq!(after.verdict, Allow, "{after:?}");
 }
 
+fn watch_entry(target: &str, action: crate::watch::WatchAction) -> crate::watch::WatchEntry {
+    use crate::watch::WatchTarget;
+    let target = match target.strip_prefix("tag:") {
+        Some(hex) => WatchTarget::Tag(crate::epc::Epc::parse_hex(hex).unwrap()),
+        None => WatchTarget::Plate(plate(target)),
+    };
+    crate::watch::WatchEntry {
+        target,
+        reason: "wanted by the security services".into(),
+        action,
+        until: Some(mins(60)),
+        added: mins(-60),
+    }
+}
+
+#[test]
+fn a_watched_truck_is_held_whatever_its_booking_says() {
+    use crate::watch::WatchAction;
+    let mut r = replica();
+    let booked = evidence(
+        PlateRead::Read {
+            plate: plate("6012345"),
+            confidence: Some(95),
+        },
+        Some(E1),
+    );
+    assert_eq!(
+        decide(&r, &lane(Direction::In), &booked, t0(), false).verdict,
+        Allow
+    );
+    let mut act = r.zone(&zid("act")).unwrap().clone();
+    act.watch.push(watch_entry("60-12345", WatchAction::Refer));
+    r.set_zone(act.clone());
+    let d = decide(&r, &lane(Direction::In), &booked, t0(), false);
+    assert_eq!((d.verdict, d.reasons[0]), (Refer, Watchlist), "{d:?}");
+    assert!(d.booking.is_some(), "the operator sees the booking: {d:?}");
+    // A look-alike read of the watched plate is held too, and so is a truck whose booking is
+    // for the watched plate though the camera misread it (the tag identified it).
+    let look_alike = evidence(
+        PlateRead::Read {
+            plate: plate("6O12345"),
+            confidence: Some(95),
+        },
+        None,
+    );
+    assert!(
+        decide(&r, &lane(Direction::In), &look_alike, t0(), false)
+            .reasons
+            .contains(&Watchlist)
+    );
+    let by_tag = evidence(PlateRead::Failed, Some(E1));
+    assert!(
+        decide(&r, &lane(Direction::In), &by_tag, t0(), false)
+            .reasons
+            .contains(&Watchlist)
+    );
+    // DENY where the entry says so, at an IN lane; an OUT lane refers.
+    act.watch = vec![watch_entry("tag:E2000001", WatchAction::Deny)];
+    r.set_zone(act.clone());
+    let d = decide(&r, &lane(Direction::In), &booked, t0(), false);
+    assert_eq!((d.verdict, d.reasons[0]), (Deny, Watchlist), "{d:?}");
+    let out = decide(&r, &lane(Direction::Out), &booked, t0(), false);
+    assert_eq!((out.verdict, out.reasons[0]), (Refer, Watchlist), "{out:?}");
+    // Lapsed: the booking lets the truck in again.
+    act.watch[0].until = Some(mins(5));
+    r.set_zone(act);
+    let later = decide(&r, &lane(Direction::In), &booked, mins(6), false);
+    assert_eq!(later.verdict, Allow, "{later:?}");
+}
+
 // ---- properties --------------------------------------------------------------------------
 
 /// Trucks of the property tests: plate, look-alike read of it, tag, and whether it is booked.
@@ -1255,6 +1325,56 @@ proptest! {
                 prop_assert_eq!(d.reasons, vec![ZoneClosed]);
             } else {
                 prop_assert!(!d.reasons.contains(&ZoneClosed));
+            }
+        }
+    }
+
+    /// (e) No ALLOW for a watched plate (read exactly or as a look-alike, or booked) or tag
+    /// while its entry is in force, at any lane, whatever the evidence or the link; and
+    /// WATCHLIST is named whenever the truck is watched.
+    #[test]
+    fn no_allow_for_a_watched_truck(
+        watched in prop::collection::vec((0usize..5, any::<bool>(), any::<bool>()), 1..3),
+        reads in prop::collection::vec((0usize..5, 0u8..4, 30u8..=100, -120i64..120, any::<bool>()), 1..20),
+        offline in any::<bool>(),
+    ) {
+        use crate::watch::WatchAction;
+        let mut r = property_replica();
+        let mut act = r.zone(&zid("act")).unwrap().clone();
+        for (truck, by_tag, deny) in &watched {
+            let (exact, _, tag) = TRUCKS[*truck];
+            let target = match (by_tag, tag) {
+                (true, Some(t)) => format!("tag:{t}"),
+                _ => exact.to_owned(),
+            };
+            let action = if *deny { WatchAction::Deny } else { WatchAction::Refer };
+            act.watch.push(watch_entry(&target, action));
+        }
+        r.set_zone(act.clone());
+        for (truck, kind, confidence, at, out) in reads {
+            let now = mins(at);
+            let (exact, look_alike, tag) = TRUCKS[truck];
+            let read = |p: &str| PlateRead::Read { plate: plate(p), confidence: Some(confidence) };
+            let ev = match kind {
+                0 => evidence(read(exact), tag),
+                1 => evidence(read(look_alike), None),
+                2 => evidence(PlateRead::Failed, tag),
+                _ => evidence(PlateRead::NotRead, tag),
+            };
+            let l = lane(if out { Direction::Out } else { Direction::In });
+            let d = decide(&r, &l, &ev, now, offline);
+            let plate_read = match &ev.plate { PlateRead::Read { plate, .. } => Some(plate), _ => None };
+            let booked = d.booking.and_then(|id| r.booking(id));
+            let is_watched = act.watch.iter().any(|w| {
+                w.in_force(now)
+                    && (w.target.matches(plate_read, ev.epc.as_ref())
+                        || booked.is_some_and(|b| w.target.matches(Some(&b.plate), b.epc.as_ref())))
+            });
+            if is_watched {
+                prop_assert_ne!(d.verdict, Allow, "{:?}", d);
+                prop_assert!(d.reasons.contains(&Watchlist), "{:?}", d);
+            } else {
+                prop_assert!(!d.reasons.contains(&Watchlist), "{:?}", d);
             }
         }
     }

@@ -11,6 +11,7 @@ use crate::alert::{AlertEffect, AlertOrder};
 use crate::audit::{self, AuditKind, AuditRecord, Fields, Who};
 use crate::calendar::{BookingRules, CapacityTemplate, Closure, ZoneConfig};
 use crate::ids::{BookingId, CompanyId, ZoneId};
+use crate::watch::{WatchEntry, WatchTarget};
 
 /// A change of the authority's.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +55,16 @@ pub enum AdminChange {
         key: String,
         confirm: bool,
     },
+    /// Puts a plate or tag on the zone's watchlist (replacing its entry if it has one).
+    Watch {
+        zone: ZoneId,
+        entry: WatchEntry,
+    },
+    /// Takes a plate or tag off the zone's watchlist.
+    Unwatch {
+        zone: ZoneId,
+        target: WatchTarget,
+    },
 }
 
 impl AdminChange {
@@ -68,7 +79,9 @@ impl AdminChange {
             | AdminChange::RemoveClosure { zone, .. }
             | AdminChange::SetCompanyCap { zone, .. }
             | AdminChange::ApplyAlert { zone, .. }
-            | AdminChange::DecideAlert { zone, .. } => zone,
+            | AdminChange::DecideAlert { zone, .. }
+            | AdminChange::Watch { zone, .. }
+            | AdminChange::Unwatch { zone, .. } => zone,
         }
     }
 
@@ -84,6 +97,8 @@ impl AdminChange {
             AdminChange::ApplyAlert { .. } | AdminChange::DecideAlert { .. } => {
                 AuditKind::AlertReceived
             }
+            AdminChange::Watch { .. } => AuditKind::WatchAdded,
+            AdminChange::Unwatch { .. } => AuditKind::WatchRemoved,
         }
     }
 
@@ -100,6 +115,8 @@ impl AdminChange {
             }
             AdminChange::ApplyAlert { order, .. } => vec![format!("alert:{}", order.key), zone],
             AdminChange::DecideAlert { key, .. } => vec![format!("alert:{key}"), zone],
+            AdminChange::Watch { entry, .. } => vec![entry.target.to_string(), zone],
+            AdminChange::Unwatch { target, .. } => vec![target.to_string(), zone],
             _ => vec![zone],
         }
     }
@@ -222,6 +239,8 @@ impl Ledger {
                 let (t, done) = self.decide_alert(&zone, &key, confirm)?;
                 return Ok((t, Administered::Alert(done)));
             }
+            AdminChange::Watch { zone, entry } => self.watch(&zone, entry, now)?,
+            AdminChange::Unwatch { zone, target } => self.unwatch(&zone, &target, now)?,
             AdminChange::UpsertGate(gate) => {
                 let id = gate.id.clone();
                 let t = self.upsert_gate(gate)?;

@@ -55,6 +55,8 @@ pub fn kind_text(l: Lang, k: AuditKind) -> &'static str {
         AuditKind::ClosureChanged => "audit.kind.closure.changed",
         AuditKind::AlertReceived => "audit.kind.alert.received",
         AuditKind::AlertDismissed => "audit.kind.alert.dismissed",
+        AuditKind::WatchAdded => "audit.kind.watch.added",
+        AuditKind::WatchRemoved => "audit.kind.watch.removed",
     })
 }
 
