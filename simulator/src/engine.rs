@@ -217,6 +217,8 @@ struct TruckRt {
     generation: u32,
     inside: Option<usize>,
     done: bool,
+    /// `REFER` or `DENY` when the security services watch it.
+    watched: Option<&'static str>,
 }
 
 #[derive(Debug, Clone)]
@@ -258,6 +260,7 @@ pub async fn run(
     let wall = Instant::now();
     let mut e = Engine::setup(site, &scenario, opts).await?;
     e.book_all().await?;
+    e.watch_trucks().await?;
     e.play().await?;
     let record = e.finish(wall).await?;
     Ok((record, e.live))
@@ -312,6 +315,8 @@ struct Engine {
     authority: Clients,
     /// The early warning system: posts the flash-flood scenario's CAP alert.
     alert_feed: AlertFeed,
+    /// The security services: put the watchlist scenario's trucks on the watchlist.
+    security: pb::security_service_client::SecurityServiceClient<bawaba_grpc::client::Authed>,
     lanes: Vec<LaneRt>,
     gates: Vec<GateRt>,
     trucks: Vec<TruckRt>,
@@ -401,8 +406,13 @@ impl Engine {
             Some("early-warning"),
             now,
         )?;
+        let security = tokens.issue(
+            &Principal::new(Role::Security, None, None)?,
+            Some("security-desk"),
+            now,
+        )?;
         listing.push_str(&format!(
-            "operator = \"{op}\"\nauthority = \"{auth}\"\nalerts = \"{alerts}\"\n"
+            "operator = \"{op}\"\nauthority = \"{auth}\"\nalerts = \"{alerts}\"\nsecurity = \"{security}\"\n"
         ));
         let tokens_file = dir.join("tokens.toml");
         std::fs::write(&tokens_file, listing).map_err(|e| SimError::io(&tokens_file, e))?;
@@ -564,6 +574,7 @@ impl Engine {
             .map(|t| Clients::new(ch.clone(), Some(t)))
             .collect::<Result<Vec<_>, _>>()?;
         let authority = Clients::new(ch.clone(), Some(&auth))?;
+        let security = Clients::new(ch.clone(), Some(&security))?.security;
         let operator = pb::operator_service_client::OperatorServiceClient::with_interceptor(
             ch.clone(),
             BearerToken::new(Some(&op)).map_err(|e| SimError::Setup(e.message().into()))?,
@@ -631,6 +642,7 @@ impl Engine {
             companies,
             operator,
             authority,
+            security,
             alert_feed,
             lanes,
             gates,
@@ -718,6 +730,65 @@ impl Engine {
 
     /// Companies book their trucks (in a drawn order), taking FindSlots alternatives when
     /// refused.
+    /// The watchlist scenario: before the day the security services put trucks on the
+    /// watchlist through `SecurityService` — the first to come among those holding a booking
+    /// (every second one that has a tag by its tag, the others by plate), a `deny_share` of
+    /// them spread evenly DENY, the rest REFER.
+    async fn watch_trucks(&mut self) -> Result<(), SimError> {
+        let Some(plan) = self.scenario.watch.clone() else {
+            return Ok(());
+        };
+        let start = self.scenario.start_utc();
+        let mut coming: Vec<(DateTime<Utc>, usize)> = (0..self.world.trucks.len())
+            .filter(|&i| {
+                let b = self.world.trucks[i].behaviour;
+                self.trucks[i].booking.is_some() && b.books() && b != Behaviour::NoShow
+            })
+            .filter_map(|i| Some((self.arrival(i, 0, start)?, i)))
+            .collect();
+        coming.sort();
+        let mut denied = 0;
+        for (n, (_, i)) in coming.into_iter().take(plan.trucks).enumerate() {
+            let share = |k: usize| (k as f64 * plan.deny_share).floor();
+            let deny = share(n + 1) > share(n);
+            let t = &self.world.trucks[i];
+            let (plate, tag) = match (&t.epc, n % 2) {
+                (Some(e), 1) => (String::new(), hex(e)),
+                _ => (t.plate.clone(), String::new()),
+            };
+            let action = if deny {
+                pb::WatchAction::Deny
+            } else {
+                pb::WatchAction::Refer
+            };
+            let entry = pb::WatchEntry {
+                plate,
+                tag,
+                reason: "wanted by the security services (simulated)".into(),
+                action: action as i32,
+                ..Default::default()
+            };
+            let req = pb::AddWatchRequest {
+                zone_id: String::new(),
+                entry: Some(entry),
+            };
+            self.security
+                .add_watch(req)
+                .await
+                .map_err(|s| SimError::Setup(format!("the watchlist: {}", s.message())))?;
+            self.trucks[i].watched = Some(if deny { "DENY" } else { "REFER" });
+            denied += usize::from(deny);
+        }
+        let watched = self.trucks.iter().filter(|t| t.watched.is_some()).count();
+        self.event(
+            self.clock.now(),
+            &format!(
+                "security services: {watched} trucks on the watchlist ({denied} to turn away)"
+            ),
+        );
+        Ok(())
+    }
+
     async fn book_all(&mut self) -> Result<(), SimError> {
         let mut order: Vec<usize> = (0..self.world.trucks.len())
             .filter(|&i| self.world.trucks[i].behaviour.books())
@@ -1865,6 +1936,7 @@ impl Engine {
                     t.behaviour.as_str().into()
                 },
                 no_show: t.behaviour == Behaviour::NoShow,
+                watched: rt.watched.map(Into::into),
             })
             .collect();
         self.record.no_shows = self

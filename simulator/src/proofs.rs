@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use bawaba_domain::calendar::ZoneConfig;
 use bawaba_domain::ledger::{Booking, BookingState};
-use bawaba_domain::passage::{Passage, Verdict};
+use bawaba_domain::passage::{Passage, Reason, Verdict};
 use bawaba_store::{SledStore, Store};
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -61,7 +61,44 @@ pub async fn check(ev: &Evidence<'_>) -> Vec<Proof> {
         closed_zones(ev, &held),
         liveness(ev, &held),
         inside(ev),
+        watchlist(ev),
     ]
+}
+
+/// Whether the security services watch truck `truck`.
+fn watched(ev: &Evidence<'_>, truck: usize) -> bool {
+    ev.record
+        .trucks
+        .get(truck)
+        .is_some_and(|t| t.watched.is_some())
+}
+
+/// Every watched truck was held at every lane it reached: referred or denied, naming the
+/// watchlist (an operator may let it through afterwards; the gate never simply does).
+fn watchlist(ev: &Evidence<'_>) -> Proof {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for s in ev.record.services.iter().filter(|s| watched(ev, s.truck)) {
+        checked += 1;
+        let held = matches!(s.verdict, Some(Verdict::Refer | Verdict::Deny))
+            && s.reasons.contains(&Reason::Watchlist);
+        if !held {
+            failures.push(format!(
+                "watched truck {} at {} {} {}: {:?} {:?}",
+                s.truck,
+                s.gate,
+                s.lane,
+                s.direction,
+                s.verdict.map(|v| v.as_str()),
+                s.reasons.iter().map(|r| r.as_str()).collect::<Vec<_>>()
+            ));
+        }
+    }
+    proof(
+        "every watched truck was referred or denied",
+        failures,
+        format!("{checked} arrivals of watched trucks checked"),
+    )
 }
 
 /// The zones as the scheduler holds them at the end, closures included (the authority adds
@@ -277,12 +314,17 @@ fn security(ev: &Evidence<'_>) -> Proof {
 }
 
 /// Every truck with a valid booking, within grace and read correctly, was let in — unless
-/// its zone was closed when it reached the barrier (the gate then lets nobody in).
+/// its zone was closed when it reached the barrier (the gate then lets nobody in) or the
+/// security services watch it (the gate then holds it).
 fn liveness(ev: &Evidence<'_>, held: &BTreeMap<String, ZoneConfig>) -> Proof {
     let mut failures = Vec::new();
     let mut checked = 0;
     for s in ev.record.services.iter().filter(|s| {
-        s.direction == "IN" && s.clear_case && !s.offline && !closed_when_served(held, s)
+        s.direction == "IN"
+            && s.clear_case
+            && !s.offline
+            && !closed_when_served(held, s)
+            && !watched(ev, s.truck)
     }) {
         checked += 1;
         if s.verdict != Some(Verdict::Allow) && !s.approved_by_operator {

@@ -103,6 +103,9 @@ pub struct TruckInfo {
     pub behaviour: String,
     /// Whether it never came.
     pub no_show: bool,
+    /// `REFER` or `DENY` when the security services watch it.
+    #[serde(default)]
+    pub watched: Option<String>,
 }
 
 /// One truck served at one lane.

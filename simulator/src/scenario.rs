@@ -25,13 +25,14 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         "noisy-devices",
         include_str!("../scenarios/noisy-devices.toml"),
     ),
+    ("watchlist", include_str!("../scenarios/watchlist.toml")),
 ];
 
 /// A scenario that cannot be used, naming what is wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
     #[error(
-        "no scenario named {0:?} (built in: normal-day, no-appointments, flash-flood-closure, scheduler-outage, noisy-devices) and no such file"
+        "no scenario named {0:?} (built in: normal-day, no-appointments, flash-flood-closure, scheduler-outage, noisy-devices, watchlist) and no such file"
     )]
     Unknown(String),
     #[error("reading {path}: {source}")]
@@ -74,6 +75,7 @@ pub struct Scenario {
     pub closure: Option<ClosurePlan>,
     pub outage: Option<OutagePlan>,
     pub noise: Option<NoisePlan>,
+    pub watch: Option<WatchPlan>,
 }
 
 fn default_seed() -> u64 {
@@ -226,6 +228,16 @@ pub struct NoisePlan {
     pub unplug_minutes: f64,
 }
 
+/// The security services put some of the day's trucks on the watchlist before the day.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WatchPlan {
+    /// How many trucks (the first to come, among those that hold a booking).
+    pub trucks: usize,
+    /// The share of them turned away (DENY); the others are referred.
+    pub deny_share: f64,
+}
+
 impl Scenario {
     /// Parses a scenario file's text.
     pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
@@ -326,6 +338,11 @@ impl Scenario {
             && (!rate(n.garbage_rate) || n.unplug_every_hours <= 0.0 || n.unplug_minutes <= 0.0)
         {
             return bad("noise: garbage_rate within 0..=1, unplug periods positive");
+        }
+        if let Some(w) = &self.watch
+            && (w.trucks == 0 || !rate(w.deny_share))
+        {
+            return bad("watch: trucks must be positive and deny_share within 0..=1");
         }
         Ok(())
     }

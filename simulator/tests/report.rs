@@ -66,6 +66,7 @@ fn truck(company: &str, plate: &str, no_show: bool) -> TruckInfo {
             "on-time".into()
         },
         no_show,
+        watched: None,
     }
 }
 

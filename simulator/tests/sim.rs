@@ -229,6 +229,19 @@ async fn every_scenario_file_plays_its_first_minutes() {
             .unwrap();
         assert_eq!(r.scenario, *name);
         assert!(!r.services.is_empty(), "{name}: no truck reached a lane");
+        if s.watch.is_some() {
+            let watched = r.trucks.iter().filter(|t| t.watched.is_some()).count();
+            assert_eq!(watched, 8, "{name}: the security services watch 8 trucks");
+            let held = r
+                .proofs
+                .iter()
+                .find(|p| p.name.contains("watched truck"))
+                .unwrap();
+            assert!(
+                !held.detail.starts_with("0 "),
+                "{name}: no watched truck came: {held:?}"
+            );
+        }
         if s.closure.is_some() {
             let closed = r
                 .events

@@ -732,6 +732,7 @@ async fn admin_changes_zones() {
             zone_id: "aiie".into(),
             default_capacity: 7,
             hours: vec![],
+            confirm: false,
         })
         .await
         .expect("SetCapacityTemplate")

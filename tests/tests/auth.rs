@@ -289,6 +289,7 @@ async fn role_boundaries_hold() {
                 zone_id: "act".into(),
                 default_capacity: 99,
                 hours: vec![],
+                confirm: false,
             })
             .await,
             Code::PermissionDenied,

@@ -806,3 +806,78 @@ async fn the_watchlist_is_kept_from_the_command_line() {
     let err = security.refused(&["watch", "remove", "--plate", "60-12345"]);
     assert!(err.contains("NOT_FOUND"), "{err}");
 }
+
+/// The authority changes capacity from the command line without resetting what it did not
+/// name: some hours of some weekdays, a one-off for an inspection campaign; a cut below the
+/// bookings names the window and how far over it would be, and is made only with --confirm.
+#[tokio::test]
+async fn capacity_is_changed_in_part_and_a_cut_below_the_bookings_asks_first() {
+    let dir = TestDir::new();
+    let sched = start_test_scheduler(&dir);
+    let company = Cli {
+        addr: sched.url(),
+        token: company_token(dir.data(), "acme"),
+    };
+    let authority = Cli {
+        addr: sched.url(),
+        token: authority_token(dir.data()),
+    };
+    let w = hours_ahead(4);
+    company.book_act("60-12345", w);
+    company.book_act("60-12346", w);
+    let hours = authority.ok(&[
+        "zones",
+        "capacity",
+        "act",
+        "--days",
+        "fri",
+        "--hours",
+        "6-8",
+        "--capacity",
+        "4",
+    ]);
+    assert!(hours.starts_with("act slot=60min"), "{hours}");
+    let (from, to) = (amman_local(w), amman_local(w + TimeDelta::hours(1)));
+    let args = [
+        "zones",
+        "capacity",
+        "act",
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--capacity",
+        "1",
+        "--reason",
+        "inspection campaign",
+    ];
+    let err = authority.refused(&args);
+    assert!(
+        err.contains("FAILED_PRECONDITION")
+            && err.contains("2 booked of 1 (1 over)")
+            && err.contains("+03:00")
+            && err.contains("confirm"),
+        "{err}"
+    );
+    assert!(
+        !authority
+            .ok(&["zones", "list"])
+            .contains("inspection campaign")
+    );
+    let mut confirmed = args.to_vec();
+    confirmed.push("--confirm");
+    let done = authority.ok(&confirmed);
+    assert!(
+        done.contains("capacity 1 zone=act from=")
+            && done.contains("capacity=1 reason=\"inspection campaign\""),
+        "{done}"
+    );
+    let err = company.refused(&["zones", "clear-capacity", "act", "1"]);
+    assert!(err.contains("PERMISSION_DENIED"), "{err}");
+    let cleared = authority.ok(&["zones", "clear-capacity", "act", "1"]);
+    assert!(
+        cleared.starts_with("capacity 1 of act removed"),
+        "{cleared}"
+    );
+    assert!(!cleared.contains("inspection campaign"), "{cleared}");
+}

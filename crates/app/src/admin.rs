@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use bawaba_domain::access::Principal;
 use bawaba_domain::audit::Who;
-use bawaba_domain::calendar::{CapacityTemplate, Closure, ZoneConfig};
+use bawaba_domain::calendar::{Closure, ZoneConfig};
 use bawaba_domain::ids::{BookingId, CompanyId, ZoneId};
 use bawaba_domain::ledger::{AdminChange, Administered, Booking, Gate};
 use bawaba_store::{Setup, Store};
@@ -70,7 +70,7 @@ impl<S: Store> App<S> {
     }
 
     /// An administrative change that answers the zone's configuration after it.
-    async fn edit_zone(&self, p: &Principal, change: AdminChange) -> Result<ZoneConfig> {
+    pub(crate) async fn edit_zone(&self, p: &Principal, change: AdminChange) -> Result<ZoneConfig> {
         match self.administer(p, change).await? {
             Administered::Zone(cfg) => Ok(cfg),
             other => Err(unexpected(&other)),
@@ -79,16 +79,6 @@ impl<S: Store> App<S> {
 
     pub async fn upsert_zone(&self, p: &Principal, cfg: ZoneConfig) -> Result<ZoneConfig> {
         self.edit_zone(p, AdminChange::UpsertZone(cfg)).await
-    }
-
-    pub async fn set_capacity_template(
-        &self,
-        p: &Principal,
-        zone: ZoneId,
-        template: CapacityTemplate,
-    ) -> Result<ZoneConfig> {
-        self.edit_zone(p, AdminChange::SetTemplate { zone, template })
-            .await
     }
 
     /// Closes `zone` over `[from, to)`: the closure and the bookings it hits.

@@ -776,3 +776,77 @@ async fn the_watchlist_is_kept_by_security_and_seen_by_no_company() {
     let e = b.app.remove_watch(&desk, None, target).await.unwrap_err();
     assert_eq!(e.kind(), Kind::NotFound);
 }
+
+/// A capacity change that would leave booked windows over their new capacity names them and
+/// is made only when confirmed; a partial change keeps the rest of the template.
+#[tokio::test]
+async fn a_capacity_cut_below_the_bookings_asks_for_confirmation() {
+    use crate::CapacityChange;
+    use bawaba_domain::calendar::WindowCapacity;
+    let b = bed().await;
+    let authority = principal(Role::Authority, None, None);
+    let now = b.app.clock().now();
+    let w = b
+        .store
+        .zone(zid("act"))
+        .await
+        .unwrap()
+        .window_containing(now + TimeDelta::hours(3));
+    for (i, plate) in ["60-10001", "60-10002", "60-10003"].into_iter().enumerate() {
+        let req = NewBooking {
+            by: None,
+            company: cid("acme"),
+            idempotency_key: format!("cap-{i}"),
+            plate: Plate::parse(plate).unwrap(),
+            epc: None,
+            stops: vec![Stop::new(
+                zid("act"),
+                w,
+                TransactionType::GeneralCargo,
+                vec![],
+            )],
+        };
+        b.store.create_booking(req, now).await.unwrap();
+    }
+    let cut = |confirm| {
+        let change = CapacityChange::Dates {
+            from: w,
+            to: w + TimeDelta::hours(1),
+            capacity: WindowCapacity::uniform(1),
+            reason: "inspection campaign".into(),
+        };
+        b.app.set_capacity(&authority, zid("act"), change, confirm)
+    };
+    let e = cut(false).await.unwrap_err();
+    assert_eq!(e.kind(), Kind::Precondition, "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains("1 booked window(s)")
+            && text.contains(&bawaba_domain::calendar::local(w))
+            && text.contains("3 booked of 1 (2 over)"),
+        "{text}"
+    );
+    assert!(
+        b.store.zone(zid("act")).await.unwrap().overrides.is_empty(),
+        "nothing changed"
+    );
+    let z = cut(true).await.unwrap();
+    assert_eq!(z.capacity(w).total, 1);
+    assert_eq!(
+        z.capacity(w + TimeDelta::hours(1)).total,
+        10,
+        "the rest as it was"
+    );
+    let operator = principal(Role::Operator, None, Some("act"));
+    let change = CapacityChange::Hours {
+        days: vec![chrono::Weekday::Mon],
+        hours: (6, 7),
+        capacity: WindowCapacity::uniform(20),
+    };
+    let e = b
+        .app
+        .set_capacity(&operator, zid("act"), change, false)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), Kind::Forbidden);
+}

@@ -122,13 +122,13 @@ pub(crate) fn local(t: Option<&prost_types::Timestamp>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-fn type_arg(s: &str) -> Result<pb::TransactionType> {
+pub(crate) fn type_arg(s: &str) -> Result<pb::TransactionType> {
     let t: TransactionType = s.parse()?;
     pb::TransactionType::from_str_name(&format!("TRANSACTION_TYPE_{}", t.as_str()))
         .context("transaction type missing from the protocol")
 }
 
-fn type_name(v: i32) -> &'static str {
+pub(crate) fn type_name(v: i32) -> &'static str {
     pb::TransactionType::try_from(v)
         .map_or("?", |t| t.as_str_name())
         .trim_start_matches("TRANSACTION_TYPE_")

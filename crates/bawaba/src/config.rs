@@ -127,7 +127,7 @@ fn capacity(total: u32, split: Option<&BTreeMap<String, u32>>) -> Result<WindowC
     })
 }
 
-fn weekdays(days: &[String]) -> Result<Vec<Weekday>> {
+pub(crate) fn weekdays(days: &[String]) -> Result<Vec<Weekday>> {
     let mut out = Vec::new();
     for d in days {
         if d == "*" {

@@ -54,7 +54,7 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
-    /// Zones: list, and for the authority close, reopen and cap (client of a running
+    /// Zones: list, and for the authority close, reopen, cap and change capacity (client of a running
     /// scheduler).
     #[command(subcommand)]
     Zones(zones::ZonesCommand),

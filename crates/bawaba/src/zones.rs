@@ -1,11 +1,11 @@
 //! `bawaba zones ...` and `bawaba closures list`: the zones, and the authority's changes to
 //! them from the command line (close, reopen, company caps), local times in and out.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use bawaba_grpc::pb;
 use clap::Subcommand;
 
-use crate::client::{Conn, local, out, print_booking, time};
+use crate::client::{Conn, local, out, print_booking, time, type_arg, type_name};
 
 #[derive(Debug, Subcommand)]
 pub enum ZonesCommand {
@@ -26,6 +26,37 @@ pub enum ZonesCommand {
     },
     /// Lift a closure (authority): `bawaba closures list` shows the ids.
     Reopen { zone: String, closure_id: u64 },
+    /// Change a zone's capacity (authority), the rest as it was: local --hours (e.g. 6-22) of
+    /// --days (mon,tue,... or *), or a one-off capacity for the windows starting in
+    /// [--from, --to) with a --reason (Eid, an inspection campaign). A change that would leave
+    /// booked windows over their new capacity names them and is made only with --confirm
+    /// (the bookings are kept).
+    Capacity {
+        zone: String,
+        /// Places per window.
+        #[arg(long)]
+        capacity: u32,
+        /// A split per transaction type, TYPE=N (repeatable; IMPORT_PICKUP, EXPORT_DROPOFF,
+        /// EMPTY_RETURN, EMPTY_PICKUP, GENERAL_CARGO).
+        #[arg(long = "type", value_name = "TYPE=N")]
+        per_type: Vec<String>,
+        #[arg(long, value_delimiter = ',')]
+        days: Vec<String>,
+        /// Local hours FROM-TO (TO excluded), e.g. 6-22.
+        #[arg(long)]
+        hours: Option<String>,
+        #[arg(long, requires = "to", conflicts_with_all = ["days", "hours"])]
+        from: Option<String>,
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+        /// Apply even if booked windows would be over their new capacity.
+        #[arg(long)]
+        confirm: bool,
+    },
+    /// Remove a one-off capacity (authority): `zones list` shows the ids.
+    ClearCapacity { zone: String, override_id: u64 },
     /// Cap a company at PERCENT of each window of a zone (1-100; 0 clears it) (authority).
     Cap {
         zone: String,
@@ -79,6 +110,54 @@ pub async fn zones(conn: &Conn, cmd: ZonesCommand) -> Result<()> {
             for b in &r.affected_bookings {
                 print_booking(b);
             }
+        }
+        ZonesCommand::Capacity {
+            zone,
+            capacity,
+            per_type,
+            days,
+            hours,
+            from,
+            to,
+            reason,
+            confirm,
+        } => {
+            let mut req = pb::SetCapacityRequest {
+                zone_id: zone,
+                capacity,
+                per_type: split(&per_type)?,
+                reason: reason.unwrap_or_default(),
+                confirm,
+                ..Default::default()
+            };
+            if let (Some(from), Some(to)) = (from, to) {
+                req.from = Some(bawaba_grpc::timestamp(time(&from)?));
+                req.to = Some(bawaba_grpc::timestamp(time(&to)?));
+            } else {
+                let (a, b) = hour_range(hours.as_deref().unwrap_or("0-24"))?;
+                let days = crate::config::weekdays(&days)?;
+                req.weekdays = days.iter().map(|d| d.number_from_monday()).collect();
+                (req.from_hour, req.to_hour) = (a, b);
+            }
+            let z = conn.admin().await?.set_capacity(req).await?.into_inner();
+            print_zone(&z);
+        }
+        ZonesCommand::ClearCapacity { zone, override_id } => {
+            let req = pb::RemoveCapacityOverrideRequest {
+                zone_id: zone,
+                override_id,
+            };
+            let z = conn
+                .admin()
+                .await?
+                .remove_capacity_override(req)
+                .await?
+                .into_inner();
+            out(format_args!(
+                "capacity {override_id} of {} removed",
+                z.zone_id
+            ));
+            print_zone(&z);
         }
         ZonesCommand::Reopen { zone, closure_id } => {
             let req = pb::RemoveClosureRequest {
@@ -145,6 +224,33 @@ fn print_closure(zone: &str, c: &pb::Closure) {
     ));
 }
 
+/// `TYPE=N` arguments as a split.
+fn split(args: &[String]) -> Result<Vec<pb::TypeCapacity>> {
+    args.iter()
+        .map(|a| {
+            let (t, n) = a
+                .split_once('=')
+                .with_context(|| format!("--type {a:?}: expected TYPE=N"))?;
+            Ok(pb::TypeCapacity {
+                transaction_type: type_arg(t)? as i32,
+                capacity: n
+                    .parse()
+                    .with_context(|| format!("--type {a:?}: {n:?} is not a number"))?,
+            })
+        })
+        .collect()
+}
+
+/// `FROM-TO` local hours.
+fn hour_range(s: &str) -> Result<(u32, u32)> {
+    let bad = || anyhow::anyhow!("--hours {s:?}: expected FROM-TO local hours, e.g. 6-22");
+    let (a, b) = s.split_once('-').ok_or_else(bad)?;
+    Ok((
+        a.trim().parse().map_err(|_| bad())?,
+        b.trim().parse().map_err(|_| bad())?,
+    ))
+}
+
 fn print_zone(z: &pb::Zone) {
     let r = z.rules.unwrap_or_default();
     out(format_args!(
@@ -159,4 +265,25 @@ fn print_zone(z: &pb::Zone) {
         z.closures.len(),
         z.name
     ));
+    for o in &z.overrides {
+        let split: Vec<String> = o
+            .per_type
+            .iter()
+            .map(|t| format!("{}={}", type_name(t.transaction_type), t.capacity))
+            .collect();
+        out(format_args!(
+            "capacity {} zone={} from={} to={} capacity={}{} reason=\"{}\"",
+            o.id,
+            z.zone_id,
+            local(o.from.as_ref()),
+            local(o.to.as_ref()),
+            o.capacity,
+            if split.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", split.join(","))
+            },
+            o.reason
+        ));
+    }
 }

@@ -61,10 +61,12 @@ pub enum AuditKind {
     AlertDismissed,
     WatchAdded,
     WatchRemoved,
+    OverrideAdded,
+    OverrideRemoved,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 18] = [
+    pub const ALL: [AuditKind; 20] = [
         AuditKind::ZoneSaved,
         AuditKind::TemplateSet,
         AuditKind::RulesSet,
@@ -83,6 +85,8 @@ impl AuditKind {
         AuditKind::AlertDismissed,
         AuditKind::WatchAdded,
         AuditKind::WatchRemoved,
+        AuditKind::OverrideAdded,
+        AuditKind::OverrideRemoved,
     ];
 
     /// The kind's code, as the API, the CLI and the pages name it.
@@ -106,6 +110,8 @@ impl AuditKind {
             AuditKind::AlertDismissed => "alert.dismissed",
             AuditKind::WatchAdded => "watch.added",
             AuditKind::WatchRemoved => "watch.removed",
+            AuditKind::OverrideAdded => "capacity.override_added",
+            AuditKind::OverrideRemoved => "capacity.override_removed",
         }
     }
 }
@@ -304,6 +310,18 @@ pub fn zone_fields(z: &ZoneConfig) -> Fields {
         f.push((
             format!("pending_alert.{}", a.key),
             format!("{} – {}: {}", local(c.from), local(c.to), c.reason),
+        ));
+    }
+    for o in &z.overrides {
+        f.push((
+            format!("override.{}", o.id),
+            format!(
+                "{} – {}: {}: {}",
+                local(o.from),
+                local(o.to),
+                capacity(&o.capacity),
+                o.reason
+            ),
         ));
     }
     for w in &z.watch {

@@ -273,6 +273,39 @@ impl Closure {
     }
 }
 
+/// Checks what an interval of a zone's calendar (a closure, a one-off capacity) is given: `to`
+/// after `from`, and a reason of 1 to 500 bytes.
+pub fn check_interval(
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    reason: &str,
+    what: &str,
+) -> Result<()> {
+    if from >= to {
+        return Err(Error::invalid(
+            "to",
+            format!("{} is not after from ({})", local(to), local(from)),
+        ));
+    }
+    if reason.trim().is_empty() || reason.len() > 500 {
+        return Err(Error::invalid(
+            "reason",
+            format!("{what} needs a reason of 1 to 500 bytes"),
+        ));
+    }
+    Ok(())
+}
+
+/// A one-off capacity of a zone for the windows starting in `[from, to)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapacityOverride {
+    pub id: u64,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub capacity: WindowCapacity,
+    pub reason: String,
+}
+
 /// Booking rules of a zone. Durations are whole minutes so the stored form is plain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BookingRules {
@@ -350,6 +383,9 @@ pub struct ZoneConfig {
     /// `until` and are dropped at the zone's next watchlist change).
     #[serde(default)]
     pub watch: Vec<crate::watch::WatchEntry>,
+    /// One-off capacities for dates or hours (Eid, an inspection campaign), over the template.
+    #[serde(default)]
+    pub overrides: Vec<CapacityOverride>,
 }
 
 impl ZoneConfig {
@@ -370,6 +406,7 @@ impl ZoneConfig {
             next_closure_id: 1,
             alerts: Vec::new(),
             watch: Vec::new(),
+            overrides: Vec::new(),
         }
     }
 
@@ -423,14 +460,72 @@ impl ZoneConfig {
         self.closures.iter().find(|c| c.overlaps(start, end))
     }
 
-    /// Capacity of the window starting at `start`: the template for its local weekday and
-    /// hour, or 0 when a closure overlaps it.
+    /// Capacity of the window starting at `start`: 0 when a closure overlaps it; else the
+    /// newest one-off capacity whose interval holds the start; else the template for its
+    /// local weekday and hour.
     pub fn capacity(&self, start: DateTime<Utc>) -> WindowCapacity {
         if self.closure_at(start).is_some() {
             return WindowCapacity::CLOSED;
         }
+        if let Some(o) = self
+            .overrides
+            .iter()
+            .rev()
+            .find(|o| o.from <= start && start < o.to)
+        {
+            return o.capacity;
+        }
         let local = start.with_timezone(&LOCAL_TZ);
         self.template.get(local.weekday(), local.hour())
+    }
+
+    /// The zone with `capacity` for local `[from_hour, to_hour)` of each of `days`; every
+    /// other hour (and its per-type split) as it was.
+    pub fn with_hours(
+        &self,
+        days: &[chrono::Weekday],
+        (from_hour, to_hour): (u32, u32),
+        capacity: WindowCapacity,
+    ) -> Result<ZoneConfig> {
+        if from_hour >= to_hour || to_hour > 24 {
+            return Err(Error::invalid(
+                "hours",
+                format!("[{from_hour}, {to_hour}) is not a range of local hours within 0..24"),
+            ));
+        }
+        if days.is_empty() {
+            return Err(Error::invalid("days", "name at least one weekday"));
+        }
+        let mut z = self.clone();
+        for &d in days {
+            for h in from_hour..to_hour {
+                z.template.set(d, h, capacity)?;
+            }
+        }
+        Ok(z)
+    }
+
+    /// The zone with a one-off `capacity` for the windows starting in `[from, to)`, over the
+    /// template (a newer one-off wins where two meet); spent ones are dropped.
+    pub fn with_override(
+        &self,
+        (from, to): (DateTime<Utc>, DateTime<Utc>),
+        capacity: WindowCapacity,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ZoneConfig> {
+        check_interval(from, to, reason, "a one-off capacity")?;
+        let mut z = self.clone();
+        z.overrides.retain(|o| o.to > now);
+        let id = z.overrides.iter().map(|o| o.id).max().unwrap_or(0) + 1;
+        z.overrides.push(CapacityOverride {
+            id,
+            from,
+            to,
+            capacity,
+            reason: reason.to_owned(),
+        });
+        Ok(z)
     }
 
     /// How many places of a window of `total` capacity one company may hold.
@@ -486,6 +581,100 @@ mod tests {
     use crate::ids::{CompanyId, ZoneId};
     use chrono::TimeZone;
     use proptest::prelude::*;
+
+    /// A partial change keeps every other hour and split; a one-off capacity wins over the
+    /// template for its windows only (the newest where two meet); a closure wins over both.
+    #[test]
+    fn partial_changes_and_one_offs_keep_the_rest() {
+        let mut z = ZoneConfig::new(
+            ZoneId::parse("act").unwrap(),
+            "ACT",
+            SlotLength::from_minutes(60).unwrap(),
+            WindowCapacity::uniform(10),
+        );
+        let split = WindowCapacity {
+            total: 12,
+            per_type: Some([5, 5, 2, 0, 0]),
+        };
+        z = z
+            .with_hours(&[chrono::Weekday::Tue], (6, 22), split)
+            .unwrap();
+        // Tuesday 2026-12-08 10:00 in Amman is 07:00 UTC.
+        let at = |d: u32, h: u32| Utc.with_ymd_and_hms(2026, 12, d, h, 0, 0).unwrap();
+        assert_eq!(z.capacity(at(8, 7)), split);
+        assert_eq!(z.capacity(at(8, 2)).total, 10, "05:00 local: untouched");
+        let z2 = z
+            .with_hours(
+                &[chrono::Weekday::Tue],
+                (20, 22),
+                WindowCapacity::uniform(4),
+            )
+            .unwrap();
+        assert_eq!(
+            z2.capacity(at(8, 7)),
+            split,
+            "the split of other hours is kept"
+        );
+        assert_eq!(z2.capacity(at(8, 17)).total, 4, "20:00 local");
+        assert!(z.with_hours(&[], (6, 7), split).is_err());
+        assert!(
+            z.with_hours(&[chrono::Weekday::Tue], (7, 6), split)
+                .is_err()
+        );
+
+        let eid = z
+            .with_override(
+                (at(8, 6), at(8, 9)),
+                WindowCapacity::uniform(3),
+                "Eid",
+                at(1, 0),
+            )
+            .unwrap();
+        assert_eq!(eid.capacity(at(8, 7)).total, 3);
+        assert_eq!(
+            eid.capacity(at(8, 9)),
+            split,
+            "after the one-off: the template"
+        );
+        let newer = eid
+            .with_override(
+                (at(8, 7), at(8, 8)),
+                WindowCapacity::uniform(1),
+                "drill",
+                at(1, 0),
+            )
+            .unwrap();
+        assert_eq!(newer.capacity(at(8, 7)).total, 1, "the newest wins");
+        assert_eq!(
+            newer.overrides.iter().map(|o| o.id).collect::<Vec<_>>(),
+            [1, 2]
+        );
+        let mut closed = newer.clone();
+        closed.closures.push(Closure {
+            id: 1,
+            from: at(8, 7),
+            to: at(8, 8),
+            reason: "flood".into(),
+        });
+        assert_eq!(closed.capacity(at(8, 7)), WindowCapacity::CLOSED);
+        let later = newer
+            .with_override(
+                (at(9, 6), at(9, 7)),
+                WindowCapacity::uniform(2),
+                "x",
+                at(8, 10),
+            )
+            .unwrap();
+        assert_eq!(later.overrides.len(), 1, "spent one-offs are dropped");
+        assert!(
+            z.with_override((at(8, 9), at(8, 6)), split, "Eid", at(1, 0))
+                .is_err()
+        );
+        assert!(
+            z.with_override((at(8, 6), at(8, 9)), split, " ", at(1, 0))
+                .is_err()
+        );
+    }
 
     #[test]
     fn durations_read_in_days_hours_and_minutes() {

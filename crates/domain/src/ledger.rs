@@ -1263,18 +1263,7 @@ impl Ledger {
         to: DateTime<Utc>,
         reason: &str,
     ) -> Result<(Closure, Vec<BookingId>, Touched)> {
-        if from >= to {
-            return Err(Error::invalid(
-                "to",
-                format!("{} is not after from ({})", local(to), local(from)),
-            ));
-        }
-        if reason.trim().is_empty() || reason.len() > 500 {
-            return Err(Error::invalid(
-                "reason",
-                "a closure needs a reason of 1 to 500 bytes",
-            ));
-        }
+        crate::calendar::check_interval(from, to, reason, "a closure")?;
         let mut closure = None;
         let touched = self.edit_zone(zone, |z| {
             let c = Closure {

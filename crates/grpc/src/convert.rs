@@ -277,7 +277,7 @@ fn pb_rules(r: &BookingRules) -> pb::Rules {
     }
 }
 
-fn weekday(n: u32, field: &str) -> Result<Weekday> {
+pub(crate) fn weekday(n: u32, field: &str) -> Result<Weekday> {
     match n {
         1..=7 => Ok(Weekday::try_from(n as u8 - 1).unwrap_or(Weekday::Mon)),
         _ => Err(Error::invalid(
@@ -287,7 +287,7 @@ fn weekday(n: u32, field: &str) -> Result<Weekday> {
     }
 }
 
-fn window_capacity(
+pub(crate) fn window_capacity(
     capacity: u32,
     per_type: &[pb::TypeCapacity],
     field: &str,
@@ -322,6 +322,21 @@ pub fn template(default_capacity: u32, hours: &[pb::HourCapacity]) -> Result<Cap
     Ok(t)
 }
 
+/// A window capacity's split per transaction type, as the wire lists it (empty: none).
+pub(crate) fn pb_split(c: &WindowCapacity) -> Vec<pb::TypeCapacity> {
+    c.per_type
+        .map(|p| {
+            TransactionType::ALL
+                .into_iter()
+                .map(|t| pb::TypeCapacity {
+                    transaction_type: pb_transaction_type(t) as i32,
+                    capacity: p[t.index()],
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 pub fn pb_zone(z: &ZoneConfig) -> pb::Zone {
     let mut template = Vec::with_capacity(168);
     for day in 0..7u8 {
@@ -332,18 +347,7 @@ pub fn pb_zone(z: &ZoneConfig) -> pb::Zone {
                 weekday: wd.number_from_monday(),
                 hour,
                 capacity: c.total,
-                per_type: c
-                    .per_type
-                    .map(|p| {
-                        TransactionType::ALL
-                            .into_iter()
-                            .map(|t| pb::TypeCapacity {
-                                transaction_type: pb_transaction_type(t) as i32,
-                                capacity: p[t.index()],
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default(),
+                per_type: pb_split(&c),
             });
         }
     }
@@ -355,6 +359,11 @@ pub fn pb_zone(z: &ZoneConfig) -> pb::Zone {
         template,
         closures: z.closures.iter().map(pb_closure).collect(),
         watchlist: z.watch.iter().map(crate::security::pb_watch).collect(),
+        overrides: z
+            .overrides
+            .iter()
+            .map(crate::capacity::pb_override)
+            .collect(),
         company_caps: z
             .company_caps
             .iter()
@@ -628,6 +637,12 @@ pub fn zone_config(z: &pb::Zone) -> Result<ZoneConfig> {
         })
         .collect::<Result<Vec<_>>>()?;
     cfg.next_closure_id = cfg.closures.iter().map(|c| c.id + 1).max().unwrap_or(1);
+    cfg.overrides = z
+        .overrides
+        .iter()
+        .enumerate()
+        .map(|(i, o)| crate::capacity::capacity_override(o, &format!("overrides[{i}]")))
+        .collect::<Result<Vec<_>>>()?;
     cfg.watch = z
         .watchlist
         .iter()
@@ -809,6 +824,24 @@ mod tests {
             reason: "storm".into(),
         });
         z.next_closure_id = 4;
+        // A gate agent gets the one-off capacities and the watchlist too, as they are.
+        z = z
+            .with_override(
+                (t, t + chrono::TimeDelta::hours(2)),
+                WindowCapacity::uniform(2),
+                "inspection",
+                t,
+            )
+            .unwrap();
+        z.watch.push(bawaba_domain::watch::WatchEntry {
+            target: bawaba_domain::watch::WatchTarget::Tag(
+                bawaba_domain::epc::Epc::parse_hex("E2000017").unwrap(),
+            ),
+            reason: "cloned".into(),
+            action: bawaba_domain::watch::WatchAction::Deny,
+            until: Some(t),
+            added: t,
+        });
         assert_eq!(zone_config(&pb_zone(&z)).unwrap(), z);
         let mut stop = Stop::new(
             z.id.clone(),

@@ -4,6 +4,7 @@
 //! clients.
 
 mod auth;
+pub mod capacity;
 pub mod client;
 pub mod convert;
 pub mod decode;

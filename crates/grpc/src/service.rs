@@ -220,18 +220,18 @@ impl<S: Store> pb::admin_service_server::AdminService for Api<S> {
         &self,
         req: Request<pb::SetCapacityTemplateRequest>,
     ) -> Reply<pb::Zone> {
-        let p = self.who(&req)?;
-        // The role first: a caller who may not administer learns nothing of its input.
-        scope::role(&p, scope::AUTHORITY).map_err(status)?;
-        let r = req.into_inner();
-        let zone = cv::zone_id(&r.zone_id, "zone_id").map_err(status)?;
-        let template = cv::template(r.default_capacity, &r.hours).map_err(status)?;
-        let z = self
-            .app
-            .set_capacity_template(&p, zone, template)
-            .await
-            .map_err(status)?;
-        Ok(Response::new(cv::pb_zone(&z)))
+        self.set_template(req).await
+    }
+
+    async fn set_capacity(&self, req: Request<pb::SetCapacityRequest>) -> Reply<pb::Zone> {
+        self.set_part(req).await
+    }
+
+    async fn remove_capacity_override(
+        &self,
+        req: Request<pb::RemoveCapacityOverrideRequest>,
+    ) -> Reply<pb::Zone> {
+        self.remove_one_off(req).await
     }
 
     async fn add_closure(

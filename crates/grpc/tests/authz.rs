@@ -91,6 +91,8 @@ fn rule(method: &str) -> Option<Rule> {
         "AdminService/ListZones" | "AdminService/ListGates" => (ANY, Scope::Nothing),
         "AdminService/UpsertZone"
         | "AdminService/SetCapacityTemplate"
+        | "AdminService/SetCapacity"
+        | "AdminService/RemoveCapacityOverride"
         | "AdminService/AddClosure"
         | "AdminService/RemoveClosure"
         | "AdminService/SetCompanyCap"
@@ -285,6 +287,27 @@ impl Bed {
             .unwrap()
             .booking
             .id
+    }
+
+    /// A fresh one-off capacity of zone `tmp` (put there through the store): its id.
+    async fn one_off(&self) -> u64 {
+        let from = Utc::now() + TimeDelta::days(30);
+        let change = bawaba_domain::ledger::AdminChange::AddOverride {
+            zone: zid("tmp"),
+            from,
+            to: from + TimeDelta::hours(2),
+            capacity: WindowCapacity::uniform(2),
+            reason: "matrix".into(),
+        };
+        let done = self
+            .store
+            .administer(change, bawaba_domain::audit::Who::system(), Utc::now())
+            .await
+            .unwrap();
+        match done {
+            bawaba_domain::ledger::Administered::Zone(z) => z.overrides.last().unwrap().id,
+            other => panic!("{other:?}"),
+        }
     }
 
     /// A fresh plate on `side`'s zone's watchlist (put there through the store).
@@ -524,6 +547,26 @@ async fn call(b: &Bed, c: &mut Clients, method: &str, side: Side) -> Code {
                 ..Default::default()
             };
             c.admin.set_capacity_template(req).await.map(drop)
+        }
+        "AdminService/SetCapacity" => {
+            let req = pb::SetCapacityRequest {
+                zone_id: "tmp".into(),
+                weekdays: vec![5],
+                from_hour: 6,
+                to_hour: 8,
+                capacity: 4,
+                ..Default::default()
+            };
+            c.admin.set_capacity(req).await.map(drop)
+        }
+        "AdminService/RemoveCapacityOverride" => {
+            // A one-off capacity of the zone, put there first, so the call has one to remove.
+            let id = b.one_off().await;
+            let req = pb::RemoveCapacityOverrideRequest {
+                zone_id: "tmp".into(),
+                override_id: id,
+            };
+            c.admin.remove_capacity_override(req).await.map(drop)
         }
         "AdminService/AddClosure" => {
             let req = pb::AddClosureRequest {

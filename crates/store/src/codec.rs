@@ -36,11 +36,11 @@ pub fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
     }
 }
 
-/// A zone's configuration is stored in format 2: format 1 lacked its last two fields,
-/// `alerts` and `watch`.
+/// A zone's configuration is stored in format 2: format 1 lacked its last three fields,
+/// `alerts`, `watch` and `overrides`.
 pub const ZONE_FORMAT: u8 = 2;
 /// What format 1 lacks, as postcard writes it when empty: each list's length, zero.
-const ZONE_FORMAT_1_MISSING: [u8; 2] = [0, 0];
+const ZONE_FORMAT_1_MISSING: [u8; 3] = [0, 0, 0];
 
 pub fn encode_zone(z: &ZoneConfig) -> Vec<u8> {
     let mut out = vec![ZONE_FORMAT];
@@ -51,7 +51,7 @@ pub fn encode_zone(z: &ZoneConfig) -> Vec<u8> {
 
 /// Reads a zone stored in format 2, or in format 1: postcard writes a struct's fields in
 /// order and a `Vec` as its length then its items, so a format-1 zone is a format-2 zone
-/// without its last two lists: it reads as one with their lengths, zero, added.
+/// without its last three lists: it reads as one with their lengths, zero, added.
 pub fn decode_zone(key: &[u8], bytes: &[u8]) -> Result<ZoneConfig> {
     let read = |body: &[u8]| {
         postcard::from_bytes::<ZoneConfig>(body).map_err(|e| corrupt(key, e.to_string()))

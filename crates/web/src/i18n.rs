@@ -254,6 +254,16 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "تعديل إغلاق",
     ),
     (
+        "audit.kind.capacity.override_added",
+        "One-off capacity set",
+        "تحديد سعة استثنائية",
+    ),
+    (
+        "audit.kind.capacity.override_removed",
+        "One-off capacity removed",
+        "إلغاء سعة استثنائية",
+    ),
+    (
         "audit.kind.watch.added",
         "Put on the watchlist",
         "إضافة إلى قائمة المراقبة",

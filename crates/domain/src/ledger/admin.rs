@@ -9,7 +9,7 @@ use super::{Actor, Booking, Gate, Ledger, Touched};
 use crate::Result;
 use crate::alert::{AlertEffect, AlertOrder};
 use crate::audit::{self, AuditKind, AuditRecord, Fields, Who};
-use crate::calendar::{BookingRules, CapacityTemplate, Closure, ZoneConfig};
+use crate::calendar::{BookingRules, CapacityTemplate, Closure, WindowCapacity, ZoneConfig};
 use crate::ids::{BookingId, CompanyId, ZoneId};
 use crate::watch::{WatchEntry, WatchTarget};
 
@@ -65,6 +65,26 @@ pub enum AdminChange {
         zone: ZoneId,
         target: WatchTarget,
     },
+    /// Sets the capacity of local `[from, to)` hours of some weekdays in the template; every
+    /// other hour stays as it was.
+    SetHours {
+        zone: ZoneId,
+        days: Vec<chrono::Weekday>,
+        hours: (u32, u32),
+        capacity: WindowCapacity,
+    },
+    /// A one-off capacity for the windows starting in `[from, to)`.
+    AddOverride {
+        zone: ZoneId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        capacity: WindowCapacity,
+        reason: String,
+    },
+    RemoveOverride {
+        zone: ZoneId,
+        id: u64,
+    },
 }
 
 impl AdminChange {
@@ -81,7 +101,10 @@ impl AdminChange {
             | AdminChange::ApplyAlert { zone, .. }
             | AdminChange::DecideAlert { zone, .. }
             | AdminChange::Watch { zone, .. }
-            | AdminChange::Unwatch { zone, .. } => zone,
+            | AdminChange::Unwatch { zone, .. }
+            | AdminChange::SetHours { zone, .. }
+            | AdminChange::AddOverride { zone, .. }
+            | AdminChange::RemoveOverride { zone, .. } => zone,
         }
     }
 
@@ -99,6 +122,9 @@ impl AdminChange {
             }
             AdminChange::Watch { .. } => AuditKind::WatchAdded,
             AdminChange::Unwatch { .. } => AuditKind::WatchRemoved,
+            AdminChange::SetHours { .. } => AuditKind::TemplateSet,
+            AdminChange::AddOverride { .. } => AuditKind::OverrideAdded,
+            AdminChange::RemoveOverride { .. } => AuditKind::OverrideRemoved,
         }
     }
 
@@ -117,6 +143,7 @@ impl AdminChange {
             AdminChange::DecideAlert { key, .. } => vec![format!("alert:{key}"), zone],
             AdminChange::Watch { entry, .. } => vec![entry.target.to_string(), zone],
             AdminChange::Unwatch { target, .. } => vec![target.to_string(), zone],
+            AdminChange::RemoveOverride { zone: z, id } => vec![format!("override:{z}/{id}"), zone],
             _ => vec![zone],
         }
     }
@@ -241,6 +268,36 @@ impl Ledger {
             }
             AdminChange::Watch { zone, entry } => self.watch(&zone, entry, now)?,
             AdminChange::Unwatch { zone, target } => self.unwatch(&zone, &target, now)?,
+            AdminChange::SetHours {
+                zone,
+                days,
+                hours,
+                capacity,
+            } => self.edit_zone(&zone, |z| {
+                *z = z.with_hours(&days, hours, capacity)?;
+                Ok(())
+            })?,
+            AdminChange::AddOverride {
+                zone,
+                from,
+                to,
+                capacity,
+                reason,
+            } => self.edit_zone(&zone, |z| {
+                *z = z.with_override((from, to), capacity, &reason, now)?;
+                Ok(())
+            })?,
+            AdminChange::RemoveOverride { zone, id } => self.edit_zone(&zone, |z| {
+                let before = z.overrides.len();
+                z.overrides.retain(|o| o.id != id);
+                if z.overrides.len() == before {
+                    return Err(crate::Error::NotFound {
+                        what: "one-off capacity",
+                        id: id.to_string(),
+                    });
+                }
+                Ok(())
+            })?,
             AdminChange::UpsertGate(gate) => {
                 let id = gate.id.clone();
                 let t = self.upsert_gate(gate)?;

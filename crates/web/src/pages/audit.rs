@@ -57,6 +57,8 @@ pub fn kind_text(l: Lang, k: AuditKind) -> &'static str {
         AuditKind::AlertDismissed => "audit.kind.alert.dismissed",
         AuditKind::WatchAdded => "audit.kind.watch.added",
         AuditKind::WatchRemoved => "audit.kind.watch.removed",
+        AuditKind::OverrideAdded => "audit.kind.capacity.override_added",
+        AuditKind::OverrideRemoved => "audit.kind.capacity.override_removed",
     })
 }
 
