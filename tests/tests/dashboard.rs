@@ -415,6 +415,40 @@ async fn dashboard_in_a_real_browser() {
         .unwrap();
     assert_eq!(direction, serde_json::json!("rtl"));
     screenshot(&b, "03-arabic-rtl").await;
+    // Closing a zone from the page, in Arabic: the form filled in the browser, then the
+    // bookings the closure would hit before anything is closed.
+    b.find(Locator::Id("close-zone"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&b, "#close-form").await;
+    let soon = (Utc::now() + TimeDelta::hours(2))
+        .with_timezone(&chrono::FixedOffset::east_opt(3 * 3600).unwrap());
+    let field = |t: chrono::DateTime<chrono::FixedOffset>| t.format("%Y-%m-%dT%H:%M").to_string();
+    for (id, value) in [
+        ("from", field(soon)),
+        ("to", field(soon + TimeDelta::hours(1))),
+        ("reason", "تحذير من السيول".to_owned()),
+    ] {
+        // datetime-local inputs take their value through script in every locale.
+        b.execute(
+            "document.getElementById(arguments[0]).value = arguments[1];",
+            vec![serde_json::json!(id), serde_json::json!(value)],
+        )
+        .await
+        .unwrap();
+    }
+    b.find(Locator::Id("preview"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&b, "#impact").await;
+    wait_for(&b, "#confirm-close").await;
+    screenshot(&b, "03b-close-zone-impact-ar").await;
     b.goto(&format!("{base}/authority?lang=en")).await.unwrap();
     wait_for(&b, r#"html[dir="ltr"]"#).await;
 

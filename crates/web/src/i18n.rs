@@ -289,6 +289,34 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "طلب نظام الإنذار المبكر هذه الإغلاقات؛ ولا تسري إلا بعد تأكيدها.",
     ),
     ("alerts.hit", "bookings affected:", "الحجوزات المتأثرة:"),
+    ("closure.new", "Close a zone…", "إغلاق منطقة…"),
+    (
+        "closure.preview",
+        "Show the bookings hit",
+        "عرض الحجوزات المتأثرة",
+    ),
+    (
+        "closure.impact",
+        "Before closing: the bookings this closure hits",
+        "قبل الإغلاق: الحجوزات التي يمسّها هذا الإغلاق",
+    ),
+    (
+        "closure.confirm",
+        "Close the zone: gates let no truck in",
+        "أغلق المنطقة: لا تسمح البوابات بدخول أي شاحنة",
+    ),
+    ("closure.lift", "Lift", "رفع الإغلاق"),
+    (
+        "closure.done",
+        "The zone is closed: its gates are told and its windows take no bookings.",
+        "أُغلقت المنطقة: أُبلغت بواباتها ولا تقبل فتراتها حجوزات.",
+    ),
+    (
+        "closure.lifted",
+        "The closure is lifted: the zone is open again.",
+        "رُفع الإغلاق: عادت المنطقة مفتوحة.",
+    ),
+    ("booking", "Booking", "الحجز"),
     ("alerts.source", "Alert", "الإنذار"),
     ("alerts.received", "received", "استُلم"),
     ("alerts.confirm", "Confirm the closure", "تأكيد الإغلاق"),
@@ -370,6 +398,7 @@ mod tests {
             include_str!("pages.rs"),
             include_str!("pages/audit.rs"),
             include_str!("pages/alerts.rs"),
+            include_str!("pages/closures.rs"),
         ]
         .concat();
         let mut rest = src.as_str();

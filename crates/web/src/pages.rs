@@ -12,8 +12,10 @@ use crate::report::{Overview, ReferralView};
 
 mod alerts;
 mod audit;
+mod closures;
 pub use alerts::notices;
 pub use audit::{AuditForm, audit};
+pub use closures::{CloseForm, close_zone};
 
 /// Escapes text for HTML element content and quoted attribute values (`&`, `<`, `>`, `"`, `'`).
 pub fn esc(s: &str) -> std::borrow::Cow<'_, str> {
@@ -597,8 +599,9 @@ pub fn authority(
     // Closures.
     let _ = write!(
         b,
-        r#"<section class="card" id="closures"><h2>{}</h2>"#,
-        l.t("closures")
+        r#"<section class="card" id="closures"><h2>{} <a href="/authority/closures/new" class="badge" id="close-zone">{}</a></h2>"#,
+        l.t("closures"),
+        l.t("closure.new"),
     );
     if o.closures.is_empty() {
         let _ = write!(b, "<p>{}</p>", l.t("none"));
@@ -629,13 +632,14 @@ pub fn authority(
                 .collect();
             let _ = write!(
                 b,
-                r#"<tr><td>{} <span class="badge">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td><strong>{}</strong><ul class="hits">{}</ul></td></tr>"#,
+                r#"<tr><td>{} <span class="badge">{}</span>{}</td><td>{}</td><td>{}</td><td>{}</td><td><strong>{}</strong><ul class="hits">{}</ul></td></tr>"#,
                 esc(&c.zone_name),
                 if c.in_force {
                     l.t("closure.now")
                 } else {
                     l.t("closure.soon")
                 },
+                closures::lift_button(l, c),
                 esc(&c.from_local),
                 esc(&c.to_local),
                 esc(&c.reason),

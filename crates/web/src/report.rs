@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use bawaba_app::App;
 use bawaba_domain::access::Principal;
-use bawaba_domain::calendar::ZoneConfig;
+use bawaba_domain::calendar::{Closure, ZoneConfig};
 use bawaba_domain::ids::{BookingId, PassageId, ZoneId};
 use bawaba_domain::ledger::{Booking, BookingFilter, BookingState, Gate, WindowView};
 use bawaba_domain::passage::{Passage, Referral};
@@ -214,22 +214,32 @@ pub async fn closures<S: Store>(
     let zones = store.zones().await?;
     let mut out = Vec::new();
     for (zone, c) in agg::open_closures(&zones, now) {
-        // A window starting up to one slot before the closure overlaps it.
-        let slot = TimeDelta::minutes(i64::from(zone.slot.minutes()));
-        let hit = bookings(
-            store,
-            BookingFilter {
-                company: None,
-                zone: Some(zone.id.clone()),
-                state: None,
-                window_from: Some(c.from - slot),
-                window_to: Some(c.to),
-            },
-        )
-        .await?;
-        out.push(agg::closure_row(zone, c, now, &hit));
+        out.push(closure_impact(store, zone, c, now).await?);
     }
     Ok(out)
+}
+
+/// A closure (made, or only proposed) with the bookings it hits.
+pub async fn closure_impact<S: Store>(
+    store: &S,
+    zone: &ZoneConfig,
+    c: &Closure,
+    now: DateTime<Utc>,
+) -> Result<agg::ClosureRow, Error> {
+    // A window starting up to one slot before the closure overlaps it.
+    let slot = TimeDelta::minutes(i64::from(zone.slot.minutes()));
+    let hit = bookings(
+        store,
+        BookingFilter {
+            company: None,
+            zone: Some(zone.id.clone()),
+            state: None,
+            window_from: Some(c.from - slot),
+            window_to: Some(c.to),
+        },
+    )
+    .await?;
+    Ok(agg::closure_row(zone, c, now, &hit))
 }
 
 pub async fn queue<S: Store>(

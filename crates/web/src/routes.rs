@@ -68,6 +68,9 @@ pub fn router<S: Store>(d: Dashboard<S>, stop: watch::Receiver<bool>) -> Router 
         .route("/api/cap", post(alerts::api_cap::<S>))
         .route("/api/alerts/pending", get(alerts::api_pending::<S>))
         .route("/authority/alerts", post(alerts::decide_form::<S>))
+        .route("/authority/closures/new", get(closures::close_page::<S>))
+        .route("/authority/closures", post(closures::close::<S>))
+        .route("/authority/closures/lift", post(closures::lift::<S>))
         .route("/assets/app.css", get(css))
         .route("/assets/app.js", get(js))
         .route("/healthz", get(healthz::<S>))
@@ -78,6 +81,7 @@ pub fn router<S: Store>(d: Dashboard<S>, stop: watch::Receiver<bool>) -> Router 
 
 mod alerts;
 mod audit;
+mod closures;
 
 // ---- common --------------------------------------------------------------------------------
 
@@ -90,6 +94,9 @@ struct PageQuery {
     error: Option<String>,
     /// The outcome of the authority's decision on a pending alert.
     alert: Option<String>,
+    /// The closure the authority just made or lifted.
+    closed: Option<u64>,
+    lifted: Option<u64>,
 }
 
 /// The language of this request, and the `Set-Cookie` remembering a `?lang=` choice.
@@ -152,6 +159,24 @@ fn page_access<S: Store>(
         Access::Anonymous => Err(redirect("/login", None)),
         Access::Refused(p) => Err(page(StatusCode::FORBIDDEN, pages::forbidden(l, &p), None)),
     }
+}
+
+/// A page for `roles` in the language `?lang=` asks for (or remembered): the caller, the
+/// language and the cookie remembering it; else the login redirect or the refusal.
+// The refusal is the response itself, as axum rejections are.
+#[allow(clippy::result_large_err)]
+fn page_for<S: Store>(
+    app: &App<S>,
+    headers: &HeaderMap,
+    roles: &[Role],
+    asked: Option<String>,
+) -> Result<(Principal, Lang, Option<String>), Response> {
+    let q = PageQuery {
+        lang: asked,
+        ..PageQuery::default()
+    };
+    let (l, cookie) = lang(&q, headers);
+    Ok((page_access(app, headers, roles, l)?, l, cookie))
 }
 
 fn json_error(status: StatusCode, message: &str, field: Option<&str>) -> Response {
@@ -329,7 +354,14 @@ async fn authority<S: Store>(
     let pending = app.0.d.app.pending_alerts(&p).await.map_err(Error::App);
     match (overview, head, feed, pending) {
         (Ok(o), Ok(head), Ok(feed), Ok(pending)) => {
-            let notices = pages::notices(l, &pending, q.alert.as_deref(), q.error.as_deref());
+            let outcome = match (q.alert.as_deref(), q.closed, q.lifted) {
+                (Some("confirmed"), ..) => Some("alerts.confirmed"),
+                (Some(_), ..) => Some("alerts.dismissed"),
+                (None, Some(_), _) => Some("closure.done"),
+                (None, None, Some(_)) => Some("closure.lifted"),
+                _ => None,
+            };
+            let notices = pages::notices(l, &pending, outcome, q.error.as_deref());
             let body = pages::authority(l, &p, &d, now, &o, (&feed, head), &notices);
             page(StatusCode::OK, body, cookie)
         }

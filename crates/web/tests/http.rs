@@ -769,8 +769,10 @@ enum Door {
     Api(&'static [Role]),
     /// An operator's decision on a referral of zone act or siz (POST, JSON or form).
     Resolve { form: bool },
-    /// The authority's decision on a pending alert (a form; none is pending here).
-    Decide,
+    /// A form of the authority's page (deciding an alert, closing or lifting): the login
+    /// redirect, the refusal, or back to the page — here with an error, as the matrix's
+    /// forms name nothing that exists (no pending alert, a bad closure, no such closure).
+    AuthorityForm,
 }
 
 const AUTH_ONLY: &[Role] = &[Role::Authority];
@@ -792,7 +794,10 @@ fn door(method: &str, path: &str) -> Option<Door> {
         ("POST", "/api/referrals/{id}/resolve") => Door::Resolve { form: false },
         ("POST", "/api/cap") => Door::Api(ALERTS),
         ("GET", "/api/alerts/pending") => Door::Api(AUTH_ONLY),
-        ("POST", "/authority/alerts") => Door::Decide,
+        ("POST", "/authority/alerts" | "/authority/closures" | "/authority/closures/lift") => {
+            Door::AuthorityForm
+        }
+        ("GET", "/authority/closures/new") => Door::Page(AUTH_ONLY),
         (
             "GET",
             "/api/overview" | "/api/throughput" | "/api/slots" | "/api/turn-times"
@@ -887,13 +892,17 @@ async fn every_route_by_every_caller_in_and_out_of_scope() {
                         req = req.header(header::CONTENT_TYPE, "application/json");
                         Body::from(r#"{"approve":false,"reason":"matrix"}"#)
                     }
-                    (Door::Resolve { form: true } | Door::Decide, _) | (_, "/login") => {
+                    (Door::Resolve { form: true } | Door::AuthorityForm, _) | (_, "/login") => {
                         req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
                         Body::from(match path.as_str() {
                             "/login" => format!("token={}", t.clone().unwrap_or_default()),
                             "/authority/alerts" => {
                                 format!("zone={zone}&key=x%2Cy&decision=confirm")
                             }
+                            "/authority/closures" => format!(
+                                "zone={zone}&from=2026-11-27T10%3A00&to=2026-11-27T09%3A00&reason=matrix"
+                            ),
+                            "/authority/closures/lift" => format!("zone={zone}&id=999"),
                             _ => "decision=reject&reason=matrix".to_owned(),
                         })
                     }
@@ -942,7 +951,7 @@ async fn every_route_by_every_caller_in_and_out_of_scope() {
                         (Some(_), false) if in_scope => (StatusCode::OK, None),
                         (Some(_), false) => (StatusCode::NOT_FOUND, None),
                     },
-                    Door::Decide => match role(who) {
+                    Door::AuthorityForm => match role(who) {
                         None => (StatusCode::SEE_OTHER, Some("/login")),
                         Some(_) if allowed(AUTH_ONLY) => {
                             (StatusCode::SEE_OTHER, Some("/authority?error="))
@@ -1158,7 +1167,7 @@ async fn the_authority_confirms_a_pending_alert_on_its_page() {
         "decided once"
     );
     let page = get(&b.app, "/authority?alert=confirmed", Some(&b.authority)).await;
-    assert!(page.body.contains(r#"id="alert-outcome""#));
+    assert!(page.body.contains(r#"id="outcome""#));
     assert!(!page.body.contains(r#"id="pending-alerts""#));
 }
 
@@ -1197,4 +1206,82 @@ async fn a_watched_truck_is_marked_for_the_operator_and_the_authority() {
         "the feed row is marked"
     );
     assert!(auth.body.contains(r#"id="watch-alert""#));
+}
+
+/// The authority closes a zone from its page: the form, the bookings the closure would hit
+/// shown before confirming (in both languages), the closure made and listed with a Lift
+/// button, lifted; bad fields answer 400 naming the field, and nothing is closed.
+#[tokio::test]
+async fn the_authority_closes_a_zone_after_seeing_the_bookings_it_hits() {
+    let b = bed().await;
+    let zone = ZoneId::parse("act").unwrap();
+    let cfg = b.store.zone(zone.clone()).await.unwrap();
+    let w = cfg.window_containing(b.now + TimeDelta::hours(2));
+    let req = NewBooking {
+        by: None,
+        company: CompanyId::parse("acme").unwrap(),
+        idempotency_key: "close-1".into(),
+        plate: bawaba_domain::plate::Plate::parse("60-44444").unwrap(),
+        epc: None,
+        stops: vec![Stop::new(
+            zone.clone(),
+            w,
+            TransactionType::GeneralCargo,
+            vec![],
+        )],
+    };
+    let booked = b.store.create_booking(req, b.now).await.unwrap().booking.id;
+    let blank = get(&b.app, "/authority/closures/new", Some(&b.authority)).await;
+    assert_eq!(blank.status, StatusCode::OK);
+    assert!(blank.body.contains(r#"id="close-form""#) && !blank.body.contains(r#"id="impact""#));
+    let local = |t: DateTime<Utc>| {
+        t.with_timezone(&chrono::FixedOffset::east_opt(3 * 3600).unwrap())
+            .format("%Y-%m-%dT%H:%M")
+            .to_string()
+    };
+    let query = format!(
+        "zone=act&from={}&to={}&reason=flash+flood+warning",
+        local(w),
+        local(w + TimeDelta::hours(1))
+    );
+    for lang in ["en", "ar"] {
+        let uri = format!("/authority/closures/new?{query}&lang={lang}");
+        let preview = get(&b.app, &uri, Some(&b.authority)).await;
+        assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+        assert!(
+            preview
+                .body
+                .contains(r#"<strong id="hit-count">1</strong>"#),
+            "{lang}"
+        );
+        let id = format!(r#"<bdi dir="ltr">{booked}</bdi>"#);
+        assert!(preview.body.contains(&id), "{lang}");
+    }
+    let z = b.store.zone(zone.clone()).await.unwrap();
+    assert!(z.closures.is_empty(), "a preview closes nothing");
+    let uri = "/authority/closures/new?zone=act&from=tomorrow&to=x&reason=y";
+    let bad = get(&b.app, uri, Some(&b.authority)).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("from"), "{}", bad.body);
+    let form = |path: &str, body: String| {
+        Request::post(path)
+            .header(header::COOKIE, format!("bawaba_session={}", b.authority))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let r = call(&b.app, form("/authority/closures", query.clone())).await;
+    assert_eq!(r.headers[header::LOCATION], "/authority?closed=1#closures");
+    let closures = b.store.zone(zone.clone()).await.unwrap().closures;
+    assert_eq!(closures.len(), 1);
+    assert_eq!(closures[0].reason, "flash flood warning");
+    let page = get(&b.app, "/authority?closed=1", Some(&b.authority)).await;
+    assert!(page.body.contains(r#"id="outcome""#) && page.body.contains(r#"id="lift-act-1""#));
+    let r = call(
+        &b.app,
+        form("/authority/closures/lift", "zone=act&id=1".into()),
+    )
+    .await;
+    assert_eq!(r.headers[header::LOCATION], "/authority?lifted=1#closures");
+    assert!(b.store.zone(zone).await.unwrap().closures.is_empty());
 }

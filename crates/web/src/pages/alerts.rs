@@ -9,12 +9,12 @@ use bawaba_domain::calendar::local;
 use super::esc;
 use crate::i18n::Lang;
 
-/// The top of the authority page: the outcome of the last decision or its error, and the
-/// pending alerts (nothing when nothing waits).
+/// The top of the authority page: the outcome of the last change (an i18n key) or its
+/// error, and the pending alerts (nothing when nothing waits).
 pub fn notices(
     l: Lang,
     pending: &[PendingAlert],
-    outcome: Option<&str>,
+    outcome: Option<&'static str>,
     error: Option<&str>,
 ) -> String {
     let mut b = String::new();
@@ -22,14 +22,7 @@ pub fn notices(
         let _ = write!(b, r#"<p class="flash error" id="error">{}</p>"#, esc(e));
     }
     if let Some(o) = outcome {
-        let _ = write!(
-            b,
-            r#"<p class="flash" id="alert-outcome">{}</p>"#,
-            esc(l.t(match o {
-                "confirmed" => "alerts.confirmed",
-                _ => "alerts.dismissed",
-            }))
-        );
+        let _ = write!(b, r#"<p class="flash" id="outcome">{}</p>"#, esc(l.t(o)));
     }
     if pending.is_empty() {
         return b;

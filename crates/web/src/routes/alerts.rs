@@ -14,7 +14,7 @@ use bawaba_store::Store;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{AUTHORITY, App, Error, api_access, api_error, page_access, redirect, url_encode};
+use super::{AUTHORITY, App, Error, api_access, api_error, redirect, url_encode};
 
 const ALERTS: &[Role] = &[Role::Alerts, Role::Authority];
 
@@ -63,9 +63,8 @@ pub(super) async fn decide_form<S: Store>(
     headers: HeaderMap,
     Form(f): Form<DecideForm>,
 ) -> Response {
-    let (l, _) = super::lang(&super::PageQuery::default(), &headers);
-    let p = match page_access(&app, &headers, AUTHORITY, l) {
-        Ok(p) => p,
+    let p = match super::page_for(&app, &headers, AUTHORITY, None) {
+        Ok((p, ..)) => p,
         Err(r) => return r,
     };
     let confirm = match f.decision.as_str() {

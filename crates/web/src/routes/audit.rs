@@ -11,9 +11,7 @@ use bawaba_domain::ids::ZoneId;
 use bawaba_store::Store;
 use serde::Deserialize;
 
-use super::{
-    AUTHORITY, App, PageQuery, api_access, api_error, error_status, lang, page, page_access,
-};
+use super::{AUTHORITY, App, api_access, api_error, error_status, page, page_for};
 use crate::Error;
 use crate::pages::{self, AuditForm};
 
@@ -85,13 +83,8 @@ pub(super) async fn audit_page<S: Store>(
     Query(q): Query<AuditParams>,
     headers: HeaderMap,
 ) -> Response {
-    let pq = PageQuery {
-        lang: q.lang.clone(),
-        ..PageQuery::default()
-    };
-    let (l, cookie) = lang(&pq, &headers);
-    let p = match page_access(&app, &headers, AUTHORITY, l) {
-        Ok(p) => p,
+    let (p, l, cookie) = match page_for(&app, &headers, AUTHORITY, q.lang.clone()) {
+        Ok(found) => found,
         Err(r) => return r,
     };
     match list(&app, &p, &q).await {
