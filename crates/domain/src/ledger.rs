@@ -837,7 +837,9 @@ impl Ledger {
         Ok(touched)
     }
 
-    /// Marks NO_SHOW every booked visit whose truck can no longer enter at `now`.
+    /// Marks NO_SHOW every booked visit whose truck can no longer enter at `now` — except a
+    /// visit with a window its zone was closed over: nobody could come, so it is CANCELLED,
+    /// naming the closure, and its company's no-show count is untouched.
     pub fn sweep_no_shows(&mut self, now: DateTime<Utc>) -> Touched {
         let due: Vec<BookingId> = self
             .by_deadline
@@ -847,9 +849,29 @@ impl Ledger {
             .collect();
         let mut touched = Touched::default();
         for id in due {
-            self.update(id, now, &mut touched, |b| b.state = BookingState::NoShow);
+            let closed = self.bookings.get(&id).and_then(|b| self.closed_stop(b));
+            self.update(id, now, &mut touched, |b| match closed {
+                // The zone was closed for its window: nobody could come, so no no-show.
+                Some(why) => {
+                    b.state = BookingState::Cancelled;
+                    b.cancel_reason = Some(why);
+                }
+                None => b.state = BookingState::NoShow,
+            });
         }
         touched
+    }
+
+    /// Why a booking could not be kept: the closure of a zone over one of its windows (the
+    /// first such stop), as its cancellation reason.
+    fn closed_stop(&self, b: &Booking) -> Option<String> {
+        b.stops.iter().find_map(|s| {
+            let c = self.zones.get(&s.zone)?.closure_at(s.window_start)?;
+            Some(format!(
+                "zone {} closed over its window (closure {}: {})",
+                s.zone, c.id, c.reason
+            ))
+        })
     }
 
     /// A gate saw the truck enter.

@@ -497,6 +497,37 @@ fn no_show_sweep_marks_and_counts() {
     );
 }
 
+/// A booking whose window its zone was closed over is not a no-show: the sweep cancels it,
+/// naming the closure, and its company's count stays.
+#[test]
+fn a_booking_in_a_closed_window_is_no_no_show() {
+    let mut l = ledger();
+    let hit = l
+        .create(req("a", "k", "601", gc("act", hours(5))), t0(), 1)
+        .unwrap()
+        .id;
+    let missed = l
+        .create(req("a", "k2", "602", gc("act", hours(8))), t0(), 2)
+        .unwrap()
+        .id;
+    l.add_closure(&zid("act"), hours(5), hours(6), "flash flood warning")
+        .unwrap();
+    l.sweep_no_shows(hours(12));
+    let b = l.booking(hit).unwrap();
+    assert_eq!(b.state, BookingState::Cancelled);
+    let why = b.cancel_reason.as_deref().unwrap();
+    assert!(
+        why.contains("closure 1") && why.contains("flash flood warning"),
+        "{why}"
+    );
+    assert_eq!(l.booking(missed).unwrap().state, BookingState::NoShow);
+    assert_eq!(
+        l.no_shows().get(&cid("a")),
+        Some(&1),
+        "only the truck that could have come"
+    );
+}
+
 #[test]
 fn entry_and_exit_move_forward_only() {
     let mut l = ledger();
