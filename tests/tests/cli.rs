@@ -498,6 +498,10 @@ async fn zones_are_closed_reopened_and_capped_from_the_command_line() {
         reopened.starts_with("closure 1 of act lifted"),
         "{reopened}"
     );
+    assert!(
+        reopened.contains("bookings that can come as booked again: 1") && reopened.contains(&id),
+        "the booking in the lifted window is named: {reopened}"
+    );
     assert_eq!(authority.ok(&["closures", "list"]).trim(), "no closures");
     authority.refused(&["zones", "reopen", "act", "1"]);
 

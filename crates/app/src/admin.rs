@@ -6,7 +6,9 @@ use bawaba_domain::access::Principal;
 use bawaba_domain::audit::Who;
 use bawaba_domain::calendar::{Closure, ZoneConfig};
 use bawaba_domain::ids::{BookingId, CompanyId, ZoneId};
-use bawaba_domain::ledger::{AdminChange, Administered, Booking, Gate};
+use bawaba_domain::ledger::{
+    AdminChange, Administered, Booking, BookingFilter, BookingState, Gate,
+};
 use bawaba_store::{Setup, Store};
 use chrono::{DateTime, Utc};
 
@@ -102,9 +104,47 @@ impl<S: Store> App<S> {
         }
     }
 
-    pub async fn remove_closure(&self, p: &Principal, zone: ZoneId, id: u64) -> Result<ZoneConfig> {
-        self.edit_zone(p, AdminChange::RemoveClosure { zone, id })
-            .await
+    /// Lifts closure `id` of `zone`: the zone after, and the bookings still BOOKED in the
+    /// windows it closed — they can come as booked again (their companies are to be told).
+    pub async fn remove_closure(
+        &self,
+        p: &Principal,
+        zone: ZoneId,
+        id: u64,
+    ) -> Result<(ZoneConfig, Vec<Booking>)> {
+        scope::role(p, scope::AUTHORITY)?;
+        let lifted = self
+            .store
+            .zone(zone.clone())
+            .await?
+            .closures
+            .into_iter()
+            .find(|c| c.id == id);
+        let z = self
+            .edit_zone(p, AdminChange::RemoveClosure { zone, id })
+            .await?;
+        let Some(c) = lifted else {
+            return Ok((z, Vec::new()));
+        };
+        let filter = BookingFilter {
+            zone: Some(z.id.clone()),
+            state: Some(BookingState::Booked),
+            window_from: Some(z.window_containing(c.from)),
+            window_to: Some(c.to),
+            ..BookingFilter::default()
+        };
+        let mut back = Vec::new();
+        loop {
+            let page = self
+                .store
+                .list_bookings(filter.clone(), back.last().map(|b: &Booking| b.id), 500)
+                .await?;
+            let full = page.len() == 500;
+            back.extend(page);
+            if !full {
+                return Ok((z, back));
+            }
+        }
     }
 
     /// Caps `company` at `percent` of each window of `zone` (none: no cap).

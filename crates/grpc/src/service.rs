@@ -262,7 +262,7 @@ impl<S: Store> pb::admin_service_server::AdminService for Api<S> {
         scope::role(&p, scope::AUTHORITY).map_err(status)?;
         let r = req.into_inner();
         let zone = cv::zone_id(&r.zone_id, "zone_id").map_err(status)?;
-        let z = self
+        let (z, _back) = self
             .app
             .remove_closure(&p, zone, r.closure_id)
             .await

@@ -307,6 +307,11 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ),
     ("closure.lift", "Lift", "رفع الإغلاق"),
     (
+        "closure.back",
+        "bookings in the lifted windows can come as booked again: tell their companies.",
+        "حجوزات في الفترات التي رُفع عنها الإغلاق يمكنها الحضور كما حُجزت: أبلغوا شركاتها.",
+    ),
+    (
         "closure.done",
         "The zone is closed: its gates are told and its windows take no bookings.",
         "أُغلقت المنطقة: أُبلغت بواباتها ولا تقبل فتراتها حجوزات.",

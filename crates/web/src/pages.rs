@@ -15,7 +15,7 @@ mod audit;
 mod closures;
 pub use alerts::notices;
 pub use audit::{AuditForm, audit};
-pub use closures::{CloseForm, close_zone};
+pub use closures::{CloseForm, back_notice, close_zone};
 
 /// Escapes text for HTML element content and quoted attribute values (`&`, `<`, `>`, `"`, `'`).
 pub fn esc(s: &str) -> std::borrow::Cow<'_, str> {

@@ -97,6 +97,8 @@ struct PageQuery {
     /// The closure the authority just made or lifted.
     closed: Option<u64>,
     lifted: Option<u64>,
+    /// Bookings that can come as booked again after a lift.
+    back: Option<usize>,
 }
 
 /// The language of this request, and the `Set-Cookie` remembering a `?lang=` choice.
@@ -361,7 +363,10 @@ async fn authority<S: Store>(
                 (None, None, Some(_)) => Some("closure.lifted"),
                 _ => None,
             };
-            let notices = pages::notices(l, &pending, outcome, q.error.as_deref());
+            let mut notices = pages::notices(l, &pending, outcome, q.error.as_deref());
+            if let (Some(_), Some(n)) = (q.lifted, q.back) {
+                notices.push_str(&pages::back_notice(l, n));
+            }
             let body = pages::authority(l, &p, &d, now, &o, (&feed, head), &notices);
             page(StatusCode::OK, body, cookie)
         }

@@ -1282,6 +1282,20 @@ async fn the_authority_closes_a_zone_after_seeing_the_bookings_it_hits() {
         form("/authority/closures/lift", "zone=act&id=1".into()),
     )
     .await;
-    assert_eq!(r.headers[header::LOCATION], "/authority?lifted=1#closures");
+    assert_eq!(
+        r.headers[header::LOCATION],
+        "/authority?lifted=1&back=1#closures",
+        "the booking in the lifted window can come again"
+    );
+    let page = get(
+        &b.app,
+        "/authority?lifted=1&back=1&lang=ar",
+        Some(&b.authority),
+    )
+    .await;
+    assert!(
+        page.body
+            .contains(r#"<p class="flash" id="back"><strong>1</strong>"#)
+    );
     assert!(b.store.zone(zone).await.unwrap().closures.is_empty());
 }

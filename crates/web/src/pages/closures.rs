@@ -125,3 +125,11 @@ pub fn lift_button(l: Lang, c: &ClosureRow) -> String {
         l.t("closure.lift")
     )
 }
+
+/// After a lift: how many bookings in the lifted windows can come as booked again.
+pub fn back_notice(l: Lang, n: usize) -> String {
+    format!(
+        r#"<p class="flash" id="back"><strong>{n}</strong> {}</p>"#,
+        l.t("closure.back")
+    )
+}

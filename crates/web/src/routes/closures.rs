@@ -161,7 +161,10 @@ pub(super) async fn lift<S: Store>(
         Err(e) => Err(e.into()),
     };
     match lifted {
-        Ok(_) => redirect(&format!("/authority?lifted={}#closures", f.id), None),
+        Ok((_, back)) => redirect(
+            &format!("/authority?lifted={}&back={}#closures", f.id, back.len()),
+            None,
+        ),
         Err(e) => redirect(
             &format!("/authority?error={}", url_encode(&e.to_string())),
             None,
