@@ -44,21 +44,11 @@ pub struct Overbooked {
     pub capacity: u32,
 }
 
-impl<S: Store> App<S> {
-    /// Changes a zone's capacity. Refused (FAILED_PRECONDITION, naming the windows) when it
-    /// would leave booked windows of the horizon over their new capacity, unless `confirm`.
-    pub async fn set_capacity(
-        &self,
-        p: &Principal,
-        zone: ZoneId,
-        change: CapacityChange,
-        confirm: bool,
-    ) -> Result<ZoneConfig> {
-        scope::role(p, scope::AUTHORITY)?;
-        scope::zone(p, &zone)?;
-        let cfg = self.store.zone(zone.clone()).await?;
-        let now = self.clock.now();
-        let after = match &change {
+impl CapacityChange {
+    /// The zone as it would be after the change (the preview the check runs on; the ledger
+    /// makes the change with the same functions).
+    fn applied_to(&self, cfg: &ZoneConfig, now: DateTime<Utc>) -> Result<ZoneConfig> {
+        Ok(match self {
             CapacityChange::Template(t) => {
                 t.validate()?;
                 ZoneConfig {
@@ -77,14 +67,11 @@ impl<S: Store> App<S> {
                 capacity,
                 reason,
             } => cfg.with_override((*from, *to), *capacity, reason, now)?,
-        };
-        let over = self.overbooked(&after, now).await?;
-        if !over.is_empty() && !confirm {
-            return Err(Error::Refused(bawaba_domain::Error::Precondition(
-                over_message(&over),
-            )));
-        }
-        let change = match change {
+        })
+    }
+
+    fn into_admin(self, zone: ZoneId) -> AdminChange {
+        match self {
             CapacityChange::Template(template) => AdminChange::SetTemplate { zone, template },
             CapacityChange::Hours {
                 days,
@@ -108,7 +95,31 @@ impl<S: Store> App<S> {
                 capacity,
                 reason,
             },
-        };
+        }
+    }
+}
+
+impl<S: Store> App<S> {
+    /// Changes a zone's capacity. Refused (FAILED_PRECONDITION, naming the windows) when it
+    /// would leave booked windows of the horizon over their new capacity, unless `confirm`.
+    pub async fn set_capacity(
+        &self,
+        p: &Principal,
+        zone: ZoneId,
+        change: CapacityChange,
+        confirm: bool,
+    ) -> Result<ZoneConfig> {
+        scope::role(p, scope::AUTHORITY)?;
+        scope::zone(p, &zone)?;
+        let cfg = self.store.zone(zone.clone()).await?;
+        let now = self.clock.now();
+        let over = self.overbooked(&change.applied_to(&cfg, now)?, now).await?;
+        if !over.is_empty() && !confirm {
+            return Err(Error::Refused(bawaba_domain::Error::Precondition(
+                over_message(&over),
+            )));
+        }
+        let change = change.into_admin(zone);
         self.edit_zone(p, change).await
     }
 

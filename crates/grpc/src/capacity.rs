@@ -75,30 +75,39 @@ impl<S: Store> Api<S> {
         &self,
         req: Request<pb::SetCapacityTemplateRequest>,
     ) -> Reply<pb::Zone> {
+        self.change_capacity(req, |r| {
+            let template = cv::template(r.default_capacity, &r.hours);
+            (
+                &r.zone_id,
+                template.map(CapacityChange::Template),
+                r.confirm,
+            )
+        })
+        .await
+    }
+
+    pub(crate) async fn set_part(&self, req: Request<pb::SetCapacityRequest>) -> Reply<pb::Zone> {
+        self.change_capacity(req, |r| (&r.zone_id, capacity_change(r), r.confirm))
+            .await
+    }
+
+    /// A capacity change the request describes (its zone, the change, `confirm`), made once
+    /// the caller's role is checked; the zone is checked before the change.
+    async fn change_capacity<T>(
+        &self,
+        req: Request<T>,
+        read: impl FnOnce(&T) -> (&String, Result<CapacityChange>, bool),
+    ) -> Reply<pb::Zone> {
         let p = self.who(&req)?;
         // The role first: a caller who may not administer learns nothing of its input.
         scope::role(&p, scope::AUTHORITY).map_err(status)?;
         let r = req.into_inner();
-        let zone = cv::zone_id(&r.zone_id, "zone_id").map_err(status)?;
-        let template = cv::template(r.default_capacity, &r.hours).map_err(status)?;
-        let change = CapacityChange::Template(template);
+        let (zone, change, confirm) = read(&r);
+        let zone = cv::zone_id(zone, "zone_id").map_err(status)?;
+        let change = change.map_err(status)?;
         let z = self
             .app
-            .set_capacity(&p, zone, change, r.confirm)
-            .await
-            .map_err(status)?;
-        Ok(Response::new(cv::pb_zone(&z)))
-    }
-
-    pub(crate) async fn set_part(&self, req: Request<pb::SetCapacityRequest>) -> Reply<pb::Zone> {
-        let p = self.who(&req)?;
-        scope::role(&p, scope::AUTHORITY).map_err(status)?;
-        let r = req.into_inner();
-        let zone = cv::zone_id(&r.zone_id, "zone_id").map_err(status)?;
-        let change = capacity_change(&r).map_err(status)?;
-        let z = self
-            .app
-            .set_capacity(&p, zone, change, r.confirm)
+            .set_capacity(&p, zone, change, confirm)
             .await
             .map_err(status)?;
         Ok(Response::new(cv::pb_zone(&z)))

@@ -181,6 +181,18 @@ fn page_for<S: Store>(
     Ok((page_access(app, headers, roles, l)?, l, cookie))
 }
 
+/// Back to the authority's page after one of its forms: with `query` saying what was done, or
+/// with the error.
+fn to_authority(done: Result<String, impl std::fmt::Display>) -> Response {
+    match done {
+        Ok(query) => redirect(&format!("/authority?{query}"), None),
+        Err(e) => redirect(
+            &format!("/authority?error={}", url_encode(&e.to_string())),
+            None,
+        ),
+    }
+}
+
 fn json_error(status: StatusCode, message: &str, field: Option<&str>) -> Response {
     let mut body = serde_json::json!({ "error": message });
     if let Some(f) = field {

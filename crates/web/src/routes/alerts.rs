@@ -14,7 +14,7 @@ use bawaba_store::Store;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{AUTHORITY, App, Error, api_access, api_error, redirect, url_encode};
+use super::{AUTHORITY, App, Error, api_access, api_error, to_authority};
 
 const ALERTS: &[Role] = &[Role::Alerts, Role::Authority];
 
@@ -75,23 +75,14 @@ pub(super) async fn decide_form<S: Store>(
                 "decision",
                 format!("{other:?}: expected confirm or dismiss"),
             );
-            return redirect(
-                &format!("/authority?error={}", url_encode(&e.to_string())),
-                None,
-            );
+            return to_authority(Err::<String, _>(e));
         }
     };
     let decided = match ZoneId::parse(&f.zone) {
         Ok(zone) => app.0.d.app.decide_alert(&p, &zone, &f.key, confirm).await,
         Err(e) => Err(e.into()),
     };
-    match decided {
-        Ok(z) => redirect(&format!("/authority?alert={}", z.effect.as_str()), None),
-        Err(e) => redirect(
-            &format!("/authority?error={}", url_encode(&e.to_string())),
-            None,
-        ),
-    }
+    to_authority(decided.map(|z| format!("alert={}", z.effect.as_str())))
 }
 
 fn closure_json(c: &Closure) -> Value {

@@ -9,7 +9,7 @@ use bawaba_domain::ids::ZoneId;
 use bawaba_store::Store;
 use serde::Deserialize;
 
-use super::{AUTHORITY, App, Error, now, page, page_for, redirect, url_encode};
+use super::{AUTHORITY, App, Error, now, page, page_for, to_authority};
 use crate::pages::{self, CloseForm};
 use crate::report;
 
@@ -132,13 +132,7 @@ pub(super) async fn close<S: Store>(
             .map_err(Error::App),
         Err(e) => Err(e),
     };
-    match made {
-        Ok((c, _)) => redirect(&format!("/authority?closed={}#closures", c.id), None),
-        Err(e) => redirect(
-            &format!("/authority?error={}", url_encode(&e.to_string())),
-            None,
-        ),
-    }
+    to_authority(made.map(|(c, _)| format!("closed={}#closures", c.id)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -160,14 +154,5 @@ pub(super) async fn lift<S: Store>(
         Ok(zone) => app.0.d.app.remove_closure(&p, zone, f.id).await,
         Err(e) => Err(e.into()),
     };
-    match lifted {
-        Ok((_, back)) => redirect(
-            &format!("/authority?lifted={}&back={}#closures", f.id, back.len()),
-            None,
-        ),
-        Err(e) => redirect(
-            &format!("/authority?error={}", url_encode(&e.to_string())),
-            None,
-        ),
-    }
+    to_authority(lifted.map(|(_, back)| format!("lifted={}&back={}#closures", f.id, back.len())))
 }
