@@ -50,6 +50,7 @@ struct Bed {
     company: String,
     gate: String,
     alerts: String,
+    security: String,
     refer_act: PassageId,
     refer_siz: PassageId,
     now: DateTime<Utc>,
@@ -155,6 +156,7 @@ async fn bed() -> Bed {
     let company = issue(Role::Company, Some("acme"), None);
     let gate = issue(Role::Gate, None, Some("act"));
     let alerts = issue(Role::Alerts, None, None);
+    let security = issue(Role::Security, None, None);
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let app = bawaba_web::router(
         Dashboard {
@@ -174,6 +176,7 @@ async fn bed() -> Bed {
         company,
         gate,
         alerts,
+        security,
         refer_act: refer_act_id,
         refer_siz: refer_siz_id,
         now,
@@ -754,6 +757,7 @@ enum Who {
     OperatorAct,
     Authority,
     Alerts,
+    Security,
 }
 
 /// What a route is: who may use it, and what it answers the others.
@@ -856,6 +860,7 @@ async fn every_route_by_every_caller_in_and_out_of_scope() {
         Who::OperatorAct => Some(b.operator_act.clone()),
         Who::Authority => Some(b.authority.clone()),
         Who::Alerts => Some(b.alerts.clone()),
+        Who::Security => Some(b.security.clone()),
     };
     let role = |w: Who| match w {
         Who::Nobody | Who::Unknown => None,
@@ -864,6 +869,7 @@ async fn every_route_by_every_caller_in_and_out_of_scope() {
         Who::OperatorAct => Some(Role::Operator),
         Who::Authority => Some(Role::Authority),
         Who::Alerts => Some(Role::Alerts),
+        Who::Security => Some(Role::Security),
     };
     let mut wrong = Vec::new();
     let mut n = 100;
@@ -877,6 +883,7 @@ async fn every_route_by_every_caller_in_and_out_of_scope() {
             Who::OperatorAct,
             Who::Authority,
             Who::Alerts,
+            Who::Security,
         ] {
             for zone in ["act", "siz"] {
                 n += 1;
