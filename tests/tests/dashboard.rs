@@ -132,9 +132,12 @@ async fn report(addr: SocketAddr, gate_token: &str, passages: Vec<pb::Passage>) 
         channel(&format!("http://{addr}"), None).await.unwrap(),
         BearerToken::new(Some(gate_token)).unwrap(),
     );
-    g.report_passages(pb::ReportPassagesRequest { passages })
-        .await
-        .unwrap();
+    g.report_passages(pb::ReportPassagesRequest {
+        passages,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
 }
 
 async fn text(c: &Client, css: &str) -> String {

@@ -457,15 +457,35 @@ async fn tokens_of_one_zone_never_open_another_zone_s_barrier() {
     for (n, zone) in [(1, "siz"), (2, "act")] {
         let req = pb::ReportPassagesRequest {
             passages: vec![referred(n, zone, "siz-east", "in-1")],
+            ..Default::default()
         };
         let refused = attacker.report_passages(req).await.unwrap_err();
         assert_eq!(refused.code(), tonic::Code::NotFound, "{refused:?}");
     }
+    // Nor may it move the siz gate's report mark (which holds siz's no-shows back).
+    let mark = pb::ReportPassagesRequest {
+        gate_id: "siz-east".into(),
+        reported_through: Some(bawaba_grpc::convert::timestamp(chrono::Utc::now())),
+        ..Default::default()
+    };
+    let refused = attacker.report_passages(mark).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::NotFound, "{refused:?}");
+    let half = pb::ReportPassagesRequest {
+        gate_id: "act-north".into(),
+        ..Default::default()
+    };
+    let refused = attacker.report_passages(half).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
+    assert!(
+        refused.message().contains("reported_through"),
+        "{refused:?}"
+    );
     // A real referral of the siz gate (reported with the authority's token).
     let real = referred(3, "siz", "siz-east", "in-1");
     gate_client(&authority)
         .report_passages(pb::ReportPassagesRequest {
             passages: vec![real.clone()],
+            ..Default::default()
         })
         .await
         .unwrap();

@@ -65,6 +65,20 @@ impl<S: Store> App<S> {
     /// caller's zone, a lane of that gate and the lane's direction; the batch is refused
     /// whole otherwise, naming the passage.
     pub async fn report_passages(&self, p: &Principal, passages: Vec<Passage>) -> Result<Reported> {
+        self.report_passages_through(p, passages, None).await
+    }
+
+    /// [`App::report_passages`], and with `through` = `(gate, t)` that `gate` (of the
+    /// caller's scope, NOT_FOUND otherwise; every passage of the batch must be its) has
+    /// delivered every passage it decided before `t` — in the same commit. The no-show sweep
+    /// waits for every gate of a zone to report past a booking's entry period. A mark ahead of
+    /// the scheduler's clock counts as now.
+    pub async fn report_passages_through(
+        &self,
+        p: &Principal,
+        passages: Vec<Passage>,
+        through: Option<(GateId, DateTime<Utc>)>,
+    ) -> Result<Reported> {
         scope::role(p, scope::GATES)?;
         if passages.len() > MAX_PASSAGES {
             return Err(Error::invalid(
@@ -76,7 +90,14 @@ impl<S: Store> App<S> {
         for (i, x) in passages.iter().enumerate() {
             check_passage(p, &gates, x, &format!("passages[{i}]"))?;
         }
-        let reported = self.store.report_passages(passages.clone()).await?;
+        let through = match through {
+            Some((gate, t)) => Some(self.reporter(p, &gates, &passages, gate, t)?),
+            None => None,
+        };
+        let reported = self
+            .store
+            .report_passages_through(passages.clone(), through)
+            .await?;
         let new: HashSet<PassageId> = reported.new.iter().copied().collect();
         let new: Vec<&Passage> = passages.iter().filter(|x| new.contains(&x.id)).collect();
         self.metrics.passages_recorded(&new);
@@ -86,6 +107,28 @@ impl<S: Store> App<S> {
             }
         }
         Ok(reported)
+    }
+
+    /// The report mark of a batch: a gate of the caller's scope whose every passage of the
+    /// batch is, at the latest now.
+    fn reporter(
+        &self,
+        p: &Principal,
+        gates: &[Gate],
+        passages: &[Passage],
+        gate: GateId,
+        t: DateTime<Utc>,
+    ) -> Result<(GateId, DateTime<Utc>)> {
+        if !gates.iter().any(|g| g.id == gate && scope::sees_gate(p, g)) {
+            return Err(Error::not_found("gate", &gate));
+        }
+        if let Some(i) = passages.iter().position(|x| x.gate != gate) {
+            return Err(Error::invalid(
+                format!("passages[{i}].gate_id"),
+                format!("is not {gate}, the gate whose report this is"),
+            ));
+        }
+        Ok((gate, t.min(self.clock.now())))
     }
 
     /// The commands for `gate` from now on, for its agent (a gate token of its zone).

@@ -99,6 +99,11 @@ struct ZoneLabel {
     zone: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GateLabel {
+    gate: String,
+}
+
 /// No-shows per company, as last read from the store.
 #[derive(Debug, Default)]
 struct NoShows(Mutex<std::collections::BTreeMap<String, u64>>);
@@ -221,6 +226,8 @@ pub struct Metrics {
     grpc_latency: Family<MethodLabels, Histogram, fn() -> Histogram>,
     grpc_in_flight: Family<MethodLabels, Gauge>,
     sync_streams: Gauge,
+    gate_reported: Family<GateLabel, Gauge>,
+    sweep_held: Family<ZoneLabel, Gauge>,
 }
 
 impl Default for Metrics {
@@ -350,8 +357,22 @@ impl Metrics {
             "SyncBookings streams open (gate agents following a zone)",
             sync_streams.clone(),
         );
+        let gate_reported = Family::default();
+        registry.register(
+            "bawaba_gate_reported_through_timestamp_seconds",
+            "Per gate: every passage it decided before this instant (Unix seconds) has reached the scheduler",
+            gate_reported.clone(),
+        );
+        let sweep_held = Family::default();
+        registry.register(
+            "bawaba_no_show_sweep_held_seconds",
+            "Per zone: how far behind now the no-show sweep is held, waiting for the zone's gate that has reported least far (0: not held)",
+            sweep_held.clone(),
+        );
         Metrics {
             registry,
+            gate_reported,
+            sweep_held,
             bookings,
             passages,
             passage_reasons,
@@ -518,7 +539,37 @@ impl Metrics {
             .map(|(c, n)| (c.to_string(), n))
             .collect();
         *self.commits.0.lock().unwrap_or_else(|e| e.into_inner()) = store.commit_stats();
+        self.refresh_reports(store, &zones, now).await?;
         self.refreshed.set(now.timestamp());
+        Ok(())
+    }
+
+    /// Each gate's report mark, and how far each zone's no-show sweep is held behind `now`.
+    async fn refresh_reports<S: Store>(
+        &self,
+        store: &S,
+        zones: &[bawaba_domain::calendar::ZoneConfig],
+        now: DateTime<Utc>,
+    ) -> Result<(), bawaba_store::Error> {
+        let reported = store.reported().await?;
+        for (gate, at) in &reported {
+            self.gate_reported
+                .get_or_create(&GateLabel {
+                    gate: gate.to_string(),
+                })
+                .set(at.timestamp());
+        }
+        let holds = bawaba_domain::ledger::sweep_holds(&store.gates().await?, &reported);
+        for z in zones {
+            let behind = holds
+                .get(&z.id)
+                .map_or(0, |h| (now - *h).num_seconds().max(0));
+            self.sweep_held
+                .get_or_create(&ZoneLabel {
+                    zone: z.id.to_string(),
+                })
+                .set(behind);
+        }
         Ok(())
     }
 

@@ -223,6 +223,64 @@ async fn a_gate_reports_only_its_own_gates_lanes_and_directions() {
     assert_eq!(r.new.len(), 1);
 }
 
+/// A report's mark names one gate of the caller's zone (another zone's answers as one that
+/// does not exist) and covers only its passages; a mark ahead of the clock counts as now.
+#[tokio::test]
+async fn a_gate_marks_what_it_has_reported_for_its_own_gates_only() {
+    let b = bed().await;
+    let gate_act = principal(Role::Gate, None, Some("act"));
+    let now = b.app.clock().now();
+    let (act_gate, siz_gate) = (
+        GateId::parse("act-gate").unwrap(),
+        GateId::parse("siz-gate").unwrap(),
+    );
+    let mark = |g: &GateId, t| Some((g.clone(), t));
+    let theirs = b
+        .app
+        .report_passages_through(&gate_act, vec![], mark(&siz_gate, now))
+        .await
+        .unwrap_err();
+    let none = b
+        .app
+        .report_passages_through(
+            &gate_act,
+            vec![],
+            mark(&GateId::parse("nowhere").unwrap(), now),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(theirs.kind(), Kind::NotFound);
+    assert_eq!(shape(&theirs, "siz-gate"), shape(&none, "nowhere"));
+    // Every passage of a marked report is the marked gate's.
+    let authority = principal(Role::Authority, None, None);
+    let other = passage(1, "siz", "siz-gate", "in-1", Direction::In);
+    let e = b
+        .app
+        .report_passages_through(&authority, vec![other], mark(&act_gate, now))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), Kind::Invalid);
+    assert!(e.to_string().contains("passages[0].gate_id"), "{e}");
+    assert!(
+        b.app.store().reported().await.unwrap().is_empty(),
+        "nothing stored"
+    );
+    let x = passage(2, "act", "act-gate", "in-1", Direction::In);
+    b.app
+        .report_passages_through(
+            &gate_act,
+            vec![x],
+            mark(&act_gate, now + TimeDelta::hours(5)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        b.app.store().reported().await.unwrap().get(&act_gate),
+        Some(&now),
+        "a mark ahead of the scheduler's clock counts as now"
+    );
+}
+
 #[tokio::test]
 async fn an_operator_never_opens_another_zone_s_barrier() {
     let b = bed().await;

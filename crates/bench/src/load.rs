@@ -1159,7 +1159,10 @@ impl Caller {
                     .collect::<Vec<_>>();
                 let sent = passages.len();
                 let answer = api
-                    .report_passages(pb::ReportPassagesRequest { passages })
+                    .report_passages(pb::ReportPassagesRequest {
+                        passages,
+                        ..Default::default()
+                    })
                     .await;
                 let entering: Vec<Truck> = batch
                     .into_iter()

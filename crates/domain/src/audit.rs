@@ -63,10 +63,11 @@ pub enum AuditKind {
     WatchRemoved,
     OverrideAdded,
     OverrideRemoved,
+    NoShowTakenBack,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 20] = [
+    pub const ALL: [AuditKind; 21] = [
         AuditKind::ZoneSaved,
         AuditKind::TemplateSet,
         AuditKind::RulesSet,
@@ -87,6 +88,7 @@ impl AuditKind {
         AuditKind::WatchRemoved,
         AuditKind::OverrideAdded,
         AuditKind::OverrideRemoved,
+        AuditKind::NoShowTakenBack,
     ];
 
     /// The kind's code, as the API, the CLI and the pages name it.
@@ -112,6 +114,7 @@ impl AuditKind {
             AuditKind::WatchRemoved => "watch.removed",
             AuditKind::OverrideAdded => "capacity.override_added",
             AuditKind::OverrideRemoved => "capacity.override_removed",
+            AuditKind::NoShowTakenBack => "booking.no_show_taken_back",
         }
     }
 }

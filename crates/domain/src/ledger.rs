@@ -63,7 +63,9 @@ impl Stop {
 }
 
 /// Where a booking is in its life. States only move forward:
-/// `Booked → Entered → Exited`, `Booked → Cancelled`, `Booked → NoShow`.
+/// `Booked → Entered → Exited`, `Booked → Cancelled`, `Booked → NoShow` — and
+/// `NoShow → Entered` when a gate's passage proves the truck came after all (see
+/// [`Ledger::record_passage`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum BookingState {
     Booked,
@@ -312,6 +314,8 @@ pub struct Touched {
     pub referrals: BTreeSet<PassageId>,
     /// Audit records of the changes, to be stored in the same commit.
     pub audit: Vec<AuditRecord>,
+    /// Gates whose report mark moved (see [`Ledger::note_reported`]).
+    pub reports: BTreeSet<GateId>,
 }
 
 impl Touched {
@@ -330,6 +334,7 @@ impl Touched {
         self.passages.extend(other.passages);
         self.referrals.extend(other.referrals);
         self.audit.extend(other.audit);
+        self.reports.extend(other.reports);
     }
 }
 
@@ -346,6 +351,8 @@ pub struct Records {
     /// The recording number of each passage (the order the store recorded them in).
     pub passage_log: Vec<(u64, PassageId)>,
     pub referrals: Vec<Referral>,
+    /// Each gate's report mark (see [`Ledger::note_reported`]).
+    pub reported: Vec<(GateId, DateTime<Utc>)>,
 }
 
 /// Result of [`Ledger::create`].
@@ -404,6 +411,8 @@ pub struct Ledger {
     /// (the live feed) follow this order, not the ids.
     passage_log: BTreeMap<u64, PassageId>,
     referrals: BTreeMap<PassageId, Referral>,
+    /// Per gate, the instant before which it has delivered every passage it decided.
+    reported: BTreeMap<GateId, DateTime<Utc>>,
 }
 
 impl Ledger {
@@ -456,6 +465,7 @@ impl Ledger {
             .into_iter()
             .map(|r| (r.passage.id, r))
             .collect();
+        l.reported = records.reported.into_iter().collect();
         l
     }
 
@@ -837,16 +847,13 @@ impl Ledger {
         Ok(touched)
     }
 
-    /// Marks NO_SHOW every booked visit whose truck can no longer enter at `now` — except a
-    /// visit with a window its zone was closed over: nobody could come, so it is CANCELLED,
-    /// naming the closure, and its company's no-show count is untouched.
+    /// Marks NO_SHOW every booked visit whose truck can no longer enter at `now` and that
+    /// every gate of its zone has reported past (see [`Ledger::sweep_holds`]: until then a
+    /// passage that proves the truck came may still be on its way) — except a visit with a
+    /// window its zone was closed over: nobody could come, so it is CANCELLED, naming the
+    /// closure, and its company's no-show count is untouched.
     pub fn sweep_no_shows(&mut self, now: DateTime<Utc>) -> Touched {
-        let due: Vec<BookingId> = self
-            .by_deadline
-            .iter()
-            .take_while(|(d, _)| *d < now)
-            .map(|(_, id)| *id)
-            .collect();
+        let due = self.due_no_shows(now);
         let mut touched = Touched::default();
         for id in due {
             let closed = self.bookings.get(&id).and_then(|b| self.closed_stop(b));
@@ -860,6 +867,21 @@ impl Ledger {
             });
         }
         touched
+    }
+
+    /// The booked visits past their entry period at `now` that every gate of their zone has
+    /// reported past.
+    fn due_no_shows(&self, now: DateTime<Utc>) -> Vec<BookingId> {
+        let holds = self.sweep_holds();
+        self.by_deadline
+            .iter()
+            .take_while(|(d, _)| *d < now)
+            .filter(|(d, id)| {
+                let first = self.bookings.get(id).and_then(|b| b.stops.first());
+                first.and_then(|s| holds.get(&s.zone)).is_none_or(|h| d < h)
+            })
+            .map(|(_, id)| *id)
+            .collect()
     }
 
     /// Why a booking could not be kept: the closure of a zone over one of its windows (the
@@ -1028,7 +1050,9 @@ impl Ledger {
         if p.verdict == Verdict::Allow
             && let Some(id) = p.booking
         {
-            self.progress(id, &p.zone, p.direction, p.decided_at, &mut touched);
+            let by = Who::named(format!("gate {}", p.gate));
+            let place = (&p.zone, p.direction);
+            self.progress(id, place, p.decided_at, (p.id, &by), &mut touched);
         }
         if p.verdict == Verdict::Refer {
             let r = Referral {
@@ -1048,13 +1072,16 @@ impl Ledger {
         Ok((true, touched))
     }
 
-    /// Marks the booking's stop in `zone` entered or exited at `at`, and the visit's state.
+    /// Marks the booking's stop in `zone` entered or exited at `at`, and the visit's state. A
+    /// NO_SHOW visit whose truck is proven to have entered (by `proof`, a passage ALLOWed or
+    /// approved by `by`) was marked too early: it becomes ENTERED, its company's no-show count
+    /// drops back, and the take-back is audited.
     fn progress(
         &mut self,
         id: BookingId,
-        zone: &ZoneId,
-        direction: Direction,
+        (zone, direction): (&ZoneId, Direction),
         at: DateTime<Utc>,
+        (proof, by): (PassageId, &Who),
         touched: &mut Touched,
     ) {
         let Some(b) = self.bookings.get(&id) else {
@@ -1072,10 +1099,12 @@ impl Ledger {
         };
         let Some(i) = stop else { return };
         let last = i + 1 == b.stops.len();
+        let taken_back = (direction == Direction::In && b.state == BookingState::NoShow)
+            .then(|| audit::booking_fields(b));
         self.update(id, at, touched, |b| match direction {
             Direction::In => {
                 b.stops[i].entered_at = Some(at);
-                if b.state.can_become(BookingState::Entered) {
+                if b.state.can_become(BookingState::Entered) || taken_back.is_some() {
                     b.state = BookingState::Entered;
                     b.entered_at = Some(at);
                 }
@@ -1088,6 +1117,18 @@ impl Ledger {
                 }
             }
         });
+        if let Some(before) = taken_back {
+            self.audit_booking(
+                Some((by.clone(), before)),
+                id,
+                AuditKind::NoShowTakenBack,
+                at,
+                touched,
+            );
+            if let Some(r) = touched.audit.last_mut() {
+                r.objects.push(format!("passage:{proof}"));
+            }
+        }
     }
 
     pub fn passage(&self, id: PassageId) -> Option<&Passage> {
@@ -1183,7 +1224,7 @@ impl Ledger {
         let before = audit::referral_fields(r);
         let mut touched = Touched::default();
         if approve && let Some(b) = booking {
-            self.progress(b, &zone, direction, now, &mut touched);
+            self.progress(b, (&zone, direction), now, (id, by), &mut touched);
         }
         if let Some(r) = self.referrals.get_mut(&id) {
             r.state = if approve {
@@ -1362,6 +1403,8 @@ impl Ledger {
 
 mod admin;
 mod alerts;
+mod reports;
+pub use reports::sweep_holds;
 #[cfg(test)]
 mod tests;
 mod watch;

@@ -26,12 +26,10 @@ use crate::devices::{
 };
 use crate::serial::StatsHandle;
 
-/// Passages sent per ReportPassages call.
-const UPLINK_BATCH: usize = 200;
-/// How long the uplink lets passages gather before reporting them.
-const UPLINK_GATHER: Duration = Duration::from_millis(20);
+mod uplink;
+use uplink::{Deciding, uplink_loop};
+
 const BACKOFF_START: Duration = Duration::from_millis(500);
-const BACKOFF_MAX: Duration = Duration::from_secs(15);
 
 /// Why the agent could not start.
 #[derive(Debug, thiserror::Error)]
@@ -80,10 +78,18 @@ pub struct AgentHandle {
     pub reads: tokio::sync::broadcast::Sender<LaneRead>,
     /// The agent's Prometheus metrics (served at `[metrics] listen`).
     pub metrics: Arc<crate::metrics::AgentMetrics>,
+    report_now: Arc<Notify>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl AgentHandle {
+    /// Has the uplink report the gate's mark now (it does at least every 30 s of the agent's
+    /// clock by itself), for whoever needs the scheduler to know it promptly (the simulator
+    /// before its no-show sweep).
+    pub fn report_now(&self) {
+        self.report_now.notify_one();
+    }
+
     /// Passages not yet acknowledged by the scheduler.
     pub fn outbox_len(&self) -> usize {
         self.outbox.lock().map_or(0, |o| o.len())
@@ -104,11 +110,17 @@ impl AgentHandle {
     }
 }
 
-/// A read as a lane took it: which lane, and what was read.
+/// A read as a lane took it: which lane, what was read, and where the lane stands after it.
 #[derive(Debug, Clone)]
 pub struct LaneRead {
     pub lane: LaneId,
     pub kind: ReadKind,
+    /// Passages the read decided (a truck's evidence complete, or another truck come).
+    pub decided: usize,
+    /// Whether a passage is being gathered after it (decided when its window closes). A read
+    /// that decided nothing and left nothing pending was ignored (a repeat within the
+    /// hold-off).
+    pub pending: bool,
 }
 
 /// Shared by the lane and link tasks.
@@ -118,6 +130,10 @@ struct Shared {
     replica: Arc<RwLock<Replica>>,
     outbox: Arc<Mutex<VecDeque<Passage>>>,
     outbox_ready: Notify,
+    /// Wakes the uplink to report the gate's mark now (see [`AgentHandle::report_now`]).
+    report_now: Arc<Notify>,
+    /// The lanes' decisions under way: the report mark stays below them.
+    deciding: Deciding,
     online: Arc<AtomicBool>,
     counters: Arc<AgentCounters>,
     clock: Clock,
@@ -156,6 +172,8 @@ pub fn start(
         replica: Arc::new(RwLock::new(replica)),
         outbox: Arc::new(Mutex::new(state.outbox.into())),
         outbox_ready: Notify::new(),
+        report_now: Arc::default(),
+        deciding: Deciding::default(),
         online: Arc::new(AtomicBool::new(false)),
         counters: Arc::default(),
         clock,
@@ -203,6 +221,7 @@ pub fn start(
         devices,
         passages: shared.decided.clone(),
         reads: shared.reads.clone(),
+        report_now: Arc::clone(&shared.report_now),
         tasks,
     })
 }
@@ -315,17 +334,17 @@ async fn lane_loop(
             }
             _ = shutdown.changed() => return,
         };
-        let now = shared.clock.now();
+        let now = shared
+            .deciding
+            .begin(&lane.logic.lane, shared.clock.as_ref());
         let offline = !shared.online.load(Ordering::Relaxed);
         let taken = read
             .as_ref()
             .filter(|_| shared.reads.receiver_count() > 0)
-            .map(|r| LaneRead {
-                lane: lane.logic.lane.clone(),
-                kind: r.kind.clone(),
-            });
+            .map(|r| r.kind.clone());
         let passages = {
             let Ok(replica) = shared.replica.read() else {
+                shared.deciding.done(&lane.logic.lane);
                 return;
             };
             match read {
@@ -333,12 +352,18 @@ async fn lane_loop(
                 None => logic.on_tick(now, &replica, offline, &mut new_id),
             }
         };
-        if let Some(t) = taken {
-            let _ = shared.reads.send(t);
+        if let Some(kind) = taken {
+            let _ = shared.reads.send(LaneRead {
+                lane: lane.logic.lane.clone(),
+                kind,
+                decided: passages.len(),
+                pending: logic.deadline().is_some(),
+            });
         }
         for p in passages {
             act(&shared, &barrier, &lane, p, last_read).await;
         }
+        shared.deciding.done(&lane.logic.lane);
     }
 }
 
@@ -404,13 +429,19 @@ async fn pulse(shared: &Shared, barrier: &Barrier, lane: &LaneSetup) {
     }
 }
 
-/// Sleeps for the backoff (doubling up to the maximum); false when shutting down.
-async fn backoff(shutdown: &mut watch::Receiver<bool>, delay: &mut Duration) -> bool {
+/// Sleeps for the backoff (doubling up to `[scheduler] retry_max_ms`); false when shutting
+/// down.
+async fn backoff(
+    shared: &Shared,
+    shutdown: &mut watch::Receiver<bool>,
+    delay: &mut Duration,
+) -> bool {
+    let max = shared.cfg.scheduler.retry_max;
     tokio::select! {
-        () = tokio::time::sleep(*delay) => {}
+        () = tokio::time::sleep((*delay).min(max)) => {}
         _ = shutdown.changed() => return false,
     }
-    *delay = (*delay * 2).min(BACKOFF_MAX);
+    *delay = (*delay * 2).min(max);
     !*shutdown.borrow()
 }
 
@@ -486,7 +517,7 @@ async fn sync_loop(shared: Arc<Shared>) {
     loop {
         match sync_once(&shared, &mut shutdown).await {
             Ok(()) => return,
-            // Said at every retry (at most every BACKOFF_MAX): an outage ends by itself, this
+            // Said at every retry (at most every `retry_max_ms`): an outage ends by itself, this
             // does not.
             Err(LinkError::Refused(why)) => {
                 shared.online.store(false, Ordering::Relaxed);
@@ -503,7 +534,7 @@ async fn sync_loop(shared: Arc<Shared>) {
                 }
             }
         }
-        if !backoff(&mut shutdown, &mut delay).await {
+        if !backoff(&shared, &mut shutdown, &mut delay).await {
             return;
         }
     }
@@ -612,74 +643,6 @@ fn apply_sync(
     Ok(())
 }
 
-/// Delivers the outbox, oldest first; a passage leaves it only once acknowledged.
-async fn uplink_loop(shared: Arc<Shared>) {
-    let mut shutdown = shared.shutdown.clone();
-    let mut delay = BACKOFF_START;
-    let mut client = None;
-    loop {
-        let batch: Vec<Passage> = shared
-            .outbox
-            .lock()
-            .map(|o| o.iter().take(UPLINK_BATCH).cloned().collect())
-            .unwrap_or_default();
-        if batch.is_empty() {
-            tokio::select! {
-                () = shared.outbox_ready.notified() => {
-                    // Let a burst gather: one report (and one commit at the scheduler) for
-                    // several passages, instead of one each.
-                    tokio::time::sleep(UPLINK_GATHER).await;
-                    continue;
-                }
-                _ = shutdown.changed() => return,
-            }
-        }
-        let sent = async {
-            if client.is_none() {
-                let (ch, token) = connect(&shared).await?;
-                client =
-                    Some(pb::gate_service_client::GateServiceClient::with_interceptor(ch, token));
-            }
-            let c = client.as_mut().ok_or("no client")?;
-            let req = pb::ReportPassagesRequest {
-                passages: batch.iter().map(cv::pb_passage).collect(),
-            };
-            let acks = c
-                .report_passages(req)
-                .await
-                .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?;
-            acks.into_inner()
-                .acknowledged_event_ids
-                .iter()
-                .map(|id| PassageId::parse(id).map_err(|e| e.to_string()))
-                .collect::<Result<Vec<_>, String>>()
-        }
-        .await;
-        match sent {
-            Ok(ids) => {
-                delay = BACKOFF_START;
-                if let Err(e) = shared.store.acknowledged(&ids) {
-                    tracing::error!(error = %e, "cannot mark passages delivered; they will be sent again");
-                }
-                if let Ok(mut o) = shared.outbox.lock() {
-                    o.retain(|p| !ids.contains(&p.id));
-                }
-                shared
-                    .counters
-                    .reported
-                    .fetch_add(ids.len() as u64, Ordering::Relaxed);
-            }
-            Err(e) => {
-                client = None;
-                tracing::warn!(error = %e, pending = batch.len(), "cannot deliver passages yet");
-                if !backoff(&mut shutdown, &mut delay).await {
-                    return;
-                }
-            }
-        }
-    }
-}
-
 /// Listens for operators' approvals and pulses the lane's barrier.
 async fn command_loop(shared: Arc<Shared>, lanes: BTreeMap<LaneId, mpsc::Sender<()>>) {
     let mut shutdown = shared.shutdown.clone();
@@ -715,7 +678,7 @@ async fn command_loop(shared: Arc<Shared>, lanes: BTreeMap<LaneId, mpsc::Sender<
             r = run => if let Err(e) = r { tracing::debug!(error = %e, "command stream down") },
             _ = shutdown.changed() => return,
         }
-        if !backoff(&mut shutdown, &mut delay).await {
+        if !backoff(&shared, &mut shutdown, &mut delay).await {
             return;
         }
     }

@@ -58,6 +58,8 @@ struct SchedulerToml {
     /// Client certificate and key (PEM) for a scheduler that requires them.
     client_cert: Option<PathBuf>,
     client_key: Option<PathBuf>,
+    /// Longest wait between two attempts to reach the scheduler (ms; default 15000).
+    retry_max_ms: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -174,6 +176,9 @@ pub struct SchedulerLink {
     /// The index in `addrs` of the replica the link tasks use now (shared by them, so the
     /// sync stream, the uplink and the command stream move together).
     pub current: Arc<AtomicUsize>,
+    /// Longest wait between two attempts to reach the scheduler (the wait doubles from
+    /// 500 ms, or this if shorter, up to it).
+    pub retry_max: std::time::Duration,
 }
 
 /// One lane: its decision settings and its three devices.
@@ -220,6 +225,15 @@ impl AgentConfig {
             _ => return Err(err("scheduler: give exactly one of token and token_file")),
         };
         let sch = f.scheduler;
+        let retry_max = match sch.retry_max_ms {
+            None => std::time::Duration::from_secs(15),
+            Some(ms @ 10..=600_000) => std::time::Duration::from_millis(ms),
+            Some(ms) => {
+                return Err(err(format!(
+                    "scheduler.retry_max_ms is {ms}; give 10 to 600000"
+                )));
+            }
+        };
         let addrs = match (sch.addr, sch.addrs) {
             (Some(a), None) => vec![a],
             (None, Some(list)) if !list.is_empty() => list,
@@ -380,6 +394,7 @@ impl AgentConfig {
                     identity,
                 },
                 current: Arc::new(AtomicUsize::new(0)),
+                retry_max,
             },
             lanes,
         })

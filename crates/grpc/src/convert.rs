@@ -27,6 +27,22 @@ pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
     }
 }
 
+/// The report mark of a ReportPassages request: both `gate_id` and `reported_through`, or
+/// neither.
+pub fn report_mark(r: &pb::ReportPassagesRequest) -> Result<Option<(GateId, DateTime<Utc>)>> {
+    match (r.gate_id.is_empty(), r.reported_through.as_ref()) {
+        (true, None) => Ok(None),
+        (false, t) => Ok(Some((
+            GateId::parse(&r.gate_id).map_err(|e| e.in_field("gate_id"))?,
+            required_time(t, "reported_through")?,
+        ))),
+        (true, Some(_)) => Err(Error::invalid(
+            "gate_id",
+            "is required with reported_through",
+        )),
+    }
+}
+
 /// A protobuf timestamp as a domain time, `None` when out of range.
 pub fn from_timestamp(t: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
     u32::try_from(t.nanos)

@@ -186,7 +186,12 @@ impl<S: Store> pb::gate_service_server::GateService for Api<S> {
             .map(|(i, x)| cv::passage(x, &format!("passages[{i}]")))
             .collect::<Result<Vec<_>, _>>()
             .map_err(status)?;
-        let reported = self.app.report_passages(&p, parsed).await.map_err(status)?;
+        let through = cv::report_mark(req.get_ref()).map_err(status)?;
+        let reported = self
+            .app
+            .report_passages_through(&p, parsed, through)
+            .await
+            .map_err(status)?;
         Ok(Response::new(pb::ReportPassagesResponse {
             acknowledged_event_ids: reported
                 .acknowledged

@@ -654,7 +654,10 @@ async fn call(b: &Bed, c: &mut Clients, method: &str, side: Side) -> Code {
         }
         "GateService/ReportPassages" => {
             let x = bawaba_grpc::convert::pb_passage(&b.passage(side, Verdict::Deny));
-            let req = pb::ReportPassagesRequest { passages: vec![x] };
+            let req = pb::ReportPassagesRequest {
+                passages: vec![x],
+                ..Default::default()
+            };
             c.gate.report_passages(req).await.map(drop)
         }
         "GateService/GateCommands" => {

@@ -347,7 +347,10 @@ async fn a_truck_s_turn_time_is_observed_once_when_it_exits() {
     let at = |id: u128, direction: Direction, t: DateTime<Utc>| {
         truck_passage(&b, id, direction, t, Verdict::Allow)
     };
-    let report = |passages: Vec<pb::Passage>| pb::ReportPassagesRequest { passages };
+    let report = |passages: Vec<pb::Passage>| pb::ReportPassagesRequest {
+        passages,
+        ..Default::default()
+    };
     gate.report_passages(report(vec![at(1, Direction::In, entered)]))
         .await
         .unwrap();
@@ -431,9 +434,12 @@ async fn an_exit_an_operator_approves_gives_the_turn_time() {
         truck_passage(&other, 4, Direction::Out, left, Verdict::Refer),
     ];
     let ids: Vec<String> = passages.iter().map(|p| p.event_id.clone()).collect();
-    gate.report_passages(pb::ReportPassagesRequest { passages })
-        .await
-        .unwrap();
+    gate.report_passages(pb::ReportPassagesRequest {
+        passages,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     let resolve = |i: usize, approve: bool| pb::ResolveReferralRequest {
         event_id: ids[i].clone(),
         approve,
@@ -482,7 +488,10 @@ async fn a_passage_is_counted_once_and_a_replay_is_not() {
     let now = Utc::now();
     let refer = PassageId::new(now, 1);
     let deny = PassageId::new(now, 2);
-    let report = |passages: Vec<pb::Passage>| pb::ReportPassagesRequest { passages };
+    let report = |passages: Vec<pb::Passage>| pb::ReportPassagesRequest {
+        passages,
+        ..Default::default()
+    };
     gate.report_passages(report(vec![passage(
         refer,
         Verdict::Refer,

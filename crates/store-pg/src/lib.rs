@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use bawaba_domain::audit::{AuditEntry, AuditFilter, Who};
 use bawaba_domain::calendar::{TransactionType, ZoneConfig};
-use bawaba_domain::ids::{BookingId, CompanyId, PassageId, ZoneId};
+use bawaba_domain::ids::{BookingId, CompanyId, GateId, PassageId, ZoneId};
 use bawaba_domain::ledger::{
     Actor, AdminChange, Administered, Booking, BookingFilter, ChangeEntry, Gate, IdempotencyRecord,
     Ledger, NewBooking, Records, Stop, Touched, WindowView,
@@ -383,6 +383,21 @@ async fn apply<T>(
     Ok(value)
 }
 
+/// Every gate's report mark.
+async fn reported(c: &impl GenericClient) -> R<BTreeMap<GateId, DateTime<Utc>>> {
+    let rows = query(c, "SELECT gate_id, through FROM reported", &[]).await?;
+    rows.iter()
+        .map(|r| {
+            let gate: String = get(r, "reported", "gate_id")?;
+            let gate = GateId::parse(&gate).map_err(|e| Error::Corrupt {
+                key: "reported.gate_id".into(),
+                reason: e.to_string(),
+            })?;
+            Ok((gate, get(r, "reported", "through")?))
+        })
+        .collect()
+}
+
 /// Fills in the alternatives of a refusal for room (`stops` holds the refused stop).
 async fn with_alternatives<T>(
     c: &impl GenericClient,
@@ -692,7 +707,13 @@ impl Store for PgStore {
                 &[&now],
             )
             .await?;
-            apply(tx, &zones, due, Records::default(), |l| {
+            // Every gate and its report mark: a gate behind holds its zone's no-shows back.
+            let records = Records {
+                gates: values(tx, "gates", "SELECT format, body FROM gates", &[]).await?,
+                reported: reported(tx).await?.into_iter().collect(),
+                ..Records::default()
+            };
+            apply(tx, &zones, due, records, |l| {
                 let t = l.sweep_no_shows(now);
                 let ids = t.bookings.iter().copied().collect();
                 Ok((t, ids))
@@ -972,7 +993,11 @@ impl Store for PgStore {
         read!(self, |c| Ok(self.zones.load(c).await?.get(&zone)?.clone()))
     }
 
-    async fn report_passages(&self, passages: Vec<Passage>) -> Result<Reported> {
+    async fn report_passages_through(
+        &self,
+        passages: Vec<Passage>,
+        through: Option<(GateId, DateTime<Utc>)>,
+    ) -> Result<Reported> {
         let mut booking_ids: Vec<Vec<u8>> = passages
             .iter()
             .filter_map(|p| p.booking.map(|b| b.to_bytes().to_vec()))
@@ -996,11 +1021,16 @@ impl Store for PgStore {
                 passages: recorded,
                 ..Records::default()
             };
+            // The mark is written with GREATEST: it never goes back.
             apply(tx, &zones, loaded, records, |l| {
-                bawaba_store::record_passages(l, &passages)
+                bawaba_store::record_passages(l, &passages, through.as_ref())
             })
             .await
         })
+    }
+
+    async fn reported(&self) -> Result<BTreeMap<GateId, DateTime<Utc>>> {
+        read!(self, |c| reported(c).await)
     }
 
     async fn passages(

@@ -24,6 +24,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit trail",
         include_str!("../migrations/0003_audit.sql"),
     ),
+    (
+        4,
+        "report marks",
+        include_str!("../migrations/0004_reported.sql"),
+    ),
 ];
 
 fn storage(context: &str) -> impl Fn(tokio_postgres::Error) -> Error + '_ {

@@ -108,6 +108,18 @@ pub async fn persist(c: &impl GenericClient, change: &Change<'_>) -> R<()> {
         )
         .await?;
     }
+    for id in &touched.reports {
+        let Some(through) = ledger.reported().get(id) else {
+            continue;
+        };
+        execute(
+            c,
+            "INSERT INTO reported (gate_id, through) VALUES ($1, $2) ON CONFLICT (gate_id) \
+             DO UPDATE SET through = GREATEST(reported.through, EXCLUDED.through)",
+            &[&id.as_str(), through],
+        )
+        .await?;
+    }
     for id in &touched.zones {
         let cfg = ledger.zone(id)?;
         execute(

@@ -79,6 +79,8 @@ pub const PASSAGE_LOG: u8 = b'l';
 pub const AUDIT: u8 = b'a';
 /// The number of the last audit record written (one key).
 pub const AUDIT_HEAD: u8 = b'A';
+/// Per gate, its report mark: `(gate, instant)` (see `Ledger::note_reported`).
+pub const REPORTED: u8 = b'm';
 
 fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
     let mut k = vec![prefix];
@@ -97,6 +99,10 @@ pub fn zone_key(z: &ZoneId) -> Vec<u8> {
 
 pub fn gate_key(g: &GateId) -> Vec<u8> {
     key(GATE, &[g.as_str().as_bytes()])
+}
+
+pub fn reported_key(g: &GateId) -> Vec<u8> {
+    key(REPORTED, &[g.as_str().as_bytes()])
 }
 
 pub fn booking_key(id: BookingId) -> Vec<u8> {

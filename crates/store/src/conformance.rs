@@ -65,6 +65,7 @@ macro_rules! conformance_tests {
             the_watchlist_is_kept_with_the_zone,
             states_only_move_forward,
             no_show_sweep,
+            no_shows_wait_for_every_gate_of_the_zone,
             passages_once_each_and_referrals,
             passages_follow_recording_order,
             change_log_in_order,
@@ -1131,6 +1132,79 @@ pub async fn audit_trail<B: Backend>(b: &B) {
         after[0].seq,
         highest + 1,
         "numbering goes on after a restart"
+    );
+    b.close(s).await;
+}
+
+/// A gate that has not reported past a booking's entry period holds its zone's no-shows
+/// back; its passage takes a no-show back; the report marks survive a restart and never go
+/// back.
+pub async fn no_shows_wait_for_every_gate_of_the_zone<B: Backend>(b: &B) {
+    let s = open_with_zone(b, 5).await;
+    s.upsert_gate(gate("act-north", "act")).await.unwrap();
+    s.upsert_gate(gate("act-south", "act")).await.unwrap();
+    let (north, south) = (
+        GateId::parse("act-north").unwrap(),
+        GateId::parse("act-south").unwrap(),
+    );
+    // Window 02:00-03:00, entry until 03:30.
+    let came = create(&s, simple("acme", "k1", "601", 2)).await;
+    let away = create(&s, simple("acme", "k2", "602", 2)).await;
+    s.report_passages_through(Vec::new(), Some((north.clone(), at(5))))
+        .await
+        .unwrap();
+    s.report_passages_through(Vec::new(), Some((south.clone(), at(1))))
+        .await
+        .unwrap();
+    // act-south let the truck in offline at 02:10 and has reported only up to 01:00.
+    assert!(s.sweep_no_shows(at(6)).await.unwrap().is_empty());
+    let s = reopen(b, s).await;
+    assert_eq!(
+        s.reported().await.unwrap(),
+        BTreeMap::from([(north.clone(), at(5)), (south.clone(), at(1))])
+    );
+    assert!(
+        s.sweep_no_shows(at(6)).await.unwrap().is_empty(),
+        "after a restart too"
+    );
+    let mut p = passage(1, &came, Direction::In, Verdict::Allow, 2);
+    p.gate = south.clone();
+    p.offline = true;
+    s.report_passages_through(vec![p], Some((south.clone(), at(6))))
+        .await
+        .unwrap();
+    // An older mark changes nothing.
+    s.report_passages_through(Vec::new(), Some((south.clone(), at(3))))
+        .await
+        .unwrap();
+    assert_eq!(s.reported().await.unwrap().get(&south), Some(&at(6)));
+    assert_eq!(s.sweep_no_shows(at(6)).await.unwrap(), vec![away.id]);
+    let state = async |id| s.get_booking(Actor::Authority, id).await.unwrap().state;
+    assert_eq!(state(came.id).await, BookingState::Entered);
+    assert_eq!(state(away.id).await, BookingState::NoShow);
+    // A passage that arrives after the sweep still proves the truck came.
+    let late = create(&s, simple("beta", "k3", "603", 3)).await;
+    assert_eq!(s.sweep_no_shows(at(7)).await.unwrap(), vec![late.id]);
+    assert_eq!(s.no_shows().await.unwrap().get(&company("beta")), Some(&1));
+    let p = passage(2, &late, Direction::In, Verdict::Allow, 3);
+    s.report_passages(vec![p]).await.unwrap();
+    assert_eq!(state(late.id).await, BookingState::Entered);
+    assert_eq!(
+        s.no_shows()
+            .await
+            .unwrap()
+            .get(&company("beta"))
+            .copied()
+            .unwrap_or(0),
+        0
+    );
+    let trail = s.audit(AuditFilter::default(), None, 100).await.unwrap();
+    assert!(
+        trail
+            .iter()
+            .any(|e| e.record.kind == AuditKind::NoShowTakenBack
+                && e.record.objects.contains(&format!("booking:{}", late.id))),
+        "the take-back is audited"
     );
     b.close(s).await;
 }

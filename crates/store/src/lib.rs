@@ -20,7 +20,7 @@ use std::future::Future;
 
 use bawaba_domain::audit::{AuditEntry, AuditFilter, Who};
 use bawaba_domain::calendar::{TransactionType, ZoneConfig};
-use bawaba_domain::ids::{BookingId, CompanyId, PassageId, ZoneId};
+use bawaba_domain::ids::{BookingId, CompanyId, GateId, PassageId, ZoneId};
 use bawaba_domain::ledger::{
     Actor, AdminChange, Administered, Booking, BookingFilter, ChangeEntry, Gate, Ledger,
     NewBooking, Touched, WindowView,
@@ -98,10 +98,12 @@ pub struct Reported {
 }
 
 /// Records a batch of passages in `ledger`, whole or not at all (every zone is checked
-/// first): what every store runs, in its own transaction, for [`Store::report_passages`].
+/// first), and the reporting gate's mark when given: what every store runs, in its own
+/// transaction, for [`Store::report_passages_through`].
 pub fn record_passages(
     ledger: &mut Ledger,
     passages: &[Passage],
+    through: Option<&(GateId, DateTime<Utc>)>,
 ) -> bawaba_domain::Result<(Touched, Reported)> {
     for p in passages {
         ledger.zone(&p.zone)?;
@@ -115,6 +117,9 @@ pub fn record_passages(
         if new {
             reported.new.push(p.id);
         }
+    }
+    if let Some((gate, at)) = through {
+        touched.merge(ledger.note_reported(gate, *at));
     }
     Ok((touched, reported))
 }
@@ -218,7 +223,8 @@ pub trait Store: Send + Sync + 'static {
         reason: String,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Booking>> + Send;
-    /// Marks no-shows; returns the bookings it marked.
+    /// Marks no-shows — only those every gate of their zone has reported past (see
+    /// [`Ledger::note_reported`]); returns the bookings it marked.
     fn sweep_no_shows(
         &self,
         now: DateTime<Utc>,
@@ -301,7 +307,19 @@ pub trait Store: Send + Sync + 'static {
     fn report_passages(
         &self,
         passages: Vec<Passage>,
+    ) -> impl Future<Output = Result<Reported>> + Send {
+        self.report_passages_through(passages, None)
+    }
+    /// [`Store::report_passages`], and with `through` = `(gate, t)` that `gate` has
+    /// delivered every passage it decided before `t` (its report mark moves up to `t`, never
+    /// back), in the same commit.
+    fn report_passages_through(
+        &self,
+        passages: Vec<Passage>,
+        through: Option<(GateId, DateTime<Utc>)>,
     ) -> impl Future<Output = Result<Reported>> + Send;
+    /// Every gate's report mark.
+    fn reported(&self) -> impl Future<Output = Result<BTreeMap<GateId, DateTime<Utc>>>> + Send;
     /// Recorded passages after `after`, oldest first, at most `limit`, of `zone` when given.
     fn passages(
         &self,

@@ -28,7 +28,7 @@ use tokio::sync::{RwLock, RwLockReadGuard};
 
 use bawaba_domain::audit::{AuditEntry, AuditFilter, Who};
 use bawaba_domain::calendar::{TransactionType, ZoneConfig};
-use bawaba_domain::ids::{BookingId, CompanyId, ZoneId};
+use bawaba_domain::ids::{BookingId, CompanyId, GateId, ZoneId};
 use bawaba_domain::ledger::{
     Actor, AdminChange, Administered, Booking, BookingFilter, ChangeEntry, Gate, Ledger,
     NewBooking, Records, Touched, WindowView,
@@ -259,6 +259,7 @@ fn load_ledger(db: &sled::Db) -> Result<Ledger> {
         passages: scan(db, codec::PASSAGE)?,
         passage_log: scan(db, codec::PASSAGE_LOG)?,
         referrals: scan(db, codec::REFERRAL)?,
+        reported: scan(db, codec::REPORTED)?,
     }))
 }
 
@@ -315,6 +316,11 @@ fn stage(ledger: &Ledger, touched: &Touched, audit_head: &mut u64, batch: &mut s
     for g in &touched.gates {
         if let Ok(gate) = ledger.gate(g) {
             batch.insert(codec::gate_key(g), encode(gate));
+        }
+    }
+    for g in &touched.reports {
+        if let Some(at) = ledger.reported().get(g) {
+            batch.insert(codec::reported_key(g), encode(&(g, at)));
         }
     }
     for (seq, id) in &touched.passages {
@@ -669,9 +675,17 @@ impl Store for SledStore {
         })
     }
 
-    async fn report_passages(&self, passages: Vec<Passage>) -> Result<Reported> {
-        self.write(move |l| crate::record_passages(l, &passages))
+    async fn report_passages_through(
+        &self,
+        passages: Vec<Passage>,
+        through: Option<(GateId, DateTime<Utc>)>,
+    ) -> Result<Reported> {
+        self.write(move |l| crate::record_passages(l, &passages, through.as_ref()))
             .await
+    }
+
+    async fn reported(&self) -> Result<BTreeMap<GateId, DateTime<Utc>>> {
+        Ok(self.read().await?.reported().clone())
     }
 
     async fn passages(

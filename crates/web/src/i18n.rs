@@ -264,6 +264,11 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "إلغاء سعة استثنائية",
     ),
     (
+        "audit.kind.booking.no_show_taken_back",
+        "No-show taken back (the truck came)",
+        "إلغاء تسجيل عدم الحضور (حضرت الشاحنة)",
+    ),
+    (
         "audit.kind.watch.added",
         "Put on the watchlist",
         "إضافة إلى قائمة المراقبة",

@@ -206,7 +206,7 @@ fn judge(replica: &Replica, lane: &LaneConfig, m: Match<'_>, now: DateTime<Utc>)
         return Decision::new(refusal(lane.direction), vec![Reason::WrongZone], Some(m));
     };
     let progress = replica.progress(m.booking, i);
-    let (verdict, reason) = match (lane.direction, m.booking.state) {
+    let (verdict, reason) = match (lane.direction, replica.state(m.booking)) {
         (Direction::Out, _) if progress.inside() => (Verdict::Allow, Reason::ExitRecorded),
         (Direction::Out, _) => (Verdict::Refer, Reason::NotInside),
         (Direction::In, BookingState::Cancelled) => (Verdict::Deny, Reason::Cancelled),

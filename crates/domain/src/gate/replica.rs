@@ -18,7 +18,7 @@ use super::decide::pick;
 use crate::calendar::{BookingRules, ZoneConfig};
 use crate::epc::Epc;
 use crate::ids::{BookingId, PassageId, ZoneId};
-use crate::ledger::{Booking, ChangeEntry, Direction, Stop};
+use crate::ledger::{Booking, BookingState, ChangeEntry, Direction, Stop};
 use crate::passage::{Passage, Verdict};
 use crate::plate::Plate;
 
@@ -287,6 +287,19 @@ impl Replica {
             exited_at: scheduler
                 .and_then(|s| s.exited_at)
                 .or_else(|| local(Direction::Out)),
+        }
+    }
+
+    /// The visit's state as the gate should judge it: the scheduler's, except that a NO_SHOW
+    /// whose truck this replica knows entered one of its stops (the scheduler's record or the
+    /// agent's own overlay) is ENTERED — the scheduler takes such a no-show back once the
+    /// passage reaches it, so the truck is not turned away meanwhile.
+    pub fn state(&self, booking: &Booking) -> BookingState {
+        let came =
+            || (0..booking.stops.len()).any(|i| self.progress(booking, i).entered_at.is_some());
+        match booking.state {
+            BookingState::NoShow if came() => BookingState::Entered,
+            state => state,
         }
     }
 

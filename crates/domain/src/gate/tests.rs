@@ -1417,3 +1417,36 @@ proptest! {
         }
     }
 }
+
+/// A NO_SHOW the agent's own overlay contradicts (the truck came while the scheduler could not
+/// hear of it) is judged as ENTERED: the scheduler takes it back once the passage reaches it,
+/// so the truck is not turned away meanwhile. A NO_SHOW nobody saw come stays one.
+#[test]
+fn a_no_show_the_overlay_contradicts_is_judged_entered() {
+    let mut r = replica();
+    let b2 = r.booking(bid(2)).unwrap().clone();
+    assert!(r.record_local(&passage(1, Direction::In, Allow, Some(2), mins(2))));
+    let swept = revised(&b2, |b| b.state = BookingState::NoShow);
+    assert!(r.apply(&entry("act", 101, &swept)));
+    let b2 = r.booking(bid(2)).unwrap().clone();
+    assert_eq!(b2.state, BookingState::NoShow);
+    assert_eq!(r.state(&b2), BookingState::Entered);
+    let out = decide(
+        &r,
+        &lane(Direction::Out),
+        &evidence(read("7011111"), None),
+        mins(20),
+        false,
+    );
+    assert_eq!((out.verdict, out.reasons), (Allow, vec![ExitRecorded]));
+    let again = decide(
+        &r,
+        &lane(Direction::In),
+        &evidence(read("7011111"), None),
+        mins(20),
+        false,
+    );
+    assert_eq!(again.reasons, vec![AlreadyInside]);
+    let b5 = r.booking(bid(5)).unwrap().clone();
+    assert_eq!(r.state(&b5), BookingState::NoShow);
+}

@@ -59,6 +59,7 @@ pub fn kind_text(l: Lang, k: AuditKind) -> &'static str {
         AuditKind::WatchRemoved => "audit.kind.watch.removed",
         AuditKind::OverrideAdded => "audit.kind.capacity.override_added",
         AuditKind::OverrideRemoved => "audit.kind.capacity.override_removed",
+        AuditKind::NoShowTakenBack => "audit.kind.booking.no_show_taken_back",
     })
 }
 
