@@ -56,6 +56,8 @@ const FUSION_MS: i64 = 2000;
 /// The hold-off covers a truck's whole stay at the barrier (its tag is read until it
 /// leaves), so its repeated reads never make a second passage.
 const HOLD_OFF_MS: i64 = 120_000;
+/// How many times a truck's reads may be ignored before it gives up and leaves.
+const MAX_IGNORED: u8 = 3;
 /// How long the engine waits (real time) for an agent to do something it must do.
 const REAL_WAIT: Duration = Duration::from_secs(5);
 
@@ -187,6 +189,8 @@ struct Waiting {
     truck: usize,
     stop: usize,
     arrived: DateTime<Utc>,
+    /// Times the lane ignored all its reads (as repeats of the truck before it).
+    ignored: u8,
 }
 
 #[derive(Debug, Clone)]
@@ -194,7 +198,15 @@ struct Current {
     w: Waiting,
     served: DateTime<Utc>,
     read_ok: bool,
-    last_write: Option<Instant>,
+    /// When this truck's first read was written: the barrier pulse for it comes after.
+    first_write: Instant,
+    /// When the last of its camera reads was written.
+    camera_write: Option<Instant>,
+    /// When its tag was last pushed, once the lane had taken it in (a later push may come
+    /// after the barrier pulse).
+    tag_write: Option<Instant>,
+    /// What the lane made of its reads (none: it did not take them all in time).
+    took: Option<Took>,
 }
 
 struct GateRt {
@@ -337,13 +349,14 @@ struct Engine {
 
 /// Where the engine's real time goes, logged at the end of a run (to see what bounds a run's
 /// speed): keeping pace with `speed`, waiting for an agent's replica to catch up, for a lane to
-/// take a truck's reads in, for its decision and barrier pulse.
+/// take a truck's reads in, for its decision, for its barrier pulse.
 #[derive(Debug, Default)]
 struct Waited {
     pace: Duration,
     catch_up: Duration,
     reads: Duration,
     decisions: Duration,
+    barrier: Duration,
 }
 
 fn zone_weights(site: &Site, s: &Scenario) -> Vec<f64> {
@@ -545,7 +558,7 @@ impl Engine {
             }
             let config = format!(
                 "gate_id = \"{}\"\nzone_id = \"{}\"\ndata_dir = \"{}\"\n\
-                 [scheduler]\naddr = \"http://{}\"\ntoken = \"{}\"\n\
+                 [scheduler]\naddr = \"http://{}\"\ntoken = \"{}\"\nretry_max_ms = 100\n\
                  [decisions]\nfusion_window_ms = {FUSION_MS}\nhold_off_ms = {HOLD_OFF_MS}\n{lane_toml}",
                 g.id,
                 g.zone,
@@ -1069,6 +1082,7 @@ impl Engine {
                     truck,
                     stop,
                     arrived: now,
+                    ignored: 0,
                 });
                 if !self.lanes[lane].busy {
                     self.at(now, Ev::Start(lane));
@@ -1113,6 +1127,7 @@ impl Engine {
             }
             Ev::Change(truck) => self.change(now, truck).await,
             Ev::Sweep => {
+                self.reported(now).await;
                 if let Ok(marked) = self.app.sweep_no_shows_due_by(now).await
                     && !marked.is_empty()
                 {
@@ -1214,6 +1229,37 @@ impl Engine {
         }
     }
 
+    /// Has every agent report its mark and waits (real time, bounded) until the scheduler
+    /// knows each gate has delivered everything it decided before `t` — when the link is up
+    /// (while it is down the marks stay behind and hold the zones' no-shows back, as they
+    /// would at a real port). The sweep that follows then marks exactly the no-shows due.
+    async fn reported(&mut self, t: DateTime<Utc>) {
+        if !self.scheduler_up {
+            return;
+        }
+        for a in &self.live.agents {
+            a.report_now();
+        }
+        let started = Instant::now();
+        loop {
+            let marks = self.store.reported().await.unwrap_or_default();
+            let behind = self
+                .site
+                .gates
+                .iter()
+                .find(|g| marks.get(&g.id).is_none_or(|m| *m < t));
+            let Some(gate) = behind else {
+                break;
+            };
+            if started.elapsed() > REAL_WAIT {
+                tracing::warn!(gate = %gate.id, "the gate did not report up to the sweep in time");
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        self.waited.catch_up += started.elapsed();
+    }
+
     fn service_rng(&self, truck: usize, stop: usize, out: bool) -> ChaCha8Rng {
         world::rng(
             self.seed,
@@ -1277,10 +1323,11 @@ impl Engine {
             self.gates[g].reads.try_recv(),
             Err(broadcast::error::TryRecvError::Empty | broadcast::error::TryRecvError::Closed)
         ) {}
+        let mut junk = Vec::new();
         if garbage {
             let len = self.noise_rng.random_range(3..40);
-            let junk: Vec<u8> = (0..len).map(|_| self.noise_rng.random()).collect();
-            let _ = devs.camera.send_raw(&junk).await;
+            junk = (0..len).map(|_| self.noise_rng.random()).collect();
+            // The reader repeats its tag frames: the noise can only delay one.
             let _ = devs.reader.send_raw(&junk).await;
         }
         let read = match &view {
@@ -1289,21 +1336,41 @@ impl Engine {
             CameraView::LowConfidence { text } => {
                 plate_read(Some(text), Some(r.random_range(30..60)))
             }
+            // The camera read no plate: it sends nothing (the template needs a confidence).
             CameraView::Failed => plate_read(None, None),
         };
+        let first_write = Instant::now();
         let mut last_write = None;
-        let mut camera_reads = 0;
-        for _ in 0..self.scenario.reads.repeat_reads.max(1) {
-            match devs.camera.send(&read).await {
-                Ok(at) => {
+        let mut camera_reads = 0usize;
+        let mut garbled = false;
+        for i in 0..self.scenario.reads.repeat_reads.max(1) {
+            // Line noise goes out with the first frame: the lane gets what its decoder makes
+            // of them — the read, nothing, or a garbled read — and the engine waits for that.
+            let sent = if i == 0 && !junk.is_empty() {
+                devs.camera
+                    .send_after_noise(&junk, &read)
+                    .await
+                    .map(|(at, taken)| {
+                        self.record.noise.tally(&read, &taken);
+                        garbled |= taken.iter().any(|x| x.plate != read.plate);
+                        (at, taken.len())
+                    })
+            } else {
+                devs.camera.send(&read).await.map(|at| (at, 1usize))
+            };
+            match sent {
+                Ok((at, taken)) => {
                     last_write = Some(at);
-                    camera_reads += 1;
+                    camera_reads += taken;
                 }
                 Err(_) => break,
             }
         }
         if camera_reads == 0 {
             view = CameraView::Failed;
+            if !junk.is_empty() {
+                self.record.noise.unread_trucks += 1;
+            }
         }
         let t = &self.world.trucks[w.truck];
         let tag = t.carried_epc.clone().or_else(|| t.epc.clone());
@@ -1314,7 +1381,7 @@ impl Engine {
         // carry this instant of the clock, and the clock moves on only once they are in (so the
         // same seed gives the same decisions).
         let reading = Instant::now();
-        let reads_in = lane_took(
+        let took = lane_took(
             &mut self.gates[g].reads,
             &self.lanes[lane].id,
             camera_reads,
@@ -1322,23 +1389,34 @@ impl Engine {
         )
         .await;
         self.waited.reads += reading.elapsed();
-        if tag.is_some()
-            && reads_in
-            && let Some(at) = devs.reader.last_write()
-        {
-            last_write = Some(last_write.map_or(at, |l: Instant| l.max(at)));
-        }
-        let read_ok = view.correct() && t.carried_epc.is_none();
+        let tag_write = devs
+            .reader
+            .last_write()
+            .filter(|_| tag.is_some() && took.is_some());
+        let read_ok = view.correct() && t.carried_epc.is_none() && !garbled;
         self.lanes[lane].current = Some(Current {
             w,
             served: now,
             read_ok,
-            last_write,
+            first_write,
+            camera_write: last_write,
+            tag_write,
+            took,
         });
         self.at(
             now + TimeDelta::milliseconds(FUSION_MS + 1000),
             Ev::Decide(lane),
         );
+    }
+
+    /// The lane ignored every read of the truck at its barrier (taken as repeats of the truck
+    /// before it): it stays there while the camera goes on reading, and once the hold-off is
+    /// over its reads make a passage of their own.
+    fn ignored(&mut self, now: DateTime<Utc>, lane: usize, mut w: Waiting) {
+        w.ignored += 1;
+        self.record.ignored_reads += 1;
+        self.lanes[lane].queue.push_front(w);
+        self.at(now + TimeDelta::milliseconds(HOLD_OFF_MS), Ev::Free(lane));
     }
 
     fn drain_passages(&mut self, g: usize) {
@@ -1383,8 +1461,15 @@ impl Engine {
             return;
         };
         let g = self.lanes[lane].gate;
+        if cur.took == Some(Took::Ignored) && cur.w.ignored < MAX_IGNORED {
+            self.ignored(now, lane, cur.w);
+            return;
+        }
         let started = Instant::now();
         let passage = loop {
+            if matches!(cur.took, Some(Took::Ignored | Took::Nothing)) {
+                break None;
+            }
             self.drain_passages(g);
             let truck = &self.world.trucks[cur.w.truck];
             let tag = truck.carried_epc.as_ref().or(truck.epc.as_ref());
@@ -1419,26 +1504,31 @@ impl Engine {
         let turn_away = TimeDelta::seconds(i64::from(g_model.turn_away_secs));
         let verdict = passage.as_ref().map(|p| p.verdict);
         let mut latency_us = None;
+        self.waited.decisions += started.elapsed();
+        let started = Instant::now();
         if verdict == Some(Verdict::Allow) {
             let deadline = Instant::now() + Duration::from_secs(2);
             loop {
                 match tokio::time::timeout_at(deadline.into(), self.lanes[lane].barrier.recv())
                     .await
                 {
-                    Ok(Ok((at, _))) => {
-                        if let Some(w) = cur.last_write
-                            && at >= w
-                        {
-                            latency_us = Some(at.duration_since(w).as_micros() as u64);
-                            break;
-                        }
+                    Ok(Ok((at, _))) if at >= cur.first_write => {
+                        // From the last read written before the pulse.
+                        let read = [cur.camera_write, cur.tag_write]
+                            .into_iter()
+                            .flatten()
+                            .filter(|w| *w <= at)
+                            .max();
+                        latency_us = read.map(|w| at.duration_since(w).as_micros() as u64);
+                        break;
                     }
+                    Ok(Ok(_)) => {}
                     Ok(Err(broadcast::error::RecvError::Lagged(_))) => {}
                     _ => break,
                 }
             }
         }
-        self.waited.decisions += started.elapsed();
+        self.waited.barrier += started.elapsed();
         let left = match verdict {
             Some(Verdict::Allow) => (cur.served + service).max(now),
             _ => now + turn_away,
@@ -1857,6 +1947,7 @@ impl Engine {
             self.drain_passages(g);
         }
         let end = self.scenario.end_utc();
+        self.reported(end).await;
         let _ = self.app.sweep_no_shows_due_by(end).await;
 
         let mut bookings: BTreeMap<String, Booking> = BTreeMap::new();
@@ -1966,6 +2057,7 @@ impl Engine {
             catch_up_s = w.catch_up.as_secs_f64(),
             reads_s = w.reads.as_secs_f64(),
             decisions_s = w.decisions.as_secs_f64(),
+            barrier_s = w.barrier.as_secs_f64(),
             services = self.record.services.len(),
             "where the run's real time went"
         );
@@ -1973,34 +2065,59 @@ impl Engine {
     }
 }
 
+/// What a lane made of a truck's reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Took {
+    /// A passage is coming: decided, or gathered until its window closes.
+    Passage,
+    /// Every read was ignored (a repeat of the truck before, within the hold-off) and nothing
+    /// is pending: no passage is coming.
+    Ignored,
+    /// No read reached the lane (the camera read nothing and the truck has no tag): no passage
+    /// is coming, now or later.
+    Nothing,
+}
+
 /// Waits (real time, at most [`REAL_WAIT`]) until lane `lane` has taken in `camera_reads`
-/// camera reads and, if given, a read of tag `epc` (as its agent's `reads` tell); says whether
-/// it did.
+/// camera reads and, if given, a read of tag `epc` (as its agent's `reads` tell); says what it
+/// made of them (none: it did not take them all in time).
 async fn lane_took(
     reads: &mut broadcast::Receiver<LaneRead>,
     lane: &LaneId,
-    mut camera_reads: u32,
+    mut camera_reads: usize,
     mut epc: Option<&[u8]>,
-) -> bool {
+) -> Option<Took> {
+    if camera_reads == 0 && epc.is_none() {
+        return Some(Took::Nothing);
+    }
     let deadline = tokio::time::Instant::now() + REAL_WAIT;
+    let (mut decided, mut pending) = (0, false);
     while camera_reads > 0 || epc.is_some() {
         match tokio::time::timeout_at(deadline, reads.recv()).await {
-            Ok(Ok(r)) if r.lane == *lane => match r.kind {
-                ReadKind::Plate { .. } => camera_reads = camera_reads.saturating_sub(1),
-                ReadKind::Tag(e) if Some(e.as_bytes()) == epc => epc = None,
-                ReadKind::Tag(_) => {}
-            },
+            Ok(Ok(r)) if r.lane == *lane => {
+                match r.kind {
+                    ReadKind::Plate { .. } => camera_reads = camera_reads.saturating_sub(1),
+                    ReadKind::Tag(e) if Some(e.as_bytes()) == epc => epc = None,
+                    ReadKind::Tag(_) => continue,
+                }
+                decided += r.decided;
+                pending = r.pending;
+            }
             Ok(Ok(_)) => {}
             Ok(Err(broadcast::error::RecvError::Lagged(n))) => {
                 tracing::warn!(n, "missed reads of the agent's broadcast");
             }
             Ok(Err(broadcast::error::RecvError::Closed)) | Err(_) => {
                 tracing::warn!(%lane, camera_reads, tag = epc.is_some(), "the lane did not take in the truck's reads in time");
-                return false;
+                return None;
             }
         }
     }
-    true
+    Some(if decided == 0 && !pending {
+        Took::Ignored
+    } else {
+        Took::Passage
+    })
 }
 
 fn plate_read(plate: Option<&str>, confidence: Option<u8>) -> PlateRead {

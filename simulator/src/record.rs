@@ -38,6 +38,39 @@ pub struct RunRecord {
     pub proofs: Vec<Proof>,
     /// Notable events of the run (closure, outage, device unplugged...), for the timeline.
     pub events: Vec<RunEvent>,
+    /// What line noise did to camera frames.
+    #[serde(default)]
+    pub noise: NoiseTally,
+    /// Times a lane ignored every read of a truck at its barrier (as repeats of the truck
+    /// before it, within the hold-off): the truck waited for the hold-off to end.
+    #[serde(default)]
+    pub ignored_reads: u64,
+}
+
+/// Camera frames sent right after line noise, and what the lane's decoder made of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoiseTally {
+    /// Frames sent after noise.
+    pub frames: u64,
+    /// Of those, frames the noise destroyed (the lane got no read from them).
+    pub lost: u64,
+    /// Of those, frames the lane read as another plate.
+    pub garbled: u64,
+    /// Trucks left with no camera read at all (their only frame destroyed): the lane decided
+    /// on the tag alone, or referred them as UNREAD_PLATE.
+    pub unread_trucks: u64,
+}
+
+impl NoiseTally {
+    /// Counts one frame `sent` after noise, of which the lane's decoder `took` these reads.
+    pub fn tally(&mut self, sent: &bawaba_codec::PlateRead, took: &[bawaba_codec::PlateRead]) {
+        self.frames += 1;
+        if took.is_empty() {
+            self.lost += 1;
+        } else if took.iter().any(|r| r.plate != sent.plate) {
+            self.garbled += 1;
+        }
+    }
 }
 
 /// A zone and its capacity over the run.

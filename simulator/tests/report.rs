@@ -241,6 +241,13 @@ fn run_record() -> RunRecord {
                 what: "scheduler down".into(),
             },
         ],
+        noise: bawaba_sim::record::NoiseTally {
+            frames: 5,
+            lost: 3,
+            garbled: 1,
+            unread_trucks: 1,
+        },
+        ignored_reads: 2,
     }
 }
 
@@ -486,6 +493,10 @@ fn empty_record_gives_dashes_not_panics() {
     let text = r.to_string();
     assert!(text.contains('–'), "{text}");
     assert!(!text.contains("NaN"));
+    assert!(
+        !text.contains("Line noise") && !text.contains("hold-off"),
+        "{text}"
+    );
     let html = r.to_html().unwrap();
     assert!(html.contains('–'));
     assert!(!html.contains("NaN"));
@@ -543,6 +554,16 @@ fn terminal_summary() {
     assert!(text.contains("66.9%"));
     assert!(text.contains("Proofs: 1/2 passed"));
     assert!(text.contains("[FAIL] security"));
+    assert!(
+        text.contains("Line noise: 5 camera frames sent after garbage: 3 destroyed, 1 read as another plate; 1 trucks left with no camera read"),
+        "{text}"
+    );
+    assert!(text.contains("hold-off): 2 times"), "{text}");
+    let html = r.to_html().unwrap();
+    assert!(
+        html.contains("<h2>Line noise</h2><p>5 camera frames"),
+        "{html}"
+    );
 }
 
 #[test]

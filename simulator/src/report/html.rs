@@ -529,6 +529,17 @@ pub fn page(r: &Report) -> Result<String, ReportError> {
     }
     h.push_str("</table>");
 
+    if r.noise.frames > 0 {
+        let n = &r.noise;
+        let _ = write!(
+            h,
+            "<h2>Line noise</h2><p>{} camera frames sent after garbage on the line: {} destroyed, \
+             {} read as another plate; {} trucks left with no camera read (decided on their tag \
+             alone, or referred as UNREAD_PLATE).</p>",
+            n.frames, n.lost, n.garbled, n.unread_trucks
+        );
+    }
+
     // Events.
     h.push_str(
         "<h2>Timeline</h2><table><tr><th class=t>at (Asia/Amman)</th><th class=t>event</th></tr>",

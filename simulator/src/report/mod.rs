@@ -90,6 +90,13 @@ pub struct Report {
     pub proofs_passed: bool,
     /// The run's events, in time order.
     pub events: Vec<EventRow>,
+    /// What line noise did to camera frames (all zero on a quiet line).
+    #[serde(default)]
+    pub noise: crate::record::NoiseTally,
+    /// Times a lane ignored every read of a truck at its barrier (taken as repeats of the
+    /// truck before it, within the hold-off); the truck waited for the hold-off to end.
+    #[serde(default)]
+    pub ignored_reads: u64,
 }
 
 /// Order statistics of a set of durations, in milliseconds.
@@ -973,6 +980,8 @@ impl Report {
                 .collect(),
             proofs_passed: run.proofs_passed(),
             events,
+            noise: run.noise,
+            ignored_reads: run.ignored_reads,
         }
     }
 

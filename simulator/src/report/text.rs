@@ -207,6 +207,21 @@ impl fmt::Display for Report {
                 top.join(", ")
             }
         )?;
+        let noise = &self.noise;
+        if noise.frames > 0 {
+            writeln!(
+                f,
+                "Line noise: {} camera frames sent after garbage: {} destroyed, {} read as another plate; {} trucks left with no camera read",
+                noise.frames, noise.lost, noise.garbled, noise.unread_trucks
+            )?;
+        }
+        if self.ignored_reads > 0 {
+            writeln!(
+                f,
+                "Reads ignored as repeats of the truck before (hold-off): {} times; those trucks waited for the hold-off to end",
+                self.ignored_reads
+            )?;
+        }
         if let Some(c) = &self.comparison {
             writeln!(f)?;
             writeln!(

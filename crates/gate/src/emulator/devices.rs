@@ -24,6 +24,7 @@ use super::{Ctl, EmulatedPort, EmulatorError, Responder, spawn_port, write_via};
 #[derive(Debug)]
 pub struct CameraEmulator {
     port: EmulatedPort,
+    format: AnprFormat,
     encoder: AnprEncoder,
 }
 
@@ -32,13 +33,33 @@ impl CameraEmulator {
     pub fn spawn(link: impl Into<PathBuf>, format: AnprFormat) -> io::Result<Self> {
         Ok(Self {
             port: spawn_port(link.into(), Ignore)?,
-            encoder: AnprEncoder::new(format),
+            encoder: AnprEncoder::new(format.clone()),
+            format,
         })
     }
 
     /// Sends one read; returns when its last byte was written.
     pub async fn send(&self, read: &PlateRead) -> Result<Instant, EmulatorError> {
         self.port.send_raw(&self.encoder.to_bytes(read)?).await
+    }
+
+    /// Sends line noise and then one read, in one write, as a camera on a noisy line does;
+    /// returns when the last byte was written and the reads a listener's decoder (an agent's,
+    /// from a clean start) takes from those bytes: the read, none (the noise destroyed the
+    /// frame) or a garbled one.
+    pub async fn send_after_noise(
+        &self,
+        noise: &[u8],
+        read: &PlateRead,
+    ) -> Result<(Instant, Vec<PlateRead>), EmulatorError> {
+        let bytes = [noise, &self.encoder.to_bytes(read)?].concat();
+        let mut decoder = bawaba_codec::AnprDecoder::new(self.format.clone());
+        let mut buf = BytesMut::from(&bytes[..]);
+        let mut taken = Vec::new();
+        while let Ok(Some(r)) = decoder.decode(&mut buf) {
+            taken.push(r);
+        }
+        Ok((self.port.send_raw(&bytes).await?, taken))
     }
 }
 
@@ -72,7 +93,8 @@ impl Responder for Ignore {
 pub enum ReaderMode {
     /// Answers each inventory poll with the tags in the field, or "no tag".
     Answer,
-    /// Pushes a frame per tag in the field every `every` (and still answers polls).
+    /// Pushes a frame per tag in the field as soon as a new tag enters it, then every `every`
+    /// (and still answers polls).
     Push { every: Duration },
 }
 
@@ -87,6 +109,8 @@ pub struct ReaderEmulator {
 struct ReaderState {
     adr: u8,
     tags: Mutex<Vec<Vec<u8>>>,
+    /// A new tag entered the field (push mode reports it at once).
+    entered: tokio::sync::Notify,
     silent: AtomicBool,
     polls: AtomicU64,
 }
@@ -106,6 +130,7 @@ impl ReaderEmulator {
         let state = Arc::new(ReaderState {
             adr,
             tags: Mutex::default(),
+            entered: tokio::sync::Notify::new(),
             silent: AtomicBool::new(false),
             polls: AtomicU64::new(0),
         });
@@ -118,11 +143,16 @@ impl ReaderEmulator {
 
     /// The tags (EPCs) now in the field.
     pub fn set_tags(&self, tags: Vec<Vec<u8>>) {
-        *self
+        let mut field = self
             .state
             .tags
             .lock()
-            .unwrap_or_else(PoisonError::into_inner) = tags;
+            .unwrap_or_else(PoisonError::into_inner);
+        let entered = tags.iter().any(|t| !field.contains(t));
+        *field = tags;
+        if entered {
+            self.state.entered.notify_one();
+        }
     }
 
     /// A silent reader receives commands but neither answers nor pushes.
@@ -136,12 +166,16 @@ impl ReaderEmulator {
     }
 }
 
-/// Push mode: every tag in the field, every `every`, while the emulator exists.
+/// Push mode: every tag in the field when one enters it and every `every`, while the
+/// emulator exists.
 async fn push(ctl: mpsc::WeakSender<Ctl>, state: Arc<ReaderState>, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = state.entered.notified() => tick.reset(),
+        }
         let Some(ctl) = ctl.upgrade() else {
             break;
         };
