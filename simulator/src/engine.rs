@@ -1336,8 +1336,8 @@ impl Engine {
             CameraView::LowConfidence { text } => {
                 plate_read(Some(text), Some(r.random_range(30..60)))
             }
-            // The camera read no plate: it sends nothing (the template needs a confidence).
-            CameraView::Failed => plate_read(None, None),
+            // The camera read no plate: it says so ("Not defined", confidence 0).
+            CameraView::Failed => plate_read(None, Some(0)),
         };
         let first_write = Instant::now();
         let mut last_write = None;
@@ -1649,6 +1649,8 @@ impl Engine {
         out: bool,
     ) {
         let approve = self.record.services[service].legit;
+        // Approving, the operator names the booking on the driver's slip: the gate may have
+        // matched none (no plate read) or another truck's (a cloned tag).
         let req = pb::ResolveReferralRequest {
             event_id: passage.to_string(),
             approve,
@@ -1656,6 +1658,11 @@ impl Engine {
                 "operator checked the papers".into()
             } else {
                 "no valid booking for this truck".into()
+            },
+            booking_id: if approve {
+                self.trucks[truck].booking.clone().unwrap_or_default()
+            } else {
+                String::new()
             },
         };
         let started = Instant::now();

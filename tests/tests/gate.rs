@@ -350,6 +350,7 @@ async fn an_unplugged_camera_is_reopened_and_an_approved_referral_opens_the_barr
             event_id: refer.event_id.clone(),
             approve: true,
             reason: "escort vehicle".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -493,6 +494,7 @@ async fn tokens_of_one_zone_never_open_another_zone_s_barrier() {
         event_id: id.into(),
         approve: true,
         reason: "let it through".into(),
+        ..Default::default()
     };
     for id in [
         referred(1, "siz", "siz-east", "in-1").event_id,

@@ -8,7 +8,7 @@ use bawaba_domain::audit::Who;
 use bawaba_domain::calendar::{ZoneConfig, local};
 use bawaba_domain::ids::{BookingId, GateId, PassageId, ZoneId};
 use bawaba_domain::ledger::{Actor, Direction, Gate};
-use bawaba_domain::passage::{Passage, Referral, ReferralState, Verdict};
+use bawaba_domain::passage::{Passage, Referral, ReferralState, Resolution, Verdict};
 use bawaba_store::{Changes, Reported, Store};
 use chrono::{DateTime, Utc};
 use tokio::sync::broadcast;
@@ -17,18 +17,8 @@ use crate::{App, Error, GateCommand, Result, scope};
 
 /// Most passages one report takes.
 pub const MAX_PASSAGES: usize = 1000;
-/// Longest reason an operator may give.
-pub const MAX_REASON: usize = 500;
 /// Largest page of a passage listing.
 const MAX_PASSAGE_PAGE: usize = 1000;
-
-/// An operator's decision on the referral of passage `id`, with the reason that is kept.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision {
-    pub id: PassageId,
-    pub approve: bool,
-    pub reason: String,
-}
 
 impl<S: Store> App<S> {
     /// A zone a gate agent may follow: its configuration (NOT_FOUND when it does not exist
@@ -206,32 +196,39 @@ impl<S: Store> App<S> {
 
     /// Resolves a referral of the caller's scope and, on approval, sends the referred gate's
     /// agent a barrier pulse for the referred lane and, for an exit, observes the truck's
-    /// turn time. Answers the resolved referral and whether an agent of the gate was listening.
-    pub async fn resolve_referral(&self, p: &Principal, d: Decision) -> Result<(Referral, bool)> {
+    /// turn time. A booking the operator names must be one the caller may see (any other is
+    /// NOT_FOUND, as for one that does not exist). Answers the resolved referral and whether
+    /// an agent of the gate was listening.
+    pub async fn resolve_referral(
+        &self,
+        p: &Principal,
+        id: PassageId,
+        res: Resolution,
+    ) -> Result<(Referral, bool)> {
         scope::role(p, scope::OPERATORS)?;
-        let reason = d.reason.trim();
-        if reason.is_empty() {
-            return Err(Error::invalid("reason", "is required"));
-        }
-        if reason.chars().count() > MAX_REASON {
-            return Err(Error::invalid(
-                "reason",
-                format!("is longer than {MAX_REASON} characters"),
-            ));
-        }
         // Only referrals in scope are found; any other is answered as one that does not exist.
         let known = self.store.referrals(p.zone.clone(), true).await?;
-        let Some(referral) = known.iter().find(|x| x.passage.id == d.id) else {
-            return Err(Error::not_found("referral", d.id));
+        let Some(referral) = known.iter().find(|x| x.passage.id == id) else {
+            return Err(Error::not_found("referral", id));
+        };
+        if res.approve
+            && let Some(b) = res.booking
+        {
+            self.get_booking(p, b).await?;
+        }
+        let res = Resolution {
+            reason: res.reason.trim().to_owned(),
+            ..res
         };
         let now = self.clock.now();
-        if d.approve && referral.passage.direction == Direction::In {
+        if res.approve && referral.passage.direction == Direction::In {
             self.refuse_entry_into_closed_zone(&referral.passage.zone, now)
                 .await?;
         }
+        let approve = res.approve;
         let resolved = self
             .store
-            .resolve_referral(d.id, d.approve, Who::from(p), reason.to_owned(), now)
+            .resolve_referral(id, res, Who::from(p), now)
             .await?;
         let approved = resolved.state == ReferralState::Approved;
         let x = &resolved.passage;
@@ -240,10 +237,10 @@ impl<S: Store> App<S> {
                 &x.gate,
                 GateCommand::PulseBarrier {
                     lane: x.lane.clone(),
-                    event_id: d.id,
+                    event_id: id,
                 },
             );
-        tracing::info!(referral = %d.id, approve = d.approve, by = %p.label, delivered, "referral resolved");
+        tracing::info!(referral = %id, approve, by = %p.label, delivered, "referral resolved");
         if approved
             && x.direction == Direction::Out
             && let Some(at) = resolved.resolved_at

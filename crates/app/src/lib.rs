@@ -18,6 +18,7 @@ mod capacity;
 pub mod clock;
 mod commands;
 mod error;
+mod events;
 mod gates;
 pub mod metrics;
 pub mod scope;
@@ -39,7 +40,8 @@ pub use capacity::{CapacityChange, Overbooked};
 pub use clock::{Clock, SimClock, SystemClock};
 pub use commands::{Commands, GateCommand};
 pub use error::{Error, Kind, Result};
-pub use gates::{Decision, MAX_PASSAGES, MAX_REASON};
+pub use events::MAX_EVENT_PAGE;
+pub use gates::MAX_PASSAGES;
 pub use metrics::Metrics;
 pub use watch::WatchListing;
 

@@ -419,6 +419,9 @@ pub fn referral_fields(r: &Referral) -> Fields {
         ReferralState::Rejected => "REJECTED",
     };
     let mut f: Fields = vec![("state".into(), state.into())];
+    if let Some(b) = r.passage.booking {
+        f.push(("booking".into(), b.to_string()));
+    }
     if let Some(why) = &r.resolution {
         f.push(("resolution".into(), why.clone()));
     }

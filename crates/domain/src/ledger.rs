@@ -16,8 +16,9 @@ use crate::calendar::{
 };
 use crate::container::ContainerNumber;
 use crate::epc::Epc;
+use crate::event::{CompanyEvent, EventKind};
 use crate::ids::{BookingId, CompanyId, GateId, LaneId, PassageId, ZoneId};
-use crate::passage::{Passage, Referral, ReferralState, Verdict};
+use crate::passage::{MAX_REASON, Passage, Referral, ReferralState, Resolution, Verdict};
 use crate::plate::Plate;
 use crate::rules::{self, visit_span};
 use crate::{Error, Result};
@@ -316,6 +317,9 @@ pub struct Touched {
     pub audit: Vec<AuditRecord>,
     /// Gates whose report mark moved (see [`Ledger::note_reported`]).
     pub reports: BTreeSet<GateId>,
+    /// The company events of the changes, numbered per company, to be stored in the same
+    /// commit (see [`crate::event`]).
+    pub events: Vec<CompanyEvent>,
 }
 
 impl Touched {
@@ -335,6 +339,7 @@ impl Touched {
         self.referrals.extend(other.referrals);
         self.audit.extend(other.audit);
         self.reports.extend(other.reports);
+        self.events.extend(other.events);
     }
 }
 
@@ -353,6 +358,8 @@ pub struct Records {
     pub referrals: Vec<Referral>,
     /// Each gate's report mark (see [`Ledger::note_reported`]).
     pub reported: Vec<(GateId, DateTime<Utc>)>,
+    /// The number of each company's newest event.
+    pub event_seq: BTreeMap<CompanyId, u64>,
 }
 
 /// Result of [`Ledger::create`].
@@ -403,6 +410,8 @@ pub struct Ledger {
     /// Booked bookings by the last moment their truck may enter (for the no-show sweep).
     by_deadline: BTreeSet<(DateTime<Utc>, BookingId)>,
     change_seq: BTreeMap<ZoneId, u64>,
+    /// The number of each company's newest event.
+    event_seq: BTreeMap<CompanyId, u64>,
     no_shows: BTreeMap<CompanyId, u64>,
     /// Every passage reported by the gates, by event id (delivery is idempotent).
     passages: BTreeMap<PassageId, Passage>,
@@ -424,6 +433,7 @@ impl Ledger {
     pub fn restore(records: Records) -> Self {
         let mut l = Ledger {
             change_seq: records.change_seq,
+            event_seq: records.event_seq,
             ..Ledger::default()
         };
         l.zones = records
@@ -658,6 +668,11 @@ impl Ledger {
         &self.change_seq
     }
 
+    /// The number of `company`'s newest event (0: none yet).
+    pub fn event_seq(&self, company: &CompanyId) -> u64 {
+        self.event_seq.get(company).copied().unwrap_or(0)
+    }
+
     pub fn idempotency_records(&self) -> impl Iterator<Item = &IdempotencyRecord> {
         self.idempotency.values()
     }
@@ -739,7 +754,7 @@ impl Ledger {
         self.idempotency.insert(key, record);
         self.index(&booking);
         self.bookings.insert(id, booking);
-        self.log_change(id, now, &mut touched);
+        self.log_change(id, None, now, &mut touched);
         if let Some(who) = by {
             let created = (*who, Fields::new());
             self.audit_booking(
@@ -939,19 +954,39 @@ impl Ledger {
             return;
         };
         self.unindex(&b);
+        let before = b.clone();
         change(&mut b);
         b.updated_at = now;
         b.revision += 1;
         self.index(&b);
         self.bookings.insert(id, b);
-        self.log_change(id, now, touched);
+        self.log_change(id, Some(&before), now, touched);
     }
 
-    fn log_change(&mut self, id: BookingId, now: DateTime<Utc>, touched: &mut Touched) {
+    /// A booking changed (from `before`; none: it is new): one change-log entry per zone it
+    /// touches, and one event in its company's log.
+    fn log_change(
+        &mut self,
+        id: BookingId,
+        before: Option<&Booking>,
+        now: DateTime<Utc>,
+        touched: &mut Touched,
+    ) {
         let Some(b) = self.bookings.get(&id) else {
             return;
         };
         touched.bookings.insert(id);
+        let (kind, zone) = EventKind::of(before, b);
+        let seq = self.event_seq.entry(b.company.clone()).or_default();
+        *seq += 1;
+        touched.events.push(CompanyEvent {
+            company: b.company.clone(),
+            seq: *seq,
+            at: now,
+            kind,
+            zone,
+            booking: b.clone(),
+        });
         for zone in b.zones() {
             let seq = self.change_seq.entry(zone.clone()).or_default();
             *seq += 1;
@@ -1192,13 +1227,13 @@ impl Ledger {
     }
 
     /// An operator approves or rejects an open referral. Approving lets the truck through:
-    /// the booking (if one matched) moves on as for an ALLOW.
+    /// the booking moves on as for an ALLOW — the one the operator names, else the one the
+    /// gate matched, if any. A booking the operator names becomes the referral's.
     pub fn resolve_referral(
         &mut self,
         id: PassageId,
-        approve: bool,
+        res: &Resolution,
         by: &Who,
-        reason: &str,
         now: DateTime<Utc>,
     ) -> Result<Touched> {
         let r = self.referrals.get(&id).ok_or_else(|| Error::NotFound {
@@ -1210,30 +1245,39 @@ impl Ledger {
                 "referral {id} is already resolved"
             )));
         }
-        if reason.trim().is_empty() || reason.len() > 500 {
+        if res.reason.trim().is_empty() || res.reason.chars().count() > MAX_REASON {
             return Err(Error::invalid(
                 "reason",
-                "an operator's decision needs a reason of 1 to 500 bytes",
+                format!("an operator's decision needs a reason of 1 to {MAX_REASON} characters"),
             ));
         }
-        let (zone, direction, booking) = (
-            r.passage.zone.clone(),
-            r.passage.direction,
-            r.passage.booking,
-        );
+        let (zone, direction) = (r.passage.zone.clone(), r.passage.direction);
+        if let Some(b) = res.booking {
+            if !res.approve {
+                return Err(Error::invalid(
+                    "booking_id",
+                    "only an approval names the booking the truck holds",
+                ));
+            }
+            self.awaits(b, &zone, direction)?;
+        }
         let before = audit::referral_fields(r);
+        let booking = res.booking.or(r.passage.booking);
         let mut touched = Touched::default();
-        if approve && let Some(b) = booking {
+        if res.approve
+            && let Some(b) = booking
+        {
             self.progress(b, (&zone, direction), now, (id, by), &mut touched);
         }
         if let Some(r) = self.referrals.get_mut(&id) {
-            r.state = if approve {
+            r.state = if res.approve {
                 ReferralState::Approved
             } else {
                 ReferralState::Rejected
             };
+            r.passage.booking = booking;
             r.resolved_by = Some(by.name.clone());
-            r.resolution = Some(reason.to_owned());
+            r.resolution = Some(res.reason.clone());
             r.resolved_at = Some(now);
             let mut objects = vec![format!("referral:{id}"), format!("gate:{}", r.passage.gate)];
             objects.extend(booking.map(|b| format!("booking:{b}")));
@@ -1248,6 +1292,37 @@ impl Ledger {
         }
         touched.referrals.insert(id);
         Ok(touched)
+    }
+
+    /// Booking `id` has a stop in `zone` that a truck could now enter (or, going out, leave).
+    fn awaits(&self, id: BookingId, zone: &ZoneId, direction: Direction) -> Result<()> {
+        let b = self.booking(id).ok_or_else(|| Error::NotFound {
+            what: "booking",
+            id: id.to_string(),
+        })?;
+        if matches!(b.state, BookingState::Cancelled | BookingState::Exited) {
+            return Err(Error::Precondition(format!(
+                "booking {id} is {}: no truck can pass on it",
+                b.state.as_str()
+            )));
+        }
+        let waiting = b.stops.iter().any(|s| {
+            s.zone == *zone
+                && match direction {
+                    Direction::In => s.entered_at.is_none(),
+                    Direction::Out => s.entered_at.is_some() && s.exited_at.is_none(),
+                }
+        });
+        if waiting {
+            return Ok(());
+        }
+        let what = match direction {
+            Direction::In => "an entry",
+            Direction::Out => "an exit",
+        };
+        Err(Error::Precondition(format!(
+            "booking {id} has no stop in zone {zone} waiting for {what}"
+        )))
     }
 
     /// The bookings a gate of `zone` needs: every booking with a stop in the zone whose

@@ -11,6 +11,7 @@ pub mod calendar;
 pub mod container;
 pub mod epc;
 pub mod error;
+pub mod event;
 pub mod gate;
 pub mod ids;
 pub mod ledger;

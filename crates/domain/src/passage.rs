@@ -130,6 +130,44 @@ pub enum ReferralState {
     Rejected,
 }
 
+/// Longest reason an operator may give, in characters (Arabic takes two bytes a letter).
+pub const MAX_REASON: usize = 500;
+
+/// An operator's answer to a referral: approve or reject, why, and — when the gate could not
+/// tell (no plate read, a cloned tag) — the booking the operator found the truck holds (its
+/// slip, its papers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolution {
+    pub approve: bool,
+    pub reason: String,
+    pub booking: Option<BookingId>,
+}
+
+impl Resolution {
+    pub fn approve(reason: impl Into<String>) -> Self {
+        Self {
+            approve: true,
+            reason: reason.into(),
+            booking: None,
+        }
+    }
+
+    pub fn reject(reason: impl Into<String>) -> Self {
+        Self {
+            approve: false,
+            ..Self::approve(reason)
+        }
+    }
+
+    /// The truck holds `booking` (an approval only).
+    pub fn with_booking(self, booking: BookingId) -> Self {
+        Self {
+            booking: Some(booking),
+            ..self
+        }
+    }
+}
+
 /// A referred passage waiting for (or resolved by) an operator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Referral {

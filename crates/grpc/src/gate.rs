@@ -3,10 +3,11 @@
 
 use std::pin::Pin;
 
-use bawaba_app::{App, Decision, GateCommand, scope};
+use bawaba_app::{App, GateCommand, scope};
 use bawaba_domain::access::Principal;
 use bawaba_domain::ids::{GateId, PassageId, ZoneId};
 use bawaba_domain::ledger::Booking;
+use bawaba_domain::passage::Resolution;
 use bawaba_store::{Changes, Store};
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::StreamExt;
@@ -23,7 +24,7 @@ const SNAPSHOT_CHUNK: usize = 2000;
 /// Changes read from the log at a time while catching up.
 const SYNC_BATCH: usize = 500;
 
-type Stream<T> = Pin<Box<dyn tokio_stream::Stream<Item = Result<T, Status>> + Send>>;
+pub(crate) type Stream<T> = Pin<Box<dyn tokio_stream::Stream<Item = Result<T, Status>> + Send>>;
 
 /// A zone given in a listing request: empty is none.
 fn zone_filter(zone_id: &str) -> Result<Option<ZoneId>, Status> {
@@ -238,7 +239,7 @@ impl<S: Store> pb::gate_service_server::GateService for Api<S> {
 
 /// `inner`, ended with UNAUTHENTICATED once `revoked` resolves: a stream lives no longer than
 /// the token that opened it (`bawaba token revoke` cuts off a stolen gate PC's feed too).
-fn until_revoked<T: Send + 'static>(
+pub(crate) fn until_revoked<T: Send + 'static>(
     mut inner: Stream<T>,
     revoked: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Stream<T> {
@@ -326,14 +327,17 @@ impl<S: Store> pb::operator_service_server::OperatorService for Api<S> {
         let p = self.who(&req)?;
         let r = req.into_inner();
         let id = PassageId::parse(&r.event_id).map_err(|e| status(e.in_field("event_id")))?;
-        let decision = Decision {
-            id,
-            approve: r.approve,
-            reason: r.reason,
+        let mut res = if r.approve {
+            Resolution::approve(r.reason)
+        } else {
+            Resolution::reject(r.reason)
         };
+        if !r.booking_id.is_empty() {
+            res.booking = Some(cv::booking_id(&r.booking_id, "booking_id").map_err(status)?);
+        }
         let (resolved, delivered) = self
             .app
-            .resolve_referral(&p, decision)
+            .resolve_referral(&p, id, res)
             .await
             .map_err(status)?;
         Ok(Response::new(cv::pb_referral(&resolved, delivered)))

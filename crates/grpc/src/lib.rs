@@ -9,6 +9,7 @@ pub mod client;
 pub mod convert;
 pub mod decode;
 pub mod error;
+mod events;
 mod gate;
 pub mod metrics;
 pub mod security;

@@ -87,6 +87,31 @@ impl<S: Store> pb::booking_service_server::BookingService for Api<S> {
         }))
     }
 
+    type WatchEventsStream = crate::gate::Stream<pb::CompanyEvent>;
+
+    async fn watch_events(
+        &self,
+        req: Request<pb::WatchEventsRequest>,
+    ) -> Reply<Self::WatchEventsStream> {
+        let p = self.who(&req)?;
+        let r = req.get_ref();
+        let company = optional(&r.company_id, |s| cv::company_id(s, "company_id"))?;
+        // Refused now (role, another company, none named by the authority), not in the stream.
+        self.app
+            .company_events(&p, company.clone(), r.after_seq, 1)
+            .await
+            .map_err(status)?;
+        let company = scope::company(&p, company, "company_id").map_err(status)?;
+        let (tx, rx) = tokio::sync::mpsc::channel(256);
+        let follow = crate::events::follow(self.app.clone(), p, company, r.after_seq, tx);
+        tokio::spawn(follow);
+        let stream = Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx));
+        Ok(Response::new(crate::gate::until_revoked(
+            stream,
+            self.revoked(&req),
+        )))
+    }
+
     async fn get_booking(&self, req: Request<pb::GetBookingRequest>) -> Reply<pb::Booking> {
         let p = self.who(&req)?;
         let id = cv::booking_id(&req.get_ref().booking_id, "booking_id").map_err(status)?;

@@ -86,7 +86,9 @@ fn rule(method: &str) -> Option<Rule> {
         "BookingService/CreateBooking" => (BOOKERS, Scope::Company),
         "BookingService/GetBooking" => (ANY, Scope::Company),
         "BookingService/ListBookings" => (ANY, Scope::Zone),
-        "BookingService/MoveBooking" | "BookingService/CancelBooking" => (BOOKERS, Scope::Company),
+        "BookingService/MoveBooking"
+        | "BookingService/CancelBooking"
+        | "BookingService/WatchEvents" => (BOOKERS, Scope::Company),
         "SlotService/ListWindows" | "SlotService/FindSlots" => (ANY, Scope::Zone),
         "AdminService/ListZones" | "AdminService/ListGates" => (ANY, Scope::Nothing),
         "AdminService/UpsertZone"
@@ -480,6 +482,14 @@ async fn call(b: &Bed, c: &mut Clients, method: &str, side: Side) -> Code {
             let req = pb::GetBookingRequest { booking_id: booked };
             c.bookings.get_booking(req).await.map(drop)
         }
+        "BookingService/WatchEvents" => {
+            // A stream: refused at once, or open (its events are the stream test's).
+            let req = pb::WatchEventsRequest {
+                company_id: side.company().into(),
+                after_seq: 0,
+            };
+            c.bookings.watch_events(req).await.map(drop)
+        }
         "BookingService/ListBookings" => {
             let req = pb::ListBookingsRequest {
                 zone_id,
@@ -681,11 +691,13 @@ async fn call(b: &Bed, c: &mut Clients, method: &str, side: Side) -> Code {
             c.operator.list_passages(req).await.map(drop)
         }
         "OperatorService/ResolveReferral" => {
+            // The operator names the truck's booking too (one of the referral's side).
             let id = b.referral(side).await;
             let req = pb::ResolveReferralRequest {
                 event_id: id.to_string(),
                 approve: true,
                 reason: "matrix".into(),
+                booking_id: b.book(side).await.to_string(),
             };
             c.operator.resolve_referral(req).await.map(drop)
         }

@@ -444,6 +444,7 @@ async fn an_exit_an_operator_approves_gives_the_turn_time() {
         event_id: ids[i].clone(),
         approve,
         reason: "checked at the booth".into(),
+        ..Default::default()
     };
     // The other truck: its entry approved, its exit rejected (it stays inside).
     operator.resolve_referral(resolve(2, true)).await.unwrap();

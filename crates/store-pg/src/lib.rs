@@ -26,12 +26,13 @@ use std::time::Duration;
 
 use bawaba_domain::audit::{AuditEntry, AuditFilter, Who};
 use bawaba_domain::calendar::{TransactionType, ZoneConfig};
+use bawaba_domain::event::EventPage;
 use bawaba_domain::ids::{BookingId, CompanyId, GateId, PassageId, ZoneId};
 use bawaba_domain::ledger::{
     Actor, AdminChange, Administered, Booking, BookingFilter, ChangeEntry, Gate, IdempotencyRecord,
     Ledger, NewBooking, Records, Stop, Touched, WindowView,
 };
-use bawaba_domain::passage::{Passage, Referral};
+use bawaba_domain::passage::{Passage, Referral, Resolution};
 use bawaba_domain::plate::Plate;
 use bawaba_store::{
     Changes, CreatedBooking, Error, Recorded, Reported, Result, SNAPSHOT_AFTER, Store,
@@ -1033,6 +1034,37 @@ impl Store for PgStore {
         read!(self, |c| reported(c).await)
     }
 
+    async fn company_events(
+        &self,
+        company: CompanyId,
+        after: u64,
+        limit: usize,
+    ) -> Result<EventPage> {
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        read!(self, |c| {
+            let events = values(
+                c,
+                "company_events",
+                "SELECT format, body FROM company_events WHERE company = $1 AND seq > $2 \
+                 ORDER BY seq LIMIT $3",
+                &[&company.as_str(), &after, &limit],
+            )
+            .await?;
+            let rows = query(
+                c,
+                "SELECT seq FROM company_heads WHERE company = $1",
+                &[&company.as_str()],
+            )
+            .await?;
+            let head = match rows.first() {
+                Some(r) => u64::try_from(r.try_get::<_, i64>(0)?).unwrap_or(0),
+                None => 0,
+            };
+            Ok(EventPage { events, head })
+        })
+    }
+
     async fn passages(
         &self,
         zone: Option<ZoneId>,
@@ -1112,9 +1144,8 @@ impl Store for PgStore {
     async fn resolve_referral(
         &self,
         id: PassageId,
-        approve: bool,
+        res: Resolution,
         by: Who,
-        reason: String,
         now: DateTime<Utc>,
     ) -> Result<Referral> {
         write!(self, |tx| {
@@ -1126,11 +1157,12 @@ impl Store for PgStore {
                 &[&&id.to_bytes()[..]],
             )
             .await?;
+            // The booking the operator names, else the gate's: the one an approval moves on.
             let mut loaded = Vec::new();
-            if let Some(b) = referrals
-                .first()
-                .and_then(|r| r.passage.booking)
-                .filter(|_| approve)
+            if let Some(b) = res
+                .booking
+                .or_else(|| referrals.first().and_then(|r| r.passage.booking))
+                .filter(|_| res.approve)
             {
                 loaded = bookings(tx, LOCK_BOOKING, &[&&b.to_bytes()[..]]).await?;
             }
@@ -1139,7 +1171,7 @@ impl Store for PgStore {
                 ..Records::default()
             };
             apply(tx, &zones, loaded, records, |l| {
-                let t = l.resolve_referral(id, approve, &by, &reason, now)?;
+                let t = l.resolve_referral(id, &res, &by, now)?;
                 let r = l
                     .referral(id)
                     .cloned()

@@ -29,6 +29,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "report marks",
         include_str!("../migrations/0004_reported.sql"),
     ),
+    (
+        5,
+        "company events",
+        include_str!("../migrations/0005_company_events.sql"),
+    ),
 ];
 
 fn storage(context: &str) -> impl Fn(tokio_postgres::Error) -> Error + '_ {

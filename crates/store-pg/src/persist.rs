@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use bawaba_domain::audit::AuditRecord;
 use bawaba_domain::calendar::TransactionType;
+use bawaba_domain::event::CompanyEvent;
 use bawaba_domain::ids::{BookingId, CompanyId, PassageId, ZoneId};
 use bawaba_domain::ledger::{Booking, ChangeEntry, Ledger, Touched};
 use bawaba_domain::passage::ReferralState;
@@ -152,6 +153,7 @@ pub async fn persist(c: &impl GenericClient, change: &Change<'_>) -> R<()> {
         }
     }
     log_changes(c, &touched.changes, zones).await?;
+    log_events(c, &touched.events).await?;
     record_passages(c, ledger, &touched.passages).await?;
     record_audit(c, &touched.audit).await
 }
@@ -380,6 +382,35 @@ async fn write_booking(c: &impl GenericClient, b: &Booking, old: Option<&Booking
             )
             .await?;
         }
+    }
+    Ok(())
+}
+
+/// Appends company events. Each company's numbers come from its `company_heads` row,
+/// created or moved on in the same statement and held until commit: a company's events commit
+/// in number order, so a follower never sees event N+1 before N.
+async fn log_events(c: &impl GenericClient, events: &[CompanyEvent]) -> R<()> {
+    let mut by_company: BTreeMap<&CompanyId, Vec<&CompanyEvent>> = BTreeMap::new();
+    for e in events {
+        by_company.entry(&e.company).or_default().push(e);
+    }
+    for (company, events) in by_company {
+        let n = events.len() as i64;
+        let at: Vec<DateTime<Utc>> = events.iter().map(|e| e.at).collect();
+        let bodies: Vec<_> = events.iter().map(|e| body(*e)).collect();
+        execute(
+            c,
+            "WITH head AS (\
+                 INSERT INTO company_heads (company, seq) VALUES ($1, $2) \
+                 ON CONFLICT (company) DO UPDATE SET seq = company_heads.seq + EXCLUDED.seq \
+                 RETURNING seq) \
+             INSERT INTO company_events (company, seq, at, format, body) \
+             SELECT $1, head.seq - $2 + e.n, e.at, $3, \
+                 jsonb_set(e.body, '{seq}', to_jsonb(head.seq - $2 + e.n)) \
+             FROM head, unnest($4::TIMESTAMPTZ[], $5::JSONB[]) WITH ORDINALITY AS e(at, body, n)",
+            &[&company.as_str(), &n, &FORMAT, &at, &bodies],
+        )
+        .await?;
     }
     Ok(())
 }

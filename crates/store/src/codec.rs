@@ -81,6 +81,10 @@ pub const AUDIT: u8 = b'a';
 pub const AUDIT_HEAD: u8 = b'A';
 /// Per gate, its report mark: `(gate, instant)` (see `Ledger::note_reported`).
 pub const REPORTED: u8 = b'm';
+/// Company events by company and number.
+pub const EVENT: u8 = b'e';
+/// The number of each company's newest event.
+pub const EVENT_HEAD: u8 = b'E';
 
 fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
     let mut k = vec![prefix];
@@ -103,6 +107,15 @@ pub fn gate_key(g: &GateId) -> Vec<u8> {
 
 pub fn reported_key(g: &GateId) -> Vec<u8> {
     key(REPORTED, &[g.as_str().as_bytes()])
+}
+
+/// A company event's key: a company's events follow in number order.
+pub fn event_key(c: &CompanyId, seq: u64) -> Vec<u8> {
+    key(EVENT, &[c.as_str().as_bytes(), &seq.to_be_bytes()])
+}
+
+pub fn event_head_key(c: &CompanyId) -> Vec<u8> {
+    key(EVENT_HEAD, &[c.as_str().as_bytes()])
 }
 
 pub fn booking_key(id: BookingId) -> Vec<u8> {

@@ -28,7 +28,7 @@ use bawaba_domain::ledger::{
     Actor, AdminChange, Booking, BookingFilter, BookingState, Direction, Gate, Lane, NewBooking,
     Stop, WindowUsage,
 };
-use bawaba_domain::passage::{Passage, ReferralState, Verdict};
+use bawaba_domain::passage::{Passage, ReferralState, Resolution, Verdict};
 use bawaba_domain::plate::Plate;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use proptest::prelude::*;
@@ -65,8 +65,10 @@ macro_rules! conformance_tests {
             the_watchlist_is_kept_with_the_zone,
             states_only_move_forward,
             no_show_sweep,
+            company_events_in_the_commit_of_their_change,
             no_shows_wait_for_every_gate_of_the_zone,
             passages_once_each_and_referrals,
+            an_operator_names_the_booking,
             passages_follow_recording_order,
             change_log_in_order,
             restart_keeps_everything,
@@ -1272,6 +1274,76 @@ pub async fn no_show_sweep<B: Backend>(b: &B) {
     b.close(s).await;
 }
 
+/// Every change to a company's bookings is one event of its log, numbered 1, 2, ... per
+/// company and stored in the change's commit; a refused change appends nothing; a follower
+/// pages from its cursor; the numbers go on after a restart.
+pub async fn company_events_in_the_commit_of_their_change<B: Backend>(b: &B) {
+    use bawaba_domain::event::EventKind::{self, *};
+    let s = open_with_zone(b, 5).await;
+    let one = create(&s, simple("acme", "k1", "601", 2)).await;
+    let two = create(&s, simple("acme", "k2", "602", 5)).await;
+    let theirs = create(&s, simple("beta", "k3", "603", 2)).await;
+    s.move_booking(Actor::Company(company("acme")), two.id, 0, at(6), now())
+        .await
+        .unwrap();
+    let refused = s
+        .cancel_booking(Actor::Company(company("beta")), two.id, "x".into(), now())
+        .await;
+    assert!(refused.is_err());
+    let entry = passage(1, &one, Direction::In, Verdict::Allow, 2);
+    let exit = passage(2, &one, Direction::Out, Verdict::Allow, 3);
+    s.report_passages(vec![entry, exit]).await.unwrap();
+    s.sweep_no_shows(at(4)).await.unwrap();
+    s.cancel_booking(Actor::Authority, two.id, "inspection".into(), now())
+        .await
+        .unwrap();
+    let kinds = async |s: &B::Store, c: &str, after| -> (Vec<(u64, EventKind)>, u64) {
+        let page = s.company_events(company(c), after, 100).await.unwrap();
+        assert!(page.events.iter().all(|e| e.company == company(c)));
+        let got = page.events.iter().map(|e| (e.seq, e.kind)).collect();
+        (got, page.head)
+    };
+    let acme = vec![
+        (1, Created),
+        (2, Created),
+        (3, Moved),
+        (4, Entered),
+        (5, Exited),
+        (6, Cancelled),
+    ];
+    assert_eq!(kinds(&s, "acme", 0).await, (acme.clone(), 6));
+    assert_eq!(
+        kinds(&s, "beta", 0).await,
+        (vec![(1, Created), (2, NoShow)], 2)
+    );
+    let beta = s.company_events(company("beta"), 0, 10).await.unwrap();
+    assert!(beta.events.iter().all(|e| e.booking.id == theirs.id));
+    assert_eq!(kinds(&s, "acme", 4).await, (acme[4..].to_vec(), 6));
+    assert_eq!(kinds(&s, "nobody", 0).await, (vec![], 0));
+    let page = s.company_events(company("acme"), 1, 2).await.unwrap();
+    assert_eq!(page.events.len(), 2, "a page holds at most `limit`");
+    let last = &s
+        .company_events(company("acme"), 5, 1)
+        .await
+        .unwrap()
+        .events[0];
+    assert_eq!(
+        last.booking,
+        s.get_booking(Actor::Authority, two.id).await.unwrap()
+    );
+    assert_eq!(last.id(), "acme:6");
+    let s = reopen(b, s).await;
+    assert_eq!(kinds(&s, "acme", 0).await, (acme, 6));
+    let three = create(&s, simple("acme", "k4", "604", 8)).await;
+    let after = s.company_events(company("acme"), 6, 10).await.unwrap();
+    assert_eq!(
+        (after.events[0].seq, after.events[0].booking.id, after.head),
+        (7, three.id, 7)
+    );
+    assert_eq!(after.events[0].zone, None);
+    b.close(s).await;
+}
+
 /// Passages are numbered in the order they are recorded, not by id: one decided offline and
 /// reported late still reaches a follower that has seen newer ones. A follower reading while
 /// writers record gets every passage exactly once; the numbers survive a restart.
@@ -1422,16 +1494,15 @@ pub async fn passages_once_each_and_referrals<B: Backend>(b: &B) {
         (refer.id, ReferralState::Open)
     );
     let e = s
-        .resolve_referral(refer.id, true, Who::named("op"), String::new(), at(5))
+        .resolve_referral(refer.id, Resolution::approve(""), Who::named("op"), at(5))
         .await
         .unwrap_err();
     assert!(is_invalid(&e), "a decision needs a reason: {e}");
     let r = s
         .resolve_referral(
             refer.id,
-            true,
+            Resolution::approve("checked papers"),
             Who::named("op"),
-            "checked papers".into(),
             at(5),
         )
         .await
@@ -1445,7 +1516,12 @@ pub async fn passages_once_each_and_referrals<B: Backend>(b: &B) {
         BookingState::Entered
     );
     let e = s
-        .resolve_referral(refer.id, false, Who::named("op"), "again".into(), at(5))
+        .resolve_referral(
+            refer.id,
+            Resolution::reject("again"),
+            Who::named("op"),
+            at(5),
+        )
         .await
         .unwrap_err();
     assert!(is_precondition(&e), "{e}");
@@ -1457,7 +1533,7 @@ pub async fn passages_once_each_and_referrals<B: Backend>(b: &B) {
     );
     let missing = PassageId::new(now(), 9);
     let e = s
-        .resolve_referral(missing, true, Who::named("op"), "x".into(), at(5))
+        .resolve_referral(missing, Resolution::approve("x"), Who::named("op"), at(5))
         .await
         .unwrap_err();
     assert!(matches!(domain(&e), DomainError::NotFound { .. }), "{e}");
@@ -1476,6 +1552,52 @@ pub async fn passages_once_each_and_referrals<B: Backend>(b: &B) {
         "{resolution:?}"
     );
     assert!(resolution.iter().any(|c| c.after == "checked papers"));
+    b.close(s).await;
+}
+
+/// A referral the gate could not match to a booking (no plate read): the operator names the
+/// booking the truck holds, and the approval moves that booking on, in the same commit, kept
+/// across a restart; a booking that cannot take the truck is refused and nothing changes.
+pub async fn an_operator_names_the_booking<B: Backend>(b: &B) {
+    let s = open_with_zone(b, 5).await;
+    let held = create(&s, simple("acme", "k1", "601", 5)).await;
+    let cancelled = create(&s, simple("acme", "k2", "602", 5)).await;
+    s.cancel_booking(Actor::Authority, cancelled.id, "plans".into(), now())
+        .await
+        .unwrap();
+    let mut unread = passage(1, &held, Direction::In, Verdict::Refer, 5);
+    (unread.plate, unread.booking) = (None, None);
+    s.report_passages(vec![unread.clone()]).await.unwrap();
+    let op = || Who::named("op");
+    let name = |b: &Booking| Resolution::approve("slip shown").with_booking(b.id);
+    let e = s
+        .resolve_referral(unread.id, name(&cancelled), op(), at(5))
+        .await
+        .unwrap_err();
+    assert!(is_precondition(&e), "{e}");
+    let missing = Booking {
+        id: BookingId::new(now(), 77),
+        ..held.clone()
+    };
+    let e = s
+        .resolve_referral(unread.id, name(&missing), op(), at(5))
+        .await
+        .unwrap_err();
+    assert!(matches!(domain(&e), DomainError::NotFound { .. }), "{e}");
+    assert_eq!(s.referrals(None, false).await.unwrap().len(), 1);
+    let r = s
+        .resolve_referral(unread.id, name(&held), op(), at(5))
+        .await
+        .unwrap();
+    assert_eq!(r.passage.booking, Some(held.id));
+    let s = reopen(b, s).await;
+    let now_held = s.get_booking(Actor::Authority, held.id).await.unwrap();
+    assert_eq!(now_held.state, BookingState::Entered);
+    let kept = &s.referrals(None, true).await.unwrap()[0];
+    assert_eq!(
+        (kept.state, kept.passage.booking),
+        (ReferralState::Approved, Some(held.id))
+    );
     b.close(s).await;
 }
 

@@ -20,12 +20,13 @@ use std::future::Future;
 
 use bawaba_domain::audit::{AuditEntry, AuditFilter, Who};
 use bawaba_domain::calendar::{TransactionType, ZoneConfig};
+use bawaba_domain::event::EventPage;
 use bawaba_domain::ids::{BookingId, CompanyId, GateId, PassageId, ZoneId};
 use bawaba_domain::ledger::{
     Actor, AdminChange, Administered, Booking, BookingFilter, ChangeEntry, Gate, Ledger,
     NewBooking, Touched, WindowView,
 };
-use bawaba_domain::passage::{Passage, Referral};
+use bawaba_domain::passage::{Passage, Referral, Resolution};
 use chrono::{DateTime, Utc};
 
 pub use agent_store::{AgentState, AgentStore, SyncUpdate};
@@ -318,6 +319,14 @@ pub trait Store: Send + Sync + 'static {
         passages: Vec<Passage>,
         through: Option<(GateId, DateTime<Utc>)>,
     ) -> impl Future<Output = Result<Reported>> + Send;
+    /// `company`'s events numbered after `after`, oldest first, at most `limit`, and the
+    /// number of its newest event. Each event was stored in the commit of its change.
+    fn company_events(
+        &self,
+        company: CompanyId,
+        after: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<EventPage>> + Send;
     /// Every gate's report mark.
     fn reported(&self) -> impl Future<Output = Result<BTreeMap<GateId, DateTime<Utc>>>> + Send;
     /// Recorded passages after `after`, oldest first, at most `limit`, of `zone` when given.
@@ -343,12 +352,13 @@ pub trait Store: Send + Sync + 'static {
         zone: Option<ZoneId>,
         all: bool,
     ) -> impl Future<Output = Result<Vec<Referral>>> + Send;
+    /// Resolves referral `id` as the ledger's `resolve_referral` does, with the booking it
+    /// moves on (the one the operator names, or the gate's) in the same commit.
     fn resolve_referral(
         &self,
         id: PassageId,
-        approve: bool,
+        res: Resolution,
         by: Who,
-        reason: String,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Referral>> + Send;
 }

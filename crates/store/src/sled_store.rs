@@ -28,6 +28,7 @@ use tokio::sync::{RwLock, RwLockReadGuard};
 
 use bawaba_domain::audit::{AuditEntry, AuditFilter, Who};
 use bawaba_domain::calendar::{TransactionType, ZoneConfig};
+use bawaba_domain::event::{CompanyEvent, EventPage};
 use bawaba_domain::ids::{BookingId, CompanyId, GateId, ZoneId};
 use bawaba_domain::ledger::{
     Actor, AdminChange, Administered, Booking, BookingFilter, ChangeEntry, Gate, Ledger,
@@ -38,7 +39,7 @@ use tokio::sync::oneshot;
 
 use crate::codec::{self, decode, encode};
 use bawaba_domain::ids::PassageId;
-use bawaba_domain::passage::{Passage, Referral};
+use bawaba_domain::passage::{Passage, Referral, Resolution};
 
 use crate::{
     Changes, CommitStats, CreatedBooking, Error, Recorded, Reported, Result, SNAPSHOT_AFTER, Store,
@@ -260,6 +261,9 @@ fn load_ledger(db: &sled::Db) -> Result<Ledger> {
         passage_log: scan(db, codec::PASSAGE_LOG)?,
         referrals: scan(db, codec::REFERRAL)?,
         reported: scan(db, codec::REPORTED)?,
+        event_seq: scan::<(CompanyId, u64)>(db, codec::EVENT_HEAD)?
+            .into_iter()
+            .collect(),
     }))
 }
 
@@ -322,6 +326,13 @@ fn stage(ledger: &Ledger, touched: &Touched, audit_head: &mut u64, batch: &mut s
         if let Some(at) = ledger.reported().get(g) {
             batch.insert(codec::reported_key(g), encode(&(g, at)));
         }
+    }
+    for e in &touched.events {
+        batch.insert(codec::event_key(&e.company, e.seq), encode(e));
+        batch.insert(
+            codec::event_head_key(&e.company),
+            encode(&(&e.company, e.seq)),
+        );
     }
     for (seq, id) in &touched.passages {
         if let Some(p) = ledger.passage(*id) {
@@ -535,6 +546,31 @@ impl Store for SledStore {
         Ok(found)
     }
 
+    async fn company_events(
+        &self,
+        company: CompanyId,
+        after: u64,
+        limit: usize,
+    ) -> Result<EventPage> {
+        // The read lock: the writer holds the write lock until its batch is durable.
+        let ledger = self.read().await?;
+        let from = codec::event_key(&company, after.saturating_add(1));
+        let end = codec::event_key(&company, u64::MAX);
+        let events = self
+            .db
+            .range(from..=end)
+            .take(limit)
+            .map(|kv| {
+                let (k, v) = kv?;
+                decode(&k, &v)
+            })
+            .collect::<Result<Vec<CompanyEvent>>>()?;
+        Ok(EventPage {
+            events,
+            head: ledger.event_seq(&company),
+        })
+    }
+
     async fn get_booking(&self, actor: Actor, id: BookingId) -> Result<Booking> {
         Ok(self.read().await?.booking_for(&actor, id)?.clone())
     }
@@ -732,13 +768,12 @@ impl Store for SledStore {
     async fn resolve_referral(
         &self,
         id: PassageId,
-        approve: bool,
+        res: Resolution,
         by: Who,
-        reason: String,
         now: DateTime<Utc>,
     ) -> Result<Referral> {
         self.write(move |l| {
-            let t = l.resolve_referral(id, approve, &by, &reason, now)?;
+            let t = l.resolve_referral(id, &res, &by, now)?;
             let r = l
                 .referral(id)
                 .cloned()

@@ -13,6 +13,9 @@ use serde::Serialize;
 
 use crate::Error;
 
+mod reports;
+pub use reports::{GateReport, HOLDING_AFTER, gate_reports};
+
 /// One local day (Asia/Amman) as a UTC interval `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Day {

@@ -132,6 +132,38 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("peak", "Peak hour", "ساعة الذروة"),
     ("gate", "Gate", "البوابة"),
     ("zone", "Zone", "المنطقة"),
+    (
+        "reports.title",
+        "Gates' reports and the no-show sweep",
+        "تقارير البوابات وتسجيل عدم الحضور",
+    ),
+    (
+        "reports.explain",
+        "A booking becomes a no-show only once every gate of its zone has reported past its window: a gate that cannot reach the scheduler may hold the passage of a truck that came.",
+        "لا يسجَّل الحجز عدم حضور إلا بعد أن تبلغ كل بوابات منطقته عمّا بعد فترته: فالبوابة التي لا تصل إلى المجدول قد تحمل عبور شاحنة حضرت.",
+    ),
+    ("reports.through", "Reported up to", "أبلغت حتى"),
+    ("reports.behind", "Behind", "التأخر"),
+    (
+        "reports.holds",
+        "holds its zone's no-shows",
+        "تؤخر تسجيل عدم الحضور في منطقتها",
+    ),
+    (
+        "reports.never",
+        "never reported (holds nothing)",
+        "لم تبلغ قط (لا تؤخر شيئاً)",
+    ),
+    (
+        "reports.held",
+        "No-shows are waiting for a silent gate:",
+        "تسجيل عدم الحضور ينتظر بوابة صامتة:",
+    ),
+    (
+        "reports.see",
+        "See the gates' reports.",
+        "انظر تقارير البوابات.",
+    ),
     ("hour", "Hour", "الساعة"),
     (
         "slots",
@@ -207,6 +239,11 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "resolution.reason",
         "Reason (kept with the decision)",
         "السبب (يحفظ مع القرار)",
+    ),
+    (
+        "resolution.booking",
+        "Booking id from the driver's slip (when the gate found no booking or the wrong one)",
+        "رقم الحجز من قسيمة السائق (إذا لم تجد البوابة حجزاً أو وجدت حجزاً آخر)",
     ),
     ("resolved.by", "By", "بواسطة"),
     (
@@ -409,6 +446,7 @@ mod tests {
             include_str!("pages/audit.rs"),
             include_str!("pages/alerts.rs"),
             include_str!("pages/closures.rs"),
+            include_str!("pages/reports.rs"),
         ]
         .concat();
         let mut rest = src.as_str();

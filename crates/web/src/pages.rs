@@ -13,6 +13,7 @@ use crate::report::{Overview, ReferralView};
 mod alerts;
 mod audit;
 mod closures;
+mod reports;
 pub use alerts::notices;
 pub use audit::{AuditForm, audit};
 pub use closures::{CloseForm, back_notice, close_zone};
@@ -349,6 +350,7 @@ pub fn authority(
     notices: &str,
 ) -> String {
     let mut b = String::from(notices);
+    b.push_str(&reports::held_notice(l, &o.gate_reports));
     let today = Day::containing(now);
     // The day picker.
     let _ = write!(
@@ -650,6 +652,7 @@ pub fn authority(
         b.push_str("</tbody></table>");
     }
     b.push_str("</section>");
+    b.push_str(&reports::card(l, &o.gate_reports));
 
     layout(
         l,
@@ -767,11 +770,12 @@ pub fn operator(
     for r in open {
         let _ = write!(
             b,
-            r#"<article class="referral" id="ref-{id}" data-id="{id}"><h3 dir="ltr">{plate}</h3>{ev}<form method="post" action="/operator/referrals/{id}" class="resolve"><label for="reason-{id}">{reason}</label><input id="reason-{id}" name="reason" required maxlength="500"><div class="buttons"><button type="submit" name="decision" value="approve" class="approve" id="approve-{id}">{approve}</button><button type="submit" name="decision" value="reject" class="reject" id="reject-{id}">{reject}</button></div></form></article>"#,
+            r#"<article class="referral" id="ref-{id}" data-id="{id}"><h3 dir="ltr">{plate}</h3>{ev}<form method="post" action="/operator/referrals/{id}" class="resolve"><label for="reason-{id}">{reason}</label><input id="reason-{id}" name="reason" required maxlength="500"><label for="booking-{id}">{booking}</label><input id="booking-{id}" name="booking_id" dir="ltr" autocomplete="off" spellcheck="false" maxlength="26" pattern="[0-9A-Za-z]{{26}}"><div class="buttons"><button type="submit" name="decision" value="approve" class="approve" id="approve-{id}">{approve}</button><button type="submit" name="decision" value="reject" class="reject" id="reject-{id}">{reject}</button></div></form></article>"#,
             id = esc(&r.event_id),
             plate = esc(r.passage.plate.as_deref().unwrap_or("–")),
             ev = evidence(l, r),
             reason = l.t("resolution.reason"),
+            booking = l.t("resolution.booking"),
             approve = l.t("approve"),
             reject = l.t("reject"),
         );

@@ -136,6 +136,8 @@ pub struct Overview {
     pub queue: agg::Queue,
     pub companies: Vec<agg::CompanyRow>,
     pub closures: Vec<agg::ClosureRow>,
+    /// Each gate's report mark, and which gates hold their zone's no-show sweep back.
+    pub gate_reports: Vec<agg::GateReport>,
     /// More passages than one report reads; the figures cover the first ones.
     pub truncated: bool,
 }
@@ -297,6 +299,7 @@ pub async fn overview<S: Store>(
         queue: agg::queue(day, now, &zones, &t.referrals, &entered, &t.passages),
         companies: agg::companies(day, &zones, &day_bookings, &no_shows),
         closures: closures(store, now).await?,
+        gate_reports: agg::gate_reports(now, &zones, &gates, &store.reported().await?),
         truncated: t.truncated,
     })
 }

@@ -13,7 +13,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use bawaba_domain::access::{Principal, Role};
 use bawaba_domain::audit::Door;
-use bawaba_domain::ids::PassageId;
+use bawaba_domain::ids::{BookingId, PassageId};
+use bawaba_domain::passage::Resolution;
 use bawaba_store::Store;
 use serde::Deserialize;
 use tokio::sync::{mpsc, watch};
@@ -425,6 +426,9 @@ struct ResolveForm {
     decision: String,
     #[serde(default)]
     reason: String,
+    /// The booking the operator found the truck holds (optional; approvals only).
+    #[serde(default)]
+    booking_id: String,
 }
 
 /// Parses a decision: approve or reject.
@@ -445,16 +449,19 @@ async fn resolve<S: Store>(
     app: &App<S>,
     p: &Principal,
     id: &str,
-    approve: &str,
-    reason: &str,
+    (approve, reason, booking): (bool, &str, &str),
 ) -> Result<(bawaba_domain::passage::Referral, bool), Error> {
     let id = PassageId::parse(id).map_err(|e| e.in_field("event_id"))?;
-    let decision = bawaba_app::Decision {
-        id,
-        approve: decision(approve)?,
-        reason: reason.to_owned(),
+    let mut res = if approve {
+        Resolution::approve(reason)
+    } else {
+        Resolution::reject(reason)
     };
-    Ok(app.0.d.app.resolve_referral(p, decision).await?)
+    let booking = booking.trim();
+    if !booking.is_empty() {
+        res.booking = Some(BookingId::parse(booking).map_err(|e| e.in_field("booking_id"))?);
+    }
+    Ok(app.0.d.app.resolve_referral(p, id, res).await?)
 }
 
 async fn resolve_form<S: Store>(
@@ -468,7 +475,11 @@ async fn resolve_form<S: Store>(
         Ok(p) => p,
         Err(r) => return r,
     };
-    match resolve(&app, &p, &id, &f.decision, &f.reason).await {
+    let resolved = match decision(&f.decision) {
+        Ok(approve) => resolve(&app, &p, &id, (approve, &f.reason, &f.booking_id)).await,
+        Err(e) => Err(e),
+    };
+    match resolved {
         Ok((r, delivered)) => redirect(
             &format!(
                 "/operator?done={}-{}&delivered={}",
@@ -582,6 +593,8 @@ struct ResolveJson {
     approve: bool,
     #[serde(default)]
     reason: String,
+    #[serde(default)]
+    booking_id: String,
 }
 
 async fn api_resolve<S: Store>(
@@ -594,13 +607,14 @@ async fn api_resolve<S: Store>(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let decision = if body.approve { "approve" } else { "reject" };
-    match resolve(&app, &p, &id, decision, &body.reason).await {
+    let asked = (body.approve, body.reason.as_str(), body.booking_id.as_str());
+    match resolve(&app, &p, &id, asked).await {
         Ok((r, delivered)) => Json(serde_json::json!({
             "event_id": r.passage.id.to_string(),
             "state": format!("{:?}", r.state).to_uppercase(),
             "resolved_by": r.resolved_by,
             "resolution": r.resolution,
+            "booking_id": r.passage.booking.map(|b| b.to_string()),
             "resolved_at": r.resolved_at,
             "command_delivered": delivered,
         }))

@@ -498,27 +498,7 @@ async fn the_audit_trail_shows_who_decided_through_the_dashboard() {
 #[tokio::test]
 async fn an_exit_approved_here_gives_the_turn_time() {
     let b = bed().await;
-    let booked = b
-        .store
-        .create_booking(
-            NewBooking {
-                by: None,
-                company: CompanyId::parse("acme").unwrap(),
-                idempotency_key: "web-exit".into(),
-                plate: bawaba_domain::plate::Plate::parse("60-77777").unwrap(),
-                epc: None,
-                stops: vec![Stop::new(
-                    ZoneId::parse("act").unwrap(),
-                    b.now,
-                    TransactionType::GeneralCargo,
-                    vec![],
-                )],
-            },
-            b.now - TimeDelta::hours(3),
-        )
-        .await
-        .unwrap()
-        .booking;
+    let booked = book_act(&b, "web-exit", "60-77777").await;
     let mut entry = passage(
         10,
         "act",
@@ -1305,4 +1285,131 @@ async fn the_authority_closes_a_zone_after_seeing_the_bookings_it_hits() {
             .contains(r#"<p class="flash" id="back"><strong>1</strong>"#)
     );
     assert!(b.store.zone(zone).await.unwrap().closures.is_empty());
+}
+
+async fn book_act(b: &Bed, key: &str, plate: &str) -> bawaba_domain::ledger::Booking {
+    b.store
+        .create_booking(
+            NewBooking {
+                by: None,
+                company: CompanyId::parse("acme").unwrap(),
+                idempotency_key: key.into(),
+                plate: bawaba_domain::plate::Plate::parse(plate).unwrap(),
+                epc: None,
+                stops: vec![Stop::new(
+                    ZoneId::parse("act").unwrap(),
+                    b.now,
+                    TransactionType::GeneralCargo,
+                    vec![],
+                )],
+            },
+            b.now - TimeDelta::hours(3),
+        )
+        .await
+        .unwrap()
+        .booking
+}
+
+/// The gate matched no booking (no plate read): the operator types the booking id from the
+/// driver's slip into the referral's form, and the approval moves that booking on.
+#[tokio::test]
+async fn an_operator_names_the_booking_from_the_drivers_slip() {
+    let b = bed().await;
+    let booked = book_act(&b, "slip", "60-55555").await;
+    for lang in ["en", "ar"] {
+        let page = get(
+            &b.app,
+            &format!("/operator?lang={lang}"),
+            Some(&b.operator_act),
+        )
+        .await;
+        let input = format!(
+            r#"id="booking-{}" name="booking_id" dir="ltr""#,
+            b.refer_act
+        );
+        assert!(page.body.contains(&input), "{lang}: {}", page.body);
+    }
+    let form = |body: String| {
+        Request::post(format!("/operator/referrals/{}", b.refer_act))
+            .header(header::COOKIE, format!("bawaba_session={}", b.operator_act))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let r = call(
+        &b.app,
+        form("decision=approve&reason=slip&booking_id=nope".into()),
+    )
+    .await;
+    let to = r.headers[header::LOCATION].to_str().unwrap().to_owned();
+    assert!(to.contains("error=") && to.contains("booking_id"), "{to}");
+    let body = format!(
+        "decision=approve&reason=slip+shown&booking_id={}",
+        booked.id
+    );
+    let r = call(&b.app, form(body)).await;
+    let to = r.headers[header::LOCATION].to_str().unwrap().to_owned();
+    assert!(to.contains("-approved"), "{to}");
+    let now = b
+        .store
+        .get_booking(bawaba_domain::ledger::Actor::Authority, booked.id);
+    assert_eq!(
+        now.await.unwrap().state,
+        bawaba_domain::ledger::BookingState::Entered
+    );
+    let stored = b.store.referrals(None, true).await.unwrap();
+    let act = stored.iter().find(|x| x.passage.id == b.refer_act).unwrap();
+    assert_eq!(act.passage.booking, Some(booked.id));
+}
+
+/// A gate silent for 40 minutes holds its zone's no-shows back: the authority's page says
+/// which, in both languages, and the JSON carries every gate's mark.
+#[tokio::test]
+async fn the_authority_sees_which_gate_holds_the_no_show_sweep() {
+    let b = bed().await;
+    let mark = |gate: &str, ago| Some((GateId::parse(gate).unwrap(), b.now - ago));
+    let silent = mark("act-gate", TimeDelta::minutes(40));
+    b.store
+        .report_passages_through(vec![], silent)
+        .await
+        .unwrap();
+    let alive = mark("siz-gate", TimeDelta::seconds(20));
+    b.store
+        .report_passages_through(vec![], alive)
+        .await
+        .unwrap();
+    for (lang, word) in [("en", "holds its zone"), ("ar", "تؤخر تسجيل")] {
+        let page = get(
+            &b.app,
+            &format!("/authority?lang={lang}"),
+            Some(&b.authority),
+        )
+        .await;
+        assert!(page.body.contains(r#"id="sweep-held""#), "{lang}");
+        assert!(
+            page.body
+                .contains(r#"data-gate="act-gate" data-holds="true""#),
+            "{lang}"
+        );
+        assert!(
+            page.body
+                .contains(r#"data-gate="siz-gate" data-holds="false""#)
+        );
+        assert!(page.body.contains(word), "{lang}");
+        assert!(page.body.contains("40 min"), "{lang}");
+    }
+    let o = get(&b.app, "/api/overview", Some(&b.authority))
+        .await
+        .json();
+    let rows = o["gate_reports"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0]["gate"], "act-gate");
+    assert_eq!(rows[0]["behind_s"], 2400);
+    assert_eq!(rows[0]["holds_sweep"], true);
+    assert_eq!(rows[1]["holds_sweep"], false);
+    // Once it reports again, nothing is held.
+    let back = mark("act-gate", TimeDelta::zero());
+    b.store.report_passages_through(vec![], back).await.unwrap();
+    let page = get(&b.app, "/authority", Some(&b.authority)).await;
+    assert!(!page.body.contains(r#"id="sweep-held""#));
 }

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use super::fmt::{NONE, dur, local, local_hour, pct, us};
 use super::{CountRow, PassageCounts, Report, ReportError, SideBySide, Stats, charts};
+use super::{NOTHING_READ, NOTHING_READ_MEANS};
 
 /// Escapes text for HTML element content and quoted attribute values (`&`, `<`, `>`, `"`, `'`).
 pub fn esc(s: &str) -> std::borrow::Cow<'_, str> {
@@ -403,6 +404,14 @@ pub fn page(r: &Report) -> Result<String, ReportError> {
         &r.totals.passages.by_verdict,
         r.totals.passages.total,
     ));
+    if r.totals
+        .passages
+        .by_verdict
+        .iter()
+        .any(|v| v.key == NOTHING_READ)
+    {
+        let _ = write!(h, r#"<p class="note">{}</p>"#, esc(NOTHING_READ_MEANS));
+    }
     h.push_str(&count_table(
         "reason",
         &r.totals.passages.by_reason,

@@ -18,6 +18,8 @@
 //!   decision latencies whole microseconds, so the JSON holds no NaN and round-trips exactly.
 //! - **reduction**: `(baseline − run) / baseline × 100`, to one decimal; `None` when the
 //!   baseline figure is missing or zero.
+//! - **NOTHING_READ** (a decision key): the lane got no read of the truck at all — its camera
+//!   unplugged or every frame lost to line noise, and no tag — so it had nothing to decide.
 
 mod charts;
 mod html;
@@ -463,8 +465,14 @@ fn is_out(s: &LaneService) -> bool {
     s.direction.trim().eq_ignore_ascii_case("OUT")
 }
 
+/// The decision key of a service whose lane read nothing of the truck.
+pub const NOTHING_READ: &str = "NOTHING_READ";
+/// What [`NOTHING_READ`] means, under the decisions of the text and HTML reports.
+pub const NOTHING_READ_MEANS: &str = "NOTHING_READ: the lane got no read of the truck (its camera \
+unplugged or every frame lost to line noise, and no tag), so there was nothing to decide.";
+
 fn verdict_key(v: Option<Verdict>) -> &'static str {
-    v.map_or("NONE", Verdict::as_str)
+    v.map_or(NOTHING_READ, Verdict::as_str)
 }
 
 /// The hour grid of a record: its start and number of hours.

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use super::fmt::{NONE, dur, local, pct, us};
+use super::{NOTHING_READ, NOTHING_READ_MEANS};
 use super::{Report, SideBySide, SideFigures, Stats};
 
 /// At most `n` characters of `s`.
@@ -117,6 +118,9 @@ impl fmt::Display for Report {
             t.passages.approved_by_operator,
             pct(t.passages.offline_share_pct)
         )?;
+        if t.passages.by_verdict.iter().any(|r| r.key == NOTHING_READ) {
+            writeln!(f, "  {NOTHING_READ_MEANS}")?;
+        }
         if !t.passages.by_reason.is_empty() {
             let reasons: Vec<String> = t
                 .passages

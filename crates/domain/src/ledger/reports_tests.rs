@@ -7,7 +7,7 @@ use crate::audit::{AuditKind, Who};
 use crate::calendar::{SlotLength, TransactionType, WindowCapacity, ZoneConfig};
 use crate::ids::{BookingId, CompanyId, GateId, LaneId, PassageId, ZoneId};
 use crate::ledger::{AdminChange, BookingState, Direction, Gate, Lane, Ledger, NewBooking, Stop};
-use crate::passage::{Passage, Verdict};
+use crate::passage::{Passage, Resolution, Verdict};
 use crate::plate::Plate;
 
 fn hours(h: i64) -> DateTime<Utc> {
@@ -187,7 +187,12 @@ fn an_approved_referral_takes_the_no_show_back() {
     l.sweep_no_shows(hours(8));
     l.record_passage(p.clone()).unwrap();
     let t = l
-        .resolve_referral(p.id, true, &Who::named("op"), "papers checked", hours(8))
+        .resolve_referral(
+            p.id,
+            &Resolution::approve("papers checked"),
+            &Who::named("op"),
+            hours(8),
+        )
         .unwrap();
     assert_eq!(state(&l, id), BookingState::Entered);
     assert!(

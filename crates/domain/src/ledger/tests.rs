@@ -1,7 +1,7 @@
 use super::*;
 use crate::audit::Who;
 use crate::calendar::SlotLength;
-use crate::passage::{Passage, ReferralState, Verdict};
+use crate::passage::{Passage, ReferralState, Resolution, Verdict};
 use chrono::TimeZone;
 use proptest::prelude::*;
 
@@ -807,7 +807,10 @@ proptest! {
         let mut l = ledger();
         let mut m = Model { now: t0(), bookings: Vec::new() };
         let zone = zid("act");
+        // The company event logs, as a follower would keep them.
+        let mut logs: BTreeMap<CompanyId, Vec<crate::event::CompanyEvent>> = BTreeMap::new();
         for (n, op) in ops.into_iter().enumerate() {
+            let mut events: Vec<crate::event::CompanyEvent> = Vec::new();
             let before: BTreeMap<BookingId, BookingState> = l.bookings().map(|b| (b.id, b.state)).collect();
             let now = m.now;
             match op {
@@ -815,6 +818,7 @@ proptest! {
                     let (company, plate, key) = (format!("c{company}"), format!("60{plate}"), format!("k{key}"));
                     let start = hours(i64::from(window));
                     let r = l.create(req(&company, &key, &plate, gc("act", start)), now, n as u128);
+                    if let Ok(c) = &r { events.extend(c.touched.events.clone()); }
                     if let Some(prev) = m.bookings.iter().find(|b| b.company == company && b.key == key) {
                         let same = prev.plate == plate && prev.requested == start;
                         prop_assert_eq!(r.as_ref().map(|c| c.id).ok(), same.then_some(prev.id), "idempotency");
@@ -834,6 +838,7 @@ proptest! {
                     let b = m.bookings[i].clone();
                     let start = hours(i64::from(window));
                     let r = l.move_stop(&Actor::Company(cid(&b.company)), b.id, 0, start, now);
+                    if let Ok(t) = &r { events.extend(t.events.clone()); }
                     let expect = b.state == BookingState::Booked
                         && now <= b.start - TimeDelta::hours(1)
                         && start != b.start
@@ -848,6 +853,7 @@ proptest! {
                     let i = booking as usize % m.bookings.len();
                     let b = m.bookings[i].clone();
                     let r = l.cancel(&Actor::Company(cid(&b.company)), b.id, "", now);
+                    if let Ok(t) = &r { events.extend(t.events.clone()); }
                     let expect = b.state == BookingState::Booked && now <= b.start - TimeDelta::hours(1);
                     prop_assert_eq!(r.is_ok(), expect, "cancel {:?}", r);
                     if r.is_ok() { m.bookings[i].state = BookingState::Cancelled; }
@@ -858,12 +864,13 @@ proptest! {
                     let id = m.bookings[i].id;
                     let entering = matches!(op, Op::Enter { .. });
                     let r = if entering { l.record_entry(id, now) } else { l.record_exit(id, now) };
+                    if let Ok(t) = &r { events.extend(t.events.clone()); }
                     let (from, to) = if entering { (BookingState::Booked, BookingState::Entered) } else { (BookingState::Entered, BookingState::Exited) };
                     prop_assert_eq!(r.is_ok(), m.bookings[i].state == from);
                     if r.is_ok() { m.bookings[i].state = to; }
                 }
                 Op::Sweep => {
-                    l.sweep_no_shows(now);
+                    events.extend(l.sweep_no_shows(now).events);
                     for b in &mut m.bookings {
                         if b.state == BookingState::Booked && b.start + TimeDelta::minutes(90) < now {
                             b.state = BookingState::NoShow;
@@ -888,6 +895,21 @@ proptest! {
             }
             let noshows = m.bookings.iter().filter(|b| b.state == BookingState::NoShow).count() as u64;
             prop_assert_eq!(l.no_shows().values().sum::<u64>(), noshows);
+            // Every booking that changed has an event, and each company's log counts 1, 2, ...
+            for e in events {
+                let log = logs.entry(e.company.clone()).or_default();
+                prop_assert_eq!(e.seq, log.len() as u64 + 1, "{:?}", e);
+                prop_assert_eq!(e.booking.company.clone(), e.company.clone());
+                log.push(e);
+            }
+        }
+        // A follower of the logs knows every booking as the ledger has it, in its last state.
+        for b in l.bookings() {
+            let last = logs.get(&b.company).and_then(|log| log.iter().rev().find(|e| e.booking.id == b.id));
+            prop_assert_eq!(last.map(|e| &e.booking), Some(b));
+        }
+        for (c, log) in &logs {
+            prop_assert_eq!(l.event_seq(c), log.len() as u64);
         }
     }
 }
@@ -1036,6 +1058,44 @@ fn passages_move_a_visit_through_its_stops_once_each() {
 }
 
 #[test]
+fn every_change_to_a_booking_is_an_event_of_its_company() {
+    use crate::event::EventKind::*;
+    let mut l = ledger();
+    let a = l
+        .create(req("a", "k1", "601", gc("act", hours(5))), t0(), 1)
+        .unwrap();
+    let b = l
+        .create(req("b", "k2", "602", gc("act", hours(6))), t0(), 2)
+        .unwrap();
+    let moved = l
+        .move_stop(&Actor::Company(cid("a")), a.id, 0, hours(7), t0())
+        .unwrap();
+    let refused = l.cancel(&Actor::Company(cid("a")), b.id, "", t0());
+    assert!(refused.is_err(), "another company's booking");
+    let entered = l.record_entry(a.id, hours(7)).unwrap();
+    let exited = l.record_exit(a.id, hours(8)).unwrap();
+    let swept = l.sweep_no_shows(hours(12));
+    let events: Vec<_> = [a.touched, moved, entered, exited, b.touched, swept]
+        .into_iter()
+        .flat_map(|t| t.events)
+        .map(|e| (e.company.to_string(), e.seq, e.kind, e.booking.id))
+        .collect();
+    let (ca, cb) = ("a".to_owned(), "b".to_owned());
+    assert_eq!(
+        events,
+        vec![
+            (ca.clone(), 1, Created, a.id),
+            (ca.clone(), 2, Moved, a.id),
+            (ca.clone(), 3, Entered, a.id),
+            (ca, 4, Exited, a.id),
+            (cb.clone(), 1, Created, b.id),
+            (cb, 2, NoShow, b.id),
+        ]
+    );
+    assert_eq!((l.event_seq(&cid("a")), l.event_seq(&cid("b"))), (4, 2));
+}
+
+#[test]
 fn denied_passages_are_recorded_without_effect() {
     let mut l = ledger();
     let id = l
@@ -1070,16 +1130,20 @@ fn referrals_are_opened_and_resolved_once() {
     assert_eq!(l.referrals(Some(&zid("act")), false).count(), 1);
     assert_eq!(l.referrals(Some(&zid("siz")), false).count(), 0);
     assert!(
-        l.resolve_referral(p.id, true, &Who::named("op-1"), "", hours(5))
-            .is_err(),
+        l.resolve_referral(
+            p.id,
+            &Resolution::approve(""),
+            &Who::named("op-1"),
+            hours(5)
+        )
+        .is_err(),
         "a reason is required"
     );
     let t = l
         .resolve_referral(
             p.id,
-            true,
+            &Resolution::approve("driver showed papers"),
             &Who::named("op-1"),
-            "driver showed papers",
             hours(5),
         )
         .unwrap();
@@ -1091,8 +1155,13 @@ fn referrals_are_opened_and_resolved_once() {
         (ReferralState::Approved, Some("op-1"))
     );
     assert!(
-        l.resolve_referral(p.id, false, &Who::named("op-2"), "no", hours(5))
-            .is_err()
+        l.resolve_referral(
+            p.id,
+            &Resolution::reject("no"),
+            &Who::named("op-2"),
+            hours(5)
+        )
+        .is_err()
     );
     assert_eq!(l.referrals(None, false).count(), 0);
     assert_eq!(l.referrals(None, true).count(), 1);
@@ -1109,12 +1178,59 @@ fn rejected_referral_leaves_the_booking() {
     l.record_passage(p.clone()).unwrap();
     l.resolve_referral(
         p.id,
-        false,
+        &Resolution::reject("tag belongs to another truck"),
         &Who::named("op-1"),
-        "tag belongs to another truck",
         hours(5),
     )
     .unwrap();
     assert_eq!(l.booking(id).unwrap().state, BookingState::Booked);
     assert_eq!(l.referral(p.id).unwrap().state, ReferralState::Rejected);
+}
+
+#[test]
+fn an_operator_names_the_booking_of_a_truck_the_gate_could_not_match() {
+    let mut l = ledger();
+    let id = l
+        .create(req("a", "k", "601", gc("act", hours(5))), t0(), 1)
+        .unwrap()
+        .id;
+    let other = l
+        .create(req("b", "k2", "602", gc("siz", hours(5))), t0(), 2)
+        .unwrap()
+        .id;
+    let p = passage(1, "act", Direction::In, Verdict::Refer, None, hours(5));
+    l.record_passage(p.clone()).unwrap();
+    let op = Who::named("op-1");
+    let named = |b| Resolution::approve("slip shown").with_booking(b);
+    // Refused, changing nothing: a rejection naming a booking, a booking that does not exist,
+    // one with no stop in the referral's zone.
+    let refusals = [
+        Resolution::reject("no").with_booking(id),
+        named(BookingId::new(hours(1), 99)),
+        named(other),
+    ];
+    for res in &refusals {
+        assert!(
+            l.resolve_referral(p.id, res, &op, hours(5)).is_err(),
+            "{res:?}"
+        );
+        assert_eq!(l.referral(p.id).unwrap().state, ReferralState::Open);
+        assert_eq!(l.booking(id).unwrap().state, BookingState::Booked);
+    }
+    let t = l.resolve_referral(p.id, &named(id), &op, hours(5)).unwrap();
+    assert!(t.bookings.contains(&id));
+    assert_eq!(l.booking(id).unwrap().state, BookingState::Entered);
+    let r = l.referral(p.id).unwrap();
+    assert_eq!(
+        (r.state, r.passage.booking),
+        (ReferralState::Approved, Some(id))
+    );
+    let audit = t.audit.last().unwrap();
+    assert!(audit.objects.contains(&format!("booking:{id}")));
+    assert!(audit.changes.iter().any(|c| c.field == "booking"));
+    // The truck inside: a second referral at an IN lane cannot use the same stop again.
+    let again = passage(2, "act", Direction::In, Verdict::Refer, None, hours(6));
+    l.record_passage(again.clone()).unwrap();
+    let err = l.resolve_referral(again.id, &named(id), &op, hours(6));
+    assert!(matches!(err, Err(Error::Precondition(_))), "{err:?}");
 }

@@ -323,9 +323,8 @@ async fn passages_are_recorded_once_and_survive_restart() {
     let r = s
         .resolve_referral(
             refer,
-            false,
+            Resolution::reject("second read of the same truck"),
             Who::named("op"),
-            "second read of the same truck".into(),
             at,
         )
         .await
