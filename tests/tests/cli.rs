@@ -55,6 +55,47 @@ impl Cli {
 }
 
 impl Cli {
+    /// Runs a command that follows a stream: its stdout up to the first line containing
+    /// `until` (at most 20 s), then stops it.
+    #[track_caller]
+    fn follow(&self, args: &[&str], until: &str) -> String {
+        use std::io::BufRead;
+        let mut child = bawaba_command()
+            .args(args)
+            .args(["--addr", &self.addr, "--token", &self.token])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("starting bawaba");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut seen = String::new();
+        while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(20)) {
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.contains(until) {
+                break;
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(
+            seen.contains(until),
+            "`bawaba {}` never printed {until:?}:\n{seen}",
+            args.join(" ")
+        );
+        seen
+    }
+
     /// `booking create` of a GENERAL_CARGO visit of zone `act` at `window`: its id.
     #[track_caller]
     fn book_act(&self, plate: &str, window: chrono::DateTime<chrono::Utc>) -> String {
@@ -258,6 +299,17 @@ async fn cli_commands_work_against_a_scheduler() {
         .into_inner();
     assert_eq!(b.state, pb::BookingState::Cancelled as i32);
     assert_eq!(b.cancel_reason, "no driver");
+    // booking events: the company's log, followed from the first event; each line names the
+    // event and the booking as it was left.
+    let gone = format!("booking {id} CANCELLED");
+    let seen = cli.follow(&["booking", "events"], &gone);
+    assert!(seen.contains("event acme:1 created at="), "{seen}");
+    assert!(seen.contains(" cancelled at="), "{seen}");
+    let later = cli.follow(&["booking", "events", "--after", "1"], &gone);
+    assert!(
+        !later.contains("acme:1 "),
+        "--after 1 starts after event 1:\n{later}"
+    );
     let cancelled = cli.ok(&["booking", "list", "--state", "CANCELLED"]);
     assert!(
         cancelled.contains(&id) && !cancelled.contains(&first),

@@ -258,6 +258,51 @@ pub enum BookingCommand {
         #[arg(long, default_value = "")]
         reason: String,
     },
+    /// Follow the company's events (every change to its bookings) as they happen, from the
+    /// first or after --after; Ctrl-C to stop. Reconnect with --after set to the last number
+    /// printed: nothing is missed and nothing repeated.
+    Events {
+        /// For an authority token: the company followed.
+        #[arg(long)]
+        company: Option<String>,
+        /// The last event number already seen (0: from the first).
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+    },
+}
+
+fn kind_name(v: i32) -> String {
+    pb::EventKind::try_from(v)
+        .map_or("?", |k| k.as_str_name())
+        .trim_start_matches("EVENT_KIND_")
+        .to_ascii_lowercase()
+}
+
+/// Prints each event of the company's log as it comes, until the stream ends.
+async fn follow_events(conn: &Conn, company: Option<String>, after: u64) -> Result<()> {
+    let req = pb::WatchEventsRequest {
+        company_id: company.unwrap_or_default(),
+        after_seq: after,
+    };
+    let mut c = conn.clients().await?;
+    let mut events = c.bookings.watch_events(req).await?.into_inner();
+    while let Some(e) = events.message().await? {
+        out(format_args!(
+            "event {} {} at={}{}",
+            e.event_id,
+            kind_name(e.kind),
+            local(e.at.as_ref()),
+            if e.zone_id.is_empty() {
+                String::new()
+            } else {
+                format!(" zone={}", e.zone_id)
+            }
+        ));
+        if let Some(b) = &e.booking {
+            print_booking(b);
+        }
+    }
+    Ok(())
 }
 
 fn stop(spec: &str) -> Result<pb::StopRequest> {
@@ -380,6 +425,7 @@ pub async fn booking(conn: &Conn, cmd: BookingCommand) -> Result<()> {
                     .into_inner(),
             );
         }
+        BookingCommand::Events { company, after } => follow_events(conn, company, after).await?,
         BookingCommand::Cancel { id, reason } => {
             let req = pb::CancelBookingRequest {
                 booking_id: id,
