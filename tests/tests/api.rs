@@ -577,6 +577,7 @@ async fn slots_closures_multi_stop_caps_and_sweeps() {
             from: Some(ts(h(7))),
             to: Some(ts(h(9))),
             reason: "crane maintenance".into(),
+            ..Default::default()
         })
         .await
         .expect("AddClosure")
@@ -625,6 +626,18 @@ async fn slots_closures_multi_stop_caps_and_sweeps() {
         pb::BookingState::Booked as i32,
         "a closure leaves bookings booked until moved or cancelled"
     );
+    // GetBooking shows the closure over the hit stop (the act one), not over the other.
+    let closed_stops: Vec<_> = still
+        .stops
+        .iter()
+        .map(|s| {
+            (
+                s.zone_id.as_str(),
+                s.closures.iter().map(|c| c.id).collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    assert_eq!(closed_stops, [("siz", vec![]), ("act", vec![closure.id])]);
     // Booking a closed window is refused naming the closure, its reason and end (Amman
     // time), with the nearest open windows.
     let refused = expect_code(

@@ -264,6 +264,7 @@ async fn role_boundaries_hold() {
         from: Some(ts(w + TimeDelta::hours(10))),
         to: Some(ts(w + TimeDelta::hours(11))),
         reason: "test".into(),
+        ..Default::default()
     };
     for (who, c) in [
         ("company", &mut alpha),

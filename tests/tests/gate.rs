@@ -540,6 +540,7 @@ async fn a_closed_zone_turns_booked_trucks_away_at_the_barrier() {
             from: Some(bawaba_grpc::timestamp(now - chrono::TimeDelta::minutes(5))),
             to: Some(bawaba_grpc::timestamp(now + chrono::TimeDelta::hours(1))),
             reason: "flash-flood warning".into(),
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use bawaba_domain::access::Principal;
 use bawaba_domain::audit::Who;
-use bawaba_domain::calendar::{Closure, ZoneConfig};
+use bawaba_domain::calendar::{Closure, ClosurePolicy, ZoneConfig};
 use bawaba_domain::ids::{BookingId, CompanyId, ZoneId};
 use bawaba_domain::ledger::{
     AdminChange, Administered, Booking, BookingFilter, BookingState, Gate,
@@ -83,20 +83,22 @@ impl<S: Store> App<S> {
         self.edit_zone(p, AdminChange::UpsertZone(cfg)).await
     }
 
-    /// Closes `zone` over `[from, to)`: the closure and the bookings it hits.
+    /// Closes `zone` over `[from, to)`, doing `policy` to the bookings it hits: the closure
+    /// and those bookings (as the closure left them).
     pub async fn add_closure(
         &self,
         p: &Principal,
         zone: ZoneId,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
+        (from, to): (DateTime<Utc>, DateTime<Utc>),
         reason: String,
+        policy: ClosurePolicy,
     ) -> Result<(Closure, Vec<Booking>)> {
         let change = AdminChange::AddClosure {
             zone,
             from,
             to,
             reason,
+            policy,
         };
         match self.administer(p, change).await? {
             Administered::Closure { closure, hit } => Ok((closure, hit)),

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use bawaba_domain::access::{Principal, Role};
-use bawaba_domain::calendar::{SlotLength, TransactionType, WindowCapacity, ZoneConfig};
+use bawaba_domain::calendar::{
+    ClosurePolicy, SlotLength, TransactionType, WindowCapacity, ZoneConfig,
+};
 use bawaba_domain::ids::{BookingId, CompanyId, GateId, LaneId, PassageId, ZoneId};
 use bawaba_domain::ledger::{
     Booking, BookingFilter, BookingState, Direction, Gate, Lane, NewBooking, Stop,
@@ -348,9 +350,9 @@ async fn no_operator_approves_an_entry_into_a_closed_zone() {
         .add_closure(
             &authority,
             zid("act"),
-            t0() - TimeDelta::hours(1),
-            t0() + TimeDelta::hours(1),
+            (t0() - TimeDelta::hours(1), t0() + TimeDelta::hours(1)),
             "flash-flood warning".into(),
+            ClosurePolicy::Notify,
         )
         .await
         .unwrap();

@@ -162,8 +162,13 @@ pub(crate) fn print_booking(b: &pb::Booking) {
         b.revision
     ));
     for (i, s) in b.stops.iter().enumerate() {
+        let closed: Vec<String> = s
+            .closures
+            .iter()
+            .map(|c| format!(" closed={}:{:?}", c.id, c.reason))
+            .collect();
         out(format_args!(
-            "  stop {i}: zone={} window={}..{} type={} containers={} entry={}..{}",
+            "  stop {i}: zone={} window={}..{} type={} containers={} entry={}..{}{}",
             s.zone_id,
             local(s.window_start.as_ref()),
             local(s.window_end.as_ref()),
@@ -175,6 +180,7 @@ pub(crate) fn print_booking(b: &pb::Booking) {
             },
             local(s.entry_from.as_ref()),
             local(s.entry_until.as_ref()),
+            closed.concat(),
         ));
     }
 }

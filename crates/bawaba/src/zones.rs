@@ -2,6 +2,7 @@
 //! them from the command line (close, reopen, company caps), local times in and out.
 
 use anyhow::{Context, Result};
+use bawaba_domain::calendar::ClosurePolicy;
 use bawaba_grpc::pb;
 use clap::Subcommand;
 
@@ -23,6 +24,10 @@ pub enum ZonesCommand {
         /// Why (shown to companies, operators and on refusals).
         #[arg(long)]
         reason: String,
+        /// What happens to the bookings it hits: notify (they stay; their companies are told)
+        /// or cancel (cancelled, naming the closure).
+        #[arg(long, default_value = "notify")]
+        policy: String,
     },
     /// Lift a closure (authority): `bawaba closures list` shows the ids.
     Reopen { zone: String, closure_id: u64 },
@@ -95,12 +100,18 @@ pub async fn zones(conn: &Conn, cmd: ZonesCommand) -> Result<()> {
             from,
             to,
             reason,
+            policy,
         } => {
+            let policy = match policy.parse::<ClosurePolicy>()? {
+                ClosurePolicy::Notify => pb::ClosurePolicy::Notify,
+                ClosurePolicy::Cancel => pb::ClosurePolicy::Cancel,
+            };
             let req = pb::AddClosureRequest {
                 zone_id: zone.clone(),
                 from: Some(bawaba_grpc::timestamp(time(&from)?)),
                 to: Some(bawaba_grpc::timestamp(time(&to)?)),
                 reason,
+                policy: policy.into(),
             };
             let r = conn.admin().await?.add_closure(req).await?.into_inner();
             if let Some(c) = &r.closure {

@@ -258,6 +258,41 @@ impl CapacityTemplate {
     }
 }
 
+/// What a closure does to the bookings it hits (BOOKED, with a window in it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum ClosurePolicy {
+    /// They stay as they are; each company is told its bookings are hit (an event), and a
+    /// hit booking never becomes a no-show (the sweep cancels it, naming the closure).
+    #[default]
+    Notify,
+    /// They are cancelled, naming the closure, in the closure's commit.
+    Cancel,
+}
+
+impl ClosurePolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClosurePolicy::Notify => "notify",
+            ClosurePolicy::Cancel => "cancel",
+        }
+    }
+}
+
+impl std::str::FromStr for ClosurePolicy {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "notify" => Ok(ClosurePolicy::Notify),
+            "cancel" => Ok(ClosurePolicy::Cancel),
+            other => Err(Error::invalid(
+                "policy",
+                format!("{other:?}; expected notify or cancel"),
+            )),
+        }
+    }
+}
+
 /// A zone closed over `[from, to)`: every window overlapping it has capacity 0.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Closure {

@@ -1,5 +1,5 @@
 //! The company event log: every change to a company's bookings — created, moved, cancelled,
-//! entered, exited, marked a no-show, the no-show taken back — as one event, numbered per
+//! hit by a closure, entered, exited, marked a no-show, the no-show taken back — as one event, numbered per
 //! company (1, 2, ...) in commit order and stored in the same commit as the change. A company
 //! follows its log from a cursor (the last number it has) and misses nothing; `company:number`
 //! is an event's stable id, so a receiver can drop a repeat.
@@ -7,6 +7,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::calendar::Closure;
 use crate::ids::{CompanyId, ZoneId};
 use crate::ledger::{Booking, BookingState};
 
@@ -27,10 +28,13 @@ pub enum EventKind {
     NoShowTakenBack,
     /// Any other change (none of the above).
     Changed,
+    /// A closure of the zone covers one of its windows; the booking stays (the closure's
+    /// policy is to notify) and cannot be a no-show.
+    HitByClosure,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 8] = [
+    pub const ALL: [EventKind; 9] = [
         EventKind::Created,
         EventKind::Moved,
         EventKind::Cancelled,
@@ -39,6 +43,7 @@ impl EventKind {
         EventKind::NoShow,
         EventKind::NoShowTakenBack,
         EventKind::Changed,
+        EventKind::HitByClosure,
     ];
 
     /// The kind's name on the wire and in logs: `booking.created`, ...
@@ -52,6 +57,7 @@ impl EventKind {
             EventKind::NoShow => "booking.no_show",
             EventKind::NoShowTakenBack => "booking.no_show_taken_back",
             EventKind::Changed => "booking.changed",
+            EventKind::HitByClosure => "booking.hit_by_closure",
         }
     }
 
@@ -102,8 +108,10 @@ pub struct CompanyEvent {
     pub seq: u64,
     pub at: DateTime<Utc>,
     pub kind: EventKind,
-    /// The zone of the stop it concerns (entered, exited, moved), when it concerns one.
+    /// The zone of the stop it concerns (entered, exited, moved, closed), when it concerns one.
     pub zone: Option<ZoneId>,
+    /// The closure that hit or cancelled the booking.
+    pub closure: Option<Closure>,
     pub booking: Booking,
 }
 

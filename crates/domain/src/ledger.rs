@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, AuditKind, AuditRecord, Fields, Who};
 use crate::calendar::{
-    BookingRules, CapacityTemplate, Closure, TransactionType, WindowCapacity, ZoneConfig, local,
+    BookingRules, CapacityTemplate, Closure, ClosurePolicy, TransactionType, WindowCapacity,
+    ZoneConfig, local,
 };
 use crate::container::ContainerNumber;
 use crate::epc::Epc;
@@ -972,21 +973,10 @@ impl Ledger {
         now: DateTime<Utc>,
         touched: &mut Touched,
     ) {
-        let Some(b) = self.bookings.get(&id) else {
+        let Some(b) = self.bookings.get(&id).cloned() else {
             return;
         };
         touched.bookings.insert(id);
-        let (kind, zone) = EventKind::of(before, b);
-        let seq = self.event_seq.entry(b.company.clone()).or_default();
-        *seq += 1;
-        touched.events.push(CompanyEvent {
-            company: b.company.clone(),
-            seq: *seq,
-            at: now,
-            kind,
-            zone,
-            booking: b.clone(),
-        });
         for zone in b.zones() {
             let seq = self.change_seq.entry(zone.clone()).or_default();
             *seq += 1;
@@ -997,6 +987,30 @@ impl Ledger {
                 booking: b.clone(),
             });
         }
+        // Last: a caller may add to the event (the closure that cancelled the booking).
+        let what = EventKind::of(before, &b);
+        self.push_event(b, what, now, touched);
+    }
+
+    /// The next event of the booking's company's log.
+    fn push_event(
+        &mut self,
+        booking: Booking,
+        (kind, zone): (EventKind, Option<ZoneId>),
+        now: DateTime<Utc>,
+        touched: &mut Touched,
+    ) {
+        let seq = self.event_seq.entry(booking.company.clone()).or_default();
+        *seq += 1;
+        touched.events.push(CompanyEvent {
+            company: booking.company.clone(),
+            seq: *seq,
+            at: now,
+            kind,
+            zone,
+            closure: None,
+            booking,
+        });
     }
 
     fn last_entry(&self, b: &Booking) -> Option<DateTime<Utc>> {
@@ -1394,12 +1408,14 @@ impl Ledger {
 
     /// Closes a zone over `[from, to)`. Returns the closure and the bookings it hits (they
     /// stay booked; the authority or the companies move or cancel them).
+    /// Closes `zone` over `[from, to)` for `reason`; under [`ClosurePolicy::Cancel`] the
+    /// bookings it hits are cancelled, naming it. Answers the closure and the bookings hit.
     fn add_closure(
         &mut self,
         zone: &ZoneId,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        reason: &str,
+        (from, to, reason): (DateTime<Utc>, DateTime<Utc>, &str),
+        policy: ClosurePolicy,
+        now: DateTime<Utc>,
     ) -> Result<(Closure, Vec<BookingId>, Touched)> {
         crate::calendar::check_interval(from, to, reason, "a closure")?;
         let mut closure = None;
@@ -1417,7 +1433,60 @@ impl Ledger {
         })?;
         let hit = self.bookings_hit_by(zone, from, to)?;
         let closure = closure.ok_or_else(|| Error::Precondition("closure was not added".into()))?;
+        let mut touched = touched;
+        if policy == ClosurePolicy::Cancel {
+            let why = format!("zone {zone} closed (closure {}: {reason})", closure.id);
+            for id in &hit {
+                self.cancel_for_closure(*id, &why, (zone, &closure), now, &mut touched);
+            }
+        }
         Ok((closure, hit, touched))
+    }
+
+    /// A closure of `zone` cancels booking `id`: its places are released, its company told
+    /// why.
+    fn cancel_for_closure(
+        &mut self,
+        id: BookingId,
+        why: &str,
+        (zone, closure): (&ZoneId, &Closure),
+        now: DateTime<Utc>,
+        touched: &mut Touched,
+    ) {
+        if let Some(b) = self.bookings.get(&id) {
+            let windows = b.stops.iter().map(|s| (s.zone.clone(), s.window_start));
+            touched.windows.extend(windows);
+        }
+        self.update(id, now, touched, |b| {
+            b.state = BookingState::Cancelled;
+            b.cancel_reason = Some(why.to_owned());
+        });
+        if let Some(e) = touched.events.last_mut() {
+            e.zone = Some(zone.clone());
+            e.closure = Some(closure.clone());
+        }
+    }
+
+    /// Each company whose booking a closure hits and left BOOKED is told so (an event).
+    fn note_hits(
+        &mut self,
+        zone: &ZoneId,
+        closure: &Closure,
+        hit: &[Booking],
+        now: DateTime<Utc>,
+        touched: &mut Touched,
+    ) {
+        for b in hit.iter().filter(|b| b.state == BookingState::Booked) {
+            self.push_event(
+                b.clone(),
+                (EventKind::HitByClosure, Some(zone.clone())),
+                now,
+                touched,
+            );
+            if let Some(e) = touched.events.last_mut() {
+                e.closure = Some(closure.clone());
+            }
+        }
     }
 
     fn remove_closure(&mut self, zone: &ZoneId, id: u64) -> Result<Touched> {

@@ -3,8 +3,8 @@
 
 use bawaba_app::AuditItem;
 use bawaba_domain::calendar::{
-    BookingRules, CapacityTemplate, Closure, LOCAL_TZ, SlotLength, TransactionType, WindowCapacity,
-    ZoneConfig,
+    BookingRules, CapacityTemplate, Closure, ClosurePolicy, LOCAL_TZ, SlotLength, TransactionType,
+    WindowCapacity, ZoneConfig,
 };
 use bawaba_domain::container::ContainerNumber;
 use bawaba_domain::epc::Epc;
@@ -87,6 +87,19 @@ pub fn booking_id(s: &str, field: &str) -> Result<BookingId> {
         return Err(Error::invalid(field, "is required"));
     }
     BookingId::parse(s).map_err(|e| e.in_field(field))
+}
+
+/// `policy` of an AddClosureRequest: unspecified is notify.
+pub fn closure_policy(v: i32) -> Result<ClosurePolicy> {
+    use pb::ClosurePolicy as P;
+    match P::try_from(v) {
+        Ok(P::Unspecified | P::Notify) => Ok(ClosurePolicy::Notify),
+        Ok(P::Cancel) => Ok(ClosurePolicy::Cancel),
+        Err(_) => Err(Error::invalid(
+            "policy",
+            format!("{v} is not a closure policy"),
+        )),
+    }
 }
 
 pub fn transaction_type(v: i32, field: &str) -> Result<TransactionType> {
@@ -217,6 +230,16 @@ pub fn pb_booking(b: &Booking, zones: &[ZoneConfig]) -> pb::Booking {
                 entry_until: entry.map(|e| timestamp(e.1)),
                 entered_at: ts(s.entered_at),
                 exited_at: ts(s.exited_at),
+                closures: zone
+                    .map(|z| {
+                        let end = z.window_end(s.window_start);
+                        let over = z
+                            .closures
+                            .iter()
+                            .filter(|c| c.overlaps(s.window_start, end));
+                        over.map(pb_closure).collect()
+                    })
+                    .unwrap_or_default(),
             }
         })
         .collect();

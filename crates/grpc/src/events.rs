@@ -65,6 +65,7 @@ fn pb_event(e: &CompanyEvent, zones: &[bawaba_domain::calendar::ZoneConfig]) -> 
         kind: pb_kind(e.kind).into(),
         zone_id: e.zone.as_ref().map(ToString::to_string).unwrap_or_default(),
         booking: Some(cv::pb_booking(&e.booking, zones)),
+        closure: e.closure.as_ref().map(cv::pb_closure),
     }
 }
 
@@ -78,5 +79,6 @@ fn pb_kind(k: EventKind) -> pb::EventKind {
         EventKind::NoShow => pb::EventKind::NoShow,
         EventKind::NoShowTakenBack => pb::EventKind::NoShowTakenBack,
         EventKind::Changed => pb::EventKind::Changed,
+        EventKind::HitByClosure => pb::EventKind::HitByClosure,
     }
 }

@@ -270,9 +270,10 @@ impl<S: Store> pb::admin_service_server::AdminService for Api<S> {
         let zone = cv::zone_id(&r.zone_id, "zone_id").map_err(status)?;
         let from = required_time(r.from.as_ref(), "from").map_err(status)?;
         let to = required_time(r.to.as_ref(), "to").map_err(status)?;
+        let policy = cv::closure_policy(r.policy).map_err(status)?;
         let (closure, hit) = self
             .app
-            .add_closure(&p, zone, from, to, r.reason)
+            .add_closure(&p, zone, (from, to), r.reason, policy)
             .await
             .map_err(status)?;
         Ok(Response::new(pb::AddClosureResponse {

@@ -584,6 +584,7 @@ async fn call(b: &Bed, c: &mut Clients, method: &str, side: Side) -> Code {
                 from: at(window(50)),
                 to: at(window(51)),
                 reason: "matrix".into(),
+                ..Default::default()
             };
             c.admin.add_closure(req).await.map(drop)
         }

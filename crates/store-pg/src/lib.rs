@@ -294,7 +294,8 @@ impl PgStore {
                     tx,
                     "SELECT b.format, b.body FROM bookings b WHERE b.state = 'BOOKED' AND EXISTS \
                      (SELECT 1 FROM booking_stops s WHERE s.booking = b.id AND s.zone = $1 \
-                      AND s.window_start >= $2 AND s.window_start < $3)",
+                      AND s.window_start >= $2 AND s.window_start < $3) \
+                     ORDER BY b.id FOR UPDATE OF b",
                     &[&zone.as_str(), &z.window_containing(from), &to],
                 )
                 .await?;

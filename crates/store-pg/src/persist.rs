@@ -152,7 +152,7 @@ pub async fn persist(c: &impl GenericClient, change: &Change<'_>) -> R<()> {
             }
         }
     }
-    log_changes(c, &touched.changes, zones).await?;
+    log_changes(c, touched, zones).await?;
     log_events(c, &touched.events).await?;
     record_passages(c, ledger, &touched.passages).await?;
     record_audit(c, &touched.audit).await
@@ -418,17 +418,19 @@ async fn log_events(c: &impl GenericClient, events: &[CompanyEvent]) -> R<()> {
 /// Appends change-log entries. Each zone's sequence numbers come from its row, updated in
 /// the same statement and held until commit: the zone's changes commit in sequence order, so
 /// a follower never sees change N+1 before N. A zone whose configuration changed since it was
-/// read (its version moved) sends the transaction round again.
-async fn log_changes(c: &impl GenericClient, changes: &[ChangeEntry], zones: &Zones) -> R<()> {
+/// read (its version moved; by one when this transaction wrote it, as a closure that cancels
+/// bookings does) sends the transaction round again.
+async fn log_changes(c: &impl GenericClient, touched: &Touched, zones: &Zones) -> R<()> {
     let mut by_zone: BTreeMap<&ZoneId, Vec<&ChangeEntry>> = BTreeMap::new();
-    for e in changes {
+    for e in &touched.changes {
         by_zone.entry(&e.zone).or_default().push(e);
     }
     for (zone, entries) in by_zone {
-        let version = zones
+        let read = zones
             .versions
             .get(zone)
             .ok_or_else(|| missing("zone", zone))?;
+        let version = read + i64::from(touched.zones.contains(zone));
         let n = entries.len() as i64;
         let ids: Vec<Vec<u8>> = entries
             .iter()
@@ -443,7 +445,7 @@ async fn log_changes(c: &impl GenericClient, changes: &[ChangeEntry], zones: &Zo
              SELECT $1, head.seq - $2 + e.n, e.booking, $4, \
                  jsonb_set(e.body, '{seq}', to_jsonb(head.seq - $2 + e.n)) \
              FROM head, unnest($5::BYTEA[], $6::JSONB[]) WITH ORDINALITY AS e(booking, body, n)",
-            &[&zone.as_str(), &n, version, &FORMAT, &ids, &bodies],
+            &[&zone.as_str(), &n, &version, &FORMAT, &ids, &bodies],
         )
         .await?;
         if logged != entries.len() as u64 {

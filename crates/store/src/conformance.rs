@@ -21,7 +21,7 @@ use bawaba_domain::Error as DomainError;
 use bawaba_domain::access::Role;
 use bawaba_domain::audit::{AuditEntry, AuditFilter, AuditKind, Door, FieldChange, Who};
 use bawaba_domain::calendar::{
-    CapacityTemplate, SlotLength, TransactionType, WindowCapacity, ZoneConfig,
+    CapacityTemplate, ClosurePolicy, SlotLength, TransactionType, WindowCapacity, ZoneConfig,
 };
 use bawaba_domain::ids::{BookingId, CompanyId, GateId, LaneId, PassageId, ZoneId};
 use bawaba_domain::ledger::{
@@ -66,6 +66,7 @@ macro_rules! conformance_tests {
             states_only_move_forward,
             no_show_sweep,
             company_events_in_the_commit_of_their_change,
+            a_closure_notifies_or_cancels_what_it_hits,
             no_shows_wait_for_every_gate_of_the_zone,
             passages_once_each_and_referrals,
             an_operator_names_the_booking,
@@ -1011,6 +1012,7 @@ pub async fn audit_trail<B: Backend>(b: &B) {
         from: at(5),
         to: at(6),
         reason: "flash flood".into(),
+        policy: ClosurePolicy::Notify,
     };
     s.administer(close, official(), at(2)).await.unwrap();
     let acme = Actor::Company(company("acme"));
@@ -1341,6 +1343,65 @@ pub async fn company_events_in_the_commit_of_their_change<B: Backend>(b: &B) {
         (7, three.id, 7)
     );
     assert_eq!(after.events[0].zone, None);
+    b.close(s).await;
+}
+
+/// A closure under `notify` leaves the bookings it hits BOOKED and tells their companies (an
+/// event naming the closure); under `cancel` it cancels them in its own commit, releasing
+/// their places and telling their companies; kept across a restart.
+pub async fn a_closure_notifies_or_cancels_what_it_hits<B: Backend>(b: &B) {
+    use bawaba_domain::event::EventKind;
+    let s = open_with_zone(b, 1).await;
+    let kept = create(&s, simple("acme", "k1", "601", 5)).await;
+    let gone = create(&s, simple("beta", "k2", "602", 7)).await;
+    let close = |hour, policy| AdminChange::AddClosure {
+        zone: act(),
+        from: at(hour),
+        to: at(hour + 1),
+        reason: "flash flood".into(),
+        policy,
+    };
+    s.administer(close(5, ClosurePolicy::Notify), official(), now())
+        .await
+        .unwrap();
+    s.administer(close(7, ClosurePolicy::Cancel), official(), now())
+        .await
+        .unwrap();
+    let s = reopen(b, s).await;
+    let state = async |id| s.get_booking(Actor::Authority, id).await.unwrap();
+    assert_eq!(state(kept.id).await.state, BookingState::Booked);
+    let cancelled = state(gone.id).await;
+    assert_eq!(cancelled.state, BookingState::Cancelled);
+    assert!(
+        cancelled
+            .cancel_reason
+            .as_deref()
+            .unwrap()
+            .contains("closure 2: flash flood"),
+        "{cancelled:?}"
+    );
+    let last = async |c: &str| {
+        let page = s.company_events(company(c), 1, 10).await.unwrap();
+        let e = page.events.into_iter().next().unwrap();
+        (e.seq, e.kind, e.zone, e.closure.map(|c| c.id))
+    };
+    assert_eq!(
+        last("acme").await,
+        (2, EventKind::HitByClosure, Some(act()), Some(1))
+    );
+    assert_eq!(
+        last("beta").await,
+        (2, EventKind::Cancelled, Some(act()), Some(2))
+    );
+    // Its place is free again (capacity 1 per window), once the closure is lifted.
+    s.administer(
+        AdminChange::RemoveClosure { zone: act(), id: 2 },
+        official(),
+        now(),
+    )
+    .await
+    .unwrap();
+    create(&s, simple("gamma", "k3", "603", 7)).await;
     b.close(s).await;
 }
 

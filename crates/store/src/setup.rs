@@ -6,7 +6,7 @@
 use std::future::Future;
 
 use bawaba_domain::audit::Who;
-use bawaba_domain::calendar::{BookingRules, CapacityTemplate, Closure, ZoneConfig};
+use bawaba_domain::calendar::{BookingRules, CapacityTemplate, Closure, ClosurePolicy, ZoneConfig};
 use bawaba_domain::ids::{CompanyId, ZoneId};
 use bawaba_domain::ledger::{AdminChange, Administered, Booking, Gate};
 use chrono::{DateTime, Utc};
@@ -96,6 +96,7 @@ pub trait Setup: Store {
                 from,
                 to,
                 reason,
+                policy: ClosurePolicy::Notify,
             };
             match self.administer(change, Who::system(), Utc::now()).await? {
                 Administered::Closure { closure, hit } => Ok((closure, hit)),

@@ -143,6 +143,21 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "لا يسجَّل الحجز عدم حضور إلا بعد أن تبلغ كل بوابات منطقته عمّا بعد فترته: فالبوابة التي لا تصل إلى المجدول قد تحمل عبور شاحنة حضرت.",
     ),
     ("reports.through", "Reported up to", "أبلغت حتى"),
+    (
+        "closure.policy",
+        "The bookings it hits",
+        "الحجوزات المتأثرة",
+    ),
+    (
+        "closure.policy.notify",
+        "keep them; their companies are told (none becomes a no-show)",
+        "تبقى؛ وتُبلَّغ شركاتها (ولا يُسجَّل أي منها عدم حضور)",
+    ),
+    (
+        "closure.policy.cancel",
+        "cancel them, naming the closure",
+        "تُلغى مع ذكر الإغلاق",
+    ),
     ("reports.behind", "Behind", "التأخر"),
     (
         "reports.holds",

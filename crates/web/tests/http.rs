@@ -1259,9 +1259,9 @@ async fn the_authority_closes_a_zone_after_seeing_the_bookings_it_hits() {
     };
     let r = call(&b.app, form("/authority/closures", query.clone())).await;
     assert_eq!(r.headers[header::LOCATION], "/authority?closed=1#closures");
-    let closures = b.store.zone(zone.clone()).await.unwrap().closures;
-    assert_eq!(closures.len(), 1);
-    assert_eq!(closures[0].reason, "flash flood warning");
+    let made = closures(&b, "act").await;
+    assert_eq!(made.len(), 1);
+    assert_eq!(made[0].reason, "flash flood warning");
     let page = get(&b.app, "/authority?closed=1", Some(&b.authority)).await;
     assert!(page.body.contains(r#"id="outcome""#) && page.body.contains(r#"id="lift-act-1""#));
     let r = call(
@@ -1284,7 +1284,36 @@ async fn the_authority_closes_a_zone_after_seeing_the_bookings_it_hits() {
         page.body
             .contains(r#"<p class="flash" id="back"><strong>1</strong>"#)
     );
-    assert!(b.store.zone(zone).await.unwrap().closures.is_empty());
+    assert!(closures(&b, "act").await.is_empty());
+    // The preview offers what to do with the bookings hit; an unknown choice is refused and
+    // closes nothing; "cancel" cancels them, naming the closure.
+    let preview = get(
+        &b.app,
+        &format!("/authority/closures/new?{query}"),
+        Some(&b.authority),
+    )
+    .await;
+    assert!(preview.body.contains(r#"name="policy" value="cancel""#));
+    let r = call(
+        &b.app,
+        form("/authority/closures", format!("{query}&policy=sometimes")),
+    )
+    .await;
+    let to = r.headers[header::LOCATION].to_str().unwrap().to_owned();
+    assert!(to.contains("policy"), "{to}");
+    assert!(closures(&b, "act").await.is_empty());
+    let r = call(
+        &b.app,
+        form("/authority/closures", format!("{query}&policy=cancel")),
+    )
+    .await;
+    assert_eq!(r.headers[header::LOCATION], "/authority?closed=2#closures");
+    let gone = b
+        .store
+        .get_booking(bawaba_domain::ledger::Actor::Authority, booked);
+    let gone = gone.await.unwrap();
+    assert_eq!(gone.state, bawaba_domain::ledger::BookingState::Cancelled);
+    assert!(gone.cancel_reason.unwrap().contains("closure 2"));
 }
 
 async fn book_act(b: &Bed, key: &str, plate: &str) -> bawaba_domain::ledger::Booking {

@@ -9,7 +9,9 @@ use super::{Actor, Booking, Gate, Ledger, Touched};
 use crate::Result;
 use crate::alert::{AlertEffect, AlertOrder};
 use crate::audit::{self, AuditKind, AuditRecord, Fields, Who};
-use crate::calendar::{BookingRules, CapacityTemplate, Closure, WindowCapacity, ZoneConfig};
+use crate::calendar::{
+    BookingRules, CapacityTemplate, Closure, ClosurePolicy, WindowCapacity, ZoneConfig,
+};
 use crate::ids::{BookingId, CompanyId, ZoneId};
 use crate::watch::{WatchEntry, WatchTarget};
 
@@ -26,12 +28,13 @@ pub enum AdminChange {
         zone: ZoneId,
         rules: BookingRules,
     },
-    /// Closes a zone over `[from, to)`.
+    /// Closes a zone over `[from, to)`, doing `policy` to the bookings it hits.
     AddClosure {
         zone: ZoneId,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         reason: String,
+        policy: ClosurePolicy,
     },
     RemoveClosure {
         zone: ZoneId,
@@ -205,6 +208,9 @@ impl Ledger {
             objects.insert(at, format!("closure:{zone}/{}", c.id));
         }
         objects.extend(hit.iter().map(|b| format!("booking:{}", b.id)));
+        if let Some(c) = closure {
+            self.note_hits(&zone, c, hit, now, &mut touched);
+        }
         let kind = match &done {
             Administered::Alert(a) => alert_kind(a),
             _ => kind,
@@ -244,8 +250,10 @@ impl Ledger {
                 from,
                 to,
                 reason,
+                policy,
             } => {
-                let (closure, hit, t) = self.add_closure(&zone, from, to, &reason)?;
+                let (closure, hit, t) =
+                    self.add_closure(&zone, (from, to, &reason), policy, now)?;
                 let hit = hit
                     .into_iter()
                     .filter_map(|id| self.booking(id).cloned())

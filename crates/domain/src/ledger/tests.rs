@@ -1,6 +1,6 @@
 use super::*;
 use crate::audit::Who;
-use crate::calendar::SlotLength;
+use crate::calendar::{ClosurePolicy, SlotLength};
 use crate::passage::{Passage, ReferralState, Resolution, Verdict};
 use chrono::TimeZone;
 use proptest::prelude::*;
@@ -510,7 +510,8 @@ fn a_booking_in_a_closed_window_is_no_no_show() {
         .create(req("a", "k2", "602", gc("act", hours(8))), t0(), 2)
         .unwrap()
         .id;
-    l.add_closure(&zid("act"), hours(5), hours(6), "flash flood warning")
+    let flood = (hours(5), hours(6), "flash flood warning");
+    l.add_closure(&zid("act"), flood, ClosurePolicy::Notify, t0())
         .unwrap();
     l.sweep_no_shows(hours(12));
     let b = l.booking(hit).unwrap();
@@ -561,9 +562,13 @@ fn closure_zeroes_capacity_and_lists_hit_bookings() {
     let (closure, bookings, touched) = l
         .add_closure(
             &zid("act"),
-            hours(4) + TimeDelta::minutes(30),
-            hours(7),
-            "flash flood warning",
+            (
+                hours(4) + TimeDelta::minutes(30),
+                hours(7),
+                "flash flood warning",
+            ),
+            ClosurePolicy::Notify,
+            t0(),
         )
         .unwrap();
     assert_eq!(closure.id, 1);
@@ -594,6 +599,61 @@ fn closure_zeroes_capacity_and_lists_hit_bookings() {
     assert_eq!(views[1].closure.as_deref(), Some("flash flood warning"));
     l.remove_closure(&zid("act"), 1).unwrap();
     assert!(l.remove_closure(&zid("act"), 1).is_err());
+}
+
+/// A closure tells each company whose booking it hits (notify), or cancels those bookings
+/// naming it, releasing their places (cancel); either way in the closure's own change.
+#[test]
+fn a_closure_notifies_or_cancels_the_bookings_it_hits() {
+    use crate::event::EventKind;
+    for policy in [ClosurePolicy::Notify, ClosurePolicy::Cancel] {
+        let mut l = ledger();
+        let hit = l
+            .create(req("a", "k", "601", gc("act", hours(5))), t0(), 1)
+            .unwrap()
+            .id;
+        let spared = l
+            .create(req("b", "k2", "602", gc("act", hours(8))), t0(), 2)
+            .unwrap()
+            .id;
+        let change = AdminChange::AddClosure {
+            zone: zid("act"),
+            from: hours(5),
+            to: hours(6),
+            reason: "flash flood".into(),
+            policy,
+        };
+        let (t, _) = l.administer(change, &Who::named("ops"), t0()).unwrap();
+        let events: Vec<_> = t
+            .events
+            .iter()
+            .map(|e| (e.booking.id, e.kind, e.seq))
+            .collect();
+        let b = l.booking(hit).unwrap();
+        match policy {
+            ClosurePolicy::Notify => {
+                assert_eq!(b.state, BookingState::Booked);
+                assert_eq!(events, vec![(hit, EventKind::HitByClosure, 2)]);
+            }
+            ClosurePolicy::Cancel => {
+                assert_eq!(b.state, BookingState::Cancelled);
+                let why = b.cancel_reason.as_deref().unwrap();
+                assert!(why.contains("closure 1: flash flood"), "{why}");
+                assert_eq!(events, vec![(hit, EventKind::Cancelled, 2)]);
+                assert_eq!(l.usage(&zid("act"), hours(5)).map_or(0, |u| u.booked), 0);
+                assert!(
+                    t.changes.iter().any(|c| c.booking.id == hit),
+                    "gates hear of it"
+                );
+            }
+        }
+        let e = &t.events[0];
+        assert_eq!(e.zone, Some(zid("act")));
+        assert_eq!(e.closure.as_ref().map(|c| c.id), Some(1));
+        assert_eq!(l.booking(spared).unwrap().state, BookingState::Booked);
+        let audit = t.audit.last().unwrap();
+        assert!(audit.objects.contains(&format!("booking:{hit}")));
+    }
 }
 
 #[test]

@@ -104,11 +104,14 @@ fn impact_card(l: Lang, f: &CloseForm, c: &ClosureRow) -> String {
     }
     let _ = write!(
         b,
-        r#"<form method="post" action="/authority/closures"><input type="hidden" name="zone" value="{}"><input type="hidden" name="from" value="{}"><input type="hidden" name="to" value="{}"><input type="hidden" name="reason" value="{}"><button type="submit" class="reject" id="confirm-close">{}</button></form></section>"#,
+        r#"<form method="post" action="/authority/closures"><input type="hidden" name="zone" value="{}"><input type="hidden" name="from" value="{}"><input type="hidden" name="to" value="{}"><input type="hidden" name="reason" value="{}"><fieldset id="policy"><legend>{}</legend><label><input type="radio" name="policy" value="notify" checked> {}</label> <label><input type="radio" name="policy" value="cancel"> {}</label></fieldset><button type="submit" class="reject" id="confirm-close">{}</button></form></section>"#,
         esc(&f.zone),
         esc(&f.from),
         esc(&f.to),
         esc(&f.reason),
+        l.t("closure.policy"),
+        l.t("closure.policy.notify"),
+        l.t("closure.policy.cancel"),
         l.t("closure.confirm"),
     );
     b

@@ -4,7 +4,7 @@
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use bawaba_domain::calendar::{Closure, parse_time};
+use bawaba_domain::calendar::{Closure, ClosurePolicy, parse_time};
 use bawaba_domain::ids::ZoneId;
 use bawaba_store::Store;
 use serde::Deserialize;
@@ -103,6 +103,9 @@ pub(super) struct CloseSubmit {
     from: String,
     to: String,
     reason: String,
+    /// notify (the default) or cancel.
+    #[serde(default)]
+    policy: Option<String>,
 }
 
 /// Confirmed: the closure is made (audited; it reaches the zone's gates).
@@ -122,15 +125,21 @@ pub(super) async fn close<S: Store>(
         reason: f.reason,
         lang: None,
     };
-    let made = match q.closure() {
-        Ok((zone, c)) => app
+    let policy = f
+        .policy
+        .as_deref()
+        .unwrap_or("notify")
+        .parse::<ClosurePolicy>();
+    let made = match (q.closure(), policy) {
+        (Ok((zone, c)), Ok(policy)) => app
             .0
             .d
             .app
-            .add_closure(&p, zone, c.from, c.to, c.reason)
+            .add_closure(&p, zone, (c.from, c.to), c.reason, policy)
             .await
             .map_err(Error::App),
-        Err(e) => Err(e),
+        (Err(e), _) => Err(e),
+        (_, Err(e)) => Err(Error::App(e.into())),
     };
     to_authority(made.map(|(c, _)| format!("closed={}#closures", c.id)))
 }
