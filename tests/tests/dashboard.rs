@@ -500,6 +500,33 @@ async fn dashboard_in_a_real_browser() {
     assert_eq!(text(&b, "#open-count").await, "0");
     screenshot(&b, "04-operator-approved").await;
 
+    // A new referral at act reaches the operator's desk without a reload, announced.
+    let arriving = PassageId::new(Utc::now().max(t_out + TimeDelta::seconds(3)), 7);
+    report(
+        addr,
+        &gate,
+        vec![passage(
+            arriving,
+            "in-1",
+            "6055555",
+            Utc::now(),
+            pb::Verdict::Refer,
+            &[pb::Reason::LowConfidence],
+            "",
+        )],
+    )
+    .await;
+    wait_for(&b, &format!("#ref-{arriving}")).await;
+    let alert = wait_for(&b, "#referral-alert:not([hidden])").await;
+    assert!(alert.text().await.unwrap().contains("6055555"));
+    assert_eq!(text(&b, "#open-count").await, "1");
+    assert_eq!(
+        b.find_all(Locator::Css("#flash")).await.unwrap().len(),
+        1,
+        "the page was not reloaded (the approval's notice is still there)"
+    );
+    screenshot(&b, "04b-operator-new-referral").await;
+
     // Through gRPC: resolved, with the reason and the operator; the gate got the pulse.
     let mut ops = pb::operator_service_client::OperatorServiceClient::with_interceptor(
         channel(&format!("http://{addr}"), None).await.unwrap(),

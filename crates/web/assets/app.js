@@ -1,4 +1,5 @@
-// Bawaba dashboard: the live passage feed (server-sent events) and the day picker.
+// Bawaba dashboard: the live passage feed (server-sent events), the operator's desk that
+// receives new referrals live, and the day picker.
 // No framework, nothing loaded from elsewhere.
 (function () {
   "use strict";
@@ -80,6 +81,69 @@
     });
   }
 
+  // A short tone for a new referral (browsers may keep it silent until the page was used).
+  function beep() {
+    var Ctx = window.AudioContext || window.webkitAudioContext;
+    if (!Ctx) { return; }
+    try {
+      var ctx = new Ctx();
+      var tone = ctx.createOscillator();
+      tone.frequency.value = 880;
+      tone.connect(ctx.destination);
+      tone.start();
+      tone.stop(ctx.currentTime + 0.25);
+    } catch (err) { /* no sound: the banner still shows */ }
+  }
+
+  // The operator's desk: a referral at one of the caller's lanes is added without a reload
+  // (the page as the server makes it, so cards are rendered in one place); cards already
+  // shown, and what the operator typed into them, stay as they are.
+  function addReferrals(p) {
+    return fetch(window.location.pathname, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        var list = document.getElementById("referral-list");
+        var added = 0;
+        fresh.querySelectorAll("#referral-list article.referral").forEach(function (a) {
+          if (!document.getElementById(a.id)) {
+            list.appendChild(document.importNode(a, true));
+            added += 1;
+          }
+        });
+        var count = fresh.getElementById("open-count");
+        if (count) { document.getElementById("open-count").textContent = count.textContent; }
+        var none = document.getElementById("no-referrals");
+        if (none && list.children.length > 0) { none.remove(); }
+        if (added > 0) { alertReferral(p); }
+      });
+  }
+
+  function alertReferral(p) {
+    var banner = document.getElementById("referral-alert");
+    if (!banner) { return; }
+    banner.textContent = banner.getAttribute("data-label") + ": ";
+    var plate = document.createElement("bdi");
+    plate.setAttribute("dir", "ltr");
+    plate.textContent = p.plate || p.epc || "–";
+    banner.appendChild(plate);
+    banner.appendChild(document.createTextNode(" — " + p.gate + "/" + p.lane + " " + p.local_time));
+    banner.hidden = false;
+    beep();
+  }
+
+  function startDesk() {
+    var desk = document.getElementById("open-referrals");
+    if (!desk || !window.EventSource || !window.fetch) { return; }
+    var since = desk.getAttribute("data-since") || "";
+    var source = new EventSource(desk.getAttribute("data-src") + "?since=" + encodeURIComponent(since));
+    source.addEventListener("passage", function (e) {
+      var p;
+      try { p = JSON.parse(e.data); } catch (err) { return; }
+      if (p.verdict === "REFER") { addReferrals(p).catch(function () { /* next one */ }); }
+    });
+  }
+
   function dayPicker() {
     var input = document.getElementById("day");
     if (input && input.form) {
@@ -89,6 +153,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     startFeed();
+    startDesk();
     dayPicker();
   });
 })();

@@ -143,6 +143,7 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "لا يسجَّل الحجز عدم حضور إلا بعد أن تبلغ كل بوابات منطقته عمّا بعد فترته: فالبوابة التي لا تصل إلى المجدول قد تحمل عبور شاحنة حضرت.",
     ),
     ("reports.through", "Reported up to", "أبلغت حتى"),
+    ("referral.new", "New referral", "إحالة جديدة"),
     (
         "closure.policy",
         "The bookings it hits",

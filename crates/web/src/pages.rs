@@ -672,6 +672,9 @@ pub struct Flash<'a> {
     pub done: Option<&'a str>,
     pub delivered: bool,
     pub error: Option<&'a str>,
+    /// The live feed's recording number when the page was made: new referrals after it
+    /// arrive without a reload.
+    pub feed_head: u64,
 }
 
 fn evidence(l: Lang, r: &ReferralView) -> String {
@@ -760,13 +763,16 @@ pub fn operator(
     }
     let _ = write!(
         b,
-        r#"<section class="card"><h2>{} <span class="badge" id="open-count">{}</span></h2>"#,
+        r#"<section class="card" id="open-referrals" data-src="/api/feed" data-since="{}"><h2>{} <span class="badge" id="open-count">{}</span></h2><p id="referral-alert" class="flash error" role="alert" hidden data-label="{}"></p>"#,
+        flash.feed_head,
         l.t("referrals.open"),
-        open.len()
+        open.len(),
+        l.t("referral.new"),
     );
     if open.is_empty() {
         let _ = write!(b, r#"<p id="no-referrals">{}</p>"#, l.t("none"));
     }
+    b.push_str(r#"<div id="referral-list">"#);
     for r in open {
         let _ = write!(
             b,
@@ -780,7 +786,7 @@ pub fn operator(
             reject = l.t("reject"),
         );
     }
-    b.push_str("</section>");
+    b.push_str("</div></section>");
     let _ = write!(
         b,
         r#"<section class="card"><h2>{}</h2><table id="resolved"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,

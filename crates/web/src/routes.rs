@@ -401,12 +401,20 @@ async fn operator<S: Store>(
         Err(r) => return r,
     };
     let now = now(&app);
-    match report::referrals(&app.0.d.app, &p, 10, now).await {
-        Ok((open, done)) => {
+    // The head first: a referral recorded while the page is made comes again live.
+    let read = match report::passage_head(store(&app)).await {
+        Ok(head) => report::referrals(&app.0.d.app, &p, 10, now)
+            .await
+            .map(|r| (head, r)),
+        Err(e) => Err(e),
+    };
+    match read {
+        Ok((feed_head, (open, done))) => {
             let flash = pages::Flash {
                 done: q.done.as_deref(),
                 delivered: q.delivered.as_deref() == Some("1"),
                 error: q.error.as_deref(),
+                feed_head,
             };
             page(
                 StatusCode::OK,
