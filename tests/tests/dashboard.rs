@@ -357,13 +357,19 @@ async fn dashboard_in_a_real_browser() {
     .await;
     let row = wait_for(&b, &format!(r#"#feed tr[data-id="{fresh}"]"#)).await;
     let row_text = row.text().await.unwrap();
+    // Codes are shown as words, the code in a tooltip.
     assert!(
         row_text.contains("6099999")
-            && row_text.contains("DENY")
-            && row_text.contains("NO_BOOKING")
+            && row_text.contains("denied")
+            && row_text.contains("no booking")
             && row_text.contains("4.0 ms"),
         "{row_text}"
     );
+    wait_for(
+        &b,
+        &format!(r#"#feed tr[data-id="{fresh}"] span[title="NO_BOOKING"]"#),
+    )
+    .await;
     let first = b.find(Locator::Css("#feed tr")).await.unwrap();
     assert_eq!(
         first.attr("data-id").await.unwrap().as_deref(),
@@ -390,7 +396,12 @@ async fn dashboard_in_a_real_browser() {
     )
     .await;
     let row = wait_for(&b, &format!(r#"#feed tr[data-id="{watched}"].watch"#)).await;
-    assert!(row.text().await.unwrap().contains("WATCHLIST"));
+    assert!(
+        row.text()
+            .await
+            .unwrap()
+            .contains("on the security watchlist")
+    );
     let banner = wait_for(&b, "#watch-alert:not([hidden])").await;
     let banner_text = banner.text().await.unwrap();
     assert!(
@@ -470,7 +481,7 @@ async fn dashboard_in_a_real_browser() {
     let evidence = text(&b, &format!("#ref-{refer_id}")).await;
     assert!(
         evidence.contains("6010003")
-            && evidence.contains("PLATE_TAG_MISMATCH")
+            && evidence.contains("plate and tag disagree")
             && evidence.contains("acme"),
         "{evidence}"
     );

@@ -13,20 +13,45 @@
     return td;
   }
 
+  // The words of the codes in the page's language (codes.rs), the code in a tooltip.
+  var WORDS = null;
+  function words() {
+    if (WORDS === null) {
+      var block = document.getElementById("words");
+      try { WORDS = block ? JSON.parse(block.textContent) : {}; } catch (err) { WORDS = {}; }
+    }
+    return WORDS;
+  }
+
+  function code(kind, c, cls) {
+    var span = document.createElement("span");
+    span.className = cls || "code";
+    span.title = c;
+    span.textContent = (words()[kind] || {})[c] || c;
+    return span;
+  }
+
   function row(p) {
     var tr = document.createElement("tr");
     tr.setAttribute("data-id", p.id);
     tr.className = "new";
     cell(tr, p.local_time);
-    cell(tr, p.zone + "/" + p.gate + "/" + p.lane + " " + p.direction);
+    var where = cell(tr, "");
+    var bdi = document.createElement("bdi");
+    bdi.textContent = p.zone + "/" + p.gate + "/" + p.lane;
+    where.appendChild(bdi);
+    where.appendChild(document.createTextNode(" "));
+    where.appendChild(code("direction", p.direction));
     cell(tr, p.plate || "–", { dir: "ltr" });
     var td = document.createElement("td");
-    var span = document.createElement("span");
-    span.className = "v-" + p.verdict;
-    span.textContent = p.verdict;
-    td.appendChild(span);
+    td.appendChild(code("verdict", p.verdict, "v-" + p.verdict));
     tr.appendChild(td);
-    cell(tr, (p.reasons || []).join(", "));
+    var why = cell(tr, "");
+    var sep = document.documentElement.lang === "ar" ? "، " : ", ";
+    (p.reasons || []).forEach(function (r, i) {
+      if (i > 0) { why.appendChild(document.createTextNode(sep)); }
+      why.appendChild(code("reason", r));
+    });
     cell(tr, p.latency || "–");
     if (watched(p)) { tr.className = "new watch"; }
     return tr;

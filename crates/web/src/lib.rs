@@ -16,6 +16,7 @@
 
 pub mod agg;
 mod auth;
+mod codes;
 mod i18n;
 mod pages;
 mod report;

@@ -7,6 +7,7 @@ use bawaba_domain::access::Principal;
 use chrono::{DateTime, Utc};
 
 use crate::agg::{self, Day, PassageRow};
+use crate::codes::Codes;
 use crate::i18n::Lang;
 use crate::report::{Overview, ReferralView};
 
@@ -318,10 +319,9 @@ fn is_watched(reasons: &[&str]) -> bool {
     reasons.contains(&"WATCHLIST")
 }
 
-pub fn feed_row(r: &PassageRow) -> String {
-    let reasons = r.reasons.join(", ");
+pub fn feed_row(l: Lang, r: &PassageRow) -> String {
     format!(
-        r#"<tr data-id="{id}"{watch}><td>{time}</td><td>{zone}/{gate}/{lane} {dir}</td><td dir="ltr">{plate}</td><td><span class="v-{v}">{v}</span></td><td>{reasons}</td><td>{lat}</td></tr>"#,
+        r#"<tr data-id="{id}"{watch}><td>{time}</td><td><bdi>{zone}/{gate}/{lane}</bdi> {dir}</td><td dir="ltr">{plate}</td><td><span class="v-{v}">{word}</span></td><td>{reasons}</td><td>{lat}</td></tr>"#,
         id = esc(&r.id),
         watch = if is_watched(&r.reasons) {
             r#" class="watch""#
@@ -332,10 +332,11 @@ pub fn feed_row(r: &PassageRow) -> String {
         zone = esc(&r.zone),
         gate = esc(&r.gate),
         lane = esc(&r.lane),
-        dir = r.direction,
+        dir = Codes::Direction.html(l, r.direction),
         plate = esc(r.plate.as_deref().unwrap_or("–")),
         v = r.verdict,
-        reasons = esc(&reasons),
+        word = Codes::Verdict.html(l, r.verdict),
+        reasons = Codes::Reason.list(l, &r.reasons),
         lat = esc(&r.latency),
     )
 }
@@ -429,9 +430,15 @@ pub fn authority(
         feed_head,
     );
     for p in feed.iter().rev() {
-        b.push_str(&feed_row(&PassageRow::of(p)));
+        b.push_str(&feed_row(l, &PassageRow::of(p)));
     }
     b.push_str("</tbody></table></section>");
+    // The words of the codes, for the rows the live feed adds.
+    let _ = write!(
+        b,
+        r#"<script type="application/json" id="words">{}</script>"#,
+        crate::codes::words_json(l)
+    );
 
     // Throughput.
     let _ = write!(
@@ -681,10 +688,10 @@ fn evidence(l: Lang, r: &ReferralView) -> String {
     let p = &r.passage;
     let booking = match &r.booking {
         Some(bk) => format!(
-            r#"<span dir="ltr">{} · {} · {} {}</span>{}"#,
+            r#"<bdi>{}</bdi> · <bdi dir="ltr">{}</bdi> · {} <bdi dir="ltr">{}</bdi>{}"#,
             esc(&bk.company),
             esc(&bk.plate),
-            esc(&bk.state),
+            Codes::State.html(l, &bk.state),
             esc(bk.epc.as_deref().unwrap_or("")),
             bk.window_local
                 .as_ref()
@@ -699,7 +706,7 @@ fn evidence(l: Lang, r: &ReferralView) -> String {
         String::new()
     };
     format!(
-        r#"{}<dl class="evidence"><dt>{}</dt><dd dir="ltr" class="plate">{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd dir="ltr">{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd class="reasons">{}</dd><dt>{}</dt><dd>{} · {} · {}</dd><dt>{}</dt><dd>{} ({})</dd></dl>"#,
+        r#"{}<dl class="evidence"><dt>{}</dt><dd class="plate"><bdi dir="ltr">{}</bdi></dd><dt>{}</dt><dd><bdi dir="ltr">{}</bdi></dd><dt>{}</dt><dd><bdi dir="ltr">{}</bdi></dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd class="reasons">{}</dd><dt>{}</dt><dd>{} · {} · {}</dd><dt>{}</dt><dd>{} ({})</dd></dl>"#,
         watch,
         l.t("evidence.plate"),
         esc(p.plate.as_deref().unwrap_or("–")),
@@ -711,11 +718,11 @@ fn evidence(l: Lang, r: &ReferralView) -> String {
         l.t("evidence.booking"),
         booking,
         l.t("reason"),
-        esc(&p.reasons.join(", ")),
+        Codes::Reason.list(l, &p.reasons),
         l.t("lane"),
         esc(&r.gate_name),
         esc(&p.lane),
-        p.direction,
+        Codes::Direction.html(l, p.direction),
         l.t("evidence.waiting"),
         esc(&p.local_time),
         duration(r.waiting_s),

@@ -1442,3 +1442,40 @@ async fn the_authority_sees_which_gate_holds_the_no_show_sweep() {
     let page = get(&b.app, "/authority", Some(&b.authority)).await;
     assert!(!page.body.contains(r#"id="sweep-held""#));
 }
+
+/// Codes are shown as words in the page's language, the code kept in a tooltip: no raw code
+/// among the visible text of the Arabic operator and authority pages.
+#[tokio::test]
+async fn codes_are_words_in_both_languages() {
+    let b = bed().await;
+    let cases = [
+        ("en", "LOW_CONFIDENCE", "camera unsure", "DENY", "denied"),
+        ("ar", "LOW_CONFIDENCE", "الكاميرا غير متأكدة", "DENY", "رُفض"),
+    ];
+    for (lang, reason, word, verdict, said) in cases {
+        let desk = get(
+            &b.app,
+            &format!("/operator?lang={lang}"),
+            Some(&b.operator_act),
+        )
+        .await;
+        let shown = format!(r#"<span class="code" title="{reason}">{word}</span>"#);
+        assert!(desk.body.contains(&shown), "{lang}: {}", desk.body);
+        assert!(
+            !desk.body.contains(&format!(">{reason}<")),
+            "{lang}: a raw code"
+        );
+        let page = get(
+            &b.app,
+            &format!("/authority?lang={lang}"),
+            Some(&b.authority),
+        )
+        .await;
+        let decided = format!(r#"title="{verdict}">{said}</span>"#);
+        assert!(page.body.contains(&decided), "{lang}");
+        assert!(
+            page.body
+                .contains(r#"<script type="application/json" id="words">"#)
+        );
+    }
+}
