@@ -14,6 +14,7 @@ pub enum Codes {
     Reason,
     Direction,
     State,
+    Role,
 }
 
 /// `(code, English, Arabic)`.
@@ -63,6 +64,15 @@ const REASONS: Table = &[
 
 const DIRECTIONS: Table = &[("IN", "in", "دخول"), ("OUT", "out", "خروج")];
 
+const ROLES: Table = &[
+    ("company", "logistics company", "شركة نقل"),
+    ("gate", "gate agent", "وكيل بوابة"),
+    ("operator", "gate operator", "مشغّل البوابة"),
+    ("authority", "port authority", "سلطة الميناء"),
+    ("alerts", "early warning", "الإنذار المبكر"),
+    ("security", "security services", "الأجهزة الأمنية"),
+];
+
 const STATES: Table = &[
     ("BOOKED", "booked", "محجوز"),
     ("ENTERED", "inside", "في الداخل"),
@@ -78,6 +88,7 @@ impl Codes {
             Codes::Reason => REASONS,
             Codes::Direction => DIRECTIONS,
             Codes::State => STATES,
+            Codes::Role => ROLES,
         }
     }
 
@@ -87,6 +98,7 @@ impl Codes {
             Codes::Reason => "reason",
             Codes::Direction => "direction",
             Codes::State => "state",
+            Codes::Role => "role",
         }
     }
 
@@ -199,6 +211,9 @@ mod tests {
             BookingState::NoShow,
         ] {
             codes.push((Codes::State, s.as_str()));
+        }
+        for r in bawaba_domain::access::Role::ALL {
+            codes.push((Codes::Role, r.as_str()));
         }
         for (t, c) in codes {
             for l in [Lang::En, Lang::Ar] {

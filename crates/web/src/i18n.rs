@@ -144,6 +144,9 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ),
     ("reports.through", "Reported up to", "أبلغت حتى"),
     ("referral.new", "New referral", "إحالة جديدة"),
+    ("unit.s", "s", "ث"),
+    ("unit.min", "min", "د"),
+    ("unit.h", "h", "س"),
     (
         "closure.policy",
         "The bookings it hits",

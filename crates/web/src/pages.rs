@@ -43,7 +43,7 @@ fn layout(l: Lang, title: &str, who: Option<&Principal>, toggle: &str, body: &st
                 n,
                 r#"<span class="who" id="who">{} · {}</span><form method="post" action="/logout" class="inline"><button type="submit" id="logout">{}</button></form>"#,
                 esc(&p.label),
-                esc(p.role.as_str()),
+                Codes::Role.html(l, p.role.as_str()),
                 l.t("logout")
             );
             n
@@ -115,13 +115,15 @@ fn minutes(secs: Option<i64>) -> String {
     secs.map_or_else(|| "–".to_owned(), |s| format!("{:.1}", s as f64 / 60.0))
 }
 
-fn duration(secs: i64) -> String {
+/// A duration in seconds, minutes or hours and minutes, with the language's units.
+fn duration(l: Lang, secs: i64) -> String {
+    let (s, min, h) = (l.t("unit.s"), l.t("unit.min"), l.t("unit.h"));
     if secs < 60 {
-        format!("{secs} s")
+        format!("{secs} {s}")
     } else if secs < 3600 {
-        format!("{} min", secs / 60)
+        format!("{} {min}", secs / 60)
     } else {
-        format!("{} h {} min", secs / 3600, (secs % 3600) / 60)
+        format!("{} {h} {} {min}", secs / 3600, (secs % 3600) / 60)
     }
 }
 
@@ -308,8 +310,16 @@ fn slots_heatmap(l: Lang, zones: &[agg::ZoneSlots]) -> String {
 // ---- the authority's view ------------------------------------------------------------------
 
 fn kpi(id: &str, label: &str, value: &str) -> String {
+    kpi_with(id, label, value, None)
+}
+
+/// A headline card; `sub`, a detail on its own line under the label.
+fn kpi_with(id: &str, label: &str, value: &str, sub: Option<&str>) -> String {
+    let sub = sub.map_or_else(String::new, |s| {
+        format!(r#"<div class="k sub" id="{id}-split">{}</div>"#, esc(s))
+    });
     format!(
-        r#"<div class="kpi"><div class="v" id="{id}">{}</div><div class="k">{label}</div></div>"#,
+        r#"<div class="kpi"><div class="v" id="{id}">{}</div><div class="k">{label}</div>{sub}</div>"#,
         esc(value)
     )
 }
@@ -392,19 +402,22 @@ pub fn authority(
     b.push_str(&kpi(
         "kpi-oldest",
         l.t("kpi.oldest"),
-        &q.oldest_open_s.map_or_else(|| "–".to_owned(), duration),
+        &q.oldest_open_s
+            .map_or_else(|| "–".to_owned(), |s| duration(l, s)),
     ));
-    b.push_str(&kpi(
+    // The split on a line of its own, under the label: the figure stays one short line.
+    let split = format!(
+        "{} {} · {} {}",
+        q.approved_today,
+        l.t("kpi.approved"),
+        q.rejected_today,
+        l.t("kpi.rejected")
+    );
+    b.push_str(&kpi_with(
         "kpi-referred",
         l.t("kpi.referred"),
-        &format!(
-            "{} ({} {}, {} {})",
-            q.referred_today,
-            q.approved_today,
-            l.t("kpi.approved"),
-            q.rejected_today,
-            l.t("kpi.rejected")
-        ),
+        &q.referred_today.to_string(),
+        Some(&split),
     ));
     b.push_str(&kpi(
         "kpi-noshows",
@@ -725,7 +738,7 @@ fn evidence(l: Lang, r: &ReferralView) -> String {
         Codes::Direction.html(l, p.direction),
         l.t("evidence.waiting"),
         esc(&p.local_time),
-        duration(r.waiting_s),
+        duration(l, r.waiting_s),
     )
 }
 

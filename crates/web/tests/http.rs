@@ -1407,7 +1407,10 @@ async fn the_authority_sees_which_gate_holds_the_no_show_sweep() {
         .report_passages_through(vec![], alive)
         .await
         .unwrap();
-    for (lang, word) in [("en", "holds its zone"), ("ar", "تؤخر تسجيل")] {
+    for (lang, word, behind) in [
+        ("en", "holds its zone", "40 min"),
+        ("ar", "تؤخر تسجيل", "40 د"),
+    ] {
         let page = get(
             &b.app,
             &format!("/authority?lang={lang}"),
@@ -1425,7 +1428,7 @@ async fn the_authority_sees_which_gate_holds_the_no_show_sweep() {
                 .contains(r#"data-gate="siz-gate" data-holds="false""#)
         );
         assert!(page.body.contains(word), "{lang}");
-        assert!(page.body.contains("40 min"), "{lang}");
+        assert!(page.body.contains(behind), "{lang}");
     }
     let o = get(&b.app, "/api/overview", Some(&b.authority))
         .await
@@ -1452,13 +1455,20 @@ async fn codes_are_words_in_both_languages() {
         ("en", "LOW_CONFIDENCE", "camera unsure", "DENY", "denied"),
         ("ar", "LOW_CONFIDENCE", "الكاميرا غير متأكدة", "DENY", "رُفض"),
     ];
-    for (lang, reason, word, verdict, said) in cases {
+    let units = [("(5 min)", "gate operator"), ("(5 د)", "مشغّل البوابة")];
+    for ((lang, reason, word, verdict, said), (waited, role)) in cases.into_iter().zip(units) {
         let desk = get(
             &b.app,
             &format!("/operator?lang={lang}"),
             Some(&b.operator_act),
         )
         .await;
+        assert!(
+            desk.body.contains(waited),
+            "{lang}: waiting in the language's units"
+        );
+        let who = format!(r#"title="operator">{role}<"#);
+        assert!(desk.body.contains(&who), "{lang}: the role as a word");
         let shown = format!(r#"<span class="code" title="{reason}">{word}</span>"#);
         assert!(desk.body.contains(&shown), "{lang}: {}", desk.body);
         assert!(

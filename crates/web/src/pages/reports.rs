@@ -17,7 +17,7 @@ pub fn held_notice(l: Lang, rows: &[GateReport]) -> String {
                 "{} (<bdi>{}</bdi>, {})",
                 esc(&r.gate_name),
                 esc(&r.zone_name),
-                r.behind_s.map(duration).unwrap_or_default()
+                r.behind_s.map(|s| duration(l, s)).unwrap_or_default()
             )
         })
         .collect();
@@ -64,7 +64,8 @@ pub fn card(l: Lang, rows: &[GateReport]) -> String {
             esc(&r.gate_name),
             esc(&r.zone_name),
             esc(r.reported_local.as_deref().unwrap_or("–")),
-            r.behind_s.map_or_else(|| "–".to_owned(), duration),
+            r.behind_s
+                .map_or_else(|| "–".to_owned(), |s| duration(l, s)),
             state,
         );
     }
