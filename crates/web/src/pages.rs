@@ -644,7 +644,7 @@ pub fn authority(
                 .take(20)
                 .map(|h| {
                     format!(
-                        r#"<li dir="ltr">{} · {} · {} · {}</li>"#,
+                        r#"<li><bdi dir="ltr">{}</bdi> · <bdi>{}</bdi> · <bdi dir="ltr">{}</bdi> · <bdi dir="ltr">{}</bdi></li>"#,
                         esc(&h.window_local),
                         esc(&h.company),
                         esc(&h.plate),
@@ -654,7 +654,7 @@ pub fn authority(
                 .collect();
             let _ = write!(
                 b,
-                r#"<tr><td>{} <span class="badge">{}</span>{}</td><td>{}</td><td>{}</td><td>{}</td><td><strong>{}</strong><ul class="hits">{}</ul></td></tr>"#,
+                r#"<tr><td><bdi>{}</bdi> <span class="badge">{}</span>{}</td><td><bdi dir="ltr">{}</bdi></td><td><bdi dir="ltr">{}</bdi></td><td>{}</td><td><strong>{}</strong><ul class="hits">{}</ul></td></tr>"#,
                 esc(&c.zone_name),
                 if c.in_force {
                     l.t("closure.now")
@@ -824,7 +824,7 @@ pub fn operator(
         };
         let _ = write!(
             b,
-            r#"<tr data-id="{}" data-state="{}"><td>{}</td><td dir="ltr">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            r#"<tr data-id="{}" data-state="{}"><td><bdi dir="ltr">{}</bdi></td><td><bdi dir="ltr">{}</bdi></td><td>{}</td><td><bdi>{}</bdi></td><td>{}</td></tr>"#,
             esc(&r.event_id),
             r.state,
             r.resolved_at.map(agg::local_datetime).unwrap_or_default(),
