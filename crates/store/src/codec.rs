@@ -162,6 +162,10 @@ pub fn change_key(z: &ZoneId, seq: u64) -> Vec<u8> {
 }
 
 #[cfg(test)]
+#[path = "codec/golden.rs"]
+mod golden;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
