@@ -22,9 +22,15 @@ impl<S: Store> App<S> {
         after: u64,
         limit: usize,
     ) -> Result<EventPage> {
-        scope::role(p, scope::BOOKERS)?;
-        let company = scope::company(p, company, "company_id")?;
+        let company = self.events_of(p, company)?;
         let limit = limit.clamp(1, MAX_EVENT_PAGE);
         Ok(self.store.company_events(company, after, limit).await?)
+    }
+
+    /// The company whose log `p` asks for: its own for a company, the one the authority
+    /// names; checked before anything is read (a stream is refused before it opens).
+    pub fn events_of(&self, p: &Principal, company: Option<CompanyId>) -> Result<CompanyId> {
+        scope::role(p, scope::BOOKERS)?;
+        scope::company(p, company, "company_id")
     }
 }

@@ -34,33 +34,6 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 9] = [
-        EventKind::Created,
-        EventKind::Moved,
-        EventKind::Cancelled,
-        EventKind::Entered,
-        EventKind::Exited,
-        EventKind::NoShow,
-        EventKind::NoShowTakenBack,
-        EventKind::Changed,
-        EventKind::HitByClosure,
-    ];
-
-    /// The kind's name on the wire and in logs: `booking.created`, ...
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::Created => "booking.created",
-            EventKind::Moved => "booking.moved",
-            EventKind::Cancelled => "booking.cancelled",
-            EventKind::Entered => "booking.entered",
-            EventKind::Exited => "booking.exited",
-            EventKind::NoShow => "booking.no_show",
-            EventKind::NoShowTakenBack => "booking.no_show_taken_back",
-            EventKind::Changed => "booking.changed",
-            EventKind::HitByClosure => "booking.hit_by_closure",
-        }
-    }
-
     /// What turned `before` (none: it is new) into `after`, and the zone of the stop it
     /// concerns when it concerns one.
     pub fn of(before: Option<&Booking>, after: &Booking) -> (EventKind, Option<ZoneId>) {
@@ -221,12 +194,5 @@ mod tests {
             EventKind::of(Some(&no_show), &inside),
             (EventKind::NoShowTakenBack, zone("act"))
         );
-    }
-
-    #[test]
-    fn names_are_distinct() {
-        let names: std::collections::BTreeSet<_> =
-            EventKind::ALL.iter().map(|k| k.as_str()).collect();
-        assert_eq!(names.len(), EventKind::ALL.len());
     }
 }

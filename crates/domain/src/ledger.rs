@@ -992,14 +992,14 @@ impl Ledger {
         self.push_event(b, what, now, touched);
     }
 
-    /// The next event of the booking's company's log.
-    fn push_event(
+    /// The next event of the booking's company's log (for the caller to add to).
+    fn push_event<'t>(
         &mut self,
         booking: Booking,
         (kind, zone): (EventKind, Option<ZoneId>),
         now: DateTime<Utc>,
-        touched: &mut Touched,
-    ) {
+        touched: &'t mut Touched,
+    ) -> &'t mut CompanyEvent {
         let seq = self.event_seq.entry(booking.company.clone()).or_default();
         *seq += 1;
         touched.events.push(CompanyEvent {
@@ -1011,6 +1011,8 @@ impl Ledger {
             closure: None,
             booking,
         });
+        let last = touched.events.len() - 1;
+        &mut touched.events[last]
     }
 
     fn last_entry(&self, b: &Booking) -> Option<DateTime<Utc>> {
@@ -1477,15 +1479,8 @@ impl Ledger {
         touched: &mut Touched,
     ) {
         for b in hit.iter().filter(|b| b.state == BookingState::Booked) {
-            self.push_event(
-                b.clone(),
-                (EventKind::HitByClosure, Some(zone.clone())),
-                now,
-                touched,
-            );
-            if let Some(e) = touched.events.last_mut() {
-                e.closure = Some(closure.clone());
-            }
+            let hit = (EventKind::HitByClosure, Some(zone.clone()));
+            self.push_event(b.clone(), hit, now, touched).closure = Some(closure.clone());
         }
     }
 

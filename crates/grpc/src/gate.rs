@@ -327,14 +327,15 @@ impl<S: Store> pb::operator_service_server::OperatorService for Api<S> {
         let p = self.who(&req)?;
         let r = req.into_inner();
         let id = PassageId::parse(&r.event_id).map_err(|e| status(e.in_field("event_id")))?;
-        let mut res = if r.approve {
-            Resolution::approve(r.reason)
-        } else {
-            Resolution::reject(r.reason)
+        let booking = (!r.booking_id.is_empty())
+            .then(|| cv::booking_id(&r.booking_id, "booking_id"))
+            .transpose()
+            .map_err(status)?;
+        let res = Resolution {
+            approve: r.approve,
+            reason: r.reason,
+            booking,
         };
-        if !r.booking_id.is_empty() {
-            res.booking = Some(cv::booking_id(&r.booking_id, "booking_id").map_err(status)?);
-        }
         let (resolved, delivered) = self
             .app
             .resolve_referral(&p, id, res)

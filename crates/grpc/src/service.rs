@@ -97,11 +97,7 @@ impl<S: Store> pb::booking_service_server::BookingService for Api<S> {
         let r = req.get_ref();
         let company = optional(&r.company_id, |s| cv::company_id(s, "company_id"))?;
         // Refused now (role, another company, none named by the authority), not in the stream.
-        self.app
-            .company_events(&p, company.clone(), r.after_seq, 1)
-            .await
-            .map_err(status)?;
-        let company = scope::company(&p, company, "company_id").map_err(status)?;
+        let company = self.app.events_of(&p, company).map_err(status)?;
         let (tx, rx) = tokio::sync::mpsc::channel(256);
         let follow = crate::events::follow(self.app.clone(), p, company, r.after_seq, tx);
         tokio::spawn(follow);

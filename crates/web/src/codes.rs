@@ -2,8 +2,6 @@
 //! languages. A page shows the word, with the code in a tooltip for support; the live feed's
 //! script gets the same words (`words_json`).
 
-use std::fmt::Write;
-
 use crate::i18n::Lang;
 use crate::pages::esc;
 
@@ -153,16 +151,9 @@ pub fn words_json(l: Lang) -> String {
         all.insert(codes.key().to_owned(), words.into());
     }
     // In a `<script type="application/json">` block: `<` never appears raw.
-    let mut out = String::new();
-    for ch in serde_json::Value::Object(all).to_string().chars() {
-        match ch {
-            '<' => out.push_str("\\u003c"),
-            c => {
-                let _ = out.write_char(c);
-            }
-        }
-    }
-    out
+    serde_json::Value::Object(all)
+        .to_string()
+        .replace('<', "\\u003c")
 }
 
 #[cfg(test)]

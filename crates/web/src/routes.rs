@@ -460,15 +460,14 @@ async fn resolve<S: Store>(
     (approve, reason, booking): (bool, &str, &str),
 ) -> Result<(bawaba_domain::passage::Referral, bool), Error> {
     let id = PassageId::parse(id).map_err(|e| e.in_field("event_id"))?;
-    let mut res = if approve {
-        Resolution::approve(reason)
-    } else {
-        Resolution::reject(reason)
-    };
     let booking = booking.trim();
-    if !booking.is_empty() {
-        res.booking = Some(BookingId::parse(booking).map_err(|e| e.in_field("booking_id"))?);
-    }
+    let res = Resolution {
+        approve,
+        reason: reason.to_owned(),
+        booking: (!booking.is_empty())
+            .then(|| BookingId::parse(booking).map_err(|e| e.in_field("booking_id")))
+            .transpose()?,
+    };
     Ok(app.0.d.app.resolve_referral(p, id, res).await?)
 }
 
