@@ -14,6 +14,16 @@ use chrono::{DateTime, Utc};
 
 use crate::{App, Error, Result, scope};
 
+/// What a closure did: see [`App::add_closure`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Closed {
+    pub closure: Closure,
+    /// The bookings it hits, as it left them (cancelled, moved, or still in it).
+    pub hit: Vec<Booking>,
+    /// Those of them it moved to windows after it.
+    pub rebooked: Vec<BookingId>,
+}
+
 impl<S: Store> App<S> {
     /// Creates the configured zones and gates the store does not have yet; those it has keep
     /// their stored settings (changed since through the API). The system's own start-up, not
@@ -65,8 +75,13 @@ impl<S: Store> App<S> {
             .store
             .administer(change, Who::from(p), self.clock.now())
             .await?;
-        if let Administered::Closure { closure, hit } = &done {
-            tracing::warn!(zone = %zone, from = %closure.from, to = %closure.to, reason = %closure.reason, affected = hit.len(), by = %p.label, "zone closed");
+        if let Administered::Closure {
+            closure,
+            hit,
+            rebooked,
+        } = &done
+        {
+            tracing::warn!(zone = %zone, from = %closure.from, to = %closure.to, reason = %closure.reason, affected = hit.len(), rebooked = rebooked.len(), by = %p.label, "zone closed");
         }
         Ok(done)
     }
@@ -83,8 +98,8 @@ impl<S: Store> App<S> {
         self.edit_zone(p, AdminChange::UpsertZone(cfg)).await
     }
 
-    /// Closes `zone` over `[from, to)`, doing `policy` to the bookings it hits: the closure
-    /// and those bookings (as the closure left them).
+    /// Closes `zone` over `[from, to)`, doing `policy` to the bookings it hits: the closure,
+    /// those bookings (as the closure left them) and which of them it moved.
     pub async fn add_closure(
         &self,
         p: &Principal,
@@ -92,7 +107,7 @@ impl<S: Store> App<S> {
         (from, to): (DateTime<Utc>, DateTime<Utc>),
         reason: String,
         policy: ClosurePolicy,
-    ) -> Result<(Closure, Vec<Booking>)> {
+    ) -> Result<Closed> {
         let change = AdminChange::AddClosure {
             zone,
             from,
@@ -101,7 +116,15 @@ impl<S: Store> App<S> {
             policy,
         };
         match self.administer(p, change).await? {
-            Administered::Closure { closure, hit } => Ok((closure, hit)),
+            Administered::Closure {
+                closure,
+                hit,
+                rebooked,
+            } => Ok(Closed {
+                closure,
+                hit,
+                rebooked,
+            }),
             other => Err(unexpected(&other)),
         }
     }

@@ -33,6 +33,7 @@ use bawaba_domain::access::Principal;
 use bawaba_domain::audit::Door;
 use bawaba_store::{Store, TokenBook};
 
+pub use admin::Closed;
 pub use alerts::{AlertReport, PendingAlert, ZoneEffect};
 pub use audit::{AuditItem, AuditPage, AuditQuery, MAX_AUDIT_PAGE};
 pub use bookings::{BookingQuery, MAX_PAGE, MAX_WINDOWS, Page};

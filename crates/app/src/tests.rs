@@ -345,7 +345,7 @@ async fn no_operator_approves_an_entry_into_a_closed_zone() {
         .report_passages(&authority, vec![x.clone()])
         .await
         .unwrap();
-    let (closure, _) = b
+    let closure = b
         .app
         .add_closure(
             &authority,
@@ -355,7 +355,8 @@ async fn no_operator_approves_an_entry_into_a_closed_zone() {
             ClosurePolicy::Notify,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .closure;
     let op = principal(Role::Operator, None, Some("act"));
     let approve = |_| Resolution::approve("checked");
     let mut commands = b

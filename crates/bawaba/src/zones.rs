@@ -24,8 +24,9 @@ pub enum ZonesCommand {
         /// Why (shown to companies, operators and on refusals).
         #[arg(long)]
         reason: String,
-        /// What happens to the bookings it hits: notify (they stay; their companies are told)
-        /// or cancel (cancelled, naming the closure).
+        /// What happens to the bookings it hits: notify (they stay; their companies are told),
+        /// rebook (each moves to the nearest free windows after the closure; one that cannot
+        /// stays) or cancel (cancelled, naming the closure).
         #[arg(long, default_value = "notify")]
         policy: String,
     },
@@ -105,6 +106,7 @@ pub async fn zones(conn: &Conn, cmd: ZonesCommand) -> Result<()> {
             let policy = match policy.parse::<ClosurePolicy>()? {
                 ClosurePolicy::Notify => pb::ClosurePolicy::Notify,
                 ClosurePolicy::Cancel => pb::ClosurePolicy::Cancel,
+                ClosurePolicy::Rebook => pb::ClosurePolicy::Rebook,
             };
             let req = pb::AddClosureRequest {
                 zone_id: zone.clone(),
@@ -118,6 +120,10 @@ pub async fn zones(conn: &Conn, cmd: ZonesCommand) -> Result<()> {
                 print_closure(&zone, c);
             }
             out(format_args!("bookings hit: {}", r.affected_bookings.len()));
+            if !r.rebooked_booking_ids.is_empty() {
+                let moved = r.rebooked_booking_ids.join(" ");
+                out(format_args!("rebooked: {moved}"));
+            }
             for b in &r.affected_bookings {
                 print_booking(b);
             }

@@ -267,6 +267,10 @@ pub enum ClosurePolicy {
     Notify,
     /// They are cancelled, naming the closure, in the closure's commit.
     Cancel,
+    /// Each moves, all its stops or none, to the nearest windows after the closure with room
+    /// for it (its type, its company's cap, its stops' order, its truck's other visits), in
+    /// the closure's commit; one that cannot move stays, as under `Notify`.
+    Rebook,
 }
 
 impl ClosurePolicy {
@@ -274,6 +278,7 @@ impl ClosurePolicy {
         match self {
             ClosurePolicy::Notify => "notify",
             ClosurePolicy::Cancel => "cancel",
+            ClosurePolicy::Rebook => "rebook",
         }
     }
 }
@@ -285,9 +290,10 @@ impl std::str::FromStr for ClosurePolicy {
         match s.trim().to_ascii_lowercase().as_str() {
             "notify" => Ok(ClosurePolicy::Notify),
             "cancel" => Ok(ClosurePolicy::Cancel),
+            "rebook" => Ok(ClosurePolicy::Rebook),
             other => Err(Error::invalid(
                 "policy",
-                format!("{other:?}; expected notify or cancel"),
+                format!("{other:?}; expected notify, rebook or cancel"),
             )),
         }
     }

@@ -1,6 +1,6 @@
 //! The company event log: every change to a company's bookings — created, moved, cancelled,
-//! hit by a closure, entered, exited, marked a no-show, the no-show taken back — as one event, numbered per
-//! company (1, 2, ...) in commit order and stored in the same commit as the change. A company
+//! hit by a closure, rebooked, entered, exited, marked a no-show, the no-show taken back — as
+//! one event, numbered per company (1, 2, ...) in commit order and stored in the same commit as the change. A company
 //! follows its log from a cursor (the last number it has) and misses nothing; `company:number`
 //! is an event's stable id, so a receiver can drop a repeat.
 
@@ -31,6 +31,8 @@ pub enum EventKind {
     /// A closure of the zone covers one of its windows; the booking stays (the closure's
     /// policy is to notify) and cannot be a no-show.
     HitByClosure,
+    /// A closure of the zone moved its stops there to the nearest free windows after it.
+    Rebooked,
 }
 
 impl EventKind {

@@ -12,8 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, AuditKind, AuditRecord, Fields, Who};
 use crate::calendar::{
-    BookingRules, CapacityTemplate, Closure, ClosurePolicy, TransactionType, WindowCapacity,
-    ZoneConfig, local,
+    BookingRules, CapacityTemplate, TransactionType, WindowCapacity, ZoneConfig, local,
 };
 use crate::container::ContainerNumber;
 use crate::epc::Epc;
@@ -361,6 +360,10 @@ pub struct Records {
     pub reported: Vec<(GateId, DateTime<Utc>)>,
     /// The number of each company's newest event.
     pub event_seq: BTreeMap<CompanyId, u64>,
+    /// Counters of windows as a store holds them, in place of those counted from `bookings`
+    /// (a store that loads some bookings gives the counters of the windows a change may
+    /// take places in).
+    pub usage: Vec<((ZoneId, DateTime<Utc>), WindowUsage)>,
 }
 
 /// Result of [`Ledger::create`].
@@ -456,6 +459,7 @@ impl Ledger {
             l.index(&b);
             l.bookings.insert(b.id, b);
         }
+        l.usage.extend(records.usage);
         l.passages = records.passages.into_iter().map(|p| (p.id, p)).collect();
         l.passage_log = records.passage_log.into_iter().collect();
         // Passages a store kept without a recording number (stored before there were any)
@@ -1408,96 +1412,6 @@ impl Ledger {
         })
     }
 
-    /// Closes a zone over `[from, to)`. Returns the closure and the bookings it hits (they
-    /// stay booked; the authority or the companies move or cancel them).
-    /// Closes `zone` over `[from, to)` for `reason`; under [`ClosurePolicy::Cancel`] the
-    /// bookings it hits are cancelled, naming it. Answers the closure and the bookings hit.
-    fn add_closure(
-        &mut self,
-        zone: &ZoneId,
-        (from, to, reason): (DateTime<Utc>, DateTime<Utc>, &str),
-        policy: ClosurePolicy,
-        now: DateTime<Utc>,
-    ) -> Result<(Closure, Vec<BookingId>, Touched)> {
-        crate::calendar::check_interval(from, to, reason, "a closure")?;
-        let mut closure = None;
-        let touched = self.edit_zone(zone, |z| {
-            let c = Closure {
-                id: z.next_closure_id,
-                from,
-                to,
-                reason: reason.to_owned(),
-            };
-            z.next_closure_id += 1;
-            z.closures.push(c.clone());
-            closure = Some(c);
-            Ok(())
-        })?;
-        let hit = self.bookings_hit_by(zone, from, to)?;
-        let closure = closure.ok_or_else(|| Error::Precondition("closure was not added".into()))?;
-        let mut touched = touched;
-        if policy == ClosurePolicy::Cancel {
-            let why = format!("zone {zone} closed (closure {}: {reason})", closure.id);
-            for id in &hit {
-                self.cancel_for_closure(*id, &why, (zone, &closure), now, &mut touched);
-            }
-        }
-        Ok((closure, hit, touched))
-    }
-
-    /// A closure of `zone` cancels booking `id`: its places are released, its company told
-    /// why.
-    fn cancel_for_closure(
-        &mut self,
-        id: BookingId,
-        why: &str,
-        (zone, closure): (&ZoneId, &Closure),
-        now: DateTime<Utc>,
-        touched: &mut Touched,
-    ) {
-        if let Some(b) = self.bookings.get(&id) {
-            let windows = b.stops.iter().map(|s| (s.zone.clone(), s.window_start));
-            touched.windows.extend(windows);
-        }
-        self.update(id, now, touched, |b| {
-            b.state = BookingState::Cancelled;
-            b.cancel_reason = Some(why.to_owned());
-        });
-        if let Some(e) = touched.events.last_mut() {
-            e.zone = Some(zone.clone());
-            e.closure = Some(closure.clone());
-        }
-    }
-
-    /// Each company whose booking a closure hits and left BOOKED is told so (an event).
-    fn note_hits(
-        &mut self,
-        zone: &ZoneId,
-        closure: &Closure,
-        hit: &[Booking],
-        now: DateTime<Utc>,
-        touched: &mut Touched,
-    ) {
-        for b in hit.iter().filter(|b| b.state == BookingState::Booked) {
-            let hit = (EventKind::HitByClosure, Some(zone.clone()));
-            self.push_event(b.clone(), hit, now, touched).closure = Some(closure.clone());
-        }
-    }
-
-    fn remove_closure(&mut self, zone: &ZoneId, id: u64) -> Result<Touched> {
-        self.edit_zone(zone, |z| {
-            let before = z.closures.len();
-            z.closures.retain(|c| c.id != id);
-            if z.closures.len() == before {
-                return Err(Error::NotFound {
-                    what: "closure",
-                    id: id.to_string(),
-                });
-            }
-            Ok(())
-        })
-    }
-
     /// Sets (or with `None` clears) a company's own cap in a zone, in percent of a window.
     fn set_company_cap(
         &mut self,
@@ -1542,6 +1456,7 @@ impl Ledger {
 
 mod admin;
 mod alerts;
+mod closures;
 mod reports;
 pub use reports::sweep_holds;
 #[cfg(test)]

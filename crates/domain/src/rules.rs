@@ -400,6 +400,50 @@ pub fn find_slots<'a>(
     out
 }
 
+/// Where a closure of zone `z` over `[from, to)` moves booking `b`'s visit: each of its stops
+/// in `z` whose window the closure shuts goes to the nearest window after the closure (and
+/// after the stop before it) that is bookable at `now` and has room for the stop's type within
+/// the company's cap; the other stops stay. `None` when a stop finds no such window or the
+/// visit would leave time order: the booking cannot move as a whole, so it does not move.
+pub fn rebook_plan<'a>(
+    z: &ZoneConfig,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    b: &Booking,
+    now: DateTime<Utc>,
+    usage: impl Fn(DateTime<Utc>) -> Option<&'a WindowUsage>,
+) -> Option<Vec<Stop>> {
+    let (lo, hi) = bookable_range(z, now);
+    let step = z.slot.duration();
+    let mut stops = b.stops.clone();
+    let mut after: Option<DateTime<Utc>> = None;
+    for s in &mut stops {
+        let shut = s.zone == z.id && from < z.window_end(s.window_start) && s.window_start < to;
+        if shut {
+            let mut start = z.window_containing(to);
+            if start < to {
+                start += step;
+            }
+            start = start.max(lo);
+            while after.is_some_and(|a| start <= a)
+                || room_error(z, start, s.transaction_type, &b.company, usage(start)).is_some()
+            {
+                start += step;
+                if start > hi {
+                    return None;
+                }
+            }
+            if start > hi {
+                return None;
+            }
+            s.window_start = start;
+        } else if after.is_some_and(|a| s.window_start <= a) {
+            return None;
+        }
+        after = Some(s.window_start);
+    }
+    Some(stops)
+}
+
 /// The first and last window starts of `z` bookable at `now` (empty when `lo > hi`).
 pub fn bookable_range(z: &ZoneConfig, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
     let earliest = now + TimeDelta::minutes(i64::from(z.rules.booking_cutoff_minutes));

@@ -95,6 +95,7 @@ pub fn closure_policy(v: i32) -> Result<ClosurePolicy> {
     match P::try_from(v) {
         Ok(P::Unspecified | P::Notify) => Ok(ClosurePolicy::Notify),
         Ok(P::Cancel) => Ok(ClosurePolicy::Cancel),
+        Ok(P::Rebook) => Ok(ClosurePolicy::Rebook),
         Err(_) => Err(Error::invalid(
             "policy",
             format!("{v} is not a closure policy"),

@@ -80,5 +80,6 @@ fn pb_kind(k: EventKind) -> pb::EventKind {
         EventKind::NoShowTakenBack => pb::EventKind::NoShowTakenBack,
         EventKind::Changed => pb::EventKind::Changed,
         EventKind::HitByClosure => pb::EventKind::HitByClosure,
+        EventKind::Rebooked => pb::EventKind::Rebooked,
     }
 }

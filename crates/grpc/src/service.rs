@@ -267,14 +267,15 @@ impl<S: Store> pb::admin_service_server::AdminService for Api<S> {
         let from = required_time(r.from.as_ref(), "from").map_err(status)?;
         let to = required_time(r.to.as_ref(), "to").map_err(status)?;
         let policy = cv::closure_policy(r.policy).map_err(status)?;
-        let (closure, hit) = self
+        let c = self
             .app
             .add_closure(&p, zone, (from, to), r.reason, policy)
             .await
             .map_err(status)?;
         Ok(Response::new(pb::AddClosureResponse {
-            closure: Some(cv::pb_closure(&closure)),
-            affected_bookings: self.bookings_reply(&hit).await?,
+            closure: Some(cv::pb_closure(&c.closure)),
+            affected_bookings: self.bookings_reply(&c.hit).await?,
+            rebooked_booking_ids: c.rebooked.iter().map(ToString::to_string).collect(),
         }))
     }
 

@@ -21,16 +21,17 @@ mod migrate;
 mod persist;
 pub mod scratch;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use bawaba_domain::Error as DomainError;
 use bawaba_domain::audit::{AuditEntry, AuditFilter, Who};
-use bawaba_domain::calendar::{TransactionType, ZoneConfig};
+use bawaba_domain::calendar::{ClosurePolicy, TransactionType, ZoneConfig};
 use bawaba_domain::event::EventPage;
 use bawaba_domain::ids::{BookingId, CompanyId, GateId, PassageId, ZoneId};
 use bawaba_domain::ledger::{
     Actor, AdminChange, Administered, Booking, BookingFilter, ChangeEntry, Gate, IdempotencyRecord,
-    Ledger, NewBooking, Records, Stop, Touched, WindowView,
+    Ledger, NewBooking, Records, Stop, Touched, WindowUsage, WindowView,
 };
 use bawaba_domain::passage::{Passage, Referral, Resolution};
 use bawaba_domain::plate::Plate;
@@ -275,32 +276,45 @@ impl PgStore {
         })
     }
 
-    /// Runs `edit` (a closure of `zone` over `[from, to)`) on a ledger holding the zone
-    /// (locked) and the bookings still to come in the closed windows, which it picks the hit
-    /// ones from.
+    /// Runs `edit` (a closure of `zone` over the span `span` finds in its configuration, if it
+    /// finds one) on a ledger holding the zone (locked) and the bookings still to come in the
+    /// closed windows (locked), which it picks the hit ones from; to rebook them, also their
+    /// trucks' other visits (locked) and the zone's window counters after the closure. A place
+    /// the rebooking counted on that another transaction took meanwhile runs it again.
     async fn close_zone<T: Send>(
         &self,
         zone: &ZoneId,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
+        span: impl Fn(&ZoneConfig) -> Option<Span> + Send + Sync,
+        now: DateTime<Utc>,
         edit: impl Fn(&mut Ledger) -> bawaba_domain::Result<(Touched, T)> + Send + Sync,
     ) -> Result<T> {
         write!(self, |tx| {
             let mut zones = self.zones.load(tx).await?;
             lock_zone(tx, &mut zones, zone).await?;
-            let mut hit = Vec::new();
-            if let Ok(z) = zones.get(zone) {
-                hit = bookings(
-                    tx,
-                    "SELECT b.format, b.body FROM bookings b WHERE b.state = 'BOOKED' AND EXISTS \
-                     (SELECT 1 FROM booking_stops s WHERE s.booking = b.id AND s.zone = $1 \
-                      AND s.window_start >= $2 AND s.window_start < $3) \
-                     ORDER BY b.id FOR UPDATE OF b",
-                    &[&zone.as_str(), &z.window_containing(from), &to],
-                )
-                .await?;
+            let Some((z, (from, to, policy))) =
+                zones.get(zone).ok().and_then(|z| Some((z, span(z)?)))
+            else {
+                return apply(tx, &zones, Vec::new(), Records::default(), &edit).await;
+            };
+            let mut hit = bookings(
+                tx,
+                "SELECT b.format, b.body FROM bookings b WHERE b.state = 'BOOKED' AND EXISTS \
+                 (SELECT 1 FROM booking_stops s WHERE s.booking = b.id AND s.zone = $1 \
+                  AND s.window_start >= $2 AND s.window_start < $3) \
+                 ORDER BY b.id FOR UPDATE OF b",
+                &[&zone.as_str(), &z.window_containing(from), &to],
+            )
+            .await?;
+            let mut records = Records::default();
+            if policy == ClosurePolicy::Rebook {
+                records.usage = rebook_reads(tx, z, to, now, &mut hit).await?;
             }
-            apply(tx, &zones, hit, Records::default(), &edit).await
+            match apply(tx, &zones, hit, records, &edit).await {
+                Err(Fail::Store(Error::Domain(
+                    DomainError::WindowFull { .. } | DomainError::CompanyCap { .. },
+                ))) => Err(Fail::Retry(format!("a window of {zone} filled meanwhile"))),
+                done => done,
+            }
         })
     }
 
@@ -456,6 +470,43 @@ async fn lock_truck(c: &impl GenericClient, plate: &Plate) -> R<()> {
     )
     .await?;
     Ok(())
+}
+
+/// A closure over `[.., to)` and what it does to the bookings it hits.
+type Span = (DateTime<Utc>, DateTime<Utc>, ClosurePolicy);
+
+/// What rebooking the bookings `hit` by a closure of `z` ending at `to` is decided with: the
+/// other active visits of their trucks (locked, added to `hit`), and the counters of `z`'s
+/// windows from the closure's end to the horizon, with the places each hit company holds.
+async fn rebook_reads(
+    c: &impl GenericClient,
+    z: &ZoneConfig,
+    to: DateTime<Utc>,
+    now: DateTime<Utc>,
+    hit: &mut Vec<Booking>,
+) -> R<Vec<((ZoneId, DateTime<Utc>), WindowUsage)>> {
+    let plates: BTreeSet<Plate> = hit.iter().map(|b| b.plate.clone()).collect();
+    let ids: BTreeSet<BookingId> = hit.iter().map(|b| b.id).collect();
+    for plate in &plates {
+        lock_truck(c, plate).await?;
+        let others = bookings(c, ACTIVE_OF_PLATE, &[&plate.as_str()]).await?;
+        hit.extend(others.into_iter().filter(|b| !ids.contains(&b.id)));
+    }
+    let (from, until) = (z.window_containing(to), z.horizon_end(now));
+    let mut counters = usage(c, &z.id, from, until, None).await?;
+    let companies: BTreeSet<CompanyId> = hit.iter().map(|b| b.company.clone()).collect();
+    for company in &companies {
+        for (start, u) in usage(c, &z.id, from, until, Some(company)).await? {
+            if let Some(held) = u.per_company.get(company) {
+                let w = counters.entry(start).or_default();
+                w.per_company.insert(company.clone(), *held);
+            }
+        }
+    }
+    Ok(counters
+        .into_iter()
+        .map(|(start, u)| ((z.id.clone(), start), u))
+        .collect())
 }
 
 /// A booking's other active visits, with the booking itself locked first: what a change of
@@ -732,8 +783,30 @@ impl Store for PgStore {
     ) -> Result<Administered> {
         let edit = |l: &mut Ledger| l.administer(change.clone(), &who, now);
         match &change {
-            AdminChange::AddClosure { zone, from, to, .. } => {
-                self.close_zone(zone, *from, *to, edit).await
+            AdminChange::AddClosure {
+                zone,
+                from,
+                to,
+                policy,
+                ..
+            } => {
+                let span = |_: &ZoneConfig| Some((*from, *to, *policy));
+                self.close_zone(zone, span, now, edit).await
+            }
+            AdminChange::ApplyAlert { zone, order } => {
+                let span = |_: &ZoneConfig| {
+                    let c = order.close.as_ref()?;
+                    Some((c.from, c.to, ClosurePolicy::Notify))
+                };
+                self.close_zone(zone, span, now, edit).await
+            }
+            AdminChange::DecideAlert { zone, key, .. } => {
+                let span = |z: &ZoneConfig| {
+                    let a = z.alerts.iter().find(|a| a.key == *key)?;
+                    let c = a.close.as_ref()?;
+                    Some((c.from, c.to, ClosurePolicy::Notify))
+                };
+                self.close_zone(zone, span, now, edit).await
             }
             AdminChange::UpsertGate(gate) => self.edit_gate(gate, edit).await,
             other => self.edit_zone(other.zone(), edit).await,

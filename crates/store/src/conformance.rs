@@ -25,8 +25,8 @@ use bawaba_domain::calendar::{
 };
 use bawaba_domain::ids::{BookingId, CompanyId, GateId, LaneId, PassageId, ZoneId};
 use bawaba_domain::ledger::{
-    Actor, AdminChange, Booking, BookingFilter, BookingState, Direction, Gate, Lane, NewBooking,
-    Stop, WindowUsage,
+    Actor, AdminChange, Administered, Booking, BookingFilter, BookingState, Direction, Gate, Lane,
+    NewBooking, Stop, WindowUsage,
 };
 use bawaba_domain::passage::{Passage, ReferralState, Resolution, Verdict};
 use bawaba_domain::plate::Plate;
@@ -67,6 +67,7 @@ macro_rules! conformance_tests {
             no_show_sweep,
             company_events_in_the_commit_of_their_change,
             a_closure_notifies_or_cancels_what_it_hits,
+            a_closure_rebooks_what_it_hits,
             no_shows_wait_for_every_gate_of_the_zone,
             passages_once_each_and_referrals,
             an_operator_names_the_booking,
@@ -1402,6 +1403,66 @@ pub async fn a_closure_notifies_or_cancels_what_it_hits<B: Backend>(b: &B) {
     .await
     .unwrap();
     create(&s, simple("gamma", "k3", "603", 7)).await;
+    b.close(s).await;
+}
+
+/// A closure under `rebook` moves each booking it hits to the nearest window after it with
+/// room (counting every booking the store holds, not only those it hits), oldest first, in its
+/// own commit; one whose truck would be in two places stays, hit. Kept across a restart.
+pub async fn a_closure_rebooks_what_it_hits<B: Backend>(b: &B) {
+    use bawaba_domain::event::EventKind;
+    let s = open_with_zone(b, 2).await;
+    // One a millisecond, so that their ids (which order the rebooking) follow this order.
+    let mut ms = 0;
+    let mut book = async |req| {
+        ms += 1;
+        let made = s.create_booking(req, now() + TimeDelta::milliseconds(ms));
+        made.await.unwrap().booking
+    };
+    let stays = book(simple("acme", "k1", "601", 5)).await;
+    book(simple("acme", "k2", "601", 7)).await;
+    let to_7 = book(simple("beta", "k3", "602", 5)).await;
+    let to_9 = book(simple("gamma", "k4", "603", 6)).await;
+    book(simple("delta", "k5", "604", 8)).await;
+    book(simple("delta", "k6", "605", 8)).await;
+    let close = AdminChange::AddClosure {
+        zone: act(),
+        from: at(5),
+        to: at(7),
+        reason: "flash flood".into(),
+        policy: ClosurePolicy::Rebook,
+    };
+    let done = s.administer(close, official(), now()).await.unwrap();
+    let Administered::Closure { hit, rebooked, .. } = done else {
+        panic!("{done:?}")
+    };
+    assert_eq!(hit.len(), 3);
+    assert_eq!(rebooked, vec![to_7.id, to_9.id]);
+    let s = reopen(b, s).await;
+    let start = async |id| {
+        let b = s.get_booking(Actor::Authority, id).await.unwrap();
+        (b.state, b.stops[0].window_start)
+    };
+    assert_eq!(start(stays.id).await, (BookingState::Booked, at(5)));
+    assert_eq!(start(to_7.id).await, (BookingState::Booked, at(7)));
+    assert_eq!(start(to_9.id).await, (BookingState::Booked, at(9)));
+    let last = async |c: &str| {
+        let page = s.company_events(company(c), 0, 10).await.unwrap();
+        let e = page.events.into_iter().next_back().unwrap();
+        (e.kind, e.closure.map(|c| c.id))
+    };
+    assert_eq!(last("acme").await, (EventKind::HitByClosure, Some(1)));
+    assert_eq!(last("beta").await, (EventKind::Rebooked, Some(1)));
+    assert_eq!(last("gamma").await, (EventKind::Rebooked, Some(1)));
+    // The counters moved with them: hour 7 is full, hour 9 has one place left.
+    let full = s.create_booking(simple("eps", "k7", "607", 7), now()).await;
+    assert!(
+        matches!(full, Err(Error::Domain(DomainError::WindowFull { .. }))),
+        "{full:?}"
+    );
+    create(&s, simple("eps", "k8", "608", 9)).await;
+    let full = s.create_booking(simple("eps", "k9", "609", 9), now()).await;
+    assert!(full.is_err(), "{full:?}");
     b.close(s).await;
 }
 

@@ -99,7 +99,7 @@ pub trait Setup: Store {
                 policy: ClosurePolicy::Notify,
             };
             match self.administer(change, Who::system(), Utc::now()).await? {
-                Administered::Closure { closure, hit } => Ok((closure, hit)),
+                Administered::Closure { closure, hit, .. } => Ok((closure, hit)),
                 _ => Err(unexpected("a closure with")),
             }
         }

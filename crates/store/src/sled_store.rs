@@ -264,6 +264,7 @@ fn load_ledger(db: &sled::Db) -> Result<Ledger> {
         event_seq: scan::<(CompanyId, u64)>(db, codec::EVENT_HEAD)?
             .into_iter()
             .collect(),
+        usage: Vec::new(),
     }))
 }
 

@@ -158,6 +158,22 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "تبقى؛ وتُبلَّغ شركاتها (ولا يُسجَّل أي منها عدم حضور)",
     ),
     (
+        "closure.policy.rebook",
+        "move each to the nearest free window after the closure (those that cannot move stay)",
+        "نقل كل منها إلى أقرب فترة شاغرة بعد الإغلاق (وما لا يمكن نقله يبقى)",
+    ),
+    (
+        "closure.rebooked",
+        "moved after the closure",
+        "نُقلت إلى ما بعد الإغلاق",
+    ),
+    ("closure.cancelled", "cancelled", "أُلغيت"),
+    (
+        "closure.kept",
+        "stay in the closure (their companies are told)",
+        "بقيت ضمن الإغلاق (أُبلغت شركاتها)",
+    ),
+    (
         "closure.policy.cancel",
         "cancel them, naming the closure",
         "تُلغى مع ذكر الإغلاق",

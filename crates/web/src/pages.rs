@@ -17,7 +17,7 @@ mod closures;
 mod reports;
 pub use alerts::notices;
 pub use audit::{AuditForm, audit};
-pub use closures::{CloseForm, back_notice, close_zone};
+pub use closures::{CloseForm, back_notice, close_zone, closed_notice};
 
 /// Escapes text for HTML element content and quoted attribute values (`&`, `<`, `>`, `"`, `'`).
 pub fn esc(s: &str) -> std::borrow::Cow<'_, str> {

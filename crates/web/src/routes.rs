@@ -100,6 +100,10 @@ struct PageQuery {
     lifted: Option<u64>,
     /// Bookings that can come as booked again after a lift.
     back: Option<usize>,
+    /// What the closure just made did to the bookings it hit: moved, cancelled, left in it.
+    rebooked: Option<usize>,
+    cancelled: Option<usize>,
+    kept: Option<usize>,
 }
 
 /// The language of this request, and the `Set-Cookie` remembering a `?lang=` choice.
@@ -379,6 +383,11 @@ async fn authority<S: Store>(
             let mut notices = pages::notices(l, &pending, outcome, q.error.as_deref());
             if let (Some(_), Some(n)) = (q.lifted, q.back) {
                 notices.push_str(&pages::back_notice(l, n));
+            }
+            if let (Some(_), Some(m), Some(c), Some(k)) =
+                (q.closed, q.rebooked, q.cancelled, q.kept)
+            {
+                notices.push_str(&pages::closed_notice(l, (m, c, k)));
             }
             let body = pages::authority(l, &p, &d, now, &o, (&feed, head), &notices);
             page(StatusCode::OK, body, cookie)

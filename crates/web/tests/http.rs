@@ -1217,7 +1217,8 @@ async fn the_authority_closes_a_zone_after_seeing_the_bookings_it_hits() {
             vec![],
         )],
     };
-    let booked = b.store.create_booking(req, b.now).await.unwrap().booking.id;
+    let booked = b.store.create_booking(req.clone(), b.now).await.unwrap();
+    let booked = booked.booking.id;
     let blank = get(&b.app, "/authority/closures/new", Some(&b.authority)).await;
     assert_eq!(blank.status, StatusCode::OK);
     assert!(blank.body.contains(r#"id="close-form""#) && !blank.body.contains(r#"id="impact""#));
@@ -1258,7 +1259,10 @@ async fn the_authority_closes_a_zone_after_seeing_the_bookings_it_hits() {
             .unwrap()
     };
     let r = call(&b.app, form("/authority/closures", query.clone())).await;
-    assert_eq!(r.headers[header::LOCATION], "/authority?closed=1#closures");
+    assert_eq!(
+        r.headers[header::LOCATION],
+        "/authority?closed=1&rebooked=0&cancelled=0&kept=1#closures"
+    );
     let made = closures(&b, "act").await;
     assert_eq!(made.len(), 1);
     assert_eq!(made[0].reason, "flash flood warning");
@@ -1307,13 +1311,53 @@ async fn the_authority_closes_a_zone_after_seeing_the_bookings_it_hits() {
         form("/authority/closures", format!("{query}&policy=cancel")),
     )
     .await;
-    assert_eq!(r.headers[header::LOCATION], "/authority?closed=2#closures");
+    assert_eq!(
+        r.headers[header::LOCATION],
+        "/authority?closed=2&rebooked=0&cancelled=1&kept=0#closures"
+    );
     let gone = b
         .store
         .get_booking(bawaba_domain::ledger::Actor::Authority, booked);
     let gone = gone.await.unwrap();
     assert_eq!(gone.state, bawaba_domain::ledger::BookingState::Cancelled);
     assert!(gone.cancel_reason.unwrap().contains("closure 2"));
+    // "rebook" moves a booking hit to the window after the closure; the page says so.
+    let r = call(
+        &b.app,
+        form("/authority/closures/lift", "zone=act&id=2".into()),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let req = NewBooking {
+        idempotency_key: "close-2".into(),
+        ..req
+    };
+    let moved = b.store.create_booking(req, b.now).await.unwrap().booking.id;
+    let r = call(
+        &b.app,
+        form("/authority/closures", format!("{query}&policy=rebook")),
+    )
+    .await;
+    let to = "/authority?closed=3&rebooked=1&cancelled=0&kept=0#closures";
+    assert_eq!(r.headers[header::LOCATION], to);
+    let moved = b
+        .store
+        .get_booking(bawaba_domain::ledger::Actor::Authority, moved)
+        .await
+        .unwrap();
+    assert_eq!(moved.stops[0].window_start, w + TimeDelta::hours(1));
+    for (lang, words) in [
+        ("en", "moved after the closure"),
+        ("ar", "نُقلت إلى ما بعد الإغلاق"),
+    ] {
+        let uri = format!("/authority?closed=3&rebooked=1&cancelled=0&kept=0&lang={lang}");
+        let page = get(&b.app, &uri, Some(&b.authority)).await;
+        let outcome = r#"<p class="flash" id="hit-outcome"><strong>1</strong> "#;
+        assert!(
+            page.body.contains(outcome) && page.body.contains(words),
+            "{lang}"
+        );
+    }
 }
 
 async fn book_act(b: &Bed, key: &str, plate: &str) -> bawaba_domain::ledger::Booking {

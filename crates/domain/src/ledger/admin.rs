@@ -157,10 +157,13 @@ impl AdminChange {
 pub enum Administered {
     /// The zone's configuration after the change.
     Zone(ZoneConfig),
-    /// The closure added, and the bookings it hits.
+    /// The closure added, and the bookings it hits as it left them (cancelled, moved or
+    /// still in it, by its policy).
     Closure {
         closure: Closure,
         hit: Vec<Booking>,
+        /// Those of them it moved to windows after it.
+        rebooked: Vec<BookingId>,
     },
     Gate(Gate),
     Alert(AlertDone),
@@ -198,7 +201,7 @@ impl Ledger {
             _ => audit::zone_fields(self.zone(&zone)?),
         };
         let (closure, hit) = match &done {
-            Administered::Closure { closure, hit } => (Some(closure), &hit[..]),
+            Administered::Closure { closure, hit, .. } => (Some(closure), &hit[..]),
             Administered::Alert(a) => (a.closure.as_ref(), &a.hit[..]),
             _ => (None, &[][..]),
         };
@@ -252,13 +255,19 @@ impl Ledger {
                 reason,
                 policy,
             } => {
-                let (closure, hit, t) =
-                    self.add_closure(&zone, (from, to, &reason), policy, now)?;
-                let hit = hit
+                let c = self.add_closure(&zone, (from, to, &reason), policy, now)?;
+                let hit = c
+                    .hit
                     .into_iter()
                     .filter_map(|id| self.booking(id).cloned())
                     .collect();
-                return Ok((t, Administered::Closure { closure, hit }));
+                let (closure, rebooked) = (c.closure, c.rebooked);
+                let done = Administered::Closure {
+                    closure,
+                    hit,
+                    rebooked,
+                };
+                return Ok((c.touched, done));
             }
             AdminChange::RemoveClosure { zone, id } => self.remove_closure(&zone, id)?,
             AdminChange::SetCompanyCap {

@@ -559,7 +559,12 @@ fn closure_zeroes_capacity_and_lists_hit_bookings() {
         .create(req("a", "k2", "602", gc("act", hours(8))), t0(), 2)
         .unwrap()
         .id;
-    let (closure, bookings, touched) = l
+    let super::closures::Closed {
+        closure,
+        hit: bookings,
+        touched,
+        ..
+    } = l
         .add_closure(
             &zid("act"),
             (
@@ -646,6 +651,7 @@ fn a_closure_notifies_or_cancels_the_bookings_it_hits() {
                     "gates hear of it"
                 );
             }
+            ClosurePolicy::Rebook => unreachable!("see closures_tests.rs"),
         }
         let e = &t.events[0];
         assert_eq!(e.zone, Some(zid("act")));

@@ -104,13 +104,14 @@ fn impact_card(l: Lang, f: &CloseForm, c: &ClosureRow) -> String {
     }
     let _ = write!(
         b,
-        r#"<form method="post" action="/authority/closures"><input type="hidden" name="zone" value="{}"><input type="hidden" name="from" value="{}"><input type="hidden" name="to" value="{}"><input type="hidden" name="reason" value="{}"><fieldset id="policy"><legend>{}</legend><label><input type="radio" name="policy" value="notify" checked> {}</label> <label><input type="radio" name="policy" value="cancel"> {}</label></fieldset><button type="submit" class="reject" id="confirm-close">{}</button></form></section>"#,
+        r#"<form method="post" action="/authority/closures"><input type="hidden" name="zone" value="{}"><input type="hidden" name="from" value="{}"><input type="hidden" name="to" value="{}"><input type="hidden" name="reason" value="{}"><fieldset id="policy"><legend>{}</legend><label><input type="radio" name="policy" value="notify" checked> {}</label> <label><input type="radio" name="policy" value="rebook"> {}</label> <label><input type="radio" name="policy" value="cancel"> {}</label></fieldset><button type="submit" class="reject" id="confirm-close">{}</button></form></section>"#,
         esc(&f.zone),
         esc(&f.from),
         esc(&f.to),
         esc(&f.reason),
         l.t("closure.policy"),
         l.t("closure.policy.notify"),
+        l.t("closure.policy.rebook"),
         l.t("closure.policy.cancel"),
         l.t("closure.confirm"),
     );
@@ -126,6 +127,16 @@ pub fn lift_button(l: Lang, c: &ClosureRow) -> String {
         esc(&c.zone),
         c.id,
         l.t("closure.lift")
+    )
+}
+
+/// After a closure: how many of the bookings it hit it moved, cancelled and left in it.
+pub fn closed_notice(l: Lang, (moved, cancelled, kept): (usize, usize, usize)) -> String {
+    format!(
+        r#"<p class="flash" id="hit-outcome"><strong>{moved}</strong> {} · <strong>{cancelled}</strong> {} · <strong>{kept}</strong> {}</p>"#,
+        l.t("closure.rebooked"),
+        l.t("closure.cancelled"),
+        l.t("closure.kept"),
     )
 }
 

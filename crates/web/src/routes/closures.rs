@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use bawaba_domain::calendar::{Closure, ClosurePolicy, parse_time};
 use bawaba_domain::ids::ZoneId;
+use bawaba_domain::ledger::BookingState;
 use bawaba_store::Store;
 use serde::Deserialize;
 
@@ -141,7 +142,17 @@ pub(super) async fn close<S: Store>(
         (Err(e), _) => Err(e),
         (_, Err(e)) => Err(Error::App(e.into())),
     };
-    to_authority(made.map(|(c, _)| format!("closed={}#closures", c.id)))
+    to_authority(made.map(|c| {
+        let cancelled = c
+            .hit
+            .iter()
+            .filter(|b| b.state == BookingState::Cancelled)
+            .count();
+        let moved = c.rebooked.len();
+        let kept = c.hit.len() - cancelled - moved;
+        let id = c.closure.id;
+        format!("closed={id}&rebooked={moved}&cancelled={cancelled}&kept={kept}#closures")
+    }))
 }
 
 #[derive(Debug, Deserialize)]
