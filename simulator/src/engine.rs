@@ -1837,7 +1837,12 @@ impl Engine {
             self.scenario.at_hour(c.from_hour),
             self.scenario.at_hour(c.from_hour + c.hours),
         );
-        let Some(alert_zone) = self.site.alert_zones.iter().find(|a| a.zone == c.zone) else {
+        let setting = self
+            .site
+            .alert_zones
+            .iter()
+            .find(|a| a.takes.zone == c.zone);
+        let Some(alert_zone) = setting.map(|a| &a.takes) else {
             tracing::error!(zone = %c.zone, "the closed zone takes no alerts (no [zones.alerts] outline)");
             return;
         };

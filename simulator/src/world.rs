@@ -20,8 +20,9 @@ use crate::scenario::Scenario;
 pub struct Site {
     pub zones: Vec<ZoneConfig>,
     pub gates: Vec<Gate>,
-    /// The zones that take the early warning's alerts (their outlines and thresholds).
-    pub alert_zones: Vec<bawaba_cap::AlertZone>,
+    /// The zones that take the early warning's alerts (their outlines, thresholds and
+    /// policies).
+    pub alert_zones: Vec<bawaba_app::AlertSetting>,
 }
 
 /// A simulated company.

@@ -43,12 +43,15 @@ fn site() -> Site {
     ])
     .unwrap();
     Site {
-        alert_zones: vec![bawaba_cap::AlertZone {
-            zone: "act".into(),
-            outline: terminal,
-            min_severity: bawaba_cap::Severity::Severe,
-            min_urgency: bawaba_cap::Urgency::Expected,
-            confirm: false,
+        alert_zones: vec![bawaba_app::AlertSetting {
+            takes: bawaba_cap::AlertZone {
+                zone: "act".into(),
+                outline: terminal,
+                min_severity: bawaba_cap::Severity::Severe,
+                min_urgency: bawaba_cap::Urgency::Expected,
+                confirm: false,
+            },
+            policy: bawaba_domain::calendar::ClosurePolicy::Notify,
         }],
         zones: vec![act, siz],
         gates: vec![

@@ -3,17 +3,25 @@
 //! confirm), an update changes it, a cancellation lifts it; the authority confirms or
 //! dismisses pending ones.
 
-use bawaba_cap::{Alert, MsgType, Status};
+use bawaba_cap::{Alert, AlertZone, MsgType, Status};
 use bawaba_domain::access::Principal;
 use bawaba_domain::alert::{AlertClosure, AlertEffect, AlertOrder, ZoneAlert};
 use bawaba_domain::audit::Who;
-use bawaba_domain::calendar::Closure;
+use bawaba_domain::calendar::{Closure, ClosurePolicy};
 use bawaba_domain::ids::ZoneId;
 use bawaba_domain::ledger::{AdminChange, Administered, AlertDone};
 use bawaba_store::Store;
 use chrono::{DateTime, Utc};
 
 use crate::{App, Error, Result, scope};
+
+/// What a zone does with alerts: the alerts it takes (its outline, thresholds, whether the
+/// authority confirms), and what the closures they make do to the bookings they hit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertSetting {
+    pub takes: AlertZone,
+    pub policy: ClosurePolicy,
+}
 
 /// What one alert did: to each zone it concerned, and why it did nothing where it did not.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,9 +40,11 @@ pub struct ZoneEffect {
     pub zone: ZoneId,
     pub effect: AlertEffect,
     pub closure: Option<Closure>,
-    /// Bookings in the closure made or changed (they stay booked; their companies are to
-    /// move or cancel them).
+    /// Bookings in the closure made or changed (the zone's policy: they stay booked and
+    /// their companies are told, they are cancelled, or they are rebooked).
     pub hit: usize,
+    /// Those of them moved to windows after the closure.
+    pub rebooked: usize,
     /// The zone had taken this very alert before: nothing changed.
     pub repeated: bool,
 }
@@ -108,7 +118,8 @@ impl<S: Store> App<S> {
     ) -> Result<Vec<(ZoneId, AlertOrder)>> {
         let stored = self.store.zones().await?;
         let mut orders = Vec::new();
-        for az in self.alert_zones.iter() {
+        for setting in self.alert_zones.iter() {
+            let az = &setting.takes;
             let Ok(zone) = ZoneId::parse(&az.zone) else {
                 continue;
             };
@@ -133,6 +144,7 @@ impl<S: Store> App<S> {
                     reason: c.reason,
                 }),
                 confirm: az.confirm,
+                policy: setting.policy,
             };
             orders.push((zone, order));
         }
@@ -184,10 +196,16 @@ impl<S: Store> App<S> {
     ) -> Result<ZoneEffect> {
         scope::role(p, scope::AUTHORITY)?;
         scope::zone(p, zone)?;
+        let policy = self
+            .alert_zones
+            .iter()
+            .find(|s| s.takes.zone == zone.as_str())
+            .map_or(ClosurePolicy::Notify, |s| s.policy);
         let change = AdminChange::DecideAlert {
             zone: zone.clone(),
             key: key.to_owned(),
             confirm,
+            policy,
         };
         let done = self
             .store
@@ -222,6 +240,7 @@ fn zone_effect(zone: ZoneId, a: AlertDone) -> ZoneEffect {
         effect: a.effect,
         closure: a.closure,
         hit: a.hit.len(),
+        rebooked: a.rebooked.len(),
         repeated: a.repeated,
     }
 }
@@ -232,6 +251,6 @@ fn log_report(report: &AlertReport, p: &Principal) {
             .closure
             .as_ref()
             .map_or((None, None), |c| (Some(c.from), Some(c.to)));
-        tracing::warn!(alert = %report.key, zone = %z.zone, effect = z.effect.as_str(), ?from, ?to, hit = z.hit, by = %p.label, "alert taken");
+        tracing::warn!(alert = %report.key, zone = %z.zone, effect = z.effect.as_str(), ?from, ?to, hit = z.hit, rebooked = z.rebooked, by = %p.label, "alert taken");
     }
 }

@@ -34,7 +34,7 @@ use bawaba_domain::audit::Door;
 use bawaba_store::{Store, TokenBook};
 
 pub use admin::Closed;
-pub use alerts::{AlertReport, PendingAlert, ZoneEffect};
+pub use alerts::{AlertReport, AlertSetting, PendingAlert, ZoneEffect};
 pub use audit::{AuditItem, AuditPage, AuditQuery, MAX_AUDIT_PAGE};
 pub use bookings::{BookingQuery, MAX_PAGE, MAX_WINDOWS, Page};
 pub use capacity::{CapacityChange, Overbooked};
@@ -66,8 +66,8 @@ pub struct App<S> {
     clock: Arc<dyn Clock>,
     commands: Arc<Commands>,
     metrics: Arc<Metrics>,
-    /// The zones' outlines and thresholds for alerts (from the configuration).
-    alert_zones: Arc<Vec<bawaba_cap::AlertZone>>,
+    /// The zones' outlines, thresholds and policies for alerts (from the configuration).
+    alert_zones: Arc<Vec<AlertSetting>>,
 }
 
 impl<S> Clone for App<S> {
@@ -97,10 +97,12 @@ impl<S: Store> App<S> {
         }
     }
 
-    /// The same application, taking alerts for `zones` (their outlines and thresholds).
-    pub fn with_alert_zones(mut self, zones: Vec<bawaba_cap::AlertZone>) -> Self {
-        for z in &zones {
-            tracing::info!(zone = %z.zone, min_severity = ?z.min_severity, min_urgency = ?z.min_urgency, confirm = z.confirm, "zone takes alerts");
+    /// The same application, taking alerts for `zones` (their outlines, thresholds and
+    /// policies).
+    pub fn with_alert_zones(mut self, zones: Vec<AlertSetting>) -> Self {
+        for s in &zones {
+            let z = &s.takes;
+            tracing::info!(zone = %z.zone, min_severity = ?z.min_severity, min_urgency = ?z.min_urgency, confirm = z.confirm, policy = s.policy.as_str(), "zone takes alerts");
         }
         self.alert_zones = Arc::new(zones);
         self

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result, bail};
+use bawaba_app::AlertSetting;
 use bawaba_cap::{AlertZone, Outline};
 use bawaba_domain::calendar::{
     BookingRules, SlotLength, TransactionType, WindowCapacity, ZoneConfig,
@@ -55,6 +56,13 @@ struct AlertsToml {
     /// Hold the closure until the authority confirms it on the dashboard.
     #[serde(default)]
     confirm: bool,
+    /// What its closures do to the bookings they hit: notify, rebook or cancel.
+    #[serde(default = "default_policy")]
+    policy: String,
+}
+
+fn default_policy() -> String {
+    "notify".into()
 }
 
 fn default_severity() -> String {
@@ -109,7 +117,7 @@ pub struct Config {
     pub zones: Vec<ZoneConfig>,
     pub gates: Vec<Gate>,
     /// The zones that take alerts (those with an `[zones.alerts]` section).
-    pub alert_zones: Vec<AlertZone>,
+    pub alert_zones: Vec<AlertSetting>,
 }
 
 fn capacity(total: u32, split: Option<&BTreeMap<String, u32>>) -> Result<WindowCapacity> {
@@ -174,15 +182,17 @@ fn zone(z: ZoneToml) -> Result<ZoneConfig> {
     Ok(cfg)
 }
 
-fn alert_zone(zone: &str, a: &AlertsToml) -> Result<AlertZone> {
+fn alert_zone(zone: &str, a: &AlertsToml) -> Result<AlertSetting> {
     let corners: Vec<(f64, f64)> = a.area.iter().map(|&[lat, lon]| (lat, lon)).collect();
-    Ok(AlertZone {
+    let takes = AlertZone {
         zone: zone.to_owned(),
         outline: Outline::new(&corners).context("alerts.area")?,
         min_severity: a.min_severity.parse().context("alerts.min_severity")?,
         min_urgency: a.min_urgency.parse().context("alerts.min_urgency")?,
         confirm: a.confirm,
-    })
+    };
+    let policy = a.policy.parse().context("alerts.policy")?;
+    Ok(AlertSetting { takes, policy })
 }
 
 fn gate(g: GateToml) -> Result<Gate> {
@@ -269,18 +279,27 @@ mod tests {
     #[test]
     fn the_example_alert_meets_the_terminal_only() {
         let c = Config::parse(BUILT_IN).unwrap();
-        let zones: Vec<_> = c.alert_zones.iter().map(|a| a.zone.as_str()).collect();
+        let zones: Vec<_> = c
+            .alert_zones
+            .iter()
+            .map(|a| a.takes.zone.as_str())
+            .collect();
         assert_eq!(zones, ["act", "main-port", "siz", "aiie"]);
         let example = include_str!("../../../deploy/cap/flash-flood.example.xml");
         let alert = bawaba_cap::parse(example).unwrap();
         let closing: Vec<_> = c
             .alert_zones
             .iter()
-            .filter(|a| a.assess(&alert).is_some())
-            .map(|a| a.zone.as_str())
+            .filter(|a| a.takes.assess(&alert).is_some())
+            .map(|a| a.takes.zone.as_str())
             .collect();
         assert_eq!(closing, ["act"]);
-        assert!(c.alert_zones[3].confirm, "aiie asks the authority first");
+        assert!(
+            c.alert_zones[3].takes.confirm,
+            "aiie asks the authority first"
+        );
+        let policies: Vec<_> = c.alert_zones.iter().map(|a| a.policy.as_str()).collect();
+        assert_eq!(policies, ["notify", "rebook", "notify", "notify"]);
     }
 
     #[test]
@@ -295,6 +314,10 @@ mod tests {
             (
                 "area = [[29.4, 34.9], [29.5, 34.9], [29.5, 35.0]]\nmin_severity = \"Bad\"",
                 "Extreme",
+            ),
+            (
+                "area = [[29.4, 34.9], [29.5, 34.9], [29.5, 35.0]]\npolicy = \"move\"",
+                "alerts.policy",
             ),
         ] {
             let e = Config::parse(&format!("{zone}[zones.alerts]\n{alerts}\n")).unwrap_err();

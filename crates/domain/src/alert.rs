@@ -17,6 +17,8 @@ pub struct AlertOrder {
     pub close: Option<AlertClosure>,
     /// The zone wants the authority to confirm a closure an alert calls for.
     pub confirm: bool,
+    /// What the closure it makes or changes does to the bookings it hits (the zone's choice).
+    pub policy: crate::calendar::ClosurePolicy,
 }
 
 /// The closure an alert calls for: `[from, to)`, with the alert's headline as the reason.

@@ -796,15 +796,17 @@ impl Store for PgStore {
             AdminChange::ApplyAlert { zone, order } => {
                 let span = |_: &ZoneConfig| {
                     let c = order.close.as_ref()?;
-                    Some((c.from, c.to, ClosurePolicy::Notify))
+                    Some((c.from, c.to, order.policy))
                 };
                 self.close_zone(zone, span, now, edit).await
             }
-            AdminChange::DecideAlert { zone, key, .. } => {
+            AdminChange::DecideAlert {
+                zone, key, policy, ..
+            } => {
                 let span = |z: &ZoneConfig| {
                     let a = z.alerts.iter().find(|a| a.key == *key)?;
                     let c = a.close.as_ref()?;
-                    Some((c.from, c.to, ClosurePolicy::Notify))
+                    Some((c.from, c.to, *policy))
                 };
                 self.close_zone(zone, span, now, edit).await
             }

@@ -877,6 +877,7 @@ pub async fn alerts_close_once_and_are_remembered<B: Backend>(b: &B) {
             reason: "flash flood warning".into(),
         }),
         confirm: false,
+        policy: ClosurePolicy::Notify,
     };
     let apply = |o: AlertOrder| AdminChange::ApplyAlert {
         zone: act(),

@@ -17,7 +17,7 @@ use bawaba_domain::ledger::{Direction, Gate, Lane, NewBooking, Stop};
 use bawaba_domain::passage::{Passage, Reason, Verdict};
 use bawaba_store::{Setup, SledStore, Store, TokenBook};
 use bawaba_web::Dashboard;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use tower::ServiceExt;
 
 #[derive(Debug)]
@@ -89,8 +89,9 @@ fn passage(n: u128, zone: &str, gate: &str, at: DateTime<Utc>, verdict: Verdict)
     }
 }
 
-/// Both zones take alerts over the container terminal's outline; `siz` wants them confirmed.
-fn alert_zones() -> Vec<bawaba_cap::AlertZone> {
+/// Both zones take alerts over the container terminal's outline; `siz` wants them confirmed,
+/// `act` rebooks what its closures hit.
+fn alert_zones() -> Vec<bawaba_app::AlertSetting> {
     let outline = bawaba_cap::Outline::new(&[
         (29.455, 34.968),
         (29.455, 34.982),
@@ -100,12 +101,19 @@ fn alert_zones() -> Vec<bawaba_cap::AlertZone> {
     .unwrap();
     ["act", "siz"]
         .into_iter()
-        .map(|z| bawaba_cap::AlertZone {
-            zone: z.into(),
-            outline: outline.clone(),
-            min_severity: bawaba_cap::Severity::Severe,
-            min_urgency: bawaba_cap::Urgency::Expected,
-            confirm: z == "siz",
+        .map(|z| bawaba_app::AlertSetting {
+            takes: bawaba_cap::AlertZone {
+                zone: z.into(),
+                outline: outline.clone(),
+                min_severity: bawaba_cap::Severity::Severe,
+                min_urgency: bawaba_cap::Urgency::Expected,
+                confirm: z == "siz",
+            },
+            policy: if z == "act" {
+                bawaba_domain::calendar::ClosurePolicy::Rebook
+            } else {
+                bawaba_domain::calendar::ClosurePolicy::Notify
+            },
         })
         .collect()
 }
@@ -1003,6 +1011,28 @@ async fn closures(b: &Bed, zone: &str) -> Vec<bawaba_domain::calendar::Closure> 
 #[tokio::test]
 async fn a_cap_alert_closes_the_zone_it_meets_once_and_its_cancel_lifts_it() {
     let b = bed().await;
+    // A truck booked at 12:00 local, inside the warning: `act` rebooks what its closures hit.
+    let utc = |h: u32| Utc.with_ymd_and_hms(2026, 11, 27, h, 0, 0).unwrap();
+    let req = NewBooking {
+        by: None,
+        company: CompanyId::parse("acme").unwrap(),
+        idempotency_key: "flood-1".into(),
+        plate: bawaba_domain::plate::Plate::parse("60-55555").unwrap(),
+        epc: None,
+        stops: vec![Stop::new(
+            ZoneId::parse("act").unwrap(),
+            utc(9),
+            TransactionType::GeneralCargo,
+            vec![],
+        )],
+    };
+    let booked = b.store.create_booking(req, b.now).await.unwrap().booking.id;
+    let window = async || {
+        let got = b
+            .store
+            .get_booking(bawaba_domain::ledger::Actor::Authority, booked);
+        got.await.unwrap().stops[0].window_start
+    };
     let r = post_cap(&b, &b.alerts, cap_alert("ff-1", "Alert", "", COAST)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let j = r.json();
@@ -1011,6 +1041,18 @@ async fn a_cap_alert_closes_the_zone_it_meets_once_and_its_cancel_lifts_it() {
     assert_eq!(
         (act["zone"].as_str(), act["effect"].as_str()),
         (Some("act"), Some("closed"))
+    );
+    assert_eq!(
+        (
+            act["bookings_hit"].as_u64(),
+            act["bookings_rebooked"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        window().await,
+        utc(11),
+        "14:00 local, when the warning ends"
     );
     assert_eq!(act["closure"]["from_local"], "2026-11-27 12:00 (+03:00)");
     assert_eq!(act["closure"]["to_local"], "2026-11-27 14:00 (+03:00)");
@@ -1054,6 +1096,12 @@ async fn a_cap_alert_closes_the_zone_it_meets_once_and_its_cancel_lifts_it() {
         cap_alert("ff-2", "Update", "ff-1", COAST).replace("14:00:00+03:00", "16:00:00+03:00");
     let j = post_cap(&b, &b.alerts, update).await.json();
     assert_eq!(j["zones"][0]["effect"], "changed", "{j}");
+    assert_eq!(j["zones"][0]["bookings_rebooked"], 1, "{j}");
+    assert_eq!(
+        window().await,
+        utc(13),
+        "moved again, after the longer warning"
+    );
     assert_eq!(
         closures(&b, "act").await[0].to.to_rfc3339(),
         "2026-11-27T13:00:00+00:00"

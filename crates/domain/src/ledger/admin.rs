@@ -57,6 +57,8 @@ pub enum AdminChange {
         zone: ZoneId,
         key: String,
         confirm: bool,
+        /// What the confirmed closure does to the bookings it hits.
+        policy: ClosurePolicy,
     },
     /// Puts a plate or tag on the zone's watchlist (replacing its entry if it has one).
     Watch {
@@ -279,8 +281,13 @@ impl Ledger {
                 let (t, done) = self.apply_alert(&zone, order, now)?;
                 return Ok((t, Administered::Alert(done)));
             }
-            AdminChange::DecideAlert { zone, key, confirm } => {
-                let (t, done) = self.decide_alert(&zone, &key, confirm)?;
+            AdminChange::DecideAlert {
+                zone,
+                key,
+                confirm,
+                policy,
+            } => {
+                let (t, done) = self.decide_alert(&zone, &key, (confirm, policy), now)?;
                 return Ok((t, Administered::Alert(done)));
             }
             AdminChange::Watch { zone, entry } => self.watch(&zone, entry, now)?,

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 
 use super::{Booking, Ledger, Touched};
 use crate::alert::{AlertClosure, AlertEffect, AlertOrder, ZoneAlert};
-use crate::calendar::{Closure, ZoneConfig};
-use crate::ids::ZoneId;
+use crate::calendar::{Closure, ClosurePolicy, ZoneConfig};
+use crate::ids::{BookingId, ZoneId};
 use crate::{Error, Result};
 
 /// What an alert (or the authority's decision on a pending one) did to a zone.
@@ -17,8 +17,10 @@ pub struct AlertDone {
     pub effect: AlertEffect,
     /// The closure made, changed or lifted (as it was before being lifted).
     pub closure: Option<Closure>,
-    /// The bookings in the closure made or changed.
+    /// The bookings in the closure made or changed, as it left them (see `rebooked`).
     pub hit: Vec<Booking>,
+    /// Those of them the closure moved to windows after it (the zone's policy: rebook).
+    pub rebooked: Vec<BookingId>,
     /// The zone had already taken this alert: nothing changed.
     pub repeated: bool,
 }
@@ -54,7 +56,7 @@ impl Ledger {
         }
         let earlier = earlier(cfg, &order.references);
         let mut out = (AlertEffect::Nothing, None);
-        let touched = self.edit_zone(zone, |z| {
+        let mut touched = self.edit_zone(zone, |z| {
             out = alert_edit(z, &order, earlier);
             z.alerts.retain(|a| !a.is_spent(now));
             z.alerts.push(ZoneAlert {
@@ -67,9 +69,9 @@ impl Ledger {
             Ok(())
         })?;
         let (effect, closure) = out;
-        let hit = self.hit_by(zone, effect, closure.as_ref())?;
         let done = AlertDone::new(&order.key, effect, closure);
-        Ok((touched, AlertDone { hit, ..done }))
+        let done = self.act(zone, done, order.policy, now, &mut touched)?;
+        Ok((touched, done))
     }
 
     /// The authority confirms (`true`) or dismisses a closure an alert left pending.
@@ -77,7 +79,8 @@ impl Ledger {
         &mut self,
         zone: &ZoneId,
         key: &str,
-        confirm: bool,
+        (confirm, policy): (bool, ClosurePolicy),
+        now: DateTime<Utc>,
     ) -> Result<(Touched, AlertDone)> {
         let pending = self
             .zone(zone)?
@@ -95,7 +98,7 @@ impl Ledger {
         } else {
             AlertEffect::Dismissed
         };
-        let touched = self.edit_zone(zone, |z| {
+        let mut touched = self.edit_zone(zone, |z| {
             if confirm {
                 closure = Some(add(z, &pending));
             }
@@ -105,30 +108,39 @@ impl Ledger {
             }
             Ok(())
         })?;
-        let hit = self.hit_by(zone, effect, closure.as_ref())?;
         let done = AlertDone::new(key, effect, closure);
-        Ok((touched, AlertDone { hit, ..done }))
+        let done = self.act(zone, done, policy, now, &mut touched)?;
+        Ok((touched, done))
     }
 
-    /// The bookings a closure just made or changed hits.
-    fn hit_by(
-        &self,
+    /// The closure an alert just made or changed does `policy` to the bookings it hits;
+    /// `done` with those bookings as it left them.
+    fn act(
+        &mut self,
         zone: &ZoneId,
-        effect: AlertEffect,
-        closure: Option<&Closure>,
-    ) -> Result<Vec<Booking>> {
+        done: AlertDone,
+        policy: ClosurePolicy,
+        now: DateTime<Utc>,
+        touched: &mut Touched,
+    ) -> Result<AlertDone> {
         let acts = matches!(
-            effect,
+            done.effect,
             AlertEffect::Closed | AlertEffect::Changed | AlertEffect::Confirmed
         );
-        let Some(c) = closure.filter(|_| acts) else {
-            return Ok(Vec::new());
+        let Some(c) = done.closure.as_ref().filter(|_| acts) else {
+            return Ok(done);
         };
-        Ok(self
-            .bookings_hit_by(zone, c.from, c.to)?
+        let ids = self.bookings_hit_by(zone, c.from, c.to)?;
+        let rebooked = self.act_on_hits(zone, c, &ids, policy, now, touched);
+        let hit = ids
             .into_iter()
             .filter_map(|id| self.booking(id).cloned())
-            .collect())
+            .collect();
+        Ok(AlertDone {
+            hit,
+            rebooked,
+            ..done
+        })
     }
 }
 
@@ -139,6 +151,7 @@ impl AlertDone {
             effect,
             closure,
             hit: Vec::new(),
+            rebooked: Vec::new(),
             repeated: false,
         }
     }

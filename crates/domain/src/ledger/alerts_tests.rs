@@ -2,7 +2,7 @@ use chrono::{TimeDelta, TimeZone, Utc};
 
 use super::*;
 use crate::audit::{AuditKind, Who};
-use crate::calendar::{SlotLength, TransactionType, WindowCapacity};
+use crate::calendar::{ClosurePolicy, SlotLength, TransactionType, WindowCapacity};
 use crate::ids::CompanyId;
 use crate::ledger::{AdminChange, Administered, NewBooking, Stop};
 use crate::plate::Plate;
@@ -49,6 +49,7 @@ fn order(key: &str, refs: &[&str], close: Option<(i64, i64)>) -> AlertOrder {
             reason: format!("flash flood {from}-{to}"),
         }),
         confirm: false,
+        policy: ClosurePolicy::Notify,
     }
 }
 
@@ -156,6 +157,7 @@ fn a_zone_that_confirms_holds_the_closure_until_the_authority_decides() {
                 zone: act(),
                 key: key.into(),
                 confirm,
+                policy: ClosurePolicy::Rebook,
             },
             &Who::named("official"),
             hours(2),
@@ -168,6 +170,10 @@ fn a_zone_that_confirms_holds_the_closure_until_the_authority_decides() {
     };
     assert_eq!(done.effect, AlertEffect::Confirmed);
     assert_eq!(closures(&l), vec![(1, hours(4), hours(6))]);
+    // The zone rebooks what its confirmed closures hit: the booking at 5 moves to 6.
+    let moved = l.bookings().next().unwrap();
+    assert_eq!(done.rebooked, vec![moved.id]);
+    assert_eq!(moved.stops[0].window_start, hours(6));
     assert!(
         decide(&mut l, "nfews/1", true).is_err(),
         "decided once only"
@@ -179,6 +185,27 @@ fn a_zone_that_confirms_holds_the_closure_until_the_authority_decides() {
     };
     assert_eq!(apply(&mut l, update, 3).0.effect, AlertEffect::Changed);
     assert_eq!(closures(&l), vec![(1, hours(4), hours(8))]);
+}
+
+/// A zone whose closures cancel: the alert's closure cancels the booking it hits, naming it.
+#[test]
+fn an_alert_closure_does_the_zones_policy_to_what_it_hits() {
+    let mut l = ledger();
+    let cancel = AlertOrder {
+        policy: ClosurePolicy::Cancel,
+        ..order("nfews/1", &[], Some((4, 6)))
+    };
+    let (done, _) = apply(&mut l, cancel, 1);
+    assert_eq!(done.hit.len(), 1);
+    let b = &done.hit[0];
+    assert_eq!(b.state, crate::ledger::BookingState::Cancelled);
+    assert!(
+        b.cancel_reason
+            .as_deref()
+            .unwrap()
+            .contains("flash flood 4-6")
+    );
+    assert_eq!(l.usage(&act(), hours(5)).map_or(0, |u| u.booked), 0);
 }
 
 #[test]

@@ -102,6 +102,7 @@ fn effect_json(z: &ZoneEffect) -> Value {
         "effect": z.effect.as_str(),
         "closure": z.closure.as_ref().map(closure_json),
         "bookings_hit": z.hit,
+        "bookings_rebooked": z.rebooked,
         "repeated": z.repeated,
     })
 }
