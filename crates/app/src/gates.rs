@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use bawaba_domain::access::Principal;
 use bawaba_domain::audit::Who;
-use bawaba_domain::calendar::{ZoneConfig, local};
+use bawaba_domain::calendar::{WhenClosed, ZoneConfig, local};
 use bawaba_domain::ids::{BookingId, GateId, PassageId, ZoneId};
 use bawaba_domain::ledger::{Actor, Direction, Gate};
 use bawaba_domain::passage::{Passage, Referral, ReferralState, Resolution, Verdict};
@@ -251,16 +251,19 @@ impl<S: Store> App<S> {
     }
 
     /// An operator cannot let a truck into a closed zone either: approving a referred entry
-    /// while the zone is closed is refused, naming the closure.
+    /// while the zone is closed is refused, naming the closure — unless the zone refers the
+    /// trucks at its closed gates for an operator to decide.
     async fn refuse_entry_into_closed_zone(&self, zone: &ZoneId, now: DateTime<Utc>) -> Result<()> {
         let cfg = self.store.zone(zone.clone()).await?;
         match cfg.closed_at(now) {
-            None => Ok(()),
-            Some(c) => Err(Error::Refused(bawaba_domain::Error::Precondition(format!(
-                "zone {zone} is closed until {} ({}): an entry cannot be approved",
-                local(c.to),
-                c.reason
-            )))),
+            Some(c) if cfg.when_closed == WhenClosed::Deny => {
+                Err(Error::Refused(bawaba_domain::Error::Precondition(format!(
+                    "zone {zone} is closed until {} ({}): an entry cannot be approved",
+                    local(c.to),
+                    c.reason
+                ))))
+            }
+            _ => Ok(()),
         }
     }
 

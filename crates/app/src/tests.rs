@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bawaba_domain::access::{Principal, Role};
 use bawaba_domain::calendar::{
-    ClosurePolicy, SlotLength, TransactionType, WindowCapacity, ZoneConfig,
+    ClosurePolicy, SlotLength, TransactionType, WhenClosed, WindowCapacity, ZoneConfig,
 };
 use bawaba_domain::ids::{BookingId, CompanyId, GateId, LaneId, PassageId, ZoneId};
 use bawaba_domain::ledger::{
@@ -379,11 +379,12 @@ async fn no_operator_approves_an_entry_into_a_closed_zone() {
         "local time (Asia/Amman): {e}"
     );
     assert!(commands.try_recv().is_err(), "no pulse");
-    // Rejecting is always possible; once the closure is lifted, approving works.
-    b.app
-        .remove_closure(&authority, zid("act"), closure.id)
-        .await
-        .unwrap();
+    // A zone that refers the trucks at its closed gates leaves the entry to the operator.
+    let zones = b.app.list_zones(&authority).await.unwrap();
+    let mut cfg = zones.into_iter().find(|z| z.id == zid("act")).unwrap();
+    assert_eq!(cfg.closures[0].id, closure.id);
+    cfg.when_closed = WhenClosed::Refer;
+    b.app.upsert_zone(&authority, cfg).await.unwrap();
     let (r, _) = b
         .app
         .resolve_referral(&op, x.id, approve(true))

@@ -31,6 +31,10 @@ struct File {
 struct ZoneToml {
     id: String,
     name: String,
+    #[serde(default)]
+    name_ar: String,
+    #[serde(default)]
+    when_closed: Option<String>,
     slot_minutes: u32,
     capacity: u32,
     #[serde(default)]
@@ -154,6 +158,10 @@ fn zone(z: ZoneToml) -> Result<ZoneConfig> {
     let id = ZoneId::parse(&z.id)?;
     let base = capacity(z.capacity, z.capacity_per_type.as_ref())?;
     let mut cfg = ZoneConfig::new(id, z.name, SlotLength::from_minutes(z.slot_minutes)?, base);
+    cfg.name_ar = z.name_ar;
+    if let Some(w) = &z.when_closed {
+        cfg.when_closed = w.parse()?;
+    }
     let d = BookingRules::default();
     let r = z.rules;
     cfg.rules = BookingRules {
@@ -331,6 +339,11 @@ mod tests {
         let ids: Vec<_> = c.zones.iter().map(|z| z.id.as_str()).collect();
         assert_eq!(ids, ["act", "main-port", "siz", "aiie"]);
         let act = &c.zones[0];
+        assert_eq!(act.name_in(true), "محطة حاويات العقبة");
+        assert!(
+            c.zones.iter().all(|z| !z.name_ar.is_empty()),
+            "every zone named in Arabic"
+        );
         assert_eq!(act.slot.minutes(), 30);
         assert_eq!(act.template.get(Weekday::Mon, 10).total, 30);
         assert_eq!(act.template.get(Weekday::Mon, 3).total, 12);
@@ -359,6 +372,11 @@ mod tests {
         )
         .unwrap_err();
         assert!(format!("{e:#}").contains("capcity"), "{e:#}");
+        let e = Config::parse(
+            "[[zones]]\nid = \"x\"\nname = \"X\"\nslot_minutes = 30\ncapacity = 1\nwhen_closed = \"wait\"\n",
+        )
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("when_closed"), "{e:#}");
         let e = Config::parse("[[gates]]\nid = \"g\"\nzone = \"nowhere\"\nname = \"G\"\nlanes = [{ id = \"in-1\", direction = \"in\" }]\n")
             .unwrap_err();
         assert!(format!("{e:#}").contains("not configured"), "{e:#}");

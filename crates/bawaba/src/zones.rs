@@ -324,8 +324,12 @@ fn hour_range(s: &str) -> Result<(u32, u32)> {
 
 fn print_zone(z: &pb::Zone) {
     let r = z.rules.unwrap_or_default();
+    let when_closed = match z.when_closed() {
+        pb::WhenClosed::Refer => "refer",
+        pb::WhenClosed::Unspecified | pb::WhenClosed::Deny => "deny",
+    };
     out(format_args!(
-        "{} slot={}min horizon={}min cutoff={}min grace=-{}/+{}min cap={}% closures={} \"{}\"",
+        "{} slot={}min horizon={}min cutoff={}min grace=-{}/+{}min cap={}% closures={} when_closed={when_closed} \"{}\" \"{}\"",
         z.zone_id,
         z.slot_minutes,
         r.horizon_minutes,
@@ -334,7 +338,8 @@ fn print_zone(z: &pb::Zone) {
         r.late_grace_minutes,
         r.company_cap_percent,
         z.closures.len(),
-        z.name
+        z.name,
+        z.name_ar
     ));
     for o in &z.overrides {
         let split: Vec<String> = o

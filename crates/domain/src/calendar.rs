@@ -427,6 +427,47 @@ pub struct ZoneConfig {
     /// One-off capacities for dates or hours (Eid, an inspection campaign), over the template.
     #[serde(default)]
     pub overrides: Vec<CapacityOverride>,
+    /// The zone's name in Arabic (empty: not given, `name` is shown).
+    #[serde(default)]
+    pub name_ar: String,
+    /// What an IN lane does with a truck while the zone is closed.
+    #[serde(default)]
+    pub when_closed: WhenClosed,
+}
+
+/// What an IN lane of a closed zone does with a truck, whatever its booking says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum WhenClosed {
+    /// DENY with reason ZONE_CLOSED: nobody enters.
+    #[default]
+    Deny,
+    /// REFER with reason ZONE_CLOSED: an operator decides (emergency services, the flood
+    /// works' own trucks) and may approve the entry.
+    Refer,
+}
+
+impl WhenClosed {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WhenClosed::Deny => "deny",
+            WhenClosed::Refer => "refer",
+        }
+    }
+}
+
+impl std::str::FromStr for WhenClosed {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "deny" => Ok(WhenClosed::Deny),
+            "refer" => Ok(WhenClosed::Refer),
+            other => Err(Error::invalid(
+                "when_closed",
+                format!("{other:?}; expected deny or refer"),
+            )),
+        }
+    }
 }
 
 impl ZoneConfig {
@@ -448,12 +489,29 @@ impl ZoneConfig {
             alerts: Vec::new(),
             watch: Vec::new(),
             overrides: Vec::new(),
+            name_ar: String::new(),
+            when_closed: WhenClosed::Deny,
+        }
+    }
+
+    /// The zone's name in `arabic` or English (the English where no Arabic one is given).
+    pub fn name_in(&self, arabic: bool) -> &str {
+        if arabic && !self.name_ar.trim().is_empty() {
+            &self.name_ar
+        } else {
+            &self.name
         }
     }
 
     pub fn validate(&self) -> Result<()> {
         if self.name.trim().is_empty() || self.name.len() > 200 {
             return Err(Error::invalid("zone.name", "must be 1 to 200 bytes"));
+        }
+        if self.name_ar.chars().count() > 200 {
+            return Err(Error::invalid(
+                "zone.name_ar",
+                "must be at most 200 characters",
+            ));
         }
         self.template.validate()?;
         self.rules.validate()?;

@@ -4,7 +4,7 @@
 use bawaba_app::AuditItem;
 use bawaba_domain::calendar::{
     BookingRules, CapacityTemplate, Closure, ClosurePolicy, LOCAL_TZ, SlotLength, TransactionType,
-    WindowCapacity, ZoneConfig,
+    WhenClosed, WindowCapacity, ZoneConfig,
 };
 use bawaba_domain::container::ContainerNumber;
 use bawaba_domain::epc::Epc;
@@ -391,9 +391,15 @@ pub fn pb_zone(z: &ZoneConfig) -> pb::Zone {
             });
         }
     }
+    let when_closed = match z.when_closed {
+        WhenClosed::Deny => pb::WhenClosed::Deny,
+        WhenClosed::Refer => pb::WhenClosed::Refer,
+    };
     pb::Zone {
         zone_id: z.id.to_string(),
         name: z.name.clone(),
+        name_ar: z.name_ar.clone(),
+        when_closed: when_closed.into(),
         slot_minutes: z.slot.minutes(),
         rules: Some(pb_rules(&z.rules)),
         template,
@@ -663,6 +669,18 @@ pub fn zone_config(z: &pb::Zone) -> Result<ZoneConfig> {
     );
     cfg.template = template(0, &z.template)?;
     cfg.rules = rules(&z.rules.unwrap_or_default())?;
+    cfg.name_ar = z.name_ar.clone();
+    cfg.when_closed = match pb::WhenClosed::try_from(z.when_closed) {
+        Ok(pb::WhenClosed::Unspecified | pb::WhenClosed::Deny) => WhenClosed::Deny,
+        Ok(pb::WhenClosed::Refer) => WhenClosed::Refer,
+        Err(_) => {
+            let v = z.when_closed;
+            return Err(Error::invalid(
+                "when_closed",
+                format!("{v} is not a choice"),
+            ));
+        }
+    };
     cfg.closures = z
         .closures
         .iter()
@@ -856,6 +874,9 @@ mod tests {
             )
             .unwrap();
         z.company_caps.insert(CompanyId::parse("acme").unwrap(), 40);
+        // A gate agent refers at the closed zone's lanes, as the zone says.
+        z.name_ar = "محطة الحاويات".into();
+        z.when_closed = WhenClosed::Refer;
         let t = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         z.closures.push(Closure {
             id: 3,

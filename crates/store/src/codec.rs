@@ -36,11 +36,14 @@ pub fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
     }
 }
 
-/// A zone's configuration is stored in format 2: format 1 lacked its last three fields,
-/// `alerts`, `watch` and `overrides`.
-pub const ZONE_FORMAT: u8 = 2;
-/// What format 1 lacks, as postcard writes it when empty: each list's length, zero.
-const ZONE_FORMAT_1_MISSING: [u8; 3] = [0, 0, 0];
+/// A zone's configuration is stored in format 3. Format 2 lacked its last two fields,
+/// `name_ar` and `when_closed`; format 1 also `alerts`, `watch` and `overrides`.
+pub const ZONE_FORMAT: u8 = 3;
+/// What format 2 lacks, as postcard writes it when empty or first: the Arabic name's length,
+/// zero, and `WhenClosed::Deny`, variant 0.
+const ZONE_FORMAT_2_MISSING: [u8; 2] = [0, 0];
+/// What format 1 lacks besides: each list's length, zero.
+const ZONE_FORMAT_1_MISSING: [u8; 5] = [0, 0, 0, 0, 0];
 
 pub fn encode_zone(z: &ZoneConfig) -> Vec<u8> {
     let mut out = vec![ZONE_FORMAT];
@@ -49,15 +52,17 @@ pub fn encode_zone(z: &ZoneConfig) -> Vec<u8> {
     out
 }
 
-/// Reads a zone stored in format 2, or in format 1: postcard writes a struct's fields in
-/// order and a `Vec` as its length then its items, so a format-1 zone is a format-2 zone
-/// without its last three lists: it reads as one with their lengths, zero, added.
+/// Reads a zone stored in format 3, 2 or 1: postcard writes a struct's fields in order, a
+/// `String` or `Vec` as its length then its items and an enum as its variant's number, so an
+/// older zone is a newer one without its last fields: it reads as one with them empty (and
+/// DENY when closed) added.
 pub fn decode_zone(key: &[u8], bytes: &[u8]) -> Result<ZoneConfig> {
     let read = |body: &[u8]| {
         postcard::from_bytes::<ZoneConfig>(body).map_err(|e| corrupt(key, e.to_string()))
     };
     match bytes.split_first() {
         Some((&ZONE_FORMAT, rest)) => read(rest),
+        Some((2, rest)) => read(&[rest, &ZONE_FORMAT_2_MISSING].concat()),
         Some((1, rest)) => read(&[rest, &ZONE_FORMAT_1_MISSING].concat()),
         Some((v, _)) => Err(corrupt(key, format!("unknown zone format version {v}"))),
         None => Err(corrupt(key, "empty value".into())),
@@ -168,6 +173,7 @@ mod golden;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bawaba_domain::calendar::WhenClosed;
 
     #[test]
     fn values_carry_their_version() {
@@ -191,12 +197,7 @@ mod tests {
     fn a_zone_stored_in_format_1_still_reads() {
         use bawaba_domain::calendar::{Closure, SlotLength, WindowCapacity};
         use chrono::TimeZone;
-        let hex = include_str!("codec/zone-v1.hex").trim();
-        let body: Vec<u8> = (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-            .collect();
-        let stored = [&[1u8][..], &body].concat();
+        let stored = [&[1u8][..], &unhex(include_str!("codec/zone-v1.hex"))].concat();
         let mut want = ZoneConfig::new(
             ZoneId::parse("act").unwrap(),
             "Aqaba Container Terminal",
@@ -215,11 +216,78 @@ mod tests {
         want.company_caps
             .insert(bawaba_domain::ids::CompanyId::parse("acme").unwrap(), 50);
         assert_eq!(decode_zone(b"z", &stored).unwrap(), want);
-        // Written again, it is format 2 and reads back the same.
+        // Written again, it is the newest format and reads back the same.
         let again = encode_zone(&want);
         assert_eq!(again[0], ZONE_FORMAT);
         assert_eq!(decode_zone(b"z", &again).unwrap(), want);
-        assert!(decode_zone(b"z", &[3, 0]).is_err());
+        assert!(decode_zone(b"z", &[ZONE_FORMAT + 1, 0]).is_err());
+    }
+
+    fn unhex(hex: &str) -> Vec<u8> {
+        let hex = hex.trim();
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// A zone as format 2 stored it (an alert taken, a watch entry, a one-off capacity).
+    fn zone_in_format_2() -> ZoneConfig {
+        use bawaba_domain::alert::{AlertClosure, AlertEffect, ZoneAlert};
+        use bawaba_domain::calendar::{CapacityOverride, SlotLength, WindowCapacity};
+        use bawaba_domain::plate::Plate;
+        use bawaba_domain::watch::{WatchAction, WatchEntry, WatchTarget};
+        use chrono::TimeZone;
+        let at = |h| chrono::Utc.with_ymd_and_hms(2026, 12, 1, h, 0, 0).unwrap();
+        let mut z = ZoneConfig::new(
+            ZoneId::parse("main-port").unwrap(),
+            "Main Port",
+            SlotLength::from_minutes(60).unwrap(),
+            WindowCapacity::uniform(12),
+        );
+        z.alerts.push(ZoneAlert {
+            key: "jmd,ff-1".into(),
+            received: at(5),
+            close: Some(AlertClosure {
+                from: at(6),
+                to: at(9),
+                reason: "Flash flood warning".into(),
+            }),
+            closure: Some(1),
+            effect: AlertEffect::Closed,
+        });
+        z.watch.push(WatchEntry {
+            target: WatchTarget::Plate(Plate::parse("60-12345").unwrap()),
+            reason: "stolen".into(),
+            action: WatchAction::Deny,
+            until: Some(at(23)),
+            added: at(4),
+        });
+        z.overrides.push(CapacityOverride {
+            id: 1,
+            from: at(10),
+            to: at(14),
+            capacity: WindowCapacity::uniform(4),
+            reason: "Eid".into(),
+        });
+        z
+    }
+
+    /// A zone as format 2 stored it (before zones had an Arabic name and a choice for closed
+    /// entries): these bytes are pinned; they read with the new fields empty and DENY.
+    #[test]
+    fn a_zone_stored_in_format_2_still_reads() {
+        let stored = unhex(include_str!("codec/zone-v2.hex"));
+        assert_eq!(stored[0], 2);
+        let z = decode_zone(b"z", &stored).unwrap();
+        assert_eq!(z, zone_in_format_2());
+        assert_eq!((z.name_ar.as_str(), z.when_closed), ("", WhenClosed::Deny));
+        let mut named = z;
+        named.name_ar = "الميناء الرئيسي".into();
+        named.when_closed = WhenClosed::Refer;
+        let again = encode_zone(&named);
+        assert_eq!(again[0], ZONE_FORMAT);
+        assert_eq!(decode_zone(b"z", &again).unwrap(), named);
     }
 
     #[test]

@@ -140,6 +140,8 @@ pub struct Throughput {
 pub struct ZoneThroughput {
     pub zone: String,
     pub name: String,
+    /// The name in Arabic (empty: not given).
+    pub name_ar: String,
     /// Trucks let in per hour (ALLOW on an IN lane, or an approved referral).
     pub entries: Vec<u32>,
     /// Trucks let out per hour.
@@ -185,6 +187,7 @@ pub fn throughput(
             ZoneThroughput {
                 zone: z.id.to_string(),
                 name: z.name.clone(),
+                name_ar: z.name_ar.clone(),
                 entries: vec![0; hours],
                 exits: vec![0; hours],
                 capacity,
@@ -245,6 +248,8 @@ pub fn throughput(
 pub struct ZoneSlots {
     pub zone: String,
     pub name: String,
+    /// The name in Arabic (empty: not given).
+    pub name_ar: String,
     pub slot_minutes: u32,
     pub windows: Vec<SlotCell>,
 }
@@ -273,6 +278,7 @@ pub fn slots(
         .map(|z| ZoneSlots {
             zone: z.id.to_string(),
             name: z.name.clone(),
+            name_ar: z.name_ar.clone(),
             slot_minutes: z.slot.minutes(),
             windows: windows
                 .get(&z.id)
@@ -323,6 +329,8 @@ impl TurnStats {
 pub struct ZoneTurnTimes {
     pub zone: String,
     pub name: String,
+    /// The name in Arabic (empty: not given).
+    pub name_ar: String,
     /// Every visit of the zone that entered this day.
     pub all: TurnStats,
     /// By local hour of entry (one per hour of the day).
@@ -384,6 +392,7 @@ pub fn turn_times(
             ZoneTurnTimes {
                 zone: z.id.to_string(),
                 name: z.name.clone(),
+                name_ar: z.name_ar.clone(),
                 all: TurnStats::of(visits.iter().map(|(_, s)| *s).collect()),
                 hours,
             }
@@ -467,6 +476,7 @@ pub fn companies(
 pub struct ClosureRow {
     pub zone: String,
     pub zone_name: String,
+    pub zone_name_ar: String,
     pub id: u64,
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
@@ -527,6 +537,7 @@ pub fn closure_row(
     ClosureRow {
         zone: zone.id.to_string(),
         zone_name: zone.name.clone(),
+        zone_name_ar: zone.name_ar.clone(),
         id: c.id,
         from: c.from,
         to: c.to,
@@ -559,6 +570,8 @@ pub struct Queue {
 pub struct ZoneQueue {
     pub zone: String,
     pub name: String,
+    /// The name in Arabic (empty: not given).
+    pub name_ar: String,
     pub open_referrals: usize,
     pub inside: usize,
     /// Passages refused (DENY) this day.
@@ -613,6 +626,7 @@ pub fn queue(
             .map(|z| ZoneQueue {
                 zone: z.id.to_string(),
                 name: z.name.clone(),
+                name_ar: z.name_ar.clone(),
                 open_referrals: open.iter().filter(|r| r.passage.zone == z.id).count(),
                 inside: inside_in(&z.id),
                 denied_today: passages

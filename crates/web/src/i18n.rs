@@ -56,6 +56,14 @@ impl Lang {
         )
     }
 
+    /// A name given in both languages: the Arabic one on Arabic pages when it is given.
+    pub fn name<'a>(self, en: &'a str, ar: &'a str) -> &'a str {
+        match self {
+            Lang::Ar if !ar.trim().is_empty() => ar,
+            _ => en,
+        }
+    }
+
     /// The text of `key` in this language (the key itself if it has none, which a test
     /// forbids for every key the pages use).
     pub fn t(self, key: &'static str) -> &'static str {

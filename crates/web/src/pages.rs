@@ -152,7 +152,7 @@ fn throughput_chart(l: Lang, hours: &[String], z: &agg::ZoneThroughput) -> Strin
     let y = |v: u32| 8.0 + plot_h - plot_h * f64::from(v) / f64::from(max);
     let mut s = format!(
         r#"<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{} {}" data-zone="{}">"#,
-        esc(&z.name),
+        esc(l.name(&z.name, &z.name_ar)),
         l.t("throughput"),
         esc(&z.zone)
     );
@@ -249,7 +249,7 @@ fn slots_heatmap(l: Lang, zones: &[agg::ZoneSlots]) -> String {
             s,
             r#"<text x="0" y="{:.1}" class="label">{}</text>"#,
             y + ROW_H * 0.65,
-            esc(&z.name)
+            esc(l.name(&z.name, &z.name_ar))
         );
         let n = z.windows.len().max(1);
         let cw = (W - LABEL_W) / n as f64;
@@ -259,14 +259,14 @@ fn slots_heatmap(l: Lang, zones: &[agg::ZoneSlots]) -> String {
             let title = match &w.closed {
                 Some(reason) => format!(
                     "{} {} — {} ({})",
-                    esc(&z.name),
+                    esc(l.name(&z.name, &z.name_ar)),
                     w.local,
                     l.t("slots.closed"),
                     esc(reason)
                 ),
                 None => format!(
                     "{} {} — {}/{} ({:.0}%)",
-                    esc(&z.name),
+                    esc(l.name(&z.name, &z.name_ar)),
                     w.local,
                     w.booked,
                     w.capacity,
@@ -468,7 +468,7 @@ pub fn authority(
         let _ = write!(
             b,
             r#"<h3>{} <span class="muted" id="zone-total-{}">{} {} / {} {}</span></h3><div class="chart-wrap" dir="ltr">{}</div>"#,
-            esc(&z.name),
+            esc(l.name(&z.name, &z.name_ar)),
             esc(&z.zone),
             total_in,
             l.t("entries"),
@@ -506,7 +506,7 @@ pub fn authority(
                 r#"<tr data-gate="{}"><td>{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td><td>{}</td></tr>"#,
                 esc(&g.gate),
                 esc(&g.name),
-                esc(&z.name),
+                esc(l.name(&z.name, &z.name_ar)),
                 g.entries.iter().sum::<u32>(),
                 g.exits.iter().sum::<u32>(),
                 peak
@@ -541,7 +541,7 @@ pub fn authority(
         let _ = write!(
             b,
             r#"<tr class="all"><td>{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
-            esc(&z.name),
+            esc(l.name(&z.name, &z.name_ar)),
             l.t("turn.all"),
             z.all.count,
             minutes(z.all.p50_s),
@@ -579,7 +579,7 @@ pub fn authority(
         let _ = write!(
             b,
             r#"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
-            esc(&z.name),
+            esc(l.name(&z.name, &z.name_ar)),
             z.open_referrals,
             z.inside,
             z.denied_today
@@ -655,7 +655,7 @@ pub fn authority(
             let _ = write!(
                 b,
                 r#"<tr><td><bdi>{}</bdi> <span class="badge">{}</span>{}</td><td><bdi dir="ltr">{}</bdi></td><td><bdi dir="ltr">{}</bdi></td><td>{}</td><td><strong>{}</strong><ul class="hits">{}</ul></td></tr>"#,
-                esc(&c.zone_name),
+                esc(l.name(&c.zone_name, &c.zone_name_ar)),
                 if c.in_force {
                     l.t("closure.now")
                 } else {

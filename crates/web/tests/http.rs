@@ -56,13 +56,18 @@ struct Bed {
     now: DateTime<Utc>,
 }
 
+/// Zone `id`, named `ID` in English; `act` also in Arabic.
 fn zone(id: &str) -> ZoneConfig {
-    ZoneConfig::new(
+    let mut z = ZoneConfig::new(
         ZoneId::parse(id).unwrap(),
         id.to_uppercase(),
         SlotLength::from_minutes(60).unwrap(),
         WindowCapacity::uniform(10),
-    )
+    );
+    if id == "act" {
+        z.name_ar = "محطة الحاويات".into();
+    }
+    z
 }
 
 fn passage(n: u128, zone: &str, gate: &str, at: DateTime<Utc>, verdict: Verdict) -> Passage {
@@ -1575,6 +1580,14 @@ async fn codes_are_words_in_both_languages() {
         .await;
         let decided = format!(r#"title="{verdict}">{said}</span>"#);
         assert!(page.body.contains(&decided), "{lang}");
+        // Zones by their name in the page's language (the English one where none is given).
+        let act = if lang == "ar" {
+            "محطة الحاويات"
+        } else {
+            "ACT"
+        };
+        assert!(page.body.contains(&format!("<td>{act}</td>")), "{lang}");
+        assert!(page.body.contains("<td>SIZ</td>"), "{lang}");
         assert!(
             page.body
                 .contains(r#"<script type="application/json" id="words">"#)

@@ -8,6 +8,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::replica::Replica;
 use super::{LaneConfig, OfflinePolicy};
+use crate::calendar::WhenClosed;
 use crate::epc::Epc;
 use crate::ids::{BookingId, ZoneId};
 use crate::ledger::{Booking, BookingState, Direction, Stop};
@@ -232,11 +233,11 @@ fn judge(replica: &Replica, lane: &LaneConfig, m: Match<'_>, now: DateTime<Utc>)
 /// Decides what the lane does with a truck, from the replica alone. Pure and total: always at
 /// least one reason, never a duplicate.
 ///
-/// A truck on the zone's watchlist is held (see [`watched`]). While `offline`, every REFER
-/// also carries [`Reason::OfflineDoubtful`], and becomes a DENY under
-/// [`OfflinePolicy::Deny`]. At an IN lane whose zone the replica knows closed at `now`, the
-/// decision is DENY with [`Reason::ZoneClosed`] (and [`Reason::Watchlist`] for a watched
-/// truck) alone, whatever the evidence.
+/// A truck on the zone's watchlist is held (see [`watched`]). At an IN lane whose zone the
+/// replica knows closed at `now`, the decision is the zone's [`WhenClosed`] — DENY, or REFER to
+/// an operator — with [`Reason::ZoneClosed`] (and [`Reason::Watchlist`] for a watched truck,
+/// whose DENY stays) alone, whatever the evidence. While `offline`, every REFER also carries
+/// [`Reason::OfflineDoubtful`], and becomes a DENY under [`OfflinePolicy::Deny`].
 pub fn decide(
     replica: &Replica,
     lane: &LaneConfig,
@@ -250,25 +251,34 @@ pub fn decide(
         Identity::Unknown => Decision::new(refusal(lane.direction), vec![Reason::NoBooking], None),
     };
     watched(replica, lane, evidence, now, &mut decision);
+    closed(replica, lane, now, &mut decision);
     if offline && decision.verdict == Verdict::Refer {
         decision.reasons.push(Reason::OfflineDoubtful);
         if lane.offline_policy == OfflinePolicy::Deny {
             decision.verdict = Verdict::Deny;
         }
     }
-    // A closed zone lets nobody in, whatever the booking says; the replica keeps the last
-    // closures it knew, so this holds offline too.
-    let closed = replica
-        .zone(&lane.zone)
-        .and_then(|z| z.closed_at(now))
-        .is_some();
-    if lane.direction == Direction::In && closed {
-        decision.verdict = Verdict::Deny;
-        let watch = decision.reasons.contains(&Reason::Watchlist);
-        decision.reasons = vec![Reason::ZoneClosed];
-        decision.reasons.extend(watch.then_some(Reason::Watchlist));
-    }
     decision
+}
+
+/// A closed zone lets nobody in on the booking's word: at an IN lane, the zone's choice
+/// (DENY, or REFER for an operator to decide; a watched truck's DENY stays), for the closure
+/// alone. The replica keeps the last closures it knew, so this holds offline too.
+fn closed(replica: &Replica, lane: &LaneConfig, now: DateTime<Utc>, decision: &mut Decision) {
+    let Some(z) = replica.zone(&lane.zone) else {
+        return;
+    };
+    if lane.direction != Direction::In || z.closed_at(now).is_none() {
+        return;
+    }
+    let watch = decision.reasons.contains(&Reason::Watchlist);
+    let watch_denies = watch && decision.verdict == Verdict::Deny;
+    decision.verdict = match z.when_closed {
+        WhenClosed::Refer if !watch_denies => Verdict::Refer,
+        _ => Verdict::Deny,
+    };
+    decision.reasons = vec![Reason::ZoneClosed];
+    decision.reasons.extend(watch.then_some(Reason::Watchlist));
 }
 
 /// A truck on the zone's watchlist — by the plate or tag read, or by those of the booking it

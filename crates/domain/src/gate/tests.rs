@@ -1079,6 +1079,15 @@ fn a_closed_zone_lets_nobody_in_whatever_the_booking_says() {
     assert_ne!(out.reasons, vec![ZoneClosed]);
     let after = decide(&r, &lane(Direction::In), &booked, mins(10), false);
     assert_eq!(after.verdict, Allow, "{after:?}");
+    // A zone that wants an operator to decide refers instead (offline too, unless the lane
+    // denies what it would refer offline).
+    let mut act = r.zone(&zid("act")).unwrap().clone();
+    act.when_closed = crate::calendar::WhenClosed::Refer;
+    r.set_zone(act);
+    let d = decide(&r, &lane(Direction::In), &booked, t0(), false);
+    assert_eq!((d.verdict, d.reasons), (Refer, vec![ZoneClosed]));
+    let d = decide(&r, &lane(Direction::In), &booked, t0(), true);
+    assert_eq!(d.reasons, vec![ZoneClosed, OfflineDoubtful]);
 }
 
 fn watch_entry(target: &str, action: crate::watch::WatchAction) -> crate::watch::WatchEntry {
@@ -1288,16 +1297,21 @@ proptest! {
     }
 
     /// (d) No ALLOW at an IN lane inside any closed interval the replica knows, whatever the
-    /// evidence, the time, the lane's settings or the link.
+    /// evidence, the time, the lane's settings, the link or the zone's choice (DENY, or REFER
+    /// to an operator).
     #[test]
     fn no_allow_into_a_closed_zone(
         closures in prop::collection::vec((-600i64..600, 1i64..240), 0..4),
         reads in prop::collection::vec((0usize..5, 0u8..4, 30u8..=100, -600i64..600), 1..20),
         offline in any::<bool>(),
         has_reader in any::<bool>(),
+        refer in any::<bool>(),
     ) {
         let mut r = property_replica();
         let mut act = r.zone(&zid("act")).unwrap().clone();
+        if refer {
+            act.when_closed = crate::calendar::WhenClosed::Refer;
+        }
         for (i, (from, len)) in closures.iter().enumerate() {
             act.closures.push(crate::calendar::Closure {
                 id: i as u64 + 1,
@@ -1321,8 +1335,12 @@ proptest! {
             let d = decide(&r, &l, &ev, now, offline);
             let closed = act.closures.iter().any(|c| c.from <= now && now < c.to);
             if closed {
-                prop_assert_eq!(d.verdict, Deny);
-                prop_assert_eq!(d.reasons, vec![ZoneClosed]);
+                prop_assert_ne!(d.verdict, Allow);
+                prop_assert_eq!(d.reasons[0], ZoneClosed);
+                if !refer {
+                    prop_assert_eq!(d.verdict, Deny);
+                    prop_assert_eq!(d.reasons, vec![ZoneClosed]);
+                }
             } else {
                 prop_assert!(!d.reasons.contains(&ZoneClosed));
             }

@@ -21,6 +21,7 @@ pub const HOLDING_AFTER: TimeDelta = TimeDelta::minutes(5);
 pub struct GateReport {
     pub zone: String,
     pub zone_name: String,
+    pub zone_name_ar: String,
     pub gate: String,
     pub gate_name: String,
     /// Its mark, `None` for a gate that never reported (it holds nothing: no agent of it ran).
@@ -51,6 +52,7 @@ pub fn gate_reports(
             rows.push(GateReport {
                 zone: z.id.to_string(),
                 zone_name: z.name.clone(),
+                zone_name_ar: z.name_ar.clone(),
                 gate: g.id.to_string(),
                 gate_name: g.name.clone(),
                 reported_through: mark,

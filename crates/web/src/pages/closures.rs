@@ -42,7 +42,7 @@ pub fn close_zone(
                 } else {
                     ""
                 },
-                name = esc(&z.name)
+                name = esc(l.name(&z.name, &z.name_ar))
             )
         })
         .collect();
@@ -85,7 +85,7 @@ fn impact_card(l: Lang, f: &CloseForm, c: &ClosureRow) -> String {
         b,
         r#"<section class="card" id="impact"><h2>{title}</h2><p><bdi>{zone}</bdi>: <bdi dir="ltr">{from}</bdi> – <bdi dir="ltr">{to}</bdi> · {reason}</p><p><strong id="hit-count">{n}</strong> {hit}</p>"#,
         title = l.t("closure.impact"),
-        zone = esc(&c.zone_name),
+        zone = esc(l.name(&c.zone_name, &c.zone_name_ar)),
         from = esc(&c.from_local),
         to = esc(&c.to_local),
         reason = esc(&c.reason),

@@ -16,7 +16,7 @@ pub fn held_notice(l: Lang, rows: &[GateReport]) -> String {
             format!(
                 "{} (<bdi>{}</bdi>, {})",
                 esc(&r.gate_name),
-                esc(&r.zone_name),
+                esc(l.name(&r.zone_name, &r.zone_name_ar)),
                 r.behind_s.map(|s| duration(l, s)).unwrap_or_default()
             )
         })
@@ -62,7 +62,7 @@ pub fn card(l: Lang, rows: &[GateReport]) -> String {
             esc(&r.gate),
             r.holds_sweep,
             esc(&r.gate_name),
-            esc(&r.zone_name),
+            esc(l.name(&r.zone_name, &r.zone_name_ar)),
             esc(r.reported_local.as_deref().unwrap_or("–")),
             r.behind_s
                 .map_or_else(|| "–".to_owned(), |s| duration(l, s)),
