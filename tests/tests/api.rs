@@ -680,7 +680,13 @@ async fn slots_closures_multi_stop_caps_and_sweeps() {
         .await
         .expect("RemoveClosure")
         .into_inner();
-    assert!(reopened.closures.is_empty());
+    assert!(reopened.zone.expect("the zone").closures.is_empty());
+    let back: Vec<_> = reopened.can_return.iter().map(|b| &b.booking_id).collect();
+    assert_eq!(
+        back,
+        [&visit.booking_id],
+        "the visit it hit can come as booked"
+    );
     assert_eq!(window(&mut c, "act", h(7)).await.capacity, ACT_CAPACITY);
 
     // The no-show sweep has nothing to mark: every booking is in the future.

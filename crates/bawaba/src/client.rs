@@ -72,13 +72,6 @@ impl Conn {
         Ok(self.clients().await?.admin)
     }
 
-    /// The booking client of the scheduler.
-    pub(crate) async fn bookings(
-        &self,
-    ) -> Result<pb::booking_service_client::BookingServiceClient<bawaba_grpc::client::Authed>> {
-        Ok(self.clients().await?.bookings)
-    }
-
     /// The watchlist client of the scheduler.
     pub(crate) async fn security(
         &self,

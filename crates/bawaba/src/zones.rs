@@ -177,24 +177,20 @@ pub async fn zones(conn: &Conn, cmd: ZonesCommand) -> Result<()> {
             print_zone(&z);
         }
         ZonesCommand::Reopen { zone, closure_id } => {
-            let held = list_zones(conn)
-                .await?
-                .into_iter()
-                .find(|z| z.zone_id == zone);
-            let lifted = held.as_ref().and_then(|z| {
-                let c = z.closures.iter().find(|c| c.id == closure_id)?;
-                Some((z.slot_minutes, c.from, c.to))
-            });
             let req = pb::RemoveClosureRequest {
                 zone_id: zone,
                 closure_id,
             };
-            let z = conn.admin().await?.remove_closure(req).await?.into_inner();
-            out(format_args!("closure {closure_id} of {} lifted", z.zone_id));
-            print_zone(&z);
-            if let Some((slot, Some(from), to)) = lifted {
-                print_back(conn, &z.zone_id, slot, from, to).await?;
+            let r = conn.admin().await?.remove_closure(req).await?.into_inner();
+            if let Some(z) = &r.zone {
+                out(format_args!("closure {closure_id} of {} lifted", z.zone_id));
+                print_zone(z);
             }
+            out(format_args!(
+                "bookings that can come as booked again: {}",
+                r.can_return.len()
+            ));
+            r.can_return.iter().for_each(print_booking);
         }
         ZonesCommand::Cap {
             zone,
@@ -250,49 +246,6 @@ fn print_closure(zone: &str, c: &pb::Closure) {
         local(c.to.as_ref()),
         c.reason
     ));
-}
-
-/// The bookings still BOOKED in a lifted closure's windows: they can come as booked again.
-async fn print_back(
-    conn: &Conn,
-    zone: &str,
-    slot_minutes: u32,
-    from: prost_types::Timestamp,
-    to: Option<prost_types::Timestamp>,
-) -> Result<()> {
-    // The window holding `from` starts less than one slot before it.
-    let first = prost_types::Timestamp {
-        seconds: from.seconds - i64::from(slot_minutes) * 60 + 1,
-        nanos: 0,
-    };
-    let mut bookings = conn.bookings().await?;
-    let mut back = Vec::new();
-    let mut page_token = String::new();
-    loop {
-        let r = bookings
-            .list_bookings(pb::ListBookingsRequest {
-                page_size: 500,
-                page_token,
-                zone_id: zone.to_owned(),
-                state: pb::BookingState::Booked as i32,
-                window_from: Some(first),
-                window_to: to,
-                company_id: String::new(),
-            })
-            .await?
-            .into_inner();
-        back.extend(r.bookings);
-        if r.next_page_token.is_empty() {
-            break;
-        }
-        page_token = r.next_page_token;
-    }
-    out(format_args!(
-        "bookings that can come as booked again: {}",
-        back.len()
-    ));
-    back.iter().for_each(print_booking);
-    Ok(())
 }
 
 /// `TYPE=N` arguments as a split.

@@ -279,18 +279,24 @@ impl<S: Store> pb::admin_service_server::AdminService for Api<S> {
         }))
     }
 
-    async fn remove_closure(&self, req: Request<pb::RemoveClosureRequest>) -> Reply<pb::Zone> {
+    async fn remove_closure(
+        &self,
+        req: Request<pb::RemoveClosureRequest>,
+    ) -> Reply<pb::RemoveClosureResponse> {
         let p = self.who(&req)?;
         // The role first: a caller who may not administer learns nothing of its input.
         scope::role(&p, scope::AUTHORITY).map_err(status)?;
         let r = req.into_inner();
         let zone = cv::zone_id(&r.zone_id, "zone_id").map_err(status)?;
-        let (z, _back) = self
+        let (z, back) = self
             .app
             .remove_closure(&p, zone, r.closure_id)
             .await
             .map_err(status)?;
-        Ok(Response::new(cv::pb_zone(&z)))
+        Ok(Response::new(pb::RemoveClosureResponse {
+            zone: Some(cv::pb_zone(&z)),
+            can_return: self.bookings_reply(&back).await?,
+        }))
     }
 
     async fn set_company_cap(&self, req: Request<pb::SetCompanyCapRequest>) -> Reply<pb::Zone> {
