@@ -50,7 +50,7 @@ impl<S: Store> App<S> {
 
     /// The zones the caller may see (a zone-limited token: its own).
     pub async fn list_zones(&self, p: &Principal) -> Result<Vec<ZoneConfig>> {
-        scope::role(p, scope::ANY)?;
+        scope::role(p, scope::ZONE_READERS)?;
         let mut zones = self.store.zones().await?;
         zones.retain(|z| scope::sees_zone(p, &z.id));
         Ok(zones

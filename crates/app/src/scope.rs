@@ -11,6 +11,15 @@ use crate::{Error, Result};
 /// Every role that works with bookings and gates (not the alerts feed, which may only post
 /// alerts).
 pub const ANY: &[Role] = &[Role::Company, Role::Gate, Role::Operator, Role::Authority];
+/// Who may read the zones' configuration: everyone but the alerts feed (the security
+/// services choose the zones they watch trucks in).
+pub const ZONE_READERS: &[Role] = &[
+    Role::Company,
+    Role::Gate,
+    Role::Operator,
+    Role::Authority,
+    Role::Security,
+];
 pub const AUTHORITY: &[Role] = &[Role::Authority];
 pub const BOOKERS: &[Role] = &[Role::Company, Role::Authority];
 pub const GATES: &[Role] = &[Role::Gate, Role::Authority];

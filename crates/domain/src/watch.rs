@@ -20,6 +20,19 @@ pub enum WatchTarget {
 }
 
 impl WatchTarget {
+    /// A plate or a tag (hex), exactly one given: errors name the field `plate` or `tag`.
+    pub fn parse(plate: &str, tag: &str) -> Result<Self> {
+        match (plate.trim().is_empty(), tag.trim().is_empty()) {
+            (false, true) => Plate::parse(plate)
+                .map(WatchTarget::Plate)
+                .map_err(|e| e.in_field("plate")),
+            (true, false) => Epc::parse_hex(tag.trim())
+                .map(WatchTarget::Tag)
+                .map_err(|e| e.in_field("tag")),
+            _ => Err(Error::invalid("plate", "give exactly one of plate and tag")),
+        }
+    }
+
     /// Whether a truck read with `plate` and `epc` is this one.
     pub fn matches(&self, plate: Option<&Plate>, epc: Option<&Epc>) -> bool {
         match self {

@@ -1,8 +1,6 @@
 //! `SecurityService`: the watchlist over the application layer, and its wire conversions.
 
 use bawaba_app::{WatchListing, scope};
-use bawaba_domain::epc::Epc;
-use bawaba_domain::plate::Plate;
 use bawaba_domain::watch::{WatchAction, WatchEntry, WatchTarget};
 use bawaba_domain::{Error, Result};
 use bawaba_store::Store;
@@ -17,25 +15,12 @@ type Reply<T> = Result<Response<T>, Status>;
 
 /// The target a request names: exactly one of a plate and a tag.
 pub fn watch_target(plate: &str, tag: &str, at: &str) -> Result<WatchTarget> {
-    let field = |f: &str| {
-        if at.is_empty() {
-            f.to_owned()
-        } else {
-            format!("{at}.{f}")
+    WatchTarget::parse(plate, tag).map_err(|e| match e {
+        Error::Invalid { field, reason } if !at.is_empty() => {
+            Error::invalid(format!("{at}.{field}"), reason)
         }
-    };
-    match (plate.is_empty(), tag.is_empty()) {
-        (false, true) => Plate::parse(plate)
-            .map(WatchTarget::Plate)
-            .map_err(|e| e.in_field(field("plate"))),
-        (true, false) => Epc::parse_hex(tag)
-            .map(WatchTarget::Tag)
-            .map_err(|e| e.in_field(field("tag"))),
-        _ => Err(Error::invalid(
-            field("plate"),
-            "give exactly one of plate and tag",
-        )),
-    }
+        other => other,
+    })
 }
 
 /// An entry from the wire (`added` is the receiver's to set; a gate takes it as sent).

@@ -79,6 +79,14 @@ const AUTHORITY: &[Role] = &[Role::Authority];
 const GATES: &[Role] = &[Role::Gate, Role::Authority];
 const OPERATORS: &[Role] = &[Role::Operator, Role::Authority];
 const SECURITY: &[Role] = &[Role::Security, Role::Authority];
+/// Who may read the zones' configuration: everyone but the alerts feed.
+const ZONE_READERS: &[Role] = &[
+    Role::Company,
+    Role::Gate,
+    Role::Operator,
+    Role::Authority,
+    Role::Security,
+];
 
 /// The row of each RPC: who may call it, and what its objects are scoped by.
 fn rule(method: &str) -> Option<Rule> {
@@ -90,7 +98,8 @@ fn rule(method: &str) -> Option<Rule> {
         | "BookingService/CancelBooking"
         | "BookingService/WatchEvents" => (BOOKERS, Scope::Company),
         "SlotService/ListWindows" | "SlotService/FindSlots" => (ANY, Scope::Zone),
-        "AdminService/ListZones" | "AdminService/ListGates" => (ANY, Scope::Nothing),
+        "AdminService/ListZones" => (ZONE_READERS, Scope::Nothing),
+        "AdminService/ListGates" => (ANY, Scope::Nothing),
         "AdminService/UpsertZone"
         | "AdminService/SetCapacityTemplate"
         | "AdminService/SetCapacity"

@@ -14,7 +14,7 @@ pub const SESSION_COOKIE: &str = "bawaba_session";
 pub const LANG_COOKIE: &str = "bawaba_lang";
 
 /// The roles that may use the dashboard at all.
-pub const DASHBOARD_ROLES: &[Role] = &[Role::Authority, Role::Operator];
+pub const DASHBOARD_ROLES: &[Role] = &[Role::Authority, Role::Operator, Role::Security];
 
 /// A cookie's value from the request's `Cookie` headers.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

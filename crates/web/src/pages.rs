@@ -15,9 +15,11 @@ mod alerts;
 mod audit;
 mod closures;
 mod reports;
+mod watch;
 pub use alerts::notices;
 pub use audit::{AuditForm, audit};
 pub use closures::{CloseForm, back_notice, close_zone, closed_notice};
+pub use watch::{WatchForm, watchlist};
 
 /// Escapes text for HTML element content and quoted attribute values (`&`, `<`, `>`, `"`, `'`).
 pub fn esc(s: &str) -> std::borrow::Cow<'_, str> {
@@ -37,6 +39,16 @@ fn layout(l: Lang, title: &str, who: Option<&Principal>, toggle: &str, body: &st
                     l.t("nav.authority"),
                     l.t("nav.operator"),
                     l.t("audit"),
+                );
+            }
+            if matches!(
+                p.role,
+                bawaba_domain::access::Role::Authority | bawaba_domain::access::Role::Security
+            ) {
+                let _ = write!(
+                    n,
+                    r#"<a href="/security" id="nav-watch">{}</a>"#,
+                    l.t("nav.watch")
                 );
             }
             let _ = write!(

@@ -72,6 +72,9 @@ pub fn router<S: Store>(d: Dashboard<S>, stop: watch::Receiver<bool>) -> Router 
         .route("/authority/closures/new", get(closures::close_page::<S>))
         .route("/authority/closures", post(closures::close::<S>))
         .route("/authority/closures/lift", post(closures::lift::<S>))
+        .route("/security", get(watchlist::watch_page::<S>))
+        .route("/security/watch", post(watchlist::add::<S>))
+        .route("/security/watch/remove", post(watchlist::remove::<S>))
         .route("/assets/app.css", get(css))
         .route("/assets/app.js", get(js))
         .route("/healthz", get(healthz::<S>))
@@ -83,6 +86,7 @@ pub fn router<S: Store>(d: Dashboard<S>, stop: watch::Receiver<bool>) -> Router 
 mod alerts;
 mod audit;
 mod closures;
+mod watchlist;
 
 // ---- common --------------------------------------------------------------------------------
 
@@ -291,6 +295,7 @@ fn day<S: Store>(app: &App<S>, raw: Option<&str>) -> Result<Day, Error> {
 async fn home<S: Store>(State(app): State<App<S>>, headers: HeaderMap) -> Response {
     match auth::check(&app.0.d.app, &headers, auth::DASHBOARD_ROLES) {
         Access::Granted(p) if p.role == Role::Authority => redirect("/authority", None),
+        Access::Granted(p) if p.role == Role::Security => redirect("/security", None),
         Access::Granted(_) => redirect("/operator", None),
         Access::Anonymous => redirect("/login", None),
         Access::Refused(p) => {

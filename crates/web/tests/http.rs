@@ -770,9 +770,14 @@ enum Door {
     /// redirect, the refusal, or back to the page — here with an error, as the matrix's
     /// forms name nothing that exists (no pending alert, a bad closure, no such closure).
     AuthorityForm,
+    /// A form of the security desk (watch, unwatch): the login redirect, the refusal, back
+    /// to the desk saying what was done, or the desk saying what does not exist.
+    SecurityForm,
 }
 
 const AUTH_ONLY: &[Role] = &[Role::Authority];
+const SECURITY_DESK: &[Role] = &[Role::Security, Role::Authority];
+const ANY_DESK: &[Role] = &[Role::Operator, Role::Authority, Role::Security];
 const STAFF: &[Role] = &[Role::Operator, Role::Authority];
 const ALERTS: &[Role] = &[Role::Alerts, Role::Authority];
 
@@ -783,7 +788,9 @@ fn door(method: &str, path: &str) -> Option<Door> {
             Door::Public(StatusCode::OK)
         }
         ("POST", "/logout") => Door::Public(StatusCode::SEE_OTHER),
-        ("POST", "/login") => Door::Page(STAFF),
+        ("POST", "/login") => Door::Page(ANY_DESK),
+        ("GET", "/security") => Door::Page(SECURITY_DESK),
+        ("POST", "/security/watch" | "/security/watch/remove") => Door::SecurityForm,
         ("GET", "/") => Door::Home,
         ("GET", "/authority" | "/authority/audit") => Door::Page(AUTH_ONLY),
         ("GET", "/operator") => Door::Page(STAFF),
@@ -892,7 +899,11 @@ async fn every_route_by_every_caller_in_and_out_of_scope() {
                         req = req.header(header::CONTENT_TYPE, "application/json");
                         Body::from(r#"{"approve":false,"reason":"matrix"}"#)
                     }
-                    (Door::Resolve { form: true } | Door::AuthorityForm, _) | (_, "/login") => {
+                    (
+                        Door::Resolve { form: true } | Door::AuthorityForm | Door::SecurityForm,
+                        _,
+                    )
+                    | (_, "/login") => {
                         req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
                         Body::from(match path.as_str() {
                             "/login" => format!("token={}", t.clone().unwrap_or_default()),
@@ -903,6 +914,10 @@ async fn every_route_by_every_caller_in_and_out_of_scope() {
                                 "zone={zone}&from=2026-11-27T10%3A00&to=2026-11-27T09%3A00&reason=matrix"
                             ),
                             "/authority/closures/lift" => format!("zone={zone}&id=999"),
+                            "/security/watch" => {
+                                format!("zone={zone}&plate=60-77777&reason=matrix&action=refer")
+                            }
+                            "/security/watch/remove" => "plate=60-99999".to_owned(),
                             _ => "decision=reject&reason=matrix".to_owned(),
                         })
                     }
@@ -923,6 +938,7 @@ async fn every_route_by_every_caller_in_and_out_of_scope() {
                         None => (StatusCode::SEE_OTHER, Some("/login")),
                         Some(Role::Authority) => (StatusCode::SEE_OTHER, Some("/authority")),
                         Some(Role::Operator) => (StatusCode::SEE_OTHER, Some("/operator")),
+                        Some(Role::Security) => (StatusCode::SEE_OTHER, Some("/security")),
                         Some(_) => (StatusCode::FORBIDDEN, None),
                     },
                     Door::Page(roles) if path == "/login" => match role(who) {
@@ -955,6 +971,17 @@ async fn every_route_by_every_caller_in_and_out_of_scope() {
                         None => (StatusCode::SEE_OTHER, Some("/login")),
                         Some(_) if allowed(AUTH_ONLY) => {
                             (StatusCode::SEE_OTHER, Some("/authority?error="))
+                        }
+                        Some(_) => (StatusCode::FORBIDDEN, None),
+                    },
+                    // The matrix takes off a truck nobody watches: "does not exist".
+                    Door::SecurityForm => match role(who) {
+                        None => (StatusCode::SEE_OTHER, Some("/login")),
+                        Some(_) if allowed(SECURITY_DESK) && path.ends_with("/remove") => {
+                            (StatusCode::NOT_FOUND, None)
+                        }
+                        Some(_) if allowed(SECURITY_DESK) => {
+                            (StatusCode::SEE_OTHER, Some("/security?done="))
                         }
                         Some(_) => (StatusCode::FORBIDDEN, None),
                     },
@@ -1593,4 +1620,84 @@ async fn codes_are_words_in_both_languages() {
                 .contains(r#"<script type="application/json" id="words">"#)
         );
     }
+}
+
+/// The security services keep the watchlist from their desk, in both languages: a truck put
+/// on it for every zone is listed with the zones' names and reaches the zones' configuration
+/// (so their gates); a bad plate is refused naming the field, with what was typed kept; the
+/// truck taken off is gone. The desk is theirs and the authority's only.
+#[tokio::test]
+async fn the_security_desk_watches_and_unwatches_trucks() {
+    let b = bed().await;
+    let home = get(&b.app, "/", Some(&b.security)).await;
+    assert_eq!(home.status, StatusCode::SEE_OTHER);
+    assert_eq!(home.headers[header::LOCATION], "/security");
+    let form = |path: &str, body: &str| {
+        Request::post(path)
+            .header(header::COOKIE, format!("bawaba_session={}", b.security))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body.to_owned()))
+            .unwrap()
+    };
+    let body = "zone=&plate=60-12345&reason=stolen+truck&action=deny&until=2026-11-28T18%3A00";
+    let r = call(&b.app, form("/security/watch", body)).await;
+    assert_eq!(r.headers[header::LOCATION], "/security?done=added");
+    for z in ["act", "siz"] {
+        let cfg = b.store.zone(ZoneId::parse(z).unwrap()).await.unwrap();
+        let w = &cfg.watch[0];
+        assert_eq!(w.target.to_string(), "plate:6012345", "{z}");
+        assert_eq!(w.action, bawaba_domain::watch::WatchAction::Deny);
+        assert_eq!(
+            w.until.unwrap().to_rfc3339(),
+            "2026-11-28T15:00:00+00:00",
+            "Amman time"
+        );
+    }
+    for (lang, title, zone, deny) in [
+        ("en", "Security watchlist", "ACT", "denied"),
+        ("ar", "قائمة المراقبة الأمنية", "محطة الحاويات", "رُفض"),
+    ] {
+        let page = get(
+            &b.app,
+            &format!("/security?done=added&lang={lang}"),
+            Some(&b.security),
+        )
+        .await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(
+            page.body.contains(title) && page.body.contains(r#"id="done""#),
+            "{lang}"
+        );
+        assert!(
+            page.body.contains(r#"<bdi dir="ltr">6012345</bdi>"#),
+            "{lang}"
+        );
+        assert!(
+            page.body.contains(zone) && page.body.contains(deny),
+            "{lang}"
+        );
+        assert!(page.body.contains(r#"id="nav-watch""#), "{lang}");
+    }
+    // A bad plate: 400 naming it, the reason typed kept, nothing added.
+    let r = call(
+        &b.app,
+        form(
+            "/security/watch",
+            "zone=act&plate=%3F%3F&reason=kept+reason",
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("plate") && r.body.contains(r#"value="kept reason""#));
+    let act = b.store.zone(ZoneId::parse("act").unwrap()).await.unwrap();
+    assert_eq!(act.watch.len(), 1);
+    let r = call(&b.app, form("/security/watch/remove", "plate=6012345")).await;
+    assert_eq!(r.headers[header::LOCATION], "/security?done=removed");
+    let page = get(&b.app, "/security", Some(&b.security)).await;
+    assert!(page.body.contains(r#"id="watch-empty""#));
+    let act = b.store.zone(ZoneId::parse("act").unwrap()).await.unwrap();
+    assert!(act.watch.is_empty());
+    // Operators and companies have no desk here.
+    let op = get(&b.app, "/security", Some(&b.operator_act)).await;
+    assert_eq!(op.status, StatusCode::FORBIDDEN);
 }
