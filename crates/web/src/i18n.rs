@@ -113,6 +113,64 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("nav.authority", "Authority", "السلطة"),
     ("nav.operator", "Referrals", "الإحالات"),
     ("nav.watch", "Watchlist", "قائمة المراقبة"),
+    ("nav.capacity", "Capacity", "السعة"),
+    (
+        "capacity.title",
+        "Capacity and company caps",
+        "السعة وحصص الشركات",
+    ),
+    ("capacity.show", "Show", "عرض"),
+    (
+        "capacity.overrides",
+        "One-off capacities (a date or hours: Eid, an inspection campaign)",
+        "سعات استثنائية (يوم أو ساعات: العيد، حملة تفتيش)",
+    ),
+    ("capacity.none", "None.", "لا شيء."),
+    ("capacity.when", "Windows starting", "الفترات التي تبدأ"),
+    ("capacity.places", "Places per window", "الأماكن في كل فترة"),
+    ("capacity.remove", "Remove", "إزالة"),
+    ("capacity.set", "Set", "تعيين"),
+    (
+        "capacity.confirm",
+        "apply anyway (the bookings are kept)",
+        "طبّق على أي حال (تبقى الحجوزات)",
+    ),
+    (
+        "capacity.done.override",
+        "The one-off capacity is set: the zone's gates and booking follow it.",
+        "عُيّنت السعة الاستثنائية: تتبعها بوابات المنطقة والحجز.",
+    ),
+    (
+        "capacity.done.removed",
+        "The one-off capacity is removed: its windows follow the weekly template again.",
+        "أُزيلت السعة الاستثنائية: تعود فتراتها إلى الجدول الأسبوعي.",
+    ),
+    (
+        "capacity.done.cap",
+        "The company's cap is changed.",
+        "تغيّرت حصة الشركة.",
+    ),
+    ("caps.title", "Company caps", "حصص الشركات"),
+    (
+        "caps.rule",
+        "The zone's rule: a company holds at most this share of a window:",
+        "قاعدة المنطقة: لا تحجز الشركة أكثر من هذه النسبة من الفترة:",
+    ),
+    (
+        "caps.percent",
+        "Share of a window (%)",
+        "النسبة من الفترة (٪)",
+    ),
+    (
+        "caps.clear",
+        "Back to the zone's rule",
+        "العودة إلى قاعدة المنطقة",
+    ),
+    (
+        "caps.hint",
+        "empty: back to the zone's rule",
+        "فارغ: العودة إلى قاعدة المنطقة",
+    ),
     ("watch.title", "Security watchlist", "قائمة المراقبة الأمنية"),
     ("watch.add", "Watch a truck", "مراقبة شاحنة"),
     ("watch.every_zone", "every zone", "كل المناطق"),
@@ -522,6 +580,8 @@ mod tests {
             include_str!("pages/closures.rs"),
             include_str!("pages/reports.rs"),
             include_str!("pages/watch.rs"),
+            include_str!("pages/capacity.rs"),
+            include_str!("routes/capacity.rs"),
             include_str!("routes/watchlist.rs"),
         ]
         .concat();

@@ -13,11 +13,13 @@ use crate::report::{Overview, ReferralView};
 
 mod alerts;
 mod audit;
+mod capacity;
 mod closures;
 mod reports;
 mod watch;
 pub use alerts::notices;
 pub use audit::{AuditForm, audit};
+pub use capacity::{CapacityNotes, OverrideForm, capacity};
 pub use closures::{CloseForm, back_notice, close_zone, closed_notice};
 pub use watch::{WatchForm, watchlist};
 
@@ -35,10 +37,11 @@ fn layout(l: Lang, title: &str, who: Option<&Principal>, toggle: &str, body: &st
             if p.role == bawaba_domain::access::Role::Authority {
                 let _ = write!(
                     n,
-                    r#"<a href="/authority">{}</a><a href="/operator">{}</a><a href="/authority/audit" id="nav-audit">{}</a>"#,
+                    r#"<a href="/authority">{}</a><a href="/operator">{}</a><a href="/authority/audit" id="nav-audit">{}</a><a href="/authority/capacity" id="nav-capacity">{}</a>"#,
                     l.t("nav.authority"),
                     l.t("nav.operator"),
                     l.t("audit"),
+                    l.t("nav.capacity"),
                 );
             }
             if matches!(

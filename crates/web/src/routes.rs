@@ -72,6 +72,16 @@ pub fn router<S: Store>(d: Dashboard<S>, stop: watch::Receiver<bool>) -> Router 
         .route("/authority/closures/new", get(closures::close_page::<S>))
         .route("/authority/closures", post(closures::close::<S>))
         .route("/authority/closures/lift", post(closures::lift::<S>))
+        .route("/authority/capacity", get(capacity::capacity_page::<S>))
+        .route(
+            "/authority/capacity/override",
+            post(capacity::set_override::<S>),
+        )
+        .route(
+            "/authority/capacity/remove",
+            post(capacity::remove_override::<S>),
+        )
+        .route("/authority/capacity/cap", post(capacity::set_cap::<S>))
         .route("/security", get(watchlist::watch_page::<S>))
         .route("/security/watch", post(watchlist::add::<S>))
         .route("/security/watch/remove", post(watchlist::remove::<S>))
@@ -85,6 +95,7 @@ pub fn router<S: Store>(d: Dashboard<S>, stop: watch::Receiver<bool>) -> Router 
 
 mod alerts;
 mod audit;
+mod capacity;
 mod closures;
 mod watchlist;
 

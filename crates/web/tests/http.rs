@@ -773,6 +773,9 @@ enum Door {
     /// A form of the security desk (watch, unwatch): the login redirect, the refusal, back
     /// to the desk saying what was done, or the desk saying what does not exist.
     SecurityForm,
+    /// A form of the capacity page: the login redirect, the refusal, or the page again with
+    /// the matrix's bad input named (400) or what does not exist (404).
+    CapacityForm,
 }
 
 const AUTH_ONLY: &[Role] = &[Role::Authority];
@@ -790,6 +793,13 @@ fn door(method: &str, path: &str) -> Option<Door> {
         ("POST", "/logout") => Door::Public(StatusCode::SEE_OTHER),
         ("POST", "/login") => Door::Page(ANY_DESK),
         ("GET", "/security") => Door::Page(SECURITY_DESK),
+        ("GET", "/authority/capacity") => Door::Page(AUTH_ONLY),
+        (
+            "POST",
+            "/authority/capacity/override"
+            | "/authority/capacity/remove"
+            | "/authority/capacity/cap",
+        ) => Door::CapacityForm,
         ("POST", "/security/watch" | "/security/watch/remove") => Door::SecurityForm,
         ("GET", "/") => Door::Home,
         ("GET", "/authority" | "/authority/audit") => Door::Page(AUTH_ONLY),
@@ -900,7 +910,10 @@ async fn every_route_by_every_caller_in_and_out_of_scope() {
                         Body::from(r#"{"approve":false,"reason":"matrix"}"#)
                     }
                     (
-                        Door::Resolve { form: true } | Door::AuthorityForm | Door::SecurityForm,
+                        Door::Resolve { form: true }
+                        | Door::AuthorityForm
+                        | Door::SecurityForm
+                        | Door::CapacityForm,
                         _,
                     )
                     | (_, "/login") => {
@@ -918,6 +931,13 @@ async fn every_route_by_every_caller_in_and_out_of_scope() {
                                 format!("zone={zone}&plate=60-77777&reason=matrix&action=refer")
                             }
                             "/security/watch/remove" => "plate=60-99999".to_owned(),
+                            "/authority/capacity/override" => format!(
+                                "zone={zone}&from=2026-11-27T10%3A00&to=2026-11-27T09%3A00&capacity=5&reason=matrix"
+                            ),
+                            "/authority/capacity/remove" => format!("zone={zone}&id=999"),
+                            "/authority/capacity/cap" => {
+                                format!("zone={zone}&company=acme&percent=500")
+                            }
                             _ => "decision=reject&reason=matrix".to_owned(),
                         })
                     }
@@ -972,6 +992,14 @@ async fn every_route_by_every_caller_in_and_out_of_scope() {
                         Some(_) if allowed(AUTH_ONLY) => {
                             (StatusCode::SEE_OTHER, Some("/authority?error="))
                         }
+                        Some(_) => (StatusCode::FORBIDDEN, None),
+                    },
+                    Door::CapacityForm => match role(who) {
+                        None => (StatusCode::SEE_OTHER, Some("/login")),
+                        Some(_) if allowed(AUTH_ONLY) && path.ends_with("/remove") => {
+                            (StatusCode::NOT_FOUND, None)
+                        }
+                        Some(_) if allowed(AUTH_ONLY) => (StatusCode::BAD_REQUEST, None),
                         Some(_) => (StatusCode::FORBIDDEN, None),
                     },
                     // The matrix takes off a truck nobody watches: "does not exist".
@@ -1700,4 +1728,121 @@ async fn the_security_desk_watches_and_unwatches_trucks() {
     // Operators and companies have no desk here.
     let op = get(&b.app, "/security", Some(&b.operator_act)).await;
     assert_eq!(op.status, StatusCode::FORBIDDEN);
+}
+
+/// The authority sets a one-off capacity from its page (in Amman time): one that would leave a
+/// booked window over its new capacity names it and changes nothing until confirmed; then it
+/// is listed and removed again; a company's own cap is set and cleared. Both languages.
+#[tokio::test]
+async fn the_authority_sets_one_off_capacities_and_caps_from_its_page() {
+    let b = bed().await;
+    let booked = book_act(&b, "cap-1", "60-31313").await;
+    let form = |path: &str, body: String| {
+        Request::post(path)
+            .header(header::COOKIE, format!("bawaba_session={}", b.authority))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let local = |t: DateTime<Utc>| {
+        t.with_timezone(&chrono::FixedOffset::east_opt(3 * 3600).unwrap())
+            .format("%Y-%m-%dT%H:%M")
+            .to_string()
+    };
+    let w = booked.stops[0].window_start;
+    let fields = format!(
+        "zone=act&from={}&to={}&capacity=0&reason=inspection+campaign",
+        local(w),
+        local(w + TimeDelta::hours(2))
+    );
+    // Booked 1 of a new 0: named, nothing changed, the confirmation offered with the fields.
+    let r = call(&b.app, form("/authority/capacity/override", fields.clone())).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(r.body.contains("1 booked of 0") && r.body.contains(r#"id="confirm""#));
+    assert!(r.body.contains(r#"value="inspection campaign""#));
+    let act = b.store.zone(ZoneId::parse("act").unwrap()).await.unwrap();
+    assert!(act.overrides.is_empty());
+    let r = call(
+        &b.app,
+        form(
+            "/authority/capacity/override",
+            format!("{fields}&confirm=true"),
+        ),
+    )
+    .await;
+    assert_eq!(
+        r.headers[header::LOCATION],
+        "/authority/capacity?zone=act&done=override"
+    );
+    let act = b.store.zone(ZoneId::parse("act").unwrap()).await.unwrap();
+    assert_eq!((act.overrides.len(), act.capacity(w).total), (1, 0));
+    for (lang, words) in [("en", "Places per window"), ("ar", "الأماكن في كل فترة")]
+    {
+        let uri = format!("/authority/capacity?zone=act&done=override&lang={lang}");
+        let page = get(&b.app, &uri, Some(&b.authority)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(
+            page.body.contains(words) && page.body.contains(r#"id="done""#),
+            "{lang}"
+        );
+        assert!(
+            page.body.contains("inspection campaign")
+                && page.body.contains(r#"id="remove-override-1""#)
+        );
+    }
+    let r = call(
+        &b.app,
+        form("/authority/capacity/remove", "zone=act&id=1".into()),
+    )
+    .await;
+    assert_eq!(
+        r.headers[header::LOCATION],
+        "/authority/capacity?zone=act&done=removed"
+    );
+    let act = b.store.zone(ZoneId::parse("act").unwrap()).await.unwrap();
+    assert_eq!(act.capacity(w).total, 10);
+    // A company's own cap, set then cleared; a bad percent is named.
+    let r = call(
+        &b.app,
+        form(
+            "/authority/capacity/cap",
+            "zone=act&company=acme&percent=30".into(),
+        ),
+    )
+    .await;
+    assert_eq!(
+        r.headers[header::LOCATION],
+        "/authority/capacity?zone=act&done=cap"
+    );
+    let act = b.store.zone(ZoneId::parse("act").unwrap()).await.unwrap();
+    assert_eq!(
+        act.company_caps.get(&CompanyId::parse("acme").unwrap()),
+        Some(&30)
+    );
+    let page = get(&b.app, "/authority/capacity?zone=act", Some(&b.authority)).await;
+    assert!(page.body.contains(r#"id="clear-cap-acme""#));
+    let r = call(
+        &b.app,
+        form(
+            "/authority/capacity/cap",
+            "zone=act&company=acme&percent=0".into(),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("percent"));
+    let r = call(
+        &b.app,
+        form(
+            "/authority/capacity/cap",
+            "zone=act&company=acme&percent=".into(),
+        ),
+    )
+    .await;
+    assert_eq!(
+        r.headers[header::LOCATION],
+        "/authority/capacity?zone=act&done=cap"
+    );
+    let act = b.store.zone(ZoneId::parse("act").unwrap()).await.unwrap();
+    assert!(act.company_caps.is_empty());
 }
