@@ -1899,6 +1899,7 @@ impl Engine {
             .collect();
         let mut moved = 0;
         let mut cancelled = 0;
+        self.tally(zi).closure_hit += affected.len() as u64;
         for b in affected {
             let Some(&truck) = by_booking.get(&b.booking_id) else {
                 tracing::warn!(booking = %b.booking_id, "closure affects a booking no simulated truck holds");
@@ -1909,9 +1910,18 @@ impl Engine {
             }
             let single = self.world.trucks[truck].stops.len() == 1
                 && self.world.trucks[truck].stops[0].zone == zi;
+            let before = self.trucks[truck].windows.first().copied().flatten();
             if single && self.move_to(now, truck, to, |w| w >= to).await {
                 moved += 1;
-                self.tally(zi).moved += 1;
+                let after = self.trucks[truck].windows.first().copied().flatten();
+                let delay = match (before, after) {
+                    (Some(b), Some(a)) => (a - b).num_minutes().max(0).unsigned_abs(),
+                    _ => 0,
+                };
+                let t = self.tally(zi);
+                t.moved += 1;
+                t.closure_moved += 1;
+                t.closure_delay_minutes += delay;
                 continue;
             }
             let c = self.world.trucks[truck].company;
@@ -1927,7 +1937,9 @@ impl Engine {
             }
             if r.is_ok() {
                 cancelled += 1;
-                self.tally(zi).cancelled += 1;
+                let t = self.tally(zi);
+                t.cancelled += 1;
+                t.closure_cancelled += 1;
                 self.trucks[truck].cancelled = true;
                 self.trucks[truck].generation += 1;
             }

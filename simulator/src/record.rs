@@ -119,6 +119,41 @@ pub struct BookingTally {
     pub rebooked: u64,
     pub moved: u64,
     pub cancelled: u64,
+    /// Bookings a closure of the zone hit (of those, `closure_moved` moved after it and
+    /// `closure_cancelled` cancelled; counted in `moved` and `cancelled` too).
+    #[serde(default)]
+    pub closure_hit: u64,
+    #[serde(default)]
+    pub closure_moved: u64,
+    #[serde(default)]
+    pub closure_cancelled: u64,
+    /// The extra waiting the moves after a closure put on the trucks: the sum, over the moved
+    /// bookings, of new window start minus old, in minutes.
+    #[serde(default)]
+    pub closure_delay_minutes: u64,
+}
+
+impl BookingTally {
+    /// What closures did to the bookings they hit, in words (none when they hit none).
+    pub fn closure_effect(&self) -> Option<String> {
+        if self.closure_hit == 0 {
+            return None;
+        }
+        let mean = self
+            .closure_delay_minutes
+            .checked_div(self.closure_moved)
+            .map_or_else(String::new, |m| format!(", {m} min per moved truck"));
+        Some(format!(
+            "closures hit {} bookings: {} moved after the closure, {} cancelled, {} kept; \
+             extra waiting {:.1} h in all{mean}",
+            self.closure_hit,
+            self.closure_moved,
+            self.closure_cancelled,
+            self.closure_hit
+                .saturating_sub(self.closure_moved + self.closure_cancelled),
+            self.closure_delay_minutes as f64 / 60.0,
+        ))
+    }
 }
 
 /// One truck of the day: the simulator's ground truth about it.

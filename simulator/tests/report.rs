@@ -148,6 +148,10 @@ fn run_record() -> RunRecord {
             rebooked: 2,
             moved: 1,
             cancelled: 1,
+            closure_hit: 3,
+            closure_moved: 1,
+            closure_cancelled: 1,
+            closure_delay_minutes: 90,
         },
     );
     bookings.insert(
@@ -158,6 +162,7 @@ fn run_record() -> RunRecord {
             rebooked: 0,
             moved: 0,
             cancelled: 2,
+            ..BookingTally::default()
         },
     );
     let mut no_shows = BTreeMap::new();
@@ -302,9 +307,19 @@ fn kpis_of_a_known_run() {
             refused: 3,
             rebooked: 2,
             moved: 1,
-            cancelled: 3
+            cancelled: 3,
+            closure_hit: 3,
+            closure_moved: 1,
+            closure_cancelled: 1,
+            closure_delay_minutes: 90,
         }
     );
+    // The closure's effect, in both reports.
+    let effect = "closures hit 3 bookings: 1 moved after the closure, 1 cancelled, 1 kept; \
+                  extra waiting 1.5 h in all, 90 min per moved truck";
+    assert_eq!(t.bookings.closure_effect().as_deref(), Some(effect));
+    assert!(r.to_string().contains(&format!("Closures: {effect}")));
+    assert!(r.to_html().unwrap().contains("id=closure-effect"));
 
     // Passages.
     assert_eq!(t.passages.total, 6);

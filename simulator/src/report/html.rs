@@ -358,6 +358,13 @@ pub fn page(r: &Report) -> Result<String, ReportError> {
         "<p>Exits without an entry before them: {}. Lane services that arrived outside the simulated span: {}.</p>",
         t.unmatched_exits, t.outside_span
     );
+    if let Some(effect) = t.bookings.closure_effect() {
+        let _ = write!(
+            h,
+            "<p id=closure-effect>The closure's effect: {}.</p>",
+            esc(&effect)
+        );
+    }
 
     // Gates.
     h.push_str(

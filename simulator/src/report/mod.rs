@@ -901,6 +901,10 @@ impl Report {
             bookings.rebooked += t.rebooked;
             bookings.moved += t.moved;
             bookings.cancelled += t.cancelled;
+            bookings.closure_hit += t.closure_hit;
+            bookings.closure_moved += t.closure_moved;
+            bookings.closure_cancelled += t.closure_cancelled;
+            bookings.closure_delay_minutes += t.closure_delay_minutes;
         }
         let entries = run.services.iter().filter(|s| passed_in(s)).count() as u64;
         let capacity: u64 = hourly.iter().map(|h| h.capacity).sum();

@@ -100,6 +100,9 @@ impl fmt::Display for Report {
             b.moved,
             b.cancelled
         )?;
+        if let Some(effect) = b.closure_effect() {
+            writeln!(f, "Closures: {effect}")?;
+        }
         let verdicts: Vec<String> = t
             .passages
             .by_verdict
