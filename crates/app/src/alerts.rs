@@ -45,6 +45,9 @@ pub struct ZoneEffect {
     pub hit: usize,
     /// Those of them moved to windows after the closure.
     pub rebooked: usize,
+    /// Bookings an update that shortened the closure, or a cancellation that lifted it, freed:
+    /// they can come as booked.
+    pub can_return: usize,
     /// The zone had taken this very alert before: nothing changed.
     pub repeated: bool,
 }
@@ -241,6 +244,7 @@ fn zone_effect(zone: ZoneId, a: AlertDone) -> ZoneEffect {
         closure: a.closure,
         hit: a.hit.len(),
         rebooked: a.rebooked.len(),
+        can_return: a.can_return.len(),
         repeated: a.repeated,
     }
 }
@@ -251,6 +255,6 @@ fn log_report(report: &AlertReport, p: &Principal) {
             .closure
             .as_ref()
             .map_or((None, None), |c| (Some(c.from), Some(c.to)));
-        tracing::warn!(alert = %report.key, zone = %z.zone, effect = z.effect.as_str(), ?from, ?to, hit = z.hit, rebooked = z.rebooked, by = %p.label, "alert taken");
+        tracing::warn!(alert = %report.key, zone = %z.zone, effect = z.effect.as_str(), ?from, ?to, hit = z.hit, rebooked = z.rebooked, can_return = z.can_return, by = %p.label, "alert taken");
     }
 }

@@ -1464,4 +1464,4 @@ mod tests;
 mod watch;
 
 pub use admin::{AdminChange, Administered};
-pub use alerts::AlertDone;
+pub use alerts::{AlertDone, referenced_closure};

@@ -31,7 +31,7 @@ use bawaba_domain::event::EventPage;
 use bawaba_domain::ids::{BookingId, CompanyId, GateId, PassageId, ZoneId};
 use bawaba_domain::ledger::{
     Actor, AdminChange, Administered, Booking, BookingFilter, ChangeEntry, Gate, IdempotencyRecord,
-    Ledger, NewBooking, Records, Stop, Touched, WindowUsage, WindowView,
+    Ledger, NewBooking, Records, Stop, Touched, WindowUsage, WindowView, referenced_closure,
 };
 use bawaba_domain::passage::{Passage, Referral, Resolution};
 use bawaba_domain::plate::Plate;
@@ -794,9 +794,17 @@ impl Store for PgStore {
                 self.close_zone(zone, span, now, edit).await
             }
             AdminChange::ApplyAlert { zone, order } => {
-                let span = |_: &ZoneConfig| {
-                    let c = order.close.as_ref()?;
-                    Some((c.from, c.to, order.policy))
+                // The closure it calls for, and the one it changes or lifts (the bookings that
+                // one frees are named too).
+                let span = |z: &ZoneConfig| {
+                    let new = order.close.as_ref().map(|c| (c.from, c.to));
+                    let old = referenced_closure(z, &order.references).map(|c| (c.from, c.to));
+                    let (from, to) = match (new, old) {
+                        (Some(n), Some(o)) => (n.0.min(o.0), n.1.max(o.1)),
+                        (Some(one), None) | (None, Some(one)) => one,
+                        (None, None) => return None,
+                    };
+                    Some((from, to, order.policy))
                 };
                 self.close_zone(zone, span, now, edit).await
             }

@@ -907,7 +907,15 @@ pub async fn alerts_close_once_and_are_remembered<B: Backend>(b: &B) {
     let lifted = s
         .administer(apply(order("jmd,2", &["jmd,1"], false)), feed, now())
         .await;
-    assert!(matches!(lifted, Ok(Administered::Alert(ref a)) if a.effect == AlertEffect::Lifted));
+    let Ok(Administered::Alert(lifted)) = lifted else {
+        panic!("{lifted:?}")
+    };
+    assert_eq!(lifted.effect, AlertEffect::Lifted);
+    assert_eq!(
+        ids(&lifted.can_return),
+        expected,
+        "the bookings it freed can come as booked"
+    );
     assert!(s.zone(act()).await.unwrap().closures.is_empty());
     let by_feed = AuditFilter {
         actor: Some("early-warning".into()),

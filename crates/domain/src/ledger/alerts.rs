@@ -21,6 +21,9 @@ pub struct AlertDone {
     pub hit: Vec<Booking>,
     /// Those of them the closure moved to windows after it (the zone's policy: rebook).
     pub rebooked: Vec<BookingId>,
+    /// The bookings an update that shortened the closure, or a cancellation that lifted it,
+    /// freed: still BOOKED in windows it closed and no longer closed: they can come as booked.
+    pub can_return: Vec<Booking>,
     /// The zone had already taken this alert: nothing changed.
     pub repeated: bool,
 }
@@ -55,6 +58,7 @@ impl Ledger {
             check_closure(c)?;
         }
         let earlier = earlier(cfg, &order.references);
+        let before = referenced_closure(cfg, &order.references).cloned();
         let mut out = (AlertEffect::Nothing, None);
         let mut touched = self.edit_zone(zone, |z| {
             out = alert_edit(z, &order, earlier);
@@ -70,8 +74,30 @@ impl Ledger {
         })?;
         let (effect, closure) = out;
         let done = AlertDone::new(&order.key, effect, closure);
-        let done = self.act(zone, done, order.policy, now, &mut touched)?;
+        let mut done = self.act(zone, done, order.policy, now, &mut touched)?;
+        if let Some(old) = before.filter(|_| done.effect != AlertEffect::Nothing) {
+            done.can_return = self.freed(zone, &old)?;
+        }
         Ok((touched, done))
+    }
+
+    /// The bookings still BOOKED in windows of `zone` that closure `old` closed and that no
+    /// closure of the zone closes now.
+    fn freed(&self, zone: &ZoneId, old: &Closure) -> Result<Vec<Booking>> {
+        let z = self.zone(zone)?;
+        let open = |b: &&Booking| {
+            b.stops
+                .iter()
+                .filter(|s| s.zone == *zone)
+                .all(|s| z.closure_at(s.window_start).is_none())
+        };
+        Ok(self
+            .bookings_hit_by(zone, old.from, old.to)?
+            .into_iter()
+            .filter_map(|id| self.booking(id))
+            .filter(open)
+            .cloned()
+            .collect())
     }
 
     /// The authority confirms (`true`) or dismisses a closure an alert left pending.
@@ -152,6 +178,7 @@ impl AlertDone {
             closure,
             hit: Vec::new(),
             rebooked: Vec::new(),
+            can_return: Vec::new(),
             repeated: false,
         }
     }
@@ -188,6 +215,15 @@ fn check_closure(c: &AlertClosure) -> Result<()> {
         return Err(Error::invalid("headline", "the alert has no headline"));
     }
     Ok(())
+}
+
+/// The closure still in force that the newest of the referenced alerts made, if any: what an
+/// update changes or a cancellation lifts.
+pub fn referenced_closure<'z>(z: &'z ZoneConfig, references: &[String]) -> Option<&'z Closure> {
+    match earlier(z, references) {
+        Earlier::Closure(id) => z.closures.iter().find(|c| c.id == id),
+        _ => None,
+    }
 }
 
 /// What the newest of the referenced alerts left in the zone: a closure still in force, or a

@@ -187,6 +187,23 @@ fn a_zone_that_confirms_holds_the_closure_until_the_authority_decides() {
     assert_eq!(closures(&l), vec![(1, hours(4), hours(8))]);
 }
 
+/// An update that shortens the closure names the bookings it frees; so does a cancellation
+/// that lifts it (none here: the shortened closure no longer covers the booking).
+#[test]
+fn a_shortened_or_lifted_alert_closure_names_what_can_return() {
+    let mut l = ledger();
+    let (done, _) = apply(&mut l, order("nfews/1", &[], Some((4, 8))), 1);
+    assert_eq!((done.hit.len(), done.can_return.len()), (1, 0));
+    let booked = done.hit[0].id;
+    let (done, _) = apply(&mut l, order("nfews/2", &["nfews/1"], Some((4, 5))), 2);
+    assert_eq!(done.effect, AlertEffect::Changed);
+    let freed: Vec<_> = done.can_return.iter().map(|b| b.id).collect();
+    assert_eq!(freed, vec![booked], "its window 5:00-6:00 is open again");
+    let (done, _) = apply(&mut l, order("nfews/3", &["nfews/2"], None), 3);
+    assert_eq!(done.effect, AlertEffect::Lifted);
+    assert!(done.can_return.is_empty());
+}
+
 /// A zone whose closures cancel: the alert's closure cancels the booking it hits, naming it.
 #[test]
 fn an_alert_closure_does_the_zones_policy_to_what_it_hits() {

@@ -103,6 +103,7 @@ fn effect_json(z: &ZoneEffect) -> Value {
         "closure": z.closure.as_ref().map(closure_json),
         "bookings_hit": z.hit,
         "bookings_rebooked": z.rebooked,
+        "bookings_can_return": z.can_return,
         "repeated": z.repeated,
     })
 }
