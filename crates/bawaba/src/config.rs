@@ -339,7 +339,7 @@ mod tests {
         let ids: Vec<_> = c.zones.iter().map(|z| z.id.as_str()).collect();
         assert_eq!(ids, ["act", "main-port", "siz", "aiie"]);
         let act = &c.zones[0];
-        assert_eq!(act.name_in(true), "محطة حاويات العقبة");
+        assert_eq!(act.name_ar, "محطة حاويات العقبة");
         assert!(
             c.zones.iter().all(|z| !z.name_ar.is_empty()),
             "every zone named in Arabic"

@@ -494,15 +494,6 @@ impl ZoneConfig {
         }
     }
 
-    /// The zone's name in `arabic` or English (the English where no Arabic one is given).
-    pub fn name_in(&self, arabic: bool) -> &str {
-        if arabic && !self.name_ar.trim().is_empty() {
-            &self.name_ar
-        } else {
-            &self.name
-        }
-    }
-
     pub fn validate(&self) -> Result<()> {
         if self.name.trim().is_empty() || self.name.len() > 200 {
             return Err(Error::invalid("zone.name", "must be 1 to 200 bytes"));

@@ -1802,14 +1802,11 @@ async fn the_authority_sets_one_off_capacities_and_caps_from_its_page() {
     let act = b.store.zone(ZoneId::parse("act").unwrap()).await.unwrap();
     assert_eq!(act.capacity(w).total, 10);
     // A company's own cap, set then cleared; a bad percent is named.
-    let r = call(
-        &b.app,
-        form(
-            "/authority/capacity/cap",
-            "zone=act&company=acme&percent=30".into(),
-        ),
-    )
-    .await;
+    let cap = async |percent: &str| {
+        let body = format!("zone=act&company=acme&percent={percent}");
+        call(&b.app, form("/authority/capacity/cap", body)).await
+    };
+    let r = cap("30").await;
     assert_eq!(
         r.headers[header::LOCATION],
         "/authority/capacity?zone=act&done=cap"
@@ -1821,24 +1818,10 @@ async fn the_authority_sets_one_off_capacities_and_caps_from_its_page() {
     );
     let page = get(&b.app, "/authority/capacity?zone=act", Some(&b.authority)).await;
     assert!(page.body.contains(r#"id="clear-cap-acme""#));
-    let r = call(
-        &b.app,
-        form(
-            "/authority/capacity/cap",
-            "zone=act&company=acme&percent=0".into(),
-        ),
-    )
-    .await;
+    let r = cap("0").await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.body.contains("percent"));
-    let r = call(
-        &b.app,
-        form(
-            "/authority/capacity/cap",
-            "zone=act&company=acme&percent=".into(),
-        ),
-    )
-    .await;
+    let r = cap("").await;
     assert_eq!(
         r.headers[header::LOCATION],
         "/authority/capacity?zone=act&done=cap"

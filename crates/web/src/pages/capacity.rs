@@ -85,19 +85,12 @@ fn overrides_card(l: Lang, z: &ZoneConfig, f: &OverrideForm, confirmable: bool) 
             remove = l.t("capacity.remove"),
         );
     }
-    let list = if rows.is_empty() {
-        format!(
-            r#"<p class="muted" id="no-overrides">{}</p>"#,
-            l.t("capacity.none")
-        )
-    } else {
-        format!(
-            r#"<div class="scroll"><table id="overrides"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th></th></tr></thead><tbody>{rows}</tbody></table></div>"#,
-            l.t("capacity.when"),
-            l.t("capacity.places"),
-            l.t("closure.reason"),
-        )
-    };
+    let heads = [
+        l.t("capacity.when"),
+        l.t("capacity.places"),
+        l.t("closure.reason"),
+    ];
+    let list = table_or_none(l, "overrides", &heads, &rows);
     // After a refusal for booked windows, the same change can be confirmed.
     let confirm = if confirmable {
         format!(
@@ -134,18 +127,7 @@ fn caps_card(l: Lang, z: &ZoneConfig) -> String {
             clear = l.t("caps.clear"),
         );
     }
-    let list = if rows.is_empty() {
-        format!(
-            r#"<p class="muted" id="no-caps">{}</p>"#,
-            l.t("capacity.none")
-        )
-    } else {
-        format!(
-            r#"<div class="scroll"><table id="caps"><thead><tr><th>{}</th><th>{}</th><th></th></tr></thead><tbody>{rows}</tbody></table></div>"#,
-            l.t("company"),
-            l.t("caps.percent"),
-        )
-    };
+    let list = table_or_none(l, "caps", &[l.t("company"), l.t("caps.percent")], &rows);
     format!(
         r#"<section class="card" id="company-caps"><h2>{title}</h2><p>{rule} <strong id="zone-rule">{rule_pct}%</strong></p>{list}<form method="post" action="/authority/capacity/cap" class="closeform" id="cap-form"><input type="hidden" name="zone" value="{zone}"><label for="company">{company}</label> <input id="company" name="company" dir="ltr" required> <label for="percent">{percent}</label> <input type="number" min="1" max="100" id="percent" name="percent"> <button type="submit" id="set-cap">{set}</button> <span class="muted">{hint}</span></form></section>"#,
         title = l.t("caps.title"),
@@ -155,5 +137,20 @@ fn caps_card(l: Lang, z: &ZoneConfig) -> String {
         percent = l.t("caps.percent"),
         set = l.t("capacity.set"),
         hint = l.t("caps.hint"),
+    )
+}
+
+/// A table `id` of `rows` under `heads` (and a last column of buttons), or "None." when there
+/// are no rows (`no-{id}`).
+fn table_or_none(l: Lang, id: &str, heads: &[&str], rows: &str) -> String {
+    if rows.is_empty() {
+        return format!(
+            r#"<p class="muted" id="no-{id}">{}</p>"#,
+            l.t("capacity.none")
+        );
+    }
+    let heads: String = heads.iter().map(|h| format!("<th>{h}</th>")).collect();
+    format!(
+        r#"<div class="scroll"><table id="{id}"><thead><tr>{heads}<th></th></tr></thead><tbody>{rows}</tbody></table></div>"#
     )
 }

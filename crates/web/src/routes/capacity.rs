@@ -154,23 +154,20 @@ pub(super) async fn set_override<S: Store>(
         Ok((zone, change)) => app.0.d.app.set_capacity(&p, zone, change, confirm).await,
         Err(e) => Err(e.into()),
     };
-    match set {
-        Ok(z) => back(z.id.as_str(), "override"),
-        Err(e) => {
-            let shown = Shown {
-                zone: f.zone.clone(),
-                form: OverrideForm {
-                    from: f.from,
-                    to: f.to,
-                    capacity: f.capacity,
-                    reason: f.reason,
-                },
-                done: None,
-                error: Some(Error::App(e)),
-            };
-            render(&app, &p, l, cookie, shown).await
-        }
-    }
+    let form = OverrideForm {
+        from: f.from,
+        to: f.to,
+        capacity: f.capacity,
+        reason: f.reason,
+    };
+    respond(
+        &app,
+        (&p, l, cookie),
+        (&f.zone, form),
+        set.map(drop),
+        "override",
+    )
+    .await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -194,7 +191,15 @@ pub(super) async fn remove_override<S: Store>(
         Ok(zone) => app.0.d.app.remove_override(&p, zone, f.id).await,
         Err(e) => Err(e.in_field("zone").into()),
     };
-    respond(&app, (&p, l, cookie), &f.zone, removed.map(drop), "removed").await
+    let blank = OverrideForm::default();
+    respond(
+        &app,
+        (&p, l, cookie),
+        (&f.zone, blank),
+        removed.map(drop),
+        "removed",
+    )
+    .await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -221,7 +226,15 @@ pub(super) async fn set_cap<S: Store>(
         Ok((zone, company, pct)) => app.0.d.app.set_company_cap(&p, zone, company, pct).await,
         Err(e) => Err(e.into()),
     };
-    respond(&app, (&p, l, cookie), &f.zone, set.map(drop), "cap").await
+    let blank = OverrideForm::default();
+    respond(
+        &app,
+        (&p, l, cookie),
+        (&f.zone, blank),
+        set.map(drop),
+        "cap",
+    )
+    .await
 }
 
 fn cap_fields(f: &CapSubmit) -> Result<(ZoneId, CompanyId, u32), bawaba_domain::Error> {
@@ -236,11 +249,12 @@ fn cap_fields(f: &CapSubmit) -> Result<(ZoneId, CompanyId, u32), bawaba_domain::
     Ok((zone, company, pct))
 }
 
-/// Back to the zone's page saying what was done, or the page with the refusal.
+/// Back to the zone's page saying what was done, or the page with the refusal and the
+/// one-off capacity form as typed.
 async fn respond<S: Store>(
     app: &App<S>,
     (p, l, cookie): (&Principal, Lang, Option<String>),
-    zone: &str,
+    (zone, form): (&str, OverrideForm),
     done: bawaba_app::Result<()>,
     what: &str,
 ) -> Response {
@@ -249,7 +263,7 @@ async fn respond<S: Store>(
         Err(e) => {
             let shown = Shown {
                 zone: zone.to_owned(),
-                form: OverrideForm::default(),
+                form,
                 done: None,
                 error: Some(Error::App(e)),
             };

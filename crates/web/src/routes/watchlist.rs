@@ -156,17 +156,8 @@ pub(super) async fn add<S: Store>(
         Ok((zone, entry)) => app.0.d.app.add_watch(&p, zone, entry).await,
         Err(e) => Err(e.into()),
     };
-    match added {
-        Ok(_) => redirect("/security?done=added", None),
-        Err(e) => {
-            let shown = Shown {
-                form: f.form(),
-                notice: None,
-                error: Some(Error::App(e)),
-            };
-            render(&app, &p, l, cookie, shown).await
-        }
-    }
+    let form = f.form();
+    respond(&app, (&p, l, cookie), added.map(drop), ("added", form)).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -191,15 +182,26 @@ pub(super) async fn remove<S: Store>(
         Ok(target) => app.0.d.app.remove_watch(&p, None, target).await,
         Err(e) => Err(e.into()),
     };
-    match removed {
-        Ok(_) => redirect("/security?done=removed", None),
+    let blank = WatchForm::default();
+    respond(&app, (&p, l, cookie), removed.map(drop), ("removed", blank)).await
+}
+
+/// Back to the desk saying what was `done`, or the desk with the refusal and `form` as typed.
+async fn respond<S: Store>(
+    app: &App<S>,
+    (p, l, cookie): (&Principal, Lang, Option<String>),
+    result: bawaba_app::Result<()>,
+    (done, form): (&str, WatchForm),
+) -> Response {
+    match result {
+        Ok(()) => redirect(&format!("/security?done={done}"), None),
         Err(e) => {
             let shown = Shown {
-                form: WatchForm::default(),
+                form,
                 notice: None,
                 error: Some(Error::App(e)),
             };
-            render(&app, &p, l, cookie, shown).await
+            render(app, p, l, cookie, shown).await
         }
     }
 }
