@@ -307,7 +307,7 @@ impl PgStore {
             .await?;
             let mut records = Records::default();
             if policy == ClosurePolicy::Rebook {
-                records.usage = rebook_reads(tx, z, to, now, &mut hit).await?;
+                records.usage = rebook_reads(tx, z, from, now, &mut hit).await?;
             }
             match apply(tx, &zones, hit, records, &edit).await {
                 Err(Fail::Store(Error::Domain(
@@ -472,16 +472,17 @@ async fn lock_truck(c: &impl GenericClient, plate: &Plate) -> R<()> {
     Ok(())
 }
 
-/// A closure over `[.., to)` and what it does to the bookings it hits.
+/// A closure over `[from, to)` and what it does to the bookings it hits.
 type Span = (DateTime<Utc>, DateTime<Utc>, ClosurePolicy);
 
-/// What rebooking the bookings `hit` by a closure of `z` ending at `to` is decided with: the
+/// What rebooking the bookings `hit` by a closure of `z` from `from` is decided with: the
 /// other active visits of their trucks (locked, added to `hit`), and the counters of `z`'s
-/// windows from the closure's end to the horizon, with the places each hit company holds.
+/// windows from the closure's start to the horizon (an update that shortens a closure rebooks
+/// into windows the closure held before), with the places each hit company holds.
 async fn rebook_reads(
     c: &impl GenericClient,
     z: &ZoneConfig,
-    to: DateTime<Utc>,
+    from: DateTime<Utc>,
     now: DateTime<Utc>,
     hit: &mut Vec<Booking>,
 ) -> R<Vec<((ZoneId, DateTime<Utc>), WindowUsage)>> {
@@ -492,7 +493,7 @@ async fn rebook_reads(
         let others = bookings(c, ACTIVE_OF_PLATE, &[&plate.as_str()]).await?;
         hit.extend(others.into_iter().filter(|b| !ids.contains(&b.id)));
     }
-    let (from, until) = (z.window_containing(to), z.horizon_end(now));
+    let (from, until) = (z.window_containing(from), z.horizon_end(now));
     let mut counters = usage(c, &z.id, from, until, None).await?;
     let companies: BTreeSet<CompanyId> = hit.iter().map(|b| b.company.clone()).collect();
     for company in &companies {
