@@ -130,7 +130,7 @@ impl<S: Store> App<S> {
     }
 
     /// Lifts closure `id` of `zone`: the zone after, and the bookings still BOOKED in the
-    /// windows it closed — they can come as booked again (their companies are to be told).
+    /// windows it closed that no other closure shuts — they can come as booked again.
     pub async fn remove_closure(
         &self,
         p: &Principal,
@@ -167,6 +167,11 @@ impl<S: Store> App<S> {
             let full = page.len() == 500;
             back.extend(page);
             if !full {
+                let open = |b: &Booking| {
+                    let mut stops = b.stops.iter().filter(|s| s.zone == z.id);
+                    stops.all(|s| z.closure_at(s.window_start).is_none())
+                };
+                back.retain(open);
                 return Ok((z, back));
             }
         }

@@ -966,3 +966,35 @@ async fn a_capacity_cut_below_the_bookings_asks_for_confirmation() {
         .unwrap_err();
     assert_eq!(e.kind(), Kind::Forbidden);
 }
+
+/// Lifting a closure names the bookings it frees: not one another closure still shuts.
+#[tokio::test]
+async fn a_lift_names_only_the_bookings_no_other_closure_shuts() {
+    let b = bed().await;
+    let authority = principal(Role::Authority, None, None);
+    let early = b.book("acme", "act", 1).await;
+    let late = b.book("acme", "act", 3).await;
+    let close = |(from, to): (i64, i64), why: &str| {
+        let span = (t0() + TimeDelta::hours(from), t0() + TimeDelta::hours(to));
+        b.app.add_closure(
+            &authority,
+            zid("act"),
+            span,
+            why.into(),
+            ClosurePolicy::Notify,
+        )
+    };
+    let wide = close((1, 5), "flash-flood warning").await.unwrap();
+    close((4, 5), "crane repair").await.unwrap();
+    let (_, back) = b
+        .app
+        .remove_closure(&authority, zid("act"), wide.closure.id)
+        .await
+        .unwrap();
+    let ids: Vec<_> = back.iter().map(|x| x.id).collect();
+    assert_eq!(
+        ids,
+        vec![early.id],
+        "{late:?} is still shut by the crane repair"
+    );
+}
