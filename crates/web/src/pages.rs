@@ -121,6 +121,25 @@ pub fn forbidden(l: Lang, who: &Principal) -> String {
     layout(l, l.t("forbidden.title"), Some(who), "", &body)
 }
 
+/// The `<option>`s of a zone choice, each zone by its name in `l`, `selected` chosen.
+fn zone_options(l: Lang, zones: &[bawaba_domain::calendar::ZoneConfig], selected: &str) -> String {
+    zones
+        .iter()
+        .map(|z| {
+            let sel = if z.id.as_str() == selected {
+                " selected"
+            } else {
+                ""
+            };
+            format!(
+                r#"<option value="{}"{sel}>{}</option>"#,
+                esc(z.id.as_str()),
+                esc(l.name(&z.name, &z.name_ar))
+            )
+        })
+        .collect()
+}
+
 pub fn error(l: Lang, message: &str) -> String {
     let body = format!(r#"<p class="flash error" id="error">{}</p>"#, esc(message));
     layout(l, l.t("error"), None, "", &body)

@@ -52,17 +52,7 @@ pub fn capacity(
 }
 
 fn zone_picker(l: Lang, zones: &[ZoneConfig], z: &ZoneConfig) -> String {
-    let options: String = zones
-        .iter()
-        .map(|o| {
-            let sel = if o.id == z.id { " selected" } else { "" };
-            format!(
-                r#"<option value="{}"{sel}>{}</option>"#,
-                esc(o.id.as_str()),
-                esc(l.name(&o.name, &o.name_ar))
-            )
-        })
-        .collect();
+    let options = super::zone_options(l, zones, z.id.as_str());
     format!(
         r#"<section class="card"><form method="get" action="/authority/capacity" class="closeform" id="zone-pick"><label for="zone">{}</label> <select id="zone" name="zone">{options}</select> <button type="submit">{}</button></form></section>"#,
         l.t("zone"),

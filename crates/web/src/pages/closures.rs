@@ -31,21 +31,7 @@ pub fn close_zone(
     if let Some(e) = error {
         let _ = write!(b, r#"<p class="flash error" id="error">{}</p>"#, esc(e));
     }
-    let options: String = zones
-        .iter()
-        .map(|z| {
-            format!(
-                r#"<option value="{id}"{sel}>{name}</option>"#,
-                id = esc(z.id.as_str()),
-                sel = if f.zone == z.id.as_str() {
-                    " selected"
-                } else {
-                    ""
-                },
-                name = esc(l.name(&z.name, &z.name_ar))
-            )
-        })
-        .collect();
+    let options = super::zone_options(l, zones, &f.zone);
     let _ = write!(
         b,
         r#"<section class="card"><form method="get" action="/authority/closures/new" class="closeform" id="close-form"><label for="zone">{zone}</label> <select id="zone" name="zone">{options}</select> <label for="from">{from}</label> <input type="datetime-local" id="from" name="from" value="{fv}" required> <label for="to">{to}</label> <input type="datetime-local" id="to" name="to" value="{tv}" required> <label for="reason">{reason}</label> <input id="reason" name="reason" value="{rv}" maxlength="500" required> <button type="submit" id="preview">{preview}</button> <span class="muted">{local}</span></form></section>"#,

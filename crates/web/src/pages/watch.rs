@@ -46,20 +46,8 @@ pub fn watchlist(
 }
 
 fn add_form(l: Lang, zones: &[ZoneConfig], f: &WatchForm) -> String {
-    let mut options = format!(r#"<option value="">{}</option>"#, l.t("watch.every_zone"));
-    for z in zones {
-        let sel = if f.zone == z.id.as_str() {
-            " selected"
-        } else {
-            ""
-        };
-        let _ = write!(
-            options,
-            r#"<option value="{}"{sel}>{}</option>"#,
-            esc(z.id.as_str()),
-            esc(l.name(&z.name, &z.name_ar))
-        );
-    }
+    let every = format!(r#"<option value="">{}</option>"#, l.t("watch.every_zone"));
+    let options = every + &super::zone_options(l, zones, &f.zone);
     let deny = if f.action.eq_ignore_ascii_case("deny") {
         " selected"
     } else {
