@@ -5,13 +5,14 @@ use std::path::PathBuf;
 
 use prost::Message;
 
-const PROTOS: [&str; 6] = [
+const PROTOS: [&str; 7] = [
     "bawaba/v1/common.proto",
     "bawaba/v1/booking.proto",
     "bawaba/v1/slot.proto",
     "bawaba/v1/admin.proto",
     "bawaba/v1/gate.proto",
     "bawaba/v1/security.proto",
+    "bawaba/v1/company.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

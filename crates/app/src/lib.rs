@@ -25,6 +25,7 @@ pub mod scope;
 #[cfg(test)]
 mod tests;
 pub mod watch;
+mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -45,6 +46,7 @@ pub use events::MAX_EVENT_PAGE;
 pub use gates::MAX_PASSAGES;
 pub use metrics::Metrics;
 pub use watch::WatchListing;
+pub use webhooks::{MAX_DELIVERIES, Poster, WebhookView};
 
 /// The size of a listing's page: `asked`, or `default` when 0; more than `max` is refused.
 pub(crate) fn page_size(asked: usize, default: usize, max: usize) -> Result<usize> {

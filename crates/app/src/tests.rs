@@ -36,13 +36,13 @@ fn cid(c: &str) -> CompanyId {
 const ZONES: [&str; 2] = ["act", "siz"];
 const COMPANIES: [&str; 2] = ["acme", "zeta"];
 
-struct Bed {
-    app: App<SledStore>,
-    store: Arc<SledStore>,
+pub(crate) struct Bed {
+    pub(crate) app: App<SledStore>,
+    pub(crate) store: Arc<SledStore>,
     _dir: tempfile::TempDir,
 }
 
-fn principal(role: Role, company: Option<&str>, zone: Option<&str>) -> Principal {
+pub(crate) fn principal(role: Role, company: Option<&str>, zone: Option<&str>) -> Principal {
     Principal::new(role, company.map(cid), zone.map(zid)).unwrap()
 }
 
@@ -61,7 +61,7 @@ fn callers() -> Vec<Principal> {
     all
 }
 
-async fn bed() -> Bed {
+pub(crate) async fn bed() -> Bed {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SledStore::open(dir.path()).unwrap());
     for z in ZONES {
@@ -100,7 +100,7 @@ async fn bed() -> Bed {
 
 impl Bed {
     /// A booking of `company` at `zone`, `n` hours after t0 (plate unique per `n`).
-    async fn book(&self, company: &str, zone: &str, n: u32) -> Booking {
+    pub(crate) async fn book(&self, company: &str, zone: &str, n: u32) -> Booking {
         let p = principal(Role::Company, Some(company), None);
         let plate = Plate::parse(&format!("60-{:05}", 10_000 + n)).unwrap();
         let start = t0() + TimeDelta::hours(i64::from(n % 24) + 1);

@@ -79,6 +79,13 @@ impl Conn {
     {
         Ok(self.clients().await?.security)
     }
+
+    /// The company-settings client of the scheduler.
+    pub(crate) async fn company(
+        &self,
+    ) -> Result<pb::company_service_client::CompanyServiceClient<bawaba_grpc::client::Authed>> {
+        Ok(self.clients().await?.company)
+    }
 }
 
 /// Writes one line of command output to stdout.

@@ -6,6 +6,7 @@ mod client;
 mod config;
 mod demo;
 mod watch;
+mod webhook;
 mod zones;
 
 use std::net::SocketAddr;
@@ -17,6 +18,7 @@ use anyhow::{Context, Result};
 use bawaba_app::{App, SystemClock};
 use bawaba_domain::access::{Principal, Role};
 use bawaba_domain::ids::{CompanyId, ZoneId};
+use bawaba_domain::notify::RetryPolicy;
 use bawaba_grpc::{Scheduler, Tls};
 use bawaba_store::{SledStore, Store, TokenBook};
 use bawaba_store_pg::PgStore;
@@ -65,6 +67,10 @@ enum Command {
     /// scheduler).
     #[command(subcommand)]
     Watch(watch::WatchCommand),
+    /// A company's webhook: where its events are POSTed, and every delivery attempt (a
+    /// company token, or the authority naming --company; client of a running scheduler).
+    #[command(subcommand)]
+    Webhook(webhook::WebhookCommand),
     /// Bookings (client of a running scheduler).
     #[command(subcommand)]
     Booking(client::BookingCommand),
@@ -115,6 +121,11 @@ struct SchedulerArgs {
     /// How often the no-show sweep runs.
     #[arg(long, default_value_t = 60)]
     sweep_interval_secs: u64,
+    /// The wait before a failed webhook delivery is tried again; it doubles with each
+    /// failure, up to an hour, and an event still failing a day after its first attempt is
+    /// given up.
+    #[arg(long, default_value_t = 10_000, value_name = "MS")]
+    webhook_retry_ms: u64,
     /// Serve the web dashboard (authority and operator views, JSON API, Prometheus
     /// `/metrics`) over HTTP on this address, e.g. 127.0.0.1:8080. Without it, no HTTP.
     #[arg(long = "http", env = "BAWABA_HTTP_ADDR")]
@@ -223,6 +234,7 @@ impl Command {
             Command::Zones(_)
                 | Command::Closures(_)
                 | Command::Watch(_)
+                | Command::Webhook(_)
                 | Command::Booking(_)
                 | Command::Slots(_)
                 | Command::Audit(_)
@@ -357,6 +369,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Zones(cmd) => zones::zones(&cli.conn, cmd).await,
         Command::Closures(cmd) => zones::closures(&cli.conn, cmd).await,
         Command::Watch(cmd) => watch::watch(&cli.conn, cmd).await,
+        Command::Webhook(cmd) => webhook::webhook(&cli.conn, cmd).await,
         Command::Booking(cmd) => client::booking(&cli.conn, cmd).await,
         Command::Slots(cmd) => client::slots(&cli.conn, cmd).await,
         Command::Audit(cmd) => audit::audit(&cli.conn, cmd).await,
@@ -460,6 +473,16 @@ async fn run_scheduler<S: Store>(
         .await
         .with_context(|| format!("listening on {}", args.grpc_addr))?;
     let sweeper = app.spawn_sweeper(Duration::from_secs(args.sweep_interval_secs.max(1)));
+    let webhooks =
+        app.spawn_webhooks(
+            Arc::new(bawaba_notify::HttpPoster::default()),
+            RetryPolicy {
+                first: chrono::TimeDelta::milliseconds(
+                    args.webhook_retry_ms.clamp(1, 3_600_000) as i64
+                ),
+                ..RetryPolicy::default()
+            },
+        );
     let tls = args.tls_cert.zip(args.tls_key).map(|(cert, key)| Tls {
         cert,
         key,
@@ -501,6 +524,7 @@ async fn run_scheduler<S: Store>(
         }
     };
     sweeper.abort();
+    webhooks.abort();
     let _ = sweeper.await;
     let _ = web_stop.send(true);
     if let Some(web) = web {

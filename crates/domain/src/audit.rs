@@ -64,10 +64,12 @@ pub enum AuditKind {
     OverrideAdded,
     OverrideRemoved,
     NoShowTakenBack,
+    WebhookSet,
+    WebhookRemoved,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 21] = [
+    pub const ALL: [AuditKind; 23] = [
         AuditKind::ZoneSaved,
         AuditKind::TemplateSet,
         AuditKind::RulesSet,
@@ -89,6 +91,8 @@ impl AuditKind {
         AuditKind::OverrideAdded,
         AuditKind::OverrideRemoved,
         AuditKind::NoShowTakenBack,
+        AuditKind::WebhookSet,
+        AuditKind::WebhookRemoved,
     ];
 
     /// The kind's code, as the API, the CLI and the pages name it.
@@ -115,6 +119,8 @@ impl AuditKind {
             AuditKind::OverrideAdded => "capacity.override_added",
             AuditKind::OverrideRemoved => "capacity.override_removed",
             AuditKind::NoShowTakenBack => "booking.no_show_taken_back",
+            AuditKind::WebhookSet => "webhook.set",
+            AuditKind::WebhookRemoved => "webhook.removed",
         }
     }
 }

@@ -36,6 +36,22 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// The event's type as webhooks name it (`booking.created`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Created => "booking.created",
+            EventKind::Moved => "booking.moved",
+            EventKind::Cancelled => "booking.cancelled",
+            EventKind::Entered => "booking.entered",
+            EventKind::Exited => "booking.exited",
+            EventKind::NoShow => "booking.no_show",
+            EventKind::NoShowTakenBack => "booking.no_show_taken_back",
+            EventKind::Changed => "booking.changed",
+            EventKind::HitByClosure => "booking.hit_by_closure",
+            EventKind::Rebooked => "booking.rebooked",
+        }
+    }
+
     /// What turned `before` (none: it is new) into `after`, and the zone of the stop it
     /// concerns when it concerns one.
     pub fn of(before: Option<&Booking>, after: &Booking) -> (EventKind, Option<ZoneId>) {

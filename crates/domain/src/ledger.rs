@@ -18,6 +18,7 @@ use crate::container::ContainerNumber;
 use crate::epc::Epc;
 use crate::event::{CompanyEvent, EventKind};
 use crate::ids::{BookingId, CompanyId, GateId, LaneId, PassageId, ZoneId};
+use crate::notify::{Delivery, Progress, Webhook};
 use crate::passage::{MAX_REASON, Passage, Referral, ReferralState, Resolution, Verdict};
 use crate::plate::Plate;
 use crate::rules::{self, visit_span};
@@ -320,6 +321,10 @@ pub struct Touched {
     /// The company events of the changes, numbered per company, to be stored in the same
     /// commit (see [`crate::event`]).
     pub events: Vec<CompanyEvent>,
+    /// Companies whose webhook or delivery progress changed (see [`crate::notify`]).
+    pub webhooks: BTreeSet<CompanyId>,
+    /// Delivery attempts made.
+    pub deliveries: Vec<Delivery>,
 }
 
 impl Touched {
@@ -340,6 +345,8 @@ impl Touched {
         self.audit.extend(other.audit);
         self.reports.extend(other.reports);
         self.events.extend(other.events);
+        self.webhooks.extend(other.webhooks);
+        self.deliveries.extend(other.deliveries);
     }
 }
 
@@ -364,6 +371,8 @@ pub struct Records {
     /// (a store that loads some bookings gives the counters of the windows a change may
     /// take places in).
     pub usage: Vec<((ZoneId, DateTime<Utc>), WindowUsage)>,
+    /// Companies' webhooks with their delivery progress.
+    pub webhooks: Vec<(Webhook, Progress)>,
 }
 
 /// Result of [`Ledger::create`].
@@ -426,6 +435,7 @@ pub struct Ledger {
     referrals: BTreeMap<PassageId, Referral>,
     /// Per gate, the instant before which it has delivered every passage it decided.
     reported: BTreeMap<GateId, DateTime<Utc>>,
+    webhooks: BTreeMap<CompanyId, (Webhook, Progress)>,
 }
 
 impl Ledger {
@@ -481,6 +491,11 @@ impl Ledger {
             .map(|r| (r.passage.id, r))
             .collect();
         l.reported = records.reported.into_iter().collect();
+        l.webhooks = records
+            .webhooks
+            .into_iter()
+            .map(|(h, p)| (h.company.clone(), (h, p)))
+            .collect();
         l
     }
 
@@ -1462,6 +1477,7 @@ pub use reports::sweep_holds;
 #[cfg(test)]
 mod tests;
 mod watch;
+mod webhooks;
 
 pub use admin::{AdminChange, Administered};
 pub use alerts::{AlertDone, referenced_closure};

@@ -15,6 +15,7 @@ pub mod event;
 pub mod gate;
 pub mod ids;
 pub mod ledger;
+pub mod notify;
 pub mod passage;
 pub mod plate;
 pub mod rules;

@@ -60,6 +60,7 @@ pub struct Clients {
     pub slots: pb::slot_service_client::SlotServiceClient<Authed>,
     pub admin: pb::admin_service_client::AdminServiceClient<Authed>,
     pub security: pb::security_service_client::SecurityServiceClient<Authed>,
+    pub company: pb::company_service_client::CompanyServiceClient<Authed>,
 }
 
 /// Errors connecting.
@@ -189,6 +190,10 @@ impl Clients {
                 auth.clone(),
             ),
             security: pb::security_service_client::SecurityServiceClient::with_interceptor(
+                channel.clone(),
+                auth.clone(),
+            ),
+            company: pb::company_service_client::CompanyServiceClient::with_interceptor(
                 channel, auth,
             ),
         }

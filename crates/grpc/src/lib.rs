@@ -6,6 +6,7 @@
 mod auth;
 pub mod capacity;
 pub mod client;
+mod company;
 pub mod convert;
 pub mod decode;
 pub mod error;

@@ -77,6 +77,7 @@ impl<S: Store> Scheduler<S> {
                 pb::slot_service_server::SlotServiceServer::<Api<S>>::NAME,
                 pb::admin_service_server::AdminServiceServer::<Api<S>>::NAME,
                 pb::security_service_server::SecurityServiceServer::<Api<S>>::NAME,
+                pb::company_service_server::CompanyServiceServer::<Api<S>>::NAME,
             ]
         };
         for name in services {
@@ -143,6 +144,10 @@ impl<S: Store> Scheduler<S> {
             )
             .add_service(
                 pb::security_service_server::SecurityServiceServer::new(api.clone())
+                    .max_decoding_message_size(MAX_REQUEST_BYTES),
+            )
+            .add_service(
+                pb::company_service_server::CompanyServiceServer::new(api.clone())
                     .max_decoding_message_size(MAX_REQUEST_BYTES),
             )
             // A full batch of passages is larger than any other request.

@@ -56,7 +56,7 @@ impl<S: Store> Api<S> {
 }
 
 /// An optional id field: empty is none.
-fn optional<T>(
+pub(crate) fn optional<T>(
     s: &str,
     parse: impl FnOnce(&str) -> bawaba_domain::Result<T>,
 ) -> Result<Option<T>, Status> {

@@ -18,6 +18,7 @@ use bawaba_domain::access::{Principal, Role};
 use bawaba_domain::calendar::{SlotLength, TransactionType, WindowCapacity, ZoneConfig};
 use bawaba_domain::ids::{BookingId, CompanyId, GateId, LaneId, PassageId, ZoneId};
 use bawaba_domain::ledger::{Direction, Gate, Lane, NewBooking, Stop};
+use bawaba_domain::notify::Webhook;
 use bawaba_domain::passage::{Passage, Reason, Verdict};
 use bawaba_domain::plate::Plate;
 use bawaba_grpc::{Scheduler, pb, timestamp};
@@ -120,6 +121,10 @@ fn rule(method: &str) -> Option<Rule> {
         "SecurityService/AddWatch"
         | "SecurityService/RemoveWatch"
         | "SecurityService/ListWatch" => (SECURITY, Scope::Staff),
+        "CompanyService/SetWebhook"
+        | "CompanyService/GetWebhook"
+        | "CompanyService/RemoveWebhook"
+        | "CompanyService/ListWebhookDeliveries" => (BOOKERS, Scope::Company),
         _ => return None,
     };
     Some(Rule { roles, scope })
@@ -185,6 +190,7 @@ struct Clients {
     slots: pb::slot_service_client::SlotServiceClient<Svc>,
     admin: pb::admin_service_client::AdminServiceClient<Svc>,
     security: pb::security_service_client::SecurityServiceClient<Svc>,
+    company: pb::company_service_client::CompanyServiceClient<Svc>,
     gate: pb::gate_service_client::GateServiceClient<Svc>,
     operator: pb::operator_service_client::OperatorServiceClient<Svc>,
 }
@@ -206,6 +212,10 @@ impl Clients {
                 h.clone(),
             ),
             security: pb::security_service_client::SecurityServiceClient::with_interceptor(
+                channel.clone(),
+                h.clone(),
+            ),
+            company: pb::company_service_client::CompanyServiceClient::with_interceptor(
                 channel.clone(),
                 h.clone(),
             ),
@@ -274,6 +284,16 @@ fn gate(zone: &str) -> Gate {
 impl Bed {
     fn next(&self) -> u32 {
         self.n.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Gives `side`'s company a webhook (whatever an earlier call did to it).
+    async fn hook(&self, side: Side) {
+        let company = CompanyId::parse(side.company()).unwrap();
+        let url = "http://127.0.0.1:9/hook";
+        let hook = Webhook::new(company.clone(), url, "0123456789abcdef", Utc::now()).unwrap();
+        let who = bawaba_domain::audit::Who::system();
+        let set = self.store.set_webhook(company, Some(hook), who, Utc::now());
+        set.await.unwrap();
     }
 
     /// A fresh booking of `side`'s company in `side`'s zone.
@@ -660,6 +680,35 @@ async fn call(b: &Bed, c: &mut Clients, method: &str, side: Side) -> Code {
                 tag: String::new(),
             };
             c.security.remove_watch(req).await.map(drop)
+        }
+        "CompanyService/SetWebhook" => {
+            let req = pb::SetWebhookRequest {
+                company_id: side.company().into(),
+                url: "http://127.0.0.1:9/hook".into(),
+                secret: String::new(),
+            };
+            c.company.set_webhook(req).await.map(drop)
+        }
+        "CompanyService/GetWebhook" => {
+            b.hook(side).await;
+            let req = pb::GetWebhookRequest {
+                company_id: side.company().into(),
+            };
+            c.company.get_webhook(req).await.map(drop)
+        }
+        "CompanyService/RemoveWebhook" => {
+            b.hook(side).await;
+            let req = pb::GetWebhookRequest {
+                company_id: side.company().into(),
+            };
+            c.company.remove_webhook(req).await.map(drop)
+        }
+        "CompanyService/ListWebhookDeliveries" => {
+            let req = pb::ListWebhookDeliveriesRequest {
+                company_id: side.company().into(),
+                ..Default::default()
+            };
+            c.company.list_webhook_deliveries(req).await.map(drop)
         }
         "SecurityService/ListWatch" => {
             let req = pb::ListWatchRequest { zone_id };

@@ -33,6 +33,7 @@ use bawaba_domain::ledger::{
     Actor, AdminChange, Administered, Booking, BookingFilter, ChangeEntry, Gate, IdempotencyRecord,
     Ledger, NewBooking, Records, Stop, Touched, WindowUsage, WindowView, referenced_closure,
 };
+use bawaba_domain::notify::{Delivery, Progress, Webhook};
 use bawaba_domain::passage::{Passage, Referral, Resolution};
 use bawaba_domain::plate::Plate;
 use bawaba_store::{
@@ -397,6 +398,34 @@ async fn apply<T>(
     };
     persist(c, &change).await?;
     Ok(value)
+}
+
+/// What changing `company`'s webhook needs: the webhook (its row locked) and the number of
+/// the company's newest event (where a new webhook starts).
+async fn webhook_records(c: &impl GenericClient, company: &CompanyId) -> R<Records> {
+    let webhooks = values(
+        c,
+        "webhooks",
+        "SELECT format, body FROM webhooks WHERE company = $1 FOR UPDATE",
+        &[&company.as_str()],
+    )
+    .await?;
+    let rows = query(
+        c,
+        "SELECT seq FROM company_heads WHERE company = $1",
+        &[&company.as_str()],
+    )
+    .await?;
+    let mut event_seq = BTreeMap::new();
+    if let Some(r) = rows.first() {
+        let seq: i64 = get(r, "company_heads", "seq")?;
+        event_seq.insert(company.clone(), u64::try_from(seq).unwrap_or(0));
+    }
+    Ok(Records {
+        webhooks,
+        event_seq,
+        ..Records::default()
+    })
 }
 
 /// Every gate's report mark.
@@ -1147,6 +1176,68 @@ impl Store for PgStore {
                 None => 0,
             };
             Ok(EventPage { events, head })
+        })
+    }
+
+    async fn set_webhook(
+        &self,
+        company: CompanyId,
+        hook: Option<Webhook>,
+        who: Who,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        write!(self, |tx| {
+            let records = webhook_records(tx, &company).await?;
+            let zones = Zones::default();
+            apply(tx, &zones, Vec::new(), records, |l| {
+                Ok((l.set_webhook(&company, hook.clone(), &who, now)?, ()))
+            })
+            .await
+        })
+    }
+
+    async fn webhooks(&self) -> Result<Vec<(Webhook, Progress)>> {
+        read!(self, |c| {
+            values(
+                c,
+                "webhooks",
+                "SELECT format, body FROM webhooks ORDER BY company",
+                &[],
+            )
+            .await
+        })
+    }
+
+    async fn record_delivery(&self, delivery: Delivery, progress: Progress) -> Result<()> {
+        write!(self, |tx| {
+            let records = webhook_records(tx, &delivery.company).await?;
+            let zones = Zones::default();
+            apply(tx, &zones, Vec::new(), records, |l| {
+                Ok((l.record_delivery(delivery.clone(), progress.clone()), ()))
+            })
+            .await
+        })
+    }
+
+    async fn deliveries(
+        &self,
+        company: CompanyId,
+        before: Option<(u64, u32)>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>> {
+        let (seq, attempt) = before.unwrap_or((u64::MAX, u32::MAX));
+        let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+        let attempt = i64::from(attempt);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        read!(self, |c| {
+            values(
+                c,
+                "webhook_deliveries",
+                "SELECT format, body FROM webhook_deliveries WHERE company = $1 \
+                 AND (seq, attempt) < ($2::BIGINT, $3::BIGINT) ORDER BY seq DESC, attempt DESC LIMIT $4",
+                &[&company.as_str(), &seq, &attempt, &limit],
+            )
+            .await
         })
     }
 

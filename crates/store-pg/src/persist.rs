@@ -154,8 +154,53 @@ pub async fn persist(c: &impl GenericClient, change: &Change<'_>) -> R<()> {
     }
     log_changes(c, touched, zones).await?;
     log_events(c, &touched.events).await?;
+    write_webhooks(c, ledger, touched).await?;
     record_passages(c, ledger, &touched.passages).await?;
     record_audit(c, &touched.audit).await
+}
+
+/// Writes the webhooks `touched` names as the ledger now has them (removed: deleted), and
+/// the delivery attempts it made.
+async fn write_webhooks(c: &impl GenericClient, ledger: &Ledger, touched: &Touched) -> R<()> {
+    for company in &touched.webhooks {
+        match ledger.webhook(company) {
+            Some(pair) => {
+                execute(
+                    c,
+                    "INSERT INTO webhooks (company, format, body) VALUES ($1, $2, $3) \
+                     ON CONFLICT (company) DO UPDATE SET format = EXCLUDED.format, \
+                     body = EXCLUDED.body",
+                    &[&company.as_str(), &FORMAT, &body(pair)],
+                )
+                .await?
+            }
+            None => {
+                execute(
+                    c,
+                    "DELETE FROM webhooks WHERE company = $1",
+                    &[&company.as_str()],
+                )
+                .await?
+            }
+        };
+    }
+    for d in &touched.deliveries {
+        execute(
+            c,
+            "INSERT INTO webhook_deliveries (company, seq, attempt, at, format, body) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            &[
+                &d.company.as_str(),
+                &i64::try_from(d.seq).unwrap_or(i64::MAX),
+                &i32::try_from(d.attempt).unwrap_or(i32::MAX),
+                &d.at,
+                &FORMAT,
+                &body(d),
+            ],
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Appends audit records, numbered from `audit_head`'s one row in the same statement (its

@@ -90,6 +90,12 @@ pub const REPORTED: u8 = b'm';
 pub const EVENT: u8 = b'e';
 /// The number of each company's newest event.
 pub const EVENT_HEAD: u8 = b'E';
+/// Companies' webhooks, by company.
+pub const WEBHOOK: u8 = b'k';
+/// Each company's delivery progress, by company.
+pub const WEBHOOK_PROGRESS: u8 = b'K';
+/// Delivery attempts by company, event number and attempt.
+pub const DELIVERY: u8 = b'd';
 
 fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
     let mut k = vec![prefix];
@@ -117,6 +123,26 @@ pub fn reported_key(g: &GateId) -> Vec<u8> {
 /// A company event's key: a company's events follow in number order.
 pub fn event_key(c: &CompanyId, seq: u64) -> Vec<u8> {
     key(EVENT, &[c.as_str().as_bytes(), &seq.to_be_bytes()])
+}
+
+pub fn webhook_key(c: &CompanyId) -> Vec<u8> {
+    key(WEBHOOK, &[c.as_str().as_bytes()])
+}
+
+pub fn webhook_progress_key(c: &CompanyId) -> Vec<u8> {
+    key(WEBHOOK_PROGRESS, &[c.as_str().as_bytes()])
+}
+
+/// A delivery attempt's key: a company's attempts follow in event and attempt order.
+pub fn delivery_key(c: &CompanyId, seq: u64, attempt: u32) -> Vec<u8> {
+    key(
+        DELIVERY,
+        &[
+            c.as_str().as_bytes(),
+            &seq.to_be_bytes(),
+            &attempt.to_be_bytes(),
+        ],
+    )
 }
 
 pub fn event_head_key(c: &CompanyId) -> Vec<u8> {

@@ -66,6 +66,7 @@ macro_rules! conformance_tests {
             states_only_move_forward,
             no_show_sweep,
             company_events_in_the_commit_of_their_change,
+            webhooks_and_their_deliveries,
             a_closure_notifies_or_cancels_what_it_hits,
             a_closure_rebooks_what_it_hits,
             no_shows_wait_for_every_gate_of_the_zone,
@@ -1356,6 +1357,119 @@ pub async fn company_events_in_the_commit_of_their_change<B: Backend>(b: &B) {
         (7, three.id, 7)
     );
     assert_eq!(after.events[0].zone, None);
+    b.close(s).await;
+}
+
+/// A company's webhook starts after its newest event, keeps its progress when replaced,
+/// records every attempt (newest first, paged) with the progress it leaves, audits its
+/// changes without the secret, and is kept across a restart; a removed one drops its
+/// progress and later attempts.
+pub async fn webhooks_and_their_deliveries<B: Backend>(b: &B) {
+    use bawaba_domain::notify::{Delivery, Outcome, RetryPolicy, Webhook};
+    let s = open_with_zone(b, 5).await;
+    create(&s, simple("acme", "k1", "601", 2)).await;
+    let hook = |url: &str| Webhook::new(company("acme"), url, "0123456789abcdef", now()).unwrap();
+    s.set_webhook(
+        company("acme"),
+        Some(hook("https://a.example/")),
+        official(),
+        now(),
+    )
+    .await
+    .unwrap();
+    let hooks = s.webhooks().await.unwrap();
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(
+        (hooks[0].0.url.as_str(), hooks[0].1.cursor),
+        ("https://a.example/", 1)
+    );
+    create(&s, simple("acme", "k2", "602", 3)).await;
+    let policy = RetryPolicy::default();
+    let mut progress = hooks[0].1.clone();
+    let outcomes = [
+        Outcome::Failed {
+            status: Some(503),
+            error: "busy".into(),
+        },
+        Outcome::Failed {
+            status: None,
+            error: "refused".into(),
+        },
+        Outcome::Delivered { status: 204 },
+    ];
+    for (n, outcome) in outcomes.into_iter().enumerate() {
+        let d = Delivery {
+            company: company("acme"),
+            seq: 2,
+            attempt: progress.attempt(2),
+            at: now() + TimeDelta::minutes(n as i64),
+            outcome,
+        };
+        progress = progress.after(&d, &policy);
+        s.record_delivery(d, progress.clone()).await.unwrap();
+    }
+    s.set_webhook(
+        company("acme"),
+        Some(hook("https://b.example/")),
+        official(),
+        now(),
+    )
+    .await
+    .unwrap();
+    let s = reopen(b, s).await;
+    let hooks = s.webhooks().await.unwrap();
+    assert_eq!(
+        (hooks[0].0.url.as_str(), hooks[0].1.cursor),
+        ("https://b.example/", 2)
+    );
+    let all = s.deliveries(company("acme"), None, 10).await.unwrap();
+    let attempts: Vec<(u64, u32)> = all.iter().map(|d| (d.seq, d.attempt)).collect();
+    assert_eq!(attempts, [(2, 3), (2, 2), (2, 1)], "newest first");
+    let page = s
+        .deliveries(company("acme"), Some((2, 3)), 1)
+        .await
+        .unwrap();
+    assert_eq!(page[0].attempt, 2, "a listing continues before its last");
+    assert!(
+        s.deliveries(company("beta"), None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let audit = s.audit(AuditFilter::default(), None, 50).await.unwrap();
+    let set: Vec<_> = audit
+        .iter()
+        .filter(|e| e.record.kind == AuditKind::WebhookSet)
+        .collect();
+    assert_eq!(set.len(), 2);
+    assert!(
+        !format!("{audit:?}").contains("0123456789abcdef"),
+        "never the secret"
+    );
+    s.set_webhook(company("acme"), None, official(), now())
+        .await
+        .unwrap();
+    let gone = s
+        .set_webhook(company("acme"), None, official(), now())
+        .await;
+    assert!(matches!(
+        gone,
+        Err(Error::Domain(DomainError::NotFound { .. }))
+    ));
+    let late = Delivery {
+        company: company("acme"),
+        seq: 3,
+        attempt: 1,
+        at: now(),
+        outcome: Outcome::Delivered { status: 200 },
+    };
+    s.record_delivery(late, progress).await.unwrap();
+    let s = reopen(b, s).await;
+    assert!(s.webhooks().await.unwrap().is_empty());
+    assert_eq!(
+        s.deliveries(company("acme"), None, 10).await.unwrap().len(),
+        3
+    );
     b.close(s).await;
 }
 

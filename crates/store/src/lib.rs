@@ -26,6 +26,7 @@ use bawaba_domain::ledger::{
     Actor, AdminChange, Administered, Booking, BookingFilter, ChangeEntry, Gate, Ledger,
     NewBooking, Touched, WindowView,
 };
+use bawaba_domain::notify::{Delivery, Progress, Webhook};
 use bawaba_domain::passage::{Passage, Referral, Resolution};
 use chrono::{DateTime, Utc};
 
@@ -327,6 +328,35 @@ pub trait Store: Send + Sync + 'static {
         after: u64,
         limit: usize,
     ) -> impl Future<Output = Result<EventPage>> + Send;
+    /// Sets `company`'s webhook (`None`: removes it; one it does not have is not found),
+    /// durably, with its audit record. A new webhook delivers the
+    /// events after the company's newest one at this moment; a changed one goes on from
+    /// where the old one was.
+    fn set_webhook(
+        &self,
+        company: CompanyId,
+        hook: Option<Webhook>,
+        who: Who,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Every company's webhook with its delivery progress.
+    fn webhooks(&self) -> impl Future<Output = Result<Vec<(Webhook, Progress)>>> + Send;
+    /// Records an attempt at delivering one of `company`'s events and the progress it
+    /// leaves, durably and together (the progress of a company without a webhook any more
+    /// is not kept).
+    fn record_delivery(
+        &self,
+        delivery: Delivery,
+        progress: Progress,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// `company`'s delivery attempts, newest first, at most `limit`; `before` (event number,
+    /// attempt) continues a listing.
+    fn deliveries(
+        &self,
+        company: CompanyId,
+        before: Option<(u64, u32)>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Delivery>>> + Send;
     /// Every gate's report mark.
     fn reported(&self) -> impl Future<Output = Result<BTreeMap<GateId, DateTime<Utc>>>> + Send;
     /// Recorded passages after `after`, oldest first, at most `limit`, of `zone` when given.

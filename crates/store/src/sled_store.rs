@@ -39,6 +39,7 @@ use tokio::sync::oneshot;
 
 use crate::codec::{self, decode, encode};
 use bawaba_domain::ids::PassageId;
+use bawaba_domain::notify::{Delivery, Progress, Webhook};
 use bawaba_domain::passage::{Passage, Referral, Resolution};
 
 use crate::{
@@ -265,7 +266,30 @@ fn load_ledger(db: &sled::Db) -> Result<Ledger> {
             .into_iter()
             .collect(),
         usage: Vec::new(),
+        webhooks: load_webhooks(db)?,
     }))
+}
+
+/// Each stored webhook with its progress (a webhook without a stored progress starts at 0).
+fn load_webhooks(db: &sled::Db) -> Result<Vec<(Webhook, Progress)>> {
+    let mut progress: BTreeMap<CompanyId, Progress> = BTreeMap::new();
+    for kv in db.scan_prefix([codec::WEBHOOK_PROGRESS]) {
+        let (k, v) = kv?;
+        let company =
+            CompanyId::parse(&String::from_utf8_lossy(&k[1..])).map_err(|e| Error::Corrupt {
+                key: String::from_utf8_lossy(&k).into_owned(),
+                reason: e.to_string(),
+            })?;
+        progress.insert(company, decode(&k, &v)?);
+    }
+    let hooks: Vec<Webhook> = scan(db, codec::WEBHOOK)?;
+    Ok(hooks
+        .into_iter()
+        .map(|h| {
+            let p = progress.remove(&h.company).unwrap_or_default();
+            (h, p)
+        })
+        .collect())
 }
 
 /// Loads the ledger. Window counters are not stored: the ledger recounts them from the
@@ -345,6 +369,21 @@ fn stage(ledger: &Ledger, touched: &Touched, audit_head: &mut u64, batch: &mut s
         if let Some(r) = ledger.referral(*id) {
             batch.insert(codec::referral_key(*id), encode(r));
         }
+    }
+    for c in &touched.webhooks {
+        match ledger.webhook(c) {
+            Some((hook, progress)) => {
+                batch.insert(codec::webhook_key(c), encode(hook));
+                batch.insert(codec::webhook_progress_key(c), encode(progress));
+            }
+            None => {
+                batch.remove(codec::webhook_key(c));
+                batch.remove(codec::webhook_progress_key(c));
+            }
+        }
+    }
+    for d in &touched.deliveries {
+        batch.insert(codec::delivery_key(&d.company, d.seq, d.attempt), encode(d));
     }
 }
 
@@ -570,6 +609,49 @@ impl Store for SledStore {
             events,
             head: ledger.event_seq(&company),
         })
+    }
+
+    async fn set_webhook(
+        &self,
+        company: CompanyId,
+        hook: Option<Webhook>,
+        who: Who,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.write(move |l| Ok((l.set_webhook(&company, hook, &who, now)?, ())))
+            .await
+    }
+
+    async fn webhooks(&self) -> Result<Vec<(Webhook, Progress)>> {
+        Ok(self.read().await?.webhooks().cloned().collect())
+    }
+
+    async fn record_delivery(&self, delivery: Delivery, progress: Progress) -> Result<()> {
+        self.write(move |l| Ok((l.record_delivery(delivery, progress), ())))
+            .await
+    }
+
+    async fn deliveries(
+        &self,
+        company: CompanyId,
+        before: Option<(u64, u32)>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>> {
+        let _durable = self.read().await?;
+        let from = codec::delivery_key(&company, 0, 0);
+        let end = match before {
+            Some((seq, attempt)) => codec::delivery_key(&company, seq, attempt),
+            None => codec::delivery_key(&company, u64::MAX, u32::MAX),
+        };
+        self.db
+            .range(from..end)
+            .rev()
+            .take(limit)
+            .map(|kv| {
+                let (k, v) = kv?;
+                decode(&k, &v)
+            })
+            .collect()
     }
 
     async fn get_booking(&self, actor: Actor, id: BookingId) -> Result<Booking> {

@@ -438,6 +438,16 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "إلغاء تسجيل عدم الحضور (حضرت الشاحنة)",
     ),
     (
+        "audit.kind.webhook.set",
+        "Webhook set",
+        "تعيين عنوان الإشعارات (Webhook)",
+    ),
+    (
+        "audit.kind.webhook.removed",
+        "Webhook removed",
+        "حذف عنوان الإشعارات (Webhook)",
+    ),
+    (
         "audit.kind.watch.added",
         "Put on the watchlist",
         "إضافة إلى قائمة المراقبة",

@@ -60,6 +60,8 @@ pub fn kind_text(l: Lang, k: AuditKind) -> &'static str {
         AuditKind::OverrideAdded => "audit.kind.capacity.override_added",
         AuditKind::OverrideRemoved => "audit.kind.capacity.override_removed",
         AuditKind::NoShowTakenBack => "audit.kind.booking.no_show_taken_back",
+        AuditKind::WebhookSet => "audit.kind.webhook.set",
+        AuditKind::WebhookRemoved => "audit.kind.webhook.removed",
     })
 }
 

@@ -1,0 +1,154 @@
+//! `bawaba webhook set|show|remove|deliveries`: a company's webhook from the command line,
+//! local times out.
+
+use anyhow::Result;
+use bawaba_grpc::pb;
+use clap::{Args, Subcommand};
+
+use crate::client::{Conn, local, out};
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Send the company's events to URL: each a JSON POST signed with the secret (header
+    /// Bawaba-Signature; README "Webhooks"), at least once, in order, retried for a day.
+    Set {
+        /// http:// or https://, e.g. https://hooks.example.jo/bawaba
+        #[arg(long)]
+        url: String,
+        /// 16 to 256 printable characters; without it, one is made and printed (only now).
+        #[arg(long, env = "BAWABA_WEBHOOK_SECRET")]
+        secret: Option<String>,
+        #[command(flatten)]
+        company: Company,
+    },
+    /// The webhook and how far delivery has come.
+    Show {
+        #[command(flatten)]
+        company: Company,
+    },
+    /// Stop delivering: remove the webhook.
+    Remove {
+        #[command(flatten)]
+        company: Company,
+    },
+    /// Delivery attempts, newest first.
+    Deliveries {
+        /// How many (1 to 500).
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[command(flatten)]
+        company: Company,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct Company {
+    /// The company (the authority's tokens only; a company token acts for its own).
+    #[arg(long)]
+    company: Option<String>,
+}
+
+impl Company {
+    fn id(self) -> String {
+        self.company.unwrap_or_default()
+    }
+}
+
+pub async fn webhook(conn: &Conn, cmd: WebhookCommand) -> Result<()> {
+    let mut c = conn.company().await?;
+    match cmd {
+        WebhookCommand::Set {
+            url,
+            secret,
+            company,
+        } => {
+            let req = pb::SetWebhookRequest {
+                company_id: company.id(),
+                url,
+                secret: secret.clone().unwrap_or_default(),
+            };
+            let r = c.set_webhook(req).await?.into_inner();
+            if let Some(w) = &r.webhook {
+                print_webhook(w);
+            }
+            if secret.is_none() {
+                out(format_args!("secret={} (shown only now)", r.secret));
+            }
+        }
+        WebhookCommand::Show { company } => {
+            let req = pb::GetWebhookRequest {
+                company_id: company.id(),
+            };
+            print_webhook(&c.get_webhook(req).await?.into_inner());
+        }
+        WebhookCommand::Remove { company } => {
+            let req = pb::GetWebhookRequest {
+                company_id: company.id(),
+            };
+            c.remove_webhook(req).await?;
+            out(format_args!("removed: events are no longer delivered"));
+        }
+        WebhookCommand::Deliveries { limit, company } => {
+            let req = pb::ListWebhookDeliveriesRequest {
+                company_id: company.id(),
+                page_size: limit,
+                ..Default::default()
+            };
+            let listed = c
+                .list_webhook_deliveries(req)
+                .await?
+                .into_inner()
+                .deliveries;
+            if listed.is_empty() {
+                out(format_args!("no delivery attempts yet"));
+            }
+            for d in &listed {
+                print_delivery(d);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_webhook(w: &pb::Webhook) {
+    out(format_args!(
+        "company={} url={} set_at={} delivered_through={} newest_event={}",
+        w.company_id,
+        w.url,
+        local(w.set_at.as_ref()),
+        w.delivered_through,
+        w.head
+    ));
+    if w.failing_event > 0 {
+        out(format_args!(
+            "failing: event={} attempts={} next_attempt={}",
+            w.failing_event,
+            w.failing_attempts,
+            local(w.next_attempt.as_ref())
+        ));
+    }
+}
+
+fn print_delivery(d: &pb::WebhookDelivery) {
+    let outcome = match pb::DeliveryOutcome::try_from(d.outcome) {
+        Ok(pb::DeliveryOutcome::Delivered) => "delivered",
+        Ok(pb::DeliveryOutcome::Failed) => "failed",
+        Ok(pb::DeliveryOutcome::GaveUp) => "gave_up",
+        _ => "unknown",
+    };
+    let status = match d.status {
+        0 => "-".to_owned(),
+        s => s.to_string(),
+    };
+    out(format_args!(
+        "event={} attempt={} at={} outcome={outcome} status={status}{}",
+        d.event_id,
+        d.attempt,
+        local(d.at.as_ref()),
+        if d.error.is_empty() {
+            String::new()
+        } else {
+            format!(" error={:?}", d.error)
+        }
+    ));
+}
