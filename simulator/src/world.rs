@@ -282,6 +282,7 @@ pub fn draw(scenario: &Scenario, seed: u64, site: &Site, zone_weights: &[f64]) -
     let d = &scenario.demand;
     let a = &scenario.arrivals;
     let start = scenario.start_utc();
+    let mut containers = std::collections::HashSet::new();
     let span_secs = scenario.hours * 3600.0;
     let start_local_h = {
         let naive = scenario.start.naive_local();
@@ -336,6 +337,12 @@ pub fn draw(scenario: &Scenario, seed: u64, site: &Site, zone_weights: &[f64]) -
             if site.zones.len() > 1 && r.random_bool(d.multi_stop_share) {
                 let next = (zone + 1 + r.random_range(0..site.zones.len() - 1)) % site.zones.len();
                 stops.push(want(site, next, &mut r));
+            }
+            // A container moves once in the day: one drawn again is drawn anew.
+            for c in stops.iter_mut().flat_map(|s| s.containers.iter_mut()) {
+                while !containers.insert(c.clone()) {
+                    *c = container_number(&mut r);
+                }
             }
             let u: f64 = r.random_range(0.0..1.0);
             let behaviour = if u < a.walk_in_rate {

@@ -120,6 +120,23 @@ async fn bookings_are_created_read_listed_moved_and_cancelled() {
         ("act", pb::TransactionType::ImportPickup as i32)
     );
     assert_eq!(s.container_numbers, std::slice::from_ref(&container));
+    // One container, one active import pickup: another company's second one is refused
+    // naming the container, never whose booking holds it.
+    let mut zeta = sched.clients(&company_token(dir.data(), "zeta")).await;
+    let again = create_req(
+        "zeta-1",
+        "60-54321",
+        vec![stop(
+            "act",
+            h(2),
+            pb::TransactionType::ImportPickup,
+            &[&container],
+        )],
+    );
+    let e = zeta.bookings.create_booking(again).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    assert!(e.message().contains(&container), "{e:?}");
+    assert!(!e.message().contains(&b.booking_id), "{e:?}");
     assert_eq!(time(s.window_start.as_ref()), w);
     assert_eq!(time(s.window_end.as_ref()), h(1));
     assert_eq!(

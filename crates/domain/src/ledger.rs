@@ -417,6 +417,9 @@ pub struct Ledger {
     idempotency: HashMap<(CompanyId, String), IdempotencyRecord>,
     /// Active bookings of each plate (for the overlap rule).
     by_plate: HashMap<Plate, BTreeSet<BookingId>>,
+    /// Active bookings naming each container, per transaction type (one container, one
+    /// active job of a type; a set, as stores written before the rule may hold more).
+    by_container: HashMap<(ContainerNumber, TransactionType), BTreeSet<BookingId>>,
     by_company: BTreeSet<(CompanyId, BookingId)>,
     /// Bookings holding capacity, per window.
     by_window: BTreeSet<(ZoneId, DateTime<Utc>, BookingId)>,
@@ -719,6 +722,7 @@ impl Ledger {
         }
         rules::validate_request(&self.zones, &req, now)?;
         self.check_overlap(&req.company, &req.plate, &req.stops, None)?;
+        self.check_containers(&req.company, &req.stops)?;
         for s in &req.stops {
             let z = self.zone(&s.zone)?;
             if let Some(e) = self.refusal(z, s.window_start, s.transaction_type, &req.company, now)
@@ -828,6 +832,29 @@ impl Ledger {
             ))),
             None => Ok(()),
         }
+    }
+
+    /// One container, one active job of each type: a container an active booking already
+    /// imports (or exports, ...) cannot be booked for that again. The refusal names the
+    /// other booking only to its own company.
+    fn check_containers(&self, company: &CompanyId, stops: &[Stop]) -> Result<()> {
+        for (i, s) in stops.iter().enumerate() {
+            for (j, c) in s.containers.iter().enumerate() {
+                let key = (c.clone(), s.transaction_type);
+                let Some(other) = self.by_container.get(&key).and_then(|ids| ids.first()) else {
+                    continue;
+                };
+                let kind = s.transaction_type.as_str();
+                let whose = match self.bookings.get(other) {
+                    Some(b) if b.company == *company => format!(" (your booking {other})"),
+                    _ => String::new(),
+                };
+                return Err(Error::Precondition(format!(
+                    "stops[{i}].container_numbers[{j}]: container {c} is already in an active {kind} booking{whose}; cancel that one first"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Moves stop `stop` of a booking to the window starting at `new_start`: the new place is
@@ -1051,6 +1078,12 @@ impl Ledger {
                 .entry(b.plate.clone())
                 .or_default()
                 .insert(b.id);
+            for s in &b.stops {
+                for c in &s.containers {
+                    let key = (c.clone(), s.transaction_type);
+                    self.by_container.entry(key).or_default().insert(b.id);
+                }
+            }
         }
         if b.state.holds_capacity() {
             for s in &b.stops {
@@ -1078,6 +1111,17 @@ impl Ledger {
             set.remove(&b.id);
             if set.is_empty() {
                 self.by_plate.remove(&b.plate);
+            }
+        }
+        for s in &b.stops {
+            for c in &s.containers {
+                let key = (c.clone(), s.transaction_type);
+                if let Some(set) = self.by_container.get_mut(&key) {
+                    set.remove(&b.id);
+                    if set.is_empty() {
+                        self.by_container.remove(&key);
+                    }
+                }
             }
         }
         if b.state.holds_capacity() {

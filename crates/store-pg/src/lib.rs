@@ -480,6 +480,9 @@ const BOOKING_BY_ID: &str = "SELECT format, body FROM bookings WHERE id = $1";
 const LOCK_BOOKING: &str = "SELECT format, body FROM bookings WHERE id = $1 FOR UPDATE";
 const LOCK_BOOKINGS: &str =
     "SELECT format, body FROM bookings WHERE id = ANY($1) ORDER BY id FOR UPDATE";
+const ACTIVE_OF_CONTAINERS: &str = "SELECT b.format, b.body FROM booking_containers c \
+     JOIN bookings b ON b.id = c.booking \
+     WHERE (c.container, c.kind) IN (SELECT * FROM unnest($1::TEXT[], $2::SMALLINT[]))";
 const ACTIVE_OF_PLATE: &str =
     "SELECT format, body FROM bookings WHERE plate = $1 AND state IN ('BOOKED', 'ENTERED')";
 
@@ -690,7 +693,22 @@ impl Store for PgStore {
                     .collect(),
                 ..Records::default()
             };
-            let active = bookings(tx, ACTIVE_OF_PLATE, &[&req.plate.as_str()]).await?;
+            let mut active = bookings(tx, ACTIVE_OF_PLATE, &[&req.plate.as_str()]).await?;
+            // The active bookings holding the containers it names (the ledger refuses a
+            // second job of the same type).
+            let (containers, kinds): (Vec<&str>, Vec<i16>) = req
+                .stops
+                .iter()
+                .flat_map(|s| {
+                    let kind = s.transaction_type.index() as i16;
+                    s.containers.iter().map(move |c| (c.as_str(), kind))
+                })
+                .unzip();
+            if !containers.is_empty() {
+                let holders = bookings(tx, ACTIVE_OF_CONTAINERS, &[&containers, &kinds]).await?;
+                let held: BTreeSet<BookingId> = active.iter().map(|b| b.id).collect();
+                active.extend(holders.into_iter().filter(|b| !held.contains(&b.id)));
+            }
             let random = random_u128();
             let created = apply(tx, &zones, active, records, |l| {
                 let c = l.create(req.clone(), now, random)?;

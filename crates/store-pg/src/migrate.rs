@@ -39,6 +39,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "webhooks",
         include_str!("../migrations/0006_webhooks.sql"),
     ),
+    (
+        7,
+        "containers of active bookings",
+        include_str!("../migrations/0007_booking_containers.sql"),
+    ),
 ];
 
 fn storage(context: &str) -> impl Fn(tokio_postgres::Error) -> Error + '_ {

@@ -397,7 +397,7 @@ async fn write_booking(c: &impl GenericClient, b: &Booking, old: Option<&Booking
             )
             .await?;
         }
-        return Ok(());
+        return hold_containers(c, b, false).await;
     };
     let updated = execute(
         c,
@@ -417,6 +417,19 @@ async fn write_booking(c: &impl GenericClient, b: &Booking, old: Option<&Booking
     if updated != 1 {
         return Err(Fail::Retry(format!("booking {} changed", b.id)));
     }
+    match (old.state.is_active(), b.state.is_active()) {
+        (true, false) => {
+            execute(
+                c,
+                "DELETE FROM booking_containers WHERE booking = $1",
+                &[&&id[..]],
+            )
+            .await?;
+        }
+        // A no-show taken back: its jobs again, unless another booking took them meanwhile.
+        (false, true) => hold_containers(c, b, true).await?,
+        _ => {}
+    }
     for (i, (s, o)) in b.stops.iter().zip(&old.stops).enumerate() {
         if (&s.zone, s.window_start) != (&o.zone, o.window_start) {
             execute(
@@ -426,6 +439,29 @@ async fn write_booking(c: &impl GenericClient, b: &Booking, old: Option<&Booking
                 &[&&id[..], &(i as i16), &s.zone.as_str(), &s.window_start],
             )
             .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Records the containers of `b`, active, as its jobs: a new booking's conflicting with
+/// another's is a unique violation (the transaction runs again and the ledger, now holding
+/// the other booking, refuses it); `yield_taken` leaves one another booking holds.
+async fn hold_containers(c: &impl GenericClient, b: &Booking, yield_taken: bool) -> R<()> {
+    if !b.state.is_active() {
+        return Ok(());
+    }
+    let id = b.id.to_bytes();
+    let sql = if yield_taken {
+        "INSERT INTO booking_containers (container, kind, booking) VALUES ($1, $2, $3) \
+         ON CONFLICT DO NOTHING"
+    } else {
+        "INSERT INTO booking_containers (container, kind, booking) VALUES ($1, $2, $3)"
+    };
+    for s in &b.stops {
+        for container in &s.containers {
+            let kind = s.transaction_type.index() as i16;
+            execute(c, sql, &[&container.as_str(), &kind, &&id[..]]).await?;
         }
     }
     Ok(())

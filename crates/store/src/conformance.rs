@@ -23,6 +23,7 @@ use bawaba_domain::audit::{AuditEntry, AuditFilter, AuditKind, Door, FieldChange
 use bawaba_domain::calendar::{
     CapacityTemplate, ClosurePolicy, SlotLength, TransactionType, WindowCapacity, ZoneConfig,
 };
+use bawaba_domain::container::ContainerNumber;
 use bawaba_domain::ids::{BookingId, CompanyId, GateId, LaneId, PassageId, ZoneId};
 use bawaba_domain::ledger::{
     Actor, AdminChange, Administered, Booking, BookingFilter, BookingState, Direction, Gate, Lane,
@@ -276,6 +277,20 @@ fn unwrap_arc<S>(s: Arc<S>) -> S {
 pub async fn check_invariants(s: &impl Store, zone: &ZoneId, from: i64, to: i64) {
     let cfg = s.zone(zone.clone()).await.unwrap();
     let bookings = all_bookings(s).await;
+    // One container, one active job of each type.
+    let mut jobs = BTreeSet::new();
+    for b in bookings.iter().filter(|b| b.state.is_active()) {
+        for st in &b.stops {
+            for c in &st.containers {
+                let job = (c.clone(), st.transaction_type);
+                assert!(
+                    jobs.insert(job),
+                    "{c} in two active {:?} bookings",
+                    st.transaction_type
+                );
+            }
+        }
+    }
     // A recount from the bookings that hold places.
     let mut recount: BTreeMap<DateTime<Utc>, WindowUsage> = BTreeMap::new();
     for b in bookings.iter().filter(|b| b.state.holds_capacity()) {
@@ -2120,6 +2135,8 @@ enum Op {
         plate: u8,
         hour: i64,
         key: u8,
+        /// An import pickup of one of three containers, or general cargo.
+        container: Option<u8>,
     },
     Move {
         booking: u8,
@@ -2136,8 +2153,15 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        6 => (0u8..3, 0u8..8, 2i64..12, 0u8..10)
-            .prop_map(|(company, plate, hour, key)| Op::Create { company, plate, hour, key }),
+        6 => (0u8..3, 0u8..8, 2i64..12, 0u8..10, prop::option::of(0u8..3)).prop_map(
+            |(company, plate, hour, key, container)| Op::Create {
+                company,
+                plate,
+                hour,
+                key,
+                container
+            }
+        ),
         2 => (any::<u8>(), 2i64..12).prop_map(|(booking, hour)| Op::Move { booking, hour }),
         2 => any::<u8>().prop_map(|booking| Op::Cancel { booking }),
         1 => (0i64..14).prop_map(|hours| Op::Sweep { hours }),
@@ -2209,13 +2233,20 @@ async fn run_ops<B: Backend>(b: &B, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 plate,
                 hour,
                 key,
+                container,
             } => {
-                let req = simple(
+                let mut req = simple(
                     &format!("c{company}"),
                     &format!("k{key}"),
                     &format!("60{plate}"),
                     hour,
                 );
+                if let Some(n) = container {
+                    let pool = ["CSQU3054383", "MSKU1234565", "TGHU9876542"];
+                    let stop = &mut req.stops[0];
+                    stop.transaction_type = TransactionType::ImportPickup;
+                    stop.containers = vec![ContainerNumber::parse(pool[n as usize]).unwrap()];
+                }
                 if let Ok(c) = s.create_booking(req, now()).await
                     && !c.replayed
                 {

@@ -49,9 +49,18 @@ fn ledger() -> Ledger {
     l
 }
 
+/// A container number of its own for every call (valid check digit).
+fn fresh_container() -> ContainerNumber {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let first10 = format!("CSQU{n:06}");
+    let digit = ContainerNumber::check_digit(&first10).unwrap();
+    ContainerNumber::parse(&format!("{first10}{digit}")).unwrap()
+}
+
 fn stop(zone: &str, start: DateTime<Utc>, t: TransactionType) -> Stop {
     let containers = if t.requires_containers() {
-        vec![ContainerNumber::parse("CSQU3054383").unwrap()]
+        vec![fresh_container()]
     } else {
         vec![]
     };
@@ -312,12 +321,72 @@ fn containers_are_required_for_imports_and_exports() {
         matches!(&err, Error::Invalid { field, .. } if field == "stops[0].container_numbers"),
         "{err}"
     );
-    let dup = vec![
+    let mut dup = vec![
         stop("act", hours(5), TransactionType::ImportPickup),
         stop("siz", hours(7), TransactionType::ExportDropoff),
     ];
+    dup[1].containers = dup[0].containers.clone();
     let err = l.create(req("a", "k", "601", dup), t0(), 1).unwrap_err();
     assert!(err.to_string().contains("named twice"), "{err}");
+}
+
+#[test]
+fn one_container_one_active_job_of_each_type() {
+    let mut l = ledger();
+    let with = |t: TransactionType, h: i64| {
+        let mut s = stop("siz", hours(h), t);
+        s.containers = vec![ContainerNumber::parse("CSQU3054383").unwrap()];
+        vec![s]
+    };
+    let first = l
+        .create(
+            req("a", "k1", "601", with(TransactionType::ImportPickup, 5)),
+            t0(),
+            1,
+        )
+        .unwrap()
+        .id;
+    let theirs = l
+        .create(
+            req("b", "k2", "602", with(TransactionType::ImportPickup, 6)),
+            t0(),
+            2,
+        )
+        .unwrap_err();
+    let Error::Precondition(why) = &theirs else {
+        panic!("{theirs}");
+    };
+    assert!(
+        why.contains("CSQU3054383") && why.contains("IMPORT_PICKUP"),
+        "{why}"
+    );
+    assert!(why.contains("stops[0].container_numbers[0]"), "{why}");
+    assert!(
+        !why.contains(&first.to_string()),
+        "another company's booking: {why}"
+    );
+    let own = l
+        .create(
+            req("a", "k3", "603", with(TransactionType::ImportPickup, 6)),
+            t0(),
+            3,
+        )
+        .unwrap_err();
+    assert!(own.to_string().contains(&first.to_string()), "{own}");
+    l.create(
+        req("b", "k4", "604", with(TransactionType::ExportDropoff, 6)),
+        t0(),
+        4,
+    )
+    .expect("another kind of job for the same container");
+    l.cancel(&Actor::Company(cid("a")), first, "wrong truck", t0())
+        .unwrap();
+    l.create(
+        req("b", "k5", "605", with(TransactionType::ImportPickup, 6)),
+        t0(),
+        5,
+    )
+    .expect("free again once the other booking is cancelled");
 }
 
 #[test]
