@@ -351,6 +351,43 @@ async fn cli_commands_work_against_a_scheduler() {
         !found.trim().is_empty(),
         "slots find --preferred --count prints windows"
     );
+    // --output json: one document, times in Amman time; --output table: a header, then rows.
+    let json = cli.ok(&[
+        "booking",
+        "list",
+        "--state",
+        "CANCELLED",
+        "--output",
+        "json",
+    ]);
+    let listed: serde_json::Value = serde_json::from_str(&json).expect(&json);
+    let one = &listed.as_array().expect("an array")[0];
+    assert_eq!(
+        (one["id"].as_str(), one["state"].as_str()),
+        (Some(id.as_str()), Some("CANCELLED"))
+    );
+    let start = one["stops"][0]["window_start"].as_str().unwrap_or_default();
+    assert!(start.ends_with("+03:00"), "{json}");
+    let got: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["booking", "get", &id, "--output", "json"])).expect("json");
+    assert_eq!(&got, one, "get answers the object the list holds");
+    let table = cli.ok(&[
+        "slots",
+        "find",
+        "--zone",
+        "act",
+        "--type",
+        "GENERAL_CARGO",
+        "--output",
+        "table",
+    ]);
+    let mut lines = table.lines();
+    let header = lines.next().unwrap_or_default();
+    assert!(
+        header.starts_with("ZONE") && header.contains("FREE"),
+        "{table}"
+    );
+    assert_eq!(lines.count(), 5, "five windows by default:\n{table}");
 
     // Refusals: exit 1, `error: <code>: <message>` on stderr.
     let before = all_bookings(&mut c, pb::ListBookingsRequest::default())
@@ -583,11 +620,16 @@ async fn zones_are_closed_reopened_and_capped_from_the_command_line() {
         "--reason",
         "inspection campaign",
     ]);
-    let none = company.ok(&["slots", "find", "--zone", "act", "--type", "GENERAL_CARGO"]);
+    // Nothing found: exit status 3, what was searched on stderr, nothing on stdout.
+    let none = company.run(&["slots", "find", "--zone", "act", "--type", "GENERAL_CARGO"]);
+    let stderr = String::from_utf8_lossy(&none.stderr);
+    assert_eq!(none.status.code(), Some(3), "{}", output_text(&none));
     assert!(
-        none.starts_with("no window of zone act has room for GENERAL_CARGO"),
-        "{none}"
+        stderr.contains("no free window for GENERAL_CARGO in zone act between ")
+            && stderr.contains("+03:00 (the end of its booking horizon)"),
+        "{stderr}"
     );
+    assert!(none.stdout.is_empty(), "{}", output_text(&none));
 
     let trail = authority.ok(&["audit", "list", "--zone", "act"]);
     for kind in ["closure.added", "closure.removed", "company_cap.set"] {

@@ -10,6 +10,8 @@ use bawaba_grpc::{from_timestamp, pb, timestamp};
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::{Args, Subcommand};
 
+use crate::output::{self, Format, NothingFound, state_name};
+
 /// Where and as whom to connect.
 #[derive(Debug, Clone, Args)]
 pub struct Conn {
@@ -94,6 +96,12 @@ pub fn out(line: std::fmt::Arguments<'_>) {
     let _ = writeln!(stdout, "{line}");
 }
 
+/// Writes one line for the person at the terminal (not the output a script reads) to stderr.
+pub fn say(line: std::fmt::Arguments<'_>) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{line}");
+}
+
 /// Says what went wrong on stderr: `error: <gRPC code>: <message>` for refusals.
 pub fn report_error(e: &anyhow::Error) {
     let mut stderr = std::io::stderr().lock();
@@ -139,12 +147,6 @@ pub(crate) fn type_name(v: i32) -> &'static str {
     pb::TransactionType::try_from(v)
         .map_or("?", |t| t.as_str_name())
         .trim_start_matches("TRANSACTION_TYPE_")
-}
-
-fn state_name(v: i32) -> &'static str {
-    pb::BookingState::try_from(v)
-        .map_or("?", |s| s.as_str_name())
-        .trim_start_matches("BOOKING_STATE_")
 }
 
 pub(crate) fn print_booking(b: &pb::Booking) {
@@ -218,49 +220,82 @@ fn print_window(w: &pb::Window) {
     ));
 }
 
+/// The help's lines on times and transaction types.
+macro_rules! times_and_types {
+    () => {
+        "Times: 2026-12-08T10:00 is Amman time (add +03:00 or Z for an explicit offset).\nTransaction types: IMPORT_PICKUP, EXPORT_DROPOFF (these two name their ISO 6346 containers), EMPTY_RETURN, EMPTY_PICKUP, GENERAL_CARGO."
+    };
+}
+
 #[derive(Debug, Subcommand)]
 pub enum BookingCommand {
-    /// Book a visit.
+    /// Book a visit: one stop, or several (--stop again) taken all together or not at all.
+    #[command(after_help = concat!(
+        times_and_types!(),
+        "\n\nExample:\n  bawaba booking create --plate 60-12345 --stop act,2026-12-08T10:00,IMPORT_PICKUP,CSQU3054383\n\n",
+        "A full window is refused with the nearest free windows; a window in a closure with the closure and the nearest open ones."
+    ))]
     Create {
+        /// The truck's plate (60-12345, ٦٠-١٢٣٤٥, 6012345 are the same truck).
         #[arg(long)]
         plate: String,
+        /// The truck's RFID tag (EPC, hex), when it has one.
         #[arg(long)]
         epc: Option<String>,
-        /// Idempotency key (default: a random one).
+        /// Idempotency key: the same key again answers the booking it made, never a second
+        /// one (default: a random one).
         #[arg(long)]
         key: Option<String>,
         /// For an authority token: the company booked for.
         #[arg(long)]
         company: Option<String>,
-        /// ZONE,WINDOW_START,TYPE[,CONTAINER...]; repeat for a multi-stop visit.
-        #[arg(long = "stop", required = true)]
+        /// ZONE,WINDOW_START,TYPE[,CONTAINER...], e.g. act,2026-12-08T10:00,GENERAL_CARGO;
+        /// repeat for a multi-stop visit (in time order).
+        #[arg(
+            long = "stop",
+            required = true,
+            value_name = "ZONE,START,TYPE[,CONTAINER...]"
+        )]
         stops: Vec<String>,
     },
     /// Show one booking.
-    Get { id: String },
-    /// List bookings.
+    Get {
+        /// The booking id (26 characters, as `booking create` printed it).
+        id: String,
+    },
+    /// List bookings (a company token: its own), oldest first.
     List {
+        /// Only bookings with a stop in this zone.
         #[arg(long)]
         zone: Option<String>,
+        /// Only bookings in this state: BOOKED, ENTERED, EXITED, CANCELLED, NO_SHOW.
         #[arg(long)]
         state: Option<String>,
+        /// Bookings per page (1 to 500).
         #[arg(long, default_value_t = 50)]
         page_size: u32,
         /// Follow every page.
         #[arg(long)]
         all: bool,
     },
-    /// Move a stop to another window.
+    /// Move a stop to another window of its zone (the new place is taken and the old
+    /// released together, or nothing changes).
+    #[command(after_help = "Example:\n  bawaba booking move 01KB... --window 2026-12-08T14:00")]
     Move {
+        /// The booking id.
         id: String,
+        /// The new window's start (2026-12-08T14:00 is Amman time).
         #[arg(long)]
         window: String,
+        /// Which stop (0: the first).
         #[arg(long, default_value_t = 0)]
         stop_index: u32,
     },
-    /// Cancel a booking.
+    /// Cancel a booking (before the zone's change cut-off): its places are released.
     Cancel {
+        /// The booking id.
         id: String,
+        /// Why (kept with the booking and told to its company).
         #[arg(long, default_value = "")]
         reason: String,
     },
@@ -330,7 +365,7 @@ fn random_key() -> String {
     format!("cli-{}", hex::encode(b))
 }
 
-pub async fn booking(conn: &Conn, cmd: BookingCommand) -> Result<()> {
+pub async fn booking(conn: &Conn, cmd: BookingCommand, format: Format) -> Result<()> {
     match cmd {
         BookingCommand::Create {
             plate,
@@ -354,16 +389,17 @@ pub async fn booking(conn: &Conn, cmd: BookingCommand) -> Result<()> {
                 .await?
                 .into_inner();
             if let Some(b) = &r.booking {
-                print_booking(b);
+                output::booking(format, b, print_booking);
             }
             if r.replayed {
-                out(format_args!(
+                say(format_args!(
                     "(already booked with this idempotency key; nothing changed)"
                 ));
             }
         }
         BookingCommand::Get { id } => {
-            print_booking(
+            output::booking(
+                format,
                 &conn
                     .clients()
                     .await?
@@ -371,6 +407,7 @@ pub async fn booking(conn: &Conn, cmd: BookingCommand) -> Result<()> {
                     .get_booking(pb::GetBookingRequest { booking_id: id })
                     .await?
                     .into_inner(),
+                print_booking,
             );
         }
         BookingCommand::List {
@@ -389,6 +426,7 @@ pub async fn booking(conn: &Conn, cmd: BookingCommand) -> Result<()> {
             };
             let mut c = conn.clients().await?;
             let mut page_token = String::new();
+            let mut listed = Vec::new();
             loop {
                 let r = c
                     .bookings
@@ -401,15 +439,20 @@ pub async fn booking(conn: &Conn, cmd: BookingCommand) -> Result<()> {
                     })
                     .await?
                     .into_inner();
-                r.bookings.iter().for_each(print_booking);
+                // Text goes out page by page; a table or a JSON array once, whole.
+                match format {
+                    Format::Text => r.bookings.iter().for_each(print_booking),
+                    _ => listed.extend(r.bookings),
+                }
                 if !all || r.next_page_token.is_empty() {
                     if !r.next_page_token.is_empty() {
-                        out(format_args!("(more: --all to follow every page)"));
+                        say(format_args!("(more: --all to follow every page)"));
                     }
                     break;
                 }
                 page_token = r.next_page_token;
             }
+            output::bookings(format, &listed, print_booking);
         }
         BookingCommand::Move {
             id,
@@ -421,7 +464,8 @@ pub async fn booking(conn: &Conn, cmd: BookingCommand) -> Result<()> {
                 stop_index,
                 new_window_start: Some(timestamp(time(&window)?)),
             };
-            print_booking(
+            output::booking(
+                format,
                 &conn
                     .clients()
                     .await?
@@ -429,6 +473,7 @@ pub async fn booking(conn: &Conn, cmd: BookingCommand) -> Result<()> {
                     .move_booking(req)
                     .await?
                     .into_inner(),
+                print_booking,
             );
         }
         BookingCommand::Events { company, after } => follow_events(conn, company, after).await?,
@@ -437,7 +482,8 @@ pub async fn booking(conn: &Conn, cmd: BookingCommand) -> Result<()> {
                 booking_id: id,
                 reason,
             };
-            print_booking(
+            output::booking(
+                format,
                 &conn
                     .clients()
                     .await?
@@ -445,6 +491,7 @@ pub async fn booking(conn: &Conn, cmd: BookingCommand) -> Result<()> {
                     .cancel_booking(req)
                     .await?
                     .into_inner(),
+                print_booking,
             );
         }
     }
@@ -453,29 +500,44 @@ pub async fn booking(conn: &Conn, cmd: BookingCommand) -> Result<()> {
 
 #[derive(Debug, Subcommand)]
 pub enum SlotsCommand {
-    /// Windows of a zone with capacity and use (default: the next 24 hours).
+    /// Windows of a zone with their capacity, places booked and free, per type, and the
+    /// closures shutting them (default: the next 24 hours).
+    #[command(after_help = times_and_types!())]
     List {
+        /// The zone (`zones list` shows them).
         #[arg(long)]
         zone: String,
+        /// From (default: now).
         #[arg(long)]
         from: Option<String>,
+        /// To (default: 24 hours after --from).
         #[arg(long)]
         to: Option<String>,
     },
-    /// The nearest windows with room.
+    /// The nearest windows with room for a transaction type, from --preferred (or now) on.
+    /// Exit status 3 when none has room before the end of the zone's booking horizon.
+    #[command(after_help = concat!(
+        times_and_types!(),
+        "\n\nExample:\n  bawaba slots find --zone act --type IMPORT_PICKUP --preferred 2026-12-08T10:00 --output table"
+    ))]
     Find {
+        /// The zone (`zones list` shows them).
         #[arg(long)]
         zone: String,
-        #[arg(long = "type")]
+        /// The transaction type (see below).
+        #[arg(long = "type", value_name = "TYPE")]
         transaction_type: String,
+        /// When the truck would like to come (default: now).
         #[arg(long)]
         preferred: Option<String>,
+        /// How many windows (1 to 50).
         #[arg(long, default_value_t = 5)]
         count: u32,
     },
 }
 
-pub async fn slots(conn: &Conn, cmd: SlotsCommand) -> Result<()> {
+pub async fn slots(conn: &Conn, cmd: SlotsCommand, format: Format) -> Result<()> {
+    let mut c = conn.clients().await?;
     match cmd {
         SlotsCommand::List { zone, from, to } => {
             let from = from
@@ -489,21 +551,19 @@ pub async fn slots(conn: &Conn, cmd: SlotsCommand) -> Result<()> {
                 .transpose()?
                 .unwrap_or(from + chrono::TimeDelta::hours(24));
             let req = pb::ListWindowsRequest {
-                zone_id: zone,
+                zone_id: zone.clone(),
                 from: Some(timestamp(from)),
                 to: Some(timestamp(to)),
             };
-            let windows = conn
-                .clients()
-                .await?
-                .slots
-                .list_windows(req)
-                .await?
-                .into_inner()
-                .windows;
-            windows.iter().for_each(print_window);
+            let windows = c.slots.list_windows(req).await?.into_inner().windows;
+            output::windows(format, &windows, print_window);
             if windows.is_empty() {
-                out(format_args!("no windows in that range"));
+                return Err(NothingFound(format!(
+                    "zone {zone} has no windows between {} and {}",
+                    local(Some(&timestamp(from))),
+                    local(Some(&timestamp(to)))
+                ))
+                .into());
             }
         }
         SlotsCommand::Find {
@@ -512,30 +572,45 @@ pub async fn slots(conn: &Conn, cmd: SlotsCommand) -> Result<()> {
             preferred,
             count,
         } => {
+            let t = type_arg(&transaction_type)?;
+            let preferred = preferred.as_deref().map(time).transpose()?;
             let req = pb::FindSlotsRequest {
                 zone_id: zone.clone(),
-                transaction_type: type_arg(&transaction_type)? as i32,
-                preferred: preferred.as_deref().map(time).transpose()?.map(timestamp),
+                transaction_type: t as i32,
+                preferred: preferred.map(timestamp),
                 count,
             };
-            let found = conn
-                .clients()
-                .await?
-                .slots
-                .find_slots(req)
-                .await?
-                .into_inner()
-                .windows;
-            found.iter().for_each(print_window);
+            let found = c.slots.find_slots(req).await?.into_inner().windows;
+            output::windows(format, &found, print_window);
             if found.is_empty() {
-                out(format_args!(
-                    "no window of zone {zone} has room for {} within its booking horizon (see `slots list --zone {zone}` for capacity and closures)",
-                    type_arg(&transaction_type)?
-                        .as_str_name()
-                        .trim_start_matches("TRANSACTION_TYPE_")
-                ));
+                let now = Utc::now();
+                let horizon = horizon_of(&mut c, &zone).await?;
+                let from = preferred.map_or(now, |p| p.max(now));
+                return Err(NothingFound(format!(
+                    "no free window for {} in zone {zone} between {} and {} (the end of its booking horizon); see `slots list --zone {zone}` for capacity and closures",
+                    type_name(t as i32),
+                    local(Some(&timestamp(from))),
+                    local(Some(&timestamp(now + horizon))),
+                ))
+                .into());
             }
         }
     }
     Ok(())
+}
+
+/// How far ahead `zone` takes bookings.
+async fn horizon_of(c: &mut Clients, zone: &str) -> Result<chrono::TimeDelta> {
+    let zones = c
+        .admin
+        .list_zones(pb::ListZonesRequest {})
+        .await?
+        .into_inner();
+    let minutes = zones
+        .zones
+        .iter()
+        .find(|z| z.zone_id == zone)
+        .and_then(|z| z.rules.as_ref())
+        .map_or(7 * 24 * 60, |r| r.horizon_minutes);
+    Ok(chrono::TimeDelta::minutes(i64::from(minutes)))
 }

@@ -5,6 +5,7 @@ mod audit;
 mod client;
 mod config;
 mod demo;
+mod output;
 mod watch;
 mod webhook;
 mod zones;
@@ -34,6 +35,16 @@ struct Cli {
     /// Where and as whom client commands connect (before or after the subcommand).
     #[command(flatten)]
     conn: client::Conn,
+    /// How `booking` and `slots` print what they got: `text` (key=value lines), `table`
+    /// (aligned columns) or `json` (one document, for scripts; README "Command line").
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t,
+        env = "BAWABA_OUTPUT"
+    )]
+    output: output::Format,
     #[command(subcommand)]
     command: Command,
 }
@@ -283,6 +294,10 @@ fn main() -> std::process::ExitCode {
     };
     match rt.block_on(run(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<output::NothingFound>().is_some() => {
+            client::say(format_args!("{e}"));
+            std::process::ExitCode::from(output::NothingFound::EXIT)
+        }
         Err(e) => {
             client::report_error(&e);
             std::process::ExitCode::FAILURE
@@ -370,8 +385,8 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Closures(cmd) => zones::closures(&cli.conn, cmd).await,
         Command::Watch(cmd) => watch::watch(&cli.conn, cmd).await,
         Command::Webhook(cmd) => webhook::webhook(&cli.conn, cmd).await,
-        Command::Booking(cmd) => client::booking(&cli.conn, cmd).await,
-        Command::Slots(cmd) => client::slots(&cli.conn, cmd).await,
+        Command::Booking(cmd) => client::booking(&cli.conn, cmd, cli.output).await,
+        Command::Slots(cmd) => client::slots(&cli.conn, cmd, cli.output).await,
         Command::Audit(cmd) => audit::audit(&cli.conn, cmd).await,
         Command::Bench(BenchCommand::Gate { bookings, passages }) => {
             let report = bawaba_bench::run_gate_bench(bookings, passages)
