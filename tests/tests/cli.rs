@@ -979,3 +979,32 @@ async fn capacity_is_changed_in_part_and_a_cut_below_the_bookings_asks_first() {
     );
     assert!(!cleared.contains("inspection campaign"), "{cleared}");
 }
+
+/// README's form of the growth benchmark runs (here with small sizes); one size alone is
+/// refused saying what the flag takes.
+#[test]
+fn the_growth_benchmark_takes_two_sizes_as_readme_writes_them() {
+    let ran = run_bawaba([
+        "bench",
+        "booking",
+        "--growth",
+        "10,200",
+        "--seconds",
+        "1",
+        "--clients",
+        "2",
+    ]);
+    assert!(ran.status.success(), "{}", output_text(&ran));
+    let stdout = String::from_utf8_lossy(&ran.stdout);
+    assert!(
+        stdout.contains("growth 10 → 200 preloaded bookings"),
+        "{stdout}"
+    );
+    let one = run_bawaba(["bench", "booking", "--growth", "10"]);
+    assert_eq!(one.status.code(), Some(1), "{}", output_text(&one));
+    let stderr = String::from_utf8_lossy(&one.stderr);
+    assert!(
+        stderr.contains("--growth takes two preload sizes"),
+        "{stderr}"
+    );
+}

@@ -198,7 +198,7 @@ enum BenchCommand {
         #[arg(long, default_value_t = 0)]
         preload: usize,
         /// Instead: compare latency with two preload sizes, e.g. 10000,1000000.
-        #[arg(long, value_delimiter = ',', num_args = 2)]
+        #[arg(long, value_delimiter = ',', value_name = "SMALL,LARGE")]
         growth: Option<Vec<usize>>,
     },
     /// Durable bookings on sled against PostgreSQL with 1 and 2 scheduler replicas, over
@@ -408,7 +408,11 @@ async fn run(cli: Cli) -> Result<()> {
                         bawaba_bench::run_growth_bench(clients, duration, *small, *large).await?;
                     client::out(format_args!("{report}"));
                 }
-                _ => {
+                Some(other) => anyhow::bail!(
+                    "--growth takes two preload sizes, e.g. --growth 10000,1000000 (got {} values)",
+                    other.len()
+                ),
+                None => {
                     let opts = bawaba_bench::BookingBenchOptions {
                         clients,
                         duration,
