@@ -161,7 +161,7 @@ impl AgentStore {
     pub fn apply_sync(&self, update: SyncUpdate) -> Result<()> {
         let mut batch = sled::Batch::default();
         if let Some(z) = &update.zone {
-            batch.insert(key(ZONE, z.id.as_str().as_bytes()), encode_zone(z));
+            batch.insert(key(ZONE, z.id.as_str().as_bytes()), encode_zone(z)?);
         }
         if let Some((zone, seq, bookings)) = &update.snapshot {
             let keep: std::collections::BTreeSet<BookingId> =
@@ -174,13 +174,13 @@ impl AgentStore {
                 }
             }
             for b in bookings {
-                batch.insert(key(BOOKING, &b.id.to_bytes()), encode(b));
+                batch.insert(key(BOOKING, &b.id.to_bytes()), encode(b)?);
             }
-            batch.insert(key(SEQ, zone.as_str().as_bytes()), encode(seq));
+            batch.insert(key(SEQ, zone.as_str().as_bytes()), encode(seq)?);
         }
         for (zone, seq, b) in &update.changes {
-            batch.insert(key(BOOKING, &b.id.to_bytes()), encode(b));
-            batch.insert(key(SEQ, zone.as_str().as_bytes()), encode(seq));
+            batch.insert(key(BOOKING, &b.id.to_bytes()), encode(b)?);
+            batch.insert(key(SEQ, zone.as_str().as_bytes()), encode(seq)?);
         }
         self.db.apply_batch(batch)?;
         Ok(())
@@ -227,10 +227,22 @@ mod tests {
             let s = AgentStore::open(dir.path()).unwrap();
             let mut batch = sled::Batch::default();
             // 1: sent, not confirmed; 2: neither; 3: confirmed, not sent.
-            batch.insert(key(LOCAL, &passage(1).id.to_bytes()), encode(&passage(1)));
-            batch.insert(key(OUTBOX, &passage(2).id.to_bytes()), encode(&passage(2)));
-            batch.insert(key(LOCAL, &passage(2).id.to_bytes()), encode(&passage(2)));
-            batch.insert(key(OUTBOX, &passage(3).id.to_bytes()), encode(&passage(3)));
+            batch.insert(
+                key(LOCAL, &passage(1).id.to_bytes()),
+                encode(&passage(1)).unwrap(),
+            );
+            batch.insert(
+                key(OUTBOX, &passage(2).id.to_bytes()),
+                encode(&passage(2)).unwrap(),
+            );
+            batch.insert(
+                key(LOCAL, &passage(2).id.to_bytes()),
+                encode(&passage(2)).unwrap(),
+            );
+            batch.insert(
+                key(OUTBOX, &passage(3).id.to_bytes()),
+                encode(&passage(3)).unwrap(),
+            );
             s.db.apply_batch(batch).unwrap();
             s.db.flush().unwrap();
         }

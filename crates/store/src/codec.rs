@@ -11,11 +11,20 @@ use crate::{Error, Result};
 /// type changes shape.
 pub const FORMAT_VERSION: u8 = 1;
 
-pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
-    let mut out = vec![FORMAT_VERSION];
-    // Serialising our own plain data types into a Vec cannot fail.
-    out.extend(postcard::to_stdvec(value).unwrap_or_default());
-    out
+/// A value as stored: the format version, then postcard. A value postcard cannot write is
+/// an error naming its type, never an empty or partial value.
+pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    with_version(FORMAT_VERSION, value)
+}
+
+fn with_version<T: Serialize>(version: u8, value: &T) -> Result<Vec<u8>> {
+    let mut out = vec![version];
+    let body = postcard::to_stdvec(value).map_err(|e| Error::Corrupt {
+        key: std::any::type_name::<T>().to_owned(),
+        reason: format!("cannot be encoded: {e}"),
+    })?;
+    out.extend(body);
+    Ok(out)
 }
 
 fn corrupt(key: &[u8], reason: String) -> Error {
@@ -45,11 +54,8 @@ const ZONE_FORMAT_2_MISSING: [u8; 2] = [0, 0];
 /// What format 1 lacks besides: each list's length, zero.
 const ZONE_FORMAT_1_MISSING: [u8; 5] = [0, 0, 0, 0, 0];
 
-pub fn encode_zone(z: &ZoneConfig) -> Vec<u8> {
-    let mut out = vec![ZONE_FORMAT];
-    // As in `encode`: our own plain data into a Vec cannot fail.
-    out.extend(postcard::to_stdvec(z).unwrap_or_default());
-    out
+pub fn encode_zone(z: &ZoneConfig) -> Result<Vec<u8>> {
+    with_version(ZONE_FORMAT, z)
 }
 
 /// Reads a zone stored in format 3, 2 or 1: postcard writes a struct's fields in order, a
@@ -201,9 +207,27 @@ mod tests {
     use super::*;
     use bawaba_domain::calendar::WhenClosed;
 
+    /// A value whose serialisation fails.
+    struct Refuses;
+
+    impl Serialize for Refuses {
+        fn serialize<S: serde::Serializer>(&self, _: S) -> std::result::Result<S::Ok, S::Error> {
+            Err(serde::ser::Error::custom("not today"))
+        }
+    }
+
+    #[test]
+    fn a_value_that_cannot_be_encoded_is_an_error_never_an_empty_value() {
+        let e = encode(&Refuses).unwrap_err();
+        assert!(
+            matches!(&e, Error::Corrupt { key, reason } if key.ends_with("Refuses") && reason.contains("cannot be encoded")),
+            "{e}"
+        );
+    }
+
     #[test]
     fn values_carry_their_version() {
-        let bytes = encode(&42u32);
+        let bytes = encode(&42u32).unwrap();
         assert_eq!(bytes[0], FORMAT_VERSION);
         assert_eq!(decode::<u32>(b"k", &bytes).unwrap(), 42);
         let mut future = bytes.clone();
@@ -243,7 +267,7 @@ mod tests {
             .insert(bawaba_domain::ids::CompanyId::parse("acme").unwrap(), 50);
         assert_eq!(decode_zone(b"z", &stored).unwrap(), want);
         // Written again, it is the newest format and reads back the same.
-        let again = encode_zone(&want);
+        let again = encode_zone(&want).unwrap();
         assert_eq!(again[0], ZONE_FORMAT);
         assert_eq!(decode_zone(b"z", &again).unwrap(), want);
         assert!(decode_zone(b"z", &[ZONE_FORMAT + 1, 0]).is_err());
@@ -311,7 +335,7 @@ mod tests {
         let mut named = z;
         named.name_ar = "الميناء الرئيسي".into();
         named.when_closed = WhenClosed::Refer;
-        let again = encode_zone(&named);
+        let again = encode_zone(&named).unwrap();
         assert_eq!(again[0], ZONE_FORMAT);
         assert_eq!(decode_zone(b"z", &again).unwrap(), named);
     }

@@ -22,13 +22,13 @@ use crate::{Error, Result};
 const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
 
 /// One record as bytes.
-pub fn frame<T: Serialize>(value: &T) -> Vec<u8> {
-    let body = encode(value);
+pub fn frame<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    let body = encode(value)?;
     let mut out = Vec::with_capacity(8 + body.len());
     out.extend_from_slice(&(body.len() as u32).to_le_bytes());
     out.extend_from_slice(&CRC.checksum(&body).to_le_bytes());
     out.extend_from_slice(&body);
-    out
+    Ok(out)
 }
 
 /// The records of `bytes` up to the first one that is torn, does not check or does not
@@ -114,7 +114,7 @@ impl LogFile {
                 self.path.display()
             )));
         }
-        let bytes = frame(record);
+        let bytes = frame(record)?;
         let written = self.file.write_all(&bytes).and_then(|()| {
             if durable {
                 self.file.sync_data()
@@ -181,7 +181,7 @@ mod tests {
         log.append(&1u32, true).unwrap();
         // What a write that failed halfway leaves behind.
         let good = log.len;
-        log.file.write_all(&frame(&2u32)[..5]).unwrap();
+        log.file.write_all(&frame(&2u32).unwrap()[..5]).unwrap();
         log.cut(good).unwrap();
         log.append(&3u32, true).unwrap();
         let (_, records) = LogFile::open::<u32>(path).unwrap();
@@ -217,7 +217,7 @@ mod tests {
         fn any_bytes_parse_to_a_good_prefix(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
             let (records, good) = parse::<Vec<u16>>(&bytes);
             prop_assert!(good <= bytes.len());
-            let again: Vec<u8> = records.iter().flat_map(frame).collect();
+            let again: Vec<u8> = records.iter().flat_map(|r| frame(r).unwrap()).collect();
             prop_assert_eq!(&again[..], &bytes[..good]);
         }
 
@@ -239,7 +239,7 @@ mod tests {
             let keep = cut.index(bytes.len() + 1);
             std::fs::write(&path, &bytes[..keep]).unwrap();
             let (_, back) = LogFile::open::<Vec<u16>>(path.clone()).unwrap();
-            let whole = values.iter().scan(0, |at, v| { *at += frame(v).len(); Some(*at) }).filter(|&end| end <= keep).count();
+            let whole = values.iter().scan(0, |at, v| { *at += frame(v).unwrap().len(); Some(*at) }).filter(|&end| end <= keep).count();
             prop_assert_eq!(&back[..], &values[..whole]);
         }
     }

@@ -313,68 +313,73 @@ fn load(db: &sled::Db) -> Result<Ledger> {
 
 /// Adds everything `touched` names, as it now is in the ledger, to the batch; its audit
 /// records are numbered after `audit_head`, which is moved on.
-fn stage(ledger: &Ledger, touched: &Touched, audit_head: &mut u64, batch: &mut sled::Batch) {
+fn stage(
+    ledger: &Ledger,
+    touched: &Touched,
+    audit_head: &mut u64,
+    batch: &mut sled::Batch,
+) -> Result<()> {
     for record in &touched.audit {
         *audit_head += 1;
         let entry = AuditEntry {
             seq: *audit_head,
             record: record.clone(),
         };
-        batch.insert(codec::audit_key(record.at, entry.seq), encode(&entry));
+        batch.insert(codec::audit_key(record.at, entry.seq), encode(&entry)?);
     }
     if !touched.audit.is_empty() {
-        batch.insert(codec::audit_head_key(), encode(audit_head));
+        batch.insert(codec::audit_head_key(), encode(audit_head)?);
     }
     for id in &touched.bookings {
         if let Some(b) = ledger.booking(*id) {
-            batch.insert(codec::booking_key(*id), encode(b));
+            batch.insert(codec::booking_key(*id), encode(b)?);
         }
     }
     // `touched.windows` is not stored: window counters are recounted from the bookings.
     for c in &touched.changes {
-        batch.insert(codec::change_key(&c.zone, c.seq), encode(c));
+        batch.insert(codec::change_key(&c.zone, c.seq), encode(c)?);
     }
     for r in &touched.idempotency {
-        batch.insert(codec::idempotency_key(&r.company, &r.key), encode(r));
+        batch.insert(codec::idempotency_key(&r.company, &r.key), encode(r)?);
     }
     for z in &touched.zones {
         if let Ok(cfg) = ledger.zone(z) {
-            batch.insert(codec::zone_key(z), codec::encode_zone(cfg));
+            batch.insert(codec::zone_key(z), codec::encode_zone(cfg)?);
         }
     }
     for g in &touched.gates {
         if let Ok(gate) = ledger.gate(g) {
-            batch.insert(codec::gate_key(g), encode(gate));
+            batch.insert(codec::gate_key(g), encode(gate)?);
         }
     }
     for g in &touched.reports {
         if let Some(at) = ledger.reported().get(g) {
-            batch.insert(codec::reported_key(g), encode(&(g, at)));
+            batch.insert(codec::reported_key(g), encode(&(g, at))?);
         }
     }
     for e in &touched.events {
-        batch.insert(codec::event_key(&e.company, e.seq), encode(e));
+        batch.insert(codec::event_key(&e.company, e.seq), encode(e)?);
         batch.insert(
             codec::event_head_key(&e.company),
-            encode(&(&e.company, e.seq)),
+            encode(&(&e.company, e.seq))?,
         );
     }
     for (seq, id) in &touched.passages {
         if let Some(p) = ledger.passage(*id) {
-            batch.insert(codec::passage_key(*id), encode(p));
-            batch.insert(codec::passage_log_key(*seq), encode(&(*seq, *id)));
+            batch.insert(codec::passage_key(*id), encode(p)?);
+            batch.insert(codec::passage_log_key(*seq), encode(&(*seq, *id))?);
         }
     }
     for id in &touched.referrals {
         if let Some(r) = ledger.referral(*id) {
-            batch.insert(codec::referral_key(*id), encode(r));
+            batch.insert(codec::referral_key(*id), encode(r)?);
         }
     }
     for c in &touched.webhooks {
         match ledger.webhook(c) {
             Some((hook, progress)) => {
-                batch.insert(codec::webhook_key(c), encode(hook));
-                batch.insert(codec::webhook_progress_key(c), encode(progress));
+                batch.insert(codec::webhook_key(c), encode(hook)?);
+                batch.insert(codec::webhook_progress_key(c), encode(progress)?);
             }
             None => {
                 batch.remove(codec::webhook_key(c));
@@ -383,8 +388,12 @@ fn stage(ledger: &Ledger, touched: &Touched, audit_head: &mut u64, batch: &mut s
         }
     }
     for d in &touched.deliveries {
-        batch.insert(codec::delivery_key(&d.company, d.seq, d.attempt), encode(d));
+        batch.insert(
+            codec::delivery_key(&d.company, d.seq, d.attempt),
+            encode(d)?,
+        );
     }
+    Ok(())
 }
 
 /// What the writer thread owns or shares.
@@ -426,6 +435,7 @@ impl Writer {
         let mut responders = Vec::with_capacity(pending.len());
         let (mut dirty, mut zones_changed) = (false, false);
         let mut audit_head = *self.audit_head.lock().unwrap_or_else(|e| e.into_inner());
+        let mut staged: Result<()> = Ok(());
         for job in pending {
             let ledger = match &failed {
                 None => Ok(&mut *state),
@@ -433,7 +443,12 @@ impl Writer {
             };
             let (touched, respond) = job(ledger);
             if let Some(t) = touched.filter(|t| !t.is_empty()) {
-                stage(&state, &t, &mut audit_head, &mut batch);
+                // A value that cannot be encoded fails the commit, as a failed write does.
+                if let Err(e) = stage(&state, &t, &mut audit_head, &mut batch)
+                    && staged.is_ok()
+                {
+                    staged = Err(e);
+                }
                 dirty = true;
                 zones_changed |= !t.zones.is_empty();
             }
@@ -441,13 +456,16 @@ impl Writer {
         }
         let applied = std::time::Instant::now();
         let mut written = applied;
-        let outcome = if dirty {
-            db.apply_batch(batch).and_then(|()| {
-                written = std::time::Instant::now();
-                db.flush().map(drop)
-            })
-        } else {
-            Ok(())
+        let outcome = match staged {
+            Err(e) => Err(e.to_string()),
+            Ok(()) if dirty => db
+                .apply_batch(batch)
+                .and_then(|()| {
+                    written = std::time::Instant::now();
+                    db.flush().map(drop)
+                })
+                .map_err(|e| e.to_string()),
+            Ok(()) => Ok(()),
         };
         let synced = std::time::Instant::now();
         let outcome = match outcome {
@@ -455,7 +473,7 @@ impl Writer {
             Err(e) => {
                 // Not durable, and the ledger now holds what the disk may not: nobody is told
                 // it is done, and nothing more is answered until a restart (module docs).
-                let why = failed_message(&e.to_string());
+                let why = failed_message(&e);
                 tracing::error!(error = %e, "commit failed; the store refuses every request until restarted");
                 self.failure.send_replace(Some(why.clone()));
                 Err(Error::Storage(why))

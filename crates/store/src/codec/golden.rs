@@ -12,11 +12,17 @@ use bawaba_domain::ids::{BookingId, CompanyId, GateId, LaneId, PassageId, ZoneId
 use bawaba_domain::ledger::{
     Booking, BookingState, ChangeEntry, Direction, Gate, IdempotencyRecord, Lane, Stop,
 };
+use bawaba_domain::notify::{Delivery, Failing, Outcome, Progress, Webhook};
 use bawaba_domain::passage::{Passage, Reason, Referral, ReferralState, Verdict};
 use bawaba_domain::plate::Plate;
 use chrono::{DateTime, TimeZone, Utc};
 
-use super::{decode, encode};
+use super::decode;
+
+/// The stored bytes of a value that must encode.
+fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    super::encode(value).unwrap()
+}
 
 fn at(h: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 7, h, 0, 0).unwrap()
@@ -157,6 +163,40 @@ fn values() -> Vec<(&'static str, Vec<u8>)> {
                 zone: Some(ZoneId::parse("act").unwrap()),
                 closure: Some(closure),
                 booking: booking(),
+            }),
+        ),
+        (
+            "webhook",
+            encode(&Webhook {
+                company: CompanyId::parse("acme").unwrap(),
+                url: "https://tms.acme.jo/bawaba".into(),
+                secret: "whsec_0123456789abcdef".into(),
+                set_at: at(8),
+            }),
+        ),
+        (
+            "webhook-progress",
+            encode(&Progress {
+                cursor: 41,
+                failing: Some(Failing {
+                    seq: 42,
+                    first_at: at(10),
+                    attempts: 3,
+                    next_at: at(11),
+                }),
+            }),
+        ),
+        (
+            "delivery",
+            encode(&Delivery {
+                company: CompanyId::parse("acme").unwrap(),
+                seq: 42,
+                attempt: 3,
+                at: at(10),
+                outcome: Outcome::Failed {
+                    status: Some(503),
+                    error: "the receiver answered HTTP 503".into(),
+                },
             }),
         ),
     ]

@@ -124,7 +124,7 @@ async fn counters_are_recounted_and_legacy_stored_counters_removed() {
         let db = open_db(dir.path()).unwrap();
         db.insert(
             [codec::LEGACY_WINDOW, b'x'],
-            encode(&WindowUsage::default()),
+            encode(&WindowUsage::default()).unwrap(),
         )
         .unwrap();
         db.flush().unwrap();
