@@ -404,6 +404,17 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("audit.from", "From", "من تاريخ"),
     ("audit.to", "Until", "حتى"),
     ("audit.older", "Older records", "سجلات أقدم"),
+    ("export", "Export (CSV)", "تصدير (CSV)"),
+    ("export.passages", "Passages", "العبور عبر البوابات"),
+    ("export.bookings", "Bookings", "الحجوزات"),
+    ("export.no_shows", "No-shows", "حالات عدم الحضور"),
+    ("export.audit", "Audit trail", "سجل التدقيق"),
+    ("export.to", "Until (not included)", "حتى (غير مشمول)"),
+    (
+        "export.note",
+        "Today when no day is given; at most 31 days. Times in Asia/Amman; the file opens with Arabic intact in a spreadsheet.",
+        "اليوم إن لم يُحدَّد يوم؛ 31 يومًا على الأكثر. الأوقات بتوقيت عمّان، ويفتح الملف في جداول البيانات والعربية سليمة.",
+    ),
     ("audit.kind.zone.saved", "Zone saved", "حفظ منطقة"),
     (
         "audit.kind.zone.template_set",

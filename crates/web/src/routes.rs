@@ -53,6 +53,7 @@ pub fn router<S: Store>(d: Dashboard<S>, stop: watch::Receiver<bool>) -> Router 
         .route("/authority", get(authority::<S>))
         .route("/operator", get(operator::<S>))
         .route("/authority/audit", get(audit::audit_page::<S>))
+        .route("/authority/export/{file}", get(export::export::<S>))
         .route("/operator/referrals/{id}", post(resolve_form::<S>))
         .route("/api/overview", get(api_overview::<S>))
         .route("/api/throughput", get(api_throughput::<S>))
@@ -97,6 +98,7 @@ mod alerts;
 mod audit;
 mod capacity;
 mod closures;
+mod export;
 mod watchlist;
 
 // ---- common --------------------------------------------------------------------------------

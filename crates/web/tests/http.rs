@@ -803,6 +803,7 @@ fn door(method: &str, path: &str) -> Option<Door> {
         ("POST", "/security/watch" | "/security/watch/remove") => Door::SecurityForm,
         ("GET", "/") => Door::Home,
         ("GET", "/authority" | "/authority/audit") => Door::Page(AUTH_ONLY),
+        ("GET", "/authority/export/{file}") => Door::Api(AUTH_ONLY),
         ("GET", "/operator") => Door::Page(STAFF),
         ("POST", "/operator/referrals/{id}") => Door::Resolve { form: true },
         ("POST", "/api/referrals/{id}/resolve") => Door::Resolve { form: false },
@@ -898,7 +899,9 @@ async fn every_route_by_every_caller_in_and_out_of_scope() {
             for zone in ["act", "siz"] {
                 n += 1;
                 let id = fresh_referral(&b, n, zone).await;
-                let uri = path.replace("{id}", &id.to_string());
+                let uri = path
+                    .replace("{id}", &id.to_string())
+                    .replace("{file}", "passages.csv");
                 let mut req = Request::builder().method(method.as_str()).uri(&uri);
                 let t = token(who);
                 if let Some(t) = &t {
@@ -1466,6 +1469,91 @@ async fn the_authority_closes_a_zone_after_seeing_the_bookings_it_hits() {
             "{lang}"
         );
     }
+}
+
+/// The authority exports a day's passages, bookings, no-shows and audit trail as CSV: Amman
+/// time, UTF-8 with a byte-order mark (Arabic intact), one row per stop; a bad range names
+/// its field; an operator may not export.
+#[tokio::test]
+async fn the_authority_exports_a_day_as_csv() {
+    let b = bed().await;
+    let kept = book_act(&b, "k-export-1", "60-10001").await;
+    let gone = book_act(&b, "k-export-2", "60-10002").await;
+    let reason = "إغلاق بسبب السيول";
+    b.store
+        .cancel_booking(
+            bawaba_domain::ledger::Actor::Authority,
+            gone.id,
+            reason.into(),
+            b.now - TimeDelta::hours(2),
+        )
+        .await
+        .unwrap();
+    let csv = async |file: &str, query: &str, who: Option<&str>| {
+        get(&b.app, &format!("/authority/export/{file}{query}"), who).await
+    };
+    let day = "?from=2026-11-26&to=2026-11-27";
+    let bookings = csv("bookings.csv", day, Some(&b.authority)).await;
+    assert_eq!(bookings.status, StatusCode::OK, "{}", bookings.body);
+    assert_eq!(
+        bookings.headers[header::CONTENT_TYPE],
+        "text/csv; charset=utf-8"
+    );
+    assert!(
+        bookings.body.starts_with('\u{feff}'),
+        "a byte-order mark first"
+    );
+    let lines: Vec<&str> = bookings
+        .body
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .collect();
+    assert!(lines[0].starts_with("booking,company,plate,tag,state,stop,zone,window_start"));
+    let row = |id: String| {
+        lines
+            .iter()
+            .find(|l| l.starts_with(&id))
+            .copied()
+            .unwrap_or_default()
+    };
+    // 09:00 UTC is 12:00 in Amman.
+    assert!(row(kept.id.to_string()).contains(",BOOKED,1,act,2026-11-26 12:00:00,GENERAL_CARGO,"));
+    assert!(
+        row(gone.id.to_string()).ends_with(reason),
+        "{}",
+        bookings.body
+    );
+    let passages = csv("passages.csv", day, Some(&b.authority)).await;
+    let rows: Vec<&str> = passages.body.lines().skip(1).collect();
+    assert_eq!(rows.len(), 3, "the bed's three passages: {}", passages.body);
+    assert!(
+        rows.iter().all(|r| r.contains(",2026-11-26 11:55:00,")),
+        "{}",
+        passages.body
+    );
+    let other_day = csv("passages.csv", "?from=2026-11-27", Some(&b.authority)).await;
+    assert_eq!(
+        other_day.body.lines().count(),
+        1,
+        "a header only: {}",
+        other_day.body
+    );
+    let audit = csv("audit.csv", day, Some(&b.authority)).await;
+    assert!(audit.body.contains(",token.issued,"), "{}", audit.body);
+    let none = csv("no-shows.csv", day, Some(&b.authority)).await;
+    assert_eq!(none.body.lines().count(), 1, "{}", none.body);
+    let long = csv(
+        "bookings.csv",
+        "?from=2026-11-01&to=2026-12-31",
+        Some(&b.authority),
+    )
+    .await;
+    assert_eq!(long.status, StatusCode::BAD_REQUEST);
+    assert_eq!(long.json()["field"], "to", "{}", long.body);
+    let unknown = csv("cars.csv", day, Some(&b.authority)).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let operator = csv("bookings.csv", day, Some(&b.operator_act)).await;
+    assert_eq!(operator.status, StatusCode::FORBIDDEN);
 }
 
 async fn book_act(b: &Bed, key: &str, plate: &str) -> bawaba_domain::ledger::Booking {

@@ -196,7 +196,41 @@ pub fn audit(l: Lang, who: &Principal, form: &AuditForm, page: &AuditPage) -> St
         );
     }
     b.push_str("</section>");
+    b.push_str(&export_form(l));
     layout(l, l.t("audit"), Some(who), &esc(&form.query()), &b)
+}
+
+/// The CSV exports: a range of days and a zone, and a button per file.
+fn export_form(l: Lang) -> String {
+    let files = [
+        ("passages.csv", "export.passages"),
+        ("bookings.csv", "export.bookings"),
+        ("no-shows.csv", "export.no_shows"),
+        ("audit.csv", "export.audit"),
+    ];
+    let buttons: String = files
+        .iter()
+        .map(|(file, key)| {
+            format!(
+                r#"<button type="submit" formaction="/authority/export/{file}" id="export-{id}">{}</button> "#,
+                l.t(key),
+                id = file.trim_end_matches(".csv"),
+            )
+        })
+        .collect();
+    format!(
+        r#"<section class="card" id="export"><h2>{title}</h2><form method="get" class="filters" id="export-form">
+<label>{from} <input type="date" name="from"></label>
+<label>{to} <input type="date" name="to"></label>
+<label>{zone} <input name="zone" dir="ltr" size="10"></label>
+{buttons}<p class="muted">{note}</p>
+</form></section>"#,
+        title = l.t("export"),
+        from = l.t("audit.from"),
+        to = l.t("export.to"),
+        zone = l.t("zone"),
+        note = l.t("export.note"),
+    )
 }
 
 #[cfg(test)]
