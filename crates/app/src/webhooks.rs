@@ -124,7 +124,7 @@ impl<S: Store> App<S> {
             let mut running: HashMap<CompanyId, JoinHandle<()>> = HashMap::new();
             loop {
                 running.retain(|_, task| !task.is_finished());
-                match app.store.webhooks().await {
+                match app.store.webhooks_to_deliver().await {
                     Ok(hooks) => {
                         let now = app.clock.now();
                         for (hook, progress) in hooks {

@@ -57,6 +57,8 @@ pub use migrate::MIGRATIONS;
 const MAX_ATTEMPTS: u32 = 30;
 /// The no-show sweep's row in `leases`.
 const SWEEP_LEASE: &str = "no-show-sweep";
+/// The webhook dispatcher's row in `leases`.
+const WEBHOOK_LEASE: &str = "webhooks";
 
 /// Runs `$attempt` (an async block of type `R<T>`) until it succeeds, fails for good, or has
 /// been retried [`MAX_ATTEMPTS`] times.
@@ -132,6 +134,9 @@ pub struct PgOptions {
     /// How long the no-show sweep lease lasts; its holder renews it at every sweep, so make it
     /// longer than the sweep interval. Another replica takes over when it runs out.
     pub sweep_lease: Duration,
+    /// How long the webhook delivery lease lasts; its holder renews it at every look for due
+    /// events (at least every second). Another replica takes over when it runs out.
+    pub webhook_lease: Duration,
     /// This replica's name in leases (by default the process id and a random suffix).
     pub replica: String,
 }
@@ -142,6 +147,7 @@ impl Default for PgOptions {
             pool_size: 16,
             poll_every: Duration::from_millis(200),
             sweep_lease: Duration::from_secs(150),
+            webhook_lease: Duration::from_secs(15),
             replica: format!("{}-{:08x}", std::process::id(), random_u128() as u32),
         }
     }
@@ -221,8 +227,8 @@ impl PgStore {
         })
     }
 
-    /// Closes the store: gives the sweep lease back (so another replica, or this one
-    /// restarted, sweeps at once) and closes the connections.
+    /// Closes the store: gives its leases back (so another replica, or this one restarted,
+    /// sweeps and delivers at once) and closes the connections.
     pub async fn close(self) -> Result<()> {
         let released = read!(self, |c| {
             execute(
@@ -1218,6 +1224,32 @@ impl Store for PgStore {
         read!(self, |c| {
             values(
                 c,
+                "webhooks",
+                "SELECT format, body FROM webhooks ORDER BY company",
+                &[],
+            )
+            .await
+        })
+    }
+
+    /// Every webhook, on the replica that holds the delivery lease (taken, or renewed, by
+    /// this read; the dispatcher reads at least every second, the lease lasts
+    /// [`PgOptions::webhook_lease`]); nothing on the others.
+    async fn webhooks_to_deliver(&self) -> Result<Vec<(Webhook, Progress)>> {
+        let lease_ms = i64::try_from(self.options.webhook_lease.as_millis()).unwrap_or(i64::MAX);
+        write!(self, |tx| {
+            let held = execute(
+                tx,
+                "UPDATE leases SET holder = $2, until = now() + $3::BIGINT * INTERVAL '1 millisecond' \
+                 WHERE name = $1 AND (holder = $2 OR until < now())",
+                &[&WEBHOOK_LEASE, &self.options.replica, &lease_ms],
+            )
+            .await?;
+            if held == 0 {
+                return Ok(Vec::new());
+            }
+            values(
+                tx,
                 "webhooks",
                 "SELECT format, body FROM webhooks ORDER BY company",
                 &[],

@@ -44,6 +44,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "containers of active bookings",
         include_str!("../migrations/0007_booking_containers.sql"),
     ),
+    (
+        8,
+        "webhook lease",
+        include_str!("../migrations/0008_webhook_lease.sql"),
+    ),
 ];
 
 fn storage(context: &str) -> impl Fn(tokio_postgres::Error) -> Error + '_ {

@@ -226,6 +226,56 @@ async fn the_sweep_lease_marks_each_no_show_once() {
     assert!(no_shows.values().all(|n| *n == 1), "each marked once");
 }
 
+/// One replica at a time delivers webhooks: the other sees none to deliver (it still reads
+/// them all), and takes over once the holder lets go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_replica_delivers_the_webhooks() {
+    use bawaba_domain::audit::Who;
+    use bawaba_domain::ids::CompanyId;
+    use bawaba_domain::notify::Webhook;
+    let db = ScratchDatabase::create().await.unwrap();
+    let (a, b) = (replica(&db, "a").await, replica(&db, "b").await);
+    let acme = CompanyId::parse("acme").unwrap();
+    let hook = Webhook::new(
+        acme.clone(),
+        "https://a.example/",
+        "0123456789abcdef",
+        now(),
+    )
+    .unwrap();
+    a.set_webhook(acme, Some(hook), Who::system(), now())
+        .await
+        .unwrap();
+    let due = race(2, |i| {
+        let s = Arc::clone(if i == 0 { &a } else { &b });
+        async move { s.webhooks_to_deliver().await.unwrap().len() }
+    })
+    .await;
+    assert_eq!(
+        due.iter().sum::<usize>(),
+        1,
+        "one replica delivers: {due:?}"
+    );
+    let (holder, other) = if due[0] == 1 { (a, b) } else { (b, a) };
+    assert_eq!(
+        holder.webhooks_to_deliver().await.unwrap().len(),
+        1,
+        "renewed"
+    );
+    assert!(other.webhooks_to_deliver().await.unwrap().is_empty());
+    assert_eq!(
+        other.webhooks().await.unwrap().len(),
+        1,
+        "it still reads them"
+    );
+    Arc::try_unwrap(holder).ok().unwrap().close().await.unwrap();
+    assert_eq!(
+        other.webhooks_to_deliver().await.unwrap().len(),
+        1,
+        "took over"
+    );
+}
+
 /// A closure added on one replica while the other books into the closed window: the booking
 /// either comes first (and is on the closure's hit list) or is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -341,6 +341,12 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<()>> + Send;
     /// Every company's webhook with its delivery progress.
     fn webhooks(&self) -> impl Future<Output = Result<Vec<(Webhook, Progress)>>> + Send;
+    /// The webhooks this process is to deliver: every one ([`Store::webhooks`]) for a store
+    /// of one process; on a store shared by replicas, all of them on the one replica that
+    /// holds the delivery lease (taken or renewed by this call) and none on the others.
+    fn webhooks_to_deliver(&self) -> impl Future<Output = Result<Vec<(Webhook, Progress)>>> + Send {
+        self.webhooks()
+    }
     /// Records an attempt at delivering one of `company`'s events and the progress it
     /// leaves, durably and together (the progress of a company without a webhook any more
     /// is not kept).
