@@ -1008,3 +1008,47 @@ fn the_growth_benchmark_takes_two_sizes_as_readme_writes_them() {
         "{stderr}"
     );
 }
+
+/// A company keeps its fleet from the command line: a truck with its driver's number as
+/// dialled in Jordan is kept in international form; another company's fleet stays apart; an
+/// empty fleet lists nothing and exits 3; a bad number is refused naming the field.
+#[tokio::test]
+async fn a_company_keeps_its_fleet_from_the_command_line() {
+    let dir = TestDir::new();
+    let sched = start_test_scheduler(&dir);
+    let acme = Cli {
+        addr: sched.url(),
+        token: company_token(dir.data(), "acme"),
+    };
+    let zeta = Cli {
+        addr: sched.url(),
+        token: company_token(dir.data(), "zeta"),
+    };
+    let added = acme.ok(&[
+        "fleet",
+        "add",
+        "--plate",
+        "٦٠-١٢٣٤٥",
+        "--driver",
+        "علي حسن",
+        "--phone",
+        "079 123 4567",
+    ]);
+    assert!(
+        added.starts_with("truck 6012345 company=acme")
+            && added.contains("phone=+962791234567")
+            && added.contains("علي حسن"),
+        "{added}"
+    );
+    assert!(acme.ok(&["fleet", "list"]).contains("truck 6012345"));
+    let theirs = zeta.run(&["fleet", "list"]);
+    assert_eq!(theirs.status.code(), Some(3), "{}", output_text(&theirs));
+    let bad = acme.refused(&["fleet", "add", "--plate", "60-1", "--phone", "call me"]);
+    assert!(
+        bad.contains("INVALID_ARGUMENT") && bad.contains("truck.driver_phone"),
+        "{bad}"
+    );
+    acme.ok(&["fleet", "remove", "--plate", "60-12345"]);
+    let gone = acme.refused(&["fleet", "remove", "--plate", "60-12345"]);
+    assert!(gone.contains("NOT_FOUND"), "{gone}");
+}

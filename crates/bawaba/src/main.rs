@@ -5,6 +5,7 @@ mod audit;
 mod client;
 mod config;
 mod demo;
+mod fleet;
 mod output;
 mod watch;
 mod webhook;
@@ -82,6 +83,10 @@ enum Command {
     /// company token, or the authority naming --company; client of a running scheduler).
     #[command(subcommand)]
     Webhook(webhook::WebhookCommand),
+    /// A company's trucks and their drivers (a company token, or the authority naming
+    /// --company; client of a running scheduler).
+    #[command(subcommand)]
+    Fleet(fleet::FleetCommand),
     /// Bookings (client of a running scheduler).
     #[command(subcommand)]
     Booking(client::BookingCommand),
@@ -246,6 +251,7 @@ impl Command {
                 | Command::Closures(_)
                 | Command::Watch(_)
                 | Command::Webhook(_)
+                | Command::Fleet(_)
                 | Command::Booking(_)
                 | Command::Slots(_)
                 | Command::Audit(_)
@@ -385,6 +391,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Closures(cmd) => zones::closures(&cli.conn, cmd).await,
         Command::Watch(cmd) => watch::watch(&cli.conn, cmd).await,
         Command::Webhook(cmd) => webhook::webhook(&cli.conn, cmd).await,
+        Command::Fleet(cmd) => fleet::fleet(&cli.conn, cmd).await,
         Command::Booking(cmd) => client::booking(&cli.conn, cmd, cli.output).await,
         Command::Slots(cmd) => client::slots(&cli.conn, cmd, cli.output).await,
         Command::Audit(cmd) => audit::audit(&cli.conn, cmd).await,

@@ -66,10 +66,12 @@ pub enum AuditKind {
     NoShowTakenBack,
     WebhookSet,
     WebhookRemoved,
+    TruckSaved,
+    TruckRemoved,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 23] = [
+    pub const ALL: [AuditKind; 25] = [
         AuditKind::ZoneSaved,
         AuditKind::TemplateSet,
         AuditKind::RulesSet,
@@ -93,6 +95,8 @@ impl AuditKind {
         AuditKind::NoShowTakenBack,
         AuditKind::WebhookSet,
         AuditKind::WebhookRemoved,
+        AuditKind::TruckSaved,
+        AuditKind::TruckRemoved,
     ];
 
     /// The kind's code, as the API, the CLI and the pages name it.
@@ -121,6 +125,8 @@ impl AuditKind {
             AuditKind::NoShowTakenBack => "booking.no_show_taken_back",
             AuditKind::WebhookSet => "webhook.set",
             AuditKind::WebhookRemoved => "webhook.removed",
+            AuditKind::TruckSaved => "fleet.truck_saved",
+            AuditKind::TruckRemoved => "fleet.truck_removed",
         }
     }
 }

@@ -17,6 +17,7 @@ use crate::calendar::{
 use crate::container::ContainerNumber;
 use crate::epc::Epc;
 use crate::event::{CompanyEvent, EventKind};
+use crate::fleet::FleetTruck;
 use crate::ids::{BookingId, CompanyId, GateId, LaneId, PassageId, ZoneId};
 use crate::notify::{Delivery, Progress, Webhook};
 use crate::passage::{MAX_REASON, Passage, Referral, ReferralState, Resolution, Verdict};
@@ -325,6 +326,8 @@ pub struct Touched {
     pub webhooks: BTreeSet<CompanyId>,
     /// Delivery attempts made.
     pub deliveries: Vec<Delivery>,
+    /// Trucks of companies' fleets saved or removed.
+    pub fleet: BTreeSet<(CompanyId, Plate)>,
 }
 
 impl Touched {
@@ -347,6 +350,7 @@ impl Touched {
         self.events.extend(other.events);
         self.webhooks.extend(other.webhooks);
         self.deliveries.extend(other.deliveries);
+        self.fleet.extend(other.fleet);
     }
 }
 
@@ -373,6 +377,8 @@ pub struct Records {
     pub usage: Vec<((ZoneId, DateTime<Utc>), WindowUsage)>,
     /// Companies' webhooks with their delivery progress.
     pub webhooks: Vec<(Webhook, Progress)>,
+    /// Companies' trucks.
+    pub fleet: Vec<FleetTruck>,
 }
 
 /// Result of [`Ledger::create`].
@@ -439,6 +445,7 @@ pub struct Ledger {
     /// Per gate, the instant before which it has delivered every passage it decided.
     reported: BTreeMap<GateId, DateTime<Utc>>,
     webhooks: BTreeMap<CompanyId, (Webhook, Progress)>,
+    fleet: BTreeMap<CompanyId, BTreeMap<Plate, FleetTruck>>,
 }
 
 impl Ledger {
@@ -499,6 +506,10 @@ impl Ledger {
             .into_iter()
             .map(|(h, p)| (h.company.clone(), (h, p)))
             .collect();
+        for t in records.fleet {
+            let trucks = l.fleet.entry(t.company.clone()).or_default();
+            trucks.insert(t.plate.clone(), t);
+        }
         l
     }
 
@@ -1516,6 +1527,7 @@ impl Ledger {
 mod admin;
 mod alerts;
 mod closures;
+mod fleet;
 mod reports;
 pub use reports::sweep_holds;
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod container;
 pub mod epc;
 pub mod error;
 pub mod event;
+pub mod fleet;
 pub mod gate;
 pub mod ids;
 pub mod ledger;

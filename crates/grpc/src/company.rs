@@ -1,8 +1,11 @@
-//! `CompanyService`: a company's webhook over the application layer.
+//! `CompanyService`: a company's webhook and fleet over the application layer.
 
-use bawaba_app::{WebhookView, scope};
+use bawaba_app::{TruckDetails, WebhookView, scope};
+use bawaba_domain::epc::Epc;
+use bawaba_domain::fleet::{FleetTruck, Phone};
 use bawaba_domain::ids::CompanyId;
 use bawaba_domain::notify::{Delivery, Outcome};
+use bawaba_domain::plate::Plate;
 use bawaba_store::Store;
 use tonic::{Request, Response, Status};
 
@@ -59,8 +62,72 @@ impl<S: Store> Api<S> {
     }
 }
 
+fn pb_truck(t: &FleetTruck) -> pb::FleetTruck {
+    pb::FleetTruck {
+        company_id: t.company.to_string(),
+        truck_plate: t.plate.to_string(),
+        rfid_epc: t.epc.as_ref().map(ToString::to_string).unwrap_or_default(),
+        driver_name: t.driver.clone(),
+        driver_phone: t
+            .phone
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        updated_at: Some(timestamp(t.updated_at)),
+    }
+}
+
+/// A truck from the wire, its fields named under `truck.`.
+fn truck_details(t: Option<&pb::FleetTruck>) -> bawaba_domain::Result<TruckDetails> {
+    let t = t.ok_or_else(|| bawaba_domain::Error::invalid("truck", "missing"))?;
+    let epc = (!t.rfid_epc.is_empty())
+        .then(|| Epc::parse_hex(&t.rfid_epc).map_err(|e| e.in_field("truck.rfid_epc")))
+        .transpose()?;
+    let phone = (!t.driver_phone.trim().is_empty())
+        .then(|| Phone::parse(&t.driver_phone).map_err(|e| e.in_field("truck.driver_phone")))
+        .transpose()?;
+    Ok(TruckDetails {
+        plate: Plate::parse(&t.truck_plate).map_err(|e| e.in_field("truck.truck_plate"))?,
+        epc,
+        driver: t.driver_name.clone(),
+        phone,
+    })
+}
+
 #[tonic::async_trait]
 impl<S: Store> pb::company_service_server::CompanyService for Api<S> {
+    async fn save_truck(&self, req: Request<pb::SaveTruckRequest>) -> Reply<pb::FleetTruck> {
+        let (p, company) = self.company_caller(&req, &req.get_ref().company_id)?;
+        let details = truck_details(req.get_ref().truck.as_ref()).map_err(status)?;
+        let saved = self.app.save_truck(&p, company, details).await;
+        Ok(Response::new(pb_truck(&saved.map_err(status)?)))
+    }
+
+    async fn remove_truck(
+        &self,
+        req: Request<pb::RemoveTruckRequest>,
+    ) -> Reply<pb::RemoveTruckResponse> {
+        let (p, company) = self.company_caller(&req, &req.get_ref().company_id)?;
+        let plate = Plate::parse(&req.get_ref().truck_plate)
+            .map_err(|e| status(e.in_field("truck_plate")))?;
+        self.app
+            .remove_truck(&p, company, plate)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::RemoveTruckResponse {}))
+    }
+
+    async fn list_trucks(
+        &self,
+        req: Request<pb::ListTrucksRequest>,
+    ) -> Reply<pb::ListTrucksResponse> {
+        let (p, company) = self.company_caller(&req, &req.get_ref().company_id)?;
+        let fleet = self.app.fleet(&p, company).await.map_err(status)?;
+        Ok(Response::new(pb::ListTrucksResponse {
+            trucks: fleet.iter().map(pb_truck).collect(),
+        }))
+    }
+
     async fn set_webhook(
         &self,
         req: Request<pb::SetWebhookRequest>,

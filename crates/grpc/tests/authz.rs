@@ -124,7 +124,10 @@ fn rule(method: &str) -> Option<Rule> {
         "CompanyService/SetWebhook"
         | "CompanyService/GetWebhook"
         | "CompanyService/RemoveWebhook"
-        | "CompanyService/ListWebhookDeliveries" => (BOOKERS, Scope::Company),
+        | "CompanyService/ListWebhookDeliveries"
+        | "CompanyService/SaveTruck"
+        | "CompanyService/RemoveTruck"
+        | "CompanyService/ListTrucks" => (BOOKERS, Scope::Company),
         _ => return None,
     };
     Some(Rule { roles, scope })
@@ -294,6 +297,19 @@ impl Bed {
         let who = bawaba_domain::audit::Who::system();
         let set = self.store.set_webhook(company, Some(hook), who, Utc::now());
         set.await.unwrap();
+    }
+
+    /// Puts truck 60-66666 in `side`'s company's fleet (whatever an earlier call did).
+    async fn truck(&self, side: Side) {
+        let company = CompanyId::parse(side.company()).unwrap();
+        let plate = bawaba_domain::plate::Plate::parse("60-66666").unwrap();
+        let truck =
+            bawaba_domain::fleet::FleetTruck::new(company, plate, None, "", None, Utc::now());
+        let who = bawaba_domain::audit::Who::system();
+        self.store
+            .save_truck(truck.unwrap(), who, Utc::now())
+            .await
+            .unwrap();
     }
 
     /// A fresh booking of `side`'s company in `side`'s zone.
@@ -702,6 +718,32 @@ async fn call(b: &Bed, c: &mut Clients, method: &str, side: Side) -> Code {
                 company_id: side.company().into(),
             };
             c.company.remove_webhook(req).await.map(drop)
+        }
+        "CompanyService/SaveTruck" => {
+            let req = pb::SaveTruckRequest {
+                company_id: side.company().into(),
+                truck: Some(pb::FleetTruck {
+                    truck_plate: "60-55555".into(),
+                    driver_name: "Ali".into(),
+                    driver_phone: "0791234567".into(),
+                    ..Default::default()
+                }),
+            };
+            c.company.save_truck(req).await.map(drop)
+        }
+        "CompanyService/RemoveTruck" => {
+            b.truck(side).await;
+            let req = pb::RemoveTruckRequest {
+                company_id: side.company().into(),
+                truck_plate: "60-66666".into(),
+            };
+            c.company.remove_truck(req).await.map(drop)
+        }
+        "CompanyService/ListTrucks" => {
+            let req = pb::ListTrucksRequest {
+                company_id: side.company().into(),
+            };
+            c.company.list_trucks(req).await.map(drop)
         }
         "CompanyService/ListWebhookDeliveries" => {
             let req = pb::ListWebhookDeliveriesRequest {

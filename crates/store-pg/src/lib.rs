@@ -28,6 +28,7 @@ use bawaba_domain::Error as DomainError;
 use bawaba_domain::audit::{AuditEntry, AuditFilter, Who};
 use bawaba_domain::calendar::{ClosurePolicy, TransactionType, ZoneConfig};
 use bawaba_domain::event::EventPage;
+use bawaba_domain::fleet::FleetTruck;
 use bawaba_domain::ids::{BookingId, CompanyId, GateId, PassageId, ZoneId};
 use bawaba_domain::ledger::{
     Actor, AdminChange, Administered, Booking, BookingFilter, ChangeEntry, Gate, IdempotencyRecord,
@@ -404,6 +405,21 @@ async fn apply<T>(
     };
     persist(c, &change).await?;
     Ok(value)
+}
+
+/// What changing one of `company`'s trucks needs: the truck, its row locked.
+async fn truck_records(c: &impl GenericClient, company: &CompanyId, plate: &Plate) -> R<Records> {
+    let fleet = values(
+        c,
+        "fleet",
+        "SELECT format, body FROM fleet WHERE company = $1 AND plate = $2 FOR UPDATE",
+        &[&company.as_str(), &plate.as_str()],
+    )
+    .await?;
+    Ok(Records {
+        fleet,
+        ..Records::default()
+    })
 }
 
 /// What changing `company`'s webhook needs: the webhook (its row locked) and the number of
@@ -1286,6 +1302,44 @@ impl Store for PgStore {
                 "SELECT format, body FROM webhook_deliveries WHERE company = $1 \
                  AND (seq, attempt) < ($2::BIGINT, $3::BIGINT) ORDER BY seq DESC, attempt DESC LIMIT $4",
                 &[&company.as_str(), &seq, &attempt, &limit],
+            )
+            .await
+        })
+    }
+
+    async fn save_truck(&self, truck: FleetTruck, who: Who, now: DateTime<Utc>) -> Result<()> {
+        write!(self, |tx| {
+            let records = truck_records(tx, &truck.company, &truck.plate).await?;
+            apply(tx, &Zones::default(), Vec::new(), records, |l| {
+                Ok((l.save_truck(truck.clone(), &who, now)?, ()))
+            })
+            .await
+        })
+    }
+
+    async fn remove_truck(
+        &self,
+        company: CompanyId,
+        plate: Plate,
+        who: Who,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        write!(self, |tx| {
+            let records = truck_records(tx, &company, &plate).await?;
+            apply(tx, &Zones::default(), Vec::new(), records, |l| {
+                Ok((l.remove_truck(&company, &plate, &who, now)?, ()))
+            })
+            .await
+        })
+    }
+
+    async fn fleet(&self, company: CompanyId) -> Result<Vec<FleetTruck>> {
+        read!(self, |c| {
+            values(
+                c,
+                "fleet",
+                "SELECT format, body FROM fleet WHERE company = $1 ORDER BY plate",
+                &[&company.as_str()],
             )
             .await
         })

@@ -49,6 +49,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "webhook lease",
         include_str!("../migrations/0008_webhook_lease.sql"),
     ),
+    (9, "fleet", include_str!("../migrations/0009_fleet.sql")),
 ];
 
 fn storage(context: &str) -> impl Fn(tokio_postgres::Error) -> Error + '_ {

@@ -159,8 +159,8 @@ pub async fn persist(c: &impl GenericClient, change: &Change<'_>) -> R<()> {
     record_audit(c, &touched.audit).await
 }
 
-/// Writes the webhooks `touched` names as the ledger now has them (removed: deleted), and
-/// the delivery attempts it made.
+/// Writes the webhooks and fleet trucks `touched` names as the ledger now has them
+/// (removed: deleted), and the delivery attempts it made.
 async fn write_webhooks(c: &impl GenericClient, ledger: &Ledger, touched: &Touched) -> R<()> {
     for company in &touched.webhooks {
         match ledger.webhook(company) {
@@ -179,6 +179,28 @@ async fn write_webhooks(c: &impl GenericClient, ledger: &Ledger, touched: &Touch
                     c,
                     "DELETE FROM webhooks WHERE company = $1",
                     &[&company.as_str()],
+                )
+                .await?
+            }
+        };
+    }
+    for (company, plate) in &touched.fleet {
+        match ledger.fleet_truck(company, plate) {
+            Some(t) => {
+                execute(
+                    c,
+                    "INSERT INTO fleet (company, plate, format, body) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (company, plate) DO UPDATE SET format = EXCLUDED.format, \
+                     body = EXCLUDED.body",
+                    &[&company.as_str(), &plate.as_str(), &FORMAT, &body(t)],
+                )
+                .await?
+            }
+            None => {
+                execute(
+                    c,
+                    "DELETE FROM fleet WHERE company = $1 AND plate = $2",
+                    &[&company.as_str(), &plate.as_str()],
                 )
                 .await?
             }

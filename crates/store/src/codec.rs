@@ -2,6 +2,7 @@
 
 use bawaba_domain::calendar::ZoneConfig;
 use bawaba_domain::ids::{BookingId, CompanyId, GateId, PassageId, ZoneId};
+use bawaba_domain::plate::Plate;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -102,6 +103,8 @@ pub const WEBHOOK: u8 = b'k';
 pub const WEBHOOK_PROGRESS: u8 = b'K';
 /// Delivery attempts by company, event number and attempt.
 pub const DELIVERY: u8 = b'd';
+/// Companies' trucks by company and plate.
+pub const FLEET: u8 = b'f';
 
 fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
     let mut k = vec![prefix];
@@ -149,6 +152,10 @@ pub fn delivery_key(c: &CompanyId, seq: u64, attempt: u32) -> Vec<u8> {
             &attempt.to_be_bytes(),
         ],
     )
+}
+
+pub fn fleet_key(c: &CompanyId, plate: &Plate) -> Vec<u8> {
+    key(FLEET, &[c.as_str().as_bytes(), plate.as_str().as_bytes()])
 }
 
 pub fn event_head_key(c: &CompanyId) -> Vec<u8> {

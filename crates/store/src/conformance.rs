@@ -68,6 +68,7 @@ macro_rules! conformance_tests {
             no_show_sweep,
             company_events_in_the_commit_of_their_change,
             webhooks_and_their_deliveries,
+            a_company_keeps_its_fleet,
             a_closure_notifies_or_cancels_what_it_hits,
             a_closure_rebooks_what_it_hits,
             no_shows_wait_for_every_gate_of_the_zone,
@@ -1484,6 +1485,64 @@ pub async fn webhooks_and_their_deliveries<B: Backend>(b: &B) {
     assert_eq!(
         s.deliveries(company("acme"), None, 10).await.unwrap().len(),
         3
+    );
+    b.close(s).await;
+}
+
+/// A company's trucks are saved, replaced, listed by plate, removed (one it does not have is
+/// not found), audited and kept across a restart; another company's stay its own.
+pub async fn a_company_keeps_its_fleet<B: Backend>(b: &B) {
+    use bawaba_domain::fleet::{FleetTruck, Phone};
+    let s = open_with_zone(b, 5).await;
+    let truck = |c: &str, plate: &str, driver: &str| {
+        let phone = Some(Phone::parse("0791234567").unwrap());
+        let plate = Plate::parse(plate).unwrap();
+        FleetTruck::new(company(c), plate, None, driver, phone, now()).unwrap()
+    };
+    for t in [
+        truck("acme", "60-22222", "عمر"),
+        truck("acme", "60-11111", "Ali"),
+        truck("beta", "60-11111", "Sami"),
+        truck("acme", "60-11111", "Ahmad"),
+    ] {
+        s.save_truck(t, official(), now()).await.unwrap();
+    }
+    let s = reopen(b, s).await;
+    let drivers = async |s: &B::Store, c: &str| -> Vec<String> {
+        let fleet = s.fleet(company(c)).await.unwrap();
+        fleet.into_iter().map(|t| t.driver).collect()
+    };
+    assert_eq!(drivers(&s, "acme").await, ["Ahmad", "عمر"]);
+    assert_eq!(drivers(&s, "beta").await, ["Sami"]);
+    let plate = Plate::parse("60-11111").unwrap();
+    s.remove_truck(company("acme"), plate.clone(), official(), now())
+        .await
+        .unwrap();
+    let again = s
+        .remove_truck(company("acme"), plate, official(), now())
+        .await;
+    assert!(matches!(
+        again,
+        Err(Error::Domain(DomainError::NotFound { .. }))
+    ));
+    let s = reopen(b, s).await;
+    assert_eq!(drivers(&s, "acme").await, ["عمر"]);
+    assert_eq!(drivers(&s, "beta").await, ["Sami"]);
+    let audit = s.audit(AuditFilter::default(), None, 50).await.unwrap();
+    let kinds: Vec<AuditKind> = audit.iter().map(|e| e.record.kind).collect();
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == AuditKind::TruckSaved)
+            .count(),
+        4
+    );
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == AuditKind::TruckRemoved)
+            .count(),
+        1
     );
     b.close(s).await;
 }

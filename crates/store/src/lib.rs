@@ -21,6 +21,7 @@ use std::future::Future;
 use bawaba_domain::audit::{AuditEntry, AuditFilter, Who};
 use bawaba_domain::calendar::{TransactionType, ZoneConfig};
 use bawaba_domain::event::EventPage;
+use bawaba_domain::fleet::FleetTruck;
 use bawaba_domain::ids::{BookingId, CompanyId, GateId, PassageId, ZoneId};
 use bawaba_domain::ledger::{
     Actor, AdminChange, Administered, Booking, BookingFilter, ChangeEntry, Gate, Ledger,
@@ -28,6 +29,7 @@ use bawaba_domain::ledger::{
 };
 use bawaba_domain::notify::{Delivery, Progress, Webhook};
 use bawaba_domain::passage::{Passage, Referral, Resolution};
+use bawaba_domain::plate::Plate;
 use chrono::{DateTime, Utc};
 
 pub use agent_store::{AgentState, AgentStore, SyncUpdate};
@@ -363,6 +365,24 @@ pub trait Store: Send + Sync + 'static {
         before: Option<(u64, u32)>,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Delivery>>> + Send;
+    /// Adds a truck to its company's fleet or replaces the one with its plate, durably, with
+    /// its audit record.
+    fn save_truck(
+        &self,
+        truck: FleetTruck,
+        who: Who,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Takes a truck out of its company's fleet (one it does not have is not found).
+    fn remove_truck(
+        &self,
+        company: CompanyId,
+        plate: Plate,
+        who: Who,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// `company`'s trucks, by plate.
+    fn fleet(&self, company: CompanyId) -> impl Future<Output = Result<Vec<FleetTruck>>> + Send;
     /// Every gate's report mark.
     fn reported(&self) -> impl Future<Output = Result<BTreeMap<GateId, DateTime<Utc>>>> + Send;
     /// Recorded passages after `after`, oldest first, at most `limit`, of `zone` when given.

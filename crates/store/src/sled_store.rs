@@ -38,9 +38,11 @@ use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
 use crate::codec::{self, decode, encode};
+use bawaba_domain::fleet::FleetTruck;
 use bawaba_domain::ids::PassageId;
 use bawaba_domain::notify::{Delivery, Progress, Webhook};
 use bawaba_domain::passage::{Passage, Referral, Resolution};
+use bawaba_domain::plate::Plate;
 
 use crate::{
     Changes, CommitStats, CreatedBooking, Error, Recorded, Reported, Result, SNAPSHOT_AFTER, Store,
@@ -267,6 +269,7 @@ fn load_ledger(db: &sled::Db) -> Result<Ledger> {
             .collect(),
         usage: Vec::new(),
         webhooks: load_webhooks(db)?,
+        fleet: scan(db, codec::FLEET)?,
     }))
 }
 
@@ -385,6 +388,12 @@ fn stage(
                 batch.remove(codec::webhook_key(c));
                 batch.remove(codec::webhook_progress_key(c));
             }
+        }
+    }
+    for (c, plate) in &touched.fleet {
+        match ledger.fleet_truck(c, plate) {
+            Some(t) => batch.insert(codec::fleet_key(c, plate), encode(t)?),
+            None => batch.remove(codec::fleet_key(c, plate)),
         }
     }
     for d in &touched.deliveries {
@@ -670,6 +679,26 @@ impl Store for SledStore {
                 decode(&k, &v)
             })
             .collect()
+    }
+
+    async fn save_truck(&self, truck: FleetTruck, who: Who, now: DateTime<Utc>) -> Result<()> {
+        self.write(move |l| Ok((l.save_truck(truck, &who, now)?, ())))
+            .await
+    }
+
+    async fn remove_truck(
+        &self,
+        company: CompanyId,
+        plate: Plate,
+        who: Who,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.write(move |l| Ok((l.remove_truck(&company, &plate, &who, now)?, ())))
+            .await
+    }
+
+    async fn fleet(&self, company: CompanyId) -> Result<Vec<FleetTruck>> {
+        Ok(self.read().await?.fleet(&company).cloned().collect())
     }
 
     async fn get_booking(&self, actor: Actor, id: BookingId) -> Result<Booking> {

@@ -454,6 +454,16 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "تعيين عنوان الإشعارات (Webhook)",
     ),
     (
+        "audit.kind.fleet.truck_saved",
+        "Fleet truck saved",
+        "حفظ شاحنة في الأسطول",
+    ),
+    (
+        "audit.kind.fleet.truck_removed",
+        "Fleet truck removed",
+        "حذف شاحنة من الأسطول",
+    ),
+    (
         "audit.kind.webhook.removed",
         "Webhook removed",
         "حذف عنوان الإشعارات (Webhook)",

@@ -8,6 +8,7 @@ use bawaba_domain::calendar::{Closure, TransactionType};
 use bawaba_domain::container::ContainerNumber;
 use bawaba_domain::epc::Epc;
 use bawaba_domain::event::{CompanyEvent, EventKind};
+use bawaba_domain::fleet::{FleetTruck, Phone};
 use bawaba_domain::ids::{BookingId, CompanyId, GateId, LaneId, PassageId, ZoneId};
 use bawaba_domain::ledger::{
     Booking, BookingState, ChangeEntry, Direction, Gate, IdempotencyRecord, Lane, Stop,
@@ -184,6 +185,17 @@ fn values() -> Vec<(&'static str, Vec<u8>)> {
                     attempts: 3,
                     next_at: at(11),
                 }),
+            }),
+        ),
+        (
+            "fleet-truck",
+            encode(&FleetTruck {
+                company: CompanyId::parse("acme").unwrap(),
+                plate: Plate::parse("60-12345").unwrap(),
+                epc: Some(Epc::parse_hex("E2801160600002084A2B5C1D").unwrap()),
+                driver: "علي حسن".into(),
+                phone: Some(Phone::parse("0791234567").unwrap()),
+                updated_at: at(8),
             }),
         ),
         (

@@ -62,6 +62,8 @@ pub fn kind_text(l: Lang, k: AuditKind) -> &'static str {
         AuditKind::NoShowTakenBack => "audit.kind.booking.no_show_taken_back",
         AuditKind::WebhookSet => "audit.kind.webhook.set",
         AuditKind::WebhookRemoved => "audit.kind.webhook.removed",
+        AuditKind::TruckSaved => "audit.kind.fleet.truck_saved",
+        AuditKind::TruckRemoved => "audit.kind.fleet.truck_removed",
     })
 }
 

@@ -1,0 +1,113 @@
+//! `bawaba fleet add|list|remove`: a company's trucks and their drivers from the command line.
+
+use anyhow::Result;
+use bawaba_grpc::pb;
+use clap::Subcommand;
+
+use crate::client::{Conn, local, out};
+use crate::output::NothingFound;
+
+#[derive(Debug, Subcommand)]
+pub enum FleetCommand {
+    /// Add a truck to the fleet, or change the one with its plate (its tag, its driver).
+    #[command(
+        after_help = "Example:\n  bawaba fleet add --plate 60-12345 --driver \"Ali Hassan\" --phone 0791234567"
+    )]
+    Add {
+        /// The truck's plate (60-12345, ٦٠-١٢٣٤٥, 6012345 are the same truck).
+        #[arg(long)]
+        plate: String,
+        /// The truck's RFID tag (EPC, hex).
+        #[arg(long)]
+        epc: Option<String>,
+        /// Who drives it.
+        #[arg(long, default_value = "")]
+        driver: String,
+        /// The driver's mobile number: +962791234567, or 0791234567 as dialled in Jordan.
+        /// Booking notices go there by SMS.
+        #[arg(long)]
+        phone: Option<String>,
+        /// For an authority token: the company.
+        #[arg(long)]
+        company: Option<String>,
+    },
+    /// The fleet's trucks, by plate (exit status 3 when it has none).
+    List {
+        #[arg(long)]
+        company: Option<String>,
+    },
+    /// Take a truck out of the fleet.
+    Remove {
+        #[arg(long)]
+        plate: String,
+        #[arg(long)]
+        company: Option<String>,
+    },
+}
+
+pub async fn fleet(conn: &Conn, cmd: FleetCommand) -> Result<()> {
+    let mut c = conn.company().await?;
+    match cmd {
+        FleetCommand::Add {
+            plate,
+            epc,
+            driver,
+            phone,
+            company,
+        } => {
+            let truck = pb::FleetTruck {
+                truck_plate: plate,
+                rfid_epc: epc.unwrap_or_default(),
+                driver_name: driver,
+                driver_phone: phone.unwrap_or_default(),
+                ..Default::default()
+            };
+            let req = pb::SaveTruckRequest {
+                company_id: company.unwrap_or_default(),
+                truck: Some(truck),
+            };
+            print_truck(&c.save_truck(req).await?.into_inner());
+        }
+        FleetCommand::List { company } => {
+            let req = pb::ListTrucksRequest {
+                company_id: company.unwrap_or_default(),
+            };
+            let trucks = c.list_trucks(req).await?.into_inner().trucks;
+            if trucks.is_empty() {
+                return Err(NothingFound(
+                    "the fleet has no trucks yet (`bawaba fleet add`)".into(),
+                )
+                .into());
+            }
+            trucks.iter().for_each(print_truck);
+        }
+        FleetCommand::Remove { plate, company } => {
+            let req = pb::RemoveTruckRequest {
+                company_id: company.unwrap_or_default(),
+                truck_plate: plate.clone(),
+            };
+            c.remove_truck(req).await?;
+            out(format_args!("removed {plate} from the fleet"));
+        }
+    }
+    Ok(())
+}
+
+fn print_truck(t: &pb::FleetTruck) {
+    let or_dash = |s: &str| {
+        if s.is_empty() {
+            "-".to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
+    out(format_args!(
+        "truck {} company={} epc={} driver={:?} phone={} updated={}",
+        t.truck_plate,
+        t.company_id,
+        or_dash(&t.rfid_epc),
+        t.driver_name,
+        or_dash(&t.driver_phone),
+        local(t.updated_at.as_ref())
+    ));
+}
