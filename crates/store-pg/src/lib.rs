@@ -228,6 +228,20 @@ impl PgStore {
         })
     }
 
+    /// Takes lease `name` for `length`, or renews it, in transaction `tx`: whether this
+    /// replica holds it (another holds one that has not run out).
+    async fn hold(&self, tx: &impl GenericClient, name: &str, length: Duration) -> R<bool> {
+        let ms = i64::try_from(length.as_millis()).unwrap_or(i64::MAX);
+        let held = execute(
+            tx,
+            "UPDATE leases SET holder = $2, until = now() + $3::BIGINT * INTERVAL '1 millisecond' \
+             WHERE name = $1 AND (holder = $2 OR until < now())",
+            &[&name, &self.options.replica, &ms],
+        )
+        .await?;
+        Ok(held == 1)
+    }
+
     /// Closes the store: gives its leases back (so another replica, or this one restarted,
     /// sweeps and delivers at once) and closes the connections.
     pub async fn close(self) -> Result<()> {
@@ -808,16 +822,8 @@ impl Store for PgStore {
     /// Marks no-shows, on the replica that holds the sweep lease (taken, or renewed, in the
     /// same transaction); on any other replica it does nothing and returns nothing.
     async fn sweep_no_shows(&self, now: DateTime<Utc>) -> Result<Vec<BookingId>> {
-        let lease_ms = i64::try_from(self.options.sweep_lease.as_millis()).unwrap_or(i64::MAX);
         write!(self, |tx| {
-            let held = execute(
-                tx,
-                "UPDATE leases SET holder = $2, until = now() + $3::BIGINT * INTERVAL '1 millisecond' \
-                 WHERE name = $1 AND (holder = $2 OR until < now())",
-                &[&SWEEP_LEASE, &self.options.replica, &lease_ms],
-            )
-            .await?;
-            if held == 0 {
+            if !self.hold(tx, SWEEP_LEASE, self.options.sweep_lease).await? {
                 return Ok(Vec::new());
             }
             let zones = self.zones.load(tx).await?;
@@ -1252,16 +1258,11 @@ impl Store for PgStore {
     /// this read; the dispatcher reads at least every second, the lease lasts
     /// [`PgOptions::webhook_lease`]); nothing on the others.
     async fn webhooks_to_deliver(&self) -> Result<Vec<(Webhook, Progress)>> {
-        let lease_ms = i64::try_from(self.options.webhook_lease.as_millis()).unwrap_or(i64::MAX);
         write!(self, |tx| {
-            let held = execute(
-                tx,
-                "UPDATE leases SET holder = $2, until = now() + $3::BIGINT * INTERVAL '1 millisecond' \
-                 WHERE name = $1 AND (holder = $2 OR until < now())",
-                &[&WEBHOOK_LEASE, &self.options.replica, &lease_ms],
-            )
-            .await?;
-            if held == 0 {
+            if !self
+                .hold(tx, WEBHOOK_LEASE, self.options.webhook_lease)
+                .await?
+            {
                 return Ok(Vec::new());
             }
             values(
