@@ -1041,6 +1041,10 @@ async fn a_company_keeps_its_fleet_from_the_command_line() {
         "{added}"
     );
     assert!(acme.ok(&["fleet", "list"]).contains("truck 6012345"));
+    let json = acme.ok(&["fleet", "list", "--output", "json"]);
+    let fleet: serde_json::Value = serde_json::from_str(&json).expect(&json);
+    assert_eq!(fleet[0]["phone"], "+962791234567", "{json}");
+    assert_eq!(fleet[0]["tag"], serde_json::Value::Null, "{json}");
     let theirs = zeta.run(&["fleet", "list"]);
     assert_eq!(theirs.status.code(), Some(3), "{}", output_text(&theirs));
     let bad = acme.refused(&["fleet", "add", "--plate", "60-1", "--phone", "call me"]);

@@ -389,7 +389,7 @@ pub async fn booking(conn: &Conn, cmd: BookingCommand, format: Format) -> Result
                 .await?
                 .into_inner();
             if let Some(b) = &r.booking {
-                output::booking(format, b, print_booking);
+                output::one(format, b, &output::booking_shape(print_booking));
             }
             if r.replayed {
                 say(format_args!(
@@ -398,7 +398,7 @@ pub async fn booking(conn: &Conn, cmd: BookingCommand, format: Format) -> Result
             }
         }
         BookingCommand::Get { id } => {
-            output::booking(
+            output::one(
                 format,
                 &conn
                     .clients()
@@ -407,7 +407,7 @@ pub async fn booking(conn: &Conn, cmd: BookingCommand, format: Format) -> Result
                     .get_booking(pb::GetBookingRequest { booking_id: id })
                     .await?
                     .into_inner(),
-                print_booking,
+                &output::booking_shape(print_booking),
             );
         }
         BookingCommand::List {
@@ -452,7 +452,7 @@ pub async fn booking(conn: &Conn, cmd: BookingCommand, format: Format) -> Result
                 }
                 page_token = r.next_page_token;
             }
-            output::bookings(format, &listed, print_booking);
+            output::listing(format, &listed, &output::booking_shape(print_booking));
         }
         BookingCommand::Move {
             id,
@@ -464,7 +464,7 @@ pub async fn booking(conn: &Conn, cmd: BookingCommand, format: Format) -> Result
                 stop_index,
                 new_window_start: Some(timestamp(time(&window)?)),
             };
-            output::booking(
+            output::one(
                 format,
                 &conn
                     .clients()
@@ -473,7 +473,7 @@ pub async fn booking(conn: &Conn, cmd: BookingCommand, format: Format) -> Result
                     .move_booking(req)
                     .await?
                     .into_inner(),
-                print_booking,
+                &output::booking_shape(print_booking),
             );
         }
         BookingCommand::Events { company, after } => follow_events(conn, company, after).await?,
@@ -482,7 +482,7 @@ pub async fn booking(conn: &Conn, cmd: BookingCommand, format: Format) -> Result
                 booking_id: id,
                 reason,
             };
-            output::booking(
+            output::one(
                 format,
                 &conn
                     .clients()
@@ -491,7 +491,7 @@ pub async fn booking(conn: &Conn, cmd: BookingCommand, format: Format) -> Result
                     .cancel_booking(req)
                     .await?
                     .into_inner(),
-                print_booking,
+                &output::booking_shape(print_booking),
             );
         }
     }
@@ -556,7 +556,7 @@ pub async fn slots(conn: &Conn, cmd: SlotsCommand, format: Format) -> Result<()>
                 to: Some(timestamp(to)),
             };
             let windows = c.slots.list_windows(req).await?.into_inner().windows;
-            output::windows(format, &windows, print_window);
+            output::listing(format, &windows, &output::window_shape(print_window));
             if windows.is_empty() {
                 return Err(NothingFound(format!(
                     "zone {zone} has no windows between {} and {}",
@@ -581,7 +581,7 @@ pub async fn slots(conn: &Conn, cmd: SlotsCommand, format: Format) -> Result<()>
                 count,
             };
             let found = c.slots.find_slots(req).await?.into_inner().windows;
-            output::windows(format, &found, print_window);
+            output::listing(format, &found, &output::window_shape(print_window));
             if found.is_empty() {
                 let now = Utc::now();
                 let horizon = horizon_of(&mut c, &zone).await?;

@@ -5,7 +5,7 @@ use bawaba_grpc::pb;
 use clap::Subcommand;
 
 use crate::client::{Conn, local, out};
-use crate::output::NothingFound;
+use crate::output::{self, Format, NothingFound};
 
 #[derive(Debug, Subcommand)]
 pub enum FleetCommand {
@@ -45,7 +45,7 @@ pub enum FleetCommand {
     },
 }
 
-pub async fn fleet(conn: &Conn, cmd: FleetCommand) -> Result<()> {
+pub async fn fleet(conn: &Conn, cmd: FleetCommand, format: Format) -> Result<()> {
     let mut c = conn.company().await?;
     match cmd {
         FleetCommand::Add {
@@ -66,20 +66,21 @@ pub async fn fleet(conn: &Conn, cmd: FleetCommand) -> Result<()> {
                 company_id: company.unwrap_or_default(),
                 truck: Some(truck),
             };
-            print_truck(&c.save_truck(req).await?.into_inner());
+            let saved = c.save_truck(req).await?.into_inner();
+            output::one(format, &saved, &output::truck_shape(print_truck));
         }
         FleetCommand::List { company } => {
             let req = pb::ListTrucksRequest {
                 company_id: company.unwrap_or_default(),
             };
             let trucks = c.list_trucks(req).await?.into_inner().trucks;
+            output::listing(format, &trucks, &output::truck_shape(print_truck));
             if trucks.is_empty() {
                 return Err(NothingFound(
                     "the fleet has no trucks yet (`bawaba fleet add`)".into(),
                 )
                 .into());
             }
-            trucks.iter().for_each(print_truck);
         }
         FleetCommand::Remove { plate, company } => {
             let req = pb::RemoveTruckRequest {

@@ -36,8 +36,9 @@ struct Cli {
     /// Where and as whom client commands connect (before or after the subcommand).
     #[command(flatten)]
     conn: client::Conn,
-    /// How `booking` and `slots` print what they got: `text` (key=value lines), `table`
-    /// (aligned columns) or `json` (one document, for scripts; README "Command line").
+    /// How `booking`, `slots`, `fleet` and `webhook deliveries` print what they got: `text`
+    /// (key=value lines), `table` (aligned columns) or `json` (one document, for scripts;
+    /// docs/cli-contract.md).
     #[arg(
         long,
         global = true,
@@ -390,8 +391,8 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Zones(cmd) => zones::zones(&cli.conn, cmd).await,
         Command::Closures(cmd) => zones::closures(&cli.conn, cmd).await,
         Command::Watch(cmd) => watch::watch(&cli.conn, cmd).await,
-        Command::Webhook(cmd) => webhook::webhook(&cli.conn, cmd).await,
-        Command::Fleet(cmd) => fleet::fleet(&cli.conn, cmd).await,
+        Command::Webhook(cmd) => webhook::webhook(&cli.conn, cmd, cli.output).await,
+        Command::Fleet(cmd) => fleet::fleet(&cli.conn, cmd, cli.output).await,
         Command::Booking(cmd) => client::booking(&cli.conn, cmd, cli.output).await,
         Command::Slots(cmd) => client::slots(&cli.conn, cmd, cli.output).await,
         Command::Audit(cmd) => audit::audit(&cli.conn, cmd).await,

@@ -36,7 +36,7 @@ fn time(t: Option<&prost_types::Timestamp>) -> Value {
     t.map_or(Value::Null, |t| Value::String(local(Some(t))))
 }
 
-fn text(s: &str) -> Value {
+fn text_or_null(s: &str) -> Value {
     if s.is_empty() {
         Value::Null
     } else {
@@ -78,13 +78,13 @@ pub fn booking_json(b: &pb::Booking) -> Value {
         "id": b.booking_id,
         "company": b.company_id,
         "plate": b.truck_plate,
-        "tag": text(&b.rfid_epc),
+        "tag": text_or_null(&b.rfid_epc),
         "state": state_name(b.state),
         "revision": b.revision,
         "idempotency_key": b.idempotency_key,
         "created_at": time(b.created_at.as_ref()),
         "updated_at": time(b.updated_at.as_ref()),
-        "cancel_reason": text(&b.cancel_reason),
+        "cancel_reason": text_or_null(&b.cancel_reason),
         "stops": stops,
     })
 }
@@ -106,7 +106,7 @@ pub fn window_json(w: &pb::Window) -> Value {
         "booked": w.booked,
         "free": w.free,
         "per_type": per_type,
-        "closed": text(&w.closure_reason),
+        "closed": text_or_null(&w.closure_reason),
     })
 }
 
@@ -155,63 +155,140 @@ fn booking_rows(b: &pb::Booking) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// Bookings in `format`; `print_text` prints one as text.
-pub fn bookings(format: Format, bookings: &[pb::Booking], print_text: fn(&pb::Booking)) {
+/// How one kind of object is printed in each format.
+pub struct Shape<T: 'static> {
+    pub text: fn(&T),
+    pub json: fn(&T) -> Value,
+    pub headers: &'static [&'static str],
+    /// Its table rows (a booking has one per stop).
+    pub rows: fn(&T) -> Vec<Vec<String>>,
+}
+
+/// A listing in `format`: text lines, one table, or one JSON array.
+pub fn listing<T>(format: Format, items: &[T], shape: &Shape<T>) {
     match format {
-        Format::Text => bookings.iter().for_each(print_text),
+        Format::Text => items.iter().for_each(shape.text),
         Format::Json => {
-            let all: Vec<Value> = bookings.iter().map(booking_json).collect();
+            let all: Vec<Value> = items.iter().map(shape.json).collect();
             out(format_args!("{}", Value::Array(all)));
         }
         Format::Table => {
-            let rows: Vec<Vec<String>> = bookings.iter().flat_map(booking_rows).collect();
-            let headers = [
-                "BOOKING",
-                "PLATE",
-                "STATE",
-                "ZONE",
-                "WINDOW",
-                "TYPE",
-                "CONTAINERS",
-            ];
-            table(&headers, &rows);
+            let rows: Vec<Vec<String>> = items.iter().flat_map(shape.rows).collect();
+            table(shape.headers, &rows);
         }
     }
 }
 
-/// One booking in `format` (JSON: an object).
-pub fn booking(format: Format, b: &pb::Booking, print_text: fn(&pb::Booking)) {
+/// One object in `format` (JSON: an object, not an array).
+pub fn one<T>(format: Format, item: &T, shape: &Shape<T>) {
     match format {
-        Format::Json => out(format_args!("{}", booking_json(b))),
-        other => bookings(other, std::slice::from_ref(b), print_text),
+        Format::Json => out(format_args!("{}", (shape.json)(item))),
+        other => listing(other, std::slice::from_ref(item), shape),
     }
 }
 
-/// Windows in `format`; `print_text` prints one as text.
-pub fn windows(format: Format, windows: &[pb::Window], print_text: fn(&pb::Window)) {
-    match format {
-        Format::Text => windows.iter().for_each(print_text),
-        Format::Json => {
-            let all: Vec<Value> = windows.iter().map(window_json).collect();
-            out(format_args!("{}", Value::Array(all)));
-        }
-        Format::Table => {
-            let rows: Vec<Vec<String>> = windows
-                .iter()
-                .map(|w| {
-                    vec![
-                        w.zone_id.clone(),
-                        local(w.start.as_ref()),
-                        w.capacity.to_string(),
-                        w.booked.to_string(),
-                        w.free.to_string(),
-                        w.closure_reason.clone(),
-                    ]
-                })
-                .collect();
-            let headers = ["ZONE", "START", "CAPACITY", "BOOKED", "FREE", "CLOSED"];
-            table(&headers, &rows);
-        }
+/// Bookings: `text` prints one as text.
+pub fn booking_shape(text: fn(&pb::Booking)) -> Shape<pb::Booking> {
+    Shape {
+        text,
+        json: booking_json,
+        headers: &[
+            "BOOKING",
+            "PLATE",
+            "STATE",
+            "ZONE",
+            "WINDOW",
+            "TYPE",
+            "CONTAINERS",
+        ],
+        rows: booking_rows,
+    }
+}
+
+/// Windows: `text` prints one as text.
+pub fn window_shape(text: fn(&pb::Window)) -> Shape<pb::Window> {
+    Shape {
+        text,
+        json: window_json,
+        headers: &["ZONE", "START", "CAPACITY", "BOOKED", "FREE", "CLOSED"],
+        rows: |w| {
+            vec![vec![
+                w.zone_id.clone(),
+                local(w.start.as_ref()),
+                w.capacity.to_string(),
+                w.booked.to_string(),
+                w.free.to_string(),
+                w.closure_reason.clone(),
+            ]]
+        },
+    }
+}
+
+/// Trucks of a fleet: `text` prints one as text.
+pub fn truck_shape(text: fn(&pb::FleetTruck)) -> Shape<pb::FleetTruck> {
+    Shape {
+        text,
+        json: |t| {
+            json!({
+                "company": t.company_id,
+                "plate": t.truck_plate,
+                "tag": text_or_null(&t.rfid_epc),
+                "driver": t.driver_name,
+                "phone": text_or_null(&t.driver_phone),
+                "updated_at": time(t.updated_at.as_ref()),
+            })
+        },
+        headers: &["PLATE", "TAG", "DRIVER", "PHONE", "UPDATED"],
+        rows: |t| {
+            vec![vec![
+                t.truck_plate.clone(),
+                t.rfid_epc.clone(),
+                t.driver_name.clone(),
+                t.driver_phone.clone(),
+                local(t.updated_at.as_ref()),
+            ]]
+        },
+    }
+}
+
+/// A webhook's delivery attempts: `text` prints one as text.
+pub fn delivery_shape(text: fn(&pb::WebhookDelivery)) -> Shape<pb::WebhookDelivery> {
+    Shape {
+        text,
+        json: |d| {
+            json!({
+                "event_id": d.event_id,
+                "attempt": d.attempt,
+                "at": time(d.at.as_ref()),
+                "outcome": outcome_name(d.outcome),
+                "status": (d.status > 0).then_some(d.status),
+                "error": text_or_null(&d.error),
+            })
+        },
+        headers: &["EVENT", "ATTEMPT", "AT", "OUTCOME", "STATUS", "ERROR"],
+        rows: |d| {
+            vec![vec![
+                d.event_id.clone(),
+                d.attempt.to_string(),
+                local(d.at.as_ref()),
+                outcome_name(d.outcome).to_owned(),
+                if d.status > 0 {
+                    d.status.to_string()
+                } else {
+                    "-".into()
+                },
+                d.error.clone(),
+            ]]
+        },
+    }
+}
+
+pub fn outcome_name(v: i32) -> &'static str {
+    match pb::DeliveryOutcome::try_from(v) {
+        Ok(pb::DeliveryOutcome::Delivered) => "delivered",
+        Ok(pb::DeliveryOutcome::Failed) => "failed",
+        Ok(pb::DeliveryOutcome::GaveUp) => "gave_up",
+        _ => "unknown",
     }
 }
 

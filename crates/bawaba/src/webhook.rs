@@ -6,6 +6,7 @@ use bawaba_grpc::pb;
 use clap::{Args, Subcommand};
 
 use crate::client::{Conn, local, out};
+use crate::output::{self, Format, NothingFound};
 
 #[derive(Debug, Subcommand)]
 pub enum WebhookCommand {
@@ -54,7 +55,7 @@ impl Company {
     }
 }
 
-pub async fn webhook(conn: &Conn, cmd: WebhookCommand) -> Result<()> {
+pub async fn webhook(conn: &Conn, cmd: WebhookCommand, format: Format) -> Result<()> {
     let mut c = conn.company().await?;
     match cmd {
         WebhookCommand::Set {
@@ -99,11 +100,9 @@ pub async fn webhook(conn: &Conn, cmd: WebhookCommand) -> Result<()> {
                 .await?
                 .into_inner()
                 .deliveries;
+            output::listing(format, &listed, &output::delivery_shape(print_delivery));
             if listed.is_empty() {
-                out(format_args!("no delivery attempts yet"));
-            }
-            for d in &listed {
-                print_delivery(d);
+                return Err(NothingFound("no delivery attempts yet".into()).into());
             }
         }
     }
@@ -130,12 +129,7 @@ fn print_webhook(w: &pb::Webhook) {
 }
 
 fn print_delivery(d: &pb::WebhookDelivery) {
-    let outcome = match pb::DeliveryOutcome::try_from(d.outcome) {
-        Ok(pb::DeliveryOutcome::Delivered) => "delivered",
-        Ok(pb::DeliveryOutcome::Failed) => "failed",
-        Ok(pb::DeliveryOutcome::GaveUp) => "gave_up",
-        _ => "unknown",
-    };
+    let outcome = output::outcome_name(d.outcome);
     let status = match d.status {
         0 => "-".to_owned(),
         s => s.to_string(),
