@@ -1052,6 +1052,9 @@ async fn a_company_keeps_its_fleet_from_the_command_line() {
         bad.contains("INVALID_ARGUMENT") && bad.contains("truck.driver_phone"),
         "{bad}"
     );
+    let long = "x".repeat(101);
+    let bad = acme.refused(&["fleet", "add", "--plate", "60-1", "--driver", &long]);
+    assert!(bad.contains("truck.driver_name"), "{bad}");
     acme.ok(&["fleet", "remove", "--plate", "60-12345"]);
     let gone = acme.refused(&["fleet", "remove", "--plate", "60-12345"]);
     assert!(gone.contains("NOT_FOUND"), "{gone}");

@@ -76,6 +76,19 @@ impl From<Phone> for String {
     }
 }
 
+/// A driver's name as kept: trimmed, at most [`MAX_DRIVER_NAME`] characters, no control
+/// characters.
+pub fn driver_name(raw: &str) -> Result<String> {
+    let name = raw.trim();
+    if name.chars().count() > MAX_DRIVER_NAME || name.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            "driver_name",
+            format!("at most {MAX_DRIVER_NAME} characters, no control characters"),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
 /// One truck of a company's fleet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FleetTruck {
@@ -90,8 +103,7 @@ pub struct FleetTruck {
 }
 
 impl FleetTruck {
-    /// A truck whose driver's name is checked: at most [`MAX_DRIVER_NAME`] characters, no
-    /// control characters.
+    /// A truck whose driver's name is checked ([`driver_name`]).
     pub fn new(
         company: CompanyId,
         plate: Plate,
@@ -100,18 +112,11 @@ impl FleetTruck {
         phone: Option<Phone>,
         at: DateTime<Utc>,
     ) -> Result<FleetTruck> {
-        let driver = driver.trim();
-        if driver.chars().count() > MAX_DRIVER_NAME || driver.chars().any(char::is_control) {
-            return Err(Error::invalid(
-                "driver_name",
-                format!("at most {MAX_DRIVER_NAME} characters, no control characters"),
-            ));
-        }
         Ok(FleetTruck {
             company,
             plate,
             epc,
-            driver: driver.to_owned(),
+            driver: driver_name(driver)?,
             phone,
             updated_at: at,
         })

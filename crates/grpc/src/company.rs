@@ -2,7 +2,7 @@
 
 use bawaba_app::{TruckDetails, WebhookView, scope};
 use bawaba_domain::epc::Epc;
-use bawaba_domain::fleet::{FleetTruck, Phone};
+use bawaba_domain::fleet::{FleetTruck, Phone, driver_name};
 use bawaba_domain::ids::CompanyId;
 use bawaba_domain::notify::{Delivery, Outcome};
 use bawaba_domain::plate::Plate;
@@ -89,7 +89,7 @@ fn truck_details(t: Option<&pb::FleetTruck>) -> bawaba_domain::Result<TruckDetai
     Ok(TruckDetails {
         plate: Plate::parse(&t.truck_plate).map_err(|e| e.in_field("truck.truck_plate"))?,
         epc,
-        driver: t.driver_name.clone(),
+        driver: driver_name(&t.driver_name).map_err(|e| e.in_field("truck.driver_name"))?,
         phone,
     })
 }

@@ -31,15 +31,17 @@ pub const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the secret>`.
 pub fn signature(secret: &str, t: i64, body: &[u8]) -> String {
-    format!("t={t},v1={}", hex::encode(mac(secret, t, body)))
+    let mac = keyed(secret, t, body).finalize().into_bytes();
+    format!("t={t},v1={}", hex::encode(mac))
 }
 
-fn mac(secret: &str, t: i64, body: &[u8]) -> Vec<u8> {
+/// The HMAC of `"<t>.<body>"` keyed with `secret`, before it is finished.
+fn keyed(secret: &str, t: i64, body: &[u8]) -> Hmac<Sha256> {
     // HMAC takes a key of any length.
     let mut m = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
     m.update(format!("{t}.").as_bytes());
     m.update(body);
-    m.finalize().into_bytes().to_vec()
+    m
 }
 
 /// Whether `header` signs `body` with `secret` (what a receiver checks; constant time).
@@ -53,13 +55,10 @@ pub fn verify(secret: &str, header: &str, body: &[u8]) -> bool {
             _ => {}
         }
     }
-    let (Some(t), Some(given)) = (t, v1) else {
-        return false;
-    };
-    let mut m = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-    m.update(format!("{t}.").as_bytes());
-    m.update(body);
-    m.verify_slice(&given).is_ok()
+    match (t, v1) {
+        (Some(t), Some(given)) => keyed(secret, t, body).verify_slice(&given).is_ok(),
+        _ => false,
+    }
 }
 
 /// POSTs events to webhooks.
