@@ -6,6 +6,7 @@ use clap::Subcommand;
 
 use crate::client::{Conn, local, out};
 use crate::output::{self, Format, NothingFound};
+use crate::webhook::Company;
 
 #[derive(Debug, Subcommand)]
 pub enum FleetCommand {
@@ -27,21 +28,21 @@ pub enum FleetCommand {
         /// Booking notices go there by SMS.
         #[arg(long)]
         phone: Option<String>,
-        /// For an authority token: the company.
-        #[arg(long)]
-        company: Option<String>,
+        #[command(flatten)]
+        company: Company,
     },
     /// The fleet's trucks, by plate (exit status 3 when it has none).
     List {
-        #[arg(long)]
-        company: Option<String>,
+        #[command(flatten)]
+        company: Company,
     },
     /// Take a truck out of the fleet.
     Remove {
+        /// The truck's plate.
         #[arg(long)]
         plate: String,
-        #[arg(long)]
-        company: Option<String>,
+        #[command(flatten)]
+        company: Company,
     },
 }
 
@@ -63,7 +64,7 @@ pub async fn fleet(conn: &Conn, cmd: FleetCommand, format: Format) -> Result<()>
                 ..Default::default()
             };
             let req = pb::SaveTruckRequest {
-                company_id: company.unwrap_or_default(),
+                company_id: company.id(),
                 truck: Some(truck),
             };
             let saved = c.save_truck(req).await?.into_inner();
@@ -71,7 +72,7 @@ pub async fn fleet(conn: &Conn, cmd: FleetCommand, format: Format) -> Result<()>
         }
         FleetCommand::List { company } => {
             let req = pb::ListTrucksRequest {
-                company_id: company.unwrap_or_default(),
+                company_id: company.id(),
             };
             let trucks = c.list_trucks(req).await?.into_inner().trucks;
             output::listing(format, &trucks, &output::truck_shape(print_truck));
@@ -84,7 +85,7 @@ pub async fn fleet(conn: &Conn, cmd: FleetCommand, format: Format) -> Result<()>
         }
         FleetCommand::Remove { plate, company } => {
             let req = pb::RemoveTruckRequest {
-                company_id: company.unwrap_or_default(),
+                company_id: company.id(),
                 truck_plate: plate.clone(),
             };
             c.remove_truck(req).await?;

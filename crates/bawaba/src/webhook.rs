@@ -50,7 +50,8 @@ pub struct Company {
 }
 
 impl Company {
-    fn id(self) -> String {
+    /// The `company_id` of a request: empty for a company token's own.
+    pub fn id(self) -> String {
         self.company.unwrap_or_default()
     }
 }

@@ -28,7 +28,8 @@ pub(super) struct AuditParams {
     page_size: Option<String>,
 }
 
-fn given(v: &Option<String>) -> Option<&str> {
+/// A parameter given and not blank, trimmed.
+pub(super) fn given(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 

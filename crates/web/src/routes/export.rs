@@ -18,6 +18,7 @@ use bawaba_store::Store;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Deserialize;
 
+use super::audit::given;
 use super::{AUTHORITY, App, api_access, api_error, now};
 use crate::Error;
 
@@ -38,10 +39,6 @@ struct Range {
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     zone: Option<ZoneId>,
-}
-
-fn given(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
 impl ExportParams {
