@@ -1047,6 +1047,9 @@ async fn a_company_keeps_its_fleet_from_the_command_line() {
     assert_eq!(fleet[0]["tag"], serde_json::Value::Null, "{json}");
     let theirs = zeta.run(&["fleet", "list"]);
     assert_eq!(theirs.status.code(), Some(3), "{}", output_text(&theirs));
+    let texts = acme.run(&["fleet", "texts"]);
+    assert_eq!(texts.status.code(), Some(3), "{}", output_text(&texts));
+    assert!(output_text(&texts).contains("no SMS texted yet"));
     let bad = acme.refused(&["fleet", "add", "--plate", "60-1", "--phone", "call me"]);
     assert!(
         bad.contains("INVALID_ARGUMENT") && bad.contains("truck.driver_phone"),

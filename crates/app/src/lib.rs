@@ -17,12 +17,14 @@ mod bookings;
 mod capacity;
 pub mod clock;
 mod commands;
+mod dispatch;
 mod error;
 mod events;
 mod fleet;
 mod gates;
 pub mod metrics;
 pub mod scope;
+mod sms;
 #[cfg(test)]
 mod tests;
 pub mod watch;
@@ -47,6 +49,7 @@ pub use events::MAX_EVENT_PAGE;
 pub use fleet::TruckDetails;
 pub use gates::MAX_PASSAGES;
 pub use metrics::Metrics;
+pub use sms::Texter;
 pub use watch::WatchListing;
 pub use webhooks::{MAX_DELIVERIES, Poster, WebhookView};
 
@@ -162,9 +165,14 @@ impl<S: Store> App<S> {
             .spawn_refresher(Arc::clone(&self.store), Arc::clone(&self.clock))
     }
 
-    /// Runs the no-show sweep every `every` on the app's clock (real or simulated) until the
+    /// Runs the no-show sweep, and makes the reminders due `remind_before` the visits' first
+    /// windows (zero: none), every `every` on the app's clock (real or simulated) until the
     /// task is aborted.
-    pub fn spawn_sweeper(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+    pub fn spawn_sweeper(
+        &self,
+        every: std::time::Duration,
+        remind_before: chrono::TimeDelta,
+    ) -> tokio::task::JoinHandle<()> {
         let app = self.clone();
         let every = chrono::TimeDelta::from_std(every).unwrap_or(chrono::TimeDelta::minutes(1));
         tokio::spawn(async move {
@@ -178,6 +186,13 @@ impl<S: Store> App<S> {
                     }
                     Ok(_) => {}
                     Err(e) => tracing::error!(error = %e, "no-show sweep failed"),
+                }
+                if remind_before > chrono::TimeDelta::zero() {
+                    match app.remind(remind_before).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(count = n, "reminders made"),
+                        Err(e) => tracing::error!(error = %e, "making reminders failed"),
+                    }
                 }
             }
         })

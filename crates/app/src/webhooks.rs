@@ -1,30 +1,24 @@
 //! Webhooks (see `bawaba_domain::notify`): a company sets where its events go, reads how
 //! their delivery went; the dispatcher ([`App::spawn_webhooks`]) delivers each event at least
-//! once, in order, through a [`Poster`] (the HTTP adapter), and keeps every attempt.
+//! once, in order, through a [`Poster`] (the HTTP adapter), and keeps every attempt (see
+//! [`crate::dispatch`]).
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bawaba_domain::access::Principal;
 use bawaba_domain::audit::Who;
 use bawaba_domain::event::CompanyEvent;
 use bawaba_domain::ids::CompanyId;
-use bawaba_domain::notify::{Delivery, Outcome, Progress, RetryPolicy, Webhook};
+use bawaba_domain::notify::{Delivery, Progress, RetryPolicy, Webhook};
 use bawaba_store::Store;
 use tokio::task::JoinHandle;
 
+use crate::dispatch::{Answer, Channel};
 use crate::{App, Error, Result, page_size, scope};
 
 /// Most delivery attempts one read answers.
 pub const MAX_DELIVERIES: usize = 500;
-/// How many events a company's delivery reads at a time.
-const BATCH: usize = 50;
-/// How often the dispatcher looks for due retries when no commit wakes it.
-const TICK: Duration = Duration::from_secs(1);
-/// The least time between two looks (a busy store commits far more often).
-const SETTLE: Duration = Duration::from_millis(20);
 
 /// A company's webhook as its owner sees it: never the secret (shown once, when set).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,107 +108,48 @@ impl<S: Store> App<S> {
         Ok(self.store.deliveries(company, before, limit).await?)
     }
 
-    /// Delivers every company's events to its webhook through `poster`, until aborted: one
-    /// task per company with events due (a slow receiver holds up only its own company),
-    /// woken by every commit and every [`TICK`].
+    /// Delivers every company's events to its webhook through `poster`, until aborted (see
+    /// [`crate::dispatch`]).
     pub fn spawn_webhooks<P: Poster>(&self, poster: Arc<P>, policy: RetryPolicy) -> JoinHandle<()> {
-        let app = self.clone();
-        tokio::spawn(async move {
-            let mut commits = app.store.commits();
-            let mut running: HashMap<CompanyId, JoinHandle<()>> = HashMap::new();
-            loop {
-                running.retain(|_, task| !task.is_finished());
-                match app.store.webhooks_to_deliver().await {
-                    Ok(hooks) => {
-                        let now = app.clock.now();
-                        for (hook, progress) in hooks {
-                            if running.contains_key(&hook.company) || !progress.due(now) {
-                                continue;
-                            }
-                            let company = hook.company.clone();
-                            let job = app.deliver(Arc::clone(&poster), hook, progress, policy);
-                            running.insert(company, tokio::spawn(job));
-                        }
-                    }
-                    Err(e) => tracing::error!(error = %e, "reading the webhooks failed"),
-                }
-                tokio::select! {
-                    _ = commits.changed() => {}
-                    () = tokio::time::sleep(TICK) => {}
-                }
-                tokio::time::sleep(SETTLE).await;
-            }
-        })
+        self.spawn_channel(Arc::new(Webhooks(poster)), policy)
+    }
+}
+
+/// Webhooks as a [`Channel`].
+struct Webhooks<P>(Arc<P>);
+
+impl<S: Store, P: Poster> Channel<S> for Webhooks<P> {
+    type Target = Webhook;
+    type Note = ();
+
+    fn company(target: &Webhook) -> &CompanyId {
+        &target.company
     }
 
-    /// Delivers a company's events after its cursor, in order, until none is left or one
-    /// fails (it is retried when due).
-    fn deliver<P: Poster>(
-        &self,
-        poster: Arc<P>,
-        hook: Webhook,
-        mut progress: Progress,
-        policy: RetryPolicy,
-    ) -> impl Future<Output = ()> + Send + 'static {
-        let app = self.clone();
-        async move {
-            loop {
-                let company = hook.company.clone();
-                let page = match app
-                    .store
-                    .company_events(company, progress.cursor, BATCH)
-                    .await
-                {
-                    Ok(page) if !page.events.is_empty() => page,
-                    Ok(_) => return,
-                    Err(e) => return tracing::error!(error = %e, "reading events to deliver"),
-                };
-                for event in &page.events {
-                    let answer = poster.post(&hook, event).await;
-                    let d = app.attempt(&hook.company, &progress, event.seq, answer, &policy);
-                    let failed = matches!(d.outcome, Outcome::Failed { .. });
-                    progress = progress.after(&d, &policy);
-                    if let Err(e) = app.store.record_delivery(d, progress.clone()).await {
-                        return tracing::error!(error = %e, "recording a delivery failed");
-                    }
-                    if failed {
-                        return;
-                    }
-                }
-            }
-        }
+    async fn due(&self, store: &S) -> bawaba_store::Result<Vec<(Webhook, Progress)>> {
+        store.webhooks_to_deliver().await
     }
 
-    /// The attempt `answer` makes of `company`'s event `seq`.
-    fn attempt(
+    async fn send(
         &self,
-        company: &CompanyId,
-        progress: &Progress,
-        seq: u64,
-        answer: std::result::Result<u16, String>,
-        policy: &RetryPolicy,
-    ) -> Delivery {
-        let now = self.clock.now();
-        let outcome = match answer {
-            Ok(status) if (200..300).contains(&status) => Outcome::Delivered { status },
-            failed => {
-                let (status, error) = match failed {
-                    Ok(s) => (Some(s), format!("the receiver answered HTTP {s}")),
-                    Err(e) => (None, e),
-                };
-                if progress.gives_up(seq, now, policy) {
-                    Outcome::GaveUp { status, error }
-                } else {
-                    Outcome::Failed { status, error }
-                }
-            }
-        };
-        Delivery {
-            company: company.clone(),
-            seq,
-            attempt: progress.attempt(seq),
-            at: now,
-            outcome,
+        _: &App<S>,
+        hook: &Webhook,
+        event: &CompanyEvent,
+    ) -> bawaba_store::Result<Option<((), Answer)>> {
+        Ok(Some(((), self.0.post(hook, event).await)))
+    }
+
+    async fn record(
+        &self,
+        store: &S,
+        _: &CompanyId,
+        attempt: Option<((), Delivery)>,
+        progress: Progress,
+    ) -> bawaba_store::Result<()> {
+        match attempt {
+            Some(((), d)) => store.record_delivery(d, progress).await,
+            // Every event goes to a webhook: none is passed over.
+            None => Ok(()),
         }
     }
 }
@@ -234,6 +169,7 @@ mod tests {
     use std::sync::Mutex;
 
     use bawaba_domain::access::Role;
+    use bawaba_domain::notify::Outcome;
     use bawaba_store::TokenBook;
     use chrono::TimeDelta;
 

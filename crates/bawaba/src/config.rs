@@ -1,4 +1,5 @@
-//! The scheduler's TOML configuration: zones (calendar, capacity, rules) and gates. The
+//! The scheduler's TOML configuration: zones (calendar, capacity, rules), gates, and where
+//! drivers' SMS go (`[sms]`). The
 //! built-in configuration is `deploy/config.example.toml`.
 
 use std::collections::BTreeMap;
@@ -11,6 +12,7 @@ use bawaba_domain::calendar::{
 };
 use bawaba_domain::ids::{GateId, LaneId, ZoneId};
 use bawaba_domain::ledger::{Direction, Gate, Lane};
+use bawaba_notify::KannelConfig;
 use chrono::Weekday;
 use serde::Deserialize;
 
@@ -24,6 +26,47 @@ struct File {
     zones: Vec<ZoneToml>,
     #[serde(default)]
     gates: Vec<GateToml>,
+    #[serde(default)]
+    sms: Option<SmsToml>,
+}
+
+/// `[sms]`: texting drivers through Kannel's sendsms interface.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SmsToml {
+    /// smsbox's sendsms address, e.g. `http://127.0.0.1:13013/cgi-bin/sendsms`.
+    sendsms_url: String,
+    username: String,
+    /// The sendsms-user's password; the environment's `BAWABA_SMS_PASSWORD` when empty.
+    #[serde(default)]
+    password: String,
+    /// The sender shown on the phone.
+    #[serde(default = "default_sender")]
+    from: String,
+}
+
+fn default_sender() -> String {
+    "Bawaba".into()
+}
+
+fn sms(t: SmsToml) -> Result<KannelConfig> {
+    if !(t.sendsms_url.starts_with("http://") || t.sendsms_url.starts_with("https://")) {
+        bail!(
+            "sms.sendsms_url: {:?} is not an http:// or https:// address",
+            t.sendsms_url
+        );
+    }
+    let password = match t.password {
+        p if p.is_empty() => std::env::var("BAWABA_SMS_PASSWORD")
+            .context("sms.password is empty and BAWABA_SMS_PASSWORD is not set")?,
+        p => p,
+    };
+    Ok(KannelConfig {
+        url: t.sendsms_url,
+        username: t.username,
+        password,
+        from: t.from,
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -122,6 +165,8 @@ pub struct Config {
     pub gates: Vec<Gate>,
     /// The zones that take alerts (those with an `[zones.alerts]` section).
     pub alert_zones: Vec<AlertSetting>,
+    /// Where drivers' SMS go (none: no SMS).
+    pub sms: Option<KannelConfig>,
 }
 
 fn capacity(total: u32, split: Option<&BTreeMap<String, u32>>) -> Result<WindowCapacity> {
@@ -263,6 +308,7 @@ impl Config {
             zones,
             gates,
             alert_zones,
+            sms: file.sms.map(sms).transpose()?,
         })
     }
 
@@ -281,6 +327,22 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sms_goes_to_the_configured_sendsms_user() {
+        assert_eq!(Config::parse(BUILT_IN).unwrap().sms, None, "none built in");
+        let with = |section: &str| Config::parse(&format!("{BUILT_IN}\n[sms]\n{section}"));
+        let c = with(
+            "sendsms_url = \"http://k:13013/cgi-bin/sendsms\"\nusername = \"u\"\npassword = \"p\"",
+        );
+        let k = c.unwrap().sms.unwrap();
+        assert_eq!(
+            (k.url.as_str(), k.from.as_str()),
+            ("http://k:13013/cgi-bin/sendsms", "Bawaba")
+        );
+        let bad = with("sendsms_url = \"k:13013\"\nusername = \"u\"\npassword = \"p\"");
+        assert!(format!("{:#}", bad.unwrap_err()).contains("sms.sendsms_url"));
+    }
 
     /// The example flash-flood warning (the coast south of the city) closes the container
     /// terminal and no other zone of the built-in configuration.

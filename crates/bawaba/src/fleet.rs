@@ -1,4 +1,5 @@
-//! `bawaba fleet add|list|remove`: a company's trucks and their drivers from the command line.
+//! `bawaba fleet add|list|remove|texts`: a company's trucks and their drivers from the command
+//! line, and the SMS notices texted to the drivers.
 
 use anyhow::Result;
 use bawaba_grpc::pb;
@@ -6,7 +7,7 @@ use clap::Subcommand;
 
 use crate::client::{Conn, local, out};
 use crate::output::{self, Format, NothingFound};
-use crate::webhook::Company;
+use crate::webhook::{Company, describe_delivery};
 
 #[derive(Debug, Subcommand)]
 pub enum FleetCommand {
@@ -41,6 +42,15 @@ pub enum FleetCommand {
         /// The truck's plate.
         #[arg(long)]
         plate: String,
+        #[command(flatten)]
+        company: Company,
+    },
+    /// The SMS notices texted to the drivers, every attempt, newest first (exit status 3
+    /// when there is none).
+    Texts {
+        /// How many (1 to 500).
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
         #[command(flatten)]
         company: Company,
     },
@@ -91,8 +101,25 @@ pub async fn fleet(conn: &Conn, cmd: FleetCommand, format: Format) -> Result<()>
             c.remove_truck(req).await?;
             out(format_args!("removed {plate} from the fleet"));
         }
+        FleetCommand::Texts { limit, company } => {
+            let req = pb::ListTextsRequest {
+                company_id: company.id(),
+                page_size: limit,
+                ..Default::default()
+            };
+            let texts = c.list_texts(req).await?.into_inner().texts;
+            output::listing(format, &texts, &output::text_shape(print_text));
+            if texts.is_empty() {
+                return Err(NothingFound("no SMS texted yet".into()).into());
+            }
+        }
     }
     Ok(())
+}
+
+fn print_text(t: &pb::Text) {
+    let d = t.delivery.as_ref().map(describe_delivery);
+    out(format_args!("to={} {}", t.to, d.unwrap_or_default()));
 }
 
 fn print_truck(t: &pb::FleetTruck) {

@@ -138,11 +138,15 @@ struct SchedulerArgs {
     /// How often the no-show sweep runs.
     #[arg(long, default_value_t = 60)]
     sweep_interval_secs: u64,
-    /// The wait before a failed webhook delivery is tried again; it doubles with each
+    /// The wait before a failed webhook delivery or SMS is tried again; it doubles with each
     /// failure, up to an hour, and an event still failing a day after its first attempt is
     /// given up.
     #[arg(long, default_value_t = 10_000, value_name = "MS")]
     webhook_retry_ms: u64,
+    /// How long before a booked visit's first window its company's log gets a reminder
+    /// (webhooks deliver it, and the driver is texted when `[sms]` is configured); 0: none.
+    #[arg(long, default_value_t = 120, value_name = "MINUTES")]
+    reminder_minutes: u32,
     /// Serve the web dashboard (authority and operator views, JSON API, Prometheus
     /// `/metrics`) over HTTP on this address, e.g. 127.0.0.1:8080. Without it, no HTTP.
     #[arg(long = "http", env = "BAWABA_HTTP_ADDR")]
@@ -499,17 +503,18 @@ async fn run_scheduler<S: Store>(
     let listener = tokio::net::TcpListener::bind(args.grpc_addr)
         .await
         .with_context(|| format!("listening on {}", args.grpc_addr))?;
-    let sweeper = app.spawn_sweeper(Duration::from_secs(args.sweep_interval_secs.max(1)));
-    let webhooks =
-        app.spawn_webhooks(
-            Arc::new(bawaba_notify::HttpPoster::default()),
-            RetryPolicy {
-                first: chrono::TimeDelta::milliseconds(
-                    args.webhook_retry_ms.clamp(1, 3_600_000) as i64
-                ),
-                ..RetryPolicy::default()
-            },
-        );
+    let sweeper = app.spawn_sweeper(
+        Duration::from_secs(args.sweep_interval_secs.max(1)),
+        chrono::TimeDelta::minutes(i64::from(args.reminder_minutes)),
+    );
+    let retry = RetryPolicy {
+        first: chrono::TimeDelta::milliseconds(args.webhook_retry_ms.clamp(1, 3_600_000) as i64),
+        ..RetryPolicy::default()
+    };
+    let webhooks = app.spawn_webhooks(Arc::new(bawaba_notify::HttpPoster::default()), retry);
+    let texts = config
+        .sms
+        .map(|k| app.spawn_texts(Arc::new(bawaba_notify::Kannel::new(k)), retry));
     let tls = args.tls_cert.zip(args.tls_key).map(|(cert, key)| Tls {
         cert,
         key,
@@ -552,6 +557,9 @@ async fn run_scheduler<S: Store>(
     };
     sweeper.abort();
     webhooks.abort();
+    if let Some(texts) = texts {
+        texts.abort();
+    }
     let _ = sweeper.await;
     let _ = web_stop.send(true);
     if let Some(web) = web {

@@ -255,32 +255,54 @@ pub fn truck_shape(text: fn(&pb::FleetTruck)) -> Shape<pb::FleetTruck> {
 pub fn delivery_shape(text: fn(&pb::WebhookDelivery)) -> Shape<pb::WebhookDelivery> {
     Shape {
         text,
-        json: |d| {
-            json!({
-                "event_id": d.event_id,
-                "attempt": d.attempt,
-                "at": time(d.at.as_ref()),
-                "outcome": outcome_name(d.outcome),
-                "status": (d.status > 0).then_some(d.status),
-                "error": text_or_null(&d.error),
-            })
-        },
+        json: delivery_json,
         headers: &["EVENT", "ATTEMPT", "AT", "OUTCOME", "STATUS", "ERROR"],
-        rows: |d| {
-            vec![vec![
-                d.event_id.clone(),
-                d.attempt.to_string(),
-                local(d.at.as_ref()),
-                outcome_name(d.outcome).to_owned(),
-                if d.status > 0 {
-                    d.status.to_string()
-                } else {
-                    "-".into()
-                },
-                d.error.clone(),
-            ]]
+        rows: |d| vec![delivery_row(d)],
+    }
+}
+
+/// SMS attempts: `text` prints one as text.
+pub fn text_shape(text: fn(&pb::Text)) -> Shape<pb::Text> {
+    Shape {
+        text,
+        json: |t| {
+            let mut v = t.delivery.as_ref().map_or(json!({}), delivery_json);
+            v["to"] = json!(t.to);
+            v
+        },
+        headers: &["TO", "EVENT", "ATTEMPT", "AT", "OUTCOME", "STATUS", "ERROR"],
+        rows: |t| {
+            let mut row = vec![t.to.clone()];
+            row.extend(t.delivery.as_ref().map(delivery_row).unwrap_or_default());
+            vec![row]
         },
     }
+}
+
+fn delivery_json(d: &pb::WebhookDelivery) -> serde_json::Value {
+    json!({
+        "event_id": d.event_id,
+        "attempt": d.attempt,
+        "at": time(d.at.as_ref()),
+        "outcome": outcome_name(d.outcome),
+        "status": (d.status > 0).then_some(d.status),
+        "error": text_or_null(&d.error),
+    })
+}
+
+fn delivery_row(d: &pb::WebhookDelivery) -> Vec<String> {
+    vec![
+        d.event_id.clone(),
+        d.attempt.to_string(),
+        local(d.at.as_ref()),
+        outcome_name(d.outcome).to_owned(),
+        if d.status > 0 {
+            d.status.to_string()
+        } else {
+            "-".into()
+        },
+        d.error.clone(),
+    ]
 }
 
 pub fn outcome_name(v: i32) -> &'static str {

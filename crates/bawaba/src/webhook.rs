@@ -130,12 +130,17 @@ fn print_webhook(w: &pb::Webhook) {
 }
 
 fn print_delivery(d: &pb::WebhookDelivery) {
+    out(format_args!("{}", describe_delivery(d)));
+}
+
+/// A delivery attempt as a line of text.
+pub fn describe_delivery(d: &pb::WebhookDelivery) -> String {
     let outcome = output::outcome_name(d.outcome);
     let status = match d.status {
         0 => "-".to_owned(),
         s => s.to_string(),
     };
-    out(format_args!(
+    format!(
         "event={} attempt={} at={} outcome={outcome} status={status}{}",
         d.event_id,
         d.attempt,
@@ -145,5 +150,5 @@ fn print_delivery(d: &pb::WebhookDelivery) {
         } else {
             format!(" error={:?}", d.error)
         }
-    ));
+    )
 }

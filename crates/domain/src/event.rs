@@ -1,6 +1,7 @@
 //! The company event log: every change to a company's bookings — created, moved, cancelled,
-//! hit by a closure, rebooked, entered, exited, marked a no-show, the no-show taken back — as
-//! one event, numbered per company (1, 2, ...) in commit order and stored in the same commit as the change. A company
+//! hit by a closure, rebooked, entered, exited, marked a no-show, the no-show taken back, and
+//! the reminder that its first window starts soon — as one event, numbered per company (1, 2,
+//! ...) in commit order and stored in the same commit as the change. A company
 //! follows its log from a cursor (the last number it has) and misses nothing; `company:number`
 //! is an event's stable id, so a receiver can drop a repeat.
 
@@ -33,6 +34,8 @@ pub enum EventKind {
     HitByClosure,
     /// A closure of the zone moved its stops there to the nearest free windows after it.
     Rebooked,
+    /// The booking's first window starts soon (see [`crate::ledger::Ledger::remind`]).
+    Reminder,
 }
 
 impl EventKind {
@@ -49,7 +52,24 @@ impl EventKind {
             EventKind::Changed => "booking.changed",
             EventKind::HitByClosure => "booking.hit_by_closure",
             EventKind::Rebooked => "booking.rebooked",
+            EventKind::Reminder => "booking.reminder",
         }
+    }
+
+    /// Whether the driver is sent an SMS about it: the booking confirmed, moved, hit by a
+    /// closure, rebooked or cancelled by one (see [`CompanyEvent::texted`]), the reminder,
+    /// the no-show.
+    pub fn texted(self) -> bool {
+        matches!(
+            self,
+            EventKind::Created
+                | EventKind::Moved
+                | EventKind::HitByClosure
+                | EventKind::Rebooked
+                | EventKind::Cancelled
+                | EventKind::Reminder
+                | EventKind::NoShow
+        )
     }
 
     /// What turned `before` (none: it is new) into `after`, and the zone of the stop it
@@ -107,6 +127,20 @@ pub struct CompanyEvent {
 }
 
 impl CompanyEvent {
+    /// Whether the driver is sent an SMS about it at `now`: a kind texted, not a cancellation
+    /// the company made itself (only one a closure made), not a reminder of a window that has
+    /// started, and not older than a day (a late notice is noise).
+    pub fn texted(&self, now: DateTime<Utc>) -> bool {
+        let started = || {
+            let first = self.booking.stops.first();
+            first.is_none_or(|s| s.window_start <= now)
+        };
+        self.kind.texted()
+            && (self.kind != EventKind::Cancelled || self.closure.is_some())
+            && !(self.kind == EventKind::Reminder && started())
+            && now - self.at <= chrono::TimeDelta::days(1)
+    }
+
     /// Its stable id: `company:number`.
     pub fn id(&self) -> String {
         format!("{}:{}", self.company, self.seq)
@@ -159,6 +193,33 @@ mod tests {
             cancel_reason: None,
             revision: 1,
         }
+    }
+
+    #[test]
+    fn drivers_are_texted_what_concerns_them_while_it_is_news() {
+        let event = |kind, closure: Option<Closure>| CompanyEvent {
+            company: CompanyId::parse("acme").unwrap(),
+            seq: 1,
+            at: at(1),
+            kind,
+            zone: None,
+            closure,
+            booking: booking(),
+        };
+        let flood = Closure {
+            id: 1,
+            from: at(5),
+            to: at(6),
+            reason: "flash flood".into(),
+        };
+        assert!(event(EventKind::Created, None).texted(at(1)));
+        assert!(!event(EventKind::Created, None).texted(at(1) + chrono::TimeDelta::hours(25)));
+        assert!(!event(EventKind::Entered, None).texted(at(1)));
+        assert!(!event(EventKind::Cancelled, None).texted(at(1)), "its own");
+        assert!(event(EventKind::Cancelled, Some(flood)).texted(at(1)));
+        assert!(event(EventKind::Reminder, None).texted(at(4)));
+        assert!(!event(EventKind::Reminder, None).texted(at(5)), "started");
+        assert!(event(EventKind::NoShow, None).texted(at(7)));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::epc::Epc;
 use crate::event::{CompanyEvent, EventKind};
 use crate::fleet::FleetTruck;
 use crate::ids::{BookingId, CompanyId, GateId, LaneId, PassageId, ZoneId};
-use crate::notify::{Delivery, Progress, Webhook};
+use crate::notify::{Delivery, Progress, Texted, Webhook};
 use crate::passage::{MAX_REASON, Passage, Referral, ReferralState, Resolution, Verdict};
 use crate::plate::Plate;
 use crate::rules::{self, visit_span};
@@ -328,6 +328,12 @@ pub struct Touched {
     pub deliveries: Vec<Delivery>,
     /// Trucks of companies' fleets saved or removed.
     pub fleet: BTreeSet<(CompanyId, Plate)>,
+    /// Companies whose SMS progress changed (see [`Ledger::record_text`]).
+    pub sms: BTreeSet<CompanyId>,
+    /// SMS attempts made.
+    pub texts: Vec<Texted>,
+    /// The reminders' mark moved (see [`Ledger::remind`]).
+    pub reminded: bool,
 }
 
 impl Touched {
@@ -351,6 +357,9 @@ impl Touched {
         self.webhooks.extend(other.webhooks);
         self.deliveries.extend(other.deliveries);
         self.fleet.extend(other.fleet);
+        self.sms.extend(other.sms);
+        self.texts.extend(other.texts);
+        self.reminded |= other.reminded;
     }
 }
 
@@ -379,6 +388,10 @@ pub struct Records {
     pub webhooks: Vec<(Webhook, Progress)>,
     /// Companies' trucks.
     pub fleet: Vec<FleetTruck>,
+    /// Each company's SMS progress.
+    pub sms: Vec<(CompanyId, Progress)>,
+    /// Reminders were made for the visits whose first window starts by then.
+    pub reminded_through: Option<DateTime<Utc>>,
 }
 
 /// Result of [`Ledger::create`].
@@ -446,6 +459,9 @@ pub struct Ledger {
     reported: BTreeMap<GateId, DateTime<Utc>>,
     webhooks: BTreeMap<CompanyId, (Webhook, Progress)>,
     fleet: BTreeMap<CompanyId, BTreeMap<Plate, FleetTruck>>,
+    /// How far each company's events have been texted to its drivers.
+    sms: BTreeMap<CompanyId, Progress>,
+    reminded_through: Option<DateTime<Utc>>,
 }
 
 impl Ledger {
@@ -458,6 +474,8 @@ impl Ledger {
         let mut l = Ledger {
             change_seq: records.change_seq,
             event_seq: records.event_seq,
+            sms: records.sms.into_iter().collect(),
+            reminded_through: records.reminded_through,
             ..Ledger::default()
         };
         l.zones = records
@@ -1532,6 +1550,7 @@ mod reports;
 pub use reports::sweep_holds;
 #[cfg(test)]
 mod tests;
+mod texts;
 mod watch;
 mod webhooks;
 

@@ -6,10 +6,14 @@
 //! delivered or a day has passed since its first attempt, and the events after it wait: a
 //! receiver sees them in order. Every attempt is kept ([`Delivery`]), so the company can see
 //! what reached it and what did not.
+//!
+//! SMS notices to drivers follow the same log with a cursor of their own per company and the
+//! same retries ([`Texted`] keeps each attempt with the number it went to).
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::fleet::Phone;
 use crate::ids::CompanyId;
 use crate::{Error, Result};
 
@@ -163,6 +167,14 @@ pub enum Outcome {
     Failed { status: Option<u16>, error: String },
     /// Failed again a day after its first attempt: not tried any more.
     GaveUp { status: Option<u16>, error: String },
+}
+
+/// One attempt at texting an event to the driver of the booking's truck.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Texted {
+    /// The number it was sent to.
+    pub to: Phone,
+    pub delivery: Delivery,
 }
 
 /// How long to wait between attempts, and when to stop.

@@ -180,4 +180,22 @@ impl<S: Store> pb::company_service_server::CompanyService for Api<S> {
             deliveries: deliveries.iter().map(pb_delivery).collect(),
         }))
     }
+
+    async fn list_texts(&self, req: Request<pb::ListTextsRequest>) -> Reply<pb::ListTextsResponse> {
+        let (p, company) = self.company_caller(&req, &req.get_ref().company_id)?;
+        let r = req.into_inner();
+        let before = (r.before_event > 0).then_some((r.before_event, r.before_attempt));
+        let texts = self
+            .app
+            .texts(&p, company, before, r.page_size as usize)
+            .await
+            .map_err(status)?;
+        let texts = texts.iter().map(|t| pb::Text {
+            to: t.to.to_string(),
+            delivery: Some(pb_delivery(&t.delivery)),
+        });
+        Ok(Response::new(pb::ListTextsResponse {
+            texts: texts.collect(),
+        }))
+    }
 }

@@ -81,5 +81,6 @@ fn pb_kind(k: EventKind) -> pb::EventKind {
         EventKind::Changed => pb::EventKind::Changed,
         EventKind::HitByClosure => pb::EventKind::HitByClosure,
         EventKind::Rebooked => pb::EventKind::Rebooked,
+        EventKind::Reminder => pb::EventKind::Reminder,
     }
 }

@@ -127,7 +127,8 @@ fn rule(method: &str) -> Option<Rule> {
         | "CompanyService/ListWebhookDeliveries"
         | "CompanyService/SaveTruck"
         | "CompanyService/RemoveTruck"
-        | "CompanyService/ListTrucks" => (BOOKERS, Scope::Company),
+        | "CompanyService/ListTrucks"
+        | "CompanyService/ListTexts" => (BOOKERS, Scope::Company),
         _ => return None,
     };
     Some(Rule { roles, scope })
@@ -744,6 +745,13 @@ async fn call(b: &Bed, c: &mut Clients, method: &str, side: Side) -> Code {
                 company_id: side.company().into(),
             };
             c.company.list_trucks(req).await.map(drop)
+        }
+        "CompanyService/ListTexts" => {
+            let req = pb::ListTextsRequest {
+                company_id: side.company().into(),
+                ..Default::default()
+            };
+            c.company.list_texts(req).await.map(drop)
         }
         "CompanyService/ListWebhookDeliveries" => {
             let req = pb::ListWebhookDeliveriesRequest {

@@ -1,10 +1,12 @@
-//! Notifications to companies. [`HttpPoster`] is the HTTP side of webhooks: each event of a
+//! Notifications to companies and drivers. [`Kannel`] texts drivers through Kannel's
+//! sendsms interface ([`message`]: the Arabic texts). [`HttpPoster`] is the HTTP side of webhooks: each event of a
 //! company's log as one JSON POST ([`payload`], documented in README "Webhooks"), signed
 //! ([`signature`]) with the company's secret, over HTTP or HTTPS (rustls, Mozilla's roots).
 //! What to deliver, when, and the record of every attempt are the application's
 //! (`bawaba_app::App::spawn_webhooks`).
 
 mod payload;
+mod sms;
 
 use std::time::Duration;
 
@@ -15,12 +17,12 @@ use bytes::Bytes;
 use hmac::{Hmac, KeyInit, Mac};
 use http_body_util::Full;
 use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use sha2::Sha256;
 
 pub use payload::{FORMAT, payload};
+pub use sms::{Kannel, KannelConfig, message};
 
 /// The header carrying the signature.
 pub const SIGNATURE_HEADER: &str = "bawaba-signature";
@@ -61,22 +63,28 @@ pub fn verify(secret: &str, header: &str, body: &[u8]) -> bool {
     }
 }
 
+/// An HTTP and HTTPS client.
+type Client = hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// A client for HTTP and HTTPS (rustls, Mozilla's roots).
+fn client() -> Client {
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_webpki_roots()
+        .https_or_http()
+        .enable_http1()
+        .build();
+    hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(https)
+}
+
 /// POSTs events to webhooks.
 #[derive(Debug, Clone)]
 pub struct HttpPoster {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: Client,
 }
 
 impl Default for HttpPoster {
     fn default() -> Self {
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
-            .https_or_http()
-            .enable_http1()
-            .build();
-        HttpPoster {
-            client: Client::builder(TokioExecutor::new()).build(https),
-        }
+        HttpPoster { client: client() }
     }
 }
 

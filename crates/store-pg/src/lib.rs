@@ -34,7 +34,7 @@ use bawaba_domain::ledger::{
     Actor, AdminChange, Administered, Booking, BookingFilter, ChangeEntry, Gate, IdempotencyRecord,
     Ledger, NewBooking, Records, Stop, Touched, WindowUsage, WindowView, referenced_closure,
 };
-use bawaba_domain::notify::{Delivery, Progress, Webhook};
+use bawaba_domain::notify::{Delivery, Progress, Texted, Webhook};
 use bawaba_domain::passage::{Passage, Referral, Resolution};
 use bawaba_domain::plate::Plate;
 use bawaba_store::{
@@ -60,6 +60,8 @@ const MAX_ATTEMPTS: u32 = 30;
 const SWEEP_LEASE: &str = "no-show-sweep";
 /// The webhook dispatcher's row in `leases`.
 const WEBHOOK_LEASE: &str = "webhooks";
+/// The SMS dispatcher's row in `leases`.
+const SMS_LEASE: &str = "sms";
 
 /// Runs `$attempt` (an async block of type `R<T>`) until it succeeds, fails for good, or has
 /// been retried [`MAX_ATTEMPTS`] times.
@@ -421,7 +423,8 @@ async fn apply<T>(
     Ok(value)
 }
 
-/// What changing one of `company`'s trucks needs: the truck, its row locked.
+/// What changing one of `company`'s trucks needs: the truck (its row locked), the company's
+/// SMS progress (locked) and the number of its newest event (where texting starts).
 async fn truck_records(c: &impl GenericClient, company: &CompanyId, plate: &Plate) -> R<Records> {
     let fleet = values(
         c,
@@ -430,8 +433,17 @@ async fn truck_records(c: &impl GenericClient, company: &CompanyId, plate: &Plat
         &[&company.as_str(), &plate.as_str()],
     )
     .await?;
+    let sms = values(
+        c,
+        "sms_progress",
+        "SELECT format, body FROM sms_progress WHERE company = $1 FOR UPDATE",
+        &[&company.as_str()],
+    )
+    .await?;
     Ok(Records {
         fleet,
+        sms,
+        event_seq: company_head(c, company).await?,
         ..Records::default()
     })
 }
@@ -446,6 +458,15 @@ async fn webhook_records(c: &impl GenericClient, company: &CompanyId) -> R<Recor
         &[&company.as_str()],
     )
     .await?;
+    Ok(Records {
+        webhooks,
+        event_seq: company_head(c, company).await?,
+        ..Records::default()
+    })
+}
+
+/// The number of `company`'s newest event, as the ledger's `event_seq` (empty: none yet).
+async fn company_head(c: &impl GenericClient, company: &CompanyId) -> R<BTreeMap<CompanyId, u64>> {
     let rows = query(
         c,
         "SELECT seq FROM company_heads WHERE company = $1",
@@ -457,11 +478,30 @@ async fn webhook_records(c: &impl GenericClient, company: &CompanyId) -> R<Recor
         let seq: i64 = get(r, "company_heads", "seq")?;
         event_seq.insert(company.clone(), u64::try_from(seq).unwrap_or(0));
     }
-    Ok(Records {
-        webhooks,
-        event_seq,
-        ..Records::default()
-    })
+    Ok(event_seq)
+}
+
+/// Every company's SMS progress.
+const SMS_PROGRESS: &str = "SELECT format, body FROM sms_progress ORDER BY company";
+
+/// `company`'s attempts kept in `table` (webhook deliveries or SMS), newest first, at most
+/// `limit`, before `(event number, attempt)` when given.
+async fn attempts<T: serde::de::DeserializeOwned>(
+    c: &impl GenericClient,
+    table: &str,
+    company: &CompanyId,
+    before: Option<(u64, u32)>,
+    limit: usize,
+) -> R<Vec<T>> {
+    let (seq, attempt) = before.unwrap_or((u64::MAX, u32::MAX));
+    let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+    let attempt = i64::from(attempt);
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let sql = format!(
+        "SELECT format, body FROM {table} WHERE company = $1 \
+         AND (seq, attempt) < ($2::BIGINT, $3::BIGINT) ORDER BY seq DESC, attempt DESC LIMIT $4"
+    );
+    values(c, table, &sql, &[&company.as_str(), &seq, &attempt, &limit]).await
 }
 
 /// Every gate's report mark.
@@ -1292,18 +1332,83 @@ impl Store for PgStore {
         before: Option<(u64, u32)>,
         limit: usize,
     ) -> Result<Vec<Delivery>> {
-        let (seq, attempt) = before.unwrap_or((u64::MAX, u32::MAX));
-        let seq = i64::try_from(seq).unwrap_or(i64::MAX);
-        let attempt = i64::from(attempt);
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         read!(self, |c| {
-            values(
-                c,
-                "webhook_deliveries",
-                "SELECT format, body FROM webhook_deliveries WHERE company = $1 \
-                 AND (seq, attempt) < ($2::BIGINT, $3::BIGINT) ORDER BY seq DESC, attempt DESC LIMIT $4",
-                &[&company.as_str(), &seq, &attempt, &limit],
+            attempts(c, "webhook_deliveries", &company, before, limit).await
+        })
+    }
+
+    async fn sms_progress(&self) -> Result<Vec<(CompanyId, Progress)>> {
+        read!(self, |c| {
+            values(c, "sms_progress", SMS_PROGRESS, &[]).await
+        })
+    }
+
+    /// Every company's SMS progress, on the replica that holds the SMS lease (taken, or
+    /// renewed, by this read; the dispatcher reads at least every second, the lease lasts
+    /// [`PgOptions::webhook_lease`] as the webhooks' does); nothing on the others.
+    async fn sms_to_deliver(&self) -> Result<Vec<(CompanyId, Progress)>> {
+        write!(self, |tx| {
+            if !self.hold(tx, SMS_LEASE, self.options.webhook_lease).await? {
+                return Ok(Vec::new());
+            }
+            values(tx, "sms_progress", SMS_PROGRESS, &[]).await
+        })
+    }
+
+    async fn record_text(
+        &self,
+        company: CompanyId,
+        text: Option<Texted>,
+        progress: Progress,
+    ) -> Result<()> {
+        write!(self, |tx| {
+            apply(tx, &Zones::default(), Vec::new(), Records::default(), |l| {
+                Ok((l.record_text(&company, text.clone(), progress.clone()), ()))
+            })
+            .await
+        })
+    }
+
+    async fn texts(
+        &self,
+        company: CompanyId,
+        before: Option<(u64, u32)>,
+        limit: usize,
+    ) -> Result<Vec<Texted>> {
+        read!(self, |c| attempts(c, "sms_texts", &company, before, limit)
+            .await)
+    }
+
+    /// Reminds on the replica that holds the no-show sweep's lease (taken, or renewed, in
+    /// the same transaction); on any other replica it does nothing.
+    async fn remind(&self, now: DateTime<Utc>, lead: TimeDelta) -> Result<usize> {
+        write!(self, |tx| {
+            if !self.hold(tx, SWEEP_LEASE, self.options.sweep_lease).await? {
+                return Ok(0);
+            }
+            let zones = self.zones.load(tx).await?;
+            let rows = query(tx, "SELECT at FROM marks WHERE name = 'reminders'", &[]).await?;
+            let mark: Option<DateTime<Utc>> = match rows.first() {
+                Some(r) => Some(get(r, "marks", "at")?),
+                None => None,
+            };
+            let from = mark.map_or(now, |m| m.max(now));
+            let due = bookings(
+                tx,
+                "SELECT format, body FROM bookings WHERE state = 'BOOKED' AND first_start > $1 \
+                 AND first_start <= $2 ORDER BY id",
+                &[&from, &(now + lead)],
             )
+            .await?;
+            let records = Records {
+                reminded_through: mark,
+                ..Records::default()
+            };
+            apply(tx, &zones, due, records, |l| {
+                let t = l.remind(now, lead);
+                let n = t.events.len();
+                Ok((t, n))
+            })
             .await
         })
     }

@@ -50,6 +50,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0008_webhook_lease.sql"),
     ),
     (9, "fleet", include_str!("../migrations/0009_fleet.sql")),
+    (10, "sms", include_str!("../migrations/0010_sms.sql")),
 ];
 
 fn storage(context: &str) -> impl Fn(tokio_postgres::Error) -> Error + '_ {

@@ -12,10 +12,12 @@ use bawaba_domain::calendar::TransactionType;
 use bawaba_domain::event::CompanyEvent;
 use bawaba_domain::ids::{BookingId, CompanyId, PassageId, ZoneId};
 use bawaba_domain::ledger::{Booking, ChangeEntry, Ledger, Touched};
+use bawaba_domain::notify::Delivery;
 use bawaba_domain::passage::ReferralState;
 use bawaba_store::Error;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
+use tokio_postgres::types::ToSql;
 
 use crate::db::{FORMAT, Fail, R, Zones, body, execute, type_column, usage};
 use bawaba_domain::rules::room_error;
@@ -155,6 +157,7 @@ pub async fn persist(c: &impl GenericClient, change: &Change<'_>) -> R<()> {
     log_changes(c, touched, zones).await?;
     log_events(c, &touched.events).await?;
     write_webhooks(c, ledger, touched).await?;
+    write_texts(c, ledger, touched).await?;
     record_passages(c, ledger, &touched.passages).await?;
     record_audit(c, &touched.audit).await
 }
@@ -207,18 +210,62 @@ async fn write_webhooks(c: &impl GenericClient, ledger: &Ledger, touched: &Touch
         };
     }
     for d in &touched.deliveries {
+        record_attempt(c, "webhook_deliveries", d, &body(d)).await?;
+    }
+    Ok(())
+}
+
+/// Inserts an attempt (`d`, stored as `value`) into `table` (a repeat changes nothing).
+async fn record_attempt(
+    c: &impl GenericClient,
+    table: &str,
+    d: &Delivery,
+    value: &(dyn ToSql + Sync),
+) -> R<()> {
+    let sql = format!(
+        "INSERT INTO {table} (company, seq, attempt, at, format, body) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING"
+    );
+    execute(
+        c,
+        &sql,
+        &[
+            &d.company.as_str(),
+            &i64::try_from(d.seq).unwrap_or(i64::MAX),
+            &i32::try_from(d.attempt).unwrap_or(i32::MAX),
+            &d.at,
+            &FORMAT,
+            value,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Writes the SMS progress `touched` names, the SMS attempts it made and the reminders'
+/// mark when it moved.
+async fn write_texts(c: &impl GenericClient, ledger: &Ledger, touched: &Touched) -> R<()> {
+    for company in &touched.sms {
+        if let Some(progress) = ledger.sms_progress_of(company) {
+            execute(
+                c,
+                "INSERT INTO sms_progress (company, format, body) VALUES ($1, $2, $3) \
+                 ON CONFLICT (company) DO UPDATE SET format = EXCLUDED.format, \
+                 body = EXCLUDED.body",
+                &[&company.as_str(), &FORMAT, &body(&(company, progress))],
+            )
+            .await?;
+        }
+    }
+    for t in &touched.texts {
+        record_attempt(c, "sms_texts", &t.delivery, &body(t)).await?;
+    }
+    if let Some(mark) = ledger.reminded_through().filter(|_| touched.reminded) {
         execute(
             c,
-            "INSERT INTO webhook_deliveries (company, seq, attempt, at, format, body) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-            &[
-                &d.company.as_str(),
-                &i64::try_from(d.seq).unwrap_or(i64::MAX),
-                &i32::try_from(d.attempt).unwrap_or(i32::MAX),
-                &d.at,
-                &FORMAT,
-                &body(d),
-            ],
+            "INSERT INTO marks (name, at) VALUES ('reminders', $1) \
+             ON CONFLICT (name) DO UPDATE SET at = EXCLUDED.at",
+            &[&mark],
         )
         .await?;
     }

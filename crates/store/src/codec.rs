@@ -105,6 +105,12 @@ pub const WEBHOOK_PROGRESS: u8 = b'K';
 pub const DELIVERY: u8 = b'd';
 /// Companies' trucks by company and plate.
 pub const FLEET: u8 = b'f';
+/// Each company's SMS progress: `(company, progress)`, by company.
+pub const SMS_PROGRESS: u8 = b'S';
+/// SMS attempts by company, event number and attempt.
+pub const TEXT: u8 = b't';
+/// The reminders' mark (one key).
+pub const REMINDED: u8 = b'R';
 
 fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
     let mut k = vec![prefix];
@@ -144,14 +150,27 @@ pub fn webhook_progress_key(c: &CompanyId) -> Vec<u8> {
 
 /// A delivery attempt's key: a company's attempts follow in event and attempt order.
 pub fn delivery_key(c: &CompanyId, seq: u64, attempt: u32) -> Vec<u8> {
+    attempt_key(DELIVERY, c, seq, attempt)
+}
+
+fn attempt_key(prefix: u8, c: &CompanyId, seq: u64, attempt: u32) -> Vec<u8> {
     key(
-        DELIVERY,
+        prefix,
         &[
             c.as_str().as_bytes(),
             &seq.to_be_bytes(),
             &attempt.to_be_bytes(),
         ],
     )
+}
+
+/// An SMS attempt's key: a company's attempts follow in event and attempt order.
+pub fn text_key(c: &CompanyId, seq: u64, attempt: u32) -> Vec<u8> {
+    attempt_key(TEXT, c, seq, attempt)
+}
+
+pub fn sms_progress_key(c: &CompanyId) -> Vec<u8> {
+    key(SMS_PROGRESS, &[c.as_str().as_bytes()])
 }
 
 pub fn fleet_key(c: &CompanyId, plate: &Plate) -> Vec<u8> {

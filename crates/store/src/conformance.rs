@@ -69,6 +69,7 @@ macro_rules! conformance_tests {
             company_events_in_the_commit_of_their_change,
             webhooks_and_their_deliveries,
             a_company_keeps_its_fleet,
+            texts_and_reminders,
             a_closure_notifies_or_cancels_what_it_hits,
             a_closure_rebooks_what_it_hits,
             no_shows_wait_for_every_gate_of_the_zone,
@@ -1486,6 +1487,85 @@ pub async fn webhooks_and_their_deliveries<B: Backend>(b: &B) {
         s.deliveries(company("acme"), None, 10).await.unwrap().len(),
         3
     );
+    b.close(s).await;
+}
+
+/// A company's first driver's number starts its texting at its newest event; its SMS
+/// attempts and progress, and the reminders with their mark, are kept across a restart.
+pub async fn texts_and_reminders<B: Backend>(b: &B) {
+    use bawaba_domain::event::EventKind;
+    use bawaba_domain::fleet::{FleetTruck, Phone};
+    use bawaba_domain::notify::{Delivery, Outcome, Progress, RetryPolicy, Texted};
+    let s = open_with_zone(b, 5).await;
+    create(&s, simple("acme", "k1", "601", 2)).await;
+    let phone = Phone::parse("0791234567").unwrap();
+    let plate = Plate::parse("601").unwrap();
+    let truck = FleetTruck::new(
+        company("acme"),
+        plate,
+        None,
+        "Ali",
+        Some(phone.clone()),
+        now(),
+    );
+    s.save_truck(truck.unwrap(), official(), now())
+        .await
+        .unwrap();
+    let sms = s.sms_to_deliver().await.unwrap();
+    assert_eq!(sms.len(), 1);
+    assert_eq!((&sms[0].0, sms[0].1.cursor), (&company("acme"), 1));
+    create(&s, simple("acme", "k2", "602", 5)).await;
+    let lead = TimeDelta::hours(2);
+    assert_eq!(s.remind(now(), lead).await.unwrap(), 1, "the 02:00 visit");
+    let s = reopen(b, s).await;
+    assert_eq!(
+        s.remind(now(), lead).await.unwrap(),
+        0,
+        "once, also after a restart"
+    );
+    assert_eq!(s.remind(at(3), lead).await.unwrap(), 1, "the 05:00 visit");
+    let events = s.company_events(company("acme"), 0, 10).await.unwrap();
+    let kinds: Vec<_> = events.events.iter().map(|e| (e.seq, e.kind)).collect();
+    assert_eq!(
+        kinds,
+        [
+            (1, EventKind::Created),
+            (2, EventKind::Created),
+            (3, EventKind::Reminder),
+            (4, EventKind::Reminder)
+        ]
+    );
+    let policy = RetryPolicy::default();
+    let failed = Delivery {
+        company: company("acme"),
+        seq: 2,
+        attempt: 1,
+        at: now(),
+        outcome: Outcome::Failed {
+            status: None,
+            error: "kannel is down".into(),
+        },
+    };
+    let progress = sms[0].1.after(&failed, &policy);
+    let text = Texted {
+        to: phone.clone(),
+        delivery: failed,
+    };
+    s.record_text(company("acme"), Some(text.clone()), progress.clone())
+        .await
+        .unwrap();
+    let skipped = Progress {
+        cursor: 3,
+        failing: None,
+    };
+    s.record_text(company("acme"), None, skipped.clone())
+        .await
+        .unwrap();
+    let s = reopen(b, s).await;
+    let sms = s.sms_progress().await.unwrap();
+    assert_eq!(sms, [(company("acme"), skipped)]);
+    assert_eq!(s.texts(company("acme"), None, 10).await.unwrap(), [text]);
+    assert!(s.texts(company("beta"), None, 10).await.unwrap().is_empty());
     b.close(s).await;
 }
 

@@ -27,10 +27,10 @@ use bawaba_domain::ledger::{
     Actor, AdminChange, Administered, Booking, BookingFilter, ChangeEntry, Gate, Ledger,
     NewBooking, Touched, WindowView,
 };
-use bawaba_domain::notify::{Delivery, Progress, Webhook};
+use bawaba_domain::notify::{Delivery, Progress, Texted, Webhook};
 use bawaba_domain::passage::{Passage, Referral, Resolution};
 use bawaba_domain::plate::Plate;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 pub use agent_store::{AgentState, AgentStore, SyncUpdate};
 pub use setup::Setup;
@@ -365,6 +365,40 @@ pub trait Store: Send + Sync + 'static {
         before: Option<(u64, u32)>,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Delivery>>> + Send;
+    /// Every company's SMS progress: how far its events have been texted to its drivers
+    /// (a company has one from its fleet's first driver's number on).
+    fn sms_progress(&self) -> impl Future<Output = Result<Vec<(CompanyId, Progress)>>> + Send;
+    /// The SMS progress this process is to carry on: every one for a store of one process;
+    /// on a store shared by replicas, all on the replica that holds the SMS lease (taken or
+    /// renewed by this call) and none on the others.
+    fn sms_to_deliver(&self) -> impl Future<Output = Result<Vec<(CompanyId, Progress)>>> + Send {
+        self.sms_progress()
+    }
+    /// Records `company`'s SMS progress with the attempt that made it (none: events passed
+    /// over), durably and together.
+    fn record_text(
+        &self,
+        company: CompanyId,
+        text: Option<Texted>,
+        progress: Progress,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// `company`'s SMS attempts, newest first, at most `limit`; `before` (event number,
+    /// attempt) continues a listing.
+    fn texts(
+        &self,
+        company: CompanyId,
+        before: Option<(u64, u32)>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Texted>>> + Send;
+    /// Adds the reminders due at `now` (`lead` before first windows; see
+    /// [`bawaba_domain::ledger::Ledger::remind`]) to the companies' logs, durably with the
+    /// reminders' mark: how many were added. On a store shared by replicas, only the replica
+    /// holding the no-show sweep's lease reminds.
+    fn remind(
+        &self,
+        now: DateTime<Utc>,
+        lead: TimeDelta,
+    ) -> impl Future<Output = Result<usize>> + Send;
     /// Adds a truck to its company's fleet or replaces the one with its plate, durably, with
     /// its audit record.
     fn save_truck(

@@ -34,13 +34,13 @@ use bawaba_domain::ledger::{
     Actor, AdminChange, Administered, Booking, BookingFilter, ChangeEntry, Gate, Ledger,
     NewBooking, Records, Touched, WindowView,
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::oneshot;
 
 use crate::codec::{self, decode, encode};
 use bawaba_domain::fleet::FleetTruck;
 use bawaba_domain::ids::PassageId;
-use bawaba_domain::notify::{Delivery, Progress, Webhook};
+use bawaba_domain::notify::{Delivery, Progress, Texted, Webhook};
 use bawaba_domain::passage::{Passage, Referral, Resolution};
 use bawaba_domain::plate::Plate;
 
@@ -178,6 +178,27 @@ impl SledStore {
         rx.await.map_err(|_| Error::Closed)?
     }
 
+    /// `company`'s attempts stored under `key` (deliveries or texts), newest first, at most
+    /// `limit`, before `(event number, attempt)` when given.
+    fn attempts<T: serde::de::DeserializeOwned>(
+        &self,
+        key: fn(&CompanyId, u64, u32) -> Vec<u8>,
+        company: &CompanyId,
+        before: Option<(u64, u32)>,
+        limit: usize,
+    ) -> Result<Vec<T>> {
+        let (seq, attempt) = before.unwrap_or((u64::MAX, u32::MAX));
+        self.db
+            .range(key(company, 0, 0)..key(company, seq, attempt))
+            .rev()
+            .take(limit)
+            .map(|kv| {
+                let (k, v) = kv?;
+                decode(&k, &v)
+            })
+            .collect()
+    }
+
     /// The ledger for reading. Waiting for it (while the writer commits a batch) yields the
     /// task instead of blocking a runtime thread. Refused once a commit failed.
     async fn read(&self) -> Result<RwLockReadGuard<'_, Ledger>> {
@@ -270,6 +291,11 @@ fn load_ledger(db: &sled::Db) -> Result<Ledger> {
         usage: Vec::new(),
         webhooks: load_webhooks(db)?,
         fleet: scan(db, codec::FLEET)?,
+        sms: scan(db, codec::SMS_PROGRESS)?,
+        reminded_through: match db.get([codec::REMINDED])? {
+            Some(v) => Some(decode(&[codec::REMINDED], &v)?),
+            None => None,
+        },
     }))
 }
 
@@ -401,6 +427,23 @@ fn stage(
             codec::delivery_key(&d.company, d.seq, d.attempt),
             encode(d)?,
         );
+    }
+    stage_texts(batch, ledger, touched)
+}
+
+/// The SMS progress, attempts and reminders' mark a commit changed.
+fn stage_texts(batch: &mut sled::Batch, ledger: &Ledger, touched: &Touched) -> Result<()> {
+    for c in &touched.sms {
+        if let Some(progress) = ledger.sms_progress_of(c) {
+            batch.insert(codec::sms_progress_key(c), encode(&(c, progress))?);
+        }
+    }
+    for t in &touched.texts {
+        let d = &t.delivery;
+        batch.insert(codec::text_key(&d.company, d.seq, d.attempt), encode(t)?);
+    }
+    if let Some(mark) = ledger.reminded_through().filter(|_| touched.reminded) {
+        batch.insert(&[codec::REMINDED], encode(&mark)?);
     }
     Ok(())
 }
@@ -665,20 +708,43 @@ impl Store for SledStore {
         limit: usize,
     ) -> Result<Vec<Delivery>> {
         let _durable = self.read().await?;
-        let from = codec::delivery_key(&company, 0, 0);
-        let end = match before {
-            Some((seq, attempt)) => codec::delivery_key(&company, seq, attempt),
-            None => codec::delivery_key(&company, u64::MAX, u32::MAX),
-        };
-        self.db
-            .range(from..end)
-            .rev()
-            .take(limit)
-            .map(|kv| {
-                let (k, v) = kv?;
-                decode(&k, &v)
-            })
-            .collect()
+        self.attempts(codec::delivery_key, &company, before, limit)
+    }
+
+    async fn sms_progress(&self) -> Result<Vec<(CompanyId, Progress)>> {
+        let l = self.read().await?;
+        Ok(l.sms_progress()
+            .map(|(c, p)| (c.clone(), p.clone()))
+            .collect())
+    }
+
+    async fn record_text(
+        &self,
+        company: CompanyId,
+        text: Option<Texted>,
+        progress: Progress,
+    ) -> Result<()> {
+        self.write(move |l| Ok((l.record_text(&company, text, progress), ())))
+            .await
+    }
+
+    async fn texts(
+        &self,
+        company: CompanyId,
+        before: Option<(u64, u32)>,
+        limit: usize,
+    ) -> Result<Vec<Texted>> {
+        let _durable = self.read().await?;
+        self.attempts(codec::text_key, &company, before, limit)
+    }
+
+    async fn remind(&self, now: DateTime<Utc>, lead: TimeDelta) -> Result<usize> {
+        self.write(move |l| {
+            let t = l.remind(now, lead);
+            let n = t.events.len();
+            Ok((t, n))
+        })
+        .await
     }
 
     async fn save_truck(&self, truck: FleetTruck, who: Who, now: DateTime<Utc>) -> Result<()> {

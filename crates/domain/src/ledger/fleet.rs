@@ -25,7 +25,8 @@ impl Ledger {
         self.fleet.values().flat_map(|f| f.values())
     }
 
-    /// Adds a truck to its company's fleet, or replaces the one with its plate.
+    /// Adds a truck to its company's fleet, or replaces the one with its plate. The first
+    /// driver's number of a company starts the texting of its events (from the newest on).
     pub fn save_truck(
         &mut self,
         truck: FleetTruck,
@@ -48,13 +49,18 @@ impl Ledger {
             changes: audit::diff(&before, &fields(&truck)),
             ..record
         };
+        let texted = truck.phone.is_some();
         let trucks = self.fleet.entry(key.0.clone()).or_default();
         trucks.insert(key.1.clone(), truck);
-        Ok(Touched {
-            fleet: [key].into(),
+        let mut touched = Touched {
+            fleet: [key.clone()].into(),
             audit: vec![record],
             ..Touched::default()
-        })
+        };
+        if texted {
+            self.start_texting(&key.0, &mut touched);
+        }
+        Ok(touched)
     }
 
     /// Takes a truck out of its company's fleet (one it does not have is not found).

@@ -1369,3 +1369,82 @@ fn an_operator_names_the_booking_of_a_truck_the_gate_could_not_match() {
     let err = l.resolve_referral(again.id, &named(id), &op, hours(6));
     assert!(matches!(err, Err(Error::Precondition(_))), "{err:?}");
 }
+
+/// Reminders come once per visit, for booked visits whose first window starts within the
+/// lead, never for a closed window, and again for a visit moved past the mark.
+#[test]
+fn reminders_come_once_before_the_first_window() {
+    let mut l = ledger();
+    let soon = l
+        .create(req("a", "k1", "601", gc("act", hours(5))), t0(), 1)
+        .unwrap()
+        .id;
+    let later = l
+        .create(req("a", "k2", "602", gc("act", hours(9))), t0(), 2)
+        .unwrap()
+        .id;
+    let closed = l
+        .create(req("b", "k3", "603", gc("act", hours(6))), t0(), 3)
+        .unwrap()
+        .id;
+    let flood = (hours(6), hours(7), "flash flood warning");
+    l.add_closure(&zid("act"), flood, ClosurePolicy::Notify, t0())
+        .unwrap();
+    let reminded = |t: &Touched| -> Vec<BookingId> {
+        let reminders = t.events.iter().filter(|e| e.kind == EventKind::Reminder);
+        reminders.map(|e| e.booking.id).collect()
+    };
+    let lead = TimeDelta::hours(2);
+    let t = l.remind(hours(3), lead);
+    assert_eq!(reminded(&t), [soon]);
+    assert!(t.reminded && l.reminded_through() == Some(hours(5)));
+    assert_eq!(t.events[0].zone, Some(zid("act")));
+    assert_eq!(t.events[0].seq, 3, "after a's two created events");
+    let t = l.remind(hours(3) + TimeDelta::minutes(1), lead);
+    assert!(reminded(&t).is_empty(), "once");
+    assert!(reminded(&l.remind(hours(5), lead)).is_empty(), "closed");
+    assert_ne!(closed, later);
+    let moved = l.move_stop(&Actor::Company(cid("a")), later, 0, hours(12), hours(4));
+    moved.unwrap();
+    assert!(reminded(&l.remind(hours(8), lead)).is_empty());
+    assert_eq!(reminded(&l.remind(hours(10), lead)), [later]);
+    let shorter = l.remind(hours(10), TimeDelta::hours(1));
+    assert!(!shorter.reminded, "a shorter lead leaves the mark");
+}
+
+/// A company's first driver's number starts its texting at its newest event.
+#[test]
+fn the_first_drivers_number_starts_texting_at_the_newest_event() {
+    let mut l = ledger();
+    l.create(req("a", "k1", "601", gc("act", hours(5))), t0(), 1)
+        .unwrap();
+    let who = Who::named("a-admin");
+    let truck = |phone: Option<&str>| {
+        let phone = phone.map(|p| crate::fleet::Phone::parse(p).unwrap());
+        crate::fleet::FleetTruck::new(cid("a"), plate("601"), None, "Ali", phone, t0())
+    };
+    let t = l.save_truck(truck(None).unwrap(), &who, t0()).unwrap();
+    assert!(t.sms.is_empty() && l.sms_progress().next().is_none());
+    let t = l
+        .save_truck(truck(Some("0791234567")).unwrap(), &who, t0())
+        .unwrap();
+    assert_eq!(t.sms, [cid("a")].into());
+    let progress = Progress {
+        cursor: 1,
+        failing: None,
+    };
+    assert_eq!(
+        l.sms_progress().collect::<Vec<_>>(),
+        [(&cid("a"), &progress)]
+    );
+    let moved_on = Progress {
+        cursor: 5,
+        failing: None,
+    };
+    l.record_text(&cid("a"), None, moved_on);
+    let t = l
+        .save_truck(truck(Some("0791234568")).unwrap(), &who, t0())
+        .unwrap();
+    assert!(t.sms.is_empty(), "already texting");
+    assert_eq!(l.sms_progress().next().unwrap().1.cursor, 5);
+}

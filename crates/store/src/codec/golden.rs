@@ -13,7 +13,7 @@ use bawaba_domain::ids::{BookingId, CompanyId, GateId, LaneId, PassageId, ZoneId
 use bawaba_domain::ledger::{
     Booking, BookingState, ChangeEntry, Direction, Gate, IdempotencyRecord, Lane, Stop,
 };
-use bawaba_domain::notify::{Delivery, Failing, Outcome, Progress, Webhook};
+use bawaba_domain::notify::{Delivery, Failing, Outcome, Progress, Texted, Webhook};
 use bawaba_domain::passage::{Passage, Reason, Referral, ReferralState, Verdict};
 use bawaba_domain::plate::Plate;
 use chrono::{DateTime, TimeZone, Utc};
@@ -211,6 +211,30 @@ fn values() -> Vec<(&'static str, Vec<u8>)> {
                 },
             }),
         ),
+        (
+            "text",
+            encode(&Texted {
+                to: Phone::parse("0791234567").unwrap(),
+                delivery: Delivery {
+                    company: CompanyId::parse("acme").unwrap(),
+                    seq: 43,
+                    attempt: 1,
+                    at: at(12),
+                    outcome: Outcome::Delivered { status: 202 },
+                },
+            }),
+        ),
+        (
+            "sms-progress",
+            encode(&(
+                CompanyId::parse("acme").unwrap(),
+                Progress {
+                    cursor: 43,
+                    failing: None,
+                },
+            )),
+        ),
+        ("reminded-mark", encode(&at(13))),
     ]
 }
 
