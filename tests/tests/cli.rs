@@ -52,6 +52,22 @@ impl Cli {
         );
         stderr
     }
+
+    /// Runs a listing expected to find nothing: exit status 3, nothing on stdout (an empty
+    /// array with --output json); what it says on stderr.
+    #[track_caller]
+    fn nothing(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "`bawaba {}` should exit with 3:\n{}",
+            args.join(" "),
+            output_text(&out)
+        );
+        assert!(out.stdout.is_empty(), "{}", output_text(&out));
+        String::from_utf8_lossy(&out.stderr).trim().to_owned()
+    }
 }
 
 impl Cli {
@@ -147,6 +163,10 @@ async fn cli_commands_work_against_a_scheduler() {
         words.contains(&"act") && words.contains(&"siz"),
         "zones list prints the zone ids:\n{zones}"
     );
+    let json = cli.ok(&["zones", "list", "--output", "json"]);
+    let listed: serde_json::Value = serde_json::from_str(&json).expect(&json);
+    assert_eq!(listed[0]["id"], "act", "{json}");
+    assert_eq!(listed[0]["rules"]["company_cap_percent"], 100, "{json}");
 
     // booking create / get
     let out = cli.ok(&[
@@ -508,8 +528,25 @@ async fn the_audit_trail_from_the_command_line() {
         "--from {}: {recent}",
         local(-1)
     );
-    let none = cli.ok(&["audit", "list", "--from", &local(1)]);
-    assert_eq!(none.trim(), "no audit records match", "--from {}", local(1));
+    let none = cli.nothing(&["audit", "list", "--from", &local(1)]);
+    assert!(
+        none.contains("no audit records match"),
+        "--from {}",
+        local(1)
+    );
+    let json = cli.ok(&[
+        "audit",
+        "list",
+        "--kind",
+        "company_cap.set",
+        "--output",
+        "json",
+    ]);
+    let entries: serde_json::Value = serde_json::from_str(&json).expect(&json);
+    let first = &entries[0];
+    assert_eq!(first["kind"], "company_cap.set", "{json}");
+    assert!(first["at"].as_str().unwrap().ends_with("+03:00"), "{json}");
+    assert!(first["changes"][0]["field"].is_string(), "{json}");
     let err = cli.refused(&["audit", "list", "--kind", "closure.maybe"]);
     assert!(
         err.contains("INVALID_ARGUMENT") && err.contains("kind"),
@@ -561,10 +598,18 @@ async fn zones_are_closed_reopened_and_capped_from_the_command_line() {
 
     let listed = authority.ok(&["closures", "list"]);
     assert!(listed.starts_with("closure 1 zone=act"), "{listed}");
+    let json = authority.ok(&["closures", "list", "--output", "json"]);
+    let closures: serde_json::Value = serde_json::from_str(&json).expect(&json);
     assert_eq!(
-        authority.ok(&["closures", "list", "--zone", "siz"]).trim(),
-        "no closures"
+        (&closures[0]["zone"], &closures[0]["id"]),
+        (&"act".into(), &1.into())
     );
+    assert!(
+        closures[0]["from"].as_str().unwrap().ends_with("+03:00"),
+        "{json}"
+    );
+    let none = authority.nothing(&["closures", "list", "--zone", "siz"]);
+    assert!(none.contains("no closures"), "{none}");
     let err = company.refused(&[
         "booking",
         "create",
@@ -591,7 +636,7 @@ async fn zones_are_closed_reopened_and_capped_from_the_command_line() {
         reopened.contains("bookings that can come as booked again: 1") && reopened.contains(&id),
         "the booking in the lifted window is named: {reopened}"
     );
-    assert_eq!(authority.ok(&["closures", "list"]).trim(), "no closures");
+    authority.nothing(&["closures", "list"]);
     authority.refused(&["zones", "reopen", "act", "1"]);
 
     let capped = authority.ok(&["zones", "cap", "act", "acme", "40"]);
@@ -850,10 +895,8 @@ async fn the_watchlist_is_kept_from_the_command_line() {
         addr: sched.url(),
         token: company_token(dir.data(), "acme"),
     };
-    assert_eq!(
-        security.ok(&["watch", "list"]).trim(),
-        "the watchlist is empty"
-    );
+    let empty = security.nothing(&["watch", "list"]);
+    assert!(empty.contains("the watchlist is empty"), "{empty}");
     let until = amman_local(hours_ahead(48));
     let added = security.ok(&[
         "watch",
@@ -885,6 +928,11 @@ async fn the_watchlist_is_kept_from_the_command_line() {
     ]);
     let listed = security.ok(&["watch", "list"]);
     assert_eq!(listed.lines().count(), 2, "{listed}");
+    let table = security.ok(&["watch", "list", "--output", "table"]);
+    assert!(
+        table.starts_with("PLATE") && table.lines().count() == 3,
+        "{table}"
+    );
     assert!(
         listed.contains("tag=E2000017221101441890ABCD action=REFER until removed"),
         "{listed}"
@@ -1061,4 +1109,41 @@ async fn a_company_keeps_its_fleet_from_the_command_line() {
     acme.ok(&["fleet", "remove", "--plate", "60-12345"]);
     let gone = acme.refused(&["fleet", "remove", "--plate", "60-12345"]);
     assert!(gone.contains("NOT_FOUND"), "{gone}");
+}
+
+/// A company sets its webhook from the command line: the secret made is printed once; `show`
+/// answers in text or JSON; no delivery yet lists nothing (exit 3); another company does not
+/// see it; `remove` takes it away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_company_sets_its_webhook_from_the_command_line() {
+    let dir = TestDir::new();
+    let sched = start_test_scheduler(&dir);
+    let acme = Cli {
+        addr: sched.url(),
+        token: company_token(dir.data(), "acme"),
+    };
+    let zeta = Cli {
+        addr: sched.url(),
+        token: company_token(dir.data(), "zeta"),
+    };
+    let set = acme.ok(&["webhook", "set", "--url", "https://tms.acme.jo/bawaba"]);
+    assert!(
+        set.starts_with("company=acme url=https://tms.acme.jo/bawaba")
+            && set.contains("secret=whsec_"),
+        "{set}"
+    );
+    let json = acme.ok(&["webhook", "show", "--output", "json"]);
+    let shown: serde_json::Value = serde_json::from_str(&json).expect(&json);
+    assert_eq!(shown["url"], "https://tms.acme.jo/bawaba", "{json}");
+    assert_eq!(shown["failing"], serde_json::Value::Null, "{json}");
+    assert!(
+        shown["set_at"].as_str().unwrap().ends_with("+03:00"),
+        "{json}"
+    );
+    assert!(!json.contains("whsec_"), "never the secret again: {json}");
+    acme.nothing(&["webhook", "deliveries"]);
+    let theirs = zeta.refused(&["webhook", "show"]);
+    assert!(theirs.contains("NOT_FOUND"), "{theirs}");
+    acme.ok(&["webhook", "remove"]);
+    assert!(acme.refused(&["webhook", "show"]).contains("NOT_FOUND"));
 }

@@ -4,14 +4,24 @@ use anyhow::Result;
 use bawaba_grpc::pb;
 use clap::Subcommand;
 
+use serde_json::json;
+
 use crate::client::{Conn, local, out, time};
+use crate::output::{self, Format, NothingFound, Shape};
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Who changed what and when, newest first (times in Asia/Amman). Kinds: zone.saved,
-    /// zone.template_set, zone.rules_set, closure.added, closure.removed, company_cap.set,
+    /// Who changed what and when, newest first (times in Asia/Amman; nothing found: exit 3).
+    ///
+    /// Kinds: zone.saved, zone.template_set, zone.rules_set, closure.added, closure.removed,
+    /// closure.changed, company_cap.set, capacity.override_added, capacity.override_removed,
     /// gate.saved, referral.resolved, booking.created, booking.moved, booking.cancelled,
-    /// token.issued, token.revoked.
+    /// booking.no_show_taken_back, token.issued, token.revoked, alert.received,
+    /// alert.dismissed, watch.added, watch.removed, webhook.set, webhook.removed,
+    /// fleet.truck_saved, fleet.truck_removed.
+    #[command(
+        after_help = "Example:\n  bawaba audit list --kind closure.added --from 2026-12-08T00:00 --output table"
+    )]
     List {
         /// Only changes of this zone.
         #[arg(long)]
@@ -35,7 +45,7 @@ pub enum AuditCommand {
     },
 }
 
-pub async fn audit(conn: &Conn, cmd: AuditCommand) -> Result<()> {
+pub async fn audit(conn: &Conn, cmd: AuditCommand, format: Format) -> Result<()> {
     let AuditCommand::List {
         zone,
         actor,
@@ -57,24 +67,63 @@ pub async fn audit(conn: &Conn, cmd: AuditCommand) -> Result<()> {
         page_token: String::new(),
     };
     let mut admin = conn.admin().await?;
-    let mut shown = 0;
-    while shown < limit {
-        req.page_size = u32::try_from((limit - shown).min(500)).unwrap_or(500);
+    let mut entries = Vec::new();
+    while entries.len() < limit {
+        req.page_size = u32::try_from((limit - entries.len()).min(500)).unwrap_or(500);
         let page = admin.list_audit(req.clone()).await?.into_inner();
-        for e in &page.entries {
-            print_entry(e);
-        }
-        shown += page.entries.len();
-        if page.next_page_token.is_empty() || page.entries.is_empty() {
+        let done = page.next_page_token.is_empty() || page.entries.is_empty();
+        entries.extend(page.entries);
+        if done {
             break;
         }
         req.page_token = page.next_page_token;
     }
-    if shown == 0 {
-        out(format_args!("no audit records match"));
+    output::listing(format, &entries, &ENTRY);
+    if entries.is_empty() {
+        return Err(NothingFound("no audit records match".into()).into());
     }
     Ok(())
 }
+
+/// Audit records.
+const ENTRY: Shape<pb::AuditEntry> = Shape {
+    text: print_entry,
+    json: |e| {
+        let who = e.actor.clone().unwrap_or_default();
+        json!({
+            "id": e.id,
+            "at": output::time(e.at.as_ref()),
+            "kind": e.kind,
+            "actor": {
+                "name": who.name,
+                "role": output::text_or_null(&who.role),
+                "company": output::text_or_null(&who.company_id),
+                "zone": output::text_or_null(&who.zone_id),
+                "token": output::text_or_null(&who.token_id),
+            },
+            "door": e.door,
+            "zone": output::text_or_null(&e.zone_id),
+            "objects": e.objects,
+            "changes": e.changes.iter().map(|c| json!({
+                "field": c.field,
+                "before": output::text_or_null(&c.before),
+                "after": output::text_or_null(&c.after),
+            })).collect::<Vec<_>>(),
+        })
+    },
+    headers: &["AT", "ID", "KIND", "BY", "DOOR", "ZONE", "OBJECTS"],
+    rows: |e| {
+        vec![vec![
+            local(e.at.as_ref()),
+            e.id.to_string(),
+            e.kind.clone(),
+            e.actor.as_ref().map(|a| a.name.clone()).unwrap_or_default(),
+            e.door.clone(),
+            e.zone_id.clone(),
+            e.objects.join(","),
+        ]]
+    },
+};
 
 fn print_entry(e: &pb::AuditEntry) {
     let who = e.actor.clone().unwrap_or_default();
@@ -118,4 +167,26 @@ fn print_entry(e: &pb::AuditEntry) {
 
 fn shown(v: &str) -> &str {
     if v.is_empty() { "-" } else { v }
+}
+
+#[cfg(test)]
+mod tests {
+    use bawaba_domain::audit::AuditKind;
+    use clap::Subcommand as _;
+
+    use super::*;
+
+    #[test]
+    fn the_help_names_every_kind() {
+        let cmd = AuditCommand::augment_subcommands(clap::Command::new("audit"));
+        let list = cmd.find_subcommand("list").unwrap();
+        let help = list.get_long_about().unwrap().to_string();
+        for k in AuditKind::ALL {
+            assert!(
+                help.contains(k.as_str()),
+                "{} is missing from: {help}",
+                k.as_str()
+            );
+        }
+    }
 }

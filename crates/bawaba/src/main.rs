@@ -392,14 +392,14 @@ async fn run(cli: Cli) -> Result<()> {
             ));
             Ok(())
         }
-        Command::Zones(cmd) => zones::zones(&cli.conn, cmd).await,
-        Command::Closures(cmd) => zones::closures(&cli.conn, cmd).await,
-        Command::Watch(cmd) => watch::watch(&cli.conn, cmd).await,
+        Command::Zones(cmd) => zones::zones(&cli.conn, cmd, cli.output).await,
+        Command::Closures(cmd) => zones::closures(&cli.conn, cmd, cli.output).await,
+        Command::Watch(cmd) => watch::watch(&cli.conn, cmd, cli.output).await,
         Command::Webhook(cmd) => webhook::webhook(&cli.conn, cmd, cli.output).await,
         Command::Fleet(cmd) => fleet::fleet(&cli.conn, cmd, cli.output).await,
         Command::Booking(cmd) => client::booking(&cli.conn, cmd, cli.output).await,
         Command::Slots(cmd) => client::slots(&cli.conn, cmd, cli.output).await,
-        Command::Audit(cmd) => audit::audit(&cli.conn, cmd).await,
+        Command::Audit(cmd) => audit::audit(&cli.conn, cmd, cli.output).await,
         Command::Bench(BenchCommand::Gate { bookings, passages }) => {
             let report = bawaba_bench::run_gate_bench(bookings, passages)
                 .await

@@ -32,11 +32,11 @@ impl NothingFound {
     pub const EXIT: u8 = 3;
 }
 
-fn time(t: Option<&prost_types::Timestamp>) -> Value {
+pub fn time(t: Option<&prost_types::Timestamp>) -> Value {
     t.map_or(Value::Null, |t| Value::String(local(Some(t))))
 }
 
-fn text_or_null(s: &str) -> Value {
+pub fn text_or_null(s: &str) -> Value {
     if s.is_empty() {
         Value::Null
     } else {

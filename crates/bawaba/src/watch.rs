@@ -5,7 +5,10 @@ use anyhow::Result;
 use bawaba_grpc::pb;
 use clap::Subcommand;
 
+use serde_json::json;
+
 use crate::client::{Conn, local, out, time};
+use crate::output::{self, Format, NothingFound, Shape};
 
 #[derive(Debug, Subcommand)]
 pub enum WatchCommand {
@@ -48,7 +51,7 @@ pub enum WatchCommand {
     },
 }
 
-pub async fn watch(conn: &Conn, cmd: WatchCommand) -> Result<()> {
+pub async fn watch(conn: &Conn, cmd: WatchCommand, format: Format) -> Result<()> {
     let mut security = conn.security().await?;
     match cmd {
         WatchCommand::Add {
@@ -80,22 +83,20 @@ pub async fn watch(conn: &Conn, cmd: WatchCommand) -> Result<()> {
                 entry: Some(entry),
             };
             let r = security.add_watch(req).await?.into_inner();
-            if let Some(e) = &r.entry {
-                print_entry(e, &r.zone_ids);
-            }
+            let added = pb::WatchListing {
+                entry: r.entry,
+                zone_ids: r.zone_ids,
+            };
+            output::one(format, &added, &LISTING);
         }
         WatchCommand::List { zone } => {
             let req = pb::ListWatchRequest {
                 zone_id: zone.unwrap_or_default(),
             };
             let listed = security.list_watch(req).await?.into_inner().entries;
+            output::listing(format, &listed, &LISTING);
             if listed.is_empty() {
-                out(format_args!("the watchlist is empty"));
-            }
-            for l in &listed {
-                if let Some(e) = &l.entry {
-                    print_entry(e, &l.zone_ids);
-                }
+                return Err(NothingFound("the watchlist is empty".into()).into());
             }
         }
         WatchCommand::Remove { plate, tag, zone } => {
@@ -111,16 +112,58 @@ pub async fn watch(conn: &Conn, cmd: WatchCommand) -> Result<()> {
     Ok(())
 }
 
+/// Watchlist entries with the zones they hold in.
+const LISTING: Shape<pb::WatchListing> = Shape {
+    text: |l| {
+        if let Some(e) = &l.entry {
+            print_entry(e, &l.zone_ids);
+        }
+    },
+    json: |l| {
+        let e = l.entry.clone().unwrap_or_default();
+        json!({
+            "plate": output::text_or_null(&e.plate),
+            "tag": output::text_or_null(&e.tag),
+            "action": action(&e),
+            "until": output::time(e.until.as_ref()),
+            "added": output::time(e.added.as_ref()),
+            "zones": l.zone_ids,
+            "reason": e.reason,
+        })
+    },
+    headers: &[
+        "PLATE", "TAG", "ACTION", "UNTIL", "ADDED", "ZONES", "REASON",
+    ],
+    rows: |l| {
+        let e = l.entry.clone().unwrap_or_default();
+        vec![vec![
+            e.plate.clone(),
+            e.tag.clone(),
+            action(&e).to_owned(),
+            e.until
+                .as_ref()
+                .map_or_else(|| "-".into(), |u| local(Some(u))),
+            local(e.added.as_ref()),
+            l.zone_ids.join(","),
+            e.reason,
+        ]]
+    },
+};
+
+fn action(e: &pb::WatchEntry) -> &'static str {
+    match pb::WatchAction::try_from(e.action) {
+        Ok(pb::WatchAction::Deny) => "DENY",
+        _ => "REFER",
+    }
+}
+
 fn print_entry(e: &pb::WatchEntry, zones: &[String]) {
     let target = if e.plate.is_empty() {
         format!("tag={}", e.tag)
     } else {
         format!("plate={}", e.plate)
     };
-    let action = match pb::WatchAction::try_from(e.action) {
-        Ok(pb::WatchAction::Deny) => "DENY",
-        _ => "REFER",
-    };
+    let action = action(e);
     let until = e.until.as_ref().map_or_else(
         || "until removed".to_owned(),
         |u| format!("until={}", local(Some(u))),

@@ -6,7 +6,9 @@ use bawaba_grpc::pb;
 use clap::{Args, Subcommand};
 
 use crate::client::{Conn, local, out};
-use crate::output::{self, Format, NothingFound};
+use serde_json::json;
+
+use crate::output::{self, Format, NothingFound, Shape};
 
 #[derive(Debug, Subcommand)]
 pub enum WebhookCommand {
@@ -70,18 +72,27 @@ pub async fn webhook(conn: &Conn, cmd: WebhookCommand, format: Format) -> Result
                 secret: secret.clone().unwrap_or_default(),
             };
             let r = c.set_webhook(req).await?.into_inner();
-            if let Some(w) = &r.webhook {
-                print_webhook(w);
-            }
-            if secret.is_none() {
-                out(format_args!("secret={} (shown only now)", r.secret));
+            let w = r.webhook.unwrap_or_default();
+            let made = secret.is_none().then_some(r.secret);
+            match format {
+                Format::Json => {
+                    let mut v = (WEBHOOK.json)(&w);
+                    v["secret"] = json!(made);
+                    out(format_args!("{v}"));
+                }
+                _ => {
+                    output::one(format, &w, &WEBHOOK);
+                    if let Some(s) = made {
+                        out(format_args!("secret={s} (shown only now)"));
+                    }
+                }
             }
         }
         WebhookCommand::Show { company } => {
             let req = pb::GetWebhookRequest {
                 company_id: company.id(),
             };
-            print_webhook(&c.get_webhook(req).await?.into_inner());
+            output::one(format, &c.get_webhook(req).await?.into_inner(), &WEBHOOK);
         }
         WebhookCommand::Remove { company } => {
             let req = pb::GetWebhookRequest {
@@ -109,6 +120,39 @@ pub async fn webhook(conn: &Conn, cmd: WebhookCommand, format: Format) -> Result
     }
     Ok(())
 }
+
+/// A webhook and how far its delivery has come.
+const WEBHOOK: Shape<pb::Webhook> = Shape {
+    text: print_webhook,
+    json: |w| {
+        json!({
+            "company": w.company_id,
+            "url": w.url,
+            "set_at": output::time(w.set_at.as_ref()),
+            "delivered_through": w.delivered_through,
+            "newest_event": w.head,
+            "failing": (w.failing_event > 0).then(|| json!({
+                "event": w.failing_event,
+                "attempts": w.failing_attempts,
+                "next_attempt": output::time(w.next_attempt.as_ref()),
+            })),
+        })
+    },
+    headers: &["COMPANY", "URL", "SET_AT", "DELIVERED", "NEWEST", "FAILING"],
+    rows: |w| {
+        vec![vec![
+            w.company_id.clone(),
+            w.url.clone(),
+            local(w.set_at.as_ref()),
+            w.delivered_through.to_string(),
+            w.head.to_string(),
+            match w.failing_event {
+                0 => "-".into(),
+                e => format!("{e} ({} attempts)", w.failing_attempts),
+            },
+        ]]
+    },
+};
 
 fn print_webhook(w: &pb::Webhook) {
     out(format_args!(

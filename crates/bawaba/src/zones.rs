@@ -6,7 +6,10 @@ use bawaba_domain::calendar::ClosurePolicy;
 use bawaba_grpc::pb;
 use clap::Subcommand;
 
+use serde_json::json;
+
 use crate::client::{Conn, local, out, print_booking, time, type_arg, type_name};
+use crate::output::{self, Format, NothingFound, Shape};
 
 #[derive(Debug, Subcommand)]
 pub enum ZonesCommand {
@@ -89,12 +92,11 @@ async fn list_zones(conn: &Conn) -> Result<Vec<pb::Zone>> {
         .zones)
 }
 
-pub async fn zones(conn: &Conn, cmd: ZonesCommand) -> Result<()> {
+pub async fn zones(conn: &Conn, cmd: ZonesCommand, format: Format) -> Result<()> {
     match cmd {
         ZonesCommand::List => {
-            for z in list_zones(conn).await? {
-                print_zone(&z);
-            }
+            let zones = list_zones(conn).await?;
+            output::listing(format, &zones, &ZONE);
         }
         ZonesCommand::Close {
             zone,
@@ -219,22 +221,105 @@ pub async fn zones(conn: &Conn, cmd: ZonesCommand) -> Result<()> {
     Ok(())
 }
 
-pub async fn closures(conn: &Conn, cmd: ClosuresCommand) -> Result<()> {
+pub async fn closures(conn: &Conn, cmd: ClosuresCommand, format: Format) -> Result<()> {
     let ClosuresCommand::List { zone } = cmd;
-    let mut any = false;
+    let mut all = Vec::new();
     for z in list_zones(conn).await? {
-        if zone.as_ref().is_some_and(|want| *want != z.zone_id) {
-            continue;
-        }
-        for c in &z.closures {
-            print_closure(&z.zone_id, c);
-            any = true;
+        if zone.as_ref().is_none_or(|want| *want == z.zone_id) {
+            all.extend(z.closures.into_iter().map(|c| (z.zone_id.clone(), c)));
         }
     }
-    if !any {
-        out(format_args!("no closures"));
+    output::listing(format, &all, &CLOSURE);
+    if all.is_empty() {
+        return Err(NothingFound("no closures".into()).into());
     }
     Ok(())
+}
+
+/// A zone's closures: its id with each.
+const CLOSURE: Shape<(String, pb::Closure)> = Shape {
+    text: |(zone, c)| print_closure(zone, c),
+    json: |(zone, c)| {
+        json!({
+            "zone": zone,
+            "id": c.id,
+            "from": output::time(c.from.as_ref()),
+            "to": output::time(c.to.as_ref()),
+            "reason": c.reason,
+        })
+    },
+    headers: &["ZONE", "CLOSURE", "FROM", "TO", "REASON"],
+    rows: |(zone, c)| {
+        vec![vec![
+            zone.clone(),
+            c.id.to_string(),
+            local(c.from.as_ref()),
+            local(c.to.as_ref()),
+            c.reason.clone(),
+        ]]
+    },
+};
+
+/// Zones as `zones list` shows them.
+const ZONE: Shape<pb::Zone> = Shape {
+    text: print_zone,
+    json: |z| {
+        let r = z.rules.unwrap_or_default();
+        json!({
+            "id": z.zone_id,
+            "name": z.name,
+            "name_ar": output::text_or_null(&z.name_ar),
+            "slot_minutes": z.slot_minutes,
+            "rules": {
+                "horizon_minutes": r.horizon_minutes,
+                "booking_cutoff_minutes": r.booking_cutoff_minutes,
+                "change_cutoff_minutes": r.change_cutoff_minutes,
+                "early_grace_minutes": r.early_grace_minutes,
+                "late_grace_minutes": r.late_grace_minutes,
+                "company_cap_percent": r.company_cap_percent,
+                "require_containers": r.require_containers,
+            },
+            "when_closed": when_closed(z),
+            "closures": z.closures.iter().map(|c| json!({
+                "id": c.id,
+                "from": output::time(c.from.as_ref()),
+                "to": output::time(c.to.as_ref()),
+                "reason": c.reason,
+            })).collect::<Vec<_>>(),
+            "company_caps": z.company_caps.iter().map(|c| json!({
+                "company": c.company_id,
+                "percent": c.percent,
+            })).collect::<Vec<_>>(),
+        })
+    },
+    headers: &[
+        "ZONE",
+        "NAME",
+        "SLOT",
+        "HORIZON",
+        "CAP",
+        "CLOSURES",
+        "WHEN_CLOSED",
+    ],
+    rows: |z| {
+        let r = z.rules.unwrap_or_default();
+        vec![vec![
+            z.zone_id.clone(),
+            z.name.clone(),
+            format!("{} min", z.slot_minutes),
+            format!("{} min", r.horizon_minutes),
+            format!("{}%", r.company_cap_percent),
+            z.closures.len().to_string(),
+            when_closed(z).to_owned(),
+        ]]
+    },
+};
+
+fn when_closed(z: &pb::Zone) -> &'static str {
+    match z.when_closed() {
+        pb::WhenClosed::Refer => "refer",
+        pb::WhenClosed::Unspecified | pb::WhenClosed::Deny => "deny",
+    }
 }
 
 fn print_closure(zone: &str, c: &pb::Closure) {
@@ -277,10 +362,7 @@ fn hour_range(s: &str) -> Result<(u32, u32)> {
 
 fn print_zone(z: &pb::Zone) {
     let r = z.rules.unwrap_or_default();
-    let when_closed = match z.when_closed() {
-        pb::WhenClosed::Refer => "refer",
-        pb::WhenClosed::Unspecified | pb::WhenClosed::Deny => "deny",
-    };
+    let when_closed = when_closed(z);
     out(format_args!(
         "{} slot={}min horizon={}min cutoff={}min grace=-{}/+{}min cap={}% closures={} when_closed={when_closed} \"{}\" \"{}\"",
         z.zone_id,
