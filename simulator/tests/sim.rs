@@ -64,12 +64,14 @@ fn site() -> Site {
                     lane("in-2", Direction::In),
                     lane("out-1", Direction::Out),
                 ],
+                name_ar: "البوابة الشمالية لمحطة الحاويات".into(),
             },
             Gate {
                 id: GateId::parse("siz-gate").unwrap(),
                 zone: ZoneId::parse("siz").unwrap(),
                 name: "SIZ Gate".into(),
                 lanes: vec![lane("in-1", Direction::In), lane("out-1", Direction::Out)],
+                name_ar: String::new(),
             },
         ],
     }

@@ -784,6 +784,7 @@ async fn admin_changes_zones() {
             lane_id: "in-1".into(),
             direction: pb::LaneDirection::In as i32,
         }],
+        name_ar: "البوابة الرئيسية للمجمع الصناعي".into(),
     };
     assert_eq!(
         admin

@@ -326,6 +326,7 @@ async fn role_boundaries_hold() {
                 zone_id: "act".into(),
                 name: "G".into(),
                 lanes: vec![],
+                name_ar: String::new(),
             })
             .await,
             Code::PermissionDenied,

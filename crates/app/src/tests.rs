@@ -85,6 +85,7 @@ pub(crate) async fn bed() -> Bed {
                 zone: zid(z),
                 name: format!("{z} gate"),
                 lanes: vec![lane("in-1", Direction::In), lane("out-1", Direction::Out)],
+                name_ar: String::new(),
             })
             .await
             .unwrap();

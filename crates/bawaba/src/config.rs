@@ -37,7 +37,8 @@ struct SmsToml {
     /// smsbox's sendsms address, e.g. `http://127.0.0.1:13013/cgi-bin/sendsms`.
     sendsms_url: String,
     username: String,
-    /// The sendsms-user's password; the environment's `BAWABA_SMS_PASSWORD` when empty.
+    /// The sendsms-user's password; when empty, the scheduler's `--sms-password`
+    /// (`BAWABA_SMS_PASSWORD`).
     #[serde(default)]
     password: String,
     /// The sender shown on the phone.
@@ -56,15 +57,10 @@ fn sms(t: SmsToml) -> Result<KannelConfig> {
             t.sendsms_url
         );
     }
-    let password = match t.password {
-        p if p.is_empty() => std::env::var("BAWABA_SMS_PASSWORD")
-            .context("sms.password is empty and BAWABA_SMS_PASSWORD is not set")?,
-        p => p,
-    };
     Ok(KannelConfig {
         url: t.sendsms_url,
         username: t.username,
-        password,
+        password: t.password,
         from: t.from,
     })
 }
@@ -148,6 +144,8 @@ struct GateToml {
     id: String,
     zone: String,
     name: String,
+    #[serde(default)]
+    name_ar: String,
     lanes: Vec<LaneToml>,
 }
 
@@ -165,7 +163,8 @@ pub struct Config {
     pub gates: Vec<Gate>,
     /// The zones that take alerts (those with an `[zones.alerts]` section).
     pub alert_zones: Vec<AlertSetting>,
-    /// Where drivers' SMS go (none: no SMS).
+    /// Where drivers' SMS go (none: no SMS). An empty password is given at start
+    /// ([`Config::with_sms_password`]).
     pub sms: Option<KannelConfig>,
 }
 
@@ -272,6 +271,7 @@ fn gate(g: GateToml) -> Result<Gate> {
         zone: ZoneId::parse(&g.zone)?,
         name: g.name,
         lanes,
+        name_ar: g.name_ar,
     })
 }
 
@@ -312,6 +312,17 @@ impl Config {
         })
     }
 
+    /// Fills in the SMS password the file left empty with `password` (the scheduler's
+    /// `--sms-password`); an error when neither gives one.
+    pub fn with_sms_password(mut self, password: Option<String>) -> Result<Self> {
+        if let Some(k) = self.sms.as_mut().filter(|k| k.password.is_empty()) {
+            k.password = password.filter(|p| !p.is_empty()).context(
+                "[sms] password is empty and --sms-password (BAWABA_SMS_PASSWORD) is not given",
+            )?;
+        }
+        Ok(self)
+    }
+
     pub fn load(path: Option<&std::path::Path>) -> Result<Self> {
         match path {
             None => Self::parse(BUILT_IN).context("the built-in configuration"),
@@ -342,6 +353,10 @@ mod tests {
         );
         let bad = with("sendsms_url = \"k:13013\"\nusername = \"u\"\npassword = \"p\"");
         assert!(format!("{:#}", bad.unwrap_err()).contains("sms.sendsms_url"));
+        let unset = with("sendsms_url = \"http://k/\"\nusername = \"u\"").unwrap();
+        assert!(unset.clone().with_sms_password(None).is_err());
+        let given = unset.with_sms_password(Some("s3cret".into())).unwrap();
+        assert_eq!(given.sms.unwrap().password, "s3cret");
     }
 
     /// The example flash-flood warning (the coast south of the city) closes the container

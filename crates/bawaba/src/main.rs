@@ -147,6 +147,9 @@ struct SchedulerArgs {
     /// (webhooks deliver it, and the driver is texted when `[sms]` is configured); 0: none.
     #[arg(long, default_value_t = 120, value_name = "MINUTES")]
     reminder_minutes: u32,
+    /// The password of the `[sms]` sendsms-user, when the configuration leaves it empty.
+    #[arg(long, env = "BAWABA_SMS_PASSWORD", hide_env_values = true)]
+    sms_password: Option<String>,
     /// Serve the web dashboard (authority and operator views, JSON API, Prometheus
     /// `/metrics`) over HTTP on this address, e.g. 127.0.0.1:8080. Without it, no HTTP.
     #[arg(long = "http", env = "BAWABA_HTTP_ADDR")]
@@ -460,7 +463,8 @@ async fn run(cli: Cli) -> Result<()> {
 }
 
 async fn scheduler(args: SchedulerArgs) -> Result<()> {
-    let config = config::Config::load(args.config.as_deref())?;
+    let config = config::Config::load(args.config.as_deref())?
+        .with_sms_password(args.sms_password.clone())?;
     match args.store.as_deref() {
         None => run_scheduler(Arc::new(SledStore::open(&args.data_dir)?), args, config).await,
         Some(url) if is_postgres(url) => {

@@ -1413,6 +1413,7 @@ async fn create_zones<S: Store>(store: &S, opts: &LoadOptions) -> anyhow::Result
                     direction: Direction::Out,
                 },
             ],
+            name_ar: String::new(),
         };
         store
             .upsert_gate(gate.clone())

@@ -136,6 +136,7 @@ async fn open_loop_against_a_running_scheduler() {
             zone: ZoneId::parse("tight").unwrap(),
             name: "Tight gate".into(),
             lanes: vec![lane("in-1", Direction::In), lane("out-1", Direction::Out)],
+            name_ar: String::new(),
         })
         .await
         .unwrap();

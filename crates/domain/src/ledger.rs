@@ -231,6 +231,9 @@ pub struct Gate {
     pub zone: ZoneId,
     pub name: String,
     pub lanes: Vec<Lane>,
+    /// The gate's name in Arabic (empty: not given; the Arabic pages show `name`).
+    #[serde(default)]
+    pub name_ar: String,
 }
 
 /// How full one window is.
@@ -1521,6 +1524,12 @@ impl Ledger {
         self.zone(&gate.zone)?;
         if gate.name.trim().is_empty() || gate.name.len() > 200 {
             return Err(Error::invalid("gate.name", "must be 1 to 200 bytes"));
+        }
+        if gate.name_ar.chars().count() > 200 {
+            return Err(Error::invalid(
+                "gate.name_ar",
+                "must be at most 200 characters",
+            ));
         }
         if gate.lanes.is_empty() {
             return Err(Error::invalid(

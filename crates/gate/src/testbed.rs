@@ -78,6 +78,7 @@ impl Bed {
                 zone: zone(),
                 name: "Bench gate".into(),
                 lanes: vec![lane("in-1", Direction::In)?, lane("out-1", Direction::Out)?],
+                name_ar: String::new(),
             })
             .await?;
         let tokens = Arc::new(TokenBook::new(&sched));

@@ -449,6 +449,7 @@ pub fn gate(g: pb::Gate) -> Result<Gate> {
         zone: zone_id(&g.zone_id, "zone_id")?,
         name: g.name,
         lanes,
+        name_ar: g.name_ar,
     })
 }
 
@@ -465,6 +466,7 @@ pub fn pb_gate(g: &Gate) -> pb::Gate {
                 direction: pb_direction(l.direction) as i32,
             })
             .collect(),
+        name_ar: g.name_ar.clone(),
     }
 }
 

@@ -282,6 +282,7 @@ fn gate(zone: &str) -> Gate {
         zone: zid(zone),
         name: format!("{zone} gate"),
         lanes: vec![lane("in-1", Direction::In), lane("out-1", Direction::Out)],
+        name_ar: String::new(),
     }
 }
 

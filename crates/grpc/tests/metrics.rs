@@ -91,6 +91,7 @@ async fn start() -> Server {
                     direction: Direction::Out,
                 },
             ],
+            name_ar: String::new(),
         })
         .await
         .unwrap();

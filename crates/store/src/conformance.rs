@@ -2139,6 +2139,7 @@ fn gate(id: &str, zone: &str) -> Gate {
             id: LaneId::parse("lane-1").unwrap(),
             direction: Direction::In,
         }],
+        name_ar: format!("بوابة {id}"),
     }
 }
 

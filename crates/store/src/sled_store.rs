@@ -277,7 +277,7 @@ fn load_ledger(db: &sled::Db) -> Result<Ledger> {
     }
     Ok(Ledger::restore(Records {
         zones,
-        gates: scan(db, codec::GATE)?,
+        gates: scan_with(db, codec::GATE, codec::decode_gate)?,
         bookings: scan(db, codec::BOOKING)?,
         idempotency: scan(db, codec::IDEMPOTENCY)?,
         change_seq: seqs,
@@ -378,7 +378,7 @@ fn stage(
     }
     for g in &touched.gates {
         if let Ok(gate) = ledger.gate(g) {
-            batch.insert(codec::gate_key(g), encode(gate)?);
+            batch.insert(codec::gate_key(g), codec::encode_gate(gate)?);
         }
     }
     for g in &touched.reports {

@@ -157,6 +157,7 @@ pub struct ZoneThroughput {
 pub struct GateThroughput {
     pub gate: String,
     pub name: String,
+    pub name_ar: String,
     pub entries: Vec<u32>,
     pub exits: Vec<u32>,
 }
@@ -198,6 +199,7 @@ pub fn throughput(
                     .map(|g| GateThroughput {
                         gate: g.id.to_string(),
                         name: g.name.clone(),
+                        name_ar: g.name_ar.clone(),
                         entries: vec![0; hours],
                         exits: vec![0; hours],
                     })
@@ -218,6 +220,7 @@ pub fn throughput(
                 z.gates.push(GateThroughput {
                     gate: p.gate.to_string(),
                     name: p.gate.to_string(),
+                    name_ar: String::new(),
                     entries: vec![0; hours],
                     exits: vec![0; hours],
                 });
@@ -706,12 +709,14 @@ impl PassageRow {
     }
 }
 
-/// Passages of a gate, for labels.
-pub fn gate_name<'a>(gates: &'a [Gate], id: &'a GateId) -> &'a str {
+/// A gate's names in English and Arabic, for labels (its id when it is unknown).
+pub fn gate_names(gates: &[Gate], id: &GateId) -> (String, String) {
     gates
         .iter()
         .find(|g| &g.id == id)
-        .map_or(id.as_str(), |g| g.name.as_str())
+        .map_or((id.to_string(), String::new()), |g| {
+            (g.name.clone(), g.name_ar.clone())
+        })
 }
 
 #[cfg(test)]
@@ -816,6 +821,7 @@ mod tests {
             zone: ZoneId::parse("act").unwrap(),
             name: "North".into(),
             lanes: vec![],
+            name_ar: String::new(),
         }];
         let refer = passage(
             3,

@@ -311,6 +311,7 @@ pub struct ReferralView {
     pub state: &'static str,
     pub passage: agg::PassageRow,
     pub gate_name: String,
+    pub gate_name_ar: String,
     /// The booking the gate matched, when it found one.
     pub booking: Option<BookingView>,
     pub waiting_s: i64,
@@ -362,6 +363,7 @@ pub async fn referrals<S: Store>(
             }),
             None => None,
         };
+        let names = agg::gate_names(&gates, &r.passage.gate);
         let view = ReferralView {
             event_id: r.passage.id.to_string(),
             state: match r.state {
@@ -370,7 +372,8 @@ pub async fn referrals<S: Store>(
                 bawaba_domain::passage::ReferralState::Rejected => "REJECTED",
             },
             passage: agg::PassageRow::of(&r.passage),
-            gate_name: agg::gate_name(&gates, &r.passage.gate).to_owned(),
+            gate_name: names.0,
+            gate_name_ar: names.1,
             booking,
             waiting_s: (now - r.passage.decided_at).num_seconds().max(0),
             resolved_by: r.resolved_by.clone(),

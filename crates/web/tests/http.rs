@@ -140,6 +140,11 @@ async fn bed() -> Bed {
                     id: LaneId::parse("in-1").unwrap(),
                     direction: Direction::In,
                 }],
+                name_ar: if z == "act" {
+                    "بوابة المحطة".into()
+                } else {
+                    String::new()
+                },
             })
             .await
             .unwrap();
@@ -600,6 +605,12 @@ async fn arabic_is_right_to_left_and_remembered() {
     )
     .await;
     assert!(r.body.contains(r#"dir="rtl""#));
+    // The gate's name as configured in Arabic; a gate without one keeps its name.
+    assert!(r.body.contains("بوابة المحطة"), "{}", r.body);
+    let en = get(&b.app, "/operator?lang=en", Some(&b.operator_act)).await;
+    assert!(en.body.contains("act gate") && !en.body.contains("بوابة المحطة"));
+    let all = get(&b.app, "/authority?lang=ar", Some(&b.authority)).await;
+    assert!(all.body.contains("بوابة المحطة") && all.body.contains("siz gate"));
 }
 
 #[tokio::test]

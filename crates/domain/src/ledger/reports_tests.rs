@@ -49,6 +49,7 @@ fn ledger() -> Ledger {
                 id: LaneId::parse("in-1").unwrap(),
                 direction: Direction::In,
             }],
+            name_ar: String::new(),
         };
         l.administer(AdminChange::UpsertGate(gate), &Who::system(), hours(0))
             .unwrap();

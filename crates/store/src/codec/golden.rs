@@ -114,8 +114,8 @@ fn values() -> Vec<(&'static str, Vec<u8>)> {
             }),
         ),
         (
-            "gate",
-            encode(&Gate {
+            "gate-v2",
+            super::encode_gate(&Gate {
                 id: GateId::parse("act-north").unwrap(),
                 zone: ZoneId::parse("act").unwrap(),
                 name: "North gate".into(),
@@ -123,7 +123,9 @@ fn values() -> Vec<(&'static str, Vec<u8>)> {
                     id: LaneId::parse("in-1").unwrap(),
                     direction: Direction::In,
                 }],
-            }),
+                name_ar: "البوابة الشمالية".into(),
+            })
+            .unwrap(),
         ),
         (
             "report-mark",

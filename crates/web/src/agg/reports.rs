@@ -24,6 +24,7 @@ pub struct GateReport {
     pub zone_name_ar: String,
     pub gate: String,
     pub gate_name: String,
+    pub gate_name_ar: String,
     /// Its mark, `None` for a gate that never reported (it holds nothing: no agent of it ran).
     pub reported_through: Option<DateTime<Utc>>,
     pub reported_local: Option<String>,
@@ -55,6 +56,7 @@ pub fn gate_reports(
                 zone_name_ar: z.name_ar.clone(),
                 gate: g.id.to_string(),
                 gate_name: g.name.clone(),
+                gate_name_ar: g.name_ar.clone(),
                 reported_through: mark,
                 reported_local: mark.map(local_datetime),
                 behind_s: behind.map(|b| b.num_seconds()),
@@ -90,6 +92,7 @@ mod tests {
             zone: ZoneId::parse(zone).unwrap(),
             name: format!("{id} gate"),
             lanes: vec![],
+            name_ar: String::new(),
         }
     }
 

@@ -15,7 +15,7 @@ pub fn held_notice(l: Lang, rows: &[GateReport]) -> String {
         .map(|r| {
             format!(
                 "{} (<bdi>{}</bdi>, {})",
-                esc(&r.gate_name),
+                esc(l.name(&r.gate_name, &r.gate_name_ar)),
                 esc(l.name(&r.zone_name, &r.zone_name_ar)),
                 r.behind_s.map(|s| duration(l, s)).unwrap_or_default()
             )
@@ -61,7 +61,7 @@ pub fn card(l: Lang, rows: &[GateReport]) -> String {
             r#"<tr data-gate="{}" data-holds="{}"><td>{}</td><td>{}</td><td><bdi dir="ltr">{}</bdi></td><td class="num">{}</td><td>{}</td></tr>"#,
             esc(&r.gate),
             r.holds_sweep,
-            esc(&r.gate_name),
+            esc(l.name(&r.gate_name, &r.gate_name_ar)),
             esc(l.name(&r.zone_name, &r.zone_name_ar)),
             esc(r.reported_local.as_deref().unwrap_or("–")),
             r.behind_s
