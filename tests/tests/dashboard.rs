@@ -538,6 +538,33 @@ async fn dashboard_in_a_real_browser() {
     );
     screenshot(&b, "04b-operator-new-referral").await;
 
+    // The operator finds the truck by its plate from the desk, then reads it in Arabic.
+    wait_for(&b, "#q")
+        .await
+        .send_keys("60-55555")
+        .await
+        .unwrap();
+    b.find(Locator::Id("search-go"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&b, "#search-passages").await;
+    assert_eq!(path(&b).await, "/operator/search");
+    let found = text(&b, "#search-passages").await;
+    assert!(found.contains("6055555"), "{found}");
+    b.goto(&format!("{base}/operator/search?q=6055555&lang=ar"))
+        .await
+        .unwrap();
+    let found = text(&b, "#search-passages").await;
+    assert!(
+        found.contains("6055555") && found.contains("أُحيل"),
+        "{found}"
+    );
+    screenshot(&b, "04c-operator-search-ar").await;
+    b.goto(&format!("{base}/operator?lang=en")).await.unwrap();
+
     // Through gRPC: resolved, with the reason and the operator; the gate got the pulse.
     let mut ops = pb::operator_service_client::OperatorServiceClient::with_interceptor(
         channel(&format!("http://{addr}"), None).await.unwrap(),

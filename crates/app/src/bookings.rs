@@ -101,6 +101,7 @@ impl<S: Store> App<S> {
             state: q.state,
             window_from: q.window_from,
             window_to: q.window_to,
+            plate: None,
         };
         // One more than the page tells whether another page follows.
         let mut items = self.store.list_bookings(filter, q.after, page + 1).await?;

@@ -24,6 +24,7 @@ mod fleet;
 mod gates;
 pub mod metrics;
 pub mod scope;
+mod search;
 mod sms;
 #[cfg(test)]
 mod tests;
@@ -49,6 +50,7 @@ pub use events::MAX_EVENT_PAGE;
 pub use fleet::TruckDetails;
 pub use gates::MAX_PASSAGES;
 pub use metrics::Metrics;
+pub use search::{Found, MAX_FOUND, Query, SEARCH_PASSAGES_DAYS};
 pub use sms::Texter;
 pub use watch::WatchListing;
 pub use webhooks::{MAX_DELIVERIES, Poster, WebhookView};

@@ -138,7 +138,13 @@ impl Bed {
     }
 }
 
-fn passage(n: u128, zone: &str, gate: &str, lane: &str, direction: Direction) -> Passage {
+pub(crate) fn passage(
+    n: u128,
+    zone: &str,
+    gate: &str,
+    lane: &str,
+    direction: Direction,
+) -> Passage {
     Passage {
         id: PassageId::new(t0(), n),
         zone: zid(zone),

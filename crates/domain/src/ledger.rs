@@ -415,11 +415,14 @@ pub struct BookingFilter {
     /// Only bookings with a stop whose window starts in `[from, to)`.
     pub window_from: Option<DateTime<Utc>>,
     pub window_to: Option<DateTime<Utc>>,
+    /// Only bookings of this truck.
+    pub plate: Option<Plate>,
 }
 
 impl BookingFilter {
     fn matches(&self, b: &Booking) -> bool {
         self.company.as_ref().is_none_or(|c| *c == b.company)
+            && self.plate.as_ref().is_none_or(|p| *p == b.plate)
             && self.state.is_none_or(|s| s == b.state)
             && b.stops.iter().any(|s| {
                 self.zone.as_ref().is_none_or(|z| *z == s.zone)

@@ -1012,6 +1012,7 @@ impl Store for PgStore {
                      AND ($4::TEXT IS NULL OR s.zone = $4) \
                      AND ($5::TIMESTAMPTZ IS NULL OR s.window_start >= $5) \
                      AND ($6::TIMESTAMPTZ IS NULL OR s.window_start < $6)) \
+                 AND ($8::TEXT IS NULL OR b.plate = $8) \
                  ORDER BY b.id LIMIT $7",
                 &[
                     &filter.company.as_ref().map(CompanyId::as_str),
@@ -1021,6 +1022,7 @@ impl Store for PgStore {
                     &filter.window_from,
                     &filter.window_to,
                     &limit,
+                    &filter.plate.as_ref().map(Plate::as_str),
                 ],
             )
             .await

@@ -51,6 +51,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (9, "fleet", include_str!("../migrations/0009_fleet.sql")),
     (10, "sms", include_str!("../migrations/0010_sms.sql")),
+    (
+        11,
+        "bookings by plate",
+        include_str!("../migrations/0011_bookings_by_plate.sql"),
+    ),
 ];
 
 fn storage(context: &str) -> impl Fn(tokio_postgres::Error) -> Error + '_ {

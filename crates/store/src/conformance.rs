@@ -406,6 +406,13 @@ pub async fn bookings_round_trip<B: Backend>(b: &B) {
         ..BookingFilter::default()
     };
     assert!(list(&s, other_zone).await.is_empty());
+    let truck = |plate: &str| BookingFilter {
+        plate: Some(Plate::parse(plate).unwrap()),
+        ..BookingFilter::default()
+    };
+    let truck_of_a = a.plate.to_string();
+    assert_eq!(ids(&list(&s, truck(&truck_of_a)).await), vec![a.id]);
+    assert!(list(&s, truck("60-99999")).await.is_empty());
     // Pages follow id order.
     let all = all_bookings(&s).await;
     let first = s.list_bookings(BookingFilter::default(), None, 1).await;

@@ -16,11 +16,13 @@ mod audit;
 mod capacity;
 mod closures;
 mod reports;
+mod search;
 mod watch;
 pub use alerts::notices;
 pub use audit::{AuditForm, audit};
 pub use capacity::{CapacityNotes, OverrideForm, capacity};
 pub use closures::{CloseForm, back_notice, close_zone, closed_notice};
+pub use search::{Searched, search};
 pub use watch::{WatchForm, watchlist};
 
 /// Escapes text for HTML element content and quoted attribute values (`&`, `<`, `>`, `"`, `'`).
@@ -815,6 +817,7 @@ pub fn operator(
             esc(e)
         );
     }
+    b.push_str(&search::form(l, ""));
     let _ = write!(
         b,
         r#"<section class="card" id="open-referrals" data-src="/api/feed" data-since="{}"><h2>{} <span class="badge" id="open-count">{}</span></h2><p id="referral-alert" class="flash error" role="alert" hidden data-label="{}"></p>"#,

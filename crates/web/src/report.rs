@@ -201,11 +201,9 @@ pub async fn companies<S: Store>(store: &S, day: &Day) -> Result<Vec<agg::Compan
 
 fn day_filter(day: &Day) -> BookingFilter {
     BookingFilter {
-        company: None,
-        zone: None,
-        state: None,
         window_from: Some(day.start),
         window_to: Some(day.end),
+        ..BookingFilter::default()
     }
 }
 
@@ -233,11 +231,10 @@ pub async fn closure_impact<S: Store>(
     let hit = bookings(
         store,
         BookingFilter {
-            company: None,
             zone: Some(zone.id.clone()),
-            state: None,
             window_from: Some(c.from - slot),
             window_to: Some(c.to),
+            ..BookingFilter::default()
         },
     )
     .await?;
@@ -266,11 +263,8 @@ async fn entered<S: Store>(store: &S) -> Result<Vec<Booking>, Error> {
     bookings(
         store,
         BookingFilter {
-            company: None,
-            zone: None,
             state: Some(BookingState::Entered),
-            window_from: None,
-            window_to: None,
+            ..BookingFilter::default()
         },
     )
     .await

@@ -55,6 +55,7 @@ pub fn router<S: Store>(d: Dashboard<S>, stop: watch::Receiver<bool>) -> Router 
         .route("/authority/audit", get(audit::audit_page::<S>))
         .route("/authority/export/{file}", get(export::export::<S>))
         .route("/operator/referrals/{id}", post(resolve_form::<S>))
+        .route("/operator/search", get(search::search_page::<S>))
         .route("/api/overview", get(api_overview::<S>))
         .route("/api/throughput", get(api_throughput::<S>))
         .route("/api/slots", get(api_slots::<S>))
@@ -99,6 +100,7 @@ mod audit;
 mod capacity;
 mod closures;
 mod export;
+mod search;
 mod watchlist;
 
 // ---- common --------------------------------------------------------------------------------

@@ -815,7 +815,7 @@ fn door(method: &str, path: &str) -> Option<Door> {
         ("GET", "/") => Door::Home,
         ("GET", "/authority" | "/authority/audit") => Door::Page(AUTH_ONLY),
         ("GET", "/authority/export/{file}") => Door::Api(AUTH_ONLY),
-        ("GET", "/operator") => Door::Page(STAFF),
+        ("GET", "/operator" | "/operator/search") => Door::Page(STAFF),
         ("POST", "/operator/referrals/{id}") => Door::Resolve { form: true },
         ("POST", "/api/referrals/{id}/resolve") => Door::Resolve { form: false },
         ("POST", "/api/cap") => Door::Api(ALERTS),
@@ -1927,4 +1927,38 @@ async fn the_authority_sets_one_off_capacities_and_caps_from_its_page() {
     );
     let act = b.store.zone(ZoneId::parse("act").unwrap()).await.unwrap();
     assert!(act.company_caps.is_empty());
+}
+
+/// The operator's search finds a truck's passages in the operator's zone only (another
+/// zone's answer as nothing found), in both languages; a query that is no id, plate or tag is
+/// a 400 naming it.
+#[tokio::test]
+async fn the_operator_searches_by_plate_within_their_zone() {
+    let b = bed().await;
+    let all = get(&b.app, "/operator/search?q=60-12345", Some(&b.authority)).await;
+    assert_eq!(all.status, StatusCode::OK);
+    let rows = |body: &str| body.matches(r#"<tr data-id=""#).count();
+    assert!(all.body.contains("act/act-gate/in-1") && all.body.contains("siz/siz-gate/in-1"));
+    let act = get(&b.app, "/operator/search?q=60-12345", Some(&b.operator_act)).await;
+    assert!(rows(&act.body) >= 1 && rows(&act.body) < rows(&all.body));
+    assert!(act.body.contains("act/act-gate/in-1") && !act.body.contains("siz/"));
+    let none = get(&b.app, "/operator/search?q=60-99999", Some(&b.operator_act)).await;
+    assert!(none.body.contains(r#"id="search-none""#), "{}", none.body);
+    let ar = get(
+        &b.app,
+        "/operator/search?q=%D9%A6%D9%A0-12345&lang=ar",
+        Some(&b.operator_act),
+    )
+    .await;
+    assert!(ar.body.contains(r#"dir="rtl""#) && ar.body.contains("العبور"));
+    assert!(
+        ar.body.contains(r#"<bdi dir="ltr">6012345</bdi>"#),
+        "{}",
+        ar.body
+    );
+    let bad = get(&b.app, "/operator/search?q=%21%21", Some(&b.operator_act)).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains(r#"id="search-error""#) && bad.body.contains("q"));
+    let desk = get(&b.app, "/operator", Some(&b.operator_act)).await;
+    assert!(desk.body.contains(r#"action="/operator/search""#));
 }
