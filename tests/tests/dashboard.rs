@@ -602,7 +602,55 @@ async fn dashboard_in_a_real_browser() {
         other => panic!("expected a barrier pulse, got {other:?}"),
     }
 
+    layouts(&b, &base, &authority).await;
     b.close().await.unwrap();
     drop(scheduler);
     eprintln!("dashboard browser test took {:?}", started.elapsed());
+}
+
+/// Every desk in both languages at a phone's width and a desktop's: nothing spills out of its
+/// box, the page never scrolls sideways, each evidence label sits on its value's row, and
+/// the Arabic pages show no raw code. Screenshots of each are kept.
+async fn layouts(b: &Client, base: &str, authority: &str) {
+    login(b, base, authority).await;
+    wait_for(b, "#feed-card").await;
+    let pages = [
+        ("authority", "/authority"),
+        ("operator", "/operator"),
+        ("search", "/operator/search?q=6055555"),
+        ("audit", "/authority/audit"),
+        ("capacity", "/authority/capacity"),
+        ("close", "/authority/closures/new"),
+        ("watchlist", "/security"),
+    ];
+    let mut wrong = Vec::new();
+    for width in [390, 1400] {
+        b.set_window_size(width, 1800).await.unwrap();
+        for lang in ["en", "ar"] {
+            for (name, path) in pages {
+                let sep = if path.contains('?') { '&' } else { '?' };
+                b.goto(&format!("{base}{path}{sep}lang={lang}"))
+                    .await
+                    .unwrap();
+                wait_for(b, "main").await;
+                let found = b
+                    .execute(
+                        include_str!("layout.js"),
+                        vec![serde_json::json!(lang == "ar")],
+                    )
+                    .await
+                    .unwrap();
+                let inner = found["width"].as_u64().unwrap();
+                assert!(
+                    inner <= u64::from(width),
+                    "{width} px asked, {inner} px given"
+                );
+                for p in found["problems"].as_array().unwrap() {
+                    wrong.push(format!("{name} {lang} {width}px: {}", p.as_str().unwrap()));
+                }
+                screenshot(b, &format!("layout-{width}-{lang}-{name}")).await;
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "layout problems:\n{}", wrong.join("\n"));
 }

@@ -465,7 +465,7 @@ pub fn authority(
     // Live feed.
     let _ = write!(
         b,
-        r#"<section class="card" id="feed-card"><h2>{} <span id="feed-status" class="badge" data-live="{}" data-off="{}"></span></h2><p id="watch-alert" class="flash error" role="alert" hidden data-label="{}"></p><table class="feed"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody id="feed" data-src="/api/feed" data-since="{}">"#,
+        r#"<section class="card" id="feed-card"><h2>{} <span id="feed-status" class="badge" data-live="{}" data-off="{}"></span></h2><p id="watch-alert" class="flash error" role="alert" hidden data-label="{}"></p><div class="table-wrap"><table class="feed"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody id="feed" data-src="/api/feed" data-since="{}">"#,
         l.t("feed"),
         l.t("feed.live"),
         l.t("feed.offline"),
@@ -481,7 +481,7 @@ pub fn authority(
     for p in feed.iter().rev() {
         b.push_str(&feed_row(l, &PassageRow::of(p)));
     }
-    b.push_str("</tbody></table></section>");
+    b.push_str("</tbody></table></div></section>");
     // The words of the codes, for the rows the live feed adds.
     let _ = write!(
         b,
@@ -515,7 +515,7 @@ pub fn authority(
     }
     let _ = write!(
         b,
-        r#"<h3>{}</h3><table id="gates-table"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
+        r#"<h3>{}</h3><div class="table-wrap"><table id="gates-table"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
         l.t("throughput.gates"),
         l.t("gate"),
         l.t("zone"),
@@ -549,7 +549,7 @@ pub fn authority(
             );
         }
     }
-    b.push_str("</tbody></table></section>");
+    b.push_str("</tbody></table></div></section>");
 
     // Slot use.
     let _ = write!(
@@ -562,7 +562,7 @@ pub fn authority(
     // Turn times.
     let _ = write!(
         b,
-        r#"<section class="card" id="turn-times"><h2>{}</h2><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>p50</th><th>p90</th><th>p99</th></tr></thead><tbody>"#,
+        r#"<section class="card" id="turn-times"><h2>{}</h2><div class="table-wrap"><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>p50</th><th>p90</th><th>p99</th></tr></thead><tbody>"#,
         l.t("turn"),
         l.t("zone"),
         l.t("hour"),
@@ -599,12 +599,12 @@ pub fn authority(
     if !any {
         let _ = write!(b, r#"<tr><td colspan="6">{}</td></tr>"#, l.t("none"));
     }
-    b.push_str("</tbody></table></section>");
+    b.push_str("</tbody></table></div></section>");
 
     // Queue per zone.
     let _ = write!(
         b,
-        r#"<section class="card" id="queue"><h2>{}</h2><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
+        r#"<section class="card" id="queue"><h2>{}</h2><div class="table-wrap"><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
         l.t("queue"),
         l.t("zone"),
         l.t("kpi.open"),
@@ -621,12 +621,12 @@ pub fn authority(
             z.denied_today
         );
     }
-    b.push_str("</tbody></table></section>");
+    b.push_str("</tbody></table></div></section>");
 
     // Companies.
     let _ = write!(
         b,
-        r#"<section class="card" id="companies"><h2>{}</h2><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
+        r#"<section class="card" id="companies"><h2>{}</h2><div class="table-wrap"><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
         l.t("companies"),
         l.t("company"),
         l.t("bookings"),
@@ -652,7 +652,7 @@ pub fn authority(
             c.no_shows_all_time
         );
     }
-    b.push_str("</tbody></table></section>");
+    b.push_str("</tbody></table></div></section>");
 
     // Closures.
     let _ = write!(
@@ -666,7 +666,7 @@ pub fn authority(
     } else {
         let _ = write!(
             b,
-            r#"<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
+            r#"<div class="table-wrap"><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
             l.t("zone"),
             l.t("closure.from"),
             l.t("closure.to"),
@@ -705,7 +705,7 @@ pub fn authority(
                 hit.join("")
             );
         }
-        b.push_str("</tbody></table>");
+        b.push_str("</tbody></table></div>");
     }
     b.push_str("</section>");
     b.push_str(&reports::card(l, &o.gate_reports));
@@ -846,7 +846,7 @@ pub fn operator(
     b.push_str("</div></section>");
     let _ = write!(
         b,
-        r#"<section class="card"><h2>{}</h2><table id="resolved"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
+        r#"<section class="card"><h2>{}</h2><div class="table-wrap"><table id="resolved"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
         l.t("referrals.recent"),
         l.t("time"),
         l.t("plate"),
@@ -871,6 +871,6 @@ pub fn operator(
             esc(r.resolution.as_deref().unwrap_or("")),
         );
     }
-    b.push_str("</tbody></table></section>");
+    b.push_str("</tbody></table></div></section>");
     layout(l, l.t("operator.title"), Some(who), "", &b)
 }
