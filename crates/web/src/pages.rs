@@ -733,13 +733,32 @@ pub struct Flash<'a> {
     pub feed_head: u64,
 }
 
+/// `plate`, escaped, with each character that differs from `other` at its place marked (the
+/// plate read against the plate booked, side by side on the referral).
+fn marked(plate: &str, other: &str) -> String {
+    let mut theirs = other.chars();
+    let mut out = String::new();
+    for c in plate.chars() {
+        let same = theirs.next() == Some(c);
+        let text = esc(&c.to_string()).into_owned();
+        if same {
+            out.push_str(&text);
+        } else {
+            let _ = write!(out, "<mark>{text}</mark>");
+        }
+    }
+    out
+}
+
 fn evidence(l: Lang, r: &ReferralView) -> String {
     let p = &r.passage;
+    let read = p.plate.as_deref().unwrap_or("–");
+    let booked = r.booking.as_ref().map(|bk| bk.plate.as_str());
     let booking = match &r.booking {
         Some(bk) => format!(
             r#"<bdi>{}</bdi> · <bdi dir="ltr">{}</bdi> · {} <bdi dir="ltr">{}</bdi>{}"#,
             esc(&bk.company),
-            esc(&bk.plate),
+            marked(&bk.plate, read),
             Codes::State.html(l, &bk.state),
             esc(bk.epc.as_deref().unwrap_or("")),
             bk.window_local
@@ -758,7 +777,7 @@ fn evidence(l: Lang, r: &ReferralView) -> String {
         r#"{}<dl class="evidence"><dt>{}</dt><dd class="plate"><bdi dir="ltr">{}</bdi></dd><dt>{}</dt><dd><bdi dir="ltr">{}</bdi></dd><dt>{}</dt><dd><bdi dir="ltr">{}</bdi></dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd class="reasons">{}</dd><dt>{}</dt><dd>{} · {} · {}</dd><dt>{}</dt><dd>{} ({})</dd></dl>"#,
         watch,
         l.t("evidence.plate"),
-        esc(p.plate.as_deref().unwrap_or("–")),
+        marked(read, booked.unwrap_or(read)),
         l.t("evidence.confidence"),
         p.confidence
             .map_or_else(|| "–".to_owned(), |c| format!("{c}%")),
@@ -873,4 +892,17 @@ pub fn operator(
     }
     b.push_str("</tbody></table></div></section>");
     layout(l, l.t("operator.title"), Some(who), "", &b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_characters_a_plate_differs_by_are_marked() {
+        assert_eq!(marked("6012345", "6012345"), "6012345");
+        assert_eq!(marked("6O12345", "6012345"), "6<mark>O</mark>12345");
+        assert_eq!(marked("60123456", "6012345"), "6012345<mark>6</mark>");
+        assert_eq!(marked("<1", "<2"), "&lt;<mark>1</mark>");
+    }
 }

@@ -1962,3 +1962,37 @@ async fn the_operator_searches_by_plate_within_their_zone() {
     let desk = get(&b.app, "/operator", Some(&b.operator_act)).await;
     assert!(desk.body.contains(r#"action="/operator/search""#));
 }
+
+/// A referral whose plate as read differs from the booked one shows both, the differing
+/// characters marked.
+#[tokio::test]
+async fn the_referral_marks_where_the_plate_read_differs_from_the_booking() {
+    let b = bed().await;
+    let req = NewBooking {
+        by: None,
+        company: CompanyId::parse("acme").unwrap(),
+        idempotency_key: "k-mark".into(),
+        plate: bawaba_domain::plate::Plate::parse("60-12346").unwrap(),
+        epc: None,
+        stops: vec![Stop::new(
+            ZoneId::parse("act").unwrap(),
+            b.now + TimeDelta::hours(3),
+            TransactionType::GeneralCargo,
+            vec![],
+        )],
+    };
+    let booked = b.store.create_booking(req, b.now).await.unwrap().booking.id;
+    let mut read = passage(9, "act", "act-gate", b.now, Verdict::Refer);
+    read.booking = Some(booked);
+    b.store.report_passages(vec![read]).await.unwrap();
+    let desk = get(&b.app, "/operator", Some(&b.operator_act)).await;
+    assert!(
+        desk.body
+            .contains(r#"<bdi dir="ltr">601234<mark>5</mark></bdi>"#)
+            && desk
+                .body
+                .contains(r#"<bdi dir="ltr">601234<mark>6</mark></bdi>"#),
+        "{}",
+        desk.body
+    );
+}
