@@ -99,11 +99,16 @@ impl HttpPoster {
             .header(SIGNATURE_HEADER, signature(&hook.secret, t, &body))
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| format!("cannot make the request: {e}"))?;
-        match tokio::time::timeout(TIMEOUT, self.client.request(req)).await {
-            Ok(Ok(resp)) => Ok(resp.status().as_u16()),
-            Ok(Err(e)) => Err(describe(&e)),
-            Err(_) => Err(format!("no answer within {} s", TIMEOUT.as_secs())),
-        }
+        status(&self.client, req).await
+    }
+}
+
+/// Sends `req`: the HTTP status of the answer, or why there was none within [`TIMEOUT`].
+async fn status(client: &Client, req: http::Request<Full<Bytes>>) -> Result<u16, String> {
+    match tokio::time::timeout(TIMEOUT, client.request(req)).await {
+        Ok(Ok(resp)) => Ok(resp.status().as_u16()),
+        Ok(Err(e)) => Err(describe(&e)),
+        Err(_) => Err(format!("no answer within {} s", TIMEOUT.as_secs())),
     }
 }
 
@@ -122,6 +127,51 @@ fn describe(e: &(dyn std::error::Error + 'static)) -> String {
 impl Poster for HttpPoster {
     async fn post(&self, hook: &Webhook, event: &CompanyEvent) -> Result<u16, String> {
         self.send(hook, event).await
+    }
+}
+
+/// The event the notify tests describe: acme's 17th, a hit by a flash-flood closure of
+/// `act` on 2026-12-08 10:00 Amman time, the booking an import pickup of CSQU3054383.
+#[cfg(test)]
+pub(crate) fn test_event(
+    kind: bawaba_domain::event::EventKind,
+    closure: Option<bawaba_domain::calendar::Closure>,
+) -> CompanyEvent {
+    use bawaba_domain::calendar::TransactionType;
+    use bawaba_domain::ids::{BookingId, CompanyId, ZoneId};
+    use bawaba_domain::ledger::{Booking, BookingState, Stop};
+    use bawaba_domain::plate::Plate;
+    use chrono::TimeZone;
+    let at = chrono::Utc.with_ymd_and_hms(2026, 12, 8, 7, 0, 0).unwrap();
+    let act = ZoneId::parse("act").unwrap();
+    let stop = Stop::new(
+        act.clone(),
+        at,
+        TransactionType::ImportPickup,
+        vec!["CSQU3054383".parse().unwrap()],
+    );
+    CompanyEvent {
+        company: CompanyId::parse("acme").unwrap(),
+        seq: 17,
+        at,
+        kind,
+        zone: Some(act),
+        closure,
+        booking: Booking {
+            id: BookingId::new(at, 1),
+            company: CompanyId::parse("acme").unwrap(),
+            plate: Plate::parse("60-12345").unwrap(),
+            epc: None,
+            stops: vec![stop],
+            state: BookingState::Booked,
+            idempotency_key: "k".into(),
+            created_at: at,
+            updated_at: at,
+            entered_at: None,
+            exited_at: None,
+            cancel_reason: None,
+            revision: 2,
+        },
     }
 }
 

@@ -65,53 +65,22 @@ fn stop(s: &Stop) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use bawaba_domain::calendar::{Closure, TransactionType};
+    use bawaba_domain::calendar::Closure;
     use bawaba_domain::event::EventKind;
-    use bawaba_domain::ids::{BookingId, CompanyId, ZoneId};
-    use bawaba_domain::ledger::BookingState;
-    use bawaba_domain::plate::Plate;
     use chrono::TimeZone;
 
     use super::*;
 
     #[test]
     fn an_event_reads_in_amman_time_with_its_ids() {
-        let at = Utc.with_ymd_and_hms(2026, 12, 8, 7, 0, 0).unwrap();
-        let act = ZoneId::parse("act").unwrap();
-        let booking = Booking {
-            id: BookingId::new(at, 1),
-            company: CompanyId::parse("acme").unwrap(),
-            plate: Plate::parse("60-12345").unwrap(),
-            epc: None,
-            stops: vec![Stop::new(
-                act.clone(),
-                at,
-                TransactionType::ImportPickup,
-                vec!["CSQU3054383".parse().unwrap()],
-            )],
-            state: BookingState::Booked,
-            idempotency_key: "k".into(),
-            created_at: at,
-            updated_at: at,
-            entered_at: None,
-            exited_at: None,
-            cancel_reason: None,
-            revision: 2,
+        let closure = Closure {
+            id: 3,
+            from: Utc.with_ymd_and_hms(2026, 12, 8, 7, 0, 0).unwrap(),
+            to: Utc.with_ymd_and_hms(2026, 12, 8, 9, 0, 0).unwrap(),
+            reason: "flash flood".into(),
         };
-        let e = CompanyEvent {
-            company: booking.company.clone(),
-            seq: 17,
-            at,
-            kind: EventKind::HitByClosure,
-            zone: Some(act),
-            closure: Some(Closure {
-                id: 3,
-                from: at,
-                to: at + chrono::TimeDelta::hours(2),
-                reason: "flash flood".into(),
-            }),
-            booking: booking.clone(),
-        };
+        let e = crate::test_event(EventKind::HitByClosure, Some(closure));
+        let booking = e.booking.clone();
         let p = payload(&e);
         assert_eq!(p["id"], "acme:17");
         assert_eq!(p["type"], "booking.hit_by_closure");

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use http_body_util::Full;
 
-use crate::{Client, TIMEOUT, client, describe};
+use crate::{Client, client, status};
 
 /// Where and as whom to reach smsbox's sendsms interface (a `sendsms-user` of its
 /// configuration).
@@ -68,11 +68,7 @@ impl Texter for Kannel {
         zones: &[ZoneConfig],
     ) -> Result<u16, String> {
         let req = self.request(to, &message(event, zones))?;
-        match tokio::time::timeout(TIMEOUT, self.client.request(req)).await {
-            Ok(Ok(resp)) => Ok(resp.status().as_u16()),
-            Ok(Err(e)) => Err(describe(&e)),
-            Err(_) => Err(format!("no answer within {} s", TIMEOUT.as_secs())),
-        }
+        status(&self.client, req).await
     }
 }
 
@@ -129,41 +125,12 @@ pub fn message(event: &CompanyEvent, zones: &[ZoneConfig]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use bawaba_domain::calendar::{Closure, SlotLength, TransactionType, WindowCapacity};
-    use bawaba_domain::ids::{BookingId, CompanyId};
-    use bawaba_domain::ledger::{Booking, BookingState, Stop};
-    use bawaba_domain::plate::Plate;
-    use chrono::TimeZone;
+    use bawaba_domain::calendar::{Closure, SlotLength, WindowCapacity};
 
     use super::*;
 
     fn event(kind: EventKind, closure: Option<Closure>) -> CompanyEvent {
-        let at = Utc.with_ymd_and_hms(2026, 12, 8, 7, 0, 0).unwrap();
-        let act = ZoneId::parse("act").unwrap();
-        let stop = Stop::new(act.clone(), at, TransactionType::GeneralCargo, vec![]);
-        CompanyEvent {
-            company: CompanyId::parse("acme").unwrap(),
-            seq: 3,
-            at,
-            kind,
-            zone: Some(act),
-            closure,
-            booking: Booking {
-                id: BookingId::new(at, 1),
-                company: CompanyId::parse("acme").unwrap(),
-                plate: Plate::parse("60-12345").unwrap(),
-                epc: None,
-                stops: vec![stop],
-                state: BookingState::Booked,
-                idempotency_key: "k".into(),
-                created_at: at,
-                updated_at: at,
-                entered_at: None,
-                exited_at: None,
-                cancel_reason: None,
-                revision: 1,
-            },
-        }
+        crate::test_event(kind, closure)
     }
 
     fn zones() -> Vec<ZoneConfig> {

@@ -54,20 +54,41 @@ pub fn form(l: Lang, q: &str) -> String {
     )
 }
 
-fn bookings(b: &mut String, l: Lang, f: &Found) {
+/// A card titled `title` opening table `id` with `heads` (catalogue keys), and a row saying
+/// "none" when `empty`; the caller adds the rows and [`CLOSE`].
+fn open_table(
+    b: &mut String,
+    l: Lang,
+    title: &'static str,
+    id: &str,
+    heads: &[&'static str],
+    empty: bool,
+) {
     let _ = write!(
         b,
-        r#"<section class="card"><h2>{}</h2><div class="table-wrap"><table id="search-bookings"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
-        l.t("search.bookings"),
-        l.t("booking"),
-        l.t("plate"),
-        l.t("company"),
-        l.t("state"),
-        l.t("search.windows"),
+        r#"<section class="card"><h2>{}</h2><div class="table-wrap"><table id="{id}"><thead><tr>"#,
+        l.t(title)
     );
-    if f.bookings.is_empty() {
-        let _ = write!(b, r#"<tr><td colspan="5">{}</td></tr>"#, l.t("none"));
+    for h in heads {
+        let _ = write!(b, "<th>{}</th>", l.t(h));
     }
+    b.push_str("</tr></thead><tbody>");
+    if empty {
+        let _ = write!(
+            b,
+            r#"<tr><td colspan="{}">{}</td></tr>"#,
+            heads.len(),
+            l.t("none")
+        );
+    }
+}
+
+const CLOSE: &str = "</tbody></table></div></section>";
+
+fn bookings(b: &mut String, l: Lang, f: &Found) {
+    let heads = ["booking", "plate", "company", "state", "search.windows"];
+    let empty = f.bookings.is_empty();
+    open_table(b, l, "search.bookings", "search-bookings", &heads, empty);
     for bk in &f.bookings {
         let stops: Vec<String> = bk
             .stops
@@ -90,24 +111,13 @@ fn bookings(b: &mut String, l: Lang, f: &Found) {
             stops = stops.join("<br>"),
         );
     }
-    b.push_str("</tbody></table></div></section>");
+    b.push_str(CLOSE);
 }
 
 fn passages(b: &mut String, l: Lang, f: &Found) {
-    let _ = write!(
-        b,
-        r#"<section class="card"><h2>{}</h2><div class="table-wrap"><table id="search-passages"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
-        l.t("search.passages"),
-        l.t("time"),
-        l.t("lane"),
-        l.t("plate"),
-        l.t("tag"),
-        l.t("decision"),
-        l.t("reason"),
-    );
-    if f.passages.is_empty() {
-        let _ = write!(b, r#"<tr><td colspan="6">{}</td></tr>"#, l.t("none"));
-    }
+    let heads = ["time", "lane", "plate", "tag", "decision", "reason"];
+    let empty = f.passages.is_empty();
+    open_table(b, l, "search.passages", "search-passages", &heads, empty);
     for p in &f.passages {
         let r = PassageRow::of(p);
         let _ = write!(
@@ -126,5 +136,5 @@ fn passages(b: &mut String, l: Lang, f: &Found) {
             reasons = Codes::Reason.list(l, &r.reasons),
         );
     }
-    b.push_str("</tbody></table></div></section>");
+    b.push_str(CLOSE);
 }
