@@ -446,6 +446,7 @@ impl Engine {
         app.bootstrap(zones.clone(), site.gates.clone())
             .await
             .map_err(|e| SimError::Setup(format!("creating the zones and gates: {e}")))?;
+        portal_account(&app, &world, &tokens_file).await?;
         // The web door: the dashboard when asked for (`--http`), and always `/api/cap`, where
         // the early warning posts its alerts.
         let at = opts
@@ -2168,4 +2169,35 @@ fn dir_str(d: Direction) -> &'static str {
 /// Whether a booking state counts against capacity.
 pub(crate) fn holds_capacity(s: BookingState) -> bool {
     !matches!(s, BookingState::Cancelled)
+}
+
+/// A portal account for the run's first company (its admin), with a fresh password, added to
+/// the tokens file: the demo's company side can be tried in a browser.
+async fn portal_account(
+    app: &App<SledStore>,
+    world: &world::World,
+    tokens_file: &Path,
+) -> Result<(), SimError> {
+    let Some(c) = world.companies.first() else {
+        return Ok(());
+    };
+    let mut secret = [0u8; 9];
+    getrandom::fill(&mut secret).map_err(|e| SimError::Setup(format!("random source: {e}")))?;
+    let password: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+    let login = format!("{}.admin", c.id);
+    let authority = Principal::new(Role::Authority, None, None)?;
+    let new = bawaba_app::NewAccount {
+        login: bawaba_domain::account::Login::parse(&login)?,
+        name: format!("{} admin", c.id),
+        admin: true,
+        password: password.clone(),
+    };
+    app.create_account(&authority, Some(CompanyId::parse(&c.id)?), new)
+        .await
+        .map_err(|e| SimError::Setup(format!("the portal account: {e}")))?;
+    let mut listing = std::fs::read_to_string(tokens_file).map_err(|e| SimError::io(tokens_file, e))?;
+    listing.push_str(&format!(
+        "# The portal (log in at /login with a login name and password):\nportal_login = \"{login}\"\nportal_password = \"{password}\"\n"
+    ));
+    std::fs::write(tokens_file, listing).map_err(|e| SimError::io(tokens_file, e))
 }

@@ -283,12 +283,24 @@ async fn dashboard_in_a_real_browser() {
     let (_driver, port) = chromedriver();
     let b = browser(port).await;
 
-    // Without a session: the login page. A company token is refused.
+    // Without a session: the login page. A gate's token is refused; a company's opens the
+    // portal, not the authority's page.
     b.goto(&format!("{base}/authority")).await.unwrap();
     assert_eq!(path(&b).await, "/login");
-    login(&b, &base, &company).await;
+    login(&b, &base, &gate).await;
     let refused = wait_for(&b, "#login-error").await.text().await.unwrap();
-    assert!(refused.contains("may not use the dashboard"), "{refused}");
+    assert!(refused.contains("may not sign in here"), "{refused}");
+    login(&b, &base, &company).await;
+    wait_for(&b, "#bookings").await;
+    assert_eq!(path(&b).await, "/portal");
+    b.goto(&format!("{base}/authority")).await.unwrap();
+    assert!(
+        wait_for(&b, "#forbidden")
+            .await
+            .is_displayed()
+            .await
+            .unwrap()
+    );
 
     // The authority sees the real figures.
     login(&b, &base, &authority).await;

@@ -10,6 +10,7 @@
 //! like one that does not exist. The gRPC service and the web dashboard are adapters: decode,
 //! call the app, map the error.
 
+mod accounts;
 mod admin;
 mod alerts;
 mod audit;
@@ -38,6 +39,7 @@ use bawaba_domain::access::Principal;
 use bawaba_domain::audit::Door;
 use bawaba_store::{Store, TokenBook};
 
+pub use accounts::{AccountChange, LOGIN_REFUSED, NewAccount, SESSION_PREFIX};
 pub use admin::Closed;
 pub use alerts::{AlertReport, AlertSetting, PendingAlert, ZoneEffect};
 pub use audit::{AuditItem, AuditPage, AuditQuery, MAX_AUDIT_PAGE};
@@ -143,17 +145,22 @@ impl<S: Store> App<S> {
             .ok_or(Error::Unauthenticated("unknown or revoked token"))
     }
 
-    /// Resolves once `token` no longer authenticates (it was revoked), checked every
-    /// [`TokenBook::RECHECK`]: what ends the streams it opened.
+    /// Resolves once `token` (or a portal session's secret) no longer authenticates (it was
+    /// revoked, or the session ended), checked every [`TokenBook::RECHECK`]: what ends the
+    /// streams it opened.
     pub fn revoked(&self, token: Option<String>) -> impl Future<Output = ()> + Send + 'static {
-        let tokens = Arc::clone(&self.tokens);
+        let app = self.clone();
         async move {
             let Some(token) = token else { return };
             let mut every = tokio::time::interval(TokenBook::RECHECK);
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 every.tick().await;
-                if tokens.authenticate(&token).is_none() {
+                if app
+                    .authenticate_any(Some(&token), Door::System)
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }

@@ -39,6 +39,7 @@ const COMPANIES: [&str; 2] = ["acme", "zeta"];
 pub(crate) struct Bed {
     pub(crate) app: App<SledStore>,
     pub(crate) store: Arc<SledStore>,
+    pub(crate) clock: Arc<SimClock>,
     _dir: tempfile::TempDir,
 }
 
@@ -91,10 +92,12 @@ pub(crate) async fn bed() -> Bed {
             .unwrap();
     }
     let tokens = Arc::new(TokenBook::new(dir.path()));
-    let app = App::new(Arc::clone(&store), tokens, Arc::new(SimClock::new(t0())));
+    let clock = Arc::new(SimClock::new(t0()));
+    let app = App::new(Arc::clone(&store), tokens, clock.clone());
     Bed {
         app,
         store,
+        clock,
         _dir: dir,
     }
 }

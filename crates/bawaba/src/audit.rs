@@ -18,7 +18,8 @@ pub enum AuditCommand {
     /// gate.saved, referral.resolved, booking.created, booking.moved, booking.cancelled,
     /// booking.no_show_taken_back, token.issued, token.revoked, alert.received,
     /// alert.dismissed, watch.added, watch.removed, webhook.set, webhook.removed,
-    /// fleet.truck_saved, fleet.truck_removed.
+    /// fleet.truck_saved, fleet.truck_removed, account.created, account.changed,
+    /// account.locked.
     #[command(
         after_help = "Example:\n  bawaba audit list --kind closure.added --from 2026-12-08T00:00 --output table"
     )]

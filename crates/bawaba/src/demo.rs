@@ -142,7 +142,7 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
     opts.http = args.http;
     if let Some(addr) = args.http {
         client::out(format_args!(
-            "dashboard: http://{addr}/ (log in with the authority or operator token in {})",
+            "dashboard: http://{addr}/ (log in with the authority or operator token in {}, or as a company with the portal login and password in it)",
             args.data_dir
                 .join(&scenario.name)
                 .join("tokens.toml")

@@ -79,6 +79,9 @@ pub struct Principal {
     /// The front door the request came through.
     #[serde(default)]
     pub door: Door,
+    /// A company admin's portal session: may create and disable the company's accounts.
+    #[serde(default)]
+    pub admin: bool,
 }
 
 impl Principal {
@@ -113,6 +116,7 @@ impl Principal {
             label,
             token: None,
             door: Door::System,
+            admin: false,
         })
     }
 

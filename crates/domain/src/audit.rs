@@ -68,10 +68,13 @@ pub enum AuditKind {
     WebhookRemoved,
     TruckSaved,
     TruckRemoved,
+    AccountCreated,
+    AccountChanged,
+    AccountLocked,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 25] = [
+    pub const ALL: [AuditKind; 28] = [
         AuditKind::ZoneSaved,
         AuditKind::TemplateSet,
         AuditKind::RulesSet,
@@ -97,6 +100,9 @@ impl AuditKind {
         AuditKind::WebhookRemoved,
         AuditKind::TruckSaved,
         AuditKind::TruckRemoved,
+        AuditKind::AccountCreated,
+        AuditKind::AccountChanged,
+        AuditKind::AccountLocked,
     ];
 
     /// The kind's code, as the API, the CLI and the pages name it.
@@ -127,6 +133,9 @@ impl AuditKind {
             AuditKind::WebhookRemoved => "webhook.removed",
             AuditKind::TruckSaved => "fleet.truck_saved",
             AuditKind::TruckRemoved => "fleet.truck_removed",
+            AuditKind::AccountCreated => "account.created",
+            AuditKind::AccountChanged => "account.changed",
+            AuditKind::AccountLocked => "account.locked",
         }
     }
 }

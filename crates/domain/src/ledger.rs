@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::account::{Account, Login, Session};
 use crate::audit::{self, AuditKind, AuditRecord, Fields, Who};
 use crate::calendar::{
     BookingRules, CapacityTemplate, TransactionType, WindowCapacity, ZoneConfig, local,
@@ -337,6 +338,10 @@ pub struct Touched {
     pub texts: Vec<Texted>,
     /// The reminders' mark moved (see [`Ledger::remind`]).
     pub reminded: bool,
+    /// Portal accounts created or changed.
+    pub accounts: BTreeSet<Login>,
+    /// Sessions opened or ended, by id.
+    pub sessions: BTreeSet<String>,
 }
 
 impl Touched {
@@ -360,6 +365,8 @@ impl Touched {
         self.webhooks.extend(other.webhooks);
         self.deliveries.extend(other.deliveries);
         self.fleet.extend(other.fleet);
+        self.accounts.extend(other.accounts);
+        self.sessions.extend(other.sessions);
         self.sms.extend(other.sms);
         self.texts.extend(other.texts);
         self.reminded |= other.reminded;
@@ -395,6 +402,8 @@ pub struct Records {
     pub sms: Vec<(CompanyId, Progress)>,
     /// Reminders were made for the visits whose first window starts by then.
     pub reminded_through: Option<DateTime<Utc>>,
+    pub accounts: Vec<Account>,
+    pub sessions: Vec<Session>,
 }
 
 /// Result of [`Ledger::create`].
@@ -468,6 +477,8 @@ pub struct Ledger {
     /// How far each company's events have been texted to its drivers.
     sms: BTreeMap<CompanyId, Progress>,
     reminded_through: Option<DateTime<Utc>>,
+    accounts: BTreeMap<Login, Account>,
+    sessions: BTreeMap<String, Session>,
 }
 
 impl Ledger {
@@ -534,6 +545,16 @@ impl Ledger {
             let trucks = l.fleet.entry(t.company.clone()).or_default();
             trucks.insert(t.plate.clone(), t);
         }
+        l.accounts = records
+            .accounts
+            .into_iter()
+            .map(|a| (a.login.clone(), a))
+            .collect();
+        l.sessions = records
+            .sessions
+            .into_iter()
+            .map(|s| (s.id.clone(), s))
+            .collect();
         l
     }
 
@@ -1554,6 +1575,7 @@ impl Ledger {
     }
 }
 
+mod accounts;
 mod admin;
 mod alerts;
 mod closures;

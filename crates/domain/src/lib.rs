@@ -5,6 +5,7 @@
 //! wrap it.
 
 pub mod access;
+pub mod account;
 pub mod alert;
 pub mod audit;
 pub mod calendar;

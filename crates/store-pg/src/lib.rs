@@ -16,6 +16,7 @@
 //! Serialization failures, deadlocks, lost unique-key races and configuration changes under
 //! the transaction run it again, with jittered backoff. Reads go straight to SQL.
 
+mod accounts;
 mod db;
 mod migrate;
 mod persist;
@@ -25,6 +26,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use bawaba_domain::Error as DomainError;
+use bawaba_domain::account::{Account, AccountUpdate, Login, Session};
 use bawaba_domain::audit::{AuditEntry, AuditFilter, Who};
 use bawaba_domain::calendar::{ClosurePolicy, TransactionType, ZoneConfig};
 use bawaba_domain::event::EventPage;
@@ -1450,6 +1452,81 @@ impl Store for PgStore {
                 &[&company.as_str()],
             )
             .await
+        })
+    }
+
+    async fn create_account(&self, account: Account, who: Who, now: DateTime<Utc>) -> Result<()> {
+        write!(self, |tx| {
+            let records = accounts::account_records(tx, &account.login).await?;
+            apply(tx, &Zones::default(), Vec::new(), records, |l| {
+                Ok((l.create_account(account.clone(), &who, now)?, ()))
+            })
+            .await
+        })
+    }
+
+    async fn update_account(
+        &self,
+        login: Login,
+        company: Option<CompanyId>,
+        update: AccountUpdate,
+        who: Who,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        write!(self, |tx| {
+            let records = accounts::account_records(tx, &login).await?;
+            apply(tx, &Zones::default(), Vec::new(), records, |l| {
+                let t = l.update_account(&login, company.as_ref(), update.clone(), &who, now)?;
+                Ok((t, ()))
+            })
+            .await
+        })
+    }
+
+    async fn account(&self, login: Login) -> Result<Option<Account>> {
+        read!(self, |c| accounts::account(c, &login).await)
+    }
+
+    async fn accounts(&self, company: CompanyId) -> Result<Vec<Account>> {
+        read!(self, |c| {
+            values(
+                c,
+                "accounts",
+                "SELECT format, body FROM accounts WHERE company = $1 ORDER BY login",
+                &[&company.as_str()],
+            )
+            .await
+        })
+    }
+
+    async fn record_login(
+        &self,
+        login: Login,
+        session: Option<Session>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        write!(self, |tx| {
+            let records = accounts::account_records(tx, &login).await?;
+            apply(tx, &Zones::default(), Vec::new(), records, |l| {
+                Ok((l.record_login(&login, session.clone(), now)?, ()))
+            })
+            .await
+        })
+    }
+
+    async fn session(&self, id: String, now: DateTime<Utc>) -> Result<Option<(Session, Account)>> {
+        read!(self, |c| {
+            let Some(s) = accounts::session(c, &id).await?.filter(|s| s.live(now)) else {
+                return Ok(None);
+            };
+            Ok(accounts::account(c, &s.login).await?.map(|a| (s, a)))
+        })
+    }
+
+    async fn end_session(&self, id: String) -> Result<()> {
+        write!(self, |tx| {
+            execute(tx, "DELETE FROM sessions WHERE id = $1", &[&id]).await?;
+            Ok(())
         })
     }
 

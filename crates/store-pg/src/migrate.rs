@@ -56,6 +56,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "bookings by plate",
         include_str!("../migrations/0011_bookings_by_plate.sql"),
     ),
+    (
+        12,
+        "accounts",
+        include_str!("../migrations/0012_accounts.sql"),
+    ),
 ];
 
 fn storage(context: &str) -> impl Fn(tokio_postgres::Error) -> Error + '_ {

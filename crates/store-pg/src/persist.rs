@@ -158,6 +158,7 @@ pub async fn persist(c: &impl GenericClient, change: &Change<'_>) -> R<()> {
     log_events(c, &touched.events).await?;
     write_webhooks(c, ledger, touched).await?;
     write_texts(c, ledger, touched).await?;
+    write_accounts(c, ledger, touched).await?;
     record_passages(c, ledger, &touched.passages).await?;
     record_audit(c, &touched.audit).await
 }
@@ -211,6 +212,38 @@ async fn write_webhooks(c: &impl GenericClient, ledger: &Ledger, touched: &Touch
     }
     for d in &touched.deliveries {
         record_attempt(c, "webhook_deliveries", d, &body(d)).await?;
+    }
+    Ok(())
+}
+
+/// Writes the accounts and sessions `touched` names as the ledger now has them (ended
+/// sessions: deleted).
+async fn write_accounts(c: &impl GenericClient, ledger: &Ledger, touched: &Touched) -> R<()> {
+    for login in &touched.accounts {
+        if let Some(a) = ledger.account(login) {
+            execute(
+                c,
+                "INSERT INTO accounts (login, company, format, body) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (login) DO UPDATE SET format = EXCLUDED.format, \
+                 body = EXCLUDED.body",
+                &[&login.as_str(), &a.company.as_str(), &FORMAT, &body(a)],
+            )
+            .await?;
+        }
+    }
+    for id in &touched.sessions {
+        match ledger.session(id) {
+            Some(s) => {
+                execute(
+                    c,
+                    "INSERT INTO sessions (id, login, format, body) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (id) DO NOTHING",
+                    &[id, &s.login.as_str(), &FORMAT, &body(s)],
+                )
+                .await?
+            }
+            None => execute(c, "DELETE FROM sessions WHERE id = $1", &[id]).await?,
+        };
     }
     Ok(())
 }

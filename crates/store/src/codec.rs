@@ -1,5 +1,6 @@
 //! Stored values: a format version byte, then postcard. Keys: one tree, one-byte prefixes.
 
+use bawaba_domain::account::Login;
 use bawaba_domain::calendar::ZoneConfig;
 use bawaba_domain::ids::{BookingId, CompanyId, GateId, PassageId, ZoneId};
 use bawaba_domain::ledger::Gate;
@@ -132,6 +133,10 @@ pub const SMS_PROGRESS: u8 = b'S';
 pub const TEXT: u8 = b't';
 /// The reminders' mark (one key).
 pub const REMINDED: u8 = b'R';
+/// Portal accounts by login name.
+pub const ACCOUNT: u8 = b'u';
+/// Portal sessions by id (the hash of their secret).
+pub const SESSION: u8 = b'x';
 
 fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
     let mut k = vec![prefix];
@@ -192,6 +197,14 @@ pub fn text_key(c: &CompanyId, seq: u64, attempt: u32) -> Vec<u8> {
 
 pub fn sms_progress_key(c: &CompanyId) -> Vec<u8> {
     key(SMS_PROGRESS, &[c.as_str().as_bytes()])
+}
+
+pub fn account_key(login: &Login) -> Vec<u8> {
+    key(ACCOUNT, &[login.as_str().as_bytes()])
+}
+
+pub fn session_key(id: &str) -> Vec<u8> {
+    key(SESSION, &[id.as_bytes()])
 }
 
 pub fn fleet_key(c: &CompanyId, plate: &Plate) -> Vec<u8> {

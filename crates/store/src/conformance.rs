@@ -69,6 +69,7 @@ macro_rules! conformance_tests {
             company_events_in_the_commit_of_their_change,
             webhooks_and_their_deliveries,
             a_company_keeps_its_fleet,
+            accounts_sessions_and_lockout,
             texts_and_reminders,
             a_closure_notifies_or_cancels_what_it_hits,
             a_closure_rebooks_what_it_hits,
@@ -1630,6 +1631,104 @@ pub async fn a_company_keeps_its_fleet<B: Backend>(b: &B) {
             .filter(|k| **k == AuditKind::TruckRemoved)
             .count(),
         1
+    );
+    b.close(s).await;
+}
+
+/// Portal accounts: a login name is given once, failures lock the account, a session
+/// opens and ends, disabling ends the account's sessions; all kept across a restart.
+pub async fn accounts_sessions_and_lockout<B: Backend>(b: &B) {
+    use bawaba_domain::account::{Account, AccountUpdate, Login, MAX_FAILURES, Session};
+    let s = open_with_zone(b, 5).await;
+    let login = |l: &str| Login::parse(l).unwrap();
+    let account = |l: &str, c: &str| Account {
+        login: login(l),
+        company: company(c),
+        name: "أحمد".into(),
+        admin: l == "ahmad",
+        hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        disabled: false,
+        failures: 0,
+        locked_until: None,
+        created_at: now(),
+    };
+    for (l, c) in [("ahmad", "acme"), ("omar", "acme"), ("sami", "beta")] {
+        s.create_account(account(l, c), official(), now())
+            .await
+            .unwrap();
+    }
+    let taken = s
+        .create_account(account("ahmad", "beta"), official(), now())
+        .await;
+    assert!(matches!(
+        taken,
+        Err(Error::Domain(DomainError::Precondition(_)))
+    ));
+    let session = |id: &str, l: &str| Some(Session::new(id.into(), login(l), now()));
+    s.record_login(login("ahmad"), session("s-ahmad", "ahmad"), now())
+        .await
+        .unwrap();
+    s.record_login(login("omar"), session("s-omar", "omar"), now())
+        .await
+        .unwrap();
+    for _ in 0..MAX_FAILURES {
+        s.record_login(login("sami"), None, now()).await.unwrap();
+    }
+    let s = reopen(b, s).await;
+    let names = async |s: &B::Store, c: &str| -> Vec<String> {
+        let accounts = s.accounts(company(c)).await.unwrap();
+        accounts.into_iter().map(|a| a.login.to_string()).collect()
+    };
+    assert_eq!(names(&s, "acme").await, ["ahmad", "omar"]);
+    assert_eq!(names(&s, "beta").await, ["sami"]);
+    let sami = s.account(login("sami")).await.unwrap().unwrap();
+    assert!(sami.locked(now()), "locked after {MAX_FAILURES} failures");
+    let (open, who) = s.session("s-ahmad".into(), now()).await.unwrap().unwrap();
+    assert_eq!(
+        (open.login.as_str(), who.company.as_str()),
+        ("ahmad", "acme")
+    );
+    let expired = s.session("s-ahmad".into(), at(13)).await.unwrap();
+    assert!(expired.is_none(), "12 hours after the login");
+    let off = AccountUpdate {
+        disabled: Some(true),
+        ..AccountUpdate::default()
+    };
+    let other = s
+        .update_account(
+            login("omar"),
+            Some(company("beta")),
+            off.clone(),
+            official(),
+            now(),
+        )
+        .await;
+    assert!(matches!(
+        other,
+        Err(Error::Domain(DomainError::NotFound { .. }))
+    ));
+    s.update_account(login("omar"), Some(company("acme")), off, official(), now())
+        .await
+        .unwrap();
+    s.end_session("s-ahmad".into()).await.unwrap();
+    let s = reopen(b, s).await;
+    assert!(
+        s.session("s-omar".into(), now()).await.unwrap().is_none(),
+        "disabled"
+    );
+    assert!(
+        s.session("s-ahmad".into(), now()).await.unwrap().is_none(),
+        "logged out"
+    );
+    assert!(s.account(login("omar")).await.unwrap().unwrap().disabled);
+    let audit = s.audit(AuditFilter::default(), None, 50).await.unwrap();
+    let count = |k: AuditKind| audit.iter().filter(|e| e.record.kind == k).count();
+    assert_eq!(count(AuditKind::AccountCreated), 3);
+    assert_eq!(count(AuditKind::AccountChanged), 1);
+    assert_eq!(count(AuditKind::AccountLocked), 1);
+    assert!(
+        !format!("{audit:?}").contains("argon2id"),
+        "no hash in the trail"
     );
     b.close(s).await;
 }

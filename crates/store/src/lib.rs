@@ -18,6 +18,7 @@ mod tokens;
 use std::collections::BTreeMap;
 use std::future::Future;
 
+use bawaba_domain::account::{Account, AccountUpdate, Login, Session};
 use bawaba_domain::audit::{AuditEntry, AuditFilter, Who};
 use bawaba_domain::calendar::{TransactionType, ZoneConfig};
 use bawaba_domain::event::EventPage;
@@ -417,6 +418,42 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<()>> + Send;
     /// `company`'s trucks, by plate.
     fn fleet(&self, company: CompanyId) -> impl Future<Output = Result<Vec<FleetTruck>>> + Send;
+    /// Adds a portal account, durably, with its audit record (a login name taken is refused).
+    fn create_account(
+        &self,
+        account: Account,
+        who: Who,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Changes an account of `company` (of any company for `None`), ending its sessions
+    /// when it is disabled or its password changes.
+    fn update_account(
+        &self,
+        login: Login,
+        company: Option<CompanyId>,
+        update: AccountUpdate,
+        who: Who,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn account(&self, login: Login) -> impl Future<Output = Result<Option<Account>>> + Send;
+    /// `company`'s accounts, by login name.
+    fn accounts(&self, company: CompanyId) -> impl Future<Output = Result<Vec<Account>>> + Send;
+    /// Records a login attempt (see `Ledger::record_login`): the session it opens, or `None`
+    /// for a wrong password.
+    fn record_login(
+        &self,
+        login: Login,
+        session: Option<Session>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// A session by id, with its account; `None` once it ended or expired.
+    fn session(
+        &self,
+        id: String,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<(Session, Account)>>> + Send;
+    /// Ends a session (logging out).
+    fn end_session(&self, id: String) -> impl Future<Output = Result<()>> + Send;
     /// Every gate's report mark.
     fn reported(&self) -> impl Future<Output = Result<BTreeMap<GateId, DateTime<Utc>>>> + Send;
     /// Recorded passages after `after`, oldest first, at most `limit`, of `zone` when given.

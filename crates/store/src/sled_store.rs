@@ -38,6 +38,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::oneshot;
 
 use crate::codec::{self, decode, encode};
+use bawaba_domain::account::{Account, AccountUpdate, Login, Session};
 use bawaba_domain::fleet::FleetTruck;
 use bawaba_domain::ids::PassageId;
 use bawaba_domain::notify::{Delivery, Progress, Texted, Webhook};
@@ -292,6 +293,8 @@ fn load_ledger(db: &sled::Db) -> Result<Ledger> {
         webhooks: load_webhooks(db)?,
         fleet: scan(db, codec::FLEET)?,
         sms: scan(db, codec::SMS_PROGRESS)?,
+        accounts: scan(db, codec::ACCOUNT)?,
+        sessions: scan(db, codec::SESSION)?,
         reminded_through: match db.get([codec::REMINDED])? {
             Some(v) => Some(decode(&[codec::REMINDED], &v)?),
             None => None,
@@ -428,7 +431,24 @@ fn stage(
             encode(d)?,
         );
     }
+    stage_accounts(batch, ledger, touched)?;
     stage_texts(batch, ledger, touched)
+}
+
+/// The accounts and sessions a commit changed.
+fn stage_accounts(batch: &mut sled::Batch, ledger: &Ledger, touched: &Touched) -> Result<()> {
+    for login in &touched.accounts {
+        if let Some(a) = ledger.account(login) {
+            batch.insert(codec::account_key(login), encode(a)?);
+        }
+    }
+    for id in &touched.sessions {
+        match ledger.session(id) {
+            Some(s) => batch.insert(codec::session_key(id), encode(s)?),
+            None => batch.remove(codec::session_key(id)),
+        }
+    }
+    Ok(())
 }
 
 /// The SMS progress, attempts and reminders' mark a commit changed.
@@ -765,6 +785,56 @@ impl Store for SledStore {
 
     async fn fleet(&self, company: CompanyId) -> Result<Vec<FleetTruck>> {
         Ok(self.read().await?.fleet(&company).cloned().collect())
+    }
+
+    async fn create_account(&self, account: Account, who: Who, now: DateTime<Utc>) -> Result<()> {
+        self.write(move |l| Ok((l.create_account(account, &who, now)?, ())))
+            .await
+    }
+
+    async fn update_account(
+        &self,
+        login: Login,
+        company: Option<CompanyId>,
+        update: AccountUpdate,
+        who: Who,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.write(move |l| {
+            let t = l.update_account(&login, company.as_ref(), update, &who, now)?;
+            Ok((t, ()))
+        })
+        .await
+    }
+
+    async fn account(&self, login: Login) -> Result<Option<Account>> {
+        Ok(self.read().await?.account(&login).cloned())
+    }
+
+    async fn accounts(&self, company: CompanyId) -> Result<Vec<Account>> {
+        Ok(self.read().await?.accounts(&company).cloned().collect())
+    }
+
+    async fn record_login(
+        &self,
+        login: Login,
+        session: Option<Session>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.write(move |l| Ok((l.record_login(&login, session, now)?, ())))
+            .await
+    }
+
+    async fn session(&self, id: String, now: DateTime<Utc>) -> Result<Option<(Session, Account)>> {
+        let l = self.read().await?;
+        Ok(l.session(&id).filter(|s| s.live(now)).and_then(|s| {
+            let a = l.account(&s.login)?;
+            Some((s.clone(), a.clone()))
+        }))
+    }
+
+    async fn end_session(&self, id: String) -> Result<()> {
+        self.write(move |l| Ok((l.end_session(&id), ()))).await
     }
 
     async fn get_booking(&self, actor: Actor, id: BookingId) -> Result<Booking> {

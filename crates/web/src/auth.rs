@@ -7,14 +7,21 @@ use bawaba_app::App;
 use bawaba_domain::access::{Principal, Role};
 use bawaba_domain::audit::Door;
 use bawaba_store::Store;
+use sha2::{Digest, Sha256};
 
-/// The session cookie: the token itself, HttpOnly and SameSite=Strict.
+/// The session cookie, HttpOnly and SameSite=Strict: a portal session's secret (`bws_...`,
+/// from a login with a password) or an API token itself (staff log in with theirs).
 pub const SESSION_COOKIE: &str = "bawaba_session";
 /// The language cookie (`en` or `ar`).
 pub const LANG_COOKIE: &str = "bawaba_lang";
 
-/// The roles that may use the dashboard at all.
-pub const DASHBOARD_ROLES: &[Role] = &[Role::Authority, Role::Operator, Role::Security];
+/// The roles that may log in to the web door (the dashboard's, and companies to the portal).
+pub const WEB_ROLES: &[Role] = &[
+    Role::Authority,
+    Role::Operator,
+    Role::Security,
+    Role::Company,
+];
 
 /// A cookie's value from the request's `Cookie` headers.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -53,13 +60,21 @@ pub enum Access {
     Granted(Principal),
 }
 
-/// Checks the request's token for one of `roles`.
-pub fn check<S: Store>(app: &App<S>, headers: &HeaderMap, roles: &[Role]) -> Access {
-    match app.authenticate(token(headers), Door::Web) {
+/// Checks the request's session or token for one of `roles`.
+pub async fn check<S: Store>(app: &App<S>, headers: &HeaderMap, roles: &[Role]) -> Access {
+    match app.authenticate_any(token(headers), Door::Web).await {
         Err(_) => Access::Anonymous,
         Ok(p) if roles.contains(&p.role) => Access::Granted(p),
         Ok(p) => Access::Refused(p),
     }
+}
+
+/// The CSRF token of the session whose cookie holds `session`: derived from the session's
+/// secret (which pages cannot read: the cookie is HttpOnly), so another site cannot know it.
+/// Every form of a logged-in page carries it ([`crate::csrf`]).
+pub fn csrf_for(session: &str) -> String {
+    let digest = Sha256::digest(format!("bawaba-csrf\0{session}").as_bytes());
+    hex::encode(&digest[..16])
 }
 
 /// `Set-Cookie` for a session holding `token`.

@@ -13,6 +13,7 @@ pub enum Codes {
     Direction,
     State,
     Role,
+    Transaction,
 }
 
 /// `(code, English, Arabic)`.
@@ -79,6 +80,14 @@ const STATES: Table = &[
     ("NO_SHOW", "no-show", "لم يحضر"),
 ];
 
+const TRANSACTIONS: Table = &[
+    ("IMPORT_PICKUP", "import pickup", "استلام حاوية واردة"),
+    ("EXPORT_DROPOFF", "export drop-off", "تسليم حاوية صادرة"),
+    ("EMPTY_RETURN", "empty return", "إعادة حاوية فارغة"),
+    ("EMPTY_PICKUP", "empty pickup", "استلام حاوية فارغة"),
+    ("GENERAL_CARGO", "general cargo", "بضائع عامة"),
+];
+
 impl Codes {
     fn table(self) -> Table {
         match self {
@@ -87,6 +96,7 @@ impl Codes {
             Codes::Direction => DIRECTIONS,
             Codes::State => STATES,
             Codes::Role => ROLES,
+            Codes::Transaction => TRANSACTIONS,
         }
     }
 
@@ -97,6 +107,7 @@ impl Codes {
             Codes::Direction => "direction",
             Codes::State => "state",
             Codes::Role => "role",
+            Codes::Transaction => "transaction",
         }
     }
 
@@ -205,6 +216,9 @@ mod tests {
         }
         for r in bawaba_domain::access::Role::ALL {
             codes.push((Codes::Role, r.as_str()));
+        }
+        for t in bawaba_domain::calendar::TransactionType::ALL {
+            codes.push((Codes::Transaction, t.as_str()));
         }
         for (t, c) in codes {
             for l in [Lang::En, Lang::Ar] {

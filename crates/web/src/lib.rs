@@ -17,6 +17,7 @@
 pub mod agg;
 mod auth;
 mod codes;
+mod csrf;
 mod i18n;
 mod pages;
 mod report;
@@ -28,6 +29,7 @@ use bawaba_app::App;
 use bawaba_store::Store;
 use tokio::net::TcpListener;
 
+pub use auth::csrf_for;
 pub use i18n::Lang;
 pub use routes::router;
 

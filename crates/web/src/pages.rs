@@ -15,6 +15,7 @@ mod alerts;
 mod audit;
 mod capacity;
 mod closures;
+pub mod portal;
 mod reports;
 mod search;
 mod watch;
@@ -39,12 +40,16 @@ fn layout(l: Lang, title: &str, who: Option<&Principal>, toggle: &str, body: &st
             if p.role == bawaba_domain::access::Role::Authority {
                 let _ = write!(
                     n,
-                    r#"<a href="/authority">{}</a><a href="/operator">{}</a><a href="/authority/audit" id="nav-audit">{}</a><a href="/authority/capacity" id="nav-capacity">{}</a>"#,
+                    r#"<a href="/authority">{}</a><a href="/operator">{}</a><a href="/authority/audit" id="nav-audit">{}</a><a href="/authority/capacity" id="nav-capacity">{}</a><a href="/authority/accounts" id="nav-accounts">{}</a>"#,
                     l.t("nav.authority"),
                     l.t("nav.operator"),
                     l.t("audit"),
                     l.t("nav.capacity"),
+                    l.t("accounts.title"),
                 );
+            }
+            if p.role == bawaba_domain::access::Role::Company {
+                n.push_str(&portal_nav(l, p));
             }
             if matches!(
                 p.role,
@@ -99,16 +104,49 @@ fn layout(l: Lang, title: &str, who: Option<&Principal>, toggle: &str, body: &st
     )
 }
 
+/// The portal's links: bookings, book, fleet, events, and accounts for a company admin.
+fn portal_nav(l: Lang, p: &Principal) -> String {
+    let mut n = format!(
+        r#"<a href="/portal" id="nav-portal">{}</a><a href="/portal/book" id="nav-book">{}</a><a href="/portal/fleet" id="nav-fleet">{}</a>"#,
+        l.t("portal.bookings"),
+        l.t("portal.book"),
+        l.t("fleet.title"),
+    );
+    if p.admin {
+        let _ = write!(
+            n,
+            r#"<a href="/portal/accounts" id="nav-accounts">{}</a>"#,
+            l.t("accounts.title")
+        );
+    }
+    n
+}
+
+/// The login page: a company account's login name and password first (the portal), then
+/// the token staff and systems sign in with.
 pub fn login(l: Lang, error: Option<&str>) -> String {
     let err = error
         .map(|e| format!(r#"<p class="flash error" id="login-error">{}</p>"#, esc(e)))
         .unwrap_or_default();
     let body = format!(
-        r#"{err}<form method="post" action="/login" class="card login" id="login-form">
+        r#"{err}<form method="post" action="/login" class="card login" id="account-login">
+<h2>{company}</h2>
+<label for="login">{name}</label>
+<input id="login" name="login" required autocomplete="username" autocapitalize="none" spellcheck="false" dir="ltr" maxlength="40">
+<label for="password">{password}</label>
+<input id="password" name="password" type="password" required autocomplete="current-password" maxlength="200">
+<button type="submit" id="account-submit">{submit}</button>
+</form>
+<form method="post" action="/login" class="card login" id="login-form">
+<h2>{staff}</h2>
 <label for="token">{label}</label>
 <input id="token" name="token" type="password" autocomplete="off" required spellcheck="false" dir="ltr">
 <button type="submit" id="login-submit">{submit}</button>
 </form>"#,
+        company = l.t("login.company"),
+        name = l.t("login.name"),
+        password = l.t("login.password"),
+        staff = l.t("login.staff"),
         label = l.t("login.token"),
         submit = l.t("login.submit"),
     );

@@ -49,7 +49,26 @@ pub fn router<S: Store>(d: Dashboard<S>, stop: watch::Receiver<bool>) -> Router 
     Router::new()
         .route("/", get(home::<S>))
         .route("/login", get(login_page::<S>).post(login::<S>))
-        .route("/logout", post(logout))
+        .route("/logout", post(logout::<S>))
+        .route("/portal", get(portal::home::<S>))
+        .route(
+            "/portal/fleet",
+            get(portal::fleet_page::<S>).post(portal::save_truck::<S>),
+        )
+        .route("/portal/fleet/remove", post(portal::remove_truck::<S>))
+        .route(
+            "/portal/accounts",
+            get(portal::accounts_page::<S>).post(portal::create_account::<S>),
+        )
+        .route("/portal/accounts/change", post(portal::change_account::<S>))
+        .route(
+            "/authority/accounts",
+            get(portal::accounts_page::<S>).post(portal::create_account::<S>),
+        )
+        .route(
+            "/authority/accounts/change",
+            post(portal::change_account::<S>),
+        )
         .route("/authority", get(authority::<S>))
         .route("/operator", get(operator::<S>))
         .route("/authority/audit", get(audit::audit_page::<S>))
@@ -92,6 +111,7 @@ pub fn router<S: Store>(d: Dashboard<S>, stop: watch::Receiver<bool>) -> Router 
         .route("/healthz", get(healthz::<S>))
         .route("/metrics", get(metrics_text::<S>))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(crate::csrf::guard))
         .with_state(App(Arc::new(Inner { d, stop })))
 }
 
@@ -100,6 +120,7 @@ mod audit;
 mod capacity;
 mod closures;
 mod export;
+mod portal;
 mod search;
 mod watchlist;
 
@@ -174,13 +195,13 @@ fn redirect(to: &str, set_cookie: Option<String>) -> Response {
 /// A page for `roles`: the principal, or the login redirect / the 403 page.
 // The refusal is the response itself, as axum rejections are.
 #[allow(clippy::result_large_err)]
-fn page_access<S: Store>(
+async fn page_access<S: Store>(
     app: &App<S>,
     headers: &HeaderMap,
     roles: &[Role],
     l: Lang,
 ) -> Result<Principal, Response> {
-    match auth::check(&app.0.d.app, headers, roles) {
+    match auth::check(&app.0.d.app, headers, roles).await {
         Access::Granted(p) => Ok(p),
         Access::Anonymous => Err(redirect("/login", None)),
         Access::Refused(p) => Err(page(StatusCode::FORBIDDEN, pages::forbidden(l, &p), None)),
@@ -191,7 +212,7 @@ fn page_access<S: Store>(
 /// language and the cookie remembering it; else the login redirect or the refusal.
 // The refusal is the response itself, as axum rejections are.
 #[allow(clippy::result_large_err)]
-fn page_for<S: Store>(
+async fn page_for<S: Store>(
     app: &App<S>,
     headers: &HeaderMap,
     roles: &[Role],
@@ -202,7 +223,7 @@ fn page_for<S: Store>(
         ..PageQuery::default()
     };
     let (l, cookie) = lang(&q, headers);
-    Ok((page_access(app, headers, roles, l)?, l, cookie))
+    Ok((page_access(app, headers, roles, l).await?, l, cookie))
 }
 
 /// Back to the authority's page after one of its forms: with `query` saying what was done, or
@@ -228,12 +249,12 @@ fn json_error(status: StatusCode, message: &str, field: Option<&str>) -> Respons
 /// A JSON endpoint for `roles`: the principal, or 401 / 403 with a JSON error.
 // The refusal is the response itself, as axum rejections are.
 #[allow(clippy::result_large_err)]
-fn api_access<S: Store>(
+async fn api_access<S: Store>(
     app: &App<S>,
     headers: &HeaderMap,
     roles: &[Role],
 ) -> Result<Principal, Response> {
-    match auth::check(&app.0.d.app, headers, roles) {
+    match auth::check(&app.0.d.app, headers, roles).await {
         Access::Granted(p) => Ok(p),
         Access::Anonymous => Err(json_error(
             StatusCode::UNAUTHORIZED,
@@ -308,9 +329,10 @@ fn day<S: Store>(app: &App<S>, raw: Option<&str>) -> Result<Day, Error> {
 // ---- pages ---------------------------------------------------------------------------------
 
 async fn home<S: Store>(State(app): State<App<S>>, headers: HeaderMap) -> Response {
-    match auth::check(&app.0.d.app, &headers, auth::DASHBOARD_ROLES) {
+    match auth::check(&app.0.d.app, &headers, auth::WEB_ROLES).await {
         Access::Granted(p) if p.role == Role::Authority => redirect("/authority", None),
         Access::Granted(p) if p.role == Role::Security => redirect("/security", None),
+        Access::Granted(p) if p.role == Role::Company => redirect("/portal", None),
         Access::Granted(_) => redirect("/operator", None),
         Access::Anonymous => redirect("/login", None),
         Access::Refused(p) => {
@@ -331,7 +353,11 @@ async fn login_page<S: Store>(
 
 #[derive(Debug, Deserialize)]
 struct LoginForm {
-    token: String,
+    /// A staff or system token.
+    token: Option<String>,
+    /// A company account's login name and password.
+    login: Option<String>,
+    password: Option<String>,
 }
 
 async fn login<S: Store>(
@@ -340,14 +366,33 @@ async fn login<S: Store>(
     Form(f): Form<LoginForm>,
 ) -> Response {
     let (l, _) = lang(&PageQuery::default(), &headers);
-    let token = f.token.trim();
+    if let Some(name) = f.login.as_deref() {
+        let password = f.password.as_deref().unwrap_or_default();
+        return match app.0.d.app.log_in(name, password, Door::Web).await {
+            Ok((secret, p)) => {
+                tracing::info!(who = %p.label, "portal login");
+                redirect("/portal", Some(auth::session_cookie(&secret)))
+            }
+            Err(e) if e.kind() == bawaba_app::Kind::Unauthenticated => page(
+                StatusCode::UNAUTHORIZED,
+                pages::login(l, Some(l.t("login.refused"))),
+                None,
+            ),
+            Err(e) => page(
+                error_status(&Error::App(e)).0,
+                pages::login(l, Some(l.t("error"))),
+                None,
+            ),
+        };
+    }
+    let token = f.token.as_deref().unwrap_or_default().trim();
     match app.0.d.app.authenticate(Some(token), Door::Web) {
         Err(_) => page(
             StatusCode::UNAUTHORIZED,
             pages::login(l, Some(l.t("login.bad"))),
             None,
         ),
-        Ok(p) if !auth::DASHBOARD_ROLES.contains(&p.role) => page(
+        Ok(p) if !auth::WEB_ROLES.contains(&p.role) => page(
             StatusCode::FORBIDDEN,
             pages::login(l, Some(l.t("login.role"))),
             None,
@@ -359,7 +404,13 @@ async fn login<S: Store>(
     }
 }
 
-async fn logout() -> Response {
+/// Ends the session (a portal session is ended in the store too) and forgets the cookie.
+async fn logout<S: Store>(State(app): State<App<S>>, headers: HeaderMap) -> Response {
+    if let Some(secret) = auth::cookie(&headers, auth::SESSION_COOKIE)
+        && let Err(e) = app.0.d.app.log_out(secret).await
+    {
+        tracing::error!(error = %e, "ending a session");
+    }
     redirect("/login", Some(auth::clear_session()))
 }
 
@@ -369,7 +420,7 @@ async fn authority<S: Store>(
     headers: HeaderMap,
 ) -> Response {
     let (l, cookie) = lang(&q, &headers);
-    let p = match page_access(&app, &headers, &[Role::Authority], l) {
+    let p = match page_access(&app, &headers, &[Role::Authority], l).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -425,7 +476,7 @@ async fn operator<S: Store>(
     headers: HeaderMap,
 ) -> Response {
     let (l, cookie) = lang(&q, &headers);
-    let p = match page_access(&app, &headers, &[Role::Operator, Role::Authority], l) {
+    let p = match page_access(&app, &headers, &[Role::Operator, Role::Authority], l).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -507,7 +558,7 @@ async fn resolve_form<S: Store>(
     Form(f): Form<ResolveForm>,
 ) -> Response {
     let (l, _) = lang(&PageQuery::default(), &headers);
-    let p = match page_access(&app, &headers, &[Role::Operator, Role::Authority], l) {
+    let p = match page_access(&app, &headers, &[Role::Operator, Role::Authority], l).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -576,7 +627,7 @@ macro_rules! day_endpoint {
             Query(q): Query<DayQuery>,
             headers: HeaderMap,
         ) -> Response {
-            if let Err(r) = api_access(&$app, &headers, AUTHORITY) {
+            if let Err(r) = api_access(&$app, &headers, AUTHORITY).await {
                 return r;
             }
             let $d = match day(&$app, q.day.as_deref()) {
@@ -599,7 +650,7 @@ day_endpoint!(api_overview, report::overview, now);
 day_endpoint!(api_queue, report::queue, now);
 
 async fn api_closures<S: Store>(State(app): State<App<S>>, headers: HeaderMap) -> Response {
-    if let Err(r) = api_access(&app, &headers, AUTHORITY) {
+    if let Err(r) = api_access(&app, &headers, AUTHORITY).await {
         return r;
     }
     match report::closures(store(&app), now(&app)).await {
@@ -609,7 +660,7 @@ async fn api_closures<S: Store>(State(app): State<App<S>>, headers: HeaderMap) -
 }
 
 async fn api_referrals<S: Store>(State(app): State<App<S>>, headers: HeaderMap) -> Response {
-    let p = match api_access(&app, &headers, OPERATORS) {
+    let p = match api_access(&app, &headers, OPERATORS).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -639,7 +690,7 @@ async fn api_resolve<S: Store>(
     headers: HeaderMap,
     Json(body): Json<ResolveJson>,
 ) -> Response {
-    let p = match api_access(&app, &headers, OPERATORS) {
+    let p = match api_access(&app, &headers, OPERATORS).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -691,7 +742,7 @@ async fn api_passages<S: Store>(
     Query(q): Query<PassagesQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let p = match api_access(&app, &headers, OPERATORS) {
+    let p = match api_access(&app, &headers, OPERATORS).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -729,7 +780,7 @@ async fn api_feed<S: Store>(
     Query(q): Query<PassagesQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let p = match api_access(&app, &headers, OPERATORS) {
+    let p = match api_access(&app, &headers, OPERATORS).await {
         Ok(p) => p,
         Err(r) => return r,
     };

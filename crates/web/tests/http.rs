@@ -396,11 +396,11 @@ async fn an_operator_sees_and_resolves_only_their_zone() {
     // The form path: reject with a reason, redirected back with the outcome.
     let r = call(
         &b.app,
-        Request::post(format!("/operator/referrals/{}", b.refer_siz))
-            .header(header::COOKIE, format!("bawaba_session={}", b.operator_siz))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from("decision=reject&reason=plate+unreadable"))
-            .unwrap(),
+        form_post(
+            format!("/operator/referrals/{}", b.refer_siz),
+            &b.operator_siz,
+            "decision=reject&reason=plate+unreadable",
+        ),
     )
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
@@ -423,11 +423,11 @@ async fn the_audit_trail_shows_who_decided_through_the_dashboard() {
     let b = bed().await;
     let r = call(
         &b.app,
-        Request::post(format!("/operator/referrals/{}", b.refer_siz))
-            .header(header::COOKIE, format!("bawaba_session={}", b.operator_siz))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from("decision=reject&reason=plate+unreadable"))
-            .unwrap(),
+        form_post(
+            format!("/operator/referrals/{}", b.refer_siz),
+            &b.operator_siz,
+            "decision=reject&reason=plate+unreadable",
+        ),
     )
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
@@ -569,7 +569,7 @@ async fn login_sets_a_strict_http_only_cookie_and_refuses_other_roles() {
             .body(Body::from(format!("token={token}")))
             .unwrap()
     };
-    let r = call(&b.app, login(&b.company)).await;
+    let r = call(&b.app, login(&b.gate)).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(r.headers.get(header::SET_COOKIE).is_none());
     let r = call(&b.app, login("bwb_nonsense")).await;
@@ -787,12 +787,21 @@ enum Door {
     /// A form of the capacity page: the login redirect, the refusal, or the page again with
     /// the matrix's bad input named (400) or what does not exist (404).
     CapacityForm,
+    /// A form of the portal or of the accounts pages for `roles`: the login redirect, the
+    /// refusal, or the page again naming the matrix's bad input (400).
+    PortalForm(&'static [Role]),
 }
 
 const AUTH_ONLY: &[Role] = &[Role::Authority];
 const SECURITY_DESK: &[Role] = &[Role::Security, Role::Authority];
-const ANY_DESK: &[Role] = &[Role::Operator, Role::Authority, Role::Security];
 const STAFF: &[Role] = &[Role::Operator, Role::Authority];
+const WEB: &[Role] = &[
+    Role::Operator,
+    Role::Authority,
+    Role::Security,
+    Role::Company,
+];
+const COMPANY_ONLY: &[Role] = &[Role::Company];
 const ALERTS: &[Role] = &[Role::Alerts, Role::Authority];
 
 /// The row of every route the router has (as written in `routes.rs`).
@@ -802,7 +811,18 @@ fn door(method: &str, path: &str) -> Option<Door> {
             Door::Public(StatusCode::OK)
         }
         ("POST", "/logout") => Door::Public(StatusCode::SEE_OTHER),
-        ("POST", "/login") => Door::Page(ANY_DESK),
+        ("POST", "/login") => Door::Page(WEB),
+        ("GET", "/portal" | "/portal/fleet") => Door::Page(COMPANY_ONLY),
+        ("POST", "/portal/fleet" | "/portal/fleet/remove") => Door::PortalForm(COMPANY_ONLY),
+        // A company token is no company admin: only the authority keeps accounts here.
+        ("GET", "/portal/accounts" | "/authority/accounts") => Door::Page(AUTH_ONLY),
+        (
+            "POST",
+            "/portal/accounts"
+            | "/portal/accounts/change"
+            | "/authority/accounts"
+            | "/authority/accounts/change",
+        ) => Door::PortalForm(AUTH_ONLY),
         ("GET", "/security") => Door::Page(SECURITY_DESK),
         ("GET", "/authority/capacity") => Door::Page(AUTH_ONLY),
         (
@@ -927,35 +947,47 @@ async fn every_route_by_every_caller_in_and_out_of_scope() {
                         Door::Resolve { form: true }
                         | Door::AuthorityForm
                         | Door::SecurityForm
-                        | Door::CapacityForm,
+                        | Door::CapacityForm
+                        | Door::PortalForm(_),
                         _,
                     )
-                    | (_, "/login") => {
+                    | (_, "/login" | "/logout") => {
                         req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-                        Body::from(match path.as_str() {
-                            "/login" => format!("token={}", t.clone().unwrap_or_default()),
-                            "/authority/alerts" => {
-                                format!("zone={zone}&key=x%2Cy&decision=confirm")
-                            }
-                            "/authority/closures" => format!(
-                                "zone={zone}&from=2026-11-27T10%3A00&to=2026-11-27T09%3A00&reason=matrix"
-                            ),
-                            "/authority/closures/lift" => format!("zone={zone}&id=999"),
-                            "/security/watch" => {
-                                format!("zone={zone}&plate=60-77777&reason=matrix&action=refer")
-                            }
-                            "/security/watch/remove" => "plate=60-99999".to_owned(),
-                            "/authority/capacity/override" => format!(
-                                "zone={zone}&from=2026-11-27T10%3A00&to=2026-11-27T09%3A00&capacity=5&reason=matrix"
-                            ),
-                            "/authority/capacity/remove" => format!("zone={zone}&id=999"),
-                            "/authority/capacity/cap" => {
-                                format!("zone={zone}&company=acme&percent=500")
-                            }
-                            _ => "decision=reject&reason=matrix".to_owned(),
-                        })
+                        let csrf = t
+                            .as_deref()
+                            .map(|t| format!("&csrf={}", bawaba_web::csrf_for(t)))
+                            .unwrap_or_default();
+                        Body::from(csrf_after(
+                            csrf,
+                            match path.as_str() {
+                                "/login" => format!("token={}", t.clone().unwrap_or_default()),
+                                "/logout" => String::new(),
+                                "/authority/alerts" => {
+                                    format!("zone={zone}&key=x%2Cy&decision=confirm")
+                                }
+                                "/authority/closures" => format!(
+                                    "zone={zone}&from=2026-11-27T10%3A00&to=2026-11-27T09%3A00&reason=matrix"
+                                ),
+                                "/authority/closures/lift" => format!("zone={zone}&id=999"),
+                                "/security/watch" => {
+                                    format!("zone={zone}&plate=60-77777&reason=matrix&action=refer")
+                                }
+                                "/security/watch/remove" => "plate=60-99999".to_owned(),
+                                "/authority/capacity/override" => format!(
+                                    "zone={zone}&from=2026-11-27T10%3A00&to=2026-11-27T09%3A00&capacity=5&reason=matrix"
+                                ),
+                                "/authority/capacity/remove" => format!("zone={zone}&id=999"),
+                                "/authority/capacity/cap" => {
+                                    format!("zone={zone}&company=acme&percent=500")
+                                }
+                                _ => "decision=reject&reason=matrix".to_owned(),
+                            },
+                        ))
                     }
-                    (_, "/api/cap") => Body::from(cap_alert("matrix", "Alert", "", AMMAN)),
+                    (_, "/api/cap") => {
+                        req = req.header(header::CONTENT_TYPE, "application/cap+xml");
+                        Body::from(cap_alert("matrix", "Alert", "", AMMAN))
+                    }
                     _ => Body::empty(),
                 };
                 let (got, headers) = status_of(&b.app, req.body(body).unwrap()).await;
@@ -973,6 +1005,7 @@ async fn every_route_by_every_caller_in_and_out_of_scope() {
                         Some(Role::Authority) => (StatusCode::SEE_OTHER, Some("/authority")),
                         Some(Role::Operator) => (StatusCode::SEE_OTHER, Some("/operator")),
                         Some(Role::Security) => (StatusCode::SEE_OTHER, Some("/security")),
+                        Some(Role::Company) => (StatusCode::SEE_OTHER, Some("/portal")),
                         Some(_) => (StatusCode::FORBIDDEN, None),
                     },
                     Door::Page(roles) if path == "/login" => match role(who) {
@@ -1014,6 +1047,11 @@ async fn every_route_by_every_caller_in_and_out_of_scope() {
                             (StatusCode::NOT_FOUND, None)
                         }
                         Some(_) if allowed(AUTH_ONLY) => (StatusCode::BAD_REQUEST, None),
+                        Some(_) => (StatusCode::FORBIDDEN, None),
+                    },
+                    Door::PortalForm(roles) => match role(who) {
+                        None => (StatusCode::SEE_OTHER, Some("/login")),
+                        Some(_) if allowed(roles) => (StatusCode::BAD_REQUEST, None),
                         Some(_) => (StatusCode::FORBIDDEN, None),
                     },
                     // The matrix takes off a truck nobody watches: "does not exist".
@@ -1063,6 +1101,21 @@ fn cap_alert(id: &str, msg_type: &str, references: &str, polygon: &str) -> Strin
         )
         .replace(COAST, polygon)
         .replace("2026-03-10", "2026-11-27")
+}
+
+/// A form's `body` and then its CSRF field.
+fn csrf_after(csrf: String, body: String) -> String {
+    body + &csrf
+}
+
+/// A form posted by a browser logged in with `session`, carrying the session's CSRF token.
+fn form_post(path: impl AsRef<str>, session: &str, body: impl AsRef<str>) -> Request<Body> {
+    let csrf = bawaba_web::csrf_for(session);
+    Request::post(path.as_ref())
+        .header(header::COOKIE, format!("bawaba_session={session}"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("{}&csrf={csrf}", body.as_ref())))
+        .unwrap()
 }
 
 async fn post_cap(b: &Bed, token: &str, xml: String) -> Reply {
@@ -1256,13 +1309,11 @@ async fn the_authority_confirms_a_pending_alert_on_its_page() {
             .contains("إنذارات بانتظار التأكيد")
     );
     let form = |decision: &str| {
-        Request::post("/authority/alerts")
-            .header(header::COOKIE, format!("bawaba_session={}", b.authority))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(format!(
-                "zone=siz&key=warnings%40jmd.gov.jo%2Cff-1&decision={decision}"
-            )))
-            .unwrap()
+        form_post(
+            "/authority/alerts",
+            &b.authority,
+            format!("zone=siz&key=warnings%40jmd.gov.jo%2Cff-1&decision={decision}"),
+        )
     };
     let r = call(&b.app, form("confirm")).await;
     assert_eq!(r.headers[header::LOCATION], "/authority?alert=confirmed");
@@ -1373,13 +1424,7 @@ async fn the_authority_closes_a_zone_after_seeing_the_bookings_it_hits() {
     let bad = get(&b.app, uri, Some(&b.authority)).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(bad.body.contains("from"), "{}", bad.body);
-    let form = |path: &str, body: String| {
-        Request::post(path)
-            .header(header::COOKIE, format!("bawaba_session={}", b.authority))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(body))
-            .unwrap()
-    };
+    let form = |path: &str, body: String| form_post(path, &b.authority, body);
     let r = call(&b.app, form("/authority/closures", query.clone())).await;
     assert_eq!(
         r.headers[header::LOCATION],
@@ -1610,11 +1655,11 @@ async fn an_operator_names_the_booking_from_the_drivers_slip() {
         assert!(page.body.contains(&input), "{lang}: {}", page.body);
     }
     let form = |body: String| {
-        Request::post(format!("/operator/referrals/{}", b.refer_act))
-            .header(header::COOKIE, format!("bawaba_session={}", b.operator_act))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(body))
-            .unwrap()
+        form_post(
+            format!("/operator/referrals/{}", b.refer_act),
+            &b.operator_act,
+            body,
+        )
     };
     let r = call(
         &b.app,
@@ -1759,13 +1804,7 @@ async fn the_security_desk_watches_and_unwatches_trucks() {
     let home = get(&b.app, "/", Some(&b.security)).await;
     assert_eq!(home.status, StatusCode::SEE_OTHER);
     assert_eq!(home.headers[header::LOCATION], "/security");
-    let form = |path: &str, body: &str| {
-        Request::post(path)
-            .header(header::COOKIE, format!("bawaba_session={}", b.security))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(body.to_owned()))
-            .unwrap()
-    };
+    let form = |path: &str, body: &str| form_post(path, &b.security, body);
     let body = "zone=&plate=60-12345&reason=stolen+truck&action=deny&until=2026-11-28T18%3A00";
     let r = call(&b.app, form("/security/watch", body)).await;
     assert_eq!(r.headers[header::LOCATION], "/security?done=added");
@@ -1836,13 +1875,7 @@ async fn the_security_desk_watches_and_unwatches_trucks() {
 async fn the_authority_sets_one_off_capacities_and_caps_from_its_page() {
     let b = bed().await;
     let booked = book_act(&b, "cap-1", "60-31313").await;
-    let form = |path: &str, body: String| {
-        Request::post(path)
-            .header(header::COOKIE, format!("bawaba_session={}", b.authority))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(body))
-            .unwrap()
-    };
+    let form = |path: &str, body: String| form_post(path, &b.authority, body);
     let local = |t: DateTime<Utc>| {
         t.with_timezone(&chrono::FixedOffset::east_opt(3 * 3600).unwrap())
             .format("%Y-%m-%dT%H:%M")
@@ -1995,4 +2028,241 @@ async fn the_referral_marks_where_the_plate_read_differs_from_the_booking() {
         "{}",
         desk.body
     );
+}
+
+// ---- the company portal ------------------------------------------------------------------
+
+/// Logs in with a login name and password: the session's secret from the cookie set.
+async fn log_in(b: &Bed, login: &str, password: &str) -> Reply {
+    call(
+        &b.app,
+        Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("login={login}&password={password}")))
+            .unwrap(),
+    )
+    .await
+}
+
+fn session_of(r: &Reply) -> String {
+    let cookie = r.headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let value = cookie.split(';').next().unwrap();
+    value.strip_prefix("bawaba_session=").unwrap().to_owned()
+}
+
+/// The authority makes acme's admin, who logs in, keeps the fleet and makes a user; the
+/// user may not keep accounts; disabled, the user's session ends; logging out ends the
+/// admin's.
+#[tokio::test]
+async fn a_company_admin_keeps_the_fleet_and_the_accounts() {
+    let b = bed().await;
+    let made = call(
+        &b.app,
+        form_post(
+            "/authority/accounts",
+            &b.authority,
+            "company=acme&login=Ahmad.Acme&name=%D8%A3%D8%AD%D9%85%D8%AF&password=long-enough-pw&admin=on",
+        ),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        made.headers[header::LOCATION],
+        "/authority/accounts?company=acme&done=created"
+    );
+    let listed = get(
+        &b.app,
+        "/authority/accounts?company=acme",
+        Some(&b.authority),
+    )
+    .await;
+    assert!(
+        listed.body.contains(r#"id="account-ahmad.acme""#),
+        "{}",
+        listed.body
+    );
+
+    let r = log_in(&b, "ahmad.acme", "long-enough-pw").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers[header::LOCATION], "/portal");
+    let admin = session_of(&r);
+    assert!(admin.starts_with("bws_"), "{admin}");
+    let home = get(&b.app, "/", Some(&admin)).await;
+    assert_eq!(home.headers[header::LOCATION], "/portal");
+    let portal = get(&b.app, "/portal", Some(&admin)).await;
+    assert_eq!(portal.status, StatusCode::OK);
+    assert!(
+        portal.body.contains(r#"id="nav-accounts""#),
+        "an admin's link"
+    );
+
+    // Every post form of the page carries the session's CSRF token; a post without it
+    // changes nothing.
+    let fleet = get(&b.app, "/portal/fleet", Some(&admin)).await;
+    let field = format!(
+        r#"<input type="hidden" name="csrf" value="{}">"#,
+        bawaba_web::csrf_for(&admin)
+    );
+    assert!(fleet.body.contains(&field), "{}", fleet.body);
+    let forged = call(
+        &b.app,
+        Request::post("/portal/fleet")
+            .header(header::COOKIE, format!("bawaba_session={admin}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("plate=60-12345&driver=Ali"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let acme = CompanyId::parse("acme").unwrap();
+    assert!(b.store.fleet(acme.clone()).await.unwrap().is_empty());
+    let bad = call(
+        &b.app,
+        form_post(
+            "/portal/fleet",
+            &admin,
+            "plate=60-12345&driver=Ali&phone=12",
+        ),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("phone") && bad.body.contains(r#"value="60-12345""#));
+    let saved = call(
+        &b.app,
+        form_post(
+            "/portal/fleet",
+            &admin,
+            "plate=60-12345&driver=Ali&phone=0791234567",
+        ),
+    )
+    .await;
+    assert_eq!(saved.headers[header::LOCATION], "/portal/fleet?done=saved");
+    let fleet = get(&b.app, "/portal/fleet", Some(&admin)).await;
+    assert!(fleet.body.contains("+962791234567"), "{}", fleet.body);
+    let trucks = b.store.fleet(acme).await.unwrap();
+    assert_eq!(trucks[0].driver, "Ali");
+
+    let user = call(
+        &b.app,
+        form_post(
+            "/portal/accounts",
+            &admin,
+            "login=omar&name=Omar&password=omar-long-pw&company=zeta",
+        ),
+    )
+    .await;
+    assert_eq!(
+        user.headers[header::LOCATION],
+        "/portal/accounts?done=created"
+    );
+    let zeta = CompanyId::parse("zeta").unwrap();
+    assert!(
+        b.store.accounts(zeta).await.unwrap().is_empty(),
+        "the admin's own company"
+    );
+    let omar = session_of(&log_in(&b, "omar", "omar-long-pw").await);
+    let refused = get(&b.app, "/portal/accounts", Some(&omar)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let off = call(
+        &b.app,
+        form_post(
+            "/portal/accounts/change",
+            &admin,
+            "login=omar&change=disable",
+        ),
+    )
+    .await;
+    assert_eq!(
+        off.headers[header::LOCATION],
+        "/portal/accounts?done=changed"
+    );
+    let ended = get(&b.app, "/portal", Some(&omar)).await;
+    assert_eq!(
+        ended.headers[header::LOCATION],
+        "/login",
+        "disabled: logged out"
+    );
+
+    let out = call(&b.app, form_post("/logout", &admin, "")).await;
+    assert_eq!(out.headers[header::LOCATION], "/login");
+    let ended = get(&b.app, "/portal", Some(&admin)).await;
+    assert_eq!(ended.headers[header::LOCATION], "/login", "logged out");
+}
+
+/// Five wrong passwords lock the account: the right one is refused the same way until the
+/// lockout ends; an unknown name gets the same answer. In Arabic too.
+#[tokio::test]
+async fn failed_logins_lock_the_account_and_say_nothing_more() {
+    let b = bed().await;
+    let made = call(
+        &b.app,
+        form_post(
+            "/authority/accounts",
+            &b.authority,
+            "company=acme&login=sami&name=Sami&password=sami-long-pw",
+        ),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER);
+    let unknown = log_in(&b, "nobody", "whatever-pw").await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    for _ in 0..5 {
+        let r = log_in(&b, "sami", "wrong-password").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(r.body, unknown.body, "the same page");
+    }
+    let locked = log_in(&b, "sami", "sami-long-pw").await;
+    assert_eq!(locked.status, StatusCode::UNAUTHORIZED);
+    assert!(locked.body.contains("15 minutes"), "{}", locked.body);
+    let ar = call(
+        &b.app,
+        Request::post("/login")
+            .header(header::COOKIE, "bawaba_lang=ar")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("login=sami&password=sami-long-pw"))
+            .unwrap(),
+    )
+    .await;
+    assert!(ar.body.contains("خمس محاولات فاشلة"), "{}", ar.body);
+}
+
+/// The portal's pages in Arabic: right to left, the words translated, plates isolated.
+#[tokio::test]
+async fn the_portal_speaks_arabic() {
+    let b = bed().await;
+    call(
+        &b.app,
+        form_post(
+            "/authority/accounts",
+            &b.authority,
+            "company=acme&login=ahmad&name=Ahmad&password=ahmad-long-pw&admin=on",
+        ),
+    )
+    .await;
+    let admin = session_of(&log_in(&b, "ahmad", "ahmad-long-pw").await);
+    call(
+        &b.app,
+        form_post(
+            "/portal/fleet",
+            &admin,
+            "plate=60-12345&driver=%D8%B9%D9%84%D9%8A",
+        ),
+    )
+    .await;
+    for path in [
+        "/portal?lang=ar",
+        "/portal/fleet?lang=ar",
+        "/portal/accounts?lang=ar",
+    ] {
+        let r = get(&b.app, path, Some(&admin)).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        assert!(r.body.contains(r#"dir="rtl""#), "{path}");
+        assert!(r.body.contains("الأسطول"), "{path}: the nav in Arabic");
+    }
+    let fleet = get(&b.app, "/portal/fleet?lang=ar", Some(&admin)).await;
+    assert!(fleet.body.contains(r#"<bdi dir="ltr">6012345</bdi>"#));
 }

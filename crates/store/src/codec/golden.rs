@@ -3,6 +3,7 @@
 //! `codec/formats-v1.hex` holds one `name hex` line per value; after an intended change of
 //! format, `BAWABA_BLESS=1 cargo test -p bawaba-store golden` writes the new file.
 
+use bawaba_domain::account::{Account, Login, Session};
 use bawaba_domain::audit::{AuditEntry, AuditKind, AuditRecord, Door, FieldChange, Who};
 use bawaba_domain::calendar::{Closure, TransactionType};
 use bawaba_domain::container::ContainerNumber;
@@ -198,6 +199,29 @@ fn values() -> Vec<(&'static str, Vec<u8>)> {
                 driver: "علي حسن".into(),
                 phone: Some(Phone::parse("0791234567").unwrap()),
                 updated_at: at(8),
+            }),
+        ),
+        (
+            "account",
+            encode(&Account {
+                login: Login::parse("ahmad.acme").unwrap(),
+                company: CompanyId::parse("acme").unwrap(),
+                name: "أحمد حداد".into(),
+                admin: true,
+                hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g".into(),
+                disabled: false,
+                failures: 2,
+                locked_until: Some(at(9)),
+                created_at: at(1),
+            }),
+        ),
+        (
+            "session",
+            encode(&Session {
+                id: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+                login: Login::parse("ahmad.acme").unwrap(),
+                started_at: at(2),
+                expires_at: at(14),
             }),
         ),
         (

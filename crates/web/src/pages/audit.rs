@@ -63,6 +63,9 @@ pub fn kind_text(l: Lang, k: AuditKind) -> &'static str {
         AuditKind::WebhookSet => "audit.kind.webhook.set",
         AuditKind::WebhookRemoved => "audit.kind.webhook.removed",
         AuditKind::TruckSaved => "audit.kind.fleet.truck_saved",
+        AuditKind::AccountCreated => "audit.kind.account.created",
+        AuditKind::AccountChanged => "audit.kind.account.changed",
+        AuditKind::AccountLocked => "audit.kind.account.locked",
         AuditKind::TruckRemoved => "audit.kind.fleet.truck_removed",
     })
 }

@@ -23,7 +23,7 @@ pub(super) async fn api_cap<S: Store>(
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    let p = match api_access(&app, &headers, ALERTS) {
+    let p = match api_access(&app, &headers, ALERTS).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -37,7 +37,7 @@ pub(super) async fn api_pending<S: Store>(
     State(app): State<App<S>>,
     headers: HeaderMap,
 ) -> Response {
-    let p = match api_access(&app, &headers, AUTHORITY) {
+    let p = match api_access(&app, &headers, AUTHORITY).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -63,7 +63,7 @@ pub(super) async fn decide_form<S: Store>(
     headers: HeaderMap,
     Form(f): Form<DecideForm>,
 ) -> Response {
-    let p = match super::page_for(&app, &headers, AUTHORITY, None) {
+    let p = match super::page_for(&app, &headers, AUTHORITY, None).await {
         Ok((p, ..)) => p,
         Err(r) => return r,
     };

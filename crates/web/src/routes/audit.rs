@@ -84,7 +84,7 @@ pub(super) async fn audit_page<S: Store>(
     Query(q): Query<AuditParams>,
     headers: HeaderMap,
 ) -> Response {
-    let (p, l, cookie) = match page_for(&app, &headers, AUTHORITY, q.lang.clone()) {
+    let (p, l, cookie) = match page_for(&app, &headers, AUTHORITY, q.lang.clone()).await {
         Ok(found) => found,
         Err(r) => return r,
     };
@@ -106,7 +106,7 @@ pub(super) async fn api_audit<S: Store>(
     Query(q): Query<AuditParams>,
     headers: HeaderMap,
 ) -> Response {
-    let p = match api_access(&app, &headers, AUTHORITY) {
+    let p = match api_access(&app, &headers, AUTHORITY).await {
         Ok(p) => p,
         Err(r) => return r,
     };

@@ -30,7 +30,7 @@ pub(super) async fn capacity_page<S: Store>(
     Query(q): Query<CapacityQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let (p, l, cookie) = match page_for(&app, &headers, AUTHORITY, q.lang.clone()) {
+    let (p, l, cookie) = match page_for(&app, &headers, AUTHORITY, q.lang.clone()).await {
         Ok(found) => found,
         Err(r) => return r,
     };
@@ -145,7 +145,7 @@ pub(super) async fn set_override<S: Store>(
     headers: HeaderMap,
     Form(f): Form<OverrideSubmit>,
 ) -> Response {
-    let (p, l, cookie) = match page_for(&app, &headers, AUTHORITY, None) {
+    let (p, l, cookie) = match page_for(&app, &headers, AUTHORITY, None).await {
         Ok(found) => found,
         Err(r) => return r,
     };
@@ -183,7 +183,7 @@ pub(super) async fn remove_override<S: Store>(
     headers: HeaderMap,
     Form(f): Form<RemoveSubmit>,
 ) -> Response {
-    let (p, l, cookie) = match page_for(&app, &headers, AUTHORITY, None) {
+    let (p, l, cookie) = match page_for(&app, &headers, AUTHORITY, None).await {
         Ok(found) => found,
         Err(r) => return r,
     };
@@ -218,7 +218,7 @@ pub(super) async fn set_cap<S: Store>(
     headers: HeaderMap,
     Form(f): Form<CapSubmit>,
 ) -> Response {
-    let (p, l, cookie) = match page_for(&app, &headers, AUTHORITY, None) {
+    let (p, l, cookie) = match page_for(&app, &headers, AUTHORITY, None).await {
         Ok(found) => found,
         Err(r) => return r,
     };

@@ -64,7 +64,7 @@ pub(super) async fn close_page<S: Store>(
     Query(q): Query<CloseQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let (p, l, cookie) = match page_for(&app, &headers, AUTHORITY, q.lang.clone()) {
+    let (p, l, cookie) = match page_for(&app, &headers, AUTHORITY, q.lang.clone()).await {
         Ok(found) => found,
         Err(r) => return r,
     };
@@ -115,7 +115,7 @@ pub(super) async fn close<S: Store>(
     headers: HeaderMap,
     Form(f): Form<CloseSubmit>,
 ) -> Response {
-    let p = match page_for(&app, &headers, AUTHORITY, None) {
+    let p = match page_for(&app, &headers, AUTHORITY, None).await {
         Ok((p, ..)) => p,
         Err(r) => return r,
     };
@@ -166,7 +166,7 @@ pub(super) async fn lift<S: Store>(
     headers: HeaderMap,
     Form(f): Form<LiftSubmit>,
 ) -> Response {
-    let p = match page_for(&app, &headers, AUTHORITY, None) {
+    let p = match page_for(&app, &headers, AUTHORITY, None).await {
         Ok((p, ..)) => p,
         Err(r) => return r,
     };

@@ -288,7 +288,7 @@ pub(super) async fn export<S: Store>(
     Query(q): Query<ExportParams>,
     headers: HeaderMap,
 ) -> Response {
-    let p = match api_access(&app, &headers, AUTHORITY) {
+    let p = match api_access(&app, &headers, AUTHORITY).await {
         Ok(p) => p,
         Err(r) => return r,
     };

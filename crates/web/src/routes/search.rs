@@ -22,7 +22,7 @@ pub(super) async fn search_page<S: Store>(
     Query(params): Query<SearchParams>,
     headers: HeaderMap,
 ) -> Response {
-    let (p, l, cookie) = match page_for(&app, &headers, OPERATORS, params.lang.clone()) {
+    let (p, l, cookie) = match page_for(&app, &headers, OPERATORS, params.lang.clone()).await {
         Ok(found) => found,
         Err(r) => return r,
     };

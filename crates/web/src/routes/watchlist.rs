@@ -29,7 +29,7 @@ pub(super) async fn watch_page<S: Store>(
     Query(q): Query<WatchQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let (p, l, cookie) = match page_for(&app, &headers, SECURITY, q.lang.clone()) {
+    let (p, l, cookie) = match page_for(&app, &headers, SECURITY, q.lang.clone()).await {
         Ok(found) => found,
         Err(r) => return r,
     };
@@ -148,7 +148,7 @@ pub(super) async fn add<S: Store>(
     headers: HeaderMap,
     Form(f): Form<WatchSubmit>,
 ) -> Response {
-    let (p, l, cookie) = match page_for(&app, &headers, SECURITY, None) {
+    let (p, l, cookie) = match page_for(&app, &headers, SECURITY, None).await {
         Ok(found) => found,
         Err(r) => return r,
     };
@@ -174,7 +174,7 @@ pub(super) async fn remove<S: Store>(
     headers: HeaderMap,
     Form(f): Form<UnwatchSubmit>,
 ) -> Response {
-    let (p, l, cookie) = match page_for(&app, &headers, SECURITY, None) {
+    let (p, l, cookie) = match page_for(&app, &headers, SECURITY, None).await {
         Ok(found) => found,
         Err(r) => return r,
     };

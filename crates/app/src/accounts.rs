@@ -1,0 +1,262 @@
+//! The portal's accounts (see `bawaba_domain::account`): the authority creates a company's
+//! accounts (its first admin), a company admin creates, changes and disables the company's;
+//! everyone logs in with a login name and a password and gets a session.
+//!
+//! Passwords are hashed with argon2id (the crate's defaults: 19 MiB, 2 passes), on the
+//! blocking pool. A login that fails says the same whatever failed (no such name, wrong
+//! password, disabled, locked), and an unknown name costs as much as a wrong password, so
+//! nobody learns which names exist. A session's secret (`bws_` and 64 hex digits) is shown
+//! once, to the browser's cookie; the store keeps its SHA-256.
+
+use std::sync::LazyLock;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use bawaba_domain::access::{Principal, Role};
+use bawaba_domain::account::{self, Account, AccountUpdate, Login, Session};
+use bawaba_domain::audit::{Door, Who};
+use bawaba_domain::ids::CompanyId;
+use bawaba_store::Store;
+use sha2::{Digest, Sha256};
+
+use crate::{App, Error, Result, scope};
+
+/// What a session's secret starts with (API tokens start `bwb_`).
+pub const SESSION_PREFIX: &str = "bws_";
+
+/// The refusal of every failed login.
+pub const LOGIN_REFUSED: &str = "wrong login name or password";
+
+/// A new account, as its creator gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAccount {
+    pub login: Login,
+    pub name: String,
+    pub admin: bool,
+    pub password: String,
+}
+
+/// What a company admin changes of an account; `None` keeps it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountChange {
+    pub name: Option<String>,
+    pub admin: Option<bool>,
+    pub disabled: Option<bool>,
+    pub password: Option<String>,
+}
+
+/// Refuses unless the caller keeps `company`'s accounts (the authority, or an admin of
+/// that company; another company is answered as one that does not exist).
+fn keeper(p: &Principal, company: Option<CompanyId>) -> Result<CompanyId> {
+    scope::role(p, scope::BOOKERS)?;
+    let company = scope::company(p, company, "company_id")?;
+    if p.role == Role::Company && !p.admin {
+        return Err(Error::Refused(bawaba_domain::Error::Forbidden(
+            "only a company admin keeps the company's accounts".into(),
+        )));
+    }
+    Ok(company)
+}
+
+/// The argon2id hash of `password`, as a PHC string (on the blocking pool).
+async fn hash(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| failed(format!("hashing a password: {e}")))
+    })
+    .await
+    .map_err(|e| failed(format!("hashing a password: {e}")))?
+}
+
+/// Whether `password` has the hash `phc` (on the blocking pool).
+async fn verify(password: String, phc: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .verify_password(password.as_bytes(), phc.as_str())
+            .is_ok()
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// The hash of a random password nobody knows, checked for unknown names so they cost
+/// what a wrong password costs.
+static DECOY: LazyLock<String> = LazyLock::new(|| {
+    let mut pw = [0u8; 16];
+    let _ = getrandom::fill(&mut pw);
+    Argon2::default()
+        .hash_password(&pw)
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+});
+
+fn failed(why: String) -> Error {
+    Error::Store(bawaba_store::Error::Storage(why))
+}
+
+/// A session's id: the SHA-256 of its secret, in hex.
+pub fn session_id(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+fn new_secret() -> Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| failed(format!("reading the OS random source: {e}")))?;
+    Ok(format!("{SESSION_PREFIX}{}", hex::encode(bytes)))
+}
+
+/// The caller a session stands for.
+fn principal(a: &Account, door: Door) -> Principal {
+    Principal {
+        role: Role::Company,
+        company: Some(a.company.clone()),
+        zone: None,
+        label: a.login.to_string(),
+        token: Some(format!("account:{}", a.login)),
+        door,
+        admin: a.admin,
+    }
+}
+
+impl<S: Store> App<S> {
+    /// Creates an account of `company` (a company admin its own; the authority names one).
+    pub async fn create_account(
+        &self,
+        p: &Principal,
+        company: Option<CompanyId>,
+        new: NewAccount,
+    ) -> Result<Account> {
+        let company = keeper(p, company)?;
+        let name = account::person_name(&new.name)?;
+        account::check_password(&new.login, &new.password)?;
+        let now = self.clock.now();
+        let a = Account {
+            login: new.login,
+            company,
+            name,
+            admin: new.admin,
+            hash: hash(new.password).await?,
+            disabled: false,
+            failures: 0,
+            locked_until: None,
+            created_at: now,
+        };
+        self.store
+            .create_account(a.clone(), Who::from(p), now)
+            .await?;
+        Ok(a)
+    }
+
+    /// Changes an account of `company`. An admin may not disable or demote themself (a
+    /// company keeps someone who can keep its accounts).
+    pub async fn update_account(
+        &self,
+        p: &Principal,
+        company: Option<CompanyId>,
+        login: Login,
+        c: AccountChange,
+    ) -> Result<()> {
+        let company = keeper(p, company)?;
+        let own = p.token.as_deref() == Some(&format!("account:{login}"));
+        if own && (c.disabled == Some(true) || c.admin == Some(false)) {
+            return Err(Error::invalid(
+                "login",
+                "an admin may not disable or demote their own account",
+            ));
+        }
+        let name = c.name.as_deref().map(account::person_name).transpose()?;
+        let hash = match c.password {
+            Some(pw) => {
+                account::check_password(&login, &pw)?;
+                Some(hash(pw).await?)
+            }
+            None => None,
+        };
+        let u = AccountUpdate {
+            name,
+            admin: c.admin,
+            disabled: c.disabled,
+            hash,
+        };
+        let now = self.clock.now();
+        let who = Who::from(p);
+        Ok(self
+            .store
+            .update_account(login, Some(company), u, who, now)
+            .await?)
+    }
+
+    /// `company`'s accounts, by login name.
+    pub async fn accounts(
+        &self,
+        p: &Principal,
+        company: Option<CompanyId>,
+    ) -> Result<Vec<Account>> {
+        let company = keeper(p, company)?;
+        Ok(self.store.accounts(company).await?)
+    }
+
+    /// Logs in: the session's secret and the caller it stands for. Every failure is the
+    /// same UNAUTHENTICATED; [`account::MAX_FAILURES`] in a row lock the account for
+    /// [`account::LOCKOUT_MINUTES`] minutes.
+    pub async fn log_in(
+        &self,
+        login: &str,
+        password: &str,
+        door: Door,
+    ) -> Result<(String, Principal)> {
+        let refused = || Error::Unauthenticated(LOGIN_REFUSED);
+        let Ok(login) = Login::parse(login) else {
+            verify(password.to_owned(), DECOY.clone()).await;
+            return Err(refused());
+        };
+        let now = self.clock.now();
+        let found = self.store.account(login.clone()).await?;
+        let usable = found.filter(|a| !a.disabled && !a.locked(now));
+        let phc = usable.as_ref().map_or(DECOY.as_str(), |a| a.hash.as_str());
+        let right = verify(password.to_owned(), phc.to_owned()).await;
+        let Some(a) = usable else {
+            return Err(refused());
+        };
+        let secret = new_secret()?;
+        let session = right.then(|| Session::new(session_id(&secret), login.clone(), now));
+        match self.store.record_login(login, session, now).await {
+            Ok(()) if right => Ok((secret, principal(&a, door))),
+            Ok(()) | Err(bawaba_store::Error::Domain(_)) => Err(refused()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Ends the session of `secret` (nothing to do for one that is gone).
+    pub async fn log_out(&self, secret: &str) -> Result<()> {
+        if secret.starts_with(SESSION_PREFIX) {
+            self.store.end_session(session_id(secret)).await?;
+        }
+        Ok(())
+    }
+
+    /// Who holds `credential` — a session's secret or an API token — calling through
+    /// `door` (the web door takes both; gRPC only tokens).
+    pub async fn authenticate_any(
+        &self,
+        credential: Option<&str>,
+        door: Door,
+    ) -> Result<Principal> {
+        match credential {
+            Some(secret) if secret.starts_with(SESSION_PREFIX) => {
+                let now = self.clock.now();
+                match self.store.session(session_id(secret), now).await? {
+                    Some((_, a)) if !a.disabled => Ok(principal(&a, door)),
+                    _ => Err(Error::Unauthenticated("the session ended: log in again")),
+                }
+            }
+            other => self.authenticate(other, door),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

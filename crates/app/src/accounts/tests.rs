@@ -1,0 +1,185 @@
+use bawaba_domain::access::Role;
+use bawaba_domain::account::{LOCKOUT_MINUTES, MAX_FAILURES};
+use chrono::TimeDelta;
+
+use super::*;
+use crate::Kind;
+use crate::tests::{bed, principal};
+
+fn new(login: &str, admin: bool) -> NewAccount {
+    NewAccount {
+        login: Login::parse(login).unwrap(),
+        name: "أحمد حداد".into(),
+        admin,
+        password: format!("{login}-secret-pw"),
+    }
+}
+
+fn acme() -> Option<CompanyId> {
+    Some(CompanyId::parse("acme").unwrap())
+}
+
+#[tokio::test]
+async fn the_authority_makes_an_admin_who_keeps_the_company_accounts() {
+    let b = bed().await;
+    let authority = principal(Role::Authority, None, None);
+    b.app
+        .create_account(&authority, acme(), new("ahmad", true))
+        .await
+        .unwrap();
+    let (secret, admin) = b
+        .app
+        .log_in("Ahmad", "ahmad-secret-pw", Door::Web)
+        .await
+        .unwrap();
+    assert!(secret.starts_with(SESSION_PREFIX));
+    assert_eq!((admin.role, admin.admin), (Role::Company, true));
+    assert_eq!(admin.company, acme());
+    let again = b
+        .app
+        .authenticate_any(Some(&secret), Door::Web)
+        .await
+        .unwrap();
+    assert_eq!(again.label, "ahmad");
+    b.app
+        .create_account(&admin, None, new("omar", false))
+        .await
+        .unwrap();
+    let listed = b.app.accounts(&admin, None).await.unwrap();
+    let logins: Vec<&str> = listed.iter().map(|a| a.login.as_str()).collect();
+    assert_eq!(logins, ["ahmad", "omar"]);
+    assert!(listed.iter().all(|a| a.hash.starts_with("$argon2id$")));
+    let zeta = Some(CompanyId::parse("zeta").unwrap());
+    let e = b.app.accounts(&admin, zeta).await.unwrap_err();
+    assert_eq!(e.kind(), Kind::NotFound, "another company: as if none");
+    let (_, omar) = b
+        .app
+        .log_in("omar", "omar-secret-pw", Door::Web)
+        .await
+        .unwrap();
+    assert!(!omar.admin);
+    let e = b.app.create_account(&omar, None, new("sami", false)).await;
+    assert_eq!(e.unwrap_err().kind(), Kind::Forbidden, "not an admin");
+    let token = principal(Role::Company, Some("acme"), None);
+    let e = b.app.accounts(&token, None).await.unwrap_err();
+    assert_eq!(
+        e.kind(),
+        Kind::Forbidden,
+        "a machine token keeps no accounts"
+    );
+    for role in [Role::Gate, Role::Operator] {
+        let e = b.app.accounts(&principal(role, None, None), acme()).await;
+        assert_eq!(e.unwrap_err().kind(), Kind::Forbidden);
+    }
+}
+
+#[tokio::test]
+async fn disabling_ends_the_session_and_an_admin_keeps_their_own() {
+    let b = bed().await;
+    let authority = principal(Role::Authority, None, None);
+    for (login, admin) in [("ahmad", true), ("omar", false)] {
+        b.app
+            .create_account(&authority, acme(), new(login, admin))
+            .await
+            .unwrap();
+    }
+    let (_, admin) = b
+        .app
+        .log_in("ahmad", "ahmad-secret-pw", Door::Web)
+        .await
+        .unwrap();
+    let (secret, _) = b
+        .app
+        .log_in("omar", "omar-secret-pw", Door::Web)
+        .await
+        .unwrap();
+    let off = AccountChange {
+        disabled: Some(true),
+        ..AccountChange::default()
+    };
+    let own = Login::parse("ahmad").unwrap();
+    let e = b.app.update_account(&admin, None, own, off.clone()).await;
+    assert_eq!(e.unwrap_err().kind(), Kind::Invalid, "not their own");
+    let omar = Login::parse("omar").unwrap();
+    b.app.update_account(&admin, None, omar, off).await.unwrap();
+    let e = b.app.authenticate_any(Some(&secret), Door::Web).await;
+    assert_eq!(e.unwrap_err().kind(), Kind::Unauthenticated);
+    let e = b.app.log_in("omar", "omar-secret-pw", Door::Web).await;
+    assert_eq!(e.unwrap_err().to_string(), LOGIN_REFUSED);
+}
+
+#[tokio::test]
+async fn failures_lock_the_account_and_say_nothing_of_why() {
+    let b = bed().await;
+    let authority = principal(Role::Authority, None, None);
+    b.app
+        .create_account(&authority, acme(), new("ahmad", false))
+        .await
+        .unwrap();
+    let unknown = b.app.log_in("nobody", "whatever-pw", Door::Web).await;
+    assert_eq!(unknown.unwrap_err().to_string(), LOGIN_REFUSED);
+    for _ in 0..MAX_FAILURES {
+        let e = b.app.log_in("ahmad", "wrong-password", Door::Web).await;
+        assert_eq!(e.unwrap_err().to_string(), LOGIN_REFUSED);
+    }
+    let e = b.app.log_in("ahmad", "ahmad-secret-pw", Door::Web).await;
+    assert_eq!(e.unwrap_err().to_string(), LOGIN_REFUSED, "locked");
+    b.clock
+        .set(b.clock.now() + TimeDelta::minutes(LOCKOUT_MINUTES));
+    let (secret, _) = b
+        .app
+        .log_in("ahmad", "ahmad-secret-pw", Door::Web)
+        .await
+        .unwrap();
+    b.app.log_out(&secret).await.unwrap();
+    let e = b.app.authenticate_any(Some(&secret), Door::Web).await;
+    assert_eq!(e.unwrap_err().kind(), Kind::Unauthenticated, "logged out");
+}
+
+#[tokio::test]
+async fn a_bad_account_is_refused_naming_the_field() {
+    let b = bed().await;
+    let authority = principal(Role::Authority, None, None);
+    let short = NewAccount {
+        password: "short".into(),
+        ..new("ahmad", true)
+    };
+    let e = b
+        .app
+        .create_account(&authority, acme(), short)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().starts_with("password"), "{e}");
+    let nameless = NewAccount {
+        name: " ".into(),
+        ..new("ahmad", true)
+    };
+    let e = b
+        .app
+        .create_account(&authority, acme(), nameless)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().starts_with("name"), "{e}");
+    let e = b
+        .app
+        .create_account(&authority, None, new("ahmad", true))
+        .await;
+    assert_eq!(
+        e.unwrap_err().kind(),
+        Kind::Invalid,
+        "the authority names the company"
+    );
+    b.app
+        .create_account(&authority, acme(), new("ahmad", true))
+        .await
+        .unwrap();
+    let e = b
+        .app
+        .create_account(&authority, acme(), new("ahmad", false))
+        .await;
+    assert_eq!(
+        e.unwrap_err().kind(),
+        Kind::Precondition,
+        "the name is taken"
+    );
+}
