@@ -2195,7 +2195,8 @@ async fn portal_account(
     app.create_account(&authority, Some(CompanyId::parse(&c.id)?), new)
         .await
         .map_err(|e| SimError::Setup(format!("the portal account: {e}")))?;
-    let mut listing = std::fs::read_to_string(tokens_file).map_err(|e| SimError::io(tokens_file, e))?;
+    let mut listing =
+        std::fs::read_to_string(tokens_file).map_err(|e| SimError::io(tokens_file, e))?;
     listing.push_str(&format!(
         "# The portal (log in at /login with a login name and password):\nportal_login = \"{login}\"\nportal_password = \"{password}\"\n"
     ));

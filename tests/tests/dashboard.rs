@@ -5,20 +5,24 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed setup is a failed test
 
+mod browser;
+
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bawaba_domain::ids::PassageId;
-use bawaba_e2e::{Process, Scheduler, TestDir, free_addr, token, ts, workspace_root};
+use bawaba_e2e::{Scheduler, TestDir, free_addr, token, ts};
 use bawaba_grpc::client::{BearerToken, channel};
 use bawaba_grpc::pb;
+use browser::{browser, cells, chromedriver, login, path, text, wait_for};
 use chrono::{DateTime, TimeDelta, Utc};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const TEST: &str = "dashboard";
+
+async fn screenshot(c: &Client, name: &str) {
+    browser::screenshot(c, TEST, name).await;
+}
 
 /// One zone whose next window can be entered now, and its gate.
 const CONFIG: &str = r#"
@@ -46,53 +50,6 @@ zone = "act"
 name = "ACT North Gate"
 lanes = [{ id = "in-1", direction = "in" }, { id = "out-1", direction = "out" }]
 "#;
-
-fn artifacts() -> PathBuf {
-    let dir = workspace_root().join("target/test-artifacts/dashboard");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-async fn screenshot(c: &Client, name: &str) {
-    let png = c.screenshot().await.unwrap();
-    std::fs::write(artifacts().join(format!("{name}.png")), png).unwrap();
-}
-
-/// `chromedriver` on a free port (its log on stderr, which [`Process`] drains).
-fn chromedriver() -> (Process, u16) {
-    for bin in [CHROMIUM, CHROMEDRIVER] {
-        assert!(
-            std::path::Path::new(bin).exists(),
-            "{bin} is missing: install the Debian packages chromium and chromium-driver (.ci/run does)"
-        );
-    }
-    let port = free_addr().port();
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(format!("exec {CHROMEDRIVER} --port={port} 1>&2"));
-    let (p, ()) = Process::spawn(cmd, |l| l.contains("started successfully").then_some(()));
-    (p, port)
-}
-
-async fn browser(port: u16) -> Client {
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": CHROMIUM,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-dev-shm-usage", "--window-size=1280,1800", "--lang=en-GB"
-            ],
-        }),
-    );
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    ClientBuilder::new(connector)
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .unwrap()
-}
 
 fn passage(
     id: PassageId,
@@ -138,47 +95,6 @@ async fn report(addr: SocketAddr, gate_token: &str, passages: Vec<pb::Passage>) 
     })
     .await
     .unwrap();
-}
-
-async fn text(c: &Client, css: &str) -> String {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
-async fn cells(c: &Client, css: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for e in c.find_all(Locator::Css(css)).await.unwrap() {
-        out.push(e.text().await.unwrap());
-    }
-    out
-}
-
-async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
-}
-
-async fn login(c: &Client, base: &str, token: &str) {
-    c.goto(&format!("{base}/login")).await.unwrap();
-    let field = wait_for(c, "#token").await;
-    field.send_keys(token).await.unwrap();
-    c.find(Locator::Id("login-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-}
-
-async fn path(c: &Client) -> String {
-    c.current_url().await.unwrap().path().to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -634,35 +550,8 @@ async fn layouts(b: &Client, base: &str, authority: &str) {
         ("capacity", "/authority/capacity"),
         ("close", "/authority/closures/new"),
         ("watchlist", "/security"),
+        ("accounts", "/authority/accounts?company=acme"),
     ];
-    let mut wrong = Vec::new();
-    for width in [390, 1400] {
-        b.set_window_size(width, 1800).await.unwrap();
-        for lang in ["en", "ar"] {
-            for (name, path) in pages {
-                let sep = if path.contains('?') { '&' } else { '?' };
-                b.goto(&format!("{base}{path}{sep}lang={lang}"))
-                    .await
-                    .unwrap();
-                wait_for(b, "main").await;
-                let found = b
-                    .execute(
-                        include_str!("layout.js"),
-                        vec![serde_json::json!(lang == "ar")],
-                    )
-                    .await
-                    .unwrap();
-                let inner = found["width"].as_u64().unwrap();
-                assert!(
-                    inner <= u64::from(width),
-                    "{width} px asked, {inner} px given"
-                );
-                for p in found["problems"].as_array().unwrap() {
-                    wrong.push(format!("{name} {lang} {width}px: {}", p.as_str().unwrap()));
-                }
-                screenshot(b, &format!("layout-{width}-{lang}-{name}")).await;
-            }
-        }
-    }
+    let wrong = browser::layout_problems(b, base, TEST, &pages).await;
     assert!(wrong.is_empty(), "layout problems:\n{}", wrong.join("\n"));
 }

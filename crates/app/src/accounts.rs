@@ -58,6 +58,21 @@ fn keeper(p: &Principal, company: Option<CompanyId>) -> Result<CompanyId> {
     Ok(company)
 }
 
+/// Refuses a company's person who is not its admin changing what the whole company shares
+/// (its webhook): a machine token of the company, or an admin's session, may.
+pub(crate) fn company_setting(p: &Principal) -> Result<()> {
+    let person = p
+        .token
+        .as_deref()
+        .is_some_and(|t| t.starts_with("account:"));
+    if person && !p.admin {
+        return Err(Error::Refused(bawaba_domain::Error::Forbidden(
+            "only a company admin changes the company's webhook".into(),
+        )));
+    }
+    Ok(())
+}
+
 /// The argon2id hash of `password`, as a PHC string (on the blocking pool).
 async fn hash(password: String) -> Result<String> {
     tokio::task::spawn_blocking(move || {

@@ -51,6 +51,7 @@ impl<S: Store> App<S> {
         secret: &str,
     ) -> Result<Webhook> {
         scope::role(p, scope::BOOKERS)?;
+        crate::accounts::company_setting(p)?;
         let company = scope::company(p, company, "company_id")?;
         let secret = match secret {
             "" => new_secret()?,
@@ -66,6 +67,7 @@ impl<S: Store> App<S> {
     /// Removes `company`'s webhook: its events are no longer delivered.
     pub async fn remove_webhook(&self, p: &Principal, company: Option<CompanyId>) -> Result<()> {
         scope::role(p, scope::BOOKERS)?;
+        crate::accounts::company_setting(p)?;
         let company = scope::company(p, company, "company_id")?;
         let who = Who::from(p);
         Ok(self

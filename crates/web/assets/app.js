@@ -176,9 +176,53 @@
     }
   }
 
+  // ISO 6346: the check digit of a container number (4 letters, 6 digits).
+  function checkDigit(s) {
+    var sum = 0;
+    for (var i = 0; i < 10; i++) {
+      var c = s.charCodeAt(i), v;
+      if (i < 4) {
+        v = c - 55; // A = 10, skipping the multiples of 11
+        v += Math.floor((v - 1) / 10);
+      } else {
+        v = c - 48;
+      }
+      sum += v * Math.pow(2, i);
+    }
+    return (sum % 11) % 10;
+  }
+
+  function badContainers(value) {
+    return value.split(/[\s,;\u060C]+/).filter(function (c) { return c !== ""; }).filter(function (c) {
+      var s = c.toUpperCase();
+      return !/^[A-Z]{3}[UJZ][0-9]{7}$/.test(s) || checkDigit(s) !== +s[10];
+    });
+  }
+
+  // Container numbers are checked as they are typed (the server checks them again).
+  function containerFields() {
+    var fields = document.querySelectorAll("input[data-containers]");
+    Array.prototype.forEach.call(fields, function (input) {
+      var note = document.getElementById("containers-error");
+      input.addEventListener("input", function () {
+        var bad = badContainers(input.value);
+        var text = bad.length ? (note ? note.getAttribute("data-bad") : "") + " " + bad.join(", ") : "";
+        input.setCustomValidity(text);
+        if (note && input.id === "containers") { note.textContent = text; }
+      });
+    });
+  }
+
+  function printButton() {
+    var button = document.getElementById("print");
+    if (button) { button.addEventListener("click", function () { window.print(); }); }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     startFeed();
     startDesk();
     dayPicker();
+    containerFields();
+    printButton();
   });
 })();

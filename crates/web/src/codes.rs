@@ -14,6 +14,7 @@ pub enum Codes {
     State,
     Role,
     Transaction,
+    Event,
 }
 
 /// `(code, English, Arabic)`.
@@ -88,6 +89,28 @@ const TRANSACTIONS: Table = &[
     ("GENERAL_CARGO", "general cargo", "بضائع عامة"),
 ];
 
+const EVENTS: Table = &[
+    ("booking.created", "booked", "تم الحجز"),
+    ("booking.moved", "moved", "نُقل"),
+    ("booking.cancelled", "cancelled", "أُلغي"),
+    ("booking.entered", "truck entered", "دخلت الشاحنة"),
+    ("booking.exited", "truck left", "غادرت الشاحنة"),
+    ("booking.no_show", "no-show", "لم تحضر"),
+    (
+        "booking.no_show_taken_back",
+        "no-show taken back",
+        "أُلغي تسجيل عدم الحضور",
+    ),
+    ("booking.changed", "changed", "تغيّر"),
+    ("booking.hit_by_closure", "hit by a closure", "تأثر بإغلاق"),
+    (
+        "booking.rebooked",
+        "rebooked by a closure",
+        "أُعيد حجزه بسبب إغلاق",
+    ),
+    ("booking.reminder", "reminder", "تذكير"),
+];
+
 impl Codes {
     fn table(self) -> Table {
         match self {
@@ -97,6 +120,7 @@ impl Codes {
             Codes::State => STATES,
             Codes::Role => ROLES,
             Codes::Transaction => TRANSACTIONS,
+            Codes::Event => EVENTS,
         }
     }
 
@@ -108,6 +132,7 @@ impl Codes {
             Codes::State => "state",
             Codes::Role => "role",
             Codes::Transaction => "transaction",
+            Codes::Event => "event",
         }
     }
 
@@ -220,6 +245,28 @@ mod tests {
         for t in bawaba_domain::calendar::TransactionType::ALL {
             codes.push((Codes::Transaction, t.as_str()));
         }
+        use bawaba_domain::event::EventKind as E;
+        let events = [
+            E::Created,
+            E::Moved,
+            E::Cancelled,
+            E::Entered,
+            E::Exited,
+            E::NoShow,
+            E::NoShowTakenBack,
+            E::Changed,
+            E::HitByClosure,
+            E::Rebooked,
+            E::Reminder,
+        ];
+        for e in events {
+            codes.push((Codes::Event, e.as_str()));
+        }
+        assert_eq!(
+            EVENTS.len(),
+            events.len(),
+            "a word for an event kind that no longer is"
+        );
         for (t, c) in codes {
             for l in [Lang::En, Lang::Ar] {
                 assert_ne!(t.word(l, c), c, "{t:?} {c} has no {l:?} word");

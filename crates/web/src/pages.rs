@@ -13,8 +13,10 @@ use crate::report::{Overview, ReferralView};
 
 mod alerts;
 mod audit;
+pub mod booking;
 mod capacity;
 mod closures;
+pub mod events;
 pub mod portal;
 mod reports;
 mod search;
@@ -107,10 +109,11 @@ fn layout(l: Lang, title: &str, who: Option<&Principal>, toggle: &str, body: &st
 /// The portal's links: bookings, book, fleet, events, and accounts for a company admin.
 fn portal_nav(l: Lang, p: &Principal) -> String {
     let mut n = format!(
-        r#"<a href="/portal" id="nav-portal">{}</a><a href="/portal/book" id="nav-book">{}</a><a href="/portal/fleet" id="nav-fleet">{}</a>"#,
+        r#"<a href="/portal" id="nav-portal">{}</a><a href="/portal/book" id="nav-book">{}</a><a href="/portal/fleet" id="nav-fleet">{}</a><a href="/portal/events" id="nav-events">{}</a>"#,
         l.t("portal.bookings"),
         l.t("portal.book"),
         l.t("fleet.title"),
+        l.t("events.title"),
     );
     if p.admin {
         let _ = write!(

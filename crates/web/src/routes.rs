@@ -57,6 +57,22 @@ pub fn router<S: Store>(d: Dashboard<S>, stop: watch::Receiver<bool>) -> Router 
         )
         .route("/portal/fleet/remove", post(portal::remove_truck::<S>))
         .route(
+            "/portal/book",
+            get(booking::book_page::<S>).post(booking::book::<S>),
+        )
+        .route("/portal/bookings/{id}", get(booking::booking_page::<S>))
+        .route(
+            "/portal/bookings/{id}/move",
+            post(booking::move_booking::<S>),
+        )
+        .route(
+            "/portal/bookings/{id}/cancel",
+            post(booking::cancel_booking::<S>),
+        )
+        .route("/portal/bookings/{id}/slip", get(booking::slip::<S>))
+        .route("/portal/events", get(events::events_page::<S>))
+        .route("/portal/webhook", post(events::set_webhook::<S>))
+        .route(
             "/portal/accounts",
             get(portal::accounts_page::<S>).post(portal::create_account::<S>),
         )
@@ -117,8 +133,10 @@ pub fn router<S: Store>(d: Dashboard<S>, stop: watch::Receiver<bool>) -> Router 
 
 mod alerts;
 mod audit;
+mod booking;
 mod capacity;
 mod closures;
+mod events;
 mod export;
 mod portal;
 mod search;

@@ -13,7 +13,7 @@ use bawaba_app::{App, Clock};
 use bawaba_domain::access::{Principal, Role};
 use bawaba_domain::calendar::{SlotLength, TransactionType, WindowCapacity, ZoneConfig};
 use bawaba_domain::ids::{CompanyId, GateId, LaneId, PassageId, ZoneId};
-use bawaba_domain::ledger::{Direction, Gate, Lane, NewBooking, Stop};
+use bawaba_domain::ledger::{Actor, Direction, Gate, Lane, NewBooking, Stop};
 use bawaba_domain::passage::{Passage, Reason, Verdict};
 use bawaba_store::{Setup, SledStore, Store, TokenBook};
 use bawaba_web::Dashboard;
@@ -790,6 +790,10 @@ enum Door {
     /// A form of the portal or of the accounts pages for `roles`: the login redirect, the
     /// refusal, or the page again naming the matrix's bad input (400).
     PortalForm(&'static [Role]),
+    /// A company's own booking (page or form): the login redirect, the refusal for any other
+    /// role, and for a company this status (the matrix names no booking of its own: 404, or
+    /// 400 for a form whose input is checked first).
+    Owned(StatusCode),
 }
 
 const AUTH_ONLY: &[Role] = &[Role::Authority];
@@ -814,6 +818,14 @@ fn door(method: &str, path: &str) -> Option<Door> {
         ("POST", "/login") => Door::Page(WEB),
         ("GET", "/portal" | "/portal/fleet") => Door::Page(COMPANY_ONLY),
         ("POST", "/portal/fleet" | "/portal/fleet/remove") => Door::PortalForm(COMPANY_ONLY),
+        ("GET", "/portal/book" | "/portal/events") => Door::Page(COMPANY_ONLY),
+        ("POST", "/portal/webhook") => Door::PortalForm(COMPANY_ONLY),
+        ("POST", "/portal/book") => Door::PortalForm(COMPANY_ONLY),
+        (
+            "GET" | "POST",
+            "/portal/bookings/{id}" | "/portal/bookings/{id}/slip" | "/portal/bookings/{id}/cancel",
+        ) => Door::Owned(StatusCode::NOT_FOUND),
+        ("POST", "/portal/bookings/{id}/move") => Door::Owned(StatusCode::BAD_REQUEST),
         // A company token is no company admin: only the authority keeps accounts here.
         ("GET", "/portal/accounts" | "/authority/accounts") => Door::Page(AUTH_ONLY),
         (
@@ -951,7 +963,10 @@ async fn every_route_by_every_caller_in_and_out_of_scope() {
                         | Door::PortalForm(_),
                         _,
                     )
-                    | (_, "/login" | "/logout") => {
+                    | (Door::Owned(_), _)
+                    | (_, "/login" | "/logout")
+                        if method == "POST" =>
+                    {
                         req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
                         let csrf = t
                             .as_deref()
@@ -1047,6 +1062,11 @@ async fn every_route_by_every_caller_in_and_out_of_scope() {
                             (StatusCode::NOT_FOUND, None)
                         }
                         Some(_) if allowed(AUTH_ONLY) => (StatusCode::BAD_REQUEST, None),
+                        Some(_) => (StatusCode::FORBIDDEN, None),
+                    },
+                    Door::Owned(status) => match role(who) {
+                        None => (StatusCode::SEE_OTHER, Some("/login")),
+                        Some(Role::Company) => (status, None),
                         Some(_) => (StatusCode::FORBIDDEN, None),
                     },
                     Door::PortalForm(roles) => match role(who) {
@@ -2265,4 +2285,258 @@ async fn the_portal_speaks_arabic() {
     }
     let fleet = get(&b.app, "/portal/fleet?lang=ar", Some(&admin)).await;
     assert!(fleet.body.contains(r#"<bdi dir="ltr">6012345</bdi>"#));
+}
+
+/// `name="<field>" value="..."` of the first input named `field` in `html`.
+fn input_value(html: &str, field: &str) -> String {
+    let needle = format!(r#"name="{field}" value=""#);
+    let at = html
+        .find(&needle)
+        .unwrap_or_else(|| panic!("no {field} in {html}"))
+        + needle.len();
+    html[at..].split('"').next().unwrap().to_owned()
+}
+
+/// An admin of `company` logged in: the session.
+async fn portal_admin(b: &Bed, company: &str) -> String {
+    let login = format!("{company}-admin");
+    let made = call(
+        &b.app,
+        form_post(
+            "/authority/accounts",
+            &b.authority,
+            format!("company={company}&login={login}&name=Admin&password=admin-long-pw&admin=on"),
+        ),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER);
+    session_of(&log_in(b, &login, "admin-long-pw").await)
+}
+
+/// A company books from the portal: it picks a window of the week, books a truck of its
+/// fleet with a container, sending the form twice books once; the booking's page, slip (QR)
+/// move and cancel work; another company finds nothing; a bad container is named.
+#[tokio::test]
+async fn a_company_books_moves_and_cancels_from_the_portal() {
+    let b = bed().await;
+    let admin = portal_admin(&b, "acme").await;
+    call(
+        &b.app,
+        form_post(
+            "/portal/fleet",
+            &admin,
+            "plate=60-12345&driver=Ali&tag=E2801160600002084A2B5C1D",
+        ),
+    )
+    .await;
+    let week = get(
+        &b.app,
+        "/portal/book?zone=act&type=IMPORT_PICKUP&from=2026-11-27",
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(week.status, StatusCode::OK);
+    assert!(
+        week.body.contains(r#"<option value="6012345">"#),
+        "the fleet's plates"
+    );
+    let window = input_value(&week.body, "window");
+    assert_eq!(
+        window, "2026-11-26T21:00:00+00:00",
+        "midnight in Amman, the first window"
+    );
+    let key = input_value(&week.body, "key");
+    let form = format!(
+        "zone=act&type=IMPORT_PICKUP&key={key}&plate=60-12345&containers=CSQU3054383&window={}",
+        url(&window)
+    );
+    let booked = call(&b.app, form_post("/portal/book", &admin, &form)).await;
+    assert_eq!(booked.status, StatusCode::SEE_OTHER, "{}", booked.body);
+    let to = booked.headers[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(to.ends_with("?done=booked"), "{to}");
+    let again = call(&b.app, form_post("/portal/book", &admin, &form)).await;
+    assert_eq!(
+        again.headers[header::LOCATION],
+        to.as_str(),
+        "sent twice, booked once"
+    );
+    let id = to
+        .trim_start_matches("/portal/bookings/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let stored = b
+        .store
+        .get_booking(Actor::Authority, id.parse().unwrap())
+        .await
+        .unwrap();
+    assert!(stored.epc.is_some(), "the fleet's tag");
+    let page = get(&b.app, &to, Some(&admin)).await;
+    assert!(page.body.contains(&id) && page.body.contains("CSQU3054383"));
+    let slip = get(
+        &b.app,
+        &format!("/portal/bookings/{id}/slip?lang=ar"),
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(slip.status, StatusCode::OK);
+    assert!(slip.body.contains("<svg") && slip.body.contains(r#"dir="rtl""#));
+    assert!(
+        slip.body.contains("02:00–03:00") || slip.body.contains("00:00–01:00"),
+        "{}",
+        slip.body
+    );
+
+    let other = portal_admin(&b, "zeta").await;
+    let hidden = get(&b.app, &to, Some(&other)).await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND, "another company's");
+
+    let bad = format!(
+        "zone=act&type=IMPORT_PICKUP&key=k2&plate=60-22222&containers=CSQU3054384&window={}",
+        url(&window)
+    );
+    let refused = call(&b.app, form_post("/portal/book", &admin, &bad)).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.body.contains("containers") && refused.body.contains(r#"value="60-22222""#));
+
+    let moved = call(
+        &b.app,
+        form_post(
+            format!("/portal/bookings/{id}/move"),
+            &admin,
+            "stop=0&window=2026-11-27T10%3A00",
+        ),
+    )
+    .await;
+    assert_eq!(
+        moved.headers[header::LOCATION],
+        format!("/portal/bookings/{id}?done=moved").as_str()
+    );
+    let cancelled = call(
+        &b.app,
+        form_post(
+            format!("/portal/bookings/{id}/cancel"),
+            &admin,
+            "reason=truck+broke+down",
+        ),
+    )
+    .await;
+    assert_eq!(cancelled.status, StatusCode::SEE_OTHER);
+    let page = get(
+        &b.app,
+        &format!("/portal/bookings/{id}?lang=ar"),
+        Some(&admin),
+    )
+    .await;
+    assert!(page.body.contains("ملغى"), "cancelled, in Arabic");
+    assert!(!page.body.contains(r#"id="move-form""#), "no more changes");
+}
+
+/// A window the company may no longer take: refused (409) in the page's language, the
+/// nearest free windows marked and the first of them chosen.
+#[tokio::test]
+async fn a_refused_booking_offers_the_nearest_windows() {
+    let b = bed().await;
+    let admin = portal_admin(&b, "acme").await;
+    let mut refused = None;
+    for n in 0..12 {
+        let form = format!(
+            "zone=act&type=GENERAL_CARGO&key=k{n}&plate=60-{:05}&containers=&window=2026-11-27T10%3A00",
+            20000 + n
+        );
+        let r = call(&b.app, form_post("/portal/book", &admin, &form)).await;
+        if r.status != StatusCode::SEE_OTHER {
+            refused = Some((n, form));
+            break;
+        }
+    }
+    let (n, form) = refused.expect("the company's share or the window runs out");
+    let ar = call(
+        &b.app,
+        Request::post("/portal/book")
+            .header(
+                header::COOKIE,
+                format!("bawaba_session={admin}; bawaba_lang=ar"),
+            )
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "{form}&csrf={}",
+                bawaba_web::csrf_for(&admin)
+            )))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(ar.status, StatusCode::CONFLICT, "after {n}: {}", ar.body);
+    assert!(
+        ar.body.contains("تشغل شركتك حصتها") || ar.body.contains("ممتلئة"),
+        "{}",
+        ar.body
+    );
+    assert!(
+        ar.body.contains(r#"class="window alt""#),
+        "the alternatives marked"
+    );
+    assert!(ar.body.contains(" checked"), "the nearest chosen");
+}
+
+/// `v` as a form value (the times of these tests: `:` and `+`).
+fn url(v: &str) -> String {
+    v.replace(':', "%3A").replace('+', "%2B")
+}
+
+/// The events page lists the company's events with their deliveries; an admin sets the
+/// webhook there (the secret shown once); a user who is not an admin may not.
+#[tokio::test]
+async fn the_events_page_and_the_webhook() {
+    let b = bed().await;
+    let admin = portal_admin(&b, "acme").await;
+    book_act(&b, "events-1", "60-31313").await;
+    let page = get(&b.app, "/portal/events", Some(&admin)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(r#"id="event-1""#), "{}", page.body);
+    assert!(page.body.contains("booked") && page.body.contains("not sent"));
+    let set = call(
+        &b.app,
+        form_post(
+            "/portal/webhook",
+            &admin,
+            "url=https%3A%2F%2Ftms.acme.jo%2Fbawaba&secret=",
+        ),
+    )
+    .await;
+    assert_eq!(set.status, StatusCode::OK);
+    assert!(set.body.contains("shown this once"), "{}", set.body);
+    assert!(set.body.contains("https://tms.acme.jo/bawaba"));
+    let bad = call(
+        &b.app,
+        form_post("/portal/webhook", &admin, "url=ftp%3A%2F%2Fx"),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    call(
+        &b.app,
+        form_post(
+            "/portal/accounts",
+            &admin,
+            "login=omar&name=Omar&password=omar-long-pw",
+        ),
+    )
+    .await;
+    let omar = session_of(&log_in(&b, "omar", "omar-long-pw").await);
+    let page = get(&b.app, "/portal/events?lang=ar", Some(&omar)).await;
+    assert!(
+        !page.body.contains(r#"id="webhook-form""#),
+        "not an admin's page"
+    );
+    assert!(page.body.contains("تم الحجز"), "the event in Arabic");
+    let refused = call(
+        &b.app,
+        form_post("/portal/webhook", &omar, "url=https%3A%2F%2Fevil.example"),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }

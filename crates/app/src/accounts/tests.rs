@@ -60,6 +60,19 @@ async fn the_authority_makes_an_admin_who_keeps_the_company_accounts() {
     assert!(!omar.admin);
     let e = b.app.create_account(&omar, None, new("sami", false)).await;
     assert_eq!(e.unwrap_err().kind(), Kind::Forbidden, "not an admin");
+    let e = b
+        .app
+        .set_webhook(&omar, None, "https://tms.acme.jo/in", "")
+        .await;
+    assert_eq!(
+        e.unwrap_err().kind(),
+        Kind::Forbidden,
+        "the company's webhook"
+    );
+    b.app
+        .set_webhook(&admin, None, "https://tms.acme.jo/in", "")
+        .await
+        .unwrap();
     let token = principal(Role::Company, Some("acme"), None);
     let e = b.app.accounts(&token, None).await.unwrap_err();
     assert_eq!(

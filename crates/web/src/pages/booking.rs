@@ -1,0 +1,372 @@
+//! The portal's booking pages: the week's windows of a zone with their free places and the
+//! form booking one for a truck of the fleet (a second stop optional: a multi-stop visit),
+//! one booking with its move and cancel forms, and the printable slip with its QR code.
+
+use std::fmt::Write;
+
+use bawaba_domain::access::Principal;
+use bawaba_domain::calendar::{TransactionType, ZoneConfig};
+use bawaba_domain::fleet::FleetTruck;
+use bawaba_domain::ledger::{Booking, BookingState, WindowView};
+use chrono::{DateTime, Utc};
+
+use super::{esc, layout};
+use crate::agg::{Day, local_datetime, local_hm};
+use crate::codes::Codes;
+use crate::i18n::Lang;
+
+/// What the booking form shows: the choice made and what was typed.
+#[derive(Debug, Clone, Default)]
+pub struct BookForm {
+    pub zone: String,
+    pub transaction_type: String,
+    /// The first day of the week shown (local, `YYYY-MM-DD`).
+    pub from: String,
+    pub plate: String,
+    pub containers: String,
+    /// The window chosen (RFC 3339).
+    pub window: String,
+    /// The second stop, if any.
+    pub zone2: String,
+    pub type2: String,
+    pub window2: String,
+    pub containers2: String,
+    /// The request's idempotency key: one per form shown, so sending it twice books once.
+    pub key: String,
+}
+
+/// Everything the booking page shows besides the form.
+pub struct BookView<'a> {
+    pub zones: &'a [ZoneConfig],
+    pub fleet: &'a [FleetTruck],
+    /// The week's days and their windows (empty before a zone is chosen).
+    pub week: &'a [(Day, Vec<WindowView>)],
+    /// The nearest free windows a refusal named.
+    pub alternatives: &'a [DateTime<Utc>],
+    pub flash: &'a str,
+}
+
+fn type_options(l: Lang, selected: &str) -> String {
+    TransactionType::ALL
+        .iter()
+        .map(|t| {
+            let code = t.as_str();
+            let sel = if code == selected { " selected" } else { "" };
+            format!(
+                r#"<option value="{code}"{sel}>{}</option>"#,
+                Codes::Transaction.word(l, code)
+            )
+        })
+        .collect()
+}
+
+/// The booking page.
+pub fn book(l: Lang, who: &Principal, f: &BookForm, v: &BookView<'_>) -> String {
+    let mut b = v.flash.to_owned();
+    let _ = write!(
+        b,
+        r#"<form method="get" action="/portal/book" class="card stack" id="week-form"><label for="zone">{zone}</label><select id="zone" name="zone" required>{zones}</select><label for="type">{ty}</label><select id="type" name="type">{types}</select><label for="from">{from}</label><input type="date" id="from" name="from" value="{fv}"><button type="submit" id="show-week">{show}</button></form>"#,
+        zone = l.t("zone"),
+        zones = super::zone_options(l, v.zones, &f.zone),
+        ty = l.t("book.type"),
+        types = type_options(l, &f.transaction_type),
+        from = l.t("book.from"),
+        fv = esc(&f.from),
+        show = l.t("book.show"),
+    );
+    if !v.week.is_empty() {
+        b.push_str(&book_form(l, f, v));
+    }
+    layout(l, l.t("portal.book"), Some(who), "", &b)
+}
+
+fn book_form(l: Lang, f: &BookForm, v: &BookView<'_>) -> String {
+    let t: TransactionType = f
+        .transaction_type
+        .parse()
+        .unwrap_or(TransactionType::ImportPickup);
+    let plates: String = v
+        .fleet
+        .iter()
+        .map(|t| format!(r#"<option value="{}">"#, esc(t.plate.as_str())))
+        .collect();
+    format!(
+        r#"<form method="post" action="/portal/book" class="card stack" id="book-form"><input type="hidden" name="zone" value="{zone}"><input type="hidden" name="type" value="{ty}"><input type="hidden" name="from" value="{from}"><input type="hidden" name="key" value="{key}"><h2>{windows}</h2>{days}<label for="plate">{plate}</label><input id="plate" name="plate" list="fleet-plates" dir="ltr" value="{pv}" required maxlength="20" autocomplete="off"><datalist id="fleet-plates">{plates}</datalist><label for="containers">{containers}</label><input id="containers" name="containers" dir="ltr" value="{cv}" maxlength="200" autocomplete="off" spellcheck="false" data-containers placeholder="CSQU3054383"><p class="muted field-error" id="containers-error" data-bad="{bad}" aria-live="polite"></p>{second}<button type="submit" id="book-submit">{submit}</button></form>"#,
+        zone = esc(&f.zone),
+        ty = t.as_str(),
+        from = esc(&f.from),
+        key = esc(&f.key),
+        windows = l.t("book.windows"),
+        days = days(l, t, v, &f.window),
+        plate = l.t("plate"),
+        pv = esc(&f.plate),
+        containers = l.t("book.containers"),
+        cv = esc(&f.containers),
+        bad = l.t("book.bad_container"),
+        second = second_stop(l, f, v.zones),
+        submit = l.t("book.submit"),
+    )
+}
+
+/// The week's windows by day, each a choice with its free places (none: not a choice).
+fn days(l: Lang, t: TransactionType, v: &BookView<'_>, chosen: &str) -> String {
+    let first_alt = v.alternatives.first().map(|a| a.to_rfc3339());
+    let chosen = first_alt.as_deref().unwrap_or(chosen);
+    let mut out = String::new();
+    for (day, windows) in v.week {
+        let _ = write!(
+            out,
+            r#"<fieldset class="day"><legend><bdi dir="ltr">{}</bdi></legend><div class="windows">"#,
+            day.date
+        );
+        for w in windows {
+            let value = w.start.to_rfc3339();
+            let free = w.free_for(t);
+            let usable = free > 0 && w.closure.is_none();
+            let alt = v.alternatives.contains(&w.start);
+            let what = match &w.closure {
+                Some(reason) => format!("{} · {}", l.t("book.closed"), esc(reason)),
+                None => format!("{free} {}", l.t("book.free")),
+            };
+            let _ = write!(
+                out,
+                r#"<label class="window{alt}{off}"><input type="radio" name="window" value="{value}"{checked}{disabled} required><bdi dir="ltr">{from}–{to}</bdi> <span class="muted">{what}</span></label>"#,
+                alt = if alt { " alt" } else { "" },
+                off = if usable { "" } else { " full" },
+                checked = if value == chosen { " checked" } else { "" },
+                disabled = if usable { "" } else { " disabled" },
+                from = local_hm(w.start),
+                to = local_hm(w.end),
+            );
+        }
+        out.push_str("</div></fieldset>");
+    }
+    out
+}
+
+fn second_stop(l: Lang, f: &BookForm, zones: &[ZoneConfig]) -> String {
+    let open = if f.zone2.is_empty() { "" } else { " open" };
+    let none = format!(r#"<option value="">{}</option>"#, l.t("book.no_second"));
+    format!(
+        r#"<details id="second-stop"{open}><summary>{title}</summary><div class="stack"><label for="zone2">{zone}</label><select id="zone2" name="zone2">{none}{zones}</select><label for="type2">{ty}</label><select id="type2" name="type2">{types}</select><label for="window2">{window}</label><input type="datetime-local" id="window2" name="window2" value="{wv}"><label for="containers2">{containers}</label><input id="containers2" name="containers2" dir="ltr" value="{cv}" maxlength="200" autocomplete="off" spellcheck="false" data-containers></div></details>"#,
+        title = l.t("book.second"),
+        zone = l.t("zone"),
+        zones = super::zone_options(l, zones, &f.zone2),
+        ty = l.t("book.type"),
+        types = type_options(l, &f.type2),
+        window = l.t("book.window_start"),
+        wv = esc(&f.window2),
+        containers = l.t("book.containers"),
+        cv = esc(&f.containers2),
+    )
+}
+
+/// A zone's name in `l`.
+fn zone_name<'a>(l: Lang, zones: &'a [ZoneConfig], id: &'a str) -> &'a str {
+    zones
+        .iter()
+        .find(|z| z.id.as_str() == id)
+        .map_or(id, |z| l.name(&z.name, &z.name_ar))
+}
+
+/// The window of a stop: `2026-12-08 10:00–11:00` (Amman time).
+fn window_text(zones: &[ZoneConfig], zone: &str, start: DateTime<Utc>) -> String {
+    let end = zones
+        .iter()
+        .find(|z| z.id.as_str() == zone)
+        .map_or(start, |z| z.window_end(start));
+    format!("{}–{}", local_datetime(start), local_hm(end))
+}
+
+/// The booking's stops as a definition list.
+fn stops(l: Lang, bk: &Booking, zones: &[ZoneConfig]) -> String {
+    let mut out = String::new();
+    for s in &bk.stops {
+        let containers: Vec<String> = s.containers.iter().map(ToString::to_string).collect();
+        let _ = write!(
+            out,
+            r#"<div class="stop"><dl><dt>{zone_l}</dt><dd>{zone}</dd><dt>{window_l}</dt><dd><bdi dir="ltr">{window}</bdi></dd><dt>{type_l}</dt><dd>{ty}</dd><dt>{cont_l}</dt><dd><bdi dir="ltr">{containers}</bdi></dd></dl></div>"#,
+            zone_l = l.t("zone"),
+            zone = esc(zone_name(l, zones, s.zone.as_str())),
+            window_l = l.t("book.window"),
+            window = window_text(zones, s.zone.as_str(), s.window_start),
+            type_l = l.t("book.type"),
+            ty = Codes::Transaction.html(l, s.transaction_type.as_str()),
+            cont_l = l.t("book.containers"),
+            containers = esc(&containers.join(", ")),
+        );
+    }
+    out
+}
+
+/// One booking: its stops, state, and (while booked) the move and cancel forms.
+pub fn booking(
+    l: Lang,
+    who: &Principal,
+    bk: &Booking,
+    zones: &[ZoneConfig],
+    flash: &str,
+) -> String {
+    let mut b = flash.to_owned();
+    let _ = write!(
+        b,
+        r#"<section class="card" id="booking"><dl><dt>{id_l}</dt><dd><bdi dir="ltr" id="booking-id">{id}</bdi></dd><dt>{plate_l}</dt><dd><bdi dir="ltr">{plate}</bdi></dd><dt>{state_l}</dt><dd id="booking-state">{state}</dd></dl>{stops}<p class="actions"><a class="button" href="/portal/bookings/{id}/slip" id="slip-link">{slip}</a></p></section>"#,
+        id_l = l.t("portal.booking_id"),
+        id = bk.id,
+        plate_l = l.t("plate"),
+        plate = esc(bk.plate.as_str()),
+        state_l = l.t("portal.state"),
+        state = Codes::State.html(l, bk.state.as_str()),
+        stops = stops(l, bk, zones),
+        slip = l.t("slip.title"),
+    );
+    if bk.state == BookingState::Booked {
+        b.push_str(&change_forms(l, bk));
+    }
+    layout(l, l.t("portal.booking_id"), Some(who), "", &b)
+}
+
+fn change_forms(l: Lang, bk: &Booking) -> String {
+    let options: String = bk
+        .stops
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            format!(
+                r#"<option value="{i}">{} · {}</option>"#,
+                i + 1,
+                local_datetime(s.window_start)
+            )
+        })
+        .collect();
+    format!(
+        r#"<section class="card"><h2>{move_t}</h2><form method="post" action="/portal/bookings/{id}/move" class="stack" id="move-form"><label for="stop">{stop}</label><select id="stop" name="stop">{options}</select><label for="to">{to}</label><input type="datetime-local" id="to" name="window" required><button type="submit" id="move-submit">{move_b}</button><p class="muted">{local}</p></form></section><section class="card"><h2>{cancel_t}</h2><form method="post" action="/portal/bookings/{id}/cancel" class="stack" id="cancel-form"><label for="reason">{reason}</label><input id="reason" name="reason" maxlength="500" required><button type="submit" class="reject" id="cancel-submit">{cancel_b}</button></form></section>"#,
+        move_t = l.t("booking.move"),
+        id = bk.id,
+        stop = l.t("booking.stop"),
+        to = l.t("booking.to"),
+        move_b = l.t("booking.move"),
+        local = l.t("times.local"),
+        cancel_t = l.t("booking.cancel"),
+        reason = l.t("reason"),
+        cancel_b = l.t("booking.cancel"),
+    )
+}
+
+/// The driver's slip: printable, the booking id as text and as a QR code, the truck, each
+/// stop's zone and window in Amman time.
+pub fn slip(l: Lang, bk: &Booking, zones: &[ZoneConfig], qr_svg: &str) -> String {
+    format!(
+        r#"<!doctype html>
+<html lang="{code}" dir="{dir}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} <bdi>{id}</bdi> — {app}</title>
+<link rel="stylesheet" href="/assets/app.css">
+<script src="/assets/app.js" defer></script>
+</head>
+<body class="slip">
+<main>
+<h1>{app} · {title}</h1>
+<div class="qr" id="slip-qr">{qr_svg}</div>
+<p class="slip-id"><bdi dir="ltr" id="slip-id">{id}</bdi></p>
+<dl><dt>{plate_l}</dt><dd><bdi dir="ltr" id="slip-plate">{plate}</bdi></dd><dt>{company_l}</dt><dd><bdi dir="ltr">{company}</bdi></dd><dt>{state_l}</dt><dd>{state}</dd></dl>
+{stops}
+<p class="muted">{hint}</p>
+<p class="no-print"><button type="button" id="print">{print}</button> <a href="/portal/bookings/{id}">{back}</a></p>
+</main>
+</body>
+</html>
+"#,
+        code = l.code(),
+        dir = l.dir(),
+        title = l.t("slip.title"),
+        app = l.t("app"),
+        id = bk.id,
+        plate_l = l.t("plate"),
+        plate = esc(bk.plate.as_str()),
+        company_l = l.t("accounts.company"),
+        company = esc(bk.company.as_str()),
+        state_l = l.t("portal.state"),
+        state = Codes::State.html(l, bk.state.as_str()),
+        stops = stops(l, bk, zones),
+        hint = l.t("slip.hint"),
+        print = l.t("slip.print"),
+        back = l.t("slip.back"),
+    )
+}
+
+/// A refusal as the page says it: in English the message itself; in Arabic a sentence of
+/// its own for the refusals of a booking (times in Amman time), else what kind of refusal
+/// it is with the message (its codes and fields) isolated after it.
+pub fn refusal(l: Lang, e: &crate::Error) -> String {
+    use bawaba_app::Error as A;
+    use bawaba_domain::Error as D;
+    if l == Lang::En {
+        return e.to_string();
+    }
+    let at = |t: DateTime<Utc>| format!("\u{2068}{}\u{2069}", local_datetime(t));
+    let key = match e {
+        crate::Error::App(A::Refused(D::WindowFull { window_start, .. })) => {
+            return format!("{} ({})", l.t("refused.full"), at(*window_start));
+        }
+        crate::Error::App(A::Refused(D::CompanyCap {
+            window_start,
+            held,
+            cap,
+            ..
+        })) => {
+            return format!(
+                "{} ({}: {held}/{cap})",
+                l.t("refused.cap"),
+                at(*window_start)
+            );
+        }
+        crate::Error::App(A::Refused(D::ZoneClosed(c))) => {
+            let reason = format!("\u{2068}{}\u{2069}", c.reason);
+            return format!(
+                "{} ({} – {}: {reason})",
+                l.t("refused.closed"),
+                at(c.window_start),
+                at(c.until)
+            );
+        }
+        crate::Error::Invalid { .. } | crate::Error::App(A::Refused(D::Invalid { .. })) => {
+            "refused.invalid"
+        }
+        crate::Error::App(A::Refused(D::NotFound { .. })) => "refused.not_found",
+        crate::Error::App(A::Refused(D::Precondition(_) | D::IdempotencyConflict { .. })) => {
+            "refused.rule"
+        }
+        crate::Error::App(A::Refused(D::Forbidden(_)) | A::Unauthenticated(_)) => {
+            "refused.forbidden"
+        }
+        crate::Error::App(A::Store(_)) | crate::Error::Io(_) => "refused.failed",
+    };
+    format!("{} (\u{2068}{e}\u{2069})", l.t(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use bawaba_domain::ids::ZoneId;
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn an_arabic_refusal_of_a_full_window_is_arabic_with_the_local_time() {
+        let e = crate::Error::App(bawaba_app::Error::Refused(
+            bawaba_domain::Error::WindowFull {
+                zone: ZoneId::parse("siz").unwrap(),
+                window_start: Utc.with_ymd_and_hms(2026, 12, 8, 7, 0, 0).unwrap(),
+                transaction_type: None,
+                alternatives: Vec::new(),
+            },
+        ));
+        let text = refusal(Lang::Ar, &e);
+        assert!(text.contains("2026-12-08 10:00"), "{text}");
+        assert!(!text.chars().any(|c| c.is_ascii_alphabetic()), "{text}");
+        assert!(refusal(Lang::En, &e).contains("is full"));
+    }
+}
