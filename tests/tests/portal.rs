@@ -134,6 +134,15 @@ async fn journey(
     let first = wait_for(b, "#booking-id").await.text().await.unwrap();
     screenshot(b, &format!("{lang}-{width}-booked")).await;
 
+    // Moved to the nearest other free window the page offers.
+    click(b, "#move-0").await;
+    let word = if lang == "ar" {
+        "تم النقل"
+    } else {
+        "Moved"
+    };
+    browser::wait_text(b, "#done", word).await;
+
     // The second truck: while the form is open another company takes the window's last
     // place. Refused; the nearest free window is offered, chosen, and booked.
     let window = choose(b, base, &from, plates[1]).await;
@@ -173,7 +182,12 @@ async fn journey(
         .unwrap();
     fill(b, "#reason", "plans changed").await;
     click(b, "#cancel-submit").await;
-    wait_for(b, "#done").await;
+    let word = if lang == "ar" {
+        "أُلغي"
+    } else {
+        "Cancelled"
+    };
+    browser::wait_text(b, "#done", word).await;
     let state = text(b, "#booking-state").await;
     let word = if lang == "ar" {
         "ملغى"

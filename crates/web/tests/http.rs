@@ -2433,7 +2433,32 @@ async fn a_company_books_moves_and_cancels_from_the_portal() {
     )
     .await;
     assert!(page.body.contains("ملغى"), "cancelled, in Arabic");
-    assert!(!page.body.contains(r#"id="move-form""#), "no more changes");
+    assert!(!page.body.contains(r#"id="move-forms""#), "no more changes");
+    let listed = |q: &str| {
+        let q = q.to_owned();
+        let admin = admin.clone();
+        let app = b.app.clone();
+        async move { get(&app, &format!("/portal?{q}"), Some(&admin)).await }
+    };
+    assert!(
+        listed("state=CANCELLED&from=2026-11-26")
+            .await
+            .body
+            .contains(&id)
+    );
+    assert!(
+        !listed("state=BOOKED&from=2026-11-26")
+            .await
+            .body
+            .contains(&id)
+    );
+    assert!(
+        !listed("from=2026-11-28").await.body.contains(&id),
+        "before the range"
+    );
+    let bad = listed("state=GONE").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("state"));
 }
 
 /// A window the company may no longer take: refused (409) in the page's language, the

@@ -150,3 +150,22 @@ pub async fn layout_problems(
     b.set_window_size(1280, 1800).await.unwrap();
     wrong
 }
+
+/// Waits until the element `css` holds `needle` (across a page load: an element of the page
+/// before may go stale meanwhile): its text.
+pub async fn wait_text(c: &Client, css: &str, needle: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut last = String::new();
+    while std::time::Instant::now() < deadline {
+        if let Ok(e) = c.find(Locator::Css(css)).await
+            && let Ok(t) = e.text().await
+        {
+            if t.contains(needle) {
+                return t;
+            }
+            last = t;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} never held {needle:?}; last {last:?}");
+}

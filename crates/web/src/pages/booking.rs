@@ -108,11 +108,38 @@ fn book_form(l: Lang, f: &BookForm, v: &BookView<'_>) -> String {
     )
 }
 
-/// The week's windows by day, each a choice with its free places (none: not a choice).
+/// The nearest free windows a refusal named, the first chosen (they may lie outside the
+/// week shown).
+fn alternatives(l: Lang, alternatives: &[DateTime<Utc>]) -> String {
+    if alternatives.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        r#"<fieldset class="day" id="alternatives"><legend>{}</legend><div class="windows">"#,
+        l.t("book.nearest")
+    );
+    for (i, a) in alternatives.iter().enumerate() {
+        let _ = write!(
+            out,
+            r#"<label class="window alt"><input type="radio" name="window" value="{}"{} required><bdi dir="ltr">{}</bdi></label>"#,
+            a.to_rfc3339(),
+            if i == 0 { " checked" } else { "" },
+            local_datetime(*a),
+        );
+    }
+    out.push_str("</div></fieldset>");
+    out
+}
+
+/// The week's windows by day, each a choice with its free places (none: not a choice); the
+/// alternatives of a refusal marked.
 fn days(l: Lang, t: TransactionType, v: &BookView<'_>, chosen: &str) -> String {
-    let first_alt = v.alternatives.first().map(|a| a.to_rfc3339());
-    let chosen = first_alt.as_deref().unwrap_or(chosen);
-    let mut out = String::new();
+    let chosen = if v.alternatives.is_empty() {
+        chosen
+    } else {
+        ""
+    };
+    let mut out = alternatives(l, v.alternatives);
     for (day, windows) in v.week {
         let _ = write!(
             out,
@@ -199,12 +226,13 @@ fn stops(l: Lang, bk: &Booking, zones: &[ZoneConfig]) -> String {
     out
 }
 
-/// One booking: its stops, state, and (while booked) the move and cancel forms.
+/// One booking: its stops, state, and (while booked) the move forms — `free`: the nearest
+/// free windows of each stop's zone — and the cancel form.
 pub fn booking(
     l: Lang,
     who: &Principal,
     bk: &Booking,
-    zones: &[ZoneConfig],
+    (zones, free): (&[ZoneConfig], &[Vec<WindowView>]),
     flash: &str,
 ) -> String {
     let mut b = flash.to_owned();
@@ -221,31 +249,49 @@ pub fn booking(
         slip = l.t("slip.title"),
     );
     if bk.state == BookingState::Booked {
-        b.push_str(&change_forms(l, bk));
+        b.push_str(&change_forms(l, bk, free));
     }
     layout(l, l.t("portal.booking_id"), Some(who), "", &b)
 }
 
-fn change_forms(l: Lang, bk: &Booking) -> String {
-    let options: String = bk
-        .stops
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
+/// The move form of each stop (a choice among the nearest free windows of its zone, `free`
+/// by stop) and the cancel form.
+fn change_forms(l: Lang, bk: &Booking, free: &[Vec<WindowView>]) -> String {
+    let mut b = String::new();
+    for (i, (s, windows)) in bk.stops.iter().zip(free).enumerate() {
+        let options: String = windows
+            .iter()
+            .filter(|w| w.start != s.window_start)
+            .map(|w| {
+                format!(
+                    r#"<option value="{}">{}</option>"#,
+                    w.start.to_rfc3339(),
+                    local_datetime(w.start)
+                )
+            })
+            .collect();
+        let choice = if options.is_empty() {
+            format!(r#"<p class="muted">{}</p>"#, l.t("booking.no_window"))
+        } else {
             format!(
-                r#"<option value="{i}">{} · {}</option>"#,
-                i + 1,
-                local_datetime(s.window_start)
+                r#"<label for="to-{i}">{to}</label><select id="to-{i}" name="window" dir="ltr">{options}</select><button type="submit" id="move-{i}">{move_b}</button>"#,
+                to = l.t("booking.to"),
+                move_b = l.t("booking.move"),
             )
-        })
-        .collect();
+        };
+        let _ = write!(
+            b,
+            r#"<form method="post" action="/portal/bookings/{id}/move" class="stack move-form" id="move-form-{i}"><input type="hidden" name="stop" value="{i}"><h3>{stop} {n} · <bdi dir="ltr">{at}</bdi></h3>{choice}</form>"#,
+            id = bk.id,
+            stop = l.t("booking.stop"),
+            n = i + 1,
+            at = local_datetime(s.window_start),
+        );
+    }
     format!(
-        r#"<section class="card"><h2>{move_t}</h2><form method="post" action="/portal/bookings/{id}/move" class="stack" id="move-form"><label for="stop">{stop}</label><select id="stop" name="stop">{options}</select><label for="to">{to}</label><input type="datetime-local" id="to" name="window" required><button type="submit" id="move-submit">{move_b}</button><p class="muted">{local}</p></form></section><section class="card"><h2>{cancel_t}</h2><form method="post" action="/portal/bookings/{id}/cancel" class="stack" id="cancel-form"><label for="reason">{reason}</label><input id="reason" name="reason" maxlength="500" required><button type="submit" class="reject" id="cancel-submit">{cancel_b}</button></form></section>"#,
+        r#"<section class="card" id="move-forms"><h2>{move_t}</h2>{b}<p class="muted">{local}</p></section><section class="card"><h2>{cancel_t}</h2><form method="post" action="/portal/bookings/{id}/cancel" class="stack" id="cancel-form"><label for="reason">{reason}</label><input id="reason" name="reason" maxlength="500" required><button type="submit" class="reject" id="cancel-submit">{cancel_b}</button></form></section>"#,
         move_t = l.t("booking.move"),
         id = bk.id,
-        stop = l.t("booking.stop"),
-        to = l.t("booking.to"),
-        move_b = l.t("booking.move"),
         local = l.t("times.local"),
         cancel_t = l.t("booking.cancel"),
         reason = l.t("reason"),

@@ -8,7 +8,7 @@ use bawaba_domain::access::Principal;
 use bawaba_domain::account::Account;
 use bawaba_domain::calendar::ZoneConfig;
 use bawaba_domain::fleet::FleetTruck;
-use bawaba_domain::ledger::Booking;
+use bawaba_domain::ledger::{Booking, BookingState};
 
 use super::{esc, layout};
 use crate::agg::local_datetime;
@@ -35,11 +35,48 @@ fn zone_name<'a>(l: Lang, zones: &'a [ZoneConfig], id: &'a str) -> &'a str {
         .map_or(id, |z| l.name(&z.name, &z.name_ar))
 }
 
-/// The portal's home: the company's bookings from `from` on.
+/// The home page's filters as chosen.
+#[derive(Debug, Clone, Default)]
+pub struct BookingFilterForm {
+    pub state: String,
+    pub zone: String,
+    pub from: String,
+    pub to: String,
+}
+
+fn filter_form(l: Lang, zones: &[ZoneConfig], f: &BookingFilterForm) -> String {
+    let any = |key| format!(r#"<option value="">{}</option>"#, l.t(key));
+    let states: String = BookingState::ALL
+        .iter()
+        .map(|s| {
+            let code = s.as_str();
+            let sel = if code == f.state { " selected" } else { "" };
+            format!(
+                r#"<option value="{code}"{sel}>{}</option>"#,
+                Codes::State.word(l, code)
+            )
+        })
+        .collect();
+    format!(
+        r#"<form method="get" action="/portal" class="card filters" id="bookings-filter"><label for="f-state">{state}</label><select id="f-state" name="state">{any_state}{states}</select><label for="f-zone">{zone}</label><select id="f-zone" name="zone">{any_zone}{zones}</select><label for="f-from">{from}</label><input type="date" id="f-from" name="from" value="{fv}"><label for="f-to">{to}</label><input type="date" id="f-to" name="to" value="{tv}"><button type="submit" id="filter-go">{go}</button></form>"#,
+        state = l.t("portal.state"),
+        any_state = any("portal.any"),
+        zone = l.t("zone"),
+        any_zone = any("portal.any"),
+        zones = super::zone_options(l, zones, &f.zone),
+        from = l.t("portal.from"),
+        fv = esc(&f.from),
+        to = l.t("portal.to"),
+        tv = esc(&f.to),
+        go = l.t("portal.filter"),
+    )
+}
+
+/// The portal's home: the company's bookings as filtered (from yesterday on by default).
 pub fn home(
     l: Lang,
     who: &Principal,
-    zones: &[ZoneConfig],
+    (zones, filter): (&[ZoneConfig], &BookingFilterForm),
     bookings: &[Booking],
     flash: &str,
 ) -> String {
@@ -49,6 +86,7 @@ pub fn home(
         r#"<p class="actions"><a class="button" href="/portal/book" id="book-link">{}</a></p>"#,
         l.t("portal.book")
     );
+    b.push_str(&filter_form(l, zones, filter));
     b.push_str(&bookings_card(l, zones, bookings));
     layout(l, l.t("portal.title"), Some(who), "", &b)
 }

@@ -10,7 +10,7 @@ use bawaba_domain::access::{Principal, Role};
 use bawaba_domain::calendar::{TransactionType, parse_time};
 use bawaba_domain::container::ContainerNumber;
 use bawaba_domain::ids::{BookingId, CompanyId, ZoneId};
-use bawaba_domain::ledger::{NewBooking, Stop, WindowView};
+use bawaba_domain::ledger::{Booking, BookingState, NewBooking, Stop, WindowView};
 use bawaba_domain::plate::Plate;
 use bawaba_store::Store;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -344,10 +344,42 @@ async fn show_booking<S: Store>(
         Ok(z) => z,
         Err(e) => return failed(l, &Error::App(e), cookie),
     };
+    let free = if bk.state == BookingState::Booked {
+        free_windows(app, p, &bk).await
+    } else {
+        Vec::new()
+    };
     let status = error.map_or(StatusCode::OK, |e| error_status(e).0);
     let message = error.map(|e| pages::refusal(l, e));
     let flash = portal::flash(notice, message.as_deref());
-    page(status, pages::booking(l, p, &bk, &zones, &flash), cookie)
+    let body = pages::booking(l, p, &bk, (&zones, &free), &flash);
+    page(status, body, cookie)
+}
+
+/// Windows a stop may move to: the company's nearest free ones of the stop's zone and type.
+const MOVE_CHOICES: usize = 12;
+
+/// The nearest free windows of each stop of `bk` (none for a stop where they cannot be read).
+async fn free_windows<S: Store>(app: &App<S>, p: &Principal, bk: &Booking) -> Vec<Vec<WindowView>> {
+    let mut out = Vec::with_capacity(bk.stops.len());
+    for s in &bk.stops {
+        let found = app
+            .0
+            .d
+            .app
+            .find_slots(
+                p,
+                s.zone.clone(),
+                s.transaction_type,
+                Some(s.window_start),
+                MOVE_CHOICES,
+            )
+            .await;
+        let mut windows = found.unwrap_or_default();
+        windows.sort_by_key(|w| w.start);
+        out.push(windows);
+    }
+    out
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -10,13 +10,15 @@ use bawaba_domain::access::{Principal, Role};
 use bawaba_domain::account::Login;
 use bawaba_domain::epc::Epc;
 use bawaba_domain::fleet::Phone;
-use bawaba_domain::ids::CompanyId;
+use bawaba_domain::ids::{CompanyId, ZoneId};
+use bawaba_domain::ledger::BookingState;
 use bawaba_domain::plate::Plate;
 use bawaba_store::Store;
 use chrono::TimeDelta;
 use serde::Deserialize;
 
 use super::{App, Error, error_status, page, page_for, redirect};
+use crate::agg::Day;
 use crate::i18n::Lang;
 use crate::pages::{self, portal};
 
@@ -32,6 +34,66 @@ pub(super) struct PortalQuery {
     done: Option<String>,
     /// The company whose accounts the authority looks at.
     company: Option<String>,
+    /// The bookings' filters: state, zone, and the days (local) their windows are in.
+    state: Option<String>,
+    zone: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+impl PortalQuery {
+    /// The bookings the home page lists: from `from` (yesterday by default) to `to`
+    /// (included), of `zone`, in `state`.
+    fn bookings(&self, now: chrono::DateTime<chrono::Utc>) -> Result<BookingQuery, Error> {
+        let some = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let day = |raw: &str, field: &str| {
+            chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                .map(Day::new)
+                .map_err(|_| Error::invalid(field, format!("{raw:?} is not a date (YYYY-MM-DD)")))
+        };
+        let from = match some(&self.from) {
+            Some(d) => day(&d, "from")?,
+            None => Day::containing(now - TimeDelta::days(1)),
+        };
+        let to = some(&self.to).map(|d| day(&d, "to")).transpose()?;
+        let state = match some(&self.state) {
+            Some(code) => Some(
+                BookingState::ALL
+                    .into_iter()
+                    .find(|s| s.as_str() == code)
+                    .ok_or_else(|| {
+                        Error::invalid("state", format!("{code:?} is not a booking state"))
+                    })?,
+            ),
+            None => None,
+        };
+        let zone = some(&self.zone)
+            .map(|z| ZoneId::parse(&z).map_err(|e| Error::from(e.in_field("zone"))))
+            .transpose()?;
+        Ok(BookingQuery {
+            zone,
+            state,
+            window_from: Some(from.start),
+            window_to: to.map(|d| d.end),
+            page_size: HOME_BOOKINGS,
+            ..BookingQuery::default()
+        })
+    }
+
+    fn filter(&self) -> portal::BookingFilterForm {
+        let v = |o: &Option<String>| o.clone().unwrap_or_default();
+        portal::BookingFilterForm {
+            state: v(&self.state),
+            zone: v(&self.zone),
+            from: v(&self.from),
+            to: v(&self.to),
+        }
+    }
 }
 
 /// The notice for what was just `done`.
@@ -60,19 +122,24 @@ pub(super) async fn home<S: Store>(
         Err(r) => return r,
     };
     let d = &app.0.d.app;
-    let query = BookingQuery {
-        window_from: Some(super::now(&app) - TimeDelta::days(1)),
-        page_size: HOME_BOOKINGS,
-        ..BookingQuery::default()
+    let zones = match d.list_zones(&p).await {
+        Ok(z) => z,
+        Err(e) => return failed(l, &Error::App(e), cookie),
     };
-    match (d.list_zones(&p).await, d.list_bookings(&p, query).await) {
-        (Ok(zones), Ok(list)) => {
-            let flash = portal::flash(done_notice(l, q.done.as_deref()), None);
-            let body = portal::home(l, &p, &zones, &list.items, &flash);
-            page(StatusCode::OK, body, cookie)
-        }
-        (Err(e), _) | (_, Err(e)) => failed(l, &Error::App(e), cookie),
-    }
+    let filter = q.filter();
+    let listed = match q.bookings(super::now(&app)) {
+        Ok(query) => d.list_bookings(&p, query).await.map_err(Error::App),
+        Err(e) => Err(e),
+    };
+    let (items, error) = match listed {
+        Ok(list) => (list.items, None),
+        Err(e) => (Vec::new(), Some(e)),
+    };
+    let status = error.as_ref().map_or(StatusCode::OK, |e| error_status(e).0);
+    let message = error.as_ref().map(|e| crate::pages::booking::refusal(l, e));
+    let flash = portal::flash(done_notice(l, q.done.as_deref()), message.as_deref());
+    let body = portal::home(l, &p, (&zones, &filter), &items, &flash);
+    page(status, body, cookie)
 }
 
 // ---- the fleet --------------------------------------------------------------------------
