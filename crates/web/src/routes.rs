@@ -256,6 +256,12 @@ fn to_authority(done: Result<String, impl std::fmt::Display>) -> Response {
     }
 }
 
+/// The error page of `e`, with its status, said in the page's language.
+fn failed(l: Lang, e: &Error, cookie: Option<String>) -> Response {
+    let message = pages::booking::refusal(l, e);
+    page(error_status(e).0, pages::error(l, &message), cookie)
+}
+
 fn json_error(status: StatusCode, message: &str, field: Option<&str>) -> Response {
     let mut body = serde_json::json!({ "error": message });
     if let Some(f) = field {
@@ -391,11 +397,14 @@ async fn login<S: Store>(
                 tracing::info!(who = %p.label, "portal login");
                 redirect("/portal", Some(auth::session_cookie(&secret)))
             }
-            Err(e) if e.kind() == bawaba_app::Kind::Unauthenticated => page(
-                StatusCode::UNAUTHORIZED,
-                pages::login(l, Some(l.t("login.refused"))),
-                None,
-            ),
+            Err(e) if e.kind() == bawaba_app::Kind::Unauthenticated => {
+                tracing::warn!(login = name.trim(), "portal login refused");
+                page(
+                    StatusCode::UNAUTHORIZED,
+                    pages::login(l, Some(l.t("login.refused"))),
+                    None,
+                )
+            }
             Err(e) => page(
                 error_status(&Error::App(e)).0,
                 pages::login(l, Some(l.t("error"))),

@@ -16,7 +16,7 @@ use bawaba_store::Store;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
-use super::{App, Error, error_status, page, page_for, redirect};
+use super::{App, Error, error_status, failed, page, page_for, redirect};
 use crate::agg::Day;
 use crate::i18n::Lang;
 use crate::pages::booking::{self as pages, BookForm, BookView};
@@ -129,14 +129,6 @@ async fn show_book<S: Store>(
         flash: &flash,
     };
     page(status, pages::book(l, p, f, &view), cookie)
-}
-
-fn failed(l: Lang, e: &Error, cookie: Option<String>) -> Response {
-    page(
-        error_status(e).0,
-        crate::pages::error(l, &pages::refusal(l, e)),
-        cookie,
-    )
 }
 
 #[derive(Debug, Default, Deserialize)]

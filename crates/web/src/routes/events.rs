@@ -8,7 +8,7 @@ use bawaba_domain::access::{Principal, Role};
 use bawaba_store::Store;
 use serde::Deserialize;
 
-use super::{App, Error, error_status, page, page_for};
+use super::{App, Error, error_status, failed, page, page_for};
 use crate::i18n::Lang;
 use crate::pages::events::{self as pages, EventsView};
 use crate::pages::{booking::refusal, portal};
@@ -64,14 +64,7 @@ async fn show<S: Store>(
     };
     let (events, hooks, texts, webhook, after) = match read.await {
         Ok(found) => found,
-        Err(e) => {
-            let e = Error::App(e);
-            return page(
-                error_status(&e).0,
-                crate::pages::error(l, &refusal(l, &e)),
-                cookie,
-            );
-        }
+        Err(e) => return failed(l, &Error::App(e), cookie),
     };
     let hook_attempts = pages::by_event(hooks.iter().map(|d| (d, None)));
     let text_attempts = pages::texts_by_event(&texts);

@@ -17,10 +17,10 @@ use bawaba_store::Store;
 use chrono::TimeDelta;
 use serde::Deserialize;
 
-use super::{App, Error, error_status, page, page_for, redirect};
+use super::{App, Error, error_status, failed, page, page_for, redirect};
 use crate::agg::Day;
 use crate::i18n::Lang;
-use crate::pages::{self, portal};
+use crate::pages::portal;
 
 const COMPANY: &[Role] = &[Role::Company];
 const KEEPERS: &[Role] = &[Role::Company, Role::Authority];
@@ -107,10 +107,6 @@ fn done_notice(l: Lang, done: Option<&str>) -> Option<&'static str> {
     })
 }
 
-fn failed(l: Lang, e: &Error, cookie: Option<String>) -> Response {
-    page(error_status(e).0, pages::error(l, &e.to_string()), cookie)
-}
-
 /// The portal's home: the company's bookings from yesterday on.
 pub(super) async fn home<S: Store>(
     State(app): State<App<S>>,
@@ -172,7 +168,7 @@ async fn show_fleet<S: Store>(
     match app.0.d.app.fleet(p, None).await {
         Ok(trucks) => {
             let status = error.map_or(StatusCode::OK, |e| error_status(e).0);
-            let message = error.map(ToString::to_string);
+            let message = error.map(|e| crate::pages::booking::refusal(l, e));
             let flash = portal::flash(notice, message.as_deref());
             page(status, portal::fleet(l, p, &trucks, form, &flash), cookie)
         }
@@ -324,7 +320,7 @@ async fn show_accounts<S: Store>(
     match list {
         Ok(list) => {
             let status = error.map_or(StatusCode::OK, |e| error_status(e).0);
-            let message = error.map(ToString::to_string);
+            let message = error.map(|e| crate::pages::booking::refusal(l, e));
             let flash = portal::flash(notice, message.as_deref());
             let at = (base(p), shown_company.as_str());
             page(
