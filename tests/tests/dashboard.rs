@@ -16,6 +16,7 @@ use bawaba_grpc::client::{BearerToken, channel};
 use bawaba_grpc::pb;
 use browser::{browser, cells, chromedriver, login, path, text, wait_for};
 use chrono::{DateTime, TimeDelta, Utc};
+use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 
 const TEST: &str = "dashboard";
@@ -416,15 +417,30 @@ async fn dashboard_in_a_real_browser() {
     b.goto(&format!("{base}/authority")).await.unwrap();
     wait_for(&b, "#forbidden").await;
     b.goto(&format!("{base}/operator")).await.unwrap();
-    let reason = wait_for(&b, &format!("#reason-{refer_id}")).await;
+    // From the keyboard: "/" to the first reason; Enter alone decides nothing; Ctrl+Enter
+    // approves.
+    wait_for(&b, "#desk-keys").await;
+    b.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .send_keys("/")
+        .await
+        .unwrap();
+    let reason = b.active_element().await.unwrap();
+    assert_eq!(
+        reason.attr("id").await.unwrap(),
+        Some(format!("reason-{refer_id}")),
+        "/ puts the cursor in the first referral's reason"
+    );
     reason
         .send_keys("tag replaced yesterday, plate checked")
         .await
         .unwrap();
-    b.find(Locator::Id(&format!("approve-{refer_id}")))
-        .await
-        .unwrap()
-        .click()
+    reason.send_keys(&Key::Enter.to_string()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(text(&b, "#open-count").await, "1", "Enter alone decided");
+    reason
+        .send_keys(&(Key::Control + &Key::Enter))
         .await
         .unwrap();
     let flash = wait_for(&b, "#flash").await;

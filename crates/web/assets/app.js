@@ -213,6 +213,30 @@
     });
   }
 
+  // The operator's desk from the keyboard: in a referral's fields Ctrl+Enter (or Cmd+Enter)
+  // approves and Alt+Enter rejects — the reason is still required —, and a plain Enter
+  // decides nothing; "/" puts the cursor in the first open referral's reason.
+  function deskKeys() {
+    var desk = document.getElementById("open-referrals");
+    if (!desk) { return; }
+    document.addEventListener("keydown", function (e) {
+      var t = e.target;
+      var typing = t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT");
+      var form = typing && t.form && t.form.classList.contains("resolve") ? t.form : null;
+      if (form && e.key === "Enter") {
+        e.preventDefault();
+        var which = (e.ctrlKey || e.metaKey) ? "approve" : (e.altKey ? "reject" : null);
+        var button = which ? form.querySelector("button." + which) : null;
+        if (button && form.requestSubmit) { form.requestSubmit(button); } else if (button) { button.click(); }
+        return;
+      }
+      if (e.key === "/" && !typing) {
+        var first = desk.querySelector("form.resolve input[name=reason]");
+        if (first) { e.preventDefault(); first.focus(); }
+      }
+    });
+  }
+
   function printButton() {
     var button = document.getElementById("print");
     if (button) { button.addEventListener("click", function () { window.print(); }); }
@@ -224,5 +248,6 @@
     dayPicker();
     containerFields();
     printButton();
+    deskKeys();
   });
 })();

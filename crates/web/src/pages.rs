@@ -880,10 +880,11 @@ pub fn operator(
     b.push_str(&search::form(l, ""));
     let _ = write!(
         b,
-        r#"<section class="card" id="open-referrals" data-src="/api/feed" data-since="{}"><h2>{} <span class="badge" id="open-count">{}</span></h2><p id="referral-alert" class="flash error" role="alert" hidden data-label="{}"></p>"#,
+        r#"<section class="card" id="open-referrals" data-src="/api/feed" data-since="{}"><h2>{} <span class="badge" id="open-count">{}</span></h2><p class="muted" id="desk-keys">{}</p><p id="referral-alert" class="flash error" role="alert" hidden data-label="{}"></p>"#,
         flash.feed_head,
         l.t("referrals.open"),
         open.len(),
+        l.t("desk.keys"),
         l.t("referral.new"),
     );
     if open.is_empty() {
