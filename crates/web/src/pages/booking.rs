@@ -352,7 +352,8 @@ pub fn refusal(l: Lang, e: &crate::Error) -> String {
     if l == Lang::En {
         return e.to_string();
     }
-    let at = |t: DateTime<Utc>| format!("\u{2068}{}\u{2069}", local_datetime(t));
+    // Left to right isolated: digits alone would take the Arabic line's direction.
+    let at = |t: DateTime<Utc>| format!("\u{2066}{}\u{2069}", local_datetime(t));
     let key = match e {
         crate::Error::App(A::Refused(D::WindowFull { window_start, .. })) => {
             return format!("{} ({})", l.t("refused.full"), at(*window_start));
