@@ -1147,3 +1147,78 @@ async fn a_company_sets_its_webhook_from_the_command_line() {
     acme.ok(&["webhook", "remove"]);
     assert!(acme.refused(&["webhook", "show"]).contains("NOT_FOUND"));
 }
+
+/// The authority keeps a company's portal accounts from the command line: a first password
+/// made and printed once (text and JSON), the list, disable and enable; a company's own token
+/// may not; a company without accounts lists nothing (exit 3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_authority_keeps_portal_accounts_from_the_command_line() {
+    let dir = TestDir::new();
+    let sched = start_test_scheduler(&dir);
+    let authority = Cli {
+        addr: sched.url(),
+        token: authority_token(dir.data()),
+    };
+    let acme = Cli {
+        addr: sched.url(),
+        token: company_token(dir.data(), "acme"),
+    };
+    let made = authority.ok(&[
+        "account",
+        "create",
+        "--company",
+        "acme",
+        "--login",
+        "Ahmad.Acme",
+        "--name",
+        "أحمد",
+        "--admin",
+    ]);
+    assert!(
+        made.starts_with("account ahmad.acme company=acme") && made.contains("admin=true"),
+        "{made}"
+    );
+    let password = made
+        .rsplit("first password (shown once): ")
+        .next()
+        .unwrap()
+        .trim();
+    assert_eq!(password.len(), 19, "{made}");
+    let json = authority.ok(&[
+        "account",
+        "create",
+        "--company",
+        "acme",
+        "--login",
+        "omar",
+        "--name",
+        "Omar",
+        "--output",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&json).expect(&json);
+    assert_eq!(
+        (v["login"].as_str(), v["admin"].as_bool()),
+        (Some("omar"), Some(false))
+    );
+    assert_eq!(v["password"].as_str().map(str::len), Some(19), "{json}");
+    authority.ok(&["account", "disable", "--company", "acme", "--login", "omar"]);
+    let listed = authority.ok(&["account", "list", "--company", "acme", "--output", "json"]);
+    let all: serde_json::Value = serde_json::from_str(&listed).expect(&listed);
+    assert_eq!(all[1]["disabled"], true, "{listed}");
+    authority.ok(&["account", "enable", "--company", "acme", "--login", "omar"]);
+    let refused = acme.refused(&["account", "list"]);
+    assert!(refused.contains("PERMISSION_DENIED"), "{refused}");
+    authority.nothing(&["account", "list", "--company", "zeta"]);
+    let taken = authority.refused(&[
+        "account",
+        "create",
+        "--company",
+        "zeta",
+        "--login",
+        "omar",
+        "--name",
+        "Omar",
+    ]);
+    assert!(taken.contains("taken"), "{taken}");
+}

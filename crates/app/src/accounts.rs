@@ -49,13 +49,12 @@ pub struct AccountChange {
 /// that company; another company is answered as one that does not exist).
 fn keeper(p: &Principal, company: Option<CompanyId>) -> Result<CompanyId> {
     scope::role(p, scope::BOOKERS)?;
-    let company = scope::company(p, company, "company_id")?;
     if p.role == Role::Company && !p.admin {
         return Err(Error::Refused(bawaba_domain::Error::Forbidden(
             "only a company admin keeps the company's accounts".into(),
         )));
     }
-    Ok(company)
+    scope::company(p, company, "company_id")
 }
 
 /// Refuses a company's person who is not its admin changing what the whole company shares
@@ -117,10 +116,14 @@ pub fn session_id(secret: &str) -> String {
 }
 
 fn new_secret() -> Result<String> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| failed(format!("reading the OS random source: {e}")))?;
-    Ok(format!("{SESSION_PREFIX}{}", hex::encode(bytes)))
+    Ok(format!("{SESSION_PREFIX}{}", crate::random_hex(32)?))
+}
+
+/// A first password for a person to type once: 16 hex digits in groups of four (64 bits).
+fn made_password() -> Result<String> {
+    let hex = crate::random_hex(8)?;
+    let groups: Vec<&str> = (0..4).map(|i| &hex[i * 4..i * 4 + 4]).collect();
+    Ok(groups.join("-"))
 }
 
 /// The caller a session stands for.
@@ -138,22 +141,28 @@ fn principal(a: &Account, door: Door) -> Principal {
 
 impl<S: Store> App<S> {
     /// Creates an account of `company` (a company admin its own; the authority names one).
+    /// An empty password has one made: answered with the account, the only time it is shown.
     pub async fn create_account(
         &self,
         p: &Principal,
         company: Option<CompanyId>,
         new: NewAccount,
-    ) -> Result<Account> {
+    ) -> Result<(Account, Option<String>)> {
         let company = keeper(p, company)?;
         let name = account::person_name(&new.name)?;
-        account::check_password(&new.login, &new.password)?;
+        let made = match new.password.as_str() {
+            "" => Some(made_password()?),
+            _ => None,
+        };
+        let password = made.clone().unwrap_or(new.password);
+        account::check_password(&new.login, &password)?;
         let now = self.clock.now();
         let a = Account {
             login: new.login,
             company,
             name,
             admin: new.admin,
-            hash: hash(new.password).await?,
+            hash: hash(password).await?,
             disabled: false,
             failures: 0,
             locked_until: None,
@@ -162,7 +171,7 @@ impl<S: Store> App<S> {
         self.store
             .create_account(a.clone(), Who::from(p), now)
             .await?;
-        Ok(a)
+        Ok((a, made))
     }
 
     /// Changes an account of `company`. An admin may not disable or demote themself (a

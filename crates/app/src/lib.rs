@@ -57,6 +57,17 @@ pub use sms::Texter;
 pub use watch::WatchListing;
 pub use webhooks::{MAX_DELIVERIES, Poster, WebhookView};
 
+/// `bytes` random bytes from the operating system, in hex.
+pub(crate) fn random_hex(bytes: usize) -> Result<String> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| {
+        Error::Store(bawaba_store::Error::Storage(format!(
+            "reading the OS random source: {e}"
+        )))
+    })?;
+    Ok(hex::encode(buf))
+}
+
 /// The size of a listing's page: `asked`, or `default` when 0; more than `max` is refused.
 pub(crate) fn page_size(asked: usize, default: usize, max: usize) -> Result<usize> {
     match asked {

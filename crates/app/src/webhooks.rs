@@ -157,13 +157,7 @@ impl<S: Store, P: Poster> Channel<S> for Webhooks<P> {
 }
 
 fn new_secret() -> Result<String> {
-    let mut bytes = [0u8; 24];
-    getrandom::fill(&mut bytes).map_err(|e| {
-        Error::Store(bawaba_store::Error::Storage(format!(
-            "no randomness for a secret: {e}"
-        )))
-    })?;
-    Ok(format!("whsec_{}", hex::encode(bytes)))
+    Ok(format!("whsec_{}", crate::random_hex(24)?))
 }
 
 #[cfg(test)]

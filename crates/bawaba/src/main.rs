@@ -1,6 +1,7 @@
 //! `bawaba`: the one binary. Subcommands run the scheduler, issue tokens, and act as a client
 //! of a running scheduler. The contract of every command is in docs/cli-contract.md.
 
+mod account;
 mod audit;
 mod client;
 mod config;
@@ -36,7 +37,8 @@ struct Cli {
     /// Where and as whom client commands connect (before or after the subcommand).
     #[command(flatten)]
     conn: client::Conn,
-    /// How `booking`, `slots`, `fleet` and `webhook deliveries` print what they got: `text`
+    /// How `booking`, `slots`, `fleet`, `account`, `webhook` and the admin listings print
+    /// what they got: `text`
     /// (key=value lines), `table` (aligned columns) or `json` (one document, for scripts;
     /// docs/cli-contract.md).
     #[arg(
@@ -88,6 +90,10 @@ enum Command {
     /// --company; client of a running scheduler).
     #[command(subcommand)]
     Fleet(fleet::FleetCommand),
+    /// A company's portal accounts: create (a first password made), list, disable, enable
+    /// (the authority naming --company; client of a running scheduler).
+    #[command(subcommand)]
+    Account(account::AccountCommand),
     /// Bookings (client of a running scheduler).
     #[command(subcommand)]
     Booking(client::BookingCommand),
@@ -260,6 +266,7 @@ impl Command {
                 | Command::Watch(_)
                 | Command::Webhook(_)
                 | Command::Fleet(_)
+                | Command::Account(_)
                 | Command::Booking(_)
                 | Command::Slots(_)
                 | Command::Audit(_)
@@ -277,7 +284,7 @@ fn warn_unused_connection_options(matches: &clap::ArgMatches, command: &Command)
     for id in CONNECTION_OPTIONS {
         if matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine) {
             tracing::warn!(
-                "--{} has no effect on this command: only `zones`, `closures`, `booking`, `slots` and `audit` connect to a running scheduler",
+                "--{} has no effect on this command: only `zones`, `closures`, `watch`, `webhook`, `fleet`, `account`, `booking`, `slots` and `audit` connect to a running scheduler",
                 id.replace('_', "-")
             );
         }
@@ -400,6 +407,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Watch(cmd) => watch::watch(&cli.conn, cmd, cli.output).await,
         Command::Webhook(cmd) => webhook::webhook(&cli.conn, cmd, cli.output).await,
         Command::Fleet(cmd) => fleet::fleet(&cli.conn, cmd, cli.output).await,
+        Command::Account(cmd) => account::account(&cli.conn, cmd, cli.output).await,
         Command::Booking(cmd) => client::booking(&cli.conn, cmd, cli.output).await,
         Command::Slots(cmd) => client::slots(&cli.conn, cmd, cli.output).await,
         Command::Audit(cmd) => audit::audit(&cli.conn, cmd, cli.output).await,

@@ -50,7 +50,7 @@ fn pb_delivery(d: &Delivery) -> pb::WebhookDelivery {
 impl<S: Store> Api<S> {
     /// The caller and the company a request names (checked by role first: a caller who may
     /// not use the service learns nothing of its input).
-    fn company_caller<T>(
+    pub(crate) fn company_caller<T>(
         &self,
         req: &Request<T>,
         company_id: &str,
@@ -197,5 +197,26 @@ impl<S: Store> pb::company_service_server::CompanyService for Api<S> {
         Ok(Response::new(pb::ListTextsResponse {
             texts: texts.collect(),
         }))
+    }
+
+    async fn create_account(
+        &self,
+        req: Request<pb::CreateAccountRequest>,
+    ) -> Reply<pb::CreateAccountResponse> {
+        self.account_create(req).await
+    }
+
+    async fn list_accounts(
+        &self,
+        req: Request<pb::ListAccountsRequest>,
+    ) -> Reply<pb::ListAccountsResponse> {
+        self.account_list(req).await
+    }
+
+    async fn update_account(
+        &self,
+        req: Request<pb::UpdateAccountRequest>,
+    ) -> Reply<pb::UpdateAccountResponse> {
+        self.account_update(req).await
     }
 }

@@ -3,6 +3,7 @@
 //! ([`error`]). Only this crate knows tonic; the CLI, the simulator and the tests use its
 //! clients.
 
+mod accounts;
 mod auth;
 pub mod capacity;
 pub mod client;

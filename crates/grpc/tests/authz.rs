@@ -129,6 +129,11 @@ fn rule(method: &str) -> Option<Rule> {
         | "CompanyService/RemoveTruck"
         | "CompanyService/ListTrucks"
         | "CompanyService/ListTexts" => (BOOKERS, Scope::Company),
+        // Over gRPC only the authority keeps a company's accounts (a company's machine token
+        // is no company admin; an admin's portal session is the web's).
+        "CompanyService/CreateAccount"
+        | "CompanyService/ListAccounts"
+        | "CompanyService/UpdateAccount" => (AUTHORITY, Scope::Company),
         _ => return None,
     };
     Some(Rule { roles, scope })
@@ -312,6 +317,25 @@ impl Bed {
             .save_truck(truck.unwrap(), who, Utc::now())
             .await
             .unwrap();
+    }
+
+    /// Gives `side`'s company the portal account `user-<company>` (whatever an earlier call
+    /// did).
+    async fn account(&self, side: Side) {
+        let login = bawaba_domain::account::Login::parse(&format!("user-{}", side.company()));
+        let account = bawaba_domain::account::Account {
+            login: login.unwrap(),
+            company: CompanyId::parse(side.company()).unwrap(),
+            name: "User".into(),
+            admin: false,
+            hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            disabled: false,
+            failures: 0,
+            locked_until: None,
+            created_at: Utc::now(),
+        };
+        let who = bawaba_domain::audit::Who::system();
+        let _taken_by_an_earlier_call = self.store.create_account(account, who, Utc::now()).await;
     }
 
     /// A fresh booking of `side`'s company in `side`'s zone.
@@ -753,6 +777,31 @@ async fn call(b: &Bed, c: &mut Clients, method: &str, side: Side) -> Code {
                 ..Default::default()
             };
             c.company.list_texts(req).await.map(drop)
+        }
+        "CompanyService/CreateAccount" => {
+            let req = pb::CreateAccountRequest {
+                company_id: side.company().into(),
+                login: format!("new-{}", b.next()),
+                name: "Ahmad".into(),
+                ..Default::default()
+            };
+            c.company.create_account(req).await.map(drop)
+        }
+        "CompanyService/ListAccounts" => {
+            let req = pb::ListAccountsRequest {
+                company_id: side.company().into(),
+            };
+            c.company.list_accounts(req).await.map(drop)
+        }
+        "CompanyService/UpdateAccount" => {
+            b.account(side).await;
+            let req = pb::UpdateAccountRequest {
+                company_id: side.company().into(),
+                login: format!("user-{}", side.company()),
+                name: Some("Omar".into()),
+                ..Default::default()
+            };
+            c.company.update_account(req).await.map(drop)
         }
         "CompanyService/ListWebhookDeliveries" => {
             let req = pb::ListWebhookDeliveriesRequest {

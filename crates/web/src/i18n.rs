@@ -286,15 +286,25 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("accounts.create", "Create account", "إنشاء الحساب"),
     (
         "accounts.hint",
-        "At least 10 characters for the password. A company admin creates and disables the company's accounts.",
-        "كلمة المرور 10 أحرف على الأقل. ينشئ مسؤول الشركة حسابات الشركة ويعطّلها.",
+        "At least 10 characters for the password; left empty, one is made and shown once. A company admin creates and disables the company's accounts.",
+        "كلمة المرور 10 أحرف على الأقل؛ إن تُركت فارغة تُنشأ وتُعرض مرة واحدة. ينشئ مسؤول الشركة حسابات الشركة ويعطّلها.",
     ),
     ("accounts.none", "No accounts yet.", "لا حسابات بعد."),
     ("accounts.enable", "Enable", "تفعيل"),
     ("accounts.disable", "Disable", "تعطيل"),
     ("accounts.disabled", "Disabled", "معطّل"),
     ("accounts.created", "Account created.", "أُنشئ الحساب."),
+    (
+        "accounts.made",
+        "Account created. Its first password, shown this once, for",
+        "أُنشئ الحساب. كلمة مروره الأولى، وتُعرض هذه المرة فقط، للحساب",
+    ),
     ("accounts.changed", "Account changed.", "عُدّل الحساب."),
+    (
+        "desk.keys",
+        "Keyboard: / goes to the first referral's reason; in a referral, Ctrl+Enter approves and Alt+Enter rejects (Enter alone decides nothing).",
+        "لوحة المفاتيح: / للانتقال إلى سبب أول إحالة؛ داخل الإحالة Ctrl+Enter للموافقة وAlt+Enter للرفض (Enter وحده لا يقرر شيئاً).",
+    ),
     ("logout", "Sign out", "تسجيل الخروج"),
     (
         "csrf.refused",

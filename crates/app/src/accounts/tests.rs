@@ -150,6 +150,29 @@ async fn failures_lock_the_account_and_say_nothing_of_why() {
 }
 
 #[tokio::test]
+async fn an_account_without_a_password_gets_one_made_once() {
+    let b = bed().await;
+    let authority = principal(Role::Authority, None, None);
+    let given = b
+        .app
+        .create_account(&authority, acme(), new("ahmad", true))
+        .await;
+    assert_eq!(given.unwrap().1, None, "a password given is not answered");
+    let blank = NewAccount {
+        password: String::new(),
+        ..new("omar", false)
+    };
+    let (_, made) = b
+        .app
+        .create_account(&authority, acme(), blank)
+        .await
+        .unwrap();
+    let made = made.expect("a password made");
+    assert_eq!(made.len(), 19, "{made}");
+    b.app.log_in("omar", &made, Door::Web).await.unwrap();
+}
+
+#[tokio::test]
 async fn a_bad_account_is_refused_naming_the_field() {
     let b = bed().await;
     let authority = principal(Role::Authority, None, None);

@@ -393,7 +393,19 @@ pub(super) async fn create_account<S: Store>(
         (_, Err(e)) => Err(Error::App(e.into())),
     };
     match created {
-        Ok(_) => back(&p, &f.company, "created"),
+        Ok((_, None)) => back(&p, &f.company, "created"),
+        // A password made (the form's was left empty): shown this once, not redirected.
+        Ok((a, Some(made))) => {
+            let notice = format!("{} {}: {made}", l.t("accounts.made"), a.login);
+            let blank = portal::AccountForm::default();
+            let shown = (
+                Some(f.company.as_str()),
+                &blank,
+                Some(notice.as_str()),
+                None,
+            );
+            show_accounts(&app, (&p, l, cookie), shown).await
+        }
         Err(e) => {
             let form = portal::AccountForm {
                 company: f.company.clone(),
