@@ -197,7 +197,6 @@ async fn journey(
     assert_eq!(state, word);
     click(b, "#logout").await;
     wait_for(b, "#account-login").await;
-    let _ = first;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

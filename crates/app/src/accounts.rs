@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use bawaba_domain::access::{Principal, Role};
+use bawaba_domain::access::{ACCOUNT_PREFIX, Principal, Role};
 use bawaba_domain::account::{self, Account, AccountUpdate, Login, Session};
 use bawaba_domain::audit::{Door, Who};
 use bawaba_domain::ids::CompanyId;
@@ -60,11 +60,7 @@ fn keeper(p: &Principal, company: Option<CompanyId>) -> Result<CompanyId> {
 /// Refuses a company's person who is not its admin changing what the whole company shares
 /// (its webhook): a machine token of the company, or an admin's session, may.
 pub(crate) fn company_setting(p: &Principal) -> Result<()> {
-    let person = p
-        .token
-        .as_deref()
-        .is_some_and(|t| t.starts_with("account:"));
-    if person && !p.admin {
+    if p.account().is_some() && !p.admin {
         return Err(Error::Refused(bawaba_domain::Error::Forbidden(
             "only a company admin changes the company's webhook".into(),
         )));
@@ -133,7 +129,7 @@ fn principal(a: &Account, door: Door) -> Principal {
         company: Some(a.company.clone()),
         zone: None,
         label: a.login.to_string(),
-        token: Some(format!("account:{}", a.login)),
+        token: Some(format!("{ACCOUNT_PREFIX}{}", a.login)),
         door,
         admin: a.admin,
     }
@@ -184,7 +180,7 @@ impl<S: Store> App<S> {
         c: AccountChange,
     ) -> Result<()> {
         let company = keeper(p, company)?;
-        let own = p.token.as_deref() == Some(&format!("account:{login}"));
+        let own = p.account() == Some(login.as_str());
         if own && (c.disabled == Some(true) || c.admin == Some(false)) {
             return Err(Error::invalid(
                 "login",

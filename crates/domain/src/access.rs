@@ -63,6 +63,9 @@ impl std::str::FromStr for Role {
     }
 }
 
+/// What the token id of a portal session starts with (then its account's login name).
+pub const ACCOUNT_PREFIX: &str = "account:";
+
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Principal {
@@ -136,6 +139,12 @@ impl Principal {
             token: Some(id.into()),
             ..self
         }
+    }
+
+    /// The portal account's login name when this is a person's session (its token id is
+    /// `account:<login>`), none for an API token.
+    pub fn account(&self) -> Option<&str> {
+        self.token.as_deref()?.strip_prefix(ACCOUNT_PREFIX)
     }
 
     /// The door its request came through.

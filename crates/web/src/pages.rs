@@ -164,6 +164,18 @@ pub fn forbidden(l: Lang, who: &Principal) -> String {
     layout(l, l.t("forbidden.title"), Some(who), "", &body)
 }
 
+/// A zone's name in `l`, from the configuration (the id when unknown).
+fn zone_name<'a>(
+    l: Lang,
+    zones: &'a [bawaba_domain::calendar::ZoneConfig],
+    id: &'a str,
+) -> &'a str {
+    zones
+        .iter()
+        .find(|z| z.id.as_str() == id)
+        .map_or(id, |z| l.name(&z.name, &z.name_ar))
+}
+
 /// The `<option>`s of a zone choice, each zone by its name in `l`, `selected` chosen.
 fn zone_options(l: Lang, zones: &[bawaba_domain::calendar::ZoneConfig], selected: &str) -> String {
     zones

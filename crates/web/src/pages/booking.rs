@@ -10,7 +10,7 @@ use bawaba_domain::fleet::FleetTruck;
 use bawaba_domain::ledger::{Booking, BookingState, WindowView};
 use chrono::{DateTime, Utc};
 
-use super::{esc, layout};
+use super::{esc, layout, zone_name};
 use crate::agg::{Day, local_datetime, local_hm};
 use crate::codes::Codes;
 use crate::i18n::Lang;
@@ -186,14 +186,6 @@ fn second_stop(l: Lang, f: &BookForm, zones: &[ZoneConfig]) -> String {
         containers = l.t("book.containers"),
         cv = esc(&f.containers2),
     )
-}
-
-/// A zone's name in `l`.
-fn zone_name<'a>(l: Lang, zones: &'a [ZoneConfig], id: &'a str) -> &'a str {
-    zones
-        .iter()
-        .find(|z| z.id.as_str() == id)
-        .map_or(id, |z| l.name(&z.name, &z.name_ar))
 }
 
 /// The window of a stop: `2026-12-08 10:00–11:00` (Amman time).

@@ -10,7 +10,7 @@ use bawaba_domain::calendar::ZoneConfig;
 use bawaba_domain::fleet::FleetTruck;
 use bawaba_domain::ledger::{Booking, BookingState};
 
-use super::{esc, layout};
+use super::{esc, layout, zone_name};
 use crate::agg::local_datetime;
 use crate::codes::Codes;
 use crate::i18n::Lang;
@@ -25,14 +25,6 @@ pub fn flash(notice: Option<&str>, error: Option<&str>) -> String {
         let _ = write!(b, r#"<p class="flash" id="done">{}</p>"#, esc(n));
     }
     b
-}
-
-/// A zone's name in `l`, from the configuration (the id when unknown).
-fn zone_name<'a>(l: Lang, zones: &'a [ZoneConfig], id: &'a str) -> &'a str {
-    zones
-        .iter()
-        .find(|z| z.id.as_str() == id)
-        .map_or(id, |z| l.name(&z.name, &z.name_ar))
 }
 
 /// The home page's filters as chosen.
@@ -272,7 +264,7 @@ fn accounts_card(l: Lang, who: &Principal, base: &str, company: &str, list: &[Ac
     }
     let mut rows = String::new();
     for a in list {
-        let own = who.token.as_deref() == Some(&format!("account:{}", a.login));
+        let own = who.account() == Some(a.login.as_str());
         let (flip, word, class) = if a.disabled {
             ("enable", l.t("accounts.enable"), "approve")
         } else {
