@@ -8,7 +8,8 @@
 //! nobody learns which names exist. A session's secret (`bws_` and 64 hex digits) is shown
 //! once, to the browser's cookie; the store keeps its SHA-256.
 
-use std::sync::LazyLock;
+use std::net::IpAddr;
+use std::sync::{LazyLock, PoisonError};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -219,10 +220,55 @@ impl<S: Store> App<S> {
         Ok(self.store.accounts(company).await?)
     }
 
-    /// Logs in: the session's secret and the caller it stands for. Every failure is the
-    /// same UNAUTHENTICATED; [`account::MAX_FAILURES`] in a row lock the account for
-    /// [`account::LOCKOUT_MINUTES`] minutes.
+    /// Logs in from `from` (the caller's network address, when known): the session's
+    /// secret and the caller it stands for. Every failure is the same UNAUTHENTICATED;
+    /// [`account::MAX_FAILURES`] in a row lock the account for [`account::LOCKOUT_MINUTES`]
+    /// minutes, and an address that failed [`account::MAX_ADDRESS_FAILURES`] times is
+    /// refused (RESOURCE_EXHAUSTED) before any password is checked, for the rest of its window.
     pub async fn log_in(
+        &self,
+        login: &str,
+        password: &str,
+        door: Door,
+        from: Option<IpAddr>,
+    ) -> Result<(String, Principal)> {
+        self.throttled(from)?;
+        let done = self.check_login(login, password, door).await;
+        self.count_failure(from, &done);
+        done
+    }
+
+    /// Logs a staff or system token in from `from`, with the same throttle as a password.
+    pub fn log_in_token(&self, token: &str, door: Door, from: Option<IpAddr>) -> Result<Principal> {
+        self.throttled(from)?;
+        let done = self.authenticate(Some(token), door);
+        self.count_failure(from, &done);
+        done
+    }
+
+    /// Refuses `from` while it has failed too often.
+    fn throttled(&self, from: Option<IpAddr>) -> Result<()> {
+        let (Some(from), now) = (from, self.clock.now()) else {
+            return Ok(());
+        };
+        let throttle = self.throttle.lock().unwrap_or_else(PoisonError::into_inner);
+        throttle.check(from, now).map_err(|until| {
+            let minutes = ((until - now).num_seconds() + 59).div_euclid(60);
+            tracing::warn!(%from, minutes, "login refused: too many failures from the address");
+            Error::Throttled(minutes)
+        })
+    }
+
+    /// Counts `done` against `from` when it was a failed login.
+    fn count_failure<T>(&self, from: Option<IpAddr>, done: &Result<T>) {
+        if let (Some(from), Err(Error::Unauthenticated(_))) = (from, done) {
+            let now = self.clock.now();
+            let mut throttle = self.throttle.lock().unwrap_or_else(PoisonError::into_inner);
+            throttle.failed(from, now);
+        }
+    }
+
+    async fn check_login(
         &self,
         login: &str,
         password: &str,

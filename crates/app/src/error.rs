@@ -9,6 +9,9 @@ pub enum Error {
     /// No token, or one that is unknown or revoked.
     #[error("{0}")]
     Unauthenticated(&'static str),
+    /// Too many failed logins from one address: it may try again in this many minutes.
+    #[error("too many failed logins from this address: try again in {0} minutes")]
+    Throttled(i64),
     /// The domain refused the request (a malformed field, something that does not exist or
     /// is out of the caller's scope, a full window, a rule); nothing was changed.
     #[error(transparent)]
@@ -74,6 +77,7 @@ impl Error {
     pub fn kind(&self) -> Kind {
         match self {
             Error::Unauthenticated(_) => Kind::Unauthenticated,
+            Error::Throttled(_) => Kind::Exhausted,
             Error::Refused(d) => match d {
                 Domain::Invalid { .. } => Kind::Invalid,
                 Domain::NotFound { .. } => Kind::NotFound,

@@ -58,7 +58,7 @@ pub use watch::WatchListing;
 pub use webhooks::{MAX_DELIVERIES, Poster, WebhookView};
 
 /// `bytes` random bytes from the operating system, in hex.
-pub(crate) fn random_hex(bytes: usize) -> Result<String> {
+pub fn random_hex(bytes: usize) -> Result<String> {
     let mut buf = vec![0u8; bytes];
     getrandom::fill(&mut buf).map_err(|e| {
         Error::Store(bawaba_store::Error::Storage(format!(
@@ -90,6 +90,8 @@ pub struct App<S> {
     metrics: Arc<Metrics>,
     /// The zones' outlines, thresholds and policies for alerts (from the configuration).
     alert_zones: Arc<Vec<AlertSetting>>,
+    /// Failed logins per network address.
+    throttle: Arc<std::sync::Mutex<bawaba_domain::account::Throttle>>,
 }
 
 impl<S> Clone for App<S> {
@@ -101,6 +103,7 @@ impl<S> Clone for App<S> {
             commands: Arc::clone(&self.commands),
             metrics: Arc::clone(&self.metrics),
             alert_zones: Arc::clone(&self.alert_zones),
+            throttle: Arc::clone(&self.throttle),
         }
     }
 }
@@ -116,6 +119,7 @@ impl<S: Store> App<S> {
             commands: Arc::default(),
             metrics: Arc::default(),
             alert_zones: Arc::default(),
+            throttle: Arc::default(),
         }
     }
 

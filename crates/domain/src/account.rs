@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 use crate::ids::CompanyId;
 use crate::{Error, Result};
 
+mod throttle;
+pub use throttle::{ADDRESS_WINDOW_MINUTES, MAX_ADDRESS_FAILURES, Throttle};
+
 /// Failed logins in a row that lock an account.
 pub const MAX_FAILURES: u32 = 5;
 /// How long a locked account stays locked.

@@ -145,6 +145,7 @@ pub fn status(e: impl Into<App>) -> Status {
     match e.into() {
         App::Refused(d) => domain_status(d),
         App::Unauthenticated(why) => Status::unauthenticated(why),
+        e @ App::Throttled(_) => Status::resource_exhausted(e.to_string()),
         App::Store(Store::Domain(d)) => domain_status(d),
         App::Store(Store::Closed) => Status::unavailable("the scheduler is shutting down"),
         App::Store(other) => {

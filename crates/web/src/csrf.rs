@@ -7,11 +7,16 @@
 //! `multipart/form-data`, `text/plain` or none). A request with `Authorization: Bearer`
 //! (scripts) carries no cookie a site could ride on and is not checked; JSON bodies cannot be
 //! sent across sites without the browser asking first (and the cookie is SameSite=Strict).
+//!
+//! The login form comes before any session: its token is derived from a cookie of its own
+//! ([`LOGIN_COOKIE`], SameSite=Strict, set with the form), so another site cannot sign a
+//! browser in to an account of the site's choosing. A login sent without it (the form came
+//! from elsewhere, or the browser lost the cookie) gets the form again, with a new one.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::Request;
-use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 
@@ -21,6 +26,10 @@ use crate::pages;
 
 /// The form field carrying the token.
 pub const FIELD: &str = "csrf";
+/// The cookie the login form's token is derived from.
+pub const LOGIN_COOKIE: &str = "bawaba_login";
+/// Where the login form is served and sent.
+const LOGIN: &str = "/login";
 /// Largest form body read (the forms are a few hundred bytes).
 const MAX_FORM: usize = 64 * 1024;
 /// Largest page rewritten.
@@ -28,6 +37,9 @@ const MAX_PAGE: usize = 16 * 1024 * 1024;
 
 /// The layer: see the module.
 pub async fn guard(req: Request, next: Next) -> Response {
+    if req.uri().path() == LOGIN {
+        return login(req, next).await;
+    }
     let session = auth::cookie(req.headers(), auth::SESSION_COOKIE)
         .filter(|s| !s.is_empty() && !req.headers().contains_key(AUTHORIZATION))
         .map(str::to_owned);
@@ -44,6 +56,46 @@ pub async fn guard(req: Request, next: Next) -> Response {
         req
     };
     with_token(next.run(req).await, &token).await
+}
+
+/// The login form's half: its token from [`LOGIN_COOKIE`] (made when the browser has none).
+async fn login(req: Request, next: Next) -> Response {
+    let key = auth::cookie(req.headers(), LOGIN_COOKIE)
+        .filter(|k| !k.is_empty())
+        .map(str::to_owned);
+    if req.method() != Method::POST {
+        return match key {
+            Some(key) => with_token(next.run(req).await, &auth::csrf_for(&key)).await,
+            None => with_new_key(next.run(req).await).await,
+        };
+    }
+    let lang = Lang::pick(None, req.headers()).0;
+    let token = key.as_deref().map(auth::csrf_for);
+    let sent = match &token {
+        Some(token) => checked(req, token).await.ok().zip(Some(token)),
+        None => None,
+    };
+    match sent {
+        Some((req, token)) => with_token(next.run(req).await, token).await,
+        None => {
+            tracing::warn!("login refused: the form's token is missing or wrong");
+            let again = pages::login(lang, Some(lang.t("login.expired")));
+            with_new_key((StatusCode::FORBIDDEN, Html(again)).into_response()).await
+        }
+    }
+}
+
+/// `r` (the login form) with a new [`LOGIN_COOKIE`] and its token.
+async fn with_new_key(r: Response) -> Response {
+    let Ok(key) = bawaba_app::random_hex(16) else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let mut r = with_token(r, &auth::csrf_for(&key)).await;
+    let cookie = format!("{LOGIN_COOKIE}={key}; Path={LOGIN}; HttpOnly; SameSite=Strict");
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().append(SET_COOKIE, v);
+    }
+    r
 }
 
 /// The request again, when its body carries `token` or cannot be forged across sites.

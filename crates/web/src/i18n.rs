@@ -103,6 +103,16 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "This token may not sign in here (gate and alert tokens are for systems).",
         "لا يسمح لهذا الرمز بتسجيل الدخول هنا (رموز البوابات والإنذارات مخصصة للأنظمة).",
     ),
+    (
+        "login.expired",
+        "This sign-in form had expired or came from another site. Sign in again here.",
+        "انتهت صلاحية نموذج الدخول هذا أو جاء من موقع آخر. سجّل الدخول مرة أخرى هنا.",
+    ),
+    (
+        "login.throttled",
+        "Too many failed sign-ins from this address. Try again in {n} minutes.",
+        "محاولات دخول فاشلة كثيرة من هذا العنوان. حاول مرة أخرى بعد {n} دقيقة.",
+    ),
     ("login.company", "Company account", "حساب الشركة"),
     ("login.staff", "Staff and systems", "الموظفون والأنظمة"),
     ("login.name", "Login name", "اسم الدخول"),

@@ -88,12 +88,15 @@ impl<S: Store> Dashboard<S> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let app = router(self, stop_rx);
         tracing::info!("dashboard listening on http://{addr}/");
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                let _ = stop_tx.send(true);
-            })
-            .await?;
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        })
+        .await?;
         tracing::info!("dashboard stopped");
         Ok(())
     }

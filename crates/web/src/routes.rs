@@ -12,7 +12,6 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bawaba_domain::access::{Principal, Role};
-use bawaba_domain::audit::Door;
 use bawaba_domain::ids::{BookingId, PassageId};
 use bawaba_domain::passage::Resolution;
 use bawaba_store::Store;
@@ -48,8 +47,8 @@ impl<S> Clone for App<S> {
 pub fn router<S: Store>(d: Dashboard<S>, stop: watch::Receiver<bool>) -> Router {
     Router::new()
         .route("/", get(home::<S>))
-        .route("/login", get(login_page::<S>).post(login::<S>))
-        .route("/logout", post(logout::<S>))
+        .route("/login", get(login::page::<S>).post(login::login::<S>))
+        .route("/logout", post(login::logout::<S>))
         .route("/portal", get(portal::home::<S>))
         .route(
             "/portal/fleet",
@@ -138,6 +137,7 @@ mod capacity;
 mod closures;
 mod events;
 mod export;
+mod login;
 mod portal;
 mod search;
 mod watchlist;
@@ -364,81 +364,6 @@ async fn home<S: Store>(State(app): State<App<S>>, headers: HeaderMap) -> Respon
             page(StatusCode::FORBIDDEN, pages::forbidden(l, &p), None)
         }
     }
-}
-
-async fn login_page<S: Store>(
-    State(_app): State<App<S>>,
-    Query(q): Query<PageQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let (l, cookie) = lang(&q, &headers);
-    page(StatusCode::OK, pages::login(l, None), cookie)
-}
-
-#[derive(Debug, Deserialize)]
-struct LoginForm {
-    /// A staff or system token.
-    token: Option<String>,
-    /// A company account's login name and password.
-    login: Option<String>,
-    password: Option<String>,
-}
-
-async fn login<S: Store>(
-    State(app): State<App<S>>,
-    headers: HeaderMap,
-    Form(f): Form<LoginForm>,
-) -> Response {
-    let (l, _) = lang(&PageQuery::default(), &headers);
-    if let Some(name) = f.login.as_deref() {
-        let password = f.password.as_deref().unwrap_or_default();
-        return match app.0.d.app.log_in(name, password, Door::Web).await {
-            Ok((secret, p)) => {
-                tracing::info!(who = %p.label, "portal login");
-                redirect("/portal", Some(auth::session_cookie(&secret)))
-            }
-            Err(e) if e.kind() == bawaba_app::Kind::Unauthenticated => {
-                tracing::warn!(login = name.trim(), "portal login refused");
-                page(
-                    StatusCode::UNAUTHORIZED,
-                    pages::login(l, Some(l.t("login.refused"))),
-                    None,
-                )
-            }
-            Err(e) => page(
-                error_status(&Error::App(e)).0,
-                pages::login(l, Some(l.t("error"))),
-                None,
-            ),
-        };
-    }
-    let token = f.token.as_deref().unwrap_or_default().trim();
-    match app.0.d.app.authenticate(Some(token), Door::Web) {
-        Err(_) => page(
-            StatusCode::UNAUTHORIZED,
-            pages::login(l, Some(l.t("login.bad"))),
-            None,
-        ),
-        Ok(p) if !auth::WEB_ROLES.contains(&p.role) => page(
-            StatusCode::FORBIDDEN,
-            pages::login(l, Some(l.t("login.role"))),
-            None,
-        ),
-        Ok(p) => {
-            tracing::info!(who = %p.label, role = p.role.as_str(), "dashboard login");
-            redirect("/", Some(auth::session_cookie(token)))
-        }
-    }
-}
-
-/// Ends the session (a portal session is ended in the store too) and forgets the cookie.
-async fn logout<S: Store>(State(app): State<App<S>>, headers: HeaderMap) -> Response {
-    if let Some(secret) = auth::cookie(&headers, auth::SESSION_COOKIE)
-        && let Err(e) = app.0.d.app.log_out(secret).await
-    {
-        tracing::error!(error = %e, "ending a session");
-    }
-    redirect("/login", Some(auth::clear_session()))
 }
 
 async fn authority<S: Store>(

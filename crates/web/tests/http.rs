@@ -563,12 +563,7 @@ async fn an_exit_approved_here_gives_the_turn_time() {
 #[tokio::test]
 async fn login_sets_a_strict_http_only_cookie_and_refuses_other_roles() {
     let b = bed().await;
-    let login = |token: &str| {
-        Request::post("/login")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(format!("token={token}")))
-            .unwrap()
-    };
+    let login = |token: &str| login_post(&format!("token={token}"));
     let r = call(&b.app, login(&b.gate)).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(r.headers.get(header::SET_COOKIE).is_none());
@@ -968,9 +963,15 @@ async fn every_route_by_every_caller_in_and_out_of_scope() {
                         if method == "POST" =>
                     {
                         req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-                        let csrf = t
-                            .as_deref()
-                            .map(|t| format!("&csrf={}", bawaba_web::csrf_for(t)))
+                        let form_key = match path.as_str() {
+                            "/login" => {
+                                req = req.header(header::COOKIE, LOGIN_FORM);
+                                Some("form-of-this-browser")
+                            }
+                            _ => t.as_deref(),
+                        };
+                        let csrf = form_key
+                            .map(|k| format!("&csrf={}", bawaba_web::csrf_for(k)))
                             .unwrap_or_default();
                         Body::from(csrf_after(
                             csrf,
@@ -2056,12 +2057,22 @@ async fn the_referral_marks_where_the_plate_read_differs_from_the_booking() {
 async fn log_in(b: &Bed, login: &str, password: &str) -> Reply {
     call(
         &b.app,
-        Request::post("/login")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(format!("login={login}&password={password}")))
-            .unwrap(),
+        login_post(&format!("login={login}&password={password}")),
     )
     .await
+}
+
+/// What a browser's login form holds: its cookie (as the form set it) and its CSRF token.
+const LOGIN_FORM: &str = "bawaba_login=form-of-this-browser";
+
+/// The login form sent with `body`, as the browser that got the form sends it.
+fn login_post(body: &str) -> Request<Body> {
+    let csrf = bawaba_web::csrf_for("form-of-this-browser");
+    Request::post("/login")
+        .header(header::COOKIE, LOGIN_FORM)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("{body}&csrf={csrf}")))
+        .unwrap()
 }
 
 fn session_of(r: &Reply) -> String {
@@ -2238,16 +2249,106 @@ async fn failed_logins_lock_the_account_and_say_nothing_more() {
     let locked = log_in(&b, "sami", "sami-long-pw").await;
     assert_eq!(locked.status, StatusCode::UNAUTHORIZED);
     assert!(locked.body.contains("15 minutes"), "{}", locked.body);
-    let ar = call(
-        &b.app,
-        Request::post("/login")
-            .header(header::COOKIE, "bawaba_lang=ar")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from("login=sami&password=sami-long-pw"))
-            .unwrap(),
-    )
+    let ar = call(&b.app, {
+        let mut r = login_post("login=sami&password=sami-long-pw");
+        r.headers_mut()
+            .append(header::COOKIE, "bawaba_lang=ar".parse().unwrap());
+        r
+    })
     .await;
     assert!(ar.body.contains("خمس محاولات فاشلة"), "{}", ar.body);
+}
+
+/// The login form comes with a cookie of its own and a token derived from it; a login sent
+/// without them (from another site's form) is refused and gets the form again, new.
+#[tokio::test]
+async fn the_login_form_carries_its_own_token() {
+    let b = bed().await;
+    let form = get(&b.app, "/login", None).await;
+    let set = form.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        set.contains("Path=/login") && set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    let key = set
+        .split(';')
+        .next()
+        .and_then(|kv| kv.strip_prefix("bawaba_login="))
+        .unwrap();
+    let token = bawaba_web::csrf_for(key);
+    let field = format!(r#"name="csrf" value="{token}""#);
+    assert_eq!(
+        form.body.matches(&field).count(),
+        2,
+        "both forms: {}",
+        form.body
+    );
+    let send = |cookie: Option<&str>, csrf: &str| {
+        let mut r = Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(c) = cookie {
+            r = r.header(header::COOKIE, c);
+        }
+        r.body(Body::from(format!("token={}&csrf={csrf}", b.operator_act)))
+            .unwrap()
+    };
+    let forged = call(&b.app, send(None, &token)).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "no form cookie");
+    assert!(forged.body.contains("had expired"), "{}", forged.body);
+    assert!(
+        forged.headers[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .starts_with("bawaba_login=")
+    );
+    let cookie = format!("bawaba_login={key}");
+    let wrong = call(&b.app, send(Some(&cookie), "0123")).await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN, "a wrong token");
+    let ok = call(&b.app, send(Some(&cookie), &token)).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+}
+
+/// An address that failed 20 times in its window must wait (429, Retry-After, in its
+/// language), whichever names it tried; another address signs in.
+#[tokio::test]
+async fn an_address_that_fails_too_often_waits() {
+    let b = bed().await;
+    let from = |last: u8, body: &str| {
+        let mut r = login_post(body);
+        let peer = std::net::SocketAddr::from(([198, 51, 100, last], 40000));
+        r.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+        r
+    };
+    for n in 0..20 {
+        let r = call(
+            &b.app,
+            from(9, &format!("login=guess{n}&password=guess-pw-1")),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{n}");
+    }
+    let stopped = call(&b.app, from(9, &format!("token={}", b.operator_act))).await;
+    assert_eq!(stopped.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(stopped.headers[header::RETRY_AFTER], "900");
+    assert!(
+        stopped.body.contains("Try again in 15 minutes"),
+        "{}",
+        stopped.body
+    );
+    let mut ar = from(9, "login=guess&password=guess-pw-1");
+    ar.headers_mut()
+        .append(header::COOKIE, "bawaba_lang=ar".parse().unwrap());
+    let ar = call(&b.app, ar).await;
+    assert!(
+        ar.body.contains("حاول مرة أخرى بعد 15 دقيقة"),
+        "{}",
+        ar.body
+    );
+    let other = call(&b.app, from(10, &format!("token={}", b.operator_act))).await;
+    assert_eq!(other.status, StatusCode::SEE_OTHER, "another address");
 }
 
 /// The portal's pages in Arabic: right to left, the words translated, plates isolated.

@@ -1,5 +1,7 @@
 use bawaba_domain::access::Role;
-use bawaba_domain::account::{LOCKOUT_MINUTES, MAX_FAILURES};
+use bawaba_domain::account::{
+    ADDRESS_WINDOW_MINUTES, LOCKOUT_MINUTES, MAX_ADDRESS_FAILURES, MAX_FAILURES,
+};
 use chrono::TimeDelta;
 
 use super::*;
@@ -29,7 +31,7 @@ async fn the_authority_makes_an_admin_who_keeps_the_company_accounts() {
         .unwrap();
     let (secret, admin) = b
         .app
-        .log_in("Ahmad", "ahmad-secret-pw", Door::Web)
+        .log_in("Ahmad", "ahmad-secret-pw", Door::Web, None)
         .await
         .unwrap();
     assert!(secret.starts_with(SESSION_PREFIX));
@@ -54,7 +56,7 @@ async fn the_authority_makes_an_admin_who_keeps_the_company_accounts() {
     assert_eq!(e.kind(), Kind::NotFound, "another company: as if none");
     let (_, omar) = b
         .app
-        .log_in("omar", "omar-secret-pw", Door::Web)
+        .log_in("omar", "omar-secret-pw", Door::Web, None)
         .await
         .unwrap();
     assert!(!omar.admin);
@@ -98,12 +100,12 @@ async fn disabling_ends_the_session_and_an_admin_keeps_their_own() {
     }
     let (_, admin) = b
         .app
-        .log_in("ahmad", "ahmad-secret-pw", Door::Web)
+        .log_in("ahmad", "ahmad-secret-pw", Door::Web, None)
         .await
         .unwrap();
     let (secret, _) = b
         .app
-        .log_in("omar", "omar-secret-pw", Door::Web)
+        .log_in("omar", "omar-secret-pw", Door::Web, None)
         .await
         .unwrap();
     let off = AccountChange {
@@ -117,7 +119,10 @@ async fn disabling_ends_the_session_and_an_admin_keeps_their_own() {
     b.app.update_account(&admin, None, omar, off).await.unwrap();
     let e = b.app.authenticate_any(Some(&secret), Door::Web).await;
     assert_eq!(e.unwrap_err().kind(), Kind::Unauthenticated);
-    let e = b.app.log_in("omar", "omar-secret-pw", Door::Web).await;
+    let e = b
+        .app
+        .log_in("omar", "omar-secret-pw", Door::Web, None)
+        .await;
     assert_eq!(e.unwrap_err().to_string(), LOGIN_REFUSED);
 }
 
@@ -129,24 +134,73 @@ async fn failures_lock_the_account_and_say_nothing_of_why() {
         .create_account(&authority, acme(), new("ahmad", false))
         .await
         .unwrap();
-    let unknown = b.app.log_in("nobody", "whatever-pw", Door::Web).await;
+    let unknown = b.app.log_in("nobody", "whatever-pw", Door::Web, None).await;
     assert_eq!(unknown.unwrap_err().to_string(), LOGIN_REFUSED);
     for _ in 0..MAX_FAILURES {
-        let e = b.app.log_in("ahmad", "wrong-password", Door::Web).await;
+        let e = b
+            .app
+            .log_in("ahmad", "wrong-password", Door::Web, None)
+            .await;
         assert_eq!(e.unwrap_err().to_string(), LOGIN_REFUSED);
     }
-    let e = b.app.log_in("ahmad", "ahmad-secret-pw", Door::Web).await;
+    let e = b
+        .app
+        .log_in("ahmad", "ahmad-secret-pw", Door::Web, None)
+        .await;
     assert_eq!(e.unwrap_err().to_string(), LOGIN_REFUSED, "locked");
     b.clock
         .set(b.clock.now() + TimeDelta::minutes(LOCKOUT_MINUTES));
     let (secret, _) = b
         .app
-        .log_in("ahmad", "ahmad-secret-pw", Door::Web)
+        .log_in("ahmad", "ahmad-secret-pw", Door::Web, None)
         .await
         .unwrap();
     b.app.log_out(&secret).await.unwrap();
     let e = b.app.authenticate_any(Some(&secret), Door::Web).await;
     assert_eq!(e.unwrap_err().kind(), Kind::Unauthenticated, "logged out");
+}
+
+/// One address that fails too often is stopped, whichever names it tries and before any
+/// password is checked; another address is not, and the window's end lets it try again.
+#[tokio::test]
+async fn an_address_that_fails_too_often_is_stopped_for_its_window() {
+    let b = bed().await;
+    let authority = principal(Role::Authority, None, None);
+    b.app
+        .create_account(&authority, acme(), new("ahmad", false))
+        .await
+        .unwrap();
+    let guesser = Some(IpAddr::from([192, 0, 2, 7]));
+    for n in 0..MAX_ADDRESS_FAILURES {
+        let name = format!("name{n}");
+        let e = b.app.log_in(&name, "guess-pw-x", Door::Web, guesser).await;
+        assert_eq!(e.unwrap_err().kind(), Kind::Unauthenticated);
+    }
+    let e = b
+        .app
+        .log_in("ahmad", "ahmad-secret-pw", Door::Web, guesser)
+        .await;
+    let e = e.unwrap_err();
+    assert_eq!(e.kind(), Kind::Exhausted, "even the right password: {e}");
+    assert!(e.to_string().contains("15 minutes"), "{e}");
+    let e = b
+        .app
+        .log_in_token("bwb_nonsense", Door::Web, guesser)
+        .unwrap_err();
+    assert_eq!(e.kind(), Kind::Exhausted, "a token neither");
+    let office = Some(IpAddr::from([192, 0, 2, 8]));
+    let ok = b
+        .app
+        .log_in("ahmad", "ahmad-secret-pw", Door::Web, office)
+        .await;
+    assert!(ok.is_ok(), "another address");
+    b.clock
+        .set(b.clock.now() + TimeDelta::minutes(ADDRESS_WINDOW_MINUTES));
+    let ok = b
+        .app
+        .log_in("ahmad", "ahmad-secret-pw", Door::Web, guesser)
+        .await;
+    assert!(ok.is_ok(), "the window ended");
 }
 
 #[tokio::test]
@@ -169,7 +223,7 @@ async fn an_account_without_a_password_gets_one_made_once() {
         .unwrap();
     let made = made.expect("a password made");
     assert_eq!(made.len(), 19, "{made}");
-    b.app.log_in("omar", &made, Door::Web).await.unwrap();
+    b.app.log_in("omar", &made, Door::Web, None).await.unwrap();
 }
 
 #[tokio::test]

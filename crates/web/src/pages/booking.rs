@@ -378,9 +378,9 @@ pub fn refusal(l: Lang, e: &crate::Error) -> String {
         crate::Error::App(A::Refused(D::Precondition(_) | D::IdempotencyConflict { .. })) => {
             "refused.rule"
         }
-        crate::Error::App(A::Refused(D::Forbidden(_)) | A::Unauthenticated(_)) => {
-            "refused.forbidden"
-        }
+        crate::Error::App(
+            A::Refused(D::Forbidden(_)) | A::Unauthenticated(_) | A::Throttled(_),
+        ) => "refused.forbidden",
         crate::Error::App(A::Store(_)) | crate::Error::Io(_) => "refused.failed",
     };
     format!("{} (\u{2068}{e}\u{2069})", l.t(key))
