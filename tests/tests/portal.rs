@@ -162,6 +162,27 @@ async fn journey(
     wait_for(b, "#slip-qr svg").await;
     assert_eq!(text(b, "#slip-id").await, second);
     screenshot(b, &format!("{lang}-{width}-slip")).await;
+    // The slip as an image for the phone: the browser shows it.
+    let image = wait_for(b, "#slip-image")
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(image, format!("/portal/bookings/{second}/slip.png"));
+    b.goto(&format!("{base}{image}")).await.unwrap();
+    let shown = b
+        .execute(
+            "return document.images.length === 1 ? document.images[0].naturalWidth : 0",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        shown.as_u64().unwrap_or(0) >= 600,
+        "the image is shown: {shown}"
+    );
+    screenshot(b, &format!("{lang}-{width}-slip-image")).await;
 
     // The events: the bookings made, in the page's language.
     b.goto(&format!("{base}/portal/events?lang={lang}"))

@@ -186,6 +186,7 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "أبرز هذه القسيمة عند البوابة: يمسح المشغّل الرمز أو يكتب رقم الحجز. الأوقات بتوقيت عمّان.",
     ),
     ("slip.print", "Print", "طباعة"),
+    ("slip.image", "Save as image", "حفظ كصورة"),
     ("slip.back", "Back to the booking", "العودة إلى الحجز"),
     (
         "refused.invalid",

@@ -22,6 +22,7 @@ mod i18n;
 mod pages;
 mod report;
 mod routes;
+mod slip;
 
 use std::future::Future;
 

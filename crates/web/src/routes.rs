@@ -69,6 +69,10 @@ pub fn router<S: Store>(d: Dashboard<S>, stop: watch::Receiver<bool>) -> Router 
             post(booking::cancel_booking::<S>),
         )
         .route("/portal/bookings/{id}/slip", get(booking::slip::<S>))
+        .route(
+            "/portal/bookings/{id}/slip.png",
+            get(booking::slip_png::<S>),
+        )
         .route("/portal/events", get(events::events_page::<S>))
         .route("/portal/webhook", post(events::set_webhook::<S>))
         .route(

@@ -818,7 +818,10 @@ fn door(method: &str, path: &str) -> Option<Door> {
         ("POST", "/portal/book") => Door::PortalForm(COMPANY_ONLY),
         (
             "GET" | "POST",
-            "/portal/bookings/{id}" | "/portal/bookings/{id}/slip" | "/portal/bookings/{id}/cancel",
+            "/portal/bookings/{id}"
+            | "/portal/bookings/{id}/slip"
+            | "/portal/bookings/{id}/slip.png"
+            | "/portal/bookings/{id}/cancel",
         ) => Door::Owned(StatusCode::NOT_FOUND),
         ("POST", "/portal/bookings/{id}/move") => Door::Owned(StatusCode::BAD_REQUEST),
         // A company token is no company admin: only the authority keeps accounts here.
@@ -2351,6 +2354,40 @@ async fn an_address_that_fails_too_often_waits() {
     assert_eq!(other.status, StatusCode::SEE_OTHER, "another address");
 }
 
+/// The slip image of booking `id`, as `session` gets it: status, headers, bytes.
+async fn slip_image(
+    b: &Bed,
+    id: &str,
+    session: &str,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let req = Request::get(format!("/portal/bookings/{id}/slip.png"))
+        .header(header::COOKIE, format!("bawaba_session={session}"))
+        .body(Body::empty())
+        .unwrap();
+    let res = b.app.clone().oneshot(req).await.unwrap();
+    let (status, headers) = (res.status(), res.headers().clone());
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 22)
+        .await
+        .unwrap();
+    (status, headers, bytes.to_vec())
+}
+
+/// The text of the one QR code in a PNG image.
+fn read_qr(png_bytes: &[u8]) -> String {
+    let mut r = png::Decoder::new(std::io::Cursor::new(png_bytes))
+        .read_info()
+        .unwrap();
+    let mut grey = vec![0; r.output_buffer_size().unwrap()];
+    let info = r.next_frame(&mut grey).unwrap();
+    let w = info.width as usize;
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, info.height as usize, |x, y| {
+        grey[y * w + x]
+    });
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "one code");
+    grids[0].decode().unwrap().1
+}
+
 /// The portal's pages in Arabic: right to left, the words translated, plates isolated.
 #[tokio::test]
 async fn the_portal_speaks_arabic() {
@@ -2492,9 +2529,20 @@ async fn a_company_books_moves_and_cancels_from_the_portal() {
         slip.body
     );
 
+    assert!(
+        slip.body
+            .contains(&format!(r#"href="/portal/bookings/{id}/slip.png""#))
+    );
+    let image = slip_image(&b, &id, &admin).await;
+    assert_eq!(image.0, StatusCode::OK);
+    assert_eq!(image.1[header::CONTENT_TYPE], "image/png");
+    assert_eq!(read_qr(&image.2), id, "the image's code is the booking id");
+
     let other = portal_admin(&b, "zeta").await;
     let hidden = get(&b.app, &to, Some(&other)).await;
     assert_eq!(hidden.status, StatusCode::NOT_FOUND, "another company's");
+    let hidden = slip_image(&b, &id, &other).await;
+    assert_eq!(hidden.0, StatusCode::NOT_FOUND, "another company's image");
 
     let bad = format!(
         "zone=act&type=IMPORT_PICKUP&key=k2&plate=60-22222&containers=CSQU3054384&window={}",

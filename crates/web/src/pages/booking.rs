@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use bawaba_domain::access::Principal;
-use bawaba_domain::calendar::{TransactionType, ZoneConfig};
+use bawaba_domain::calendar::{LOCAL_TZ, TransactionType, ZoneConfig};
 use bawaba_domain::fleet::FleetTruck;
 use bawaba_domain::ledger::{Booking, BookingState, WindowView};
 use chrono::{DateTime, Utc};
@@ -190,11 +190,16 @@ fn second_stop(l: Lang, f: &BookForm, zones: &[ZoneConfig]) -> String {
 
 /// The window of a stop: `2026-12-08 10:00–11:00` (Amman time).
 fn window_text(zones: &[ZoneConfig], zone: &str, start: DateTime<Utc>) -> String {
-    let end = zones
+    let end = window_end(zones, zone, start);
+    format!("{}–{}", local_datetime(start), local_hm(end))
+}
+
+/// When the window of `zone` starting at `start` ends.
+fn window_end(zones: &[ZoneConfig], zone: &str, start: DateTime<Utc>) -> DateTime<Utc> {
+    zones
         .iter()
         .find(|z| z.id.as_str() == zone)
-        .map_or(start, |z| z.window_end(start));
-    format!("{}–{}", local_datetime(start), local_hm(end))
+        .map_or(start, |z| z.window_end(start))
 }
 
 /// The booking's stops as a definition list.
@@ -312,7 +317,7 @@ pub fn slip(l: Lang, bk: &Booking, zones: &[ZoneConfig], qr_svg: &str) -> String
 <dl><dt>{plate_l}</dt><dd><bdi dir="ltr" id="slip-plate">{plate}</bdi></dd><dt>{company_l}</dt><dd><bdi dir="ltr">{company}</bdi></dd><dt>{state_l}</dt><dd>{state}</dd></dl>
 {stops}
 <p class="muted">{hint}</p>
-<p class="no-print"><button type="button" id="print">{print}</button> <a href="/portal/bookings/{id}">{back}</a></p>
+<p class="no-print"><button type="button" id="print">{print}</button> <a class="button" href="/portal/bookings/{id}/slip.png" download="bawaba-{id}.png" id="slip-image">{image}</a> <a href="/portal/bookings/{id}">{back}</a></p>
 </main>
 </body>
 </html>
@@ -331,8 +336,27 @@ pub fn slip(l: Lang, bk: &Booking, zones: &[ZoneConfig], qr_svg: &str) -> String
         stops = stops(l, bk, zones),
         hint = l.t("slip.hint"),
         print = l.t("slip.print"),
+        image = l.t("slip.image"),
         back = l.t("slip.back"),
     )
+}
+
+/// The slip image's lines under its code: the plate, then each stop's zone and window in
+/// Amman time with the offset (figures only: the image reads the same in both languages).
+pub fn slip_lines(bk: &Booking, zones: &[ZoneConfig]) -> Vec<String> {
+    let mut lines = vec![bk.plate.as_str().to_owned()];
+    for s in &bk.stops {
+        let local = s.window_start.with_timezone(&LOCAL_TZ);
+        let end = window_end(zones, s.zone.as_str(), s.window_start);
+        lines.push(format!("{} {}", s.zone, local.format("%Y-%m-%d")));
+        lines.push(format!(
+            "{}-{} ({})",
+            local.format("%H:%M"),
+            local_hm(end),
+            local.format("%:z")
+        ));
+    }
+    lines
 }
 
 /// A refusal as the page says it: in English the message itself; in Arabic a sentence of

@@ -4,10 +4,11 @@
 //! reason, and the nearest free windows marked.
 
 use axum::extract::{Form, Path, Query, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use bawaba_domain::access::{Principal, Role};
-use bawaba_domain::calendar::{TransactionType, parse_time};
+use bawaba_domain::calendar::{TransactionType, ZoneConfig, parse_time};
 use bawaba_domain::container::ContainerNumber;
 use bawaba_domain::ids::{BookingId, CompanyId, ZoneId};
 use bawaba_domain::ledger::{Booking, BookingState, NewBooking, Stop, WindowView};
@@ -449,39 +450,63 @@ pub(super) async fn slip<S: Store>(
     Query(q): Query<BookingQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let (p, l, cookie) = match page_for(&app, &headers, COMPANY, q.lang.clone()).await {
+    let (l, cookie, bk, zones) = match slip_of(&app, &headers, &id, q.lang.clone()).await {
         Ok(found) => found,
         Err(r) => return r,
     };
+    match crate::slip::qr_svg(&bk.id.to_string()) {
+        Ok(qr) => page(StatusCode::OK, pages::slip(l, &bk, &zones, &qr), cookie),
+        Err(e) => failed(l, &e, cookie),
+    }
+}
+
+/// The driver's slip as a PNG image, to keep on the phone: the QR code, the booking id,
+/// the plate, each stop's zone and window in Amman time with the offset.
+pub(super) async fn slip_png<S: Store>(
+    State(app): State<App<S>>,
+    Path(id): Path<String>,
+    Query(q): Query<BookingQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (l, cookie, bk, zones) = match slip_of(&app, &headers, &id, q.lang.clone()).await {
+        Ok(found) => found,
+        Err(r) => return r,
+    };
+    let id = bk.id.to_string();
+    match crate::slip::png(&id, &pages::slip_lines(&bk, &zones)) {
+        Ok(bytes) => (
+            [
+                (CONTENT_TYPE, "image/png".to_owned()),
+                (
+                    CONTENT_DISPOSITION,
+                    format!(r#"inline; filename="bawaba-{id}.png""#),
+                ),
+                (CACHE_CONTROL, "private, no-store".to_owned()),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => failed(l, &e, cookie),
+    }
+}
+
+/// The caller's page language and the booking a slip is of, with its zones; or the page
+/// that says why not (a booking of another company is one that does not exist).
+async fn slip_of<S: Store>(
+    app: &App<S>,
+    headers: &HeaderMap,
+    id: &str,
+    lang: Option<String>,
+) -> Result<(Lang, Option<String>, Booking, Vec<ZoneConfig>), Response> {
+    let (p, l, cookie) = page_for(app, headers, COMPANY, lang).await?;
     let d = &app.0.d.app;
-    let found = match booking_id(&id) {
+    let found = match booking_id(id) {
         Ok(bid) => d.get_booking(&p, bid).await.map_err(Error::App),
         Err(e) => Err(e),
     };
-    let (bk, zones) = match found {
-        Ok(b) => match d.zones_of([&b]).await {
-            Ok(z) => (b, z),
-            Err(e) => return failed(l, &Error::App(e), cookie),
-        },
-        Err(e) => return failed(l, &e, cookie),
-    };
-    let qr = match qr_svg(&bk.id.to_string()) {
-        Ok(svg) => svg,
-        Err(e) => return failed(l, &e, cookie),
-    };
-    page(StatusCode::OK, pages::slip(l, &bk, &zones, &qr), cookie)
-}
-
-/// `text` as a QR code: an inline SVG element.
-fn qr_svg(text: &str) -> Result<String, Error> {
-    let code = qrcode::QrCode::new(text.as_bytes())
-        .map_err(|e| Error::invalid("id", format!("cannot be a QR code: {e}")))?;
-    let svg = code
-        .render::<qrcode::render::svg::Color<'_>>()
-        .min_dimensions(220, 220)
-        .quiet_zone(true)
-        .build();
-    Ok(svg
-        .find("<svg")
-        .map_or(svg.clone(), |at| svg[at..].to_owned()))
+    let bk = found.map_err(|e| failed(l, &e, cookie.clone()))?;
+    match d.zones_of([&bk]).await {
+        Ok(zones) => Ok((l, cookie, bk, zones)),
+        Err(e) => Err(failed(l, &Error::App(e), cookie)),
+    }
 }
