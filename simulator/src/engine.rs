@@ -447,6 +447,13 @@ impl Engine {
             .await
             .map_err(|e| SimError::Setup(format!("creating the zones and gates: {e}")))?;
         portal_account(&app, &world, &tokens_file).await?;
+        let started = Instant::now();
+        fleets(&app, &world).await?;
+        tracing::info!(
+            trucks = world.trucks.len(),
+            took_ms = started.elapsed().as_millis(),
+            "fleets saved"
+        );
         // The web door: the dashboard when asked for (`--http`), and always `/api/cap`, where
         // the early warning posts its alerts.
         let at = opts
@@ -2169,6 +2176,36 @@ fn dir_str(d: Direction) -> &'static str {
 /// Whether a booking state counts against capacity.
 pub(crate) fn holds_capacity(s: BookingState) -> bool {
     !matches!(s, BookingState::Cancelled)
+}
+
+/// Each company's trucks in its fleet (the plate and the truck's own tag), as companies keep
+/// them: the operator's referral card names whose truck a tag read is (a cloned tag's owner).
+async fn fleets(app: &App<SledStore>, world: &world::World) -> Result<(), SimError> {
+    let authority = Principal::new(Role::Authority, None, None)?;
+    let failed = |e: String| SimError::Setup(format!("the fleets: {e}"));
+    for chunk in world.trucks.chunks(64) {
+        let mut saving = tokio::task::JoinSet::new();
+        for t in chunk {
+            let company = CompanyId::parse(&world.companies[t.company].id)?;
+            let details = bawaba_app::TruckDetails {
+                plate: bawaba_domain::plate::Plate::parse(&t.plate)?,
+                epc: t
+                    .epc
+                    .as_deref()
+                    .map(bawaba_domain::epc::Epc::from_bytes)
+                    .transpose()?,
+                driver: String::new(),
+                phone: None,
+            };
+            let (app, p) = (app.clone(), authority.clone());
+            saving.spawn(async move { app.save_truck(&p, Some(company), details).await });
+        }
+        while let Some(done) = saving.join_next().await {
+            done.map_err(|e| failed(e.to_string()))?
+                .map_err(|e| failed(e.to_string()))?;
+        }
+    }
+    Ok(())
 }
 
 /// A portal account for the run's first company (its admin), with a fresh password, added to

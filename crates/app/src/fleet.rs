@@ -65,6 +65,14 @@ impl<S: Store> App<S> {
         let company = scope::company(p, company, "company_id")?;
         Ok(self.store.fleet(company).await?)
     }
+
+    /// The trucks, of any company, whose RFID tag is `epc`: what the staff who resolve a
+    /// gate's referral see of the tag it read (an operator, the authority); a company, a
+    /// gate or a system is refused, so no company learns another's trucks.
+    pub async fn trucks_by_tag(&self, p: &Principal, epc: &Epc) -> Result<Vec<FleetTruck>> {
+        scope::role(p, scope::OPERATORS)?;
+        Ok(self.store.trucks_by_tag(epc.clone()).await?)
+    }
 }
 
 #[cfg(test)]
@@ -107,5 +115,26 @@ mod tests {
         assert_eq!(mine[0].phone.as_ref().unwrap().as_str(), "+962791234567");
         b.app.remove_truck(&acme, None, plate).await.unwrap();
         assert!(b.app.fleet(&acme, None).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_staff_find_whose_tag_it_is_and_a_company_does_not() {
+        let b = bed().await;
+        let acme = principal(Role::Company, Some("acme"), None);
+        let epc = Epc::parse_hex("E2801160600002084A1C77B1").unwrap();
+        let tagged = TruckDetails {
+            epc: Some(epc.clone()),
+            ..details("60-12345")
+        };
+        b.app.save_truck(&acme, None, tagged).await.unwrap();
+        let operator = principal(Role::Operator, None, Some("act"));
+        let found = b.app.trucks_by_tag(&operator, &epc).await.unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].company.as_str(), "acme");
+        let zeta = principal(Role::Company, Some("zeta"), None);
+        let refused = b.app.trucks_by_tag(&zeta, &epc).await.unwrap_err();
+        assert_eq!(refused.kind(), Kind::Forbidden);
+        let gate = principal(Role::Gate, None, Some("act"));
+        assert!(b.app.trucks_by_tag(&gate, &epc).await.is_err());
     }
 }

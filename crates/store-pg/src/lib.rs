@@ -29,6 +29,7 @@ use bawaba_domain::Error as DomainError;
 use bawaba_domain::account::{Account, AccountUpdate, Login, Session};
 use bawaba_domain::audit::{AuditEntry, AuditFilter, Who};
 use bawaba_domain::calendar::{ClosurePolicy, TransactionType, ZoneConfig};
+use bawaba_domain::epc::Epc;
 use bawaba_domain::event::EventPage;
 use bawaba_domain::fleet::FleetTruck;
 use bawaba_domain::ids::{BookingId, CompanyId, GateId, PassageId, ZoneId};
@@ -1450,6 +1451,19 @@ impl Store for PgStore {
                 "fleet",
                 "SELECT format, body FROM fleet WHERE company = $1 ORDER BY plate",
                 &[&company.as_str()],
+            )
+            .await
+        })
+    }
+
+    async fn trucks_by_tag(&self, epc: Epc) -> Result<Vec<FleetTruck>> {
+        let epc = epc.to_string();
+        read!(self, |c| {
+            values(
+                c,
+                "fleet",
+                "SELECT format, body FROM fleet WHERE body->>'epc' = $1 ORDER BY company, plate",
+                &[&epc],
             )
             .await
         })

@@ -61,6 +61,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "accounts",
         include_str!("../migrations/0012_accounts.sql"),
     ),
+    (
+        13,
+        "fleet by tag",
+        include_str!("../migrations/0013_fleet_by_tag.sql"),
+    ),
 ];
 
 fn storage(context: &str) -> impl Fn(tokio_postgres::Error) -> Error + '_ {

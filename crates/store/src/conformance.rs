@@ -24,6 +24,7 @@ use bawaba_domain::calendar::{
     CapacityTemplate, ClosurePolicy, SlotLength, TransactionType, WindowCapacity, ZoneConfig,
 };
 use bawaba_domain::container::ContainerNumber;
+use bawaba_domain::epc::Epc;
 use bawaba_domain::ids::{BookingId, CompanyId, GateId, LaneId, PassageId, ZoneId};
 use bawaba_domain::ledger::{
     Actor, AdminChange, Administered, Booking, BookingFilter, BookingState, Direction, Gate, Lane,
@@ -1616,6 +1617,7 @@ pub async fn a_company_keeps_its_fleet<B: Backend>(b: &B) {
     let s = reopen(b, s).await;
     assert_eq!(drivers(&s, "acme").await, ["عمر"]);
     assert_eq!(drivers(&s, "beta").await, ["Sami"]);
+    trucks_are_found_by_tag(&s).await;
     let audit = s.audit(AuditFilter::default(), None, 50).await.unwrap();
     let kinds: Vec<AuditKind> = audit.iter().map(|e| e.record.kind).collect();
     assert_eq!(
@@ -1623,7 +1625,7 @@ pub async fn a_company_keeps_its_fleet<B: Backend>(b: &B) {
             .iter()
             .filter(|k| **k == AuditKind::TruckSaved)
             .count(),
-        4
+        6
     );
     assert_eq!(
         kinds
@@ -1633,6 +1635,40 @@ pub async fn a_company_keeps_its_fleet<B: Backend>(b: &B) {
         1
     );
     b.close(s).await;
+}
+
+/// The trucks whose tag a gate read, of every company (two fleets given one tag: both);
+/// a tag nobody has finds nothing.
+async fn trucks_by_tag_of<S: Store>(s: &S, hex: &str) -> Vec<(String, String)> {
+    let epc = Epc::parse_hex(hex).unwrap();
+    let found = s.trucks_by_tag(epc).await.unwrap();
+    found
+        .into_iter()
+        .map(|t| (t.company.to_string(), t.plate.to_string()))
+        .collect()
+}
+
+async fn trucks_are_found_by_tag<S: Store>(s: &S) {
+    use bawaba_domain::fleet::FleetTruck;
+    let tag = "E2801160600002084A1C77B1";
+    for (c, plate) in [("beta", "60-33333"), ("acme", "60-44444")] {
+        let epc = Some(Epc::parse_hex(tag).unwrap());
+        let plate = Plate::parse(plate).unwrap();
+        let t = FleetTruck::new(company(c), plate, epc, "", None, now()).unwrap();
+        s.save_truck(t, official(), now()).await.unwrap();
+    }
+    let both = trucks_by_tag_of(s, &tag.to_lowercase()).await;
+    let want = [("acme", "60-44444"), ("beta", "60-33333")];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(c, p)| ((*c).to_owned(), Plate::parse(p).unwrap().to_string()))
+        .collect();
+    assert_eq!(both, want);
+    assert!(
+        trucks_by_tag_of(s, "E2801160600002084A1C0000")
+            .await
+            .is_empty()
+    );
 }
 
 /// Portal accounts: a login name is given once, failures lock the account, a session

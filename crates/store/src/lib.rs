@@ -21,6 +21,7 @@ use std::future::Future;
 use bawaba_domain::account::{Account, AccountUpdate, Login, Session};
 use bawaba_domain::audit::{AuditEntry, AuditFilter, Who};
 use bawaba_domain::calendar::{TransactionType, ZoneConfig};
+use bawaba_domain::epc::Epc;
 use bawaba_domain::event::EventPage;
 use bawaba_domain::fleet::FleetTruck;
 use bawaba_domain::ids::{BookingId, CompanyId, GateId, PassageId, ZoneId};
@@ -418,6 +419,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<()>> + Send;
     /// `company`'s trucks, by plate.
     fn fleet(&self, company: CompanyId) -> impl Future<Output = Result<Vec<FleetTruck>>> + Send;
+    /// The trucks of every company whose RFID tag is `epc` (for the operator: whose tag a
+    /// gate read), by company and plate.
+    fn trucks_by_tag(&self, epc: Epc) -> impl Future<Output = Result<Vec<FleetTruck>>> + Send;
     /// Adds a portal account, durably, with its audit record (a login name taken is refused).
     fn create_account(
         &self,

@@ -39,6 +39,7 @@ use tokio::sync::oneshot;
 
 use crate::codec::{self, decode, encode};
 use bawaba_domain::account::{Account, AccountUpdate, Login, Session};
+use bawaba_domain::epc::Epc;
 use bawaba_domain::fleet::FleetTruck;
 use bawaba_domain::ids::PassageId;
 use bawaba_domain::notify::{Delivery, Progress, Texted, Webhook};
@@ -785,6 +786,10 @@ impl Store for SledStore {
 
     async fn fleet(&self, company: CompanyId) -> Result<Vec<FleetTruck>> {
         Ok(self.read().await?.fleet(&company).cloned().collect())
+    }
+
+    async fn trucks_by_tag(&self, epc: Epc) -> Result<Vec<FleetTruck>> {
+        Ok(self.read().await?.trucks_by_tag(&epc).cloned().collect())
     }
 
     async fn create_account(&self, account: Account, who: Who, now: DateTime<Utc>) -> Result<()> {

@@ -591,6 +591,12 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("evidence.plate", "Plate read", "اللوحة المقروءة"),
     ("evidence.confidence", "Confidence", "الثقة"),
     ("evidence.epc", "RFID tag (EPC)", "وسم RFID"),
+    ("evidence.tag_owner", "Tag's truck", "شاحنة الوسم"),
+    (
+        "evidence.tag_unknown",
+        "In no company's fleet",
+        "ليس في أسطول أي شركة",
+    ),
     ("evidence.booking", "Booking", "الحجز"),
     ("evidence.nobooking", "No booking found", "لا يوجد حجز"),
     ("evidence.waiting", "Waiting since", "ينتظر منذ"),

@@ -803,6 +803,32 @@ fn marked(plate: &str, other: &str) -> String {
     out
 }
 
+/// Whose truck the tag read is: each fleet truck with it (plate and company), or that it is
+/// in no fleet; nothing to say when no tag was read.
+fn tag_trucks(l: Lang, r: &ReferralView) -> String {
+    if r.passage.epc.is_none() {
+        return "–".to_owned();
+    }
+    if r.tag_trucks.is_empty() {
+        return format!(
+            r#"<span class="warn">{}</span>"#,
+            l.t("evidence.tag_unknown")
+        );
+    }
+    let trucks: Vec<String> = r
+        .tag_trucks
+        .iter()
+        .map(|(plate, company)| {
+            format!(
+                r#"<bdi dir="ltr">{}</bdi> · <bdi>{}</bdi>"#,
+                esc(plate),
+                esc(company)
+            )
+        })
+        .collect();
+    trucks.join("; ")
+}
+
 fn evidence(l: Lang, r: &ReferralView) -> String {
     let p = &r.passage;
     let read = p.plate.as_deref().unwrap_or("–");
@@ -827,7 +853,7 @@ fn evidence(l: Lang, r: &ReferralView) -> String {
         String::new()
     };
     format!(
-        r#"{}<dl class="evidence"><dt>{}</dt><dd class="plate"><bdi dir="ltr">{}</bdi></dd><dt>{}</dt><dd><bdi dir="ltr">{}</bdi></dd><dt>{}</dt><dd><bdi dir="ltr">{}</bdi></dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd class="reasons">{}</dd><dt>{}</dt><dd>{} · {} · {}</dd><dt>{}</dt><dd>{} ({})</dd></dl>"#,
+        r#"{}<dl class="evidence"><dt>{}</dt><dd class="plate"><bdi dir="ltr">{}</bdi></dd><dt>{}</dt><dd><bdi dir="ltr">{}</bdi></dd><dt>{}</dt><dd><bdi dir="ltr">{}</bdi></dd><dt>{}</dt><dd class="tag-trucks">{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd class="reasons">{}</dd><dt>{}</dt><dd>{} · {} · {}</dd><dt>{}</dt><dd>{} ({})</dd></dl>"#,
         watch,
         l.t("evidence.plate"),
         marked(read, booked.unwrap_or(read)),
@@ -836,6 +862,8 @@ fn evidence(l: Lang, r: &ReferralView) -> String {
             .map_or_else(|| "–".to_owned(), |c| format!("{c}%")),
         l.t("evidence.epc"),
         esc(p.epc.as_deref().unwrap_or("–")),
+        l.t("evidence.tag_owner"),
+        tag_trucks(l, r),
         l.t("evidence.booking"),
         booking,
         l.t("reason"),

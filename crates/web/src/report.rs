@@ -308,6 +308,9 @@ pub struct ReferralView {
     pub gate_name_ar: String,
     /// The booking the gate matched, when it found one.
     pub booking: Option<BookingView>,
+    /// The fleet trucks (`plate`, `company`) whose RFID tag the gate read: none when the tag
+    /// is in no fleet (or none was read).
+    pub tag_trucks: Vec<(String, String)>,
     pub waiting_s: i64,
     pub resolved_by: Option<String>,
     pub resolution: Option<String>,
@@ -358,6 +361,10 @@ pub async fn referrals<S: Store>(
             None => None,
         };
         let names = agg::gate_names(&gates, &r.passage.gate);
+        let tag_trucks = match &r.passage.epc {
+            Some(epc) => app.trucks_by_tag(who, epc).await?,
+            None => Vec::new(),
+        };
         let view = ReferralView {
             event_id: r.passage.id.to_string(),
             state: match r.state {
@@ -369,6 +376,10 @@ pub async fn referrals<S: Store>(
             gate_name: names.0,
             gate_name_ar: names.1,
             booking,
+            tag_trucks: tag_trucks
+                .into_iter()
+                .map(|t| (t.plate.to_string(), t.company.to_string()))
+                .collect(),
             waiting_s: (now - r.passage.decided_at).num_seconds().max(0),
             resolved_by: r.resolved_by.clone(),
             resolution: r.resolution.clone(),

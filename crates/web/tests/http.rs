@@ -2054,6 +2054,43 @@ async fn the_referral_marks_where_the_plate_read_differs_from_the_booking() {
     );
 }
 
+/// The referral card names the truck and company the tag read belongs to (from the
+/// fleets), or says it is in no fleet; in Arabic too.
+#[tokio::test]
+async fn the_referral_names_whose_truck_the_tag_is() {
+    use bawaba_domain::epc::Epc;
+    use bawaba_domain::fleet::FleetTruck;
+    let b = bed().await;
+    let tag = "E2801160600002084A1C77B1";
+    let truck = FleetTruck::new(
+        CompanyId::parse("zeta").unwrap(),
+        bawaba_domain::plate::Plate::parse("60-77777").unwrap(),
+        Some(Epc::parse_hex(tag).unwrap()),
+        "Omar",
+        None,
+        b.now,
+    )
+    .unwrap();
+    let who = bawaba_domain::audit::Who::system();
+    b.store.save_truck(truck, who, b.now).await.unwrap();
+    let mut known = passage(11, "act", "act-gate", b.now, Verdict::Refer);
+    known.epc = Some(Epc::parse_hex(tag).unwrap());
+    let mut unknown = passage(12, "act", "act-gate", b.now, Verdict::Refer);
+    unknown.epc = Some(Epc::parse_hex("E2801160600002084A1C0000").unwrap());
+    b.store.report_passages(vec![known, unknown]).await.unwrap();
+    let desk = get(&b.app, "/operator", Some(&b.operator_act)).await;
+    assert!(
+        desk.body.contains(
+            r#"<dd class="tag-trucks"><bdi dir="ltr">6077777</bdi> · <bdi>zeta</bdi></dd>"#
+        ),
+        "{}",
+        desk.body
+    );
+    assert!(desk.body.contains("In no company's fleet"), "{}", desk.body);
+    let ar = get(&b.app, "/operator?lang=ar", Some(&b.operator_act)).await;
+    assert!(ar.body.contains("شاحنة الوسم") && ar.body.contains("ليس في أسطول أي شركة"));
+}
+
 // ---- the company portal ------------------------------------------------------------------
 
 /// Logs in with a login name and password: the session's secret from the cookie set.

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Ledger, Touched};
 use crate::audit::{self, AuditKind, AuditRecord, Fields, Who};
+use crate::epc::Epc;
 use crate::fleet::FleetTruck;
 use crate::ids::CompanyId;
 use crate::plate::Plate;
@@ -23,6 +24,12 @@ impl Ledger {
     /// Every company's trucks.
     pub fn fleets(&self) -> impl Iterator<Item = &FleetTruck> {
         self.fleet.values().flat_map(|f| f.values())
+    }
+
+    /// The trucks, of any company, whose RFID tag is `epc` (one, unless two fleets were
+    /// given the same tag).
+    pub fn trucks_by_tag<'a>(&'a self, epc: &'a Epc) -> impl Iterator<Item = &'a FleetTruck> {
+        self.fleets().filter(move |t| t.epc.as_ref() == Some(epc))
     }
 
     /// Adds a truck to its company's fleet, or replaces the one with its plate. The first
