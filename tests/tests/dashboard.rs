@@ -563,6 +563,7 @@ async fn layouts(b: &Client, base: &str, authority: &str) {
         ("operator", "/operator"),
         ("search", "/operator/search?q=6055555"),
         ("audit", "/authority/audit"),
+        ("passages", "/authority/passages"),
         ("capacity", "/authority/capacity"),
         ("close", "/authority/closures/new"),
         ("watchlist", "/security"),

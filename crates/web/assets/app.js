@@ -95,7 +95,8 @@
       if (body.querySelector('tr[data-id="' + p.id + '"]')) { return; }
       body.insertBefore(row(p), body.firstChild);
       if (watched(p)) { raise(p); }
-      while (body.rows.length > MAX_ROWS) { body.deleteRow(body.rows.length - 1); }
+      var keep = parseInt(body.getAttribute("data-rows"), 10) || MAX_ROWS;
+      while (body.rows.length > keep) { body.deleteRow(body.rows.length - 1); }
       body.setAttribute("data-since", e.lastEventId);
       var counter = document.getElementById(p.direction === "IN" ? "kpi-entries" : "kpi-exits");
       var kpis = document.getElementById("kpis");

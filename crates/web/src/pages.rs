@@ -17,6 +17,7 @@ pub mod booking;
 mod capacity;
 mod closures;
 pub mod events;
+pub mod passages;
 pub mod portal;
 mod reports;
 mod search;
@@ -418,6 +419,9 @@ fn is_watched(reasons: &[&str]) -> bool {
     reasons.contains(&"WATCHLIST")
 }
 
+/// Passages the live feed shows (the last few: the day's full list is a link away).
+pub const FEED_ROWS: usize = 10;
+
 pub fn feed_row(l: Lang, r: &PassageRow) -> String {
     format!(
         r#"<tr data-id="{id}"{watch}><td>{time}</td><td><bdi>{zone}/{gate}/{lane}</bdi> {dir}</td><td dir="ltr">{plate}</td><td><span class="v-{v}">{word}</span></td><td>{reasons}</td><td>{lat}</td></tr>"#,
@@ -518,7 +522,7 @@ pub fn authority(
     // Live feed.
     let _ = write!(
         b,
-        r#"<section class="card" id="feed-card"><h2>{} <span id="feed-status" class="badge" data-live="{}" data-off="{}"></span></h2><p id="watch-alert" class="flash error" role="alert" hidden data-label="{}"></p><div class="table-wrap"><table class="feed"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody id="feed" data-src="/api/feed" data-since="{}">"#,
+        r#"<section class="card" id="feed-card"><h2>{} <span id="feed-status" class="badge" data-live="{}" data-off="{}"></span></h2><p id="watch-alert" class="flash error" role="alert" hidden data-label="{}"></p><div class="table-wrap"><table class="feed"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody id="feed" data-src="/api/feed" data-since="{}" data-rows="{FEED_ROWS}">"#,
         l.t("feed"),
         l.t("feed.live"),
         l.t("feed.offline"),
@@ -534,7 +538,12 @@ pub fn authority(
     for p in feed.iter().rev() {
         b.push_str(&feed_row(l, &PassageRow::of(p)));
     }
-    b.push_str("</tbody></table></div></section>");
+    let _ = write!(
+        b,
+        r#"</tbody></table></div><p><a href="/authority/passages?day={}" id="feed-all">{}</a></p></section>"#,
+        day.date,
+        l.t("feed.all")
+    );
     // The words of the codes, for the rows the live feed adds.
     let _ = write!(
         b,

@@ -24,8 +24,7 @@ use crate::auth::{self, Access};
 use crate::i18n::Lang;
 use crate::{Dashboard, Error, pages, report};
 
-/// Passages the live feed shows when it opens.
-pub const FEED_ROWS: usize = 25;
+use crate::pages::FEED_ROWS;
 /// Most passages one `/api/passages` answers.
 const MAX_PASSAGES: usize = 1000;
 
@@ -91,6 +90,7 @@ pub fn router<S: Store>(d: Dashboard<S>, stop: watch::Receiver<bool>) -> Router 
         .route("/authority", get(authority::<S>))
         .route("/operator", get(operator::<S>))
         .route("/authority/audit", get(audit::audit_page::<S>))
+        .route("/authority/passages", get(passages::passages_page::<S>))
         .route("/authority/export/{file}", get(export::export::<S>))
         .route("/operator/referrals/{id}", post(resolve_form::<S>))
         .route("/operator/search", get(search::search_page::<S>))
@@ -142,6 +142,7 @@ mod closures;
 mod events;
 mod export;
 mod login;
+mod passages;
 mod portal;
 mod search;
 mod watchlist;

@@ -843,7 +843,7 @@ fn door(method: &str, path: &str) -> Option<Door> {
         ) => Door::CapacityForm,
         ("POST", "/security/watch" | "/security/watch/remove") => Door::SecurityForm,
         ("GET", "/") => Door::Home,
-        ("GET", "/authority" | "/authority/audit") => Door::Page(AUTH_ONLY),
+        ("GET", "/authority" | "/authority/audit" | "/authority/passages") => Door::Page(AUTH_ONLY),
         ("GET", "/authority/export/{file}") => Door::Api(AUTH_ONLY),
         ("GET", "/operator" | "/operator/search") => Door::Page(STAFF),
         ("POST", "/operator/referrals/{id}") => Door::Resolve { form: true },
@@ -2089,6 +2089,89 @@ async fn the_referral_names_whose_truck_the_tag_is() {
     assert!(desk.body.contains("In no company's fleet"), "{}", desk.body);
     let ar = get(&b.app, "/operator?lang=ar", Some(&b.operator_act)).await;
     assert!(ar.body.contains("شاحنة الوسم") && ar.body.contains("ليس في أسطول أي شركة"));
+}
+
+/// The authority's feed shows the last 10 passages and links to the day's full list; the
+/// list pages 100 at a time newest first, filters by zone and decision, names a bad filter,
+/// and speaks Arabic.
+#[tokio::test]
+async fn the_days_passages_page_by_page() {
+    let b = bed().await;
+    let mut day = Vec::new();
+    for n in 0..130u32 {
+        let verdict = if n % 10 == 0 {
+            Verdict::Deny
+        } else {
+            Verdict::Allow
+        };
+        let zone = if n % 2 == 0 { "act" } else { "siz" };
+        let gate = if zone == "act" {
+            "act-gate"
+        } else {
+            "siz-gate"
+        };
+        let at = b.now - TimeDelta::minutes(200 - i64::from(n));
+        day.push(passage(u128::from(n) + 1000, zone, gate, at, verdict));
+    }
+    b.store.report_passages(day.clone()).await.unwrap();
+    let home = get(&b.app, "/authority", Some(&b.authority)).await;
+    let feed = home.body.split(r#"id="feed""#).nth(1).unwrap();
+    let feed = feed.split("</tbody>").next().unwrap();
+    assert_eq!(feed.matches("<tr ").count(), 10, "{feed}");
+    assert!(
+        home.body.contains(r#"id="feed-all""#),
+        "the link to the full list"
+    );
+
+    let first = get(&b.app, "/authority/passages", Some(&b.authority)).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let rows = |body: &str| body.matches(r#"<tr data-id=""#).count();
+    assert_eq!(rows(&first.body), 100);
+    let newest = day.last().unwrap().id.to_string();
+    assert!(
+        first.body.find(&newest).unwrap() < first.body.find(&day[100].id.to_string()).unwrap(),
+        "newest first"
+    );
+    let older = first
+        .body
+        .split(r#"id="passages-older" href=""#)
+        .nth(1)
+        .unwrap();
+    let older = older.split('"').next().unwrap().replace("&amp;", "&");
+    let second = get(&b.app, &older, Some(&b.authority)).await;
+    assert!(rows(&second.body) >= 30, "the other 30 (and the bed's own)");
+    assert!(!second.body.contains("passages-older"), "the last page");
+    assert!(second.body.contains(&day[0].id.to_string()));
+
+    let denied = get(
+        &b.app,
+        "/authority/passages?zone=act&verdict=DENY",
+        Some(&b.authority),
+    )
+    .await;
+    for p in day
+        .iter()
+        .filter(|p| p.verdict == Verdict::Deny && p.zone.as_str() == "act")
+    {
+        assert!(denied.body.contains(&p.id.to_string()), "{}", p.id);
+    }
+    assert!(!denied.body.contains("v-ALLOW") && !denied.body.contains("siz/"));
+    let bad = get(
+        &b.app,
+        "/authority/passages?verdict=MAYBE",
+        Some(&b.authority),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("verdict"), "{}", bad.body);
+    let ar = get(
+        &b.app,
+        "/authority/passages?lang=ar&verdict=DENY",
+        Some(&b.authority),
+    )
+    .await;
+    assert!(ar.body.contains(r#"dir="rtl""#) && ar.body.contains("العبور"));
+    assert!(ar.body.contains("رُفض"), "the decision in words");
 }
 
 // ---- the company portal ------------------------------------------------------------------
