@@ -562,6 +562,7 @@ async fn layouts(b: &Client, base: &str, authority: &str) {
         ("authority", "/authority"),
         ("operator", "/operator"),
         ("search", "/operator/search?q=6055555"),
+        ("decisions", "/operator/decisions?who=all"),
         ("audit", "/authority/audit"),
         ("passages", "/authority/passages"),
         ("capacity", "/authority/capacity"),

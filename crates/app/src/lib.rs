@@ -18,6 +18,7 @@ mod bookings;
 mod capacity;
 pub mod clock;
 mod commands;
+mod decisions;
 mod dispatch;
 mod error;
 mod events;

@@ -621,6 +621,14 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "رقم الحجز من قسيمة السائق (إذا لم تجد البوابة حجزاً أو وجدت حجزاً آخر)",
     ),
     ("resolved.by", "By", "بواسطة"),
+    ("decisions.title", "Decisions", "القرارات"),
+    ("decisions.mine", "My decisions", "قراراتي"),
+    (
+        "decisions.all",
+        "Everyone's decisions in my zones",
+        "قرارات الجميع في مناطقي",
+    ),
+    ("decisions.link", "All my decisions", "كل قراراتي"),
     (
         "done.approved",
         "Approved; barrier command sent to the gate.",

@@ -16,6 +16,7 @@ mod audit;
 pub mod booking;
 mod capacity;
 mod closures;
+pub mod decisions;
 pub mod events;
 pub mod passages;
 pub mod portal;
@@ -981,7 +982,11 @@ pub fn operator(
             esc(r.resolution.as_deref().unwrap_or("")),
         );
     }
-    b.push_str("</tbody></table></div></section>");
+    let _ = write!(
+        b,
+        r#"</tbody></table></div><p><a href="/operator/decisions" id="decisions-link">{}</a></p></section>"#,
+        l.t("decisions.link")
+    );
     layout(l, l.t("operator.title"), Some(who), "", &b)
 }
 

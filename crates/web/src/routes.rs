@@ -94,6 +94,7 @@ pub fn router<S: Store>(d: Dashboard<S>, stop: watch::Receiver<bool>) -> Router 
         .route("/authority/export/{file}", get(export::export::<S>))
         .route("/operator/referrals/{id}", post(resolve_form::<S>))
         .route("/operator/search", get(search::search_page::<S>))
+        .route("/operator/decisions", get(decisions::decisions_page::<S>))
         .route("/api/overview", get(api_overview::<S>))
         .route("/api/throughput", get(api_throughput::<S>))
         .route("/api/slots", get(api_slots::<S>))
@@ -139,6 +140,7 @@ mod audit;
 mod booking;
 mod capacity;
 mod closures;
+mod decisions;
 mod events;
 mod export;
 mod login;

@@ -845,7 +845,7 @@ fn door(method: &str, path: &str) -> Option<Door> {
         ("GET", "/") => Door::Home,
         ("GET", "/authority" | "/authority/audit" | "/authority/passages") => Door::Page(AUTH_ONLY),
         ("GET", "/authority/export/{file}") => Door::Api(AUTH_ONLY),
-        ("GET", "/operator" | "/operator/search") => Door::Page(STAFF),
+        ("GET", "/operator" | "/operator/search" | "/operator/decisions") => Door::Page(STAFF),
         ("POST", "/operator/referrals/{id}") => Door::Resolve { form: true },
         ("POST", "/api/referrals/{id}/resolve") => Door::Resolve { form: false },
         ("POST", "/api/cap") => Door::Api(ALERTS),
@@ -2172,6 +2172,71 @@ async fn the_days_passages_page_by_page() {
     .await;
     assert!(ar.body.contains(r#"dir="rtl""#) && ar.body.contains("العبور"));
     assert!(ar.body.contains("رُفض"), "the decision in words");
+}
+
+/// An operator's own decisions, the latest first, 50 a page; everyone's in their zone on
+/// the other tab; another zone's operator sees none; in Arabic too.
+#[tokio::test]
+async fn an_operator_reads_their_own_decisions_page_by_page() {
+    let b = bed().await;
+    let resolve = |who: &str, id: PassageId| {
+        Request::post(format!("/api/referrals/{id}/resolve"))
+            .header(header::AUTHORIZATION, format!("Bearer {who}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(r#"{"approve":false,"reason":"checked"}"#))
+            .unwrap()
+    };
+    let mut mine = Vec::new();
+    for n in 0..56 {
+        let id = fresh_referral(&b, 5000 + n, "act").await;
+        let who = if n == 55 {
+            &b.authority
+        } else {
+            &b.operator_act
+        };
+        let r = call(&b.app, resolve(who, id)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        if n < 55 {
+            mine.push(id);
+        }
+    }
+    let rows = |body: &str| body.matches(r#"<tr data-id=""#).count();
+    let desk = get(&b.app, "/operator", Some(&b.operator_act)).await;
+    assert!(desk.body.contains(r#"href="/operator/decisions""#));
+    let first = get(&b.app, "/operator/decisions", Some(&b.operator_act)).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(rows(&first.body), 50);
+    let older = first
+        .body
+        .split(r#"id="decisions-older" href=""#)
+        .nth(1)
+        .unwrap();
+    let older = older.split('"').next().unwrap().replace("&amp;", "&");
+    let second = get(&b.app, &older, Some(&b.operator_act)).await;
+    assert_eq!(rows(&second.body), 5, "{}", second.body);
+    assert!(!second.body.contains("decisions-older"));
+    let all = get(&b.app, "/operator/decisions?who=all", Some(&b.operator_act)).await;
+    assert_eq!(rows(&all.body), 50);
+    let all_older = all
+        .body
+        .split(r#"id="decisions-older" href=""#)
+        .nth(1)
+        .unwrap();
+    assert!(
+        all_older.starts_with("/operator/decisions?who=all&amp;after="),
+        "{all_older}"
+    );
+    let siz = get(&b.app, "/operator/decisions?who=all", Some(&b.operator_siz)).await;
+    assert_eq!(rows(&siz.body), 0, "another zone's");
+    let bad = get(
+        &b.app,
+        "/operator/decisions?after=nope",
+        Some(&b.operator_act),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let ar = get(&b.app, "/operator/decisions?lang=ar", Some(&b.operator_act)).await;
+    assert!(ar.body.contains("قراراتي") && ar.body.contains(r#"dir="rtl""#));
 }
 
 // ---- the company portal ------------------------------------------------------------------
