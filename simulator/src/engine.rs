@@ -1694,8 +1694,10 @@ impl Engine {
         if !(done && approve) {
             return;
         }
-        // The scheduler tells the gate to open: wait for the pulse on the lane's barrier.
-        let deadline = Instant::now() + Duration::from_secs(3);
+        // The scheduler tells the gate to open: wait for the pulse on the lane's barrier (as
+        // long as for any other thing an agent must do: on a loaded machine — two whole days
+        // played at once on two cores — three seconds were once not enough).
+        let deadline = Instant::now() + REAL_WAIT;
         let mut pulsed = false;
         while let Ok(r) =
             tokio::time::timeout_at(deadline.into(), self.lanes[lane].barrier.recv()).await
