@@ -17,6 +17,7 @@ pub mod booking;
 mod capacity;
 mod closures;
 pub mod decisions;
+pub mod errors;
 pub mod events;
 pub mod passages;
 pub mod portal;

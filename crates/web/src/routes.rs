@@ -252,20 +252,20 @@ async fn page_for<S: Store>(
 }
 
 /// Back to the authority's page after one of its forms: with `query` saying what was done, or
-/// with the error.
-fn to_authority(done: Result<String, impl std::fmt::Display>) -> Response {
+/// with the error, as the page's language says it.
+fn to_authority(l: Lang, done: Result<String, impl Into<Error>>) -> Response {
     match done {
         Ok(query) => redirect(&format!("/authority?{query}"), None),
-        Err(e) => redirect(
-            &format!("/authority?error={}", url_encode(&e.to_string())),
-            None,
-        ),
+        Err(e) => {
+            let said = pages::errors::say(l, &e.into());
+            redirect(&format!("/authority?error={}", url_encode(&said)), None)
+        }
     }
 }
 
 /// The error page of `e`, with its status, said in the page's language.
 fn failed(l: Lang, e: &Error, cookie: Option<String>) -> Response {
-    let message = pages::booking::refusal(l, e);
+    let message = pages::errors::say(l, e);
     page(error_status(e).0, pages::error(l, &message), cookie)
 }
 
@@ -387,11 +387,7 @@ async fn authority<S: Store>(
     let d = match day(&app, q.day.as_deref()) {
         Ok(d) => d,
         Err(e) => {
-            return page(
-                StatusCode::BAD_REQUEST,
-                pages::error(l, &e.to_string()),
-                cookie,
-            );
+            return failed(l, &e, cookie);
         }
     };
     let store = store(&app);
@@ -422,10 +418,7 @@ async fn authority<S: Store>(
             let body = pages::authority(l, &p, &d, now, &o, (&feed, head), &notices);
             page(StatusCode::OK, body, cookie)
         }
-        (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (.., Err(e)) => {
-            let (status, _) = error_status(&e);
-            page(status, pages::error(l, &e.to_string()), cookie)
-        }
+        (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (.., Err(e)) => failed(l, &e, cookie),
     }
 }
 
@@ -461,10 +454,7 @@ async fn operator<S: Store>(
                 cookie,
             )
         }
-        Err(e) => {
-            let (status, _) = error_status(&e);
-            page(status, pages::error(l, &e.to_string()), cookie)
-        }
+        Err(e) => failed(l, &e, cookie),
     }
 }
 
@@ -540,7 +530,7 @@ async fn resolve_form<S: Store>(
             None,
         ),
         Err(e) => redirect(
-            &format!("/operator?error={}", url_encode(&e.to_string())),
+            &format!("/operator?error={}", url_encode(&pages::errors::say(l, &e))),
             None,
         ),
     }

@@ -2172,6 +2172,18 @@ async fn the_days_passages_page_by_page() {
     .await;
     assert!(ar.body.contains(r#"dir="rtl""#) && ar.body.contains("العبور"));
     assert!(ar.body.contains("رُفض"), "the decision in words");
+    let bad_ar = get(
+        &b.app,
+        "/authority/passages?lang=ar&verdict=MAYBE",
+        Some(&b.authority),
+    )
+    .await;
+    assert_eq!(bad_ar.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad_ar.body.contains("يرجى التحقق مما كتبته: القرار"),
+        "the field named in Arabic: {}",
+        bad_ar.body
+    );
 }
 
 /// An operator's own decisions, the latest first, 50 a page; everyone's in their zone on

@@ -63,8 +63,8 @@ pub(super) async fn decide_form<S: Store>(
     headers: HeaderMap,
     Form(f): Form<DecideForm>,
 ) -> Response {
-    let p = match super::page_for(&app, &headers, AUTHORITY, None).await {
-        Ok((p, ..)) => p,
+    let (p, l) = match super::page_for(&app, &headers, AUTHORITY, None).await {
+        Ok((p, l, _)) => (p, l),
         Err(r) => return r,
     };
     let confirm = match f.decision.as_str() {
@@ -75,14 +75,14 @@ pub(super) async fn decide_form<S: Store>(
                 "decision",
                 format!("{other:?}: expected confirm or dismiss"),
             );
-            return to_authority(Err::<String, _>(e));
+            return to_authority(l, Err::<String, _>(e));
         }
     };
     let decided = match ZoneId::parse(&f.zone) {
         Ok(zone) => app.0.d.app.decide_alert(&p, &zone, &f.key, confirm).await,
         Err(e) => Err(e.into()),
     };
-    to_authority(decided.map(|z| format!("alert={}", z.effect.as_str())))
+    to_authority(l, decided.map(|z| format!("alert={}", z.effect.as_str())))
 }
 
 fn closure_json(c: &Closure) -> Value {

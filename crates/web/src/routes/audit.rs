@@ -11,7 +11,7 @@ use bawaba_domain::ids::ZoneId;
 use bawaba_store::Store;
 use serde::Deserialize;
 
-use super::{AUTHORITY, App, api_access, api_error, error_status, page, page_for};
+use super::{AUTHORITY, App, api_access, api_error, failed, page, page_for};
 use crate::Error;
 use crate::pages::{self, AuditForm};
 
@@ -94,10 +94,7 @@ pub(super) async fn audit_page<S: Store>(
             pages::audit(l, &p, &q.form(), &found),
             cookie,
         ),
-        Err(e) => {
-            let (status, _) = error_status(&e);
-            page(status, pages::error(l, &e.to_string()), cookie)
-        }
+        Err(e) => failed(l, &e, cookie),
     }
 }
 

@@ -120,7 +120,7 @@ async fn show_book<S: Store>(
     };
     let error = error.or(week_error.as_ref());
     let status = error.map_or(StatusCode::OK, |e| error_status(e).0);
-    let message = error.map(|e| pages::refusal(l, e));
+    let message = error.map(|e| crate::pages::errors::say(l, e));
     let flash = portal::flash(None, message.as_deref());
     let view = BookView {
         zones: &zones,
@@ -343,7 +343,7 @@ async fn show_booking<S: Store>(
         Vec::new()
     };
     let status = error.map_or(StatusCode::OK, |e| error_status(e).0);
-    let message = error.map(|e| pages::refusal(l, e));
+    let message = error.map(|e| crate::pages::errors::say(l, e));
     let flash = portal::flash(notice, message.as_deref());
     let body = pages::booking(l, p, &bk, (&zones, &free), &flash);
     page(status, body, cookie)

@@ -79,7 +79,10 @@ async fn render<S: Store>(
         .error
         .as_ref()
         .map_or(StatusCode::OK, |e| super::error_status(e).0);
-    let error = shown.error.as_ref().map(ToString::to_string);
+    let error = shown
+        .error
+        .as_ref()
+        .map(|e| crate::pages::errors::say(l, e));
     // Booked windows over a new capacity: the one refusal the authority may override.
     let confirmable = matches!(&shown.error, Some(Error::App(e)) if e.kind() == Kind::Precondition);
     let notes = CapacityNotes {
@@ -92,8 +95,7 @@ async fn render<S: Store>(
 }
 
 fn error_page(l: Lang, cookie: Option<String>, e: &Error) -> Response {
-    let (status, _) = super::error_status(e);
-    page(status, pages::error(l, &e.to_string()), cookie)
+    super::failed(l, e, cookie)
 }
 
 fn back(zone: &str, done: &str) -> Response {

@@ -70,13 +70,7 @@ pub(super) async fn close_page<S: Store>(
     };
     let zones = match app.0.d.app.list_zones(&p).await {
         Ok(z) => z,
-        Err(e) => {
-            return page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                pages::error(l, &e.to_string()),
-                cookie,
-            );
-        }
+        Err(e) => return super::failed(l, &Error::App(e), cookie),
     };
     let blank = q.zone.is_empty() && q.from.is_empty() && q.to.is_empty();
     let checked = if blank { None } else { Some(q.closure()) };
@@ -92,7 +86,11 @@ pub(super) async fn close_page<S: Store>(
     };
     let (status, impact, error) = match impact {
         Ok(i) => (StatusCode::OK, i, None),
-        Err(e) => (super::error_status(&e).0, None, Some(e.to_string())),
+        Err(e) => (
+            super::error_status(&e).0,
+            None,
+            Some(crate::pages::errors::say(l, &e)),
+        ),
     };
     let html = pages::close_zone(l, &p, &zones, &q.form(), impact.as_ref(), error.as_deref());
     page(status, html, cookie)
@@ -115,8 +113,8 @@ pub(super) async fn close<S: Store>(
     headers: HeaderMap,
     Form(f): Form<CloseSubmit>,
 ) -> Response {
-    let p = match page_for(&app, &headers, AUTHORITY, None).await {
-        Ok((p, ..)) => p,
+    let (p, l) = match page_for(&app, &headers, AUTHORITY, None).await {
+        Ok((p, l, _)) => (p, l),
         Err(r) => return r,
     };
     let q = CloseQuery {
@@ -142,17 +140,20 @@ pub(super) async fn close<S: Store>(
         (Err(e), _) => Err(e),
         (_, Err(e)) => Err(Error::App(e.into())),
     };
-    to_authority(made.map(|c| {
-        let cancelled = c
-            .hit
-            .iter()
-            .filter(|b| b.state == BookingState::Cancelled)
-            .count();
-        let moved = c.rebooked.len();
-        let kept = c.hit.len() - cancelled - moved;
-        let id = c.closure.id;
-        format!("closed={id}&rebooked={moved}&cancelled={cancelled}&kept={kept}#closures")
-    }))
+    to_authority(
+        l,
+        made.map(|c| {
+            let cancelled = c
+                .hit
+                .iter()
+                .filter(|b| b.state == BookingState::Cancelled)
+                .count();
+            let moved = c.rebooked.len();
+            let kept = c.hit.len() - cancelled - moved;
+            let id = c.closure.id;
+            format!("closed={id}&rebooked={moved}&cancelled={cancelled}&kept={kept}#closures")
+        }),
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -166,13 +167,16 @@ pub(super) async fn lift<S: Store>(
     headers: HeaderMap,
     Form(f): Form<LiftSubmit>,
 ) -> Response {
-    let p = match page_for(&app, &headers, AUTHORITY, None).await {
-        Ok((p, ..)) => p,
+    let (p, l) = match page_for(&app, &headers, AUTHORITY, None).await {
+        Ok((p, l, _)) => (p, l),
         Err(r) => return r,
     };
     let lifted = match ZoneId::parse(&f.zone) {
         Ok(zone) => app.0.d.app.remove_closure(&p, zone, f.id).await,
         Err(e) => Err(e.into()),
     };
-    to_authority(lifted.map(|(_, back)| format!("lifted={}&back={}#closures", f.id, back.len())))
+    to_authority(
+        l,
+        lifted.map(|(_, back)| format!("lifted={}&back={}#closures", f.id, back.len())),
+    )
 }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::{App, Error, error_status, failed, page, page_for};
 use crate::i18n::Lang;
 use crate::pages::events::{self as pages, EventsView};
-use crate::pages::{booking::refusal, portal};
+use crate::pages::{errors, portal};
 
 const COMPANY: &[Role] = &[Role::Company];
 /// Events one page shows.
@@ -68,7 +68,7 @@ async fn show<S: Store>(
     };
     let hook_attempts = pages::by_event(hooks.iter().map(|d| (d, None)));
     let text_attempts = pages::texts_by_event(&texts);
-    let message = error.map(|e| refusal(l, e));
+    let message = error.map(|e| errors::say(l, e));
     let flash = portal::flash(notice, message.as_deref());
     let view = EventsView {
         events: &events,

@@ -132,7 +132,7 @@ pub(super) async fn home<S: Store>(
         Err(e) => (Vec::new(), Some(e)),
     };
     let status = error.as_ref().map_or(StatusCode::OK, |e| error_status(e).0);
-    let message = error.as_ref().map(|e| crate::pages::booking::refusal(l, e));
+    let message = error.as_ref().map(|e| crate::pages::errors::say(l, e));
     let flash = portal::flash(done_notice(l, q.done.as_deref()), message.as_deref());
     let body = portal::home(l, &p, (&zones, &filter), &items, &flash);
     page(status, body, cookie)
@@ -168,7 +168,7 @@ async fn show_fleet<S: Store>(
     match app.0.d.app.fleet(p, None).await {
         Ok(trucks) => {
             let status = error.map_or(StatusCode::OK, |e| error_status(e).0);
-            let message = error.map(|e| crate::pages::booking::refusal(l, e));
+            let message = error.map(|e| crate::pages::errors::say(l, e));
             let flash = portal::flash(notice, message.as_deref());
             page(status, portal::fleet(l, p, &trucks, form, &flash), cookie)
         }
@@ -320,7 +320,7 @@ async fn show_accounts<S: Store>(
     match list {
         Ok(list) => {
             let status = error.map_or(StatusCode::OK, |e| error_status(e).0);
-            let message = error.map(|e| crate::pages::booking::refusal(l, e));
+            let message = error.map(|e| crate::pages::errors::say(l, e));
             let flash = portal::flash(notice, message.as_deref());
             let at = (base(p), shown_company.as_str());
             page(

@@ -38,7 +38,7 @@ pub(super) async fn search_page<S: Store>(
         Err(e) => {
             let e = Error::from(e);
             let (status, _) = error_status(&e);
-            let why = e.to_string();
+            let why = crate::pages::errors::say(l, &e);
             page(
                 status,
                 pages::search(l, &p, q, &Searched::Refused(&why)),

@@ -64,16 +64,17 @@ async fn render<S: Store>(
     let (zones, entries) = match (d.list_zones(p).await, d.list_watch(p, None).await) {
         (Ok(z), Ok(e)) => (z, e),
         (Err(e), _) | (_, Err(e)) => {
-            let e = Error::App(e);
-            let (status, _) = super::error_status(&e);
-            return page(status, pages::error(l, &e.to_string()), cookie);
+            return super::failed(l, &Error::App(e), cookie);
         }
     };
     let status = shown
         .error
         .as_ref()
         .map_or(StatusCode::OK, |e| super::error_status(e).0);
-    let error = shown.error.as_ref().map(ToString::to_string);
+    let error = shown
+        .error
+        .as_ref()
+        .map(|e| crate::pages::errors::say(l, e));
     let body = pages::watchlist(
         l,
         p,
