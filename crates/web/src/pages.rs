@@ -864,7 +864,7 @@ fn evidence(l: Lang, r: &ReferralView) -> String {
         String::new()
     };
     format!(
-        r#"{}<dl class="evidence"><dt>{}</dt><dd class="plate"><bdi dir="ltr">{}</bdi></dd><dt>{}</dt><dd><bdi dir="ltr">{}</bdi></dd><dt>{}</dt><dd><bdi dir="ltr">{}</bdi></dd><dt>{}</dt><dd class="tag-trucks">{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd class="reasons">{}</dd><dt>{}</dt><dd>{} · {} · {}</dd><dt>{}</dt><dd>{} ({})</dd></dl>"#,
+        r#"{}<dl class="evidence"><dt>{}</dt><dd class="plate"><bdi dir="ltr">{}</bdi></dd><dt>{}</dt><dd><bdi dir="ltr">{}</bdi></dd><dt>{}</dt><dd><bdi dir="ltr">{}</bdi></dd><dt>{}</dt><dd class="tag-trucks">{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd class="containers"><bdi dir="ltr">{}</bdi></dd><dt>{}</dt><dd class="reasons">{}</dd><dt>{}</dt><dd>{} · {} · {}</dd><dt>{}</dt><dd>{} ({})</dd></dl>"#,
         watch,
         l.t("evidence.plate"),
         marked(read, booked.unwrap_or(read)),
@@ -877,6 +877,14 @@ fn evidence(l: Lang, r: &ReferralView) -> String {
         tag_trucks(l, r),
         l.t("evidence.booking"),
         booking,
+        l.t("book.containers"),
+        r.booking
+            .as_ref()
+            .filter(|bk| !bk.containers.is_empty())
+            .map_or_else(
+                || "–".to_owned(),
+                |bk| esc(&bk.containers.join(", ")).into_owned()
+            ),
         l.t("reason"),
         Codes::Reason.list(l, &p.reasons),
         l.t("lane"),

@@ -326,6 +326,8 @@ pub struct BookingView {
     pub state: String,
     /// The local window of its stop in the referral's zone.
     pub window_local: Option<String>,
+    /// The containers of that stop.
+    pub containers: Vec<String>,
 }
 
 /// The referrals `who` may see (the operator's zone; every zone for the authority): the open
@@ -357,6 +359,12 @@ pub async fn referrals<S: Store>(
                     .iter()
                     .find(|s| s.zone == r.passage.zone)
                     .map(|s| agg::local_datetime(s.window_start)),
+                containers: b
+                    .stops
+                    .iter()
+                    .filter(|s| s.zone == r.passage.zone)
+                    .flat_map(|s| s.containers.iter().map(ToString::to_string))
+                    .collect(),
             }),
             None => None,
         };

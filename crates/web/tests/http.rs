@@ -2034,8 +2034,8 @@ async fn the_referral_marks_where_the_plate_read_differs_from_the_booking() {
         stops: vec![Stop::new(
             ZoneId::parse("act").unwrap(),
             b.now + TimeDelta::hours(3),
-            TransactionType::GeneralCargo,
-            vec![],
+            TransactionType::ImportPickup,
+            vec![bawaba_domain::container::ContainerNumber::parse("CSQU3054383").unwrap()],
         )],
     };
     let booked = b.store.create_booking(req, b.now).await.unwrap().booking.id;
@@ -2050,6 +2050,12 @@ async fn the_referral_marks_where_the_plate_read_differs_from_the_booking() {
                 .body
                 .contains(r#"<bdi dir="ltr">601234<mark>6</mark></bdi>"#),
         "{}",
+        desk.body
+    );
+    assert!(
+        desk.body
+            .contains(r#"<dd class="containers"><bdi dir="ltr">CSQU3054383</bdi></dd>"#),
+        "the booked containers: {}",
         desk.body
     );
 }
