@@ -2039,6 +2039,7 @@ impl Engine {
             self.record.zones.push(ZoneInfo {
                 id: z.id.to_string(),
                 name: z.name.clone(),
+                name_ar: z.name_ar.clone(),
                 hourly_capacity: cap,
                 hourly_booked: booked,
             });

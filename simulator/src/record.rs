@@ -78,6 +78,9 @@ impl NoiseTally {
 pub struct ZoneInfo {
     pub id: String,
     pub name: String,
+    /// The zone's name in Arabic (empty: not given; the Arabic report shows `name`).
+    #[serde(default)]
+    pub name_ar: String,
     /// Capacity (trucks) per hour over the run, from the scheduler's windows: one entry per
     /// simulated hour starting at [`RunRecord::start`].
     pub hourly_capacity: Vec<u32>,
@@ -140,8 +143,7 @@ impl BookingTally {
             return None;
         }
         let mean = self
-            .closure_delay_minutes
-            .checked_div(self.closure_moved)
+            .closure_minutes_per_moved()
             .map_or_else(String::new, |m| format!(", {m} min per moved truck"));
         Some(format!(
             "closures hit {} bookings: {} moved after the closure, {} cancelled, {} kept; \
@@ -149,10 +151,25 @@ impl BookingTally {
             self.closure_hit,
             self.closure_moved,
             self.closure_cancelled,
-            self.closure_hit
-                .saturating_sub(self.closure_moved + self.closure_cancelled),
-            self.closure_delay_minutes as f64 / 60.0,
+            self.closure_kept(),
+            self.closure_delay_hours(),
         ))
+    }
+
+    /// Bookings a closure hit that were neither moved nor cancelled.
+    pub fn closure_kept(&self) -> u64 {
+        self.closure_hit
+            .saturating_sub(self.closure_moved + self.closure_cancelled)
+    }
+
+    /// The extra waiting closures put on the trucks, hours.
+    pub fn closure_delay_hours(&self) -> f64 {
+        self.closure_delay_minutes as f64 / 60.0
+    }
+
+    /// The extra waiting per truck moved after a closure, minutes (none if none was moved).
+    pub fn closure_minutes_per_moved(&self) -> Option<u64> {
+        self.closure_delay_minutes.checked_div(self.closure_moved)
     }
 }
 

@@ -10,7 +10,7 @@ use bawaba_sim::record::{
     BookingTally, CompanyInfo, GateInfo, LaneInfo, LaneService, Proof, RunEvent, RunRecord,
     TruckInfo, ZoneInfo,
 };
-use bawaba_sim::report::{LATENCY_BUCKETS_US, Report};
+use bawaba_sim::report::{LATENCY_BUCKETS_US, Lang, Report};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use proptest::prelude::*;
 
@@ -179,12 +179,14 @@ fn run_record() -> RunRecord {
             ZoneInfo {
                 id: "act".into(),
                 name: "Aqaba Container Terminal".into(),
+                name_ar: "محطة حاويات العقبة".into(),
                 hourly_capacity: vec![10, 10, 10],
                 hourly_booked: vec![5, 8, 2],
             },
             ZoneInfo {
                 id: "sez".into(),
                 name: "Southern Industrial Zone".into(),
+                name_ar: String::new(),
                 hourly_capacity: vec![4, 4, 4],
                 hourly_booked: vec![0, 1, 0],
             },
@@ -319,7 +321,7 @@ fn kpis_of_a_known_run() {
                   extra waiting 1.5 h in all, 90 min per moved truck";
     assert_eq!(t.bookings.closure_effect().as_deref(), Some(effect));
     assert!(r.to_string().contains(&format!("Closures: {effect}")));
-    assert!(r.to_html().unwrap().contains("id=closure-effect"));
+    assert!(r.to_html(Lang::En).unwrap().contains("id=closure-effect"));
 
     // Passages.
     assert_eq!(t.passages.total, 6);
@@ -512,14 +514,14 @@ fn empty_record_gives_dashes_not_panics() {
         !text.contains("Line noise") && !text.contains("hold-off"),
         "{text}"
     );
-    let html = r.to_html().unwrap();
+    let html = r.to_html(Lang::En).unwrap();
     assert!(html.contains('–'));
     assert!(!html.contains("NaN"));
     // With an empty baseline too.
     let r = Report::build(&RunRecord::default(), Some(&RunRecord::default()));
     assert_eq!(r.waiting_reduction_pct(), None);
     assert!(r.to_string().contains("baseline"));
-    r.to_html().unwrap();
+    r.to_html(Lang::En).unwrap();
 }
 
 #[test]
@@ -536,7 +538,7 @@ fn json_round_trip() {
 #[test]
 fn html_is_self_contained_and_escaped() {
     let r = Report::build(&run_record(), Some(&baseline_record()));
-    let html = r.to_html().unwrap();
+    let html = r.to_html(Lang::En).unwrap();
     // One SVG per chart: arrivals, waiting, one throughput chart per zone, reasons, latency.
     let charts = 2 + r.zones.len() + 2;
     assert_eq!(html.matches("<svg").count(), charts, "charts");
@@ -574,7 +576,7 @@ fn terminal_summary() {
         "{text}"
     );
     assert!(text.contains("hold-off): 2 times"), "{text}");
-    let html = r.to_html().unwrap();
+    let html = r.to_html(Lang::En).unwrap();
     assert!(
         html.contains("<h2>Line noise</h2><p>5 camera frames"),
         "{html}"
@@ -586,7 +588,7 @@ fn write_puts_both_files_in_the_folder() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("data");
     let r = Report::build(&run_record(), Some(&baseline_record()));
-    let (json, html) = r.write(&target).unwrap();
+    let (json, html) = r.write(&target, Lang::En).unwrap();
     assert_eq!(json, target.join("report.json"));
     assert_eq!(html, target.join("report.html"));
     let back: Report = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
@@ -599,7 +601,7 @@ fn write_puts_both_files_in_the_folder() {
     // A file where the folder should be is a clear error.
     let blocked = dir.path().join("file");
     std::fs::write(&blocked, "x").unwrap();
-    let err = r.write(&blocked).unwrap_err();
+    let err = r.write(&blocked, Lang::En).unwrap_err();
     assert!(err.to_string().contains("file"), "{err}");
 }
 
@@ -673,6 +675,7 @@ fn arb_record() -> impl Strategy<Value = RunRecord> {
                 .map(|(i, c)| ZoneInfo {
                     id: format!("z{i}"),
                     name: format!("zone <{i}>"),
+                    name_ar: format!("منطقة <{i}>"),
                     hourly_booked: c.iter().map(|x| x / 2).collect(),
                     hourly_capacity: c,
                 })
@@ -726,8 +729,11 @@ proptest! {
 
     #[test]
     fn html_never_fails(run in arb_record(), baseline in prop::option::of(arb_record())) {
-        let html = Report::build(&run, baseline.as_ref()).to_html().unwrap();
-        prop_assert!(!html.contains("<script"));
-        prop_assert!(!html.contains("NaN"));
+        let report = Report::build(&run, baseline.as_ref());
+        for lang in [Lang::En, Lang::Ar] {
+            let html = report.to_html(lang).unwrap();
+            prop_assert!(!html.contains("<script"));
+            prop_assert!(!html.contains("NaN"));
+        }
     }
 }

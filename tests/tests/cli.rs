@@ -794,11 +794,16 @@ fn sim_load_drives_bookings_and_passages_and_checks_the_store() {
     let out = run_bawaba(["sim", "--load", "--clients", "0"]);
     assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("clients"));
+    // The report's language is en or ar, checked before anything runs.
+    let out = run_bawaba(["sim", "--lang", "fr"]);
+    assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("[possible values: en, ar]"));
 }
 
 /// `bawaba demo`, short and as fast as the machine goes: a real scheduler, gate agents and pty
 /// devices, the no-appointments baseline, every proof, the report on stdout and in the data
-/// folder; with `--http` and `--serve` its dashboard answers until Ctrl-C (SIGINT).
+/// folder (`--lang ar`: report.html in Arabic, right to left); with `--http` and `--serve` its
+/// dashboard answers until Ctrl-C (SIGINT).
 #[test]
 fn a_short_demo_reports_and_serves_its_dashboard_until_ctrl_c() {
     let dir = TestDir::new();
@@ -806,7 +811,7 @@ fn a_short_demo_reports_and_serves_its_dashboard_until_ctrl_c() {
     let mut child = bawaba_command()
         .args(["demo", "--data-dir", dir.data().to_str().unwrap()])
         .args([
-            "--hours", "0.5", "--trucks", "40", "--speed", "0", "--serve",
+            "--hours", "0.5", "--trucks", "40", "--speed", "0", "--serve", "--lang", "ar",
         ])
         .args(["--http", &http.to_string()])
         .stdout(std::process::Stdio::piped())
@@ -857,6 +862,11 @@ fn a_short_demo_reports_and_serves_its_dashboard_until_ctrl_c() {
             dir.data().display()
         );
     }
+    let html = std::fs::read_to_string(dir.data().join("report.html")).unwrap();
+    assert!(
+        html.contains(r#"<html lang="ar" dir="rtl">"#),
+        "report.html is not in Arabic"
+    );
     let (status, _, body) = http_get(http, "/healthz");
     assert_eq!(status, 200, "{body}");
     let (status, ctype, body) = http_get(http, "/login");

@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use bawaba_sim::record::RunRecord;
-use bawaba_sim::report::Report;
+use bawaba_sim::report::{Lang, Report};
 use bawaba_sim::{RunOptions, Scenario, Site};
+use clap::builder::TypedValueParser as _;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::{client, config};
@@ -32,6 +33,15 @@ pub struct RunArgs {
     /// Override the simulated hours (trucks scale with them unless --trucks is given).
     #[arg(long)]
     pub hours: Option<f64>,
+    /// The language of report.html: en, or ar (Arabic, right to left). report.json and the
+    /// summary printed stay in English.
+    #[arg(
+        long,
+        default_value = "en",
+        value_parser = clap::builder::PossibleValuesParser::new(["en", "ar"])
+            .try_map(|s| Lang::parse(&s).ok_or("unknown language")),
+    )]
+    pub lang: Lang,
 }
 
 impl RunArgs {
@@ -126,12 +136,13 @@ fn print_report(
     run: &RunRecord,
     baseline: Option<&RunRecord>,
     dir: &std::path::Path,
+    lang: Lang,
 ) -> Result<()> {
     let report = Report::build(run, baseline);
     let mut out = std::io::stdout().lock();
     writeln!(out, "{report}")?;
     let (json, html) = report
-        .write(dir)
+        .write(dir, lang)
         .with_context(|| format!("writing the report to {}", dir.display()))?;
     writeln!(out, "report: {} and {}", json.display(), html.display())?;
     Ok(())
@@ -185,7 +196,7 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
     );
     let (run, live) = day?;
     let baseline = baseline?;
-    print_report(&run, Some(&baseline), &args.data_dir)?;
+    print_report(&run, Some(&baseline), &args.data_dir, args.run.lang)?;
     let passed = run.proofs_passed();
     if args.serve {
         let mut out = std::io::stdout().lock();
@@ -227,7 +238,7 @@ pub async fn sim(args: SimArgs) -> Result<()> {
     opts.progress = Some(feed);
     let run = bawaba_sim::run_and_stop(&site, &scenario, &opts).await?;
     bar.finish();
-    print_report(&run, None, &args.data_dir)?;
+    print_report(&run, None, &args.data_dir, args.run.lang)?;
     if !run.proofs_passed() {
         bail!("a proof failed (see the report)");
     }

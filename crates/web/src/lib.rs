@@ -31,6 +31,8 @@ use bawaba_store::Store;
 use tokio::net::TcpListener;
 
 pub use auth::csrf_for;
+/// The codes' words in both languages (the simulator's Arabic report uses them too).
+pub use codes::Codes;
 pub use i18n::Lang;
 pub use routes::router;
 

@@ -1,12 +1,16 @@
 //! The report's SVG charts, drawn with `plotters` into strings and inlined into the page.
+//! Charts are laid out left to right in both languages (time runs left to right, as on the
+//! dashboard); only their Arabic labels read right to left ([`rtl_labels`]).
 
 use std::error::Error;
 
+use bawaba_web::Codes;
 use chrono::{DateTime, Utc};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{HourRow, LATENCY_BUCKETS_US, Report, ReportError, ZoneReport, fmt};
+use super::html::{esc, isolate};
+use super::{HourRow, LATENCY_BUCKETS_US, Lang, Report, ReportError, ZoneReport, fmt};
 
 const WIDTH: u32 = 760;
 const HEIGHT: u32 = 320;
@@ -39,16 +43,61 @@ where
                 detail: e.to_string(),
             })?;
     }
-    Ok(buf.replace(r#" xmlns="http://www.w3.org/2000/svg""#, ""))
+    Ok(rtl_labels(
+        &buf.replace(r#" xmlns="http://www.w3.org/2000/svg""#, ""),
+    ))
 }
 
 /// A small SVG saying there is nothing to draw.
-fn empty(title: &str) -> String {
-    format!(
-        r##"<svg width="{WIDTH}" height="60" viewBox="0 0 {WIDTH} 60"><rect width="{WIDTH}" height="60" fill="#fafafa"/><text x="{}" y="34" text-anchor="middle" font-family="{FONT}" font-size="13" fill="#555">{}: no data</text></svg>"##,
+fn empty(l: Lang, title: &str) -> String {
+    rtl_labels(&format!(
+        r##"<svg width="{WIDTH}" height="60" viewBox="0 0 {WIDTH} 60"><rect width="{WIDTH}" height="60" fill="#fafafa"/><text x="{}" y="34" text-anchor="middle" font-family="{FONT}" font-size="13" fill="#555">{}</text></svg>"##,
         WIDTH / 2,
-        super::html::esc(title)
-    )
+        esc(&l.fill("chart.no_data", &[("title", &title)]))
+    ))
+}
+
+/// Every `<text>` holding Arabic reads right to left (`direction="rtl"`) and keeps the place
+/// plotters gave it: its anchor is mirrored (`start` is the right end of a right-to-left
+/// text). The page's CSS keeps the SVG itself left to right.
+fn rtl_labels(svg: &str) -> String {
+    const CLOSE: &str = "</text>";
+    let mut out = String::with_capacity(svg.len() + 64);
+    let mut rest = svg;
+    while let Some(i) = rest.find("<text ") {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let end = rest.find(CLOSE).map_or(rest.len(), |j| j + CLOSE.len());
+        let (text, tail) = rest.split_at(end);
+        if text.chars().any(|c| ('\u{600}'..='\u{6FF}').contains(&c)) {
+            out.push_str(&mirror(text));
+        } else {
+            out.push_str(text);
+        }
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A `<text>` element, its anchor mirrored and its direction right to left.
+fn mirror(text: &str) -> String {
+    let (tag, content) = text.split_at(text.find('>').unwrap_or(text.len()));
+    let anchor = |a: &str| format!(r#"text-anchor="{a}""#);
+    let rtl = |a: &str| format!(r#"text-anchor="{a}" direction="rtl""#);
+    let tag = if tag.contains(&anchor("end")) {
+        tag.replacen(&anchor("end"), &rtl("start"), 1)
+    } else if tag.contains(&anchor("middle")) {
+        tag.replacen(&anchor("middle"), &rtl("middle"), 1)
+    } else {
+        // `start`, written or by default.
+        tag.replacen(&anchor("start"), "", 1).replacen(
+            "<text ",
+            &format!("<text {} ", rtl("end")),
+            1,
+        )
+    };
+    format!("{tag}{content}")
 }
 
 /// One line of an hourly chart: a label, a value per hour (gaps allowed), a colour, and
@@ -60,21 +109,36 @@ struct Line<'a> {
     step: bool,
 }
 
-/// A chart over simulated hours: optional bars plus lines.
-fn hourly_chart(
-    title: &str,
-    y_desc: &str,
-    start: DateTime<Utc>,
-    bars: Option<(&str, Vec<f64>, RGBColor)>,
-    lines: Vec<Line<'_>>,
-) -> Result<String, ReportError> {
+impl Line<'_> {
+    /// The contiguous runs of known values, each its own path.
+    fn segments(&self) -> Vec<Vec<(f64, f64)>> {
+        let mut segments: Vec<Vec<(f64, f64)>> = Vec::new();
+        let mut current = Vec::new();
+        for (i, v) in self.values.iter().enumerate() {
+            let x = i as f64;
+            match v.filter(|v| v.is_finite()) {
+                Some(v) if self.step => current.extend([(x, v), (x + 1.0, v)]),
+                Some(v) => current.push((x + 0.5, v)),
+                None if current.is_empty() => {}
+                None => segments.push(std::mem::take(&mut current)),
+            }
+        }
+        if !current.is_empty() {
+            segments.push(current);
+        }
+        segments
+    }
+}
+
+/// How many hours an hourly chart spans, and its highest value.
+fn extent(bars: Option<&[f64]>, lines: &[Line<'_>]) -> (usize, f64) {
     let hours = bars
-        .as_ref()
-        .map_or(0, |b| b.1.len())
+        .map_or(0, <[f64]>::len)
         .max(lines.iter().map(|l| l.values.len()).max().unwrap_or(0));
     let ymax = bars
-        .iter()
-        .flat_map(|b| b.1.iter().copied())
+        .into_iter()
+        .flatten()
+        .copied()
         .chain(
             lines
                 .iter()
@@ -82,8 +146,30 @@ fn hourly_chart(
         )
         .filter(|v| v.is_finite())
         .fold(0.0f64, f64::max);
+    (hours, ymax)
+}
+
+/// A value on an hourly chart's axis.
+fn y_tick(y: &f64) -> String {
+    if *y >= 100.0 || y.fract().abs() < 1e-9 {
+        format!("{y:.0}")
+    } else {
+        format!("{y:.1}")
+    }
+}
+
+/// A chart over simulated hours: optional bars plus lines.
+fn hourly_chart(
+    l: Lang,
+    title: &str,
+    y_desc: &str,
+    start: DateTime<Utc>,
+    bars: Option<(&str, Vec<f64>, RGBColor)>,
+    lines: Vec<Line<'_>>,
+) -> Result<String, ReportError> {
+    let (hours, ymax) = extent(bars.as_ref().map(|b| &b.1[..]), &lines);
     if hours == 0 || ymax <= 0.0 {
-        return Ok(empty(title));
+        return Ok(empty(l, title));
     }
     let long_run = hours > 24;
     let label = move |x: &f64| {
@@ -92,14 +178,7 @@ fn hourly_chart(
             return String::new();
         }
         let t = start + chrono::TimeDelta::try_hours(i as i64).unwrap_or_default();
-        fmt::local_hour(t, long_run)
-    };
-    let y_label = |y: &f64| {
-        if *y >= 100.0 || y.fract().abs() < 1e-9 {
-            format!("{y:.0}")
-        } else {
-            format!("{y:.1}")
-        }
+        fmt::local_hour(l, t, long_run)
     };
     render(title, (WIDTH, HEIGHT), |root| {
         root.fill(&WHITE)?;
@@ -115,8 +194,8 @@ fn hourly_chart(
             .light_line_style(RGBColor(238, 238, 238))
             .x_labels(hours.min(12) + 1)
             .x_label_formatter(&label)
-            .y_label_formatter(&y_label)
-            .x_desc("hour (Asia/Amman)")
+            .y_label_formatter(&y_tick)
+            .x_desc(l.t("chart.hour"))
             .y_desc(y_desc)
             .label_style((FONT, 11))
             .draw()?;
@@ -135,26 +214,8 @@ fn hourly_chart(
         for line in &lines {
             let color = line.color;
             let style = color.stroke_width(2);
-            // Contiguous runs of known values, each its own path.
-            let mut segments: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
-            for (i, v) in line.values.iter().enumerate() {
-                match v.filter(|v| v.is_finite()) {
-                    Some(v) if line.step => {
-                        let seg = segments.last_mut().ok_or("no segment")?;
-                        seg.push((i as f64, v));
-                        seg.push((i as f64 + 1.0, v));
-                    }
-                    Some(v) => {
-                        segments
-                            .last_mut()
-                            .ok_or("no segment")?
-                            .push((i as f64 + 0.5, v));
-                    }
-                    None => segments.push(Vec::new()),
-                }
-            }
             let mut labelled = false;
-            for seg in segments.into_iter().filter(|s| !s.is_empty()) {
+            for seg in line.segments() {
                 let drawn = chart.draw_series(LineSeries::new(seg, style))?;
                 if !labelled {
                     drawn.label(line.label).legend(move |(x, y)| {
@@ -176,27 +237,28 @@ fn hourly_chart(
 }
 
 /// Entries per hour against capacity (and bookings held) for one zone.
-pub fn zone_throughput(report: &Report, zone: &ZoneReport) -> Result<String, ReportError> {
-    let title = format!("Throughput per hour — {}", zone.name);
+pub fn zone_throughput(l: Lang, report: &Report, zone: &ZoneReport) -> Result<String, ReportError> {
+    let title = l.fill("chart.throughput", &[("zone", &isolate(zone.name_in(l)))]);
     let h = &zone.hourly;
     hourly_chart(
+        l,
         &title,
-        "trucks entered",
+        l.t("chart.entered"),
         report.start,
         Some((
-            "entries",
+            l.t("chart.entries"),
             h.iter().map(|r| r.entries as f64).collect(),
             GREEN,
         )),
         vec![
             Line {
-                label: "capacity",
+                label: l.t("chart.capacity"),
                 values: h.iter().map(|r| Some(r.capacity as f64)).collect(),
                 color: CAPACITY,
                 step: true,
             },
             Line {
-                label: "booked",
+                label: l.t("chart.booked"),
                 values: h.iter().map(|r| Some(r.booked as f64)).collect(),
                 color: BOOKED,
                 step: true,
@@ -210,17 +272,17 @@ fn minutes(ms: Option<i64>) -> Option<f64> {
 }
 
 /// Waiting time per arrival hour, p50 and p90, this run and the baseline.
-pub fn waiting(report: &Report) -> Result<String, ReportError> {
+pub fn waiting(l: Lang, report: &Report) -> Result<String, ReportError> {
     let h = &report.totals.hourly;
     let mut lines = vec![
         Line {
-            label: "p90 this run",
+            label: l.t("chart.p90_run"),
             values: h.iter().map(|r| minutes(r.waiting_p90_ms)).collect(),
             color: RUN,
             step: false,
         },
         Line {
-            label: "p50 this run",
+            label: l.t("chart.p50_run"),
             values: h.iter().map(|r| minutes(r.waiting_p50_ms)).collect(),
             color: RUN_LIGHT,
             step: false,
@@ -229,21 +291,22 @@ pub fn waiting(report: &Report) -> Result<String, ReportError> {
     if let Some(c) = &report.comparison {
         let b: &[HourRow] = &c.baseline_hourly;
         lines.push(Line {
-            label: "p90 baseline",
+            label: l.t("chart.p90_baseline"),
             values: b.iter().map(|r| minutes(r.waiting_p90_ms)).collect(),
             color: BASE,
             step: false,
         });
         lines.push(Line {
-            label: "p50 baseline",
+            label: l.t("chart.p50_baseline"),
             values: b.iter().map(|r| minutes(r.waiting_p50_ms)).collect(),
             color: BASE_LIGHT,
             step: false,
         });
     }
     hourly_chart(
-        "Queue waiting time per arrival hour",
-        "minutes",
+        l,
+        l.t("chart.waiting"),
+        l.t("chart.minutes"),
         report.start,
         None,
         lines,
@@ -251,17 +314,17 @@ pub fn waiting(report: &Report) -> Result<String, ReportError> {
 }
 
 /// Arrivals per hour against the port's capacity, this run and the baseline.
-pub fn arrivals(report: &Report) -> Result<String, ReportError> {
+pub fn arrivals(l: Lang, report: &Report) -> Result<String, ReportError> {
     let h = &report.totals.hourly;
     let mut lines = vec![
         Line {
-            label: "capacity",
+            label: l.t("chart.capacity"),
             values: h.iter().map(|r| Some(r.capacity as f64)).collect(),
             color: CAPACITY,
             step: true,
         },
         Line {
-            label: "arrivals this run",
+            label: l.t("chart.arrivals_run"),
             values: h.iter().map(|r| Some(r.arrivals as f64)).collect(),
             color: RUN,
             step: false,
@@ -269,7 +332,7 @@ pub fn arrivals(report: &Report) -> Result<String, ReportError> {
     ];
     if let Some(c) = &report.comparison {
         lines.push(Line {
-            label: "arrivals baseline",
+            label: l.t("chart.arrivals_baseline"),
             values: c
                 .baseline_hourly
                 .iter()
@@ -280,8 +343,9 @@ pub fn arrivals(report: &Report) -> Result<String, ReportError> {
         });
     }
     hourly_chart(
-        "Arrivals at the IN lanes per hour",
-        "trucks",
+        l,
+        l.t("chart.arrivals"),
+        l.t("chart.trucks"),
         report.start,
         None,
         lines,
@@ -289,14 +353,22 @@ pub fn arrivals(report: &Report) -> Result<String, ReportError> {
 }
 
 /// Passages by reason, whole port, horizontal bars.
-pub fn reasons(report: &Report) -> Result<String, ReportError> {
-    let title = "Passages by reason";
+pub fn reasons(l: Lang, report: &Report) -> Result<String, ReportError> {
+    let title = l.t("chart.reasons");
     let rows = &report.totals.passages.by_reason;
     if rows.is_empty() {
-        return Ok(empty(title));
+        return Ok(empty(l, title));
     }
     let n = rows.len();
-    let names: Vec<String> = rows.iter().rev().map(|r| r.key.clone()).collect();
+    let names: Vec<String> = rows
+        .iter()
+        .rev()
+        .map(|r| {
+            l.code_word(Codes::Reason, &r.key)
+                .unwrap_or(&r.key)
+                .to_owned()
+        })
+        .collect();
     let xmax = rows.iter().map(|r| r.count).max().unwrap_or(1).max(1) as f64;
     let height = 70 + 26 * n as u32;
     render(title, (WIDTH, height), |root| {
@@ -322,7 +394,7 @@ pub fn reasons(report: &Report) -> Result<String, ReportError> {
             .y_labels(n)
             .y_label_formatter(&y_label)
             .x_label_formatter(&x_label)
-            .x_desc("passages")
+            .x_desc(l.t("chart.passages"))
             .label_style((FONT, 11))
             .draw()?;
         chart.draw_series(
@@ -341,18 +413,18 @@ pub fn reasons(report: &Report) -> Result<String, ReportError> {
 }
 
 /// The distribution of gate decision latency.
-pub fn latency(report: &Report) -> Result<String, ReportError> {
-    let title = "Gate decision latency (read on the line → barrier command)";
+pub fn latency(lang: Lang, report: &Report) -> Result<String, ReportError> {
+    let title = lang.t("chart.latency");
     let l = &report.latency;
     if l.count == 0 {
-        return Ok(empty(title));
+        return Ok(empty(lang, title));
     }
     let mut prev = None;
     let labels: Vec<String> = l
         .histogram
         .iter()
         .map(|b| {
-            let s = fmt::bucket(prev, b.below_us);
+            let s = fmt::bucket(lang, prev, b.below_us);
             prev = b.below_us;
             s
         })
@@ -389,7 +461,7 @@ pub fn latency(report: &Report) -> Result<String, ReportError> {
             .x_labels(n)
             .x_label_formatter(&x_label)
             .y_label_formatter(&y_label)
-            .y_desc("decisions")
+            .y_desc(lang.t("chart.decisions"))
             .label_style((FONT, 10))
             .draw()?;
         chart.draw_series(

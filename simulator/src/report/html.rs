@@ -1,17 +1,71 @@
 //! The report as one self-contained HTML page: inline CSS, inline SVG, no scripts, no
-//! external fonts or links. Every text from the record is escaped.
+//! external fonts or links. Every text from the record is escaped. Every word of the page
+//! comes from the catalogue (`words`), in English or in Arabic (`<html lang="ar" dir="rtl">`,
+//! Latin digits as on the dashboard); data — ids, plates, times, codes, names — is isolated
+//! (`<bdi>`) so that it never reorders the line around it.
 
-use std::fmt::Write as _;
+use std::fmt::{Display, Write as _};
 
-use super::fmt::{NONE, dur, local, local_hour, pct, us};
-use super::{CountRow, PassageCounts, Report, ReportError, SideBySide, Stats, charts};
-use super::{NOTHING_READ, NOTHING_READ_MEANS};
+use bawaba_web::Codes;
+use chrono::{DateTime, Utc};
+
+use super::fmt::{NONE, local, pct, us};
+use super::{
+    Comparison, CountRow, Lang, NOTHING_READ, PassageCounts, PeakHour, Report, ReportError,
+    SideBySide, SideFigures, Stats, ZoneReport, charts, fmt, ratio_pct,
+};
+use crate::record::BookingTally;
 
 /// Escapes text for HTML element content and quoted attribute values (`&`, `<`, `>`, `"`, `'`).
 pub fn esc(s: &str) -> std::borrow::Cow<'_, str> {
     html_escape::encode_quoted_attribute(s)
 }
 
+/// Data written left to right (an id, a plate, a time, a code), isolated.
+fn ltr(s: &str) -> String {
+    format!(r#"<bdi dir="ltr">{}</bdi>"#, esc(s))
+}
+
+/// A name or a text of either direction, isolated.
+fn bdi(s: &str) -> String {
+    format!("<bdi>{}</bdi>", esc(s))
+}
+
+/// Text of either direction isolated where no markup can go (the page's title, the charts'
+/// labels): between Unicode's first strong isolate and pop directional isolate.
+pub fn isolate(s: &str) -> String {
+    format!("\u{2068}{s}\u{2069}")
+}
+
+/// A figure and its unit, in the unit's direction: `ms` and `µs` read left to right
+/// (`800 µs`), the Arabic units right to left.
+fn figure(s: &str) -> String {
+    format!(r#"<span dir="auto">{}</span>"#, esc(s))
+}
+
+/// A decision latency, as a figure.
+fn latency(v: Option<u64>) -> String {
+    figure(&us(v))
+}
+
+/// Cells of values (`td`, or `th` in a total row).
+fn cells(tag: &str, values: &[&dyn Display]) -> String {
+    let mut s = String::new();
+    for v in values {
+        let _ = write!(s, "<{tag}>{v}</{tag}>");
+    }
+    s
+}
+
+fn card(h: &mut String, value: &str, label: &str, class: &str) {
+    let _ = write!(
+        h,
+        "<div class=card><div class=\"v {class}\">{value}</div><div class=l>{label}</div></div>"
+    );
+}
+
+// Logical alignments (start/end): the same rules serve both directions. Charts stay left to
+// right (time runs left to right in both languages, as on the dashboard).
 const CSS: &str = r#"
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Noto Sans Arabic",sans-serif;margin:0;background:#f4f5f7;color:#1d2433}
 main{max-width:1100px;margin:0 auto;padding:24px}
@@ -25,560 +79,753 @@ h3{font-size:1em;margin:16px 0 6px}
 .card .l{color:#555;font-size:.85em}
 .ok{color:#2e7d32}.bad{color:#c62828}
 table{border-collapse:collapse;background:#fff;width:100%;font-size:.85em;margin:6px 0 12px}
-th,td{padding:4px 8px;border-bottom:1px solid #e3e6ea;text-align:right;white-space:nowrap}
+th,td{padding:4px 8px;border-bottom:1px solid #e3e6ea;text-align:end;white-space:nowrap}
 th{background:#eef0f3;font-weight:600}
-td.t,th.t{text-align:left;white-space:normal}
+td.t,th.t{text-align:start;white-space:normal}
 .scroll{overflow-x:auto}
 figure{background:#fff;border-radius:8px;margin:12px 0;padding:8px}
-svg{width:100%;max-width:980px;height:auto;display:block;margin:0 auto}
+svg{width:100%;max-width:980px;height:auto;display:block;margin:0 auto;direction:ltr}
 details{margin:8px 0}
 summary{cursor:pointer;font-weight:600}
 footer{color:#666;font-size:.8em;margin-top:32px}
 "#;
 
-fn stats_cells(s: &Stats) -> String {
-    format!(
-        "<td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
-        dur(s.p50_ms),
-        dur(s.p90_ms),
-        dur(s.p99_ms),
-        dur(s.mean_ms)
-    )
-}
+const STATS_COLUMNS: [&str; 3] = ["col.p90", "col.p99", "col.mean"];
 
-fn count_table(title: &str, rows: &[CountRow], total: u64) -> String {
-    let mut s = format!(
-        "<table><tr><th class=t>{}</th><th>passages</th><th>share</th><th>offline</th></tr>",
-        esc(title)
-    );
-    for r in rows {
-        let _ = write!(
-            s,
-            "<tr><td class=t>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&r.key),
-            r.count,
-            pct(super::ratio_pct(r.count, total)),
-            r.offline
-        );
-    }
-    if rows.is_empty() {
-        s.push_str("<tr><td class=t colspan=4>none</td></tr>");
-    }
-    s.push_str("</table>");
-    s
-}
-
-fn passages_summary(p: &PassageCounts) -> String {
-    let verdicts: Vec<String> = p
-        .by_verdict
-        .iter()
-        .map(|r| format!("{} {}", esc(&r.key), r.count))
-        .collect();
-    format!(
-        "{} ({}; {} approved by an operator; offline {})",
-        p.total,
-        if verdicts.is_empty() {
-            NONE.to_owned()
-        } else {
-            verdicts.join(", ")
-        },
-        p.approved_by_operator,
-        pct(p.offline_share_pct)
-    )
-}
-
-fn figure(svg: String) -> String {
-    format!("<figure>{svg}</figure>")
-}
-
-fn comparison_rows(f: &SideBySide) -> String {
-    let peak = |p: &super::SideFigures| {
-        p.peak_arrivals.as_ref().map_or_else(
-            || NONE.to_owned(),
-            |h| {
-                format!(
-                    "{} vs capacity {} ({}) at {}",
-                    h.count,
-                    h.capacity,
-                    pct(p.peak_load_pct),
-                    esc(&local(h.start))
-                )
-            },
-        )
-    };
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        "<tr><td class=t>arrivals</td><td>{}</td><td>{}</td><td></td></tr>",
-        f.run.arrivals, f.baseline.arrivals
-    );
-    let _ = write!(
-        s,
-        "<tr><td class=t>peak-hour arrivals</td><td>{}</td><td>{}</td><td></td></tr>",
-        peak(&f.run),
-        peak(&f.baseline)
-    );
-    for (name, run, base, red) in f.duration_rows() {
-        let _ = write!(
-            s,
-            "<tr><td class=t>{name}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            dur(run),
-            dur(base),
-            pct(red)
-        );
-    }
-    s
+/// What every part of the page needs.
+#[derive(Clone, Copy)]
+struct Page<'a> {
+    r: &'a Report,
+    l: Lang,
+    /// Over a day: hours are shown with their weekday.
+    long_run: bool,
 }
 
 /// The page.
-pub fn page(r: &Report) -> Result<String, ReportError> {
-    let mut h = String::with_capacity(64 * 1024);
-    let title = format!("Bawaba simulation report — {}", r.scenario);
-    let _ = write!(
-        h,
-        "<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>\
-         <meta name=viewport content=\"width=device-width, initial-scale=1\">\
-         <title>{}</title><style>{CSS}</style></head><body><main>",
-        esc(&title)
-    );
-    let hours = r.totals.hourly.len();
-    let long_run = hours > 24;
-    let _ = write!(
-        h,
-        "<h1>{}</h1><p class=meta>Seed {} · {} · simulated {} → {} Asia/Amman ({} h) · \
-         {:.1} s of real time</p>",
-        esc(&title),
-        r.seed,
-        if r.appointments {
-            "with appointments"
-        } else {
-            "no appointments (baseline)"
-        },
-        esc(&local(r.start)),
-        esc(&local(r.end)),
-        hours,
-        r.wall_ms as f64 / 1000.0
-    );
-
-    // Headline figures.
-    h.push_str("<div class=cards>");
-    let card = |h: &mut String, value: String, label: String, class: &str| {
-        let _ = write!(
-            h,
-            "<div class=card><div class=\"v {class}\">{value}</div><div class=l>{label}</div></div>"
-        );
+pub fn page(r: &Report, l: Lang) -> Result<String, ReportError> {
+    let p = Page {
+        r,
+        l,
+        long_run: r.totals.hourly.len() > 24,
     };
+    let mut h = String::with_capacity(64 * 1024);
+    h.push_str(&p.head());
+    h.push_str(&p.cards());
     if let Some(c) = &r.comparison {
-        let red = c.port.waiting_mean_reduction_pct;
-        card(
-            &mut h,
-            red.map_or_else(|| NONE.to_owned(), |v| format!("{:.1}% less", v)),
-            format!(
-                "mean waiting vs {} ({} vs {})",
-                esc(&c.baseline_scenario),
-                dur(c.port.run.waiting.mean_ms),
-                dur(c.port.baseline.waiting.mean_ms)
-            ),
-            if red.is_some_and(|v| v > 0.0) {
-                "ok"
-            } else {
-                "bad"
+        h.push_str(&p.comparison(c));
+    }
+    h.push_str(&p.charts()?);
+    for part in [
+        p.zones(),
+        p.gates(),
+        p.passages(),
+        p.hourly(),
+        p.no_shows(),
+        p.turned_away(),
+        p.proofs(),
+        p.noise(),
+        p.timeline(),
+    ] {
+        h.push_str(&part);
+    }
+    let _ = writeln!(h, "<footer>{}</footer></main></body></html>", p.t("footer"));
+    Ok(h)
+}
+
+impl Page<'_> {
+    fn t(&self, key: &'static str) -> &'static str {
+        self.l.t(key)
+    }
+
+    fn dur(&self, ms: Option<i64>) -> String {
+        figure(&fmt::dur(self.l, ms))
+    }
+
+    /// A local date and time, isolated.
+    fn at(&self, t: DateTime<Utc>) -> String {
+        ltr(&local(t))
+    }
+
+    /// A local hour (with its weekday on long runs), isolated.
+    fn hour(&self, t: DateTime<Utc>) -> String {
+        bdi(&fmt::local_hour(self.l, t, self.long_run))
+    }
+
+    /// A header row; its first `text` columns hold text (aligned to the start).
+    fn header(&self, keys: &[&'static str], text: usize) -> String {
+        let mut s = String::from("<tr>");
+        for (i, &key) in keys.iter().enumerate() {
+            let class = if i < text { " class=t" } else { "" };
+            let _ = write!(s, "<th{class}>{}</th>", self.t(key));
+        }
+        s.push_str("</tr>");
+        s
+    }
+
+    /// A table's one row saying it has none (`key`), when it has none.
+    fn none_row(&self, h: &mut String, empty: bool, columns: usize, key: &'static str) {
+        if empty {
+            let _ = write!(
+                h,
+                "<tr><td class=t colspan={columns}>{}</td></tr>",
+                self.t(key)
+            );
+        }
+    }
+
+    /// A decision or reason code: on the English page the code; on the Arabic page the
+    /// dashboard's word, the code in its tooltip (an unknown code as it is).
+    fn code(&self, kind: Codes, code: &str) -> String {
+        match self.l.code_word(kind, code) {
+            Some(word) => format!(r#"<span title="{}">{}</span>"#, esc(code), esc(word)),
+            None => ltr(code),
+        }
+    }
+
+    fn codes(&self, kind: Codes, codes: &[String]) -> String {
+        let words: Vec<String> = codes.iter().map(|c| self.code(kind, c)).collect();
+        words.join(self.l.comma())
+    }
+
+    fn stats_cells(&self, tag: &str, s: &Stats) -> String {
+        cells(
+            tag,
+            &[
+                &self.dur(s.p50_ms),
+                &self.dur(s.p90_ms),
+                &self.dur(s.p99_ms),
+                &self.dur(s.mean_ms),
+            ],
+        )
+    }
+
+    /// The busiest hour: its count (of the hour's capacity) and when.
+    fn peak(&self, p: Option<&PeakHour>, of_capacity: bool) -> String {
+        p.map_or_else(
+            || NONE.to_owned(),
+            |p| {
+                let at = self.hour(p.start);
+                if of_capacity {
+                    self.l.fill(
+                        "peak.of_capacity",
+                        &[("count", &p.count), ("capacity", &p.capacity), ("at", &at)],
+                    )
+                } else {
+                    self.l.fill("peak.at", &[("count", &p.count), ("at", &at)])
+                }
             },
+        )
+    }
+
+    fn head(&self) -> String {
+        let (r, l) = (self.r, self.l);
+        let mode = self.t(if r.appointments {
+            "mode.appointments"
+        } else {
+            "mode.baseline"
+        });
+        let meta = l.fill(
+            "meta",
+            &[
+                ("seed", &r.seed),
+                ("mode", &mode),
+                ("start", &self.at(r.start)),
+                ("end", &self.at(r.end)),
+                ("hours", &r.totals.hourly.len()),
+                ("wall", &format!("{:.1}", r.wall_ms as f64 / 1000.0)),
+            ],
         );
+        format!(
+            "<!DOCTYPE html>\n<html lang=\"{}\" dir=\"{}\"><head><meta charset=utf-8>\
+             <meta name=viewport content=\"width=device-width, initial-scale=1\">\
+             <title>{title} — {}</title><style>{CSS}</style></head><body><main>\
+             <h1>{title} — {}</h1><p class=meta>{meta}</p>",
+            l.code(),
+            l.dir(),
+            esc(&isolate(&r.scenario)),
+            ltr(&r.scenario),
+            title = self.t("title"),
+        )
+    }
+
+    /// The headline figures.
+    fn cards(&self) -> String {
+        let (r, l) = (self.r, self.l);
+        let mut h = String::from("<div class=cards>");
+        if let Some(c) = &r.comparison {
+            self.comparison_cards(&mut h, c);
+        }
+        let passed = r.proofs.iter().filter(|p| p.passed).count();
+        let (label, class) = if r.proofs_passed {
+            ("card.proofs_passed", "ok")
+        } else {
+            ("card.proofs_failed", "bad")
+        };
         card(
             &mut h,
-            pct(c.port.waiting_p90_reduction_pct),
-            format!(
-                "p90 waiting reduction ({} vs {})",
-                dur(c.port.run.waiting.p90_ms),
-                dur(c.port.baseline.waiting.p90_ms)
-            ),
+            &format!("{passed}/{}", r.proofs.len()),
+            self.t(label),
+            class,
+        );
+        let t = &r.totals;
+        let (wait, turn) = (&t.waiting, &t.turn_time);
+        let p50 = self.dur(wait.p50_ms);
+        card(
+            &mut h,
+            &self.dur(wait.p90_ms),
+            &l.fill("card.waiting", &[("p50", &p50)]),
             "",
         );
+        let p90 = self.dur(turn.p90_ms);
+        card(
+            &mut h,
+            &self.dur(turn.p50_ms),
+            &l.fill("card.turn", &[("p90", &p90)]),
+            "",
+        );
+        let use_ = pct(t.utilisation_pct);
+        let entries = l.fill("card.entries", &[("pct", &use_), ("capacity", &t.capacity)]);
+        card(&mut h, &t.entries.to_string(), &entries, "");
+        let p50 = latency(r.latency.p50_us);
+        let label = l.fill("card.latency", &[("p50", &p50)]);
+        card(&mut h, &latency(r.latency.p99_us), &label, "");
+        h.push_str("</div>");
+        h
     }
-    let passed = r.proofs.iter().filter(|p| p.passed).count();
-    card(
-        &mut h,
-        format!("{passed}/{}", r.proofs.len()),
-        if r.proofs_passed {
-            "proofs passed".to_owned()
-        } else {
-            "proofs: SOME FAILED".to_owned()
-        },
-        if r.proofs_passed { "ok" } else { "bad" },
-    );
-    card(
-        &mut h,
-        dur(r.totals.waiting.p90_ms),
-        format!("p90 queue waiting (p50 {})", dur(r.totals.waiting.p50_ms)),
-        "",
-    );
-    card(
-        &mut h,
-        dur(r.totals.turn_time.p50_ms),
-        format!("p50 turn time (p90 {})", dur(r.totals.turn_time.p90_ms)),
-        "",
-    );
-    card(
-        &mut h,
-        format!("{}", r.totals.entries),
-        format!(
-            "entries, {} of capacity {}",
-            pct(r.totals.utilisation_pct),
-            r.totals.capacity
-        ),
-        "",
-    );
-    card(
-        &mut h,
-        us(r.latency.p99_us),
-        format!("p99 gate decision latency (p50 {})", us(r.latency.p50_us)),
-        "",
-    );
-    h.push_str("</div>");
 
-    // The comparison.
-    if let Some(c) = &r.comparison {
-        let _ = write!(
-            h,
-            "<h2>Against the baseline: {} (seed {}{})</h2>",
-            esc(&c.baseline_scenario),
-            c.baseline_seed,
-            if c.same_seed {
-                ", same demand"
-            } else {
-                ", DIFFERENT SEED"
-            }
+    fn comparison_cards(&self, h: &mut String, c: &Comparison) {
+        let l = self.l;
+        let (run, base) = (&c.port.run.waiting, &c.port.baseline.waiting);
+        let red = c.port.waiting_mean_reduction_pct;
+        let value = red.map_or_else(
+            || NONE.to_owned(),
+            |v| l.fill("card.less", &[("pct", &pct(Some(v)))]),
         );
-        h.push_str(
-            "<div class=scroll><table><tr><th class=t>whole port</th><th>this run</th>\
-             <th>baseline</th><th>reduction</th></tr>",
+        let label = l.fill(
+            "card.mean_waiting",
+            &[
+                ("baseline", &ltr(&c.baseline_scenario)),
+                ("run", &self.dur(run.mean_ms)),
+                ("base", &self.dur(base.mean_ms)),
+            ],
         );
-        h.push_str(&comparison_rows(&c.port));
-        h.push_str("</table>");
+        let class = if red.is_some_and(|v| v > 0.0) {
+            "ok"
+        } else {
+            "bad"
+        };
+        card(h, &value, &label, class);
+        let label = l.fill(
+            "card.p90_reduction",
+            &[
+                ("run", &self.dur(run.p90_ms)),
+                ("base", &self.dur(base.p90_ms)),
+            ],
+        );
+        card(h, &pct(c.port.waiting_p90_reduction_pct), &label, "");
+    }
+
+    /// This run against the baseline: the whole port, then each zone.
+    fn comparison(&self, c: &Comparison) -> String {
+        let demand = self.t(if c.same_seed {
+            "cmp.same"
+        } else {
+            "cmp.different"
+        });
+        let title = self.l.fill(
+            "cmp.title",
+            &[
+                ("baseline", &ltr(&c.baseline_scenario)),
+                ("seed", &c.baseline_seed),
+                ("demand", &demand),
+            ],
+        );
+        let mut h = format!("<h2>{title}</h2><div class=scroll>");
+        h.push_str(&self.comparison_table(self.t("cmp.port"), &c.port));
         for z in &c.zones {
-            let name = r
+            let name = self
+                .r
                 .zones
                 .iter()
                 .find(|x| x.id == z.zone)
-                .map_or(&z.zone, |x| &x.name);
-            let _ = write!(
-                h,
-                "<table><tr><th class=t>{}</th><th>this run</th><th>baseline</th>\
-                 <th>reduction</th></tr>{}</table>",
-                esc(name),
-                comparison_rows(&z.figures)
-            );
+                .map_or(z.zone.as_str(), |x| x.name_in(self.l));
+            h.push_str(&self.comparison_table(&bdi(name), &z.figures));
         }
         h.push_str("</div>");
+        h
     }
 
-    // Charts.
-    h.push_str("<h2>Charts</h2>");
-    h.push_str(&figure(charts::arrivals(r)?));
-    h.push_str(&figure(charts::waiting(r)?));
-    for z in &r.zones {
-        h.push_str(&figure(charts::zone_throughput(r, z)?));
-    }
-    h.push_str(&figure(charts::reasons(r)?));
-    h.push_str(&figure(charts::latency(r)?));
-
-    // Zones.
-    h.push_str(
-        "<h2>Zones</h2><div class=scroll><table><tr><th class=t>zone</th><th>booked</th>\
-         <th>refused</th><th>rebooked</th><th>moved</th><th>cancelled</th><th>arrivals</th>\
-         <th>entries</th><th>exits</th><th>capacity</th><th>use</th><th>peak entries/h</th>\
-         <th>wait p50</th><th>p90</th><th>p99</th><th>mean</th><th>turn p50</th><th>p90</th>\
-         <th>p99</th><th>mean</th><th>inside at end</th></tr>",
-    );
-    for z in &r.zones {
-        let b = &z.bookings;
-        let _ = write!(
-            h,
-            "<tr><td class=t>{} <small>({})</small></td><td>{}</td><td>{}</td><td>{}</td>\
-             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td>{}</td>{}{}<td>{}</td></tr>",
-            esc(&z.name),
-            esc(&z.id),
-            b.made,
-            b.refused,
-            b.rebooked,
-            b.moved,
-            b.cancelled,
-            z.arrivals,
-            z.entries,
-            z.exits,
-            z.capacity,
-            pct(z.utilisation_pct),
-            z.peak_entries.as_ref().map_or_else(
-                || NONE.to_owned(),
-                |p| format!(
-                    "{}/{} at {}",
-                    p.count,
-                    p.capacity,
-                    local_hour(p.start, long_run)
-                )
-            ),
-            stats_cells(&z.waiting),
-            stats_cells(&z.turn_time),
-            z.inside_at_end
+    fn comparison_table(&self, title: &str, f: &SideBySide) -> String {
+        let mut s = format!(
+            "<table><tr><th class=t>{title}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+            self.t("cmp.run"),
+            self.t("cmp.baseline"),
+            self.t("cmp.reduction")
         );
+        let mut row = |key: &'static str, run: &dyn Display, base: &dyn Display, red: &str| {
+            let _ = write!(
+                s,
+                "<tr><td class=t>{}</td><td>{run}</td><td>{base}</td><td>{red}</td></tr>",
+                self.t(key)
+            );
+        };
+        row("cmp.arrivals", &f.run.arrivals, &f.baseline.arrivals, "");
+        let peaks = (self.peak_load(&f.run), self.peak_load(&f.baseline));
+        row("cmp.peak", &peaks.0, &peaks.1, "");
+        for (key, run, base, red) in f.duration_rows() {
+            row(key, &self.dur(run), &self.dur(base), &pct(red));
+        }
+        s.push_str("</table>");
+        s
     }
-    let t = &r.totals;
-    let _ = write!(
-        h,
-        "<tr><th class=t>port</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th>\
-         <th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th>{}{}<th>{}</th></tr>\
-         </table></div>",
-        t.bookings.made,
-        t.bookings.refused,
-        t.bookings.rebooked,
-        t.bookings.moved,
-        t.bookings.cancelled,
-        t.arrivals,
-        t.entries,
-        t.exits,
-        t.capacity,
-        pct(t.utilisation_pct),
-        t.peak_entries.as_ref().map_or_else(
+
+    /// Peak-hour arrivals against the hour's capacity.
+    fn peak_load(&self, p: &SideFigures) -> String {
+        p.peak_arrivals.as_ref().map_or_else(
             || NONE.to_owned(),
-            |p| format!(
-                "{}/{} at {}",
-                p.count,
-                p.capacity,
-                local_hour(p.start, long_run)
-            )
-        ),
-        stats_cells(&t.waiting).replace("td>", "th>"),
-        stats_cells(&t.turn_time).replace("td>", "th>"),
-        t.inside_at_end
-    );
-    let _ = write!(
-        h,
-        "<p>Exits without an entry before them: {}. Lane services that arrived outside the simulated span: {}.</p>",
-        t.unmatched_exits, t.outside_span
-    );
-    if let Some(effect) = t.bookings.closure_effect() {
-        let _ = write!(
-            h,
-            "<p id=closure-effect>The closure's effect: {}.</p>",
-            esc(&effect)
-        );
+            |h| {
+                self.l.fill(
+                    "cmp.peak_cell",
+                    &[
+                        ("count", &h.count),
+                        ("capacity", &h.capacity),
+                        ("pct", &pct(p.peak_load_pct)),
+                        ("at", &self.at(h.start)),
+                    ],
+                )
+            },
+        )
     }
 
-    // Gates.
-    h.push_str(
-        "<h2>Gates</h2><div class=scroll><table><tr><th class=t>gate</th><th class=t>zone</th>\
-         <th>lanes in/out</th><th>arrivals</th><th>entries</th><th>exits</th>\
-         <th>peak entries/h</th><th>wait p50</th><th>p90</th><th>p99</th><th>mean</th>\
-         <th>turn p50</th><th>p90</th><th>p99</th><th>mean</th><th>latency p50</th><th>p99</th>\
-         <th>max</th><th>offline</th></tr>",
-    );
-    for g in &r.gates {
-        let _ = write!(
-            h,
-            "<tr><td class=t>{}</td><td class=t>{}</td><td>{}/{}</td><td>{}</td><td>{}</td>\
-             <td>{}</td><td>{}</td>{}{}<td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&g.id),
-            esc(&g.zone),
-            g.in_lanes,
-            g.out_lanes,
-            g.arrivals,
-            g.entries,
-            g.exits,
-            g.peak_entries.as_ref().map_or_else(
-                || NONE.to_owned(),
-                |p| format!("{} at {}", p.count, local_hour(p.start, long_run))
+    fn charts(&self) -> Result<String, ReportError> {
+        let (r, l) = (self.r, self.l);
+        let mut svgs = vec![charts::arrivals(l, r)?, charts::waiting(l, r)?];
+        for z in &r.zones {
+            svgs.push(charts::zone_throughput(l, r, z)?);
+        }
+        svgs.push(charts::reasons(l, r)?);
+        svgs.push(charts::latency(l, r)?);
+        let mut h = format!("<h2>{}</h2>", self.t("charts"));
+        for svg in svgs {
+            let _ = write!(h, "<figure>{svg}</figure>");
+        }
+        Ok(h)
+    }
+
+    fn zones(&self) -> String {
+        let mut columns = vec![
+            "col.zone",
+            "col.booked",
+            "col.refused",
+            "col.rebooked",
+            "col.moved",
+            "col.cancelled",
+            "col.arrivals",
+            "col.entries",
+            "col.exits",
+            "col.capacity",
+            "col.use",
+            "col.peak",
+            "col.wait_p50",
+        ];
+        columns.extend(STATS_COLUMNS);
+        columns.push("col.turn_p50");
+        columns.extend(STATS_COLUMNS);
+        columns.push("col.inside");
+        let (h2, header) = (self.t("zones"), self.header(&columns, 1));
+        let mut h = format!("<h2>{h2}</h2><div class=scroll><table>{header}");
+        for z in &self.r.zones {
+            h.push_str(&self.zone_row(z));
+        }
+        h.push_str(&self.port_row());
+        h.push_str("</table></div>");
+        let t = &self.r.totals;
+        let unmatched = self.l.fill(
+            "zones.unmatched",
+            &[("exits", &t.unmatched_exits), ("outside", &t.outside_span)],
+        );
+        let _ = write!(h, "<p>{unmatched}</p>");
+        if t.bookings.closure_hit > 0 {
+            h.push_str(&self.closure_effect(&t.bookings));
+        }
+        h
+    }
+
+    fn zone_row(&self, z: &ZoneReport) -> String {
+        let b = &z.bookings;
+        format!(
+            "<tr><td class=t>{} <small>({})</small></td>{}{}{}<td>{}</td></tr>",
+            bdi(z.name_in(self.l)),
+            ltr(&z.id),
+            cells(
+                "td",
+                &[
+                    &b.made,
+                    &b.refused,
+                    &b.rebooked,
+                    &b.moved,
+                    &b.cancelled,
+                    &z.arrivals,
+                    &z.entries,
+                    &z.exits,
+                    &z.capacity,
+                    &pct(z.utilisation_pct),
+                    &self.peak(z.peak_entries.as_ref(), true),
+                ]
             ),
-            stats_cells(&g.waiting),
-            stats_cells(&g.turn_time),
-            us(g.latency.p50_us),
-            us(g.latency.p99_us),
-            us(g.latency.max_us),
-            pct(g.passages.offline_share_pct)
-        );
-    }
-    h.push_str("</table></div>");
-
-    // Passages.
-    let _ = write!(
-        h,
-        "<h2>Passages</h2><p>Whole port: {}.</p>",
-        passages_summary(&r.totals.passages)
-    );
-    h.push_str(&count_table(
-        "decision",
-        &r.totals.passages.by_verdict,
-        r.totals.passages.total,
-    ));
-    if r.totals
-        .passages
-        .by_verdict
-        .iter()
-        .any(|v| v.key == NOTHING_READ)
-    {
-        let _ = write!(h, r#"<p class="note">{}</p>"#, esc(NOTHING_READ_MEANS));
-    }
-    h.push_str(&count_table(
-        "reason",
-        &r.totals.passages.by_reason,
-        r.totals.passages.total,
-    ));
-    for z in &r.zones {
-        let _ = write!(
-            h,
-            "<details><summary>{}: {}</summary>{}{}</details>",
-            esc(&z.name),
-            passages_summary(&z.passages),
-            count_table("decision", &z.passages.by_verdict, z.passages.total),
-            count_table("reason", &z.passages.by_reason, z.passages.total)
-        );
-    }
-    let l = &r.latency;
-    let _ = write!(
-        h,
-        "<p>Gate decision latency over {} decisions: p50 {}, p90 {}, p99 {}, max {}, mean {}.</p>",
-        l.count,
-        us(l.p50_us),
-        us(l.p90_us),
-        us(l.p99_us),
-        us(l.max_us),
-        us(l.mean_us)
-    );
-
-    // Hourly table.
-    h.push_str(
-        "<details><summary>Hour by hour (whole port)</summary><div class=scroll><table><tr>\
-         <th class=t>hour (Asia/Amman)</th><th>capacity</th><th>booked</th><th>arrivals</th>\
-         <th>entries</th><th>wait p50</th><th>wait p90</th></tr>",
-    );
-    for row in &r.totals.hourly {
-        let _ = write!(
-            h,
-            "<tr><td class=t>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td>{}</td></tr>",
-            esc(&local(row.start)),
-            row.capacity,
-            row.booked,
-            row.arrivals,
-            row.entries,
-            dur(row.waiting_p50_ms),
-            dur(row.waiting_p90_ms)
-        );
-    }
-    h.push_str("</table></div></details>");
-
-    // No-shows.
-    let n = &r.no_shows;
-    let _ = write!(
-        h,
-        "<h2>No-shows</h2><p>{} counted by the scheduler's sweep, {} in the simulator's ground \
-         truth, over {} companies.</p><table><tr><th class=t>company</th><th>swept</th>\
-         <th>ground truth</th><th>trucks of the day</th><th>fleet</th></tr>",
-        n.swept_total, n.ground_truth_total, n.companies_with_no_shows
-    );
-    for row in &n.top {
-        let _ = write!(
-            h,
-            "<tr><td class=t>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&row.company),
-            row.swept,
-            row.ground_truth,
-            row.trucks,
-            row.fleet.map_or_else(|| NONE.to_owned(), |f| f.to_string())
-        );
-    }
-    if n.top.is_empty() {
-        h.push_str("<tr><td class=t colspan=5>none</td></tr>");
-    }
-    h.push_str("</table>");
-
-    // Turned away.
-    let _ = write!(
-        h,
-        "<h2>Turned away at the IN lanes</h2><p>The first {} IN passages that did not go \
-         through.</p><div class=scroll><table><tr><th class=t>at (Asia/Amman)</th>\
-         <th class=t>zone</th><th class=t>gate/lane</th><th class=t>plate</th>\
-         <th class=t>truck</th><th class=t>decision</th><th class=t>reasons</th>\
-         <th>offline</th></tr>",
-        r.turned_away.len()
-    );
-    for t in &r.turned_away {
-        let _ = write!(
-            h,
-            "<tr><td class=t>{}</td><td class=t>{}</td><td class=t>{} / {}</td>\
-             <td class=t>{}</td><td class=t>{}</td><td class=t>{}</td><td class=t>{}</td>\
-             <td>{}</td></tr>",
-            esc(&local(t.at)),
-            esc(&t.zone),
-            esc(&t.gate),
-            esc(&t.lane),
-            esc(&t.plate),
-            esc(&t.behaviour),
-            esc(&t.verdict),
-            esc(&t.reasons.join(", ")),
-            if t.offline { "yes" } else { "" }
-        );
-    }
-    if r.turned_away.is_empty() {
-        h.push_str("<tr><td class=t colspan=8>none</td></tr>");
-    }
-    h.push_str("</table></div>");
-
-    // Proofs.
-    h.push_str(
-        "<h2>Proofs</h2><table><tr><th class=t>proof</th><th class=t>result</th>\
-         <th class=t>detail</th></tr>",
-    );
-    for p in &r.proofs {
-        let _ = write!(
-            h,
-            "<tr><td class=t>{}</td><td class=\"t {}\">{}</td><td class=t>{}</td></tr>",
-            esc(&p.name),
-            if p.passed { "ok" } else { "bad" },
-            if p.passed { "passed" } else { "FAILED" },
-            esc(&p.detail)
-        );
-    }
-    if r.proofs.is_empty() {
-        h.push_str("<tr><td class=t colspan=3>none recorded</td></tr>");
-    }
-    h.push_str("</table>");
-
-    if r.noise.frames > 0 {
-        let n = &r.noise;
-        let _ = write!(
-            h,
-            "<h2>Line noise</h2><p>{} camera frames sent after garbage on the line: {} destroyed, \
-             {} read as another plate; {} trucks left with no camera read (decided on their tag \
-             alone, or referred as UNREAD_PLATE).</p>",
-            n.frames, n.lost, n.garbled, n.unread_trucks
-        );
+            self.stats_cells("td", &z.waiting),
+            self.stats_cells("td", &z.turn_time),
+            z.inside_at_end
+        )
     }
 
-    // Events.
-    h.push_str(
-        "<h2>Timeline</h2><table><tr><th class=t>at (Asia/Amman)</th><th class=t>event</th></tr>",
-    );
-    for e in &r.events {
-        let _ = write!(
-            h,
-            "<tr><td class=t>{}</td><td class=t>{}</td></tr>",
-            esc(&local(e.at)),
-            esc(&e.what)
-        );
+    /// The zones' table's total row.
+    fn port_row(&self) -> String {
+        let t = &self.r.totals;
+        let b = &t.bookings;
+        format!(
+            "<tr><th class=t>{}</th>{}{}{}<th>{}</th></tr>",
+            self.t("port"),
+            cells(
+                "th",
+                &[
+                    &b.made,
+                    &b.refused,
+                    &b.rebooked,
+                    &b.moved,
+                    &b.cancelled,
+                    &t.arrivals,
+                    &t.entries,
+                    &t.exits,
+                    &t.capacity,
+                    &pct(t.utilisation_pct),
+                    &self.peak(t.peak_entries.as_ref(), true),
+                ]
+            ),
+            self.stats_cells("th", &t.waiting),
+            self.stats_cells("th", &t.turn_time),
+            t.inside_at_end
+        )
     }
-    if r.events.is_empty() {
-        h.push_str("<tr><td class=t colspan=2>no events</td></tr>");
-    }
-    h.push_str("</table>");
 
-    h.push_str(
-        "<footer>Times are Asia/Amman (UTC+3). Percentiles are nearest-rank; – means no \
-         samples. Waiting time: served − arrived at the IN lanes. Turn time: through the IN \
-         barrier → exit recorded at an OUT lane, same truck and zone. Entries: IN passages \
-         allowed or approved by an operator, in the hour they went through.</footer>\
-         </main></body></html>\n",
-    );
-    Ok(h)
+    /// What closures did to the bookings they hit.
+    fn closure_effect(&self, b: &BookingTally) -> String {
+        let l = self.l;
+        let per_moved = b
+            .closure_minutes_per_moved()
+            .map_or_else(String::new, |m| l.fill("closure.per_moved", &[("min", &m)]));
+        let effect = l.fill(
+            "closure.effect",
+            &[
+                ("hit", &b.closure_hit),
+                ("moved", &b.closure_moved),
+                ("cancelled", &b.closure_cancelled),
+                ("kept", &b.closure_kept()),
+                ("hours", &format!("{:.1}", b.closure_delay_hours())),
+                ("per_moved", &per_moved),
+            ],
+        );
+        format!("<p id=closure-effect>{effect}</p>")
+    }
+
+    fn gates(&self) -> String {
+        let mut columns = vec![
+            "col.gate",
+            "col.zone",
+            "col.lanes",
+            "col.arrivals",
+            "col.entries",
+            "col.exits",
+            "col.peak",
+            "col.wait_p50",
+        ];
+        columns.extend(STATS_COLUMNS);
+        columns.push("col.turn_p50");
+        columns.extend(STATS_COLUMNS);
+        columns.extend(["col.latency_p50", "col.p99", "col.max", "col.offline"]);
+        let (h2, header) = (self.t("gates"), self.header(&columns, 2));
+        let mut h = format!("<h2>{h2}</h2><div class=scroll><table>{header}");
+        for g in &self.r.gates {
+            let lat = &g.latency;
+            let _ = write!(
+                h,
+                "<tr><td class=t>{}</td><td class=t>{}</td>{}{}{}{}</tr>",
+                ltr(&g.id),
+                ltr(&g.zone),
+                cells(
+                    "td",
+                    &[
+                        &format!("{}/{}", g.in_lanes, g.out_lanes),
+                        &g.arrivals,
+                        &g.entries,
+                        &g.exits,
+                        &self.peak(g.peak_entries.as_ref(), false),
+                    ]
+                ),
+                self.stats_cells("td", &g.waiting),
+                self.stats_cells("td", &g.turn_time),
+                cells(
+                    "td",
+                    &[
+                        &latency(lat.p50_us),
+                        &latency(lat.p99_us),
+                        &latency(lat.max_us),
+                        &pct(g.passages.offline_share_pct),
+                    ]
+                )
+            );
+        }
+        h.push_str("</table></div>");
+        h
+    }
+
+    /// Passages by decision and by reason, for the port and each zone; decision latency.
+    fn passages(&self) -> String {
+        let (r, l) = (self.r, self.l);
+        let p = &r.totals.passages;
+        let port = l.fill("passages.port", &[("summary", &self.summary(p))]);
+        let mut h = format!("<h2>{}</h2><p>{port}</p>", self.t("passages"));
+        h.push_str(&self.count_table("col.decision", Codes::Verdict, &p.by_verdict, p.total));
+        if p.by_verdict.iter().any(|v| v.key == NOTHING_READ) {
+            let _ = write!(h, r#"<p class="note">{}</p>"#, self.t("nothing_read.means"));
+        }
+        h.push_str(&self.count_table("col.reason", Codes::Reason, &p.by_reason, p.total));
+        for z in &r.zones {
+            let p = &z.passages;
+            let _ = write!(
+                h,
+                "<details><summary>{}: {}</summary>{}{}</details>",
+                bdi(z.name_in(l)),
+                self.summary(p),
+                self.count_table("col.decision", Codes::Verdict, &p.by_verdict, p.total),
+                self.count_table("col.reason", Codes::Reason, &p.by_reason, p.total)
+            );
+        }
+        let lat = &r.latency;
+        let sentence = l.fill(
+            "passages.latency",
+            &[
+                ("count", &lat.count),
+                ("p50", &latency(lat.p50_us)),
+                ("p90", &latency(lat.p90_us)),
+                ("p99", &latency(lat.p99_us)),
+                ("max", &latency(lat.max_us)),
+                ("mean", &latency(lat.mean_us)),
+            ],
+        );
+        let _ = write!(h, "<p>{sentence}</p>");
+        h
+    }
+
+    fn count_table(
+        &self,
+        title: &'static str,
+        kind: Codes,
+        rows: &[CountRow],
+        total: u64,
+    ) -> String {
+        let header = self.header(&[title, "col.passages", "col.share", "col.offline"], 1);
+        let mut s = format!("<table>{header}");
+        for r in rows {
+            let share = pct(ratio_pct(r.count, total));
+            let _ = write!(
+                s,
+                "<tr><td class=t>{}</td>{}</tr>",
+                self.code(kind, &r.key),
+                cells("td", &[&r.count, &share, &r.offline])
+            );
+        }
+        self.none_row(&mut s, rows.is_empty(), 4, "none");
+        s.push_str("</table>");
+        s
+    }
+
+    fn summary(&self, p: &PassageCounts) -> String {
+        let verdicts: Vec<String> = p
+            .by_verdict
+            .iter()
+            .map(|r| format!("{} {}", self.code(Codes::Verdict, &r.key), r.count))
+            .collect();
+        let verdicts = if verdicts.is_empty() {
+            NONE.to_owned()
+        } else {
+            verdicts.join(self.l.comma())
+        };
+        self.l.fill(
+            "passages.summary",
+            &[
+                ("total", &p.total),
+                ("verdicts", &verdicts),
+                ("approved", &p.approved_by_operator),
+                ("offline", &pct(p.offline_share_pct)),
+            ],
+        )
+    }
+
+    fn hourly(&self) -> String {
+        let columns = [
+            "col.hour",
+            "col.capacity",
+            "col.booked",
+            "col.arrivals",
+            "col.entries",
+            "col.wait_p50",
+            "col.wait_p90",
+        ];
+        let (summary, header) = (self.t("hourly"), self.header(&columns, 1));
+        let mut h =
+            format!("<details><summary>{summary}</summary><div class=scroll><table>{header}");
+        for row in &self.r.totals.hourly {
+            let _ = write!(
+                h,
+                "<tr><td class=t>{}</td>{}</tr>",
+                self.at(row.start),
+                cells(
+                    "td",
+                    &[
+                        &row.capacity,
+                        &row.booked,
+                        &row.arrivals,
+                        &row.entries,
+                        &self.dur(row.waiting_p50_ms),
+                        &self.dur(row.waiting_p90_ms),
+                    ]
+                )
+            );
+        }
+        h.push_str("</table></div></details>");
+        h
+    }
+
+    fn no_shows(&self) -> String {
+        let n = &self.r.no_shows;
+        let counted = self.l.fill(
+            "no_shows.counted",
+            &[
+                ("swept", &n.swept_total),
+                ("truth", &n.ground_truth_total),
+                ("companies", &n.companies_with_no_shows),
+            ],
+        );
+        let columns = [
+            "col.company",
+            "col.swept",
+            "col.ground_truth",
+            "col.trucks",
+            "col.fleet",
+        ];
+        let (h2, header) = (self.t("no_shows"), self.header(&columns, 1));
+        let mut h = format!("<h2>{h2}</h2><p>{counted}</p><table>{header}");
+        for row in &n.top {
+            let fleet = row.fleet.map_or_else(|| NONE.to_owned(), |f| f.to_string());
+            let _ = write!(
+                h,
+                "<tr><td class=t>{}</td>{}</tr>",
+                ltr(&row.company),
+                cells("td", &[&row.swept, &row.ground_truth, &row.trucks, &fleet])
+            );
+        }
+        self.none_row(&mut h, n.top.is_empty(), 5, "none");
+        h.push_str("</table>");
+        h
+    }
+
+    fn turned_away(&self) -> String {
+        let (l, rows) = (self.l, &self.r.turned_away);
+        let first = l.fill("turned_away.first", &[("n", &rows.len())]);
+        let columns = [
+            "col.at",
+            "col.zone",
+            "col.gate_lane",
+            "col.plate",
+            "col.truck",
+            "col.decision",
+            "col.reasons",
+            "col.offline",
+        ];
+        let (h2, header) = (self.t("turned_away"), self.header(&columns, 7));
+        let mut h = format!("<h2>{h2}</h2><p>{first}</p><div class=scroll><table>{header}");
+        for t in rows {
+            let _ = write!(
+                h,
+                "<tr><td class=t>{}</td><td class=t>{}</td><td class=t>{}</td>\
+                 <td class=t>{}</td><td class=t>{}</td><td class=t>{}</td><td class=t>{}</td>\
+                 <td>{}</td></tr>",
+                self.at(t.at),
+                ltr(&t.zone),
+                ltr(&format!("{} / {}", t.gate, t.lane)),
+                ltr(&t.plate),
+                l.behaviour(&t.behaviour)
+                    .map_or_else(|| ltr(&t.behaviour), str::to_owned),
+                self.code(Codes::Verdict, &t.verdict),
+                self.codes(Codes::Reason, &t.reasons),
+                if t.offline { self.t("yes") } else { "" }
+            );
+        }
+        self.none_row(&mut h, rows.is_empty(), 8, "none");
+        h.push_str("</table></div>");
+        h
+    }
+
+    fn proofs(&self) -> String {
+        let header = self.header(&["col.proof", "col.result", "col.detail"], 3);
+        let mut h = format!("<h2>{}</h2><table>{header}", self.t("proofs"));
+        for p in &self.r.proofs {
+            // A proof's detail (what was checked, or its counter-examples) is generated
+            // English with numbers and ids: it stays English on the Arabic page, isolated.
+            let _ = write!(
+                h,
+                "<tr><td class=t>{}</td><td class=\"t {}\">{}</td><td class=t>{}</td></tr>",
+                self.l
+                    .proof(&p.name)
+                    .map_or_else(|| bdi(&p.name), str::to_owned),
+                if p.passed { "ok" } else { "bad" },
+                self.t(if p.passed {
+                    "proof.passed"
+                } else {
+                    "proof.failed"
+                }),
+                bdi(&p.detail)
+            );
+        }
+        self.none_row(&mut h, self.r.proofs.is_empty(), 3, "proofs.none");
+        h.push_str("</table>");
+        h
+    }
+
+    /// What line noise did to camera frames (nothing on a quiet line).
+    fn noise(&self) -> String {
+        let n = &self.r.noise;
+        if n.frames == 0 {
+            return String::new();
+        }
+        let text = self.l.fill(
+            "noise.text",
+            &[
+                ("frames", &n.frames),
+                ("lost", &n.lost),
+                ("garbled", &n.garbled),
+                ("unread", &n.unread_trucks),
+            ],
+        );
+        format!("<h2>{}</h2><p>{text}</p>", self.t("noise"))
+    }
+
+    fn timeline(&self) -> String {
+        let header = self.header(&["col.at", "col.event"], 2);
+        let mut h = format!("<h2>{}</h2><table>{header}", self.t("timeline"));
+        for e in &self.r.events {
+            // What happened is the engine's English sentence (with ids and numbers): it stays
+            // English on the Arabic page, isolated, like the proofs' details.
+            let _ = write!(
+                h,
+                "<tr><td class=t>{}</td><td class=t>{}</td></tr>",
+                self.at(e.at),
+                bdi(&e.what)
+            );
+        }
+        self.none_row(&mut h, self.r.events.is_empty(), 2, "events.none");
+        h.push_str("</table>");
+        h
+    }
 }

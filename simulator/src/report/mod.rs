@@ -1,8 +1,8 @@
 //! The simulation report: KPIs computed from a [`RunRecord`] (and, for the comparison, the
 //! record of the `no-appointments` baseline run on the same demand and seed), written as
 //! `report.json` and a self-contained `report.html` (inline CSS and SVG charts drawn with
-//! `plotters`, no scripts, no external resources), and shown in the terminal through
-//! [`std::fmt::Display`].
+//! `plotters`, no scripts, no external resources) in English or Arabic ([`Lang`]; its words
+//! in `words`), and shown in the terminal (English) through [`std::fmt::Display`].
 //!
 //! Definitions used throughout (also in README.md, "The simulation report"):
 //! - **entry**: an IN lane service that passed (ALLOW, or REFER approved by an operator),
@@ -24,6 +24,9 @@
 mod charts;
 mod html;
 mod text;
+mod words;
+
+pub use words::Lang;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -208,6 +211,9 @@ pub struct PeakHour {
 pub struct ZoneReport {
     pub id: String,
     pub name: String,
+    /// The zone's name in Arabic (empty: not given; the Arabic page shows `name`).
+    #[serde(default)]
+    pub name_ar: String,
     pub bookings: BookingTally,
     pub passages: PassageCounts,
     pub arrivals: u64,
@@ -221,6 +227,16 @@ pub struct ZoneReport {
     pub inside_at_end: u64,
     pub hourly: Vec<HourRow>,
     pub peak_entries: Option<PeakHour>,
+}
+
+impl ZoneReport {
+    /// The zone's name in `l` (its English name when it has no Arabic one).
+    pub fn name_in(&self, l: Lang) -> &str {
+        match l {
+            Lang::Ar if !self.name_ar.trim().is_empty() => &self.name_ar,
+            _ => &self.name,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -322,7 +338,8 @@ pub struct SideBySide {
     pub turn_p90_reduction_pct: Option<f64>,
 }
 
-/// One duration row of the comparison: name, this run, the baseline (ms), the reduction (%).
+/// One duration row of the comparison: its name's key in the catalogue (`words`), this run,
+/// the baseline (ms), the reduction (%).
 pub type DurationRow = (&'static str, Option<i64>, Option<i64>, Option<f64>);
 
 impl SideBySide {
@@ -331,25 +348,25 @@ impl SideBySide {
         let (r, b) = (&self.run, &self.baseline);
         [
             (
-                "waiting mean",
+                "cmp.waiting_mean",
                 r.waiting.mean_ms,
                 b.waiting.mean_ms,
                 self.waiting_mean_reduction_pct,
             ),
             (
-                "waiting p90",
+                "cmp.waiting_p90",
                 r.waiting.p90_ms,
                 b.waiting.p90_ms,
                 self.waiting_p90_reduction_pct,
             ),
             (
-                "turn time mean",
+                "cmp.turn_mean",
                 r.turn_time.mean_ms,
                 b.turn_time.mean_ms,
                 self.turn_mean_reduction_pct,
             ),
             (
-                "turn time p90",
+                "cmp.turn_p90",
                 r.turn_time.p90_ms,
                 b.turn_time.p90_ms,
                 self.turn_p90_reduction_pct,
@@ -467,9 +484,6 @@ fn is_out(s: &LaneService) -> bool {
 
 /// The decision key of a service whose lane read nothing of the truck.
 pub const NOTHING_READ: &str = "NOTHING_READ";
-/// What [`NOTHING_READ`] means, under the decisions of the text and HTML reports.
-pub const NOTHING_READ_MEANS: &str = "NOTHING_READ: the lane got no read of the truck (its camera \
-unplugged or every frame lost to line noise, and no tag), so there was nothing to decide.";
 
 fn verdict_key(v: Option<Verdict>) -> &'static str {
     v.map_or(NOTHING_READ, Verdict::as_str)
@@ -790,6 +804,12 @@ impl Report {
                 ZoneReport {
                     id: id.clone(),
                     name: name.clone(),
+                    name_ar: run
+                        .zones
+                        .iter()
+                        .find(|z| &z.id == id)
+                        .map(|z| z.name_ar.clone())
+                        .unwrap_or_default(),
                     bookings: run.bookings.get(id).cloned().unwrap_or_default(),
                     passages: passage_counts(svc.clone()),
                     arrivals: svc.clone().filter(|s| is_in(s)).count() as u64,
@@ -1002,14 +1022,14 @@ impl Report {
         Ok(serde_json::to_string_pretty(self)?)
     }
 
-    /// The report as one self-contained HTML page.
-    pub fn to_html(&self) -> Result<String, ReportError> {
-        html::page(self)
+    /// The report as one self-contained HTML page in `lang`.
+    pub fn to_html(&self, lang: Lang) -> Result<String, ReportError> {
+        html::page(self, lang)
     }
 
-    /// Writes `report.json` and `report.html` into `dir` (created if missing); returns their
-    /// paths.
-    pub fn write(&self, dir: &Path) -> Result<(PathBuf, PathBuf), ReportError> {
+    /// Writes `report.json` and `report.html` (in `lang`) into `dir` (created if missing);
+    /// returns their paths.
+    pub fn write(&self, dir: &Path, lang: Lang) -> Result<(PathBuf, PathBuf), ReportError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| ReportError::Io { path, source }
@@ -1018,7 +1038,7 @@ impl Report {
         let json_path = dir.join("report.json");
         let html_path = dir.join("report.html");
         let json = self.to_json()?;
-        let html = self.to_html()?;
+        let html = self.to_html(lang)?;
         std::fs::write(&json_path, json).map_err(io(&json_path))?;
         std::fs::write(&html_path, html).map_err(io(&html_path))?;
         Ok((json_path, html_path))
@@ -1104,10 +1124,12 @@ fn turned_away(run: &RunRecord) -> Vec<TurnedAway> {
     v
 }
 
-/// Formatting shared by the HTML page and the terminal summary.
+/// Formatting shared by the HTML page and the terminal summary (English).
 mod fmt {
     use bawaba_domain::calendar::LOCAL_TZ;
-    use chrono::{DateTime, Utc};
+    use chrono::{DateTime, Datelike, Utc};
+
+    use super::words::{Lang, WEEKDAYS};
 
     pub const NONE: &str = "–";
 
@@ -1119,32 +1141,33 @@ mod fmt {
     }
 
     /// A local time of day (or weekday and time for runs over a day).
-    pub fn local_hour(t: DateTime<Utc>, long_run: bool) -> String {
-        let l = t.with_timezone(&LOCAL_TZ);
-        if long_run {
-            l.format("%a %H:%M").to_string()
-        } else {
-            l.format("%H:%M").to_string()
+    pub fn local_hour(l: Lang, t: DateTime<Utc>, long_run: bool) -> String {
+        let t = t.with_timezone(&LOCAL_TZ);
+        let time = t.format("%H:%M");
+        match WEEKDAYS.get(t.weekday().num_days_from_monday() as usize) {
+            Some(&day) if long_run => format!("{} {time}", l.t(day)),
+            _ => time.to_string(),
         }
     }
 
-    /// A duration in milliseconds, human-sized.
-    pub fn dur(ms: Option<i64>) -> String {
+    /// A duration in milliseconds, human-sized, with the language's units (milliseconds stay
+    /// `ms`, as latencies do on the dashboard).
+    pub fn dur(l: Lang, ms: Option<i64>) -> String {
         let Some(ms) = ms else { return NONE.to_owned() };
         let sign = if ms < 0 { "-" } else { "" };
         let a = ms.unsigned_abs();
         if a < 1_000 {
             format!("{sign}{a} ms")
         } else if a < 120_000 {
-            format!("{sign}{:.1} s", a as f64 / 1000.0)
+            format!("{sign}{:.1} {}", a as f64 / 1000.0, l.t("unit.s"))
         } else if a < 7_200_000 {
-            format!("{sign}{:.1} min", a as f64 / 60_000.0)
+            format!("{sign}{:.1} {}", a as f64 / 60_000.0, l.t("unit.min"))
         } else {
-            format!("{sign}{:.1} h", a as f64 / 3_600_000.0)
+            format!("{sign}{:.1} {}", a as f64 / 3_600_000.0, l.t("unit.h"))
         }
     }
 
-    /// A latency in microseconds.
+    /// A latency in microseconds (`µs`, `ms` in both languages, as on the dashboard).
     pub fn us(v: Option<u64>) -> String {
         match v {
             None => NONE.to_owned(),
@@ -1158,7 +1181,7 @@ mod fmt {
     }
 
     /// A latency bucket's label.
-    pub fn bucket(prev: Option<u64>, below: Option<u64>) -> String {
+    pub fn bucket(l: Lang, prev: Option<u64>, below: Option<u64>) -> String {
         let ms = |v: u64| {
             if v.is_multiple_of(1000) {
                 format!("{}", v / 1000)
@@ -1170,7 +1193,7 @@ mod fmt {
             (None, Some(b)) => format!("<{} ms", ms(b)),
             (Some(p), Some(b)) => format!("{}–{} ms", ms(p), ms(b)),
             (Some(p), None) => format!("≥{} ms", ms(p)),
-            (None, None) => "all".to_owned(),
+            (None, None) => l.t("bucket.all").to_owned(),
         }
     }
 }

@@ -111,3 +111,152 @@ fn turns_pair_each_entry_with_the_next_exit() {
     assert_eq!(turns.iter().filter(|t| t.ms.is_none()).count(), 1);
     assert_eq!(unmatched.get("z"), Some(&1));
 }
+
+/// A small run over 30 hours (hours labelled with their weekday) with a bit of everything the
+/// page shows: every proof (one failed), events, line noise, a closure's effect, a REFER, a
+/// passage with nothing read.
+fn small_run() -> RunRecord {
+    use crate::proofs::ProofName;
+    use crate::record::{NoiseTally, Proof, RunEvent, TruckInfo, ZoneInfo};
+    let start = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+    let mut services = vec![
+        svc(0, "IN", 0, 10, true),
+        svc(0, "OUT", 100, 101, true),
+        svc(1, "IN", 20, 21, false),
+        svc(2, "IN", 40, 41, false),
+    ];
+    services[0].reasons = vec![bawaba_domain::passage::Reason::BookingValid];
+    services[0].latency_us = Some(800);
+    services[2].verdict = Some(Verdict::Refer);
+    services[2].reasons = vec![bawaba_domain::passage::Reason::LowConfidence];
+    services[2].offline = true;
+    services[3].verdict = None;
+    let tally = BookingTally {
+        made: 3,
+        closure_hit: 2,
+        closure_moved: 1,
+        closure_delay_minutes: 90,
+        ..Default::default()
+    };
+    RunRecord {
+        scenario: "normal-day".into(),
+        seed: 7,
+        appointments: true,
+        start,
+        end: start + TimeDelta::hours(30),
+        zones: vec![ZoneInfo {
+            id: "z".into(),
+            name: "Zone".into(),
+            name_ar: "منطقة".into(),
+            hourly_capacity: vec![2; 30],
+            hourly_booked: vec![1; 30],
+        }],
+        bookings: [("z".to_owned(), tally)].into(),
+        trucks: (0..3)
+            .map(|i| TruckInfo {
+                company: "c1".into(),
+                plate: format!("60-{i}"),
+                behaviour: "walk-in".into(),
+                ..Default::default()
+            })
+            .collect(),
+        services,
+        no_shows: [("c1".to_owned(), 1)].into(),
+        proofs: ProofName::ALL
+            .iter()
+            .map(|p| Proof {
+                name: p.name().into(),
+                passed: *p != ProofName::Security,
+                detail: "1 counter-example(s): truck 1 (60-1) let in at g l".into(),
+            })
+            .collect(),
+        events: vec![RunEvent {
+            at: start,
+            what: "scheduler unreachable: gate agents decide offline".into(),
+        }],
+        noise: NoiseTally {
+            frames: 3,
+            lost: 1,
+            garbled: 1,
+            unread_trucks: 1,
+        },
+        ..Default::default()
+    }
+}
+
+/// What a reader sees of a page, less the isolated data: no tags, styles or scripts, nothing
+/// in a `<bdi>`, nothing between Unicode isolates (where no markup can go).
+fn visible_text(html: &str) -> String {
+    let mut s = html.to_owned();
+    for (open, close) in [
+        ("<style", "</style>"),
+        ("<script", "</script>"),
+        ("<bdi", "</bdi>"),
+        ("\u{2068}", "\u{2069}"),
+    ] {
+        while let Some(i) = s.find(open) {
+            let j = s[i..].find(close).map_or(s.len(), |j| i + j + close.len());
+            s.replace_range(i..j, " ");
+        }
+    }
+    while let Some(i) = s.find('<') {
+        let j = s[i..].find('>').map_or(s.len(), |j| i + j + 1);
+        s.replace_range(i..j, " ");
+    }
+    html_escape::decode_html_entities(&s).into_owned()
+}
+
+#[test]
+fn the_arabic_page_is_right_to_left_and_has_no_english_word_outside_data() {
+    let run = small_run();
+    let baseline = RunRecord {
+        scenario: "no-appointments".into(),
+        appointments: false,
+        ..run.clone()
+    };
+    let report = Report::build(&run, Some(&baseline));
+    let html = report.to_html(Lang::Ar).expect("the Arabic page");
+    assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\"ar\" dir=\"rtl\">"));
+    let text = visible_text(&html);
+    // Latencies keep their units, as on the dashboard; nothing else is in Latin letters.
+    let english: Vec<&str> = text
+        .split(|c: char| !(c.is_ascii_alphabetic() || c == 'µ'))
+        .filter(|w| !w.is_empty() && !["ms", "µs"].contains(w))
+        .collect();
+    assert!(
+        english.is_empty(),
+        "English on the Arabic page: {english:?}"
+    );
+    assert!(
+        !text.contains(|c| ('\u{660}'..='\u{669}').contains(&c)),
+        "Latin digits"
+    );
+    assert!(text.contains(Lang::Ar.t("proof.failed")));
+    assert!(
+        text.contains("لا فترة تجاوزت سعتها"),
+        "a proof's Arabic name"
+    );
+    assert!(text.contains("منطقة"), "the zone's Arabic name");
+    assert!(
+        words::WEEKDAYS
+            .iter()
+            .any(|&d| text.contains(Lang::Ar.t(d))),
+        "hours over a day name their weekday"
+    );
+    // Data stays, isolated; the charts' Arabic labels read right to left, in place.
+    assert!(html.contains(r#"<bdi dir="ltr">60-1</bdi>"#));
+    assert!(html.contains(r#"<span title="REFER">أُحيل</span>"#));
+    assert!(html.contains(r#"text-anchor="end" direction="rtl""#));
+    assert!(html.contains(r#"text-anchor="middle" direction="rtl""#));
+}
+
+#[test]
+fn the_english_page_is_left_to_right_with_the_codes() {
+    let report = Report::build(&small_run(), None);
+    let html = report.to_html(Lang::En).expect("the English page");
+    assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\"en\" dir=\"ltr\">"));
+    assert!(!html.contains("direction=\"rtl\""));
+    assert!(html.contains("<bdi>no window over capacity</bdi>"));
+    assert!(visible_text(&html).contains("FAILED"));
+    assert!(html.contains(r#"<bdi dir="ltr">REFER</bdi>"#));
+}

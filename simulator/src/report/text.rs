@@ -2,9 +2,9 @@
 
 use std::fmt;
 
+use super::NOTHING_READ;
 use super::fmt::{NONE, dur, local, pct, us};
-use super::{NOTHING_READ, NOTHING_READ_MEANS};
-use super::{Report, SideBySide, SideFigures, Stats};
+use super::{Lang, Report, SideBySide, SideFigures, Stats};
 
 /// At most `n` characters of `s`.
 fn cut(s: &str, n: usize) -> String {
@@ -18,7 +18,12 @@ fn cut(s: &str, n: usize) -> String {
 }
 
 fn three(s: &Stats) -> String {
-    format!("{}/{}/{}", dur(s.p50_ms), dur(s.p90_ms), dur(s.p99_ms))
+    format!(
+        "{}/{}/{}",
+        dur(Lang::En, s.p50_ms),
+        dur(Lang::En, s.p90_ms),
+        dur(Lang::En, s.p99_ms)
+    )
 }
 
 fn peak(p: &SideFigures) -> String {
@@ -30,7 +35,7 @@ fn peak(p: &SideFigures) -> String {
                 h.count,
                 h.capacity,
                 pct(p.peak_load_pct),
-                super::fmt::local_hour(h.start, false)
+                super::fmt::local_hour(Lang::En, h.start, false)
             )
         },
     )
@@ -54,12 +59,13 @@ fn comparison(f: &mut fmt::Formatter<'_>, c: &SideBySide, indent: &str) -> fmt::
         peak(&c.run),
         peak(&c.baseline)
     )?;
-    for (name, run, base, red) in c.duration_rows() {
+    for (key, run, base, red) in c.duration_rows() {
         writeln!(
             f,
-            "{indent}{name:<20} {:>28} {:>28} {:>10}",
-            dur(run),
-            dur(base),
+            "{indent}{:<20} {:>28} {:>28} {:>10}",
+            Lang::En.t(key),
+            dur(Lang::En, run),
+            dur(Lang::En, base),
             pct(red)
         )?;
     }
@@ -122,7 +128,7 @@ impl fmt::Display for Report {
             pct(t.passages.offline_share_pct)
         )?;
         if t.passages.by_verdict.iter().any(|r| r.key == NOTHING_READ) {
-            writeln!(f, "  {NOTHING_READ_MEANS}")?;
+            writeln!(f, "  {}", Lang::En.t("nothing_read.means"))?;
         }
         if !t.passages.by_reason.is_empty() {
             let reasons: Vec<String> = t
@@ -176,7 +182,11 @@ impl fmt::Display for Report {
                 g.exits,
                 g.peak_entries.as_ref().map_or_else(
                     || NONE.to_owned(),
-                    |p| format!("{} at {}", p.count, super::fmt::local_hour(p.start, false))
+                    |p| format!(
+                        "{} at {}",
+                        p.count,
+                        super::fmt::local_hour(Lang::En, p.start, false)
+                    )
                 ),
                 three(&g.waiting),
                 format!(
