@@ -424,6 +424,19 @@ fn is_watched(reasons: &[&str]) -> bool {
 /// Passages the live feed shows (the last few: the day's full list is a link away).
 pub const FEED_ROWS: usize = 10;
 
+/// The head of a table of passages ([`feed_row`]s).
+pub fn feed_columns(l: Lang) -> String {
+    format!(
+        "<thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>",
+        l.t("time"),
+        l.t("lane"),
+        l.t("plate"),
+        l.t("decision"),
+        l.t("reason"),
+        l.t("latency"),
+    )
+}
+
 pub fn feed_row(l: Lang, r: &PassageRow) -> String {
     format!(
         r#"<tr data-id="{id}"{watch}><td>{time}</td><td><bdi>{zone}/{gate}/{lane}</bdi> {dir}</td><td dir="ltr">{plate}</td><td><span class="v-{v}">{word}</span></td><td>{reasons}</td><td>{lat}</td></tr>"#,
@@ -524,17 +537,12 @@ pub fn authority(
     // Live feed.
     let _ = write!(
         b,
-        r#"<section class="card" id="feed-card"><h2>{} <span id="feed-status" class="badge" data-live="{}" data-off="{}"></span></h2><p id="watch-alert" class="flash error" role="alert" hidden data-label="{}"></p><div class="table-wrap"><table class="feed"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody id="feed" data-src="/api/feed" data-since="{}" data-rows="{FEED_ROWS}">"#,
+        r#"<section class="card" id="feed-card"><h2>{} <span id="feed-status" class="badge" data-live="{}" data-off="{}"></span></h2><p id="watch-alert" class="flash error" role="alert" hidden data-label="{}"></p><div class="table-wrap"><table class="feed">{}<tbody id="feed" data-src="/api/feed" data-since="{}" data-rows="{FEED_ROWS}">"#,
         l.t("feed"),
         l.t("feed.live"),
         l.t("feed.offline"),
         l.t("watchlist.mark"),
-        l.t("time"),
-        l.t("lane"),
-        l.t("plate"),
-        l.t("decision"),
-        l.t("reason"),
-        l.t("latency"),
+        feed_columns(l),
         feed_head,
     );
     for p in feed.iter().rev() {

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use bawaba_domain::access::Principal;
 
-use super::{esc, feed_row, layout};
+use super::{esc, feed_columns, feed_row, layout};
 use crate::agg::{Day, PassageRow};
 use crate::codes::Codes;
 use crate::i18n::Lang;
@@ -79,13 +79,8 @@ pub fn passages(
     } else {
         let _ = write!(
             b,
-            r#"<div class="table-wrap"><table class="feed" id="passages-table"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
-            l.t("time"),
-            l.t("lane"),
-            l.t("plate"),
-            l.t("decision"),
-            l.t("reason"),
-            l.t("latency"),
+            r#"<div class="table-wrap"><table class="feed" id="passages-table">{}<tbody>"#,
+            feed_columns(l),
         );
         for r in rows {
             b.push_str(&feed_row(l, r));
