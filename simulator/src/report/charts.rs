@@ -10,7 +10,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::html::{esc, isolate};
-use super::{HourRow, LATENCY_BUCKETS_US, Lang, Report, ReportError, ZoneReport, fmt};
+use super::{HourRow, LATENCY_BUCKETS_US, Lang, Report, ReportError, Words, ZoneReport, fmt};
 
 const WIDTH: u32 = 760;
 const HEIGHT: u32 = 320;
@@ -195,7 +195,7 @@ fn hourly_chart(
             .x_labels(hours.min(12) + 1)
             .x_label_formatter(&label)
             .y_label_formatter(&y_tick)
-            .x_desc(l.t("chart.hour"))
+            .x_desc(l.word("chart.hour"))
             .y_desc(y_desc)
             .label_style((FONT, 11))
             .draw()?;
@@ -243,22 +243,22 @@ pub fn zone_throughput(l: Lang, report: &Report, zone: &ZoneReport) -> Result<St
     hourly_chart(
         l,
         &title,
-        l.t("chart.entered"),
+        l.word("chart.entered"),
         report.start,
         Some((
-            l.t("chart.entries"),
+            l.word("chart.entries"),
             h.iter().map(|r| r.entries as f64).collect(),
             GREEN,
         )),
         vec![
             Line {
-                label: l.t("chart.capacity"),
+                label: l.word("chart.capacity"),
                 values: h.iter().map(|r| Some(r.capacity as f64)).collect(),
                 color: CAPACITY,
                 step: true,
             },
             Line {
-                label: l.t("chart.booked"),
+                label: l.word("chart.booked"),
                 values: h.iter().map(|r| Some(r.booked as f64)).collect(),
                 color: BOOKED,
                 step: true,
@@ -276,13 +276,13 @@ pub fn waiting(l: Lang, report: &Report) -> Result<String, ReportError> {
     let h = &report.totals.hourly;
     let mut lines = vec![
         Line {
-            label: l.t("chart.p90_run"),
+            label: l.word("chart.p90_run"),
             values: h.iter().map(|r| minutes(r.waiting_p90_ms)).collect(),
             color: RUN,
             step: false,
         },
         Line {
-            label: l.t("chart.p50_run"),
+            label: l.word("chart.p50_run"),
             values: h.iter().map(|r| minutes(r.waiting_p50_ms)).collect(),
             color: RUN_LIGHT,
             step: false,
@@ -291,13 +291,13 @@ pub fn waiting(l: Lang, report: &Report) -> Result<String, ReportError> {
     if let Some(c) = &report.comparison {
         let b: &[HourRow] = &c.baseline_hourly;
         lines.push(Line {
-            label: l.t("chart.p90_baseline"),
+            label: l.word("chart.p90_baseline"),
             values: b.iter().map(|r| minutes(r.waiting_p90_ms)).collect(),
             color: BASE,
             step: false,
         });
         lines.push(Line {
-            label: l.t("chart.p50_baseline"),
+            label: l.word("chart.p50_baseline"),
             values: b.iter().map(|r| minutes(r.waiting_p50_ms)).collect(),
             color: BASE_LIGHT,
             step: false,
@@ -305,8 +305,8 @@ pub fn waiting(l: Lang, report: &Report) -> Result<String, ReportError> {
     }
     hourly_chart(
         l,
-        l.t("chart.waiting"),
-        l.t("chart.minutes"),
+        l.word("chart.waiting"),
+        l.word("chart.minutes"),
         report.start,
         None,
         lines,
@@ -318,13 +318,13 @@ pub fn arrivals(l: Lang, report: &Report) -> Result<String, ReportError> {
     let h = &report.totals.hourly;
     let mut lines = vec![
         Line {
-            label: l.t("chart.capacity"),
+            label: l.word("chart.capacity"),
             values: h.iter().map(|r| Some(r.capacity as f64)).collect(),
             color: CAPACITY,
             step: true,
         },
         Line {
-            label: l.t("chart.arrivals_run"),
+            label: l.word("chart.arrivals_run"),
             values: h.iter().map(|r| Some(r.arrivals as f64)).collect(),
             color: RUN,
             step: false,
@@ -332,7 +332,7 @@ pub fn arrivals(l: Lang, report: &Report) -> Result<String, ReportError> {
     ];
     if let Some(c) = &report.comparison {
         lines.push(Line {
-            label: l.t("chart.arrivals_baseline"),
+            label: l.word("chart.arrivals_baseline"),
             values: c
                 .baseline_hourly
                 .iter()
@@ -344,8 +344,8 @@ pub fn arrivals(l: Lang, report: &Report) -> Result<String, ReportError> {
     }
     hourly_chart(
         l,
-        l.t("chart.arrivals"),
-        l.t("chart.trucks"),
+        l.word("chart.arrivals"),
+        l.word("chart.trucks"),
         report.start,
         None,
         lines,
@@ -354,7 +354,7 @@ pub fn arrivals(l: Lang, report: &Report) -> Result<String, ReportError> {
 
 /// Passages by reason, whole port, horizontal bars.
 pub fn reasons(l: Lang, report: &Report) -> Result<String, ReportError> {
-    let title = l.t("chart.reasons");
+    let title = l.word("chart.reasons");
     let rows = &report.totals.passages.by_reason;
     if rows.is_empty() {
         return Ok(empty(l, title));
@@ -394,7 +394,7 @@ pub fn reasons(l: Lang, report: &Report) -> Result<String, ReportError> {
             .y_labels(n)
             .y_label_formatter(&y_label)
             .x_label_formatter(&x_label)
-            .x_desc(l.t("chart.passages"))
+            .x_desc(l.word("chart.passages"))
             .label_style((FONT, 11))
             .draw()?;
         chart.draw_series(
@@ -414,7 +414,7 @@ pub fn reasons(l: Lang, report: &Report) -> Result<String, ReportError> {
 
 /// The distribution of gate decision latency.
 pub fn latency(lang: Lang, report: &Report) -> Result<String, ReportError> {
-    let title = lang.t("chart.latency");
+    let title = lang.word("chart.latency");
     let l = &report.latency;
     if l.count == 0 {
         return Ok(empty(lang, title));
@@ -461,7 +461,7 @@ pub fn latency(lang: Lang, report: &Report) -> Result<String, ReportError> {
             .x_labels(n)
             .x_label_formatter(&x_label)
             .y_label_formatter(&y_label)
-            .y_desc(lang.t("chart.decisions"))
+            .y_desc(lang.word("chart.decisions"))
             .label_style((FONT, 10))
             .draw()?;
         chart.draw_series(

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use super::fmt::{NONE, local, pct, us};
 use super::{
     Comparison, CountRow, Lang, NOTHING_READ, PassageCounts, PeakHour, Report, ReportError,
-    SideBySide, SideFigures, Stats, ZoneReport, charts, fmt, ratio_pct,
+    SideBySide, SideFigures, Stats, Words, ZoneReport, charts, fmt, ratio_pct,
 };
 use crate::record::BookingTally;
 
@@ -134,7 +134,7 @@ pub fn page(r: &Report, l: Lang) -> Result<String, ReportError> {
 
 impl Page<'_> {
     fn t(&self, key: &'static str) -> &'static str {
-        self.l.t(key)
+        self.l.word(key)
     }
 
     fn dur(&self, ms: Option<i64>) -> String {

@@ -26,7 +26,7 @@ mod html;
 mod text;
 mod words;
 
-pub use words::Lang;
+pub use words::{Lang, Words};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -1129,7 +1129,7 @@ mod fmt {
     use bawaba_domain::calendar::LOCAL_TZ;
     use chrono::{DateTime, Datelike, Utc};
 
-    use super::words::{Lang, WEEKDAYS};
+    use super::words::{Lang, WEEKDAYS, Words};
 
     pub const NONE: &str = "–";
 
@@ -1145,7 +1145,7 @@ mod fmt {
         let t = t.with_timezone(&LOCAL_TZ);
         let time = t.format("%H:%M");
         match WEEKDAYS.get(t.weekday().num_days_from_monday() as usize) {
-            Some(&day) if long_run => format!("{} {time}", l.t(day)),
+            Some(&day) if long_run => format!("{} {time}", l.word(day)),
             _ => time.to_string(),
         }
     }
@@ -1159,11 +1159,11 @@ mod fmt {
         if a < 1_000 {
             format!("{sign}{a} ms")
         } else if a < 120_000 {
-            format!("{sign}{:.1} {}", a as f64 / 1000.0, l.t("unit.s"))
+            format!("{sign}{:.1} {}", a as f64 / 1000.0, l.word("unit.s"))
         } else if a < 7_200_000 {
-            format!("{sign}{:.1} {}", a as f64 / 60_000.0, l.t("unit.min"))
+            format!("{sign}{:.1} {}", a as f64 / 60_000.0, l.word("unit.min"))
         } else {
-            format!("{sign}{:.1} {}", a as f64 / 3_600_000.0, l.t("unit.h"))
+            format!("{sign}{:.1} {}", a as f64 / 3_600_000.0, l.word("unit.h"))
         }
     }
 
@@ -1193,7 +1193,7 @@ mod fmt {
             (None, Some(b)) => format!("<{} ms", ms(b)),
             (Some(p), Some(b)) => format!("{}–{} ms", ms(p), ms(b)),
             (Some(p), None) => format!("≥{} ms", ms(p)),
-            (None, None) => l.t("bucket.all").to_owned(),
+            (None, None) => l.word("bucket.all").to_owned(),
         }
     }
 }

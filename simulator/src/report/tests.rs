@@ -231,7 +231,7 @@ fn the_arabic_page_is_right_to_left_and_has_no_english_word_outside_data() {
         !text.contains(|c| ('\u{660}'..='\u{669}').contains(&c)),
         "Latin digits"
     );
-    assert!(text.contains(Lang::Ar.t("proof.failed")));
+    assert!(text.contains(Lang::Ar.word("proof.failed")));
     assert!(
         text.contains("لا فترة تجاوزت سعتها"),
         "a proof's Arabic name"
@@ -240,7 +240,7 @@ fn the_arabic_page_is_right_to_left_and_has_no_english_word_outside_data() {
     assert!(
         words::WEEKDAYS
             .iter()
-            .any(|&d| text.contains(Lang::Ar.t(d))),
+            .any(|&d| text.contains(Lang::Ar.word(d))),
         "hours over a day name their weekday"
     );
     // Data stays, isolated; the charts' Arabic labels read right to left, in place.

@@ -4,7 +4,7 @@ use std::fmt;
 
 use super::NOTHING_READ;
 use super::fmt::{NONE, dur, local, pct, us};
-use super::{Lang, Report, SideBySide, SideFigures, Stats};
+use super::{Lang, Report, SideBySide, SideFigures, Stats, Words};
 
 /// At most `n` characters of `s`.
 fn cut(s: &str, n: usize) -> String {
@@ -63,7 +63,7 @@ fn comparison(f: &mut fmt::Formatter<'_>, c: &SideBySide, indent: &str) -> fmt::
         writeln!(
             f,
             "{indent}{:<20} {:>28} {:>28} {:>10}",
-            Lang::En.t(key),
+            Lang::En.word(key),
             dur(Lang::En, run),
             dur(Lang::En, base),
             pct(red)
@@ -128,7 +128,7 @@ impl fmt::Display for Report {
             pct(t.passages.offline_share_pct)
         )?;
         if t.passages.by_verdict.iter().any(|r| r.key == NOTHING_READ) {
-            writeln!(f, "  {}", Lang::En.t("nothing_read.means"))?;
+            writeln!(f, "  {}", Lang::En.word("nothing_read.means"))?;
         }
         if !t.passages.by_reason.is_empty() {
             let reasons: Vec<String> = t

@@ -10,41 +10,34 @@ use bawaba_web::Codes;
 
 use crate::proofs::ProofName;
 
-/// The language of `report.html`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Lang {
-    #[default]
-    En,
-    /// Arabic, right to left.
-    Ar,
-}
+/// The language of `report.html`: the dashboard's (`en`, or `ar` right to left), whose
+/// words this catalogue's are for the report.
+pub use bawaba_web::Lang;
 
-impl Lang {
-    pub fn parse(s: &str) -> Option<Lang> {
-        match s {
-            "en" => Some(Lang::En),
-            "ar" => Some(Lang::Ar),
-            _ => None,
-        }
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Ar => "ar",
-        }
-    }
-
-    pub fn dir(self) -> &'static str {
-        match self {
-            Lang::En => "ltr",
-            Lang::Ar => "rtl",
-        }
-    }
-
+/// The report's words in a language (a trait: [`Lang`] is the dashboard's, whose own `t`
+/// reads the dashboard's catalogue).
+pub trait Words: Copy {
     /// The text of `key` (the key itself if it has none, which a test forbids for every key
     /// the report uses).
-    pub fn t(self, key: &'static str) -> &'static str {
+    fn word(self, key: &'static str) -> &'static str;
+    /// The text of `key` with each `{name}` replaced by its value, in one pass (a value is
+    /// never read as a placeholder).
+    fn fill(self, key: &'static str, args: &[(&str, &dyn Display)]) -> String;
+    /// What separates the items of a list.
+    fn comma(self) -> &'static str;
+    /// The name of the proof recorded as `name`, in Arabic; `None` in English, or for a name
+    /// the catalogue does not know (an older `report.json`), shown as recorded.
+    fn proof(self, name: &str) -> Option<&'static str>;
+    /// A truck's behaviour (`on-time`...) in Arabic; `None` in English or when unknown.
+    fn behaviour(self, code: &str) -> Option<&'static str>;
+    /// A decision or reason code in the dashboard's Arabic word (the report's own
+    /// `NOTHING_READ` in this catalogue's); `None` in English (the page shows the code, as
+    /// `report.json` and the terminal do) or for a code without a word.
+    fn code_word(self, kind: Codes, code: &str) -> Option<&str>;
+}
+
+impl Words for Lang {
+    fn word(self, key: &'static str) -> &'static str {
         match STRINGS.iter().find(|(k, _, _)| *k == key) {
             Some((_, en, ar)) => match self {
                 Lang::En => en,
@@ -54,11 +47,9 @@ impl Lang {
         }
     }
 
-    /// The text of `key` with each `{name}` replaced by its value, in one pass (a value is
-    /// never read as a placeholder).
-    pub fn fill(self, key: &'static str, args: &[(&str, &dyn Display)]) -> String {
+    fn fill(self, key: &'static str, args: &[(&str, &dyn Display)]) -> String {
         let mut out = String::new();
-        let mut rest = self.t(key);
+        let mut rest = self.word(key);
         while let Some(i) = rest.find('{') {
             out.push_str(&rest[..i]);
             rest = &rest[i..];
@@ -81,35 +72,28 @@ impl Lang {
         out
     }
 
-    /// What separates the items of a list.
-    pub fn comma(self) -> &'static str {
+    fn comma(self) -> &'static str {
         match self {
             Lang::En => ", ",
             Lang::Ar => "، ",
         }
     }
 
-    /// The name of the proof recorded as `name`, in Arabic; `None` in English, or for a name
-    /// the catalogue does not know (an older `report.json`), shown as recorded.
-    pub fn proof(self, name: &str) -> Option<&'static str> {
+    fn proof(self, name: &str) -> Option<&'static str> {
         let proof = ProofName::ALL.iter().find(|p| p.name() == name)?;
         arabic(self, PROOFS.iter().find(|(p, _)| p == proof)?.1)
     }
 
-    /// A truck's behaviour (`on-time`...) in Arabic; `None` in English or when unknown.
-    pub fn behaviour(self, code: &str) -> Option<&'static str> {
+    fn behaviour(self, code: &str) -> Option<&'static str> {
         arabic(self, BEHAVIOURS.iter().find(|(c, _)| *c == code)?.1)
     }
 
-    /// A decision or reason code in the dashboard's Arabic word (the report's own
-    /// `NOTHING_READ` in this catalogue's); `None` in English (the page shows the code, as
-    /// `report.json` and the terminal do) or for a code without a word.
-    pub fn code_word(self, kind: Codes, code: &str) -> Option<&str> {
+    fn code_word(self, kind: Codes, code: &str) -> Option<&str> {
         if self == Lang::En {
             return None;
         }
         if code == super::NOTHING_READ {
-            return Some(self.t("verdict.nothing_read"));
+            return Some(self.word("verdict.nothing_read"));
         }
         Some(kind.word(bawaba_web::Lang::Ar, code)).filter(|w| *w != code)
     }
