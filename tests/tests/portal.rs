@@ -116,9 +116,10 @@ async fn journey(
     assert!(row.contains("+962791234567"), "{row}");
     screenshot(b, &format!("{lang}-{width}-fleet")).await;
 
-    // A window of tomorrow; a container typed wrong is flagged as it is typed.
-    let tomorrow = bawaba_web::agg::Day::containing(Utc::now() + TimeDelta::days(1)).date;
-    let from = tomorrow.to_string();
+    // A window of the day after tomorrow (whatever the hour, its windows are past no change
+    // cut-off); a container typed wrong is flagged as it is typed.
+    let day = bawaba_web::agg::Day::containing(Utc::now() + TimeDelta::days(2)).date;
+    let from = day.to_string();
     b.goto(&format!(
         "{base}/portal/book?zone=siz&type=GENERAL_CARGO&from={from}"
     ))

@@ -166,6 +166,11 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("booking.move", "Move", "نقل"),
     ("booking.stop", "Stop", "المحطة"),
     (
+        "booking.too_late",
+        "Too late to change: the change cut-off was",
+        "فات وقت التعديل: كان آخر موعد للتعديل",
+    ),
+    (
         "booking.no_window",
         "No other free window near this one.",
         "لا فترة متاحة أخرى قريبة من هذه.",

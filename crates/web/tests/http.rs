@@ -2591,6 +2591,26 @@ fn read_qr(png_bytes: &[u8]) -> String {
     grids[0].decode().unwrap().1
 }
 
+/// Past its change cut-off a booking's page offers no move and no cancel (they would be
+/// refused): it says when the cut-off was, in both languages.
+#[tokio::test]
+async fn past_the_change_cut_off_the_page_offers_no_change() {
+    let b = bed().await;
+    let admin = portal_admin(&b, "acme").await;
+    let bk = book_act(&b, "late", "60-44444").await;
+    let page = get(&b.app, &format!("/portal/bookings/{}", bk.id), Some(&admin)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Too late to change"), "{}", page.body);
+    assert!(!page.body.contains(r#"id="move-0""#) && !page.body.contains("cancel-form"));
+    let ar = get(
+        &b.app,
+        &format!("/portal/bookings/{}?lang=ar", bk.id),
+        Some(&admin),
+    )
+    .await;
+    assert!(ar.body.contains("فات وقت التعديل"), "{}", ar.body);
+}
+
 /// The portal's pages in Arabic: right to left, the words translated, plates isolated.
 #[tokio::test]
 async fn the_portal_speaks_arabic() {

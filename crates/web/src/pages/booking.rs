@@ -229,7 +229,7 @@ pub fn booking(
     l: Lang,
     who: &Principal,
     bk: &Booking,
-    (zones, free): (&[ZoneConfig], &[Vec<WindowView>]),
+    (zones, free, now): (&[ZoneConfig], &[Vec<WindowView>], DateTime<Utc>),
     flash: &str,
 ) -> String {
     let mut b = flash.to_owned();
@@ -246,16 +246,51 @@ pub fn booking(
         slip = l.t("slip.title"),
     );
     if bk.state == BookingState::Booked {
-        b.push_str(&change_forms(l, bk, free));
+        b.push_str(&change_forms(l, bk, (zones, free), now));
     }
     layout(l, l.t("portal.booking_id"), Some(who), "", &b)
 }
 
+/// Past its change cut-off at `now`, what a stop's form says instead (a company may no longer
+/// move it, nor cancel a booking past its first stop's): when the cut-off was.
+fn too_late(
+    l: Lang,
+    zones: &[ZoneConfig],
+    zone: &str,
+    start: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<String> {
+    let z = zones.iter().find(|z| z.id.as_str() == zone)?;
+    let deadline = z.change_deadline(start);
+    (now > deadline).then(|| {
+        format!(
+            r#"<p class="muted too-late">{} <bdi dir="ltr">{}</bdi></p>"#,
+            l.t("booking.too_late"),
+            local_datetime(deadline)
+        )
+    })
+}
+
 /// The move form of each stop (a choice among the nearest free windows of its zone, `free`
-/// by stop) and the cancel form.
-fn change_forms(l: Lang, bk: &Booking, free: &[Vec<WindowView>]) -> String {
+/// by stop) and the cancel form; past a stop's change cut-off, when it was instead.
+fn change_forms(
+    l: Lang,
+    bk: &Booking,
+    (zones, free): (&[ZoneConfig], &[Vec<WindowView>]),
+    now: DateTime<Utc>,
+) -> String {
     let mut b = String::new();
     for (i, (s, windows)) in bk.stops.iter().zip(free).enumerate() {
+        if let Some(late) = too_late(l, zones, s.zone.as_str(), s.window_start, now) {
+            let _ = write!(
+                b,
+                r#"<div class="stack" id="move-form-{i}"><h3>{} {} · <bdi dir="ltr">{}</bdi></h3>{late}</div>"#,
+                l.t("booking.stop"),
+                i + 1,
+                local_datetime(s.window_start),
+            );
+            continue;
+        }
         let options: String = windows
             .iter()
             .filter(|w| w.start != s.window_start)
@@ -285,14 +320,22 @@ fn change_forms(l: Lang, bk: &Booking, free: &[Vec<WindowView>]) -> String {
             at = local_datetime(s.window_start),
         );
     }
+    let first = bk.stops.first();
+    let cancel = match first.and_then(|s| too_late(l, zones, s.zone.as_str(), s.window_start, now))
+    {
+        Some(late) => late,
+        None => format!(
+            r#"<form method="post" action="/portal/bookings/{id}/cancel" class="stack" id="cancel-form"><label for="reason">{reason}</label><input id="reason" name="reason" maxlength="500" required><button type="submit" class="reject" id="cancel-submit">{cancel_b}</button></form>"#,
+            id = bk.id,
+            reason = l.t("reason"),
+            cancel_b = l.t("booking.cancel"),
+        ),
+    };
     format!(
-        r#"<section class="card" id="move-forms"><h2>{move_t}</h2>{b}<p class="muted">{local}</p></section><section class="card"><h2>{cancel_t}</h2><form method="post" action="/portal/bookings/{id}/cancel" class="stack" id="cancel-form"><label for="reason">{reason}</label><input id="reason" name="reason" maxlength="500" required><button type="submit" class="reject" id="cancel-submit">{cancel_b}</button></form></section>"#,
+        r#"<section class="card" id="move-forms"><h2>{move_t}</h2>{b}<p class="muted">{local}</p></section><section class="card"><h2>{cancel_t}</h2>{cancel}</section>"#,
         move_t = l.t("booking.move"),
-        id = bk.id,
         local = l.t("times.local"),
         cancel_t = l.t("booking.cancel"),
-        reason = l.t("reason"),
-        cancel_b = l.t("booking.cancel"),
     )
 }
 

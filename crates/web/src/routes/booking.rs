@@ -345,7 +345,8 @@ async fn show_booking<S: Store>(
     let status = error.map_or(StatusCode::OK, |e| error_status(e).0);
     let message = error.map(|e| crate::pages::errors::say(l, e));
     let flash = portal::flash(notice, message.as_deref());
-    let body = pages::booking(l, p, &bk, (&zones, &free), &flash);
+    let now = app.0.d.app.clock().now();
+    let body = pages::booking(l, p, &bk, (&zones, &free, now), &flash);
     page(status, body, cookie)
 }
 
