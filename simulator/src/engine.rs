@@ -465,7 +465,10 @@ impl Engine {
         let web_addr = web
             .local_addr()
             .map_err(|e| SimError::Setup(format!("web door on {at} (--http): {e}")))?;
-        let dashboard = bawaba_web::Dashboard { app: app.clone() };
+        let dashboard = bawaba_web::Dashboard {
+            app: app.clone(),
+            trusted_proxies: Vec::new(),
+        };
         let mut until = stopped.clone();
         tokio::spawn(async move {
             let r = dashboard

@@ -160,6 +160,16 @@ struct SchedulerArgs {
     /// `/metrics`) over HTTP on this address, e.g. 127.0.0.1:8080. Without it, no HTTP.
     #[arg(long = "http", env = "BAWABA_HTTP_ADDR")]
     http: Option<SocketAddr>,
+    /// A reverse proxy in front of the dashboard (repeat for several): its requests are
+    /// counted against the client address its X-Forwarded-For names, so the failed-login
+    /// limit stops that client and not every user behind the proxy.
+    #[arg(
+        long = "trusted-proxy",
+        value_name = "IP",
+        env = "BAWABA_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -539,7 +549,10 @@ async fn run_scheduler<S: Store>(
             let http = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("listening on {addr} (--http)"))?;
-            let dashboard = bawaba_web::Dashboard { app: app.clone() };
+            let dashboard = bawaba_web::Dashboard {
+                app: app.clone(),
+                trusted_proxies: args.trusted_proxies.clone(),
+            };
             let mut stopping = web_stopping.clone();
             Some(tokio::spawn(dashboard.serve(http, async move {
                 let _ = stopping.wait_for(|s| *s).await;

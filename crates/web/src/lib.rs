@@ -77,6 +77,9 @@ impl Error {
 #[derive(Debug)]
 pub struct Dashboard<S> {
     pub app: App<S>,
+    /// Reverse proxies in front of the dashboard: a request from one of them is counted
+    /// against the address its `X-Forwarded-For` names (the login limit is per address).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl<S: Store> Dashboard<S> {

@@ -180,6 +180,7 @@ async fn bed() -> Bed {
         Dashboard {
             app: App::new(Arc::clone(&store), tokens, Arc::new(Fixed(now)))
                 .with_alert_zones(alert_zones()),
+            trusted_proxies: vec!["127.0.0.9".parse().unwrap()],
         },
         stop,
     );
@@ -2555,6 +2556,34 @@ async fn an_address_that_fails_too_often_waits() {
     );
     let other = call(&b.app, from(10, &format!("token={}", b.operator_act))).await;
     assert_eq!(other.status, StatusCode::SEE_OTHER, "another address");
+
+    // Behind the trusted proxy, each client counts for itself: the guesser is stopped, a
+    // colleague behind the same proxy is not.
+    let proxied = |client: &str, body: &str| {
+        let mut r = login_post(body);
+        let proxy = std::net::SocketAddr::from(([127, 0, 0, 9], 40000));
+        r.extensions_mut().insert(axum::extract::ConnectInfo(proxy));
+        r.headers_mut()
+            .insert("x-forwarded-for", client.parse().unwrap());
+        r
+    };
+    for n in 0..20 {
+        let r = call(
+            &b.app,
+            proxied("198.51.100.50", &format!("login=g{n}&password=guess-pw-1")),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let token = format!("token={}", b.operator_act);
+    let stopped = call(&b.app, proxied("198.51.100.50", &token)).await;
+    assert_eq!(stopped.status, StatusCode::TOO_MANY_REQUESTS, "the guesser");
+    let colleague = call(&b.app, proxied("198.51.100.51", &token)).await;
+    assert_eq!(
+        colleague.status,
+        StatusCode::SEE_OTHER,
+        "behind the same proxy"
+    );
 }
 
 /// The slip image of booking `id`, as `session` gets it: status, headers, bytes.

@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::Extension;
 use axum::extract::{ConnectInfo, Form, Query, State};
-use axum::http::header::RETRY_AFTER;
+use axum::http::header::{HeaderName, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use bawaba_app::Kind;
@@ -39,6 +39,8 @@ pub(super) struct LoginForm {
     password: Option<String>,
 }
 
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+
 /// The caller's network address (the peer of the connection; none in tests that call the
 /// router directly).
 type Peer = Option<Extension<ConnectInfo<SocketAddr>>>;
@@ -50,7 +52,8 @@ pub(super) async fn login<S: Store>(
     Form(f): Form<LoginForm>,
 ) -> Response {
     let (l, _) = lang(&PageQuery::default(), &headers);
-    let from: Option<IpAddr> = peer.map(|Extension(ConnectInfo(a))| a.ip());
+    let peer = peer.map(|Extension(ConnectInfo(a))| a.ip());
+    let from = peer.map(|ip| client(ip, &headers, &app.0.d.trusted_proxies));
     let d = &app.0.d.app;
     if let Some(name) = f.login.as_deref() {
         let password = f.password.as_deref().unwrap_or_default();
@@ -73,6 +76,31 @@ pub(super) async fn login<S: Store>(
         }
         Ok(p) => signed_in(&p, token),
     }
+}
+
+/// The client a request from `peer` comes for: `peer` itself, unless it is a trusted proxy —
+/// then the last address of `X-Forwarded-For` that is not one (each proxy appends the address
+/// it was called from, so the addresses before the last untrusted one could be anything the
+/// client wrote).
+fn client(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let chain: Vec<Option<IpAddr>> = headers
+        .get_all(X_FORWARDED_FOR)
+        .iter()
+        .flat_map(|v| v.to_str().unwrap_or("?").split(','))
+        .map(|a| a.trim().parse().ok())
+        .collect();
+    for a in chain.into_iter().rev() {
+        match a {
+            Some(a) if trusted.contains(&a) => {}
+            Some(a) => return a,
+            // What a trusted proxy appended cannot be read: the proxy is all that is known.
+            None => return peer,
+        }
+    }
+    peer
 }
 
 fn signed_in(p: &Principal, token: &str) -> Response {
@@ -113,4 +141,45 @@ pub(super) async fn logout<S: Store>(State(app): State<App<S>>, headers: HeaderM
         tracing::error!(error = %e, "ending a session");
     }
     redirect("/login", Some(auth::clear_session()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forwarded(chain: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for c in chain {
+            h.append(X_FORWARDED_FOR, c.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn a_trusted_proxy_is_seen_through_and_nothing_else_is() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let proxy = [ip("10.0.0.2"), ip("10.0.0.3")];
+        let h = forwarded(&["6.6.6.6, 198.51.100.7", "10.0.0.3"]);
+        assert_eq!(
+            client(ip("10.0.0.2"), &h, &proxy),
+            ip("198.51.100.7"),
+            "the last untrusted"
+        );
+        assert_eq!(
+            client(ip("203.0.113.5"), &h, &proxy),
+            ip("203.0.113.5"),
+            "not a proxy: its header is not believed"
+        );
+        assert_eq!(
+            client(ip("10.0.0.2"), &HeaderMap::new(), &proxy),
+            ip("10.0.0.2"),
+            "no header"
+        );
+        let junk = forwarded(&["198.51.100.7, not-an-address"]);
+        assert_eq!(
+            client(ip("10.0.0.2"), &junk, &proxy),
+            ip("10.0.0.2"),
+            "unreadable"
+        );
+    }
 }
