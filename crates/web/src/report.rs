@@ -308,8 +308,8 @@ pub struct ReferralView {
     pub gate_name_ar: String,
     /// The booking the gate matched, when it found one.
     pub booking: Option<BookingView>,
-    /// The fleet trucks (`plate`, `company`) whose RFID tag the gate read: none when the tag
-    /// is in no fleet (or none was read).
+    /// The fleet trucks (`plate`, `company`) whose RFID tag the gate read, for an open
+    /// referral: none when the tag is in no fleet (or none was read).
     pub tag_trucks: Vec<(String, String)>,
     pub waiting_s: i64,
     pub resolved_by: Option<String>,
@@ -369,9 +369,10 @@ pub async fn referrals<S: Store>(
             None => None,
         };
         let names = agg::gate_names(&gates, &r.passage.gate);
+        // Only an open referral's card shows the evidence.
         let tag_trucks = match &r.passage.epc {
-            Some(epc) => app.trucks_by_tag(who, epc).await?,
-            None => Vec::new(),
+            Some(epc) if is_open => app.trucks_by_tag(who, epc).await?,
+            _ => Vec::new(),
         };
         let view = ReferralView {
             event_id: r.passage.id.to_string(),
