@@ -278,6 +278,8 @@ async fn a_company_books_in_a_real_browser() {
     assert!(wrong.is_empty(), "layout problems:\n{}", wrong.join("\n"));
     click(&b, "#logout").await;
     login(&b, &base, &operator).await;
+    // The login's redirect lands first, or it could replace the search page.
+    wait_for(&b, "#open-count").await;
     b.goto(&format!("{base}/operator/search?q={id}"))
         .await
         .unwrap();
