@@ -8,6 +8,7 @@ mod config;
 mod demo;
 mod fleet;
 mod output;
+mod transfer;
 mod watch;
 mod webhook;
 mod zones;
@@ -68,6 +69,18 @@ enum Command {
         #[arg(long, env = "BAWABA_STORE", hide_env_values = true)]
         store: String,
     },
+    /// Write every record of a store as newline-delimited JSON (docs/export.md): to keep it,
+    /// or to move it between sled and PostgreSQL. A sled store must be stopped.
+    Export(transfer::ExportArgs),
+    /// Read an export into an empty store: a new --data-dir, or an empty PostgreSQL
+    /// database (--store).
+    Import(transfer::ImportArgs),
+    /// Take a backup of the running scheduler's store while it serves (authority token):
+    /// every record acknowledged before the call, into a new folder.
+    Backup(transfer::BackupArgs),
+    /// Start a new store from a backup folder: a new --data-dir, or an empty PostgreSQL
+    /// database (--store). Copy the token file (`tokens` in the old --data-dir) too for the old tokens.
+    Restore(transfer::RestoreArgs),
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -280,6 +293,7 @@ impl Command {
                 | Command::Booking(_)
                 | Command::Slots(_)
                 | Command::Audit(_)
+                | Command::Backup(_)
         )
     }
 }
@@ -342,6 +356,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Gate { config } => gate(&config).await,
         Command::Demo(args) => demo::demo(args).await,
         Command::Sim(args) => demo::sim(args).await,
+        Command::Export(args) => transfer::export(args).await,
+        Command::Import(args) => transfer::import(args).await,
+        Command::Backup(args) => transfer::backup(&cli.conn, args).await,
+        Command::Restore(args) => transfer::restore(args).await,
         Command::Migrate { store } => {
             let applied = bawaba_store_pg::migrate(&store).await?;
             client::out(format_args!(

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod auth;
+mod backup;
 pub mod capacity;
 pub mod client;
 mod company;

@@ -380,4 +380,12 @@ impl<S: Store> pb::admin_service_server::AdminService for Api<S> {
             next_page_token: page.next_page_token.unwrap_or_default(),
         }))
     }
+
+    type BackupStream = crate::gate::Stream<pb::BackupChunk>;
+
+    async fn backup(&self, req: Request<pb::BackupRequest>) -> Reply<Self::BackupStream> {
+        let p = self.who(&req)?;
+        let backup = self.app.backup(&p).map_err(status)?;
+        Ok(Response::new(crate::backup::chunks(backup)))
+    }
 }

@@ -111,7 +111,8 @@ fn rule(method: &str) -> Option<Rule> {
         | "AdminService/UpsertGate"
         | "AdminService/ListNoShows"
         | "AdminService/RunNoShowSweep"
-        | "AdminService/ListAudit" => (AUTHORITY, Scope::Nothing),
+        | "AdminService/ListAudit"
+        | "AdminService/Backup" => (AUTHORITY, Scope::Nothing),
         "GateService/SyncBookings" | "GateService/ReportPassages" | "GateService/GateCommands" => {
             (GATES, Scope::Staff)
         }
@@ -693,6 +694,15 @@ async fn call(b: &Bed, c: &mut Clients, method: &str, side: Side) -> Code {
             .run_no_show_sweep(pb::RunNoShowSweepRequest::default())
             .await
             .map(drop),
+        "AdminService/Backup" => {
+            // A stream: refused at once, or every record (the backup tests read it whole).
+            async {
+                let mut chunks = c.admin.backup(pb::BackupRequest {}).await?.into_inner();
+                while chunks.message().await?.is_some() {}
+                Ok(())
+            }
+            .await
+        }
         "AdminService/ListAudit" => {
             let req = pb::ListAuditRequest {
                 zone_id,

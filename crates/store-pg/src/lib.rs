@@ -21,6 +21,7 @@ mod db;
 mod migrate;
 mod persist;
 pub mod scratch;
+mod transfer;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -720,7 +721,11 @@ async fn follow_heads(pool: Pool, commits: watch::Sender<u64>, every: Duration) 
 
 /// Differences between the stored counters and a recount from the bookings that hold places:
 /// zone, window start, company (none for a window's row), stored and recounted values.
-const RECOUNT: &str = "
+/// The window and company counters as the bookings hold them: the CTEs `windows` and
+/// `companies`, with the columns of `window_usage` and `company_usage`.
+macro_rules! counted {
+    () => {
+        "
 WITH held AS (
     SELECT s.zone, s.window_start, s.kind, b.company
     FROM booking_stops s JOIN bookings b ON b.id = s.booking
@@ -736,7 +741,13 @@ WITH held AS (
 ), companies AS (
     SELECT zone, window_start, company, COUNT(*) AS held
     FROM held GROUP BY zone, window_start, company
-), compared AS (
+)"
+    };
+}
+
+const RECOUNT: &str = concat!(
+    counted!(),
+    ", compared AS (
     SELECT COALESCE(w.zone, r.zone) AS zone, COALESCE(w.window_start, r.window_start) AS start,
         NULL::TEXT AS company,
         ARRAY[COALESCE(w.booked, 0), COALESCE(w.import_pickup, 0), COALESCE(w.export_dropoff, 0),
@@ -756,9 +767,31 @@ WITH held AS (
 )
 SELECT zone, start, company, stored, recounted FROM compared
 WHERE stored <> recounted
-ORDER BY zone, start, company";
+ORDER BY zone, start, company"
+);
+
+/// Fills the window counters of an empty `window_usage` from the bookings.
+const REFILL_WINDOWS: &str = concat!(
+    counted!(),
+    " INSERT INTO window_usage (zone, window_start, booked, import_pickup, export_dropoff, \
+     empty_return, empty_pickup, general_cargo) SELECT * FROM windows"
+);
+
+/// Fills the company counters of an empty `company_usage` from the bookings.
+const REFILL_COMPANIES: &str = concat!(
+    counted!(),
+    " INSERT INTO company_usage (zone, window_start, company, held) SELECT * FROM companies"
+);
 
 impl Store for PgStore {
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn export(&self, out: tokio::sync::mpsc::Sender<bawaba_store::dump::Line>) -> Result<()> {
+        self.send_export(out).await
+    }
+
     async fn create_booking(&self, req: NewBooking, now: DateTime<Utc>) -> Result<CreatedBooking> {
         write!(self, |tx| {
             let zones = self.zones.load(tx).await?;

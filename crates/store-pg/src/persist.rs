@@ -58,10 +58,46 @@ fn places(b: Option<&Booking>) -> impl Iterator<Item = Place> + '_ {
 /// to the commit: they come last.
 pub async fn persist(c: &impl GenericClient, change: &Change<'_>) -> R<()> {
     let Change {
+        ledger, touched, ..
+    } = change;
+    write_bookings(c, change).await?;
+    write_gates(c, ledger, touched).await?;
+    write_zones(c, ledger, touched).await?;
+    // The contended rows last, so they are held as briefly as possible: places taken and
+    // released, then the zones' change-log heads.
+    take_places(c, change).await?;
+    write_logs(c, change).await
+}
+
+/// Writes every record `touched` names into an empty database, in an order its foreign keys
+/// accept (zones first); the window and company counters are counted from the bookings.
+pub async fn import(c: &impl GenericClient, ledger: &Ledger, touched: &Touched) -> R<()> {
+    write_zones(c, ledger, touched).await?;
+    // As if read before they were written: version 0, which writing moved on by one.
+    let zones = Zones {
+        configs: ledger.zones().map(|z| (z.id.clone(), z.clone())).collect(),
+        versions: ledger.zones().map(|z| (z.id.clone(), 0)).collect(),
+    };
+    let change = Change {
+        ledger,
+        touched,
+        before: &BTreeMap::new(),
+        zones: &zones,
+    };
+    write_gates(c, ledger, touched).await?;
+    write_bookings(c, &change).await?;
+    execute(c, crate::REFILL_WINDOWS, &[]).await?;
+    execute(c, crate::REFILL_COMPANIES, &[]).await?;
+    write_logs(c, &change).await
+}
+
+/// The bookings (with their stops and containers), idempotency keys and referrals touched.
+async fn write_bookings(c: &impl GenericClient, change: &Change<'_>) -> R<()> {
+    let Change {
         ledger,
         touched,
         before,
-        zones,
+        ..
     } = change;
     for id in &touched.bookings {
         let b = ledger.booking(*id).ok_or_else(|| missing("booking", id))?;
@@ -100,6 +136,11 @@ pub async fn persist(c: &impl GenericClient, change: &Change<'_>) -> R<()> {
         )
         .await?;
     }
+    Ok(())
+}
+
+/// The gates and the gates' report marks touched.
+async fn write_gates(c: &impl GenericClient, ledger: &Ledger, touched: &Touched) -> R<()> {
     for id in &touched.gates {
         let g = ledger.gate(id)?;
         execute(
@@ -123,6 +164,11 @@ pub async fn persist(c: &impl GenericClient, change: &Change<'_>) -> R<()> {
         )
         .await?;
     }
+    Ok(())
+}
+
+/// The zone configurations touched.
+async fn write_zones(c: &impl GenericClient, ledger: &Ledger, touched: &Touched) -> R<()> {
     for id in &touched.zones {
         let cfg = ledger.zone(id)?;
         execute(
@@ -134,8 +180,17 @@ pub async fn persist(c: &impl GenericClient, change: &Change<'_>) -> R<()> {
         )
         .await?;
     }
-    // The contended rows last, so they are held as briefly as possible: places taken (+) and
-    // released (-), in lock order, then the zones' change-log heads.
+    Ok(())
+}
+
+/// The places the touched bookings took (+) and released (-), in lock order.
+async fn take_places(c: &impl GenericClient, change: &Change<'_>) -> R<()> {
+    let Change {
+        ledger,
+        touched,
+        before,
+        zones,
+    } = change;
     let mut delta: BTreeMap<Place, i64> = BTreeMap::new();
     for id in &touched.bookings {
         for p in places(before.get(id)) {
@@ -154,6 +209,18 @@ pub async fn persist(c: &impl GenericClient, change: &Change<'_>) -> R<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// The logs: zones' changes, company events, webhooks and deliveries, texts, accounts,
+/// passages and the audit trail.
+async fn write_logs(c: &impl GenericClient, change: &Change<'_>) -> R<()> {
+    let Change {
+        ledger,
+        touched,
+        zones,
+        ..
+    } = change;
     log_changes(c, touched, zones).await?;
     log_events(c, &touched.events).await?;
     write_webhooks(c, ledger, touched).await?;

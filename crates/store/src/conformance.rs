@@ -2657,3 +2657,104 @@ async fn report_steps<B: Backend>(b: &B, steps: Vec<Report>) -> Result<(), TestC
     b.close(s).await;
     Ok(())
 }
+
+/// Writes at least one record of every kind a store keeps, through its own interface: for the
+/// export and import tests, whose exports must name every kind (see [`crate::dump::Line`]).
+pub async fn every_kind_of_record(s: &impl Store) {
+    use bawaba_domain::account::{Account, Login, Session};
+    use bawaba_domain::fleet::{FleetTruck, Phone};
+    use bawaba_domain::notify::{Delivery, Outcome, RetryPolicy, Texted, Webhook};
+    s.upsert_zone(zone_config("act", 5)).await.unwrap();
+    s.upsert_zone(zone_config("yard", 3)).await.unwrap();
+    s.upsert_gate(gate("act-north", "act")).await.unwrap();
+    let gc = TransactionType::GeneralCargo;
+    let a = create(s, simple("acme", "k1", "601", 5)).await;
+    let moved = create(s, simple("acme", "k2", "602", 5)).await;
+    s.move_booking(Actor::Authority, moved.id, 0, at(6), now())
+        .await
+        .unwrap();
+    let two = visit(
+        "beta",
+        "k1",
+        "603",
+        vec![stop("act", 6, gc), stop("yard", 8, gc)],
+    );
+    let cancelled = create(s, two).await;
+    s.cancel_booking(Actor::Authority, cancelled.id, "no cargo".into(), now())
+        .await
+        .unwrap();
+    create(s, simple("beta", "k2", "604", 2)).await;
+    s.sweep_no_shows(at(4)).await.unwrap();
+    s.add_closure(act(), at(10), at(12), "inspection".into())
+        .await
+        .unwrap();
+    let refer = passage(1, &a, Direction::In, Verdict::Refer, 5);
+    let north = GateId::parse("act-north").unwrap();
+    s.report_passages_through(vec![refer.clone()], Some((north, at(5))))
+        .await
+        .unwrap();
+    s.resolve_referral(
+        refer.id,
+        Resolution::approve("papers"),
+        Who::named("op"),
+        at(5),
+    )
+    .await
+    .unwrap();
+    let hook = Webhook::new(
+        company("acme"),
+        "https://a.example/",
+        "0123456789abcdef",
+        now(),
+    );
+    s.set_webhook(company("acme"), Some(hook.unwrap()), official(), now())
+        .await
+        .unwrap();
+    let progress = s.webhooks().await.unwrap()[0].1.clone();
+    let delivery = Delivery {
+        company: company("acme"),
+        seq: 2,
+        attempt: 1,
+        at: now(),
+        outcome: Outcome::Delivered { status: 204 },
+    };
+    let after = progress.after(&delivery, &RetryPolicy::default());
+    s.record_delivery(delivery.clone(), after.clone())
+        .await
+        .unwrap();
+    let phone = Phone::parse("0791234567").unwrap();
+    let truck = FleetTruck::new(
+        company("acme"),
+        Plate::parse("601").unwrap(),
+        Some(Epc::parse_hex("E2801160600002084A2B5C1D").unwrap()),
+        "عمر",
+        Some(phone.clone()),
+        now(),
+    );
+    s.save_truck(truck.unwrap(), official(), now())
+        .await
+        .unwrap();
+    let text = Texted {
+        to: phone,
+        delivery,
+    };
+    s.record_text(company("acme"), Some(text), after)
+        .await
+        .unwrap();
+    s.remind(now(), TimeDelta::hours(6)).await.unwrap();
+    let ahmad = Login::parse("ahmad").unwrap();
+    let account = Account {
+        login: ahmad.clone(),
+        company: company("acme"),
+        name: "أحمد".into(),
+        admin: true,
+        hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        disabled: false,
+        failures: 0,
+        locked_until: None,
+        created_at: now(),
+    };
+    s.create_account(account, official(), now()).await.unwrap();
+    let session = Session::new("s-ahmad".into(), ahmad.clone(), now());
+    s.record_login(ahmad, Some(session), now()).await.unwrap();
+}

@@ -9,6 +9,7 @@ mod agent_store;
 mod codec;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+pub mod dump;
 mod log_file;
 mod outbox;
 mod setup;
@@ -55,6 +56,10 @@ pub enum Error {
     /// The store is shutting down.
     #[error("the store is closed")]
     Closed,
+    /// An export could not be imported (not an export, cut short, a record missing, or the
+    /// store is not empty); nothing was stored.
+    #[error("cannot import: {0}")]
+    Import(String),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -492,6 +497,15 @@ pub trait Store: Send + Sync + 'static {
         by: Who,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Referral>> + Send;
+
+    /// What kind of store this is, as an export's header names it (`sled`, `postgres`).
+    fn kind(&self) -> &'static str;
+    /// Sends every record, as of one moment after which nothing acknowledged is missing, to
+    /// `out` (see [`dump`]) while the store goes on serving: a backup.
+    fn export(
+        &self,
+        out: tokio::sync::mpsc::Sender<dump::Line>,
+    ) -> impl Future<Output = Result<()>> + Send;
 }
 
 #[cfg(test)]

@@ -73,6 +73,8 @@ pub struct SledStore {
     ledger: Arc<RwLock<Ledger>>,
     writer: Option<JoinHandle<()>>,
     db: sled::Db,
+    /// The data directory (backups copy the store beside it for a moment).
+    dir: std::path::PathBuf,
     commits: tokio::sync::watch::Sender<u64>,
     /// Why the store stopped, once a commit failed (see the module docs).
     failure: Failure,
@@ -94,6 +96,16 @@ fn publish(zones: &Published, ledger: &Ledger) {
 impl SledStore {
     fn published_zones(&self) -> Arc<BTreeMap<ZoneId, ZoneConfig>> {
         Arc::clone(&self.zones.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Writes every record of the store in `dir` (which no scheduler has open) to `out`.
+    pub fn export_dir(dir: &Path, out: crate::dump::Sink<'_>) -> Result<()> {
+        transfer::export_dir(dir, out)
+    }
+
+    /// Writes an export's records into `dir`, which must hold no store yet.
+    pub fn import_dir(dir: &Path, imported: &crate::dump::Imported) -> Result<()> {
+        transfer::import_dir(dir, imported)
     }
 
     /// Opens (or creates) the store in `dir` and rebuilds the in-memory state from it.
@@ -140,6 +152,7 @@ impl SledStore {
                 source,
             })?;
         Ok(SledStore {
+            dir: dir.to_path_buf(),
             jobs: Some(tx),
             ledger,
             writer: Some(writer),
@@ -588,6 +601,27 @@ fn random_u128() -> u128 {
 }
 
 impl Store for SledStore {
+    fn kind(&self) -> &'static str {
+        "sled"
+    }
+
+    /// Copies the store in the writer, between two commits (everything acknowledged is in
+    /// it, nothing half-committed), to a temporary store beside it, then exports the copy
+    /// while the writer goes on: writes wait only for the copy of the bytes.
+    async fn export(&self, out: tokio::sync::mpsc::Sender<crate::dump::Line>) -> Result<()> {
+        let (db, dir) = (self.db.clone(), self.dir.clone());
+        let copy = self
+            .write(move |_| Ok((Touched::default(), transfer::copy(&db, &dir))))
+            .await??;
+        tokio::task::spawn_blocking(move || {
+            transfer::export_db(&copy, &mut |line| {
+                out.blocking_send(line).map_err(|_| Error::Closed)
+            })
+        })
+        .await
+        .map_err(|e| Error::Storage(format!("the export stopped: {e}")))?
+    }
+
     async fn create_booking(&self, req: NewBooking, now: DateTime<Utc>) -> Result<CreatedBooking> {
         let random = random_u128();
         self.write(move |l| {
@@ -1064,6 +1098,8 @@ fn not_found(id: BookingId) -> bawaba_domain::Error {
         id: id.to_string(),
     }
 }
+
+mod transfer;
 
 #[cfg(test)]
 mod tests;
