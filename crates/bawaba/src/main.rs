@@ -243,6 +243,19 @@ enum BenchCommand {
         #[arg(long, value_delimiter = ',', value_name = "SMALL,LARGE")]
         growth: Option<Vec<usize>>,
     },
+    /// A sled store with DAYS of Aqaba's traffic written through the store (bookings, moves,
+    /// cancellations, passages, referrals, no-shows), then the scheduler's start-up time and
+    /// resident memory on it against an empty store.
+    Year {
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        /// Truck visits booked a day.
+        #[arg(long, default_value_t = 2500)]
+        trucks: u32,
+        /// Keep the store in this new folder (by default a temporary one, removed after).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
     /// Durable bookings on sled against PostgreSQL with 1 and 2 scheduler replicas, over
     /// many windows and on one hot window, each on a fresh store, in the same run.
     Stores {
@@ -439,6 +452,21 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Booking(cmd) => client::booking(&cli.conn, cmd, cli.output).await,
         Command::Slots(cmd) => client::slots(&cli.conn, cmd, cli.output).await,
         Command::Audit(cmd) => audit::audit(&cli.conn, cmd, cli.output).await,
+        Command::Bench(BenchCommand::Year {
+            days,
+            trucks,
+            data_dir,
+        }) => {
+            let opts = bawaba_bench::YearOptions {
+                days,
+                trucks,
+                data_dir,
+            };
+            let me = std::env::current_exe().context("finding the bawaba binary")?;
+            let report = bawaba_bench::run_year_bench(opts, &me).await?;
+            client::out(format_args!("{report}"));
+            Ok(())
+        }
         Command::Bench(BenchCommand::Gate { bookings, passages }) => {
             let report = bawaba_bench::run_gate_bench(bookings, passages)
                 .await

@@ -6,11 +6,13 @@
 //! one; [`booking`] runs the booking benchmarks on it (`bawaba bench booking`: durable
 //! bookings against a no-op call on the same server; `bawaba bench stores`: sled against
 //! PostgreSQL with one and two replicas); [`gate`] is `bawaba bench gate` (decision latency on
-//! the gate test bed).
+//! the gate test bed); [`year`] is `bawaba bench year` (a store with a year of traffic, and
+//! the scheduler's start-up and memory on it).
 
 pub mod booking;
 pub mod gate;
 pub mod load;
+pub mod year;
 
 pub use booking::{
     BookingBenchOptions, BookingBenchReport, GrowthBenchReport, StoresBenchOptions,
@@ -18,3 +20,4 @@ pub use booking::{
 };
 pub use gate::{GateBenchReport, run_gate_bench};
 pub use load::{LoadOptions, LoadReport, PhaseStats, run_load};
+pub use year::{YearOptions, YearReport, run_year_bench};
