@@ -72,7 +72,7 @@ async fn a_backup_under_load_holds_everything_acknowledged_before_it() {
     let backup = dir.path().join("backup");
     let began = Instant::now();
     let url = sched.url();
-    let args = [
+    let args: Vec<String> = [
         "backup",
         "--to",
         path(&backup),
@@ -80,8 +80,11 @@ async fn a_backup_under_load_holds_everything_acknowledged_before_it() {
         &url,
         "--token",
         &authority,
-    ];
-    let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    let again_args = args.clone();
     let said = tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         ok(&args)
@@ -116,15 +119,7 @@ async fn a_backup_under_load_holds_everything_acknowledged_before_it() {
     );
 
     // The backup folder is refused a second time; the restored store serves what it held.
-    let again = run_bawaba([
-        "backup",
-        "--to",
-        path(&backup),
-        "--addr",
-        &url,
-        "--token",
-        &authority,
-    ]);
+    let again = run_bawaba(&again_args);
     assert!(!again.status.success());
     assert!(
         output_text(&again).contains("not empty"),

@@ -162,9 +162,10 @@ pub async fn backup(conn: &client::Conn, args: BackupArgs) -> Result<()> {
         .map_err(|e| e.into_error())
         .and_then(|f| f.sync_all())
         .with_context(|| format!("writing {}", partial.display()))?;
-    let records = read(&partial)
-        .context("the backup received is not a whole export")?
-        .len();
+    // Read back whole, one line at a time (a year's backup does not fit in memory twice).
+    let check = File::open(&partial).with_context(|| format!("opening {}", partial.display()))?;
+    let records = dump::for_each(BufReader::new(check), |_| Ok(()))
+        .context("the backup received is not a whole export")?;
     let done = args.to.join(BACKUP_FILE);
     std::fs::rename(&partial, &done).with_context(|| format!("naming {}", done.display()))?;
     client::out(format_args!(

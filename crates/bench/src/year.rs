@@ -49,6 +49,20 @@ pub struct YearReport {
     pub bytes: u64,
     pub empty: Started,
     pub full: Started,
+    pub backup: Backup,
+}
+
+/// A backup taken of the store while it is open (`Store::export`), with bookings made
+/// meanwhile.
+#[derive(Debug, Clone, Copy)]
+pub struct Backup {
+    /// Until the last record arrived.
+    pub whole: Duration,
+    pub records: u64,
+    /// Bookings made and cancelled one after another while the backup ran (each a write),
+    /// and the slowest write.
+    pub writes: u64,
+    pub slowest_write: Duration,
 }
 
 /// A scheduler started on a store: how long until it served, and its resident memory then.
@@ -82,6 +96,14 @@ impl std::fmt::Display for YearReport {
                 mb(s.rss_bytes)
             )?;
         }
+        writeln!(
+            f,
+            "  backup of this store while open: {} records in {:.1} s; meanwhile {} writes (bookings and cancellations), the slowest {:.1} ms",
+            self.backup.records,
+            self.backup.whole.as_secs_f64(),
+            self.backup.writes,
+            self.backup.slowest_write.as_secs_f64() * 1e3
+        )?;
         write!(
             f,
             "  ratios (this ÷ empty): start {:.1}×, memory {:.1}×",
@@ -118,6 +140,7 @@ pub async fn run_year_bench(opts: YearOptions, bawaba: &Path) -> Result<YearRepo
     let started = Instant::now();
     let total = generate(&store, &opts).await?;
     let generated_in = started.elapsed();
+    let backup = back_up(&store, opts.days).await?;
     drop(store);
     let empty_dir = tmp.path().join("empty");
     let empty = start(bawaba, &empty_dir).await?;
@@ -134,6 +157,56 @@ pub async fn run_year_bench(opts: YearOptions, bawaba: &Path) -> Result<YearRepo
         bytes: size(&dir),
         empty,
         full,
+        backup,
+    })
+}
+
+/// Takes a backup of the open store, reading (and dropping) its records, while bookings go
+/// on one after another on the day after the generated ones.
+async fn back_up<S: Store>(store: &Arc<S>, days: u32) -> Result<Backup> {
+    let began = Instant::now();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
+    let exporting = {
+        let store = Arc::clone(store);
+        tokio::spawn(async move { store.export(tx).await })
+    };
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writing = {
+        let (store, done) = (Arc::clone(store), Arc::clone(&done));
+        tokio::spawn(async move {
+            let start = first_day() + TimeDelta::days(i64::from(days));
+            let (mut writes, mut slowest) = (0u64, Duration::ZERO);
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let t = Instant::now();
+                let i = u32::try_from(writes).unwrap_or(u32::MAX);
+                let now = start - TimeDelta::hours(12);
+                let b = book(&*store, start, now, days, i).await?;
+                slowest = slowest.max(t.elapsed());
+                // Cancelled again, so the windows never fill however long the backup runs.
+                let t = Instant::now();
+                let actor = Actor::Company(b.company.clone());
+                store
+                    .cancel_booking(actor, b.id, "bench".into(), now)
+                    .await?;
+                slowest = slowest.max(t.elapsed());
+                writes += 2;
+            }
+            anyhow::Ok((writes, slowest))
+        })
+    };
+    let mut records = 0u64;
+    while rx.recv().await.is_some() {
+        records += 1;
+    }
+    let whole = began.elapsed();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    exporting.await??;
+    let (writes, slowest_write) = writing.await??;
+    Ok(Backup {
+        whole,
+        records,
+        writes,
+        slowest_write,
     })
 }
 

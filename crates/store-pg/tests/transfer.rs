@@ -65,6 +65,20 @@ async fn export_pg(store: &PgStore) -> String {
     file(lines)
 }
 
+/// [`Store::export`]: what a backup takes of a store that goes on serving.
+async fn backup(s: &impl Store) -> String {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let (sent, lines) = tokio::join!(s.export(tx), async {
+        let mut lines = Vec::new();
+        while let Some(l) = rx.recv().await {
+            lines.push(l);
+        }
+        lines
+    });
+    sent.unwrap();
+    file(lines)
+}
+
 fn imported(text: &str) -> dump::Imported {
     dump::assemble(dump::read(text.as_bytes()).unwrap()).unwrap()
 }
@@ -83,8 +97,13 @@ async fn sled_to_postgres_and_back_keeps_every_record() {
     let (first, last) = (tmp.path().join("first"), tmp.path().join("last"));
     let sled = SledStore::open(&first).unwrap();
     every_kind_of_record(&sled).await;
+    let live = backup(&sled).await;
     drop(sled);
     let from_sled = export_sled(&first);
+    assert_eq!(
+        live, from_sled,
+        "a backup while open holds what the stopped store does"
+    );
     let want: BTreeSet<String> = KINDS.iter().map(|k| (*k).to_owned()).collect();
     assert_eq!(kinds(&from_sled), want, "every kind is exported");
 
@@ -94,6 +113,7 @@ async fn sled_to_postgres_and_back_keeps_every_record() {
     pg.import(&imported(&from_sled)).await.unwrap();
     let from_pg = export_pg(&pg).await;
     assert_eq!(from_pg, from_sled, "PostgreSQL holds what sled held");
+    assert_eq!(backup(&pg).await, from_pg);
     assert!(pg.usage_mismatches().await.unwrap().is_empty());
     let again = pg.import(&imported(&from_sled)).await.unwrap_err();
     assert!(

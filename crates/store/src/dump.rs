@@ -162,7 +162,18 @@ fn refuse(line: u64, reason: impl std::fmt::Display) -> Error {
 /// an export of a version this build reads, a line that is not a record, or a file cut short.
 pub fn read(input: impl BufRead) -> Result<Vec<Line>> {
     let mut records = Vec::new();
+    for_each(input, |line| {
+        records.push(line);
+        Ok(())
+    })?;
+    Ok(records)
+}
+
+/// Reads an export line by line, giving `each` every record, checked as [`read`] checks them
+/// (a file cut short is refused at its end, after its records were given): how many records.
+pub fn for_each(input: impl BufRead, mut each: impl FnMut(Line) -> Result<()>) -> Result<u64> {
     let mut ended = None;
+    let mut records = 0;
     for (i, text) in input.lines().enumerate() {
         let n = i as u64 + 1;
         let text = text.map_err(|source| Error::Io {
@@ -184,7 +195,10 @@ pub fn read(input: impl BufRead) -> Result<Vec<Line>> {
                     format!("the end line counts {lines} lines, not {}", n - 1),
                 ));
             }
-            (_, record) => records.push(record),
+            (_, record) => {
+                records += 1;
+                each(record)?;
+            }
         }
     }
     match ended {

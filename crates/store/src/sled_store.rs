@@ -73,8 +73,10 @@ pub struct SledStore {
     ledger: Arc<RwLock<Ledger>>,
     writer: Option<JoinHandle<()>>,
     db: sled::Db,
-    /// The data directory (backups copy the store beside it for a moment).
+    /// The data directory (a backup's snapshot is written beside the store for a moment).
     dir: std::path::PathBuf,
+    /// What the writer notes while a backup's snapshot is copied.
+    tracker: Tracker,
     commits: tokio::sync::watch::Sender<u64>,
     /// Why the store stopped, once a commit failed (see the module docs).
     failure: Failure,
@@ -133,6 +135,7 @@ impl SledStore {
         let commits = tokio::sync::watch::Sender::new(0);
         let failure = Failure::new(None);
         let stats = Arc::default();
+        let tracker = Tracker::default();
         let writer = std::thread::Builder::new()
             .name("bawaba-store-writer".into())
             .spawn({
@@ -144,6 +147,7 @@ impl SledStore {
                     zones: Arc::clone(&zones),
                     stats: Arc::clone(&stats),
                     audit_head: std::sync::Mutex::new(audit_head),
+                    tracker: tracker.clone(),
                 };
                 move || writer.run(&rx)
             })
@@ -153,6 +157,7 @@ impl SledStore {
             })?;
         Ok(SledStore {
             dir: dir.to_path_buf(),
+            tracker,
             jobs: Some(tx),
             ledger,
             writer: Some(writer),
@@ -304,7 +309,7 @@ fn load_ledger(db: &sled::Db) -> Result<Ledger> {
             .into_iter()
             .collect(),
         usage: Vec::new(),
-        webhooks: load_webhooks(db)?,
+        webhooks: transfer::webhooks(db)?,
         fleet: scan(db, codec::FLEET)?,
         sms: scan(db, codec::SMS_PROGRESS)?,
         accounts: scan(db, codec::ACCOUNT)?,
@@ -314,28 +319,6 @@ fn load_ledger(db: &sled::Db) -> Result<Ledger> {
             None => None,
         },
     }))
-}
-
-/// Each stored webhook with its progress (a webhook without a stored progress starts at 0).
-fn load_webhooks(db: &sled::Db) -> Result<Vec<(Webhook, Progress)>> {
-    let mut progress: BTreeMap<CompanyId, Progress> = BTreeMap::new();
-    for kv in db.scan_prefix([codec::WEBHOOK_PROGRESS]) {
-        let (k, v) = kv?;
-        let company =
-            CompanyId::parse(&String::from_utf8_lossy(&k[1..])).map_err(|e| Error::Corrupt {
-                key: String::from_utf8_lossy(&k).into_owned(),
-                reason: e.to_string(),
-            })?;
-        progress.insert(company, decode(&k, &v)?);
-    }
-    let hooks: Vec<Webhook> = scan(db, codec::WEBHOOK)?;
-    Ok(hooks
-        .into_iter()
-        .map(|h| {
-            let p = progress.remove(&h.company).unwrap_or_default();
-            (h, p)
-        })
-        .collect())
 }
 
 /// Loads the ledger. Window counters are not stored: the ledger recounts them from the
@@ -363,7 +346,7 @@ fn stage(
     ledger: &Ledger,
     touched: &Touched,
     audit_head: &mut u64,
-    batch: &mut sled::Batch,
+    batch: &mut Batch<'_>,
 ) -> Result<()> {
     for record in &touched.audit {
         *audit_head += 1;
@@ -450,7 +433,7 @@ fn stage(
 }
 
 /// The accounts and sessions a commit changed.
-fn stage_accounts(batch: &mut sled::Batch, ledger: &Ledger, touched: &Touched) -> Result<()> {
+fn stage_accounts(batch: &mut Batch<'_>, ledger: &Ledger, touched: &Touched) -> Result<()> {
     for login in &touched.accounts {
         if let Some(a) = ledger.account(login) {
             batch.insert(codec::account_key(login), encode(a)?);
@@ -466,7 +449,7 @@ fn stage_accounts(batch: &mut sled::Batch, ledger: &Ledger, touched: &Touched) -
 }
 
 /// The SMS progress, attempts and reminders' mark a commit changed.
-fn stage_texts(batch: &mut sled::Batch, ledger: &Ledger, touched: &Touched) -> Result<()> {
+fn stage_texts(batch: &mut Batch<'_>, ledger: &Ledger, touched: &Touched) -> Result<()> {
     for c in &touched.sms {
         if let Some(progress) = ledger.sms_progress_of(c) {
             batch.insert(codec::sms_progress_key(c), encode(&(c, progress))?);
@@ -477,7 +460,7 @@ fn stage_texts(batch: &mut sled::Batch, ledger: &Ledger, touched: &Touched) -> R
         batch.insert(codec::text_key(&d.company, d.seq, d.attempt), encode(t)?);
     }
     if let Some(mark) = ledger.reminded_through().filter(|_| touched.reminded) {
-        batch.insert(&[codec::REMINDED], encode(&mark)?);
+        batch.insert([codec::REMINDED], encode(&mark)?);
     }
     Ok(())
 }
@@ -492,6 +475,7 @@ struct Writer {
     stats: Arc<std::sync::Mutex<CommitStats>>,
     /// The number of the last audit record made durable.
     audit_head: std::sync::Mutex<u64>,
+    tracker: Tracker,
 }
 
 impl Writer {
@@ -517,7 +501,9 @@ impl Writer {
         // Blocking is right here: this is the writer's own thread, not a runtime worker.
         let mut state = self.ledger.blocking_write();
         let failed = self.failure.borrow().clone();
-        let mut batch = sled::Batch::default();
+        // Tracked for a snapshot when one is being copied (see `snapshot`).
+        let tracker = self.tracker.tracking().then_some(&self.tracker);
+        let mut batch = Batch::new(tracker);
         let mut responders = Vec::with_capacity(pending.len());
         let (mut dirty, mut zones_changed) = (false, false);
         let mut audit_head = *self.audit_head.lock().unwrap_or_else(|e| e.into_inner());
@@ -545,7 +531,7 @@ impl Writer {
         let outcome = match staged {
             Err(e) => Err(e.to_string()),
             Ok(()) if dirty => db
-                .apply_batch(batch)
+                .apply_batch(batch.inner)
                 .and_then(|()| {
                     written = std::time::Instant::now();
                     db.flush().map(drop)
@@ -592,6 +578,18 @@ impl Writer {
     }
 }
 
+/// Stops the tracking when a backup ends early (a failed copy, a caller gone); disarmed once
+/// the writer stopped it (a later backup may be tracking by then).
+struct StopTracking(Option<Tracker>);
+
+impl Drop for StopTracking {
+    fn drop(&mut self) {
+        if let Some(t) = self.0.take() {
+            t.stop();
+        }
+    }
+}
+
 fn random_u128() -> u128 {
     let mut b = [0u8; 16];
     // The OS random source does not fail on supported platforms; a zero suffix would still
@@ -605,16 +603,26 @@ impl Store for SledStore {
         "sled"
     }
 
-    /// Copies the store in the writer, between two commits (everything acknowledged is in
-    /// it, nothing half-committed), to a temporary store beside it, then exports the copy
-    /// while the writer goes on: writes wait only for the copy of the bytes.
+    /// A snapshot as of one moment, taken while commits go on (see `snapshot`): the writer
+    /// starts tracking changed keys, the tree is copied, the writer stops tracking between two
+    /// commits and hands over what changed; then the snapshot is exported off the writer.
     async fn export(&self, out: tokio::sync::mpsc::Sender<crate::dump::Line>) -> Result<()> {
-        let (db, dir) = (self.db.clone(), self.dir.clone());
-        let copy = self
-            .write(move |_| Ok((Touched::default(), transfer::copy(&db, &dir))))
+        let tracker = self.tracker.clone();
+        self.write(move |_| Ok((Touched::default(), tracker.start())))
             .await??;
+        let mut stop = StopTracking(Some(self.tracker.clone()));
+        let (db, dir) = (self.db.clone(), self.dir.clone());
+        let copied = tokio::task::spawn_blocking(move || Snapshot::take(&db, &dir)).await;
+        let tracker = self.tracker.clone();
+        let overlay = self
+            .write(move |_| Ok((Touched::default(), tracker.stop())))
+            .await?;
+        stop.0 = None;
+        let mut snapshot =
+            copied.map_err(|e| Error::Storage(format!("the backup stopped: {e}")))??;
+        snapshot.overlay = overlay;
         tokio::task::spawn_blocking(move || {
-            transfer::export_db(&copy, &mut |line| {
+            transfer::export_from(&snapshot, &mut |line| {
                 out.blocking_send(line).map_err(|_| Error::Closed)
             })
         })
@@ -1099,7 +1107,10 @@ fn not_found(id: BookingId) -> bawaba_domain::Error {
     }
 }
 
+mod snapshot;
 mod transfer;
+
+use snapshot::{Batch, Snapshot, Tracker};
 
 #[cfg(test)]
 mod tests;
