@@ -124,6 +124,17 @@ struct Day {
     no_shows: u64,
 }
 
+impl std::ops::AddAssign for Day {
+    fn add_assign(&mut self, d: Day) {
+        self.bookings += d.bookings;
+        self.moved += d.moved;
+        self.cancelled += d.cancelled;
+        self.passages += d.passages;
+        self.referrals += d.referrals;
+        self.no_shows += d.no_shows;
+    }
+}
+
 /// Generates the days on a sled store, then measures the scheduler started on it.
 pub async fn run_year_bench(opts: YearOptions, bawaba: &Path) -> Result<YearReport> {
     let tmp = tempfile::tempdir()?;
@@ -231,13 +242,7 @@ async fn generate<S: Store>(store: &Arc<S>, opts: &YearOptions) -> Result<Day> {
     }
     let mut total = Day::default();
     for d in 0..opts.days {
-        let day = day(store, opts, d).await?;
-        total.bookings += day.bookings;
-        total.moved += day.moved;
-        total.cancelled += day.cancelled;
-        total.passages += day.passages;
-        total.referrals += day.referrals;
-        total.no_shows += day.no_shows;
+        total += day(store, opts, d).await?;
         if d % 30 == 29 {
             tracing::warn!(
                 days = d + 1,

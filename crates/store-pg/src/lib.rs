@@ -641,20 +641,27 @@ async fn idempotency(
 ) -> R<Option<IdempotencyRecord>> {
     let rows = query(
         c,
-        "SELECT booking, fingerprint FROM idempotency WHERE company = $1 AND key = $2",
+        "SELECT company, key, booking, fingerprint FROM idempotency \
+         WHERE company = $1 AND key = $2",
         &[&company.as_str(), &key],
     )
     .await?;
-    let Some(row) = rows.first() else {
-        return Ok(None);
-    };
-    Ok(Some(IdempotencyRecord {
-        company: company.clone(),
-        key: key.to_owned(),
+    Ok(rows.first().map(idempotency_record).transpose()?)
+}
+
+/// An `idempotency` row (`company, key, booking, fingerprint`) as the record it stores.
+fn idempotency_record(row: &tokio_postgres::Row) -> Result<IdempotencyRecord> {
+    let company: String = get(row, "idempotency", "company")?;
+    Ok(IdempotencyRecord {
+        company: CompanyId::parse(&company).map_err(|e| Error::Corrupt {
+            key: "idempotency.company".into(),
+            reason: e.to_string(),
+        })?,
+        key: get(row, "idempotency", "key")?,
         booking: booking_id(get(row, "idempotency", "booking")?)?,
         // The fingerprint's 64 bits, stored as BIGINT.
         fingerprint: get::<i64>(row, "idempotency", "fingerprint")? as u64,
-    }))
+    })
 }
 
 fn booking_id(bytes: &[u8]) -> Result<BookingId> {

@@ -4,7 +4,6 @@
 use bawaba_domain::audit::AuditEntry;
 use bawaba_domain::calendar::ZoneConfig;
 use bawaba_domain::ids::{CompanyId, GateId};
-use bawaba_domain::ledger::IdempotencyRecord;
 use bawaba_domain::notify::{Progress, Webhook};
 use bawaba_store::dump::{Imported, Line, Sink};
 use bawaba_store::{Error, Result};
@@ -15,7 +14,7 @@ use tokio_postgres::IsolationLevel;
 use tokio_postgres::Row;
 
 use crate::db::{R, decode, error, get, query};
-use crate::{PgStore, booking_id};
+use crate::{PgStore, idempotency_record};
 
 /// Each kind's rows in the sled store's key order (bytes, so text sorts in the C collation).
 const BOOKINGS: &str = "SELECT format, body FROM bookings ORDER BY id";
@@ -72,7 +71,7 @@ async fn export(c: &impl GenericClient, out: Sink<'_>) -> R<()> {
     each(c, "gates", gates, out, |_, g| Ok(Line::Gate(g))).await?;
     each(c, "bookings", BOOKINGS, out, |_, b| Ok(Line::Booking(b))).await?;
     for row in query(c, IDEMPOTENCY, &[]).await? {
-        out(Line::Idempotency(idempotency(&row)?))?;
+        out(Line::Idempotency(idempotency_record(&row)?))?;
     }
     each(c, "change_log", CHANGES, out, |_, e| Ok(Line::Change(e))).await?;
     each(c, "passages", PASSAGES, out, |row, passage| {
@@ -142,19 +141,6 @@ fn corrupt(key: &str, e: impl std::fmt::Display) -> Error {
         key: key.into(),
         reason: e.to_string(),
     }
-}
-
-fn idempotency(row: &Row) -> Result<IdempotencyRecord> {
-    let company: String = get(row, "idempotency", "company")?;
-    let booking: Vec<u8> = get(row, "idempotency", "booking")?;
-    let fingerprint: i64 = get(row, "idempotency", "fingerprint")?;
-    Ok(IdempotencyRecord {
-        company: CompanyId::parse(&company).map_err(|e| corrupt("idempotency.company", e))?,
-        key: get(row, "idempotency", "key")?,
-        booking: booking_id(&booking)?,
-        // The 64 bits stored as BIGINT.
-        fingerprint: fingerprint as u64,
-    })
 }
 
 impl PgStore {
