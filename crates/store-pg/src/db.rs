@@ -237,6 +237,29 @@ impl Zones {
 pub struct ZoneCache(RwLock<BTreeMap<ZoneId, (i64, ZoneConfig)>>);
 
 impl ZoneCache {
+    /// The zones as last read, without asking the database, when they include every one of
+    /// `ids`. A write decided with them must check the versions it was decided at (the
+    /// change-log heads do).
+    pub fn cached<'a>(&self, mut ids: impl Iterator<Item = &'a ZoneId>) -> Option<Zones> {
+        let cached = self.0.read().unwrap_or_else(|e| e.into_inner());
+        if !ids.all(|id| cached.contains_key(id)) {
+            return None;
+        }
+        let mut zones = Zones::default();
+        for (id, (version, cfg)) in cached.iter() {
+            zones.versions.insert(id.clone(), *version);
+            zones.configs.insert(id.clone(), cfg.clone());
+        }
+        Some(zones)
+    }
+
+    /// Forgets `id`'s configuration (it changed): the next [`ZoneCache::cached`] naming it
+    /// answers `None`.
+    pub fn forget(&self, id: &ZoneId) {
+        let mut cached = self.0.write().unwrap_or_else(|e| e.into_inner());
+        cached.remove(id);
+    }
+
     /// The zones as they are now.
     pub async fn load(&self, c: &impl GenericClient) -> R<Zones> {
         let heads = query(c, "SELECT id, version FROM zones", &[]).await?;

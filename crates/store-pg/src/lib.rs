@@ -13,10 +13,15 @@
 //!    scratch ledger could not see: capacity, per-type limits and company caps by guarded
 //!    updates, unique keys, and the order of each zone's change log.
 //!
+//! A new booking, the hot path, is one round trip instead (`create`): the ledger decides it on
+//! what the scheduler knows and one server-side function writes it, or answers what the
+//! decision did not know.
+//!
 //! Serialization failures, deadlocks, lost unique-key races and configuration changes under
 //! the transaction run it again, with jittered backoff. Reads go straight to SQL.
 
 mod accounts;
+mod create;
 mod db;
 mod migrate;
 mod persist;
@@ -58,6 +63,8 @@ use bawaba_domain::rules::{ALTERNATIVES, bookable_range, find_slots, refused_win
 
 pub use migrate::MIGRATIONS;
 
+/// Numbers what the logs hold unnumbered (in a transaction of its own).
+const SEQUENCE: &str = "SELECT bawaba_sequence()";
 /// Most times one request's transaction runs before the request fails.
 const MAX_ATTEMPTS: u32 = 30;
 /// The no-show sweep's row in `leases`.
@@ -231,6 +238,32 @@ impl PgStore {
             commits,
             heads,
             options,
+        })
+    }
+
+    /// Numbers the change-log entries and company events committed since the last run
+    /// (`bawaba_sequence`, migration 15), so that a read that follows finds them.
+    async fn sequence(&self) -> Result<()> {
+        read!(self, |c| {
+            query(c, SEQUENCE, &[]).await?;
+            Ok(())
+        })
+    }
+
+    /// The database's size on disk (`pg_database_size`).
+    pub async fn database_size(&self) -> Result<u64> {
+        read!(self, |c| {
+            let rows = query(
+                c,
+                "SELECT pg_database_size(current_database()) AS size",
+                &[],
+            )
+            .await?;
+            let size: i64 = match rows.first() {
+                Some(r) => get(r, "pg_database_size", "size")?,
+                None => 0,
+            };
+            Ok(u64::try_from(size).unwrap_or(0))
         })
     }
 
@@ -560,9 +593,6 @@ const BOOKING_BY_ID: &str = "SELECT format, body FROM bookings WHERE id = $1";
 const LOCK_BOOKING: &str = "SELECT format, body FROM bookings WHERE id = $1 FOR UPDATE";
 const LOCK_BOOKINGS: &str =
     "SELECT format, body FROM bookings WHERE id = ANY($1) ORDER BY id FOR UPDATE";
-const ACTIVE_OF_CONTAINERS: &str = "SELECT b.format, b.body FROM booking_containers c \
-     JOIN bookings b ON b.id = c.booking \
-     WHERE (c.container, c.kind) IN (SELECT * FROM unnest($1::TEXT[], $2::SMALLINT[]))";
 const ACTIVE_OF_PLATE: &str =
     "SELECT format, body FROM bookings WHERE plate = $1 AND state IN ('BOOKED', 'ENTERED')";
 
@@ -634,21 +664,6 @@ async fn lock_booking_and_truck(c: &impl GenericClient, id: BookingId) -> R<Vec<
     Ok(loaded)
 }
 
-async fn idempotency(
-    c: &impl GenericClient,
-    company: &CompanyId,
-    key: &str,
-) -> R<Option<IdempotencyRecord>> {
-    let rows = query(
-        c,
-        "SELECT company, key, booking, fingerprint FROM idempotency \
-         WHERE company = $1 AND key = $2",
-        &[&company.as_str(), &key],
-    )
-    .await?;
-    Ok(rows.first().map(idempotency_record).transpose()?)
-}
-
 /// An `idempotency` row (`company, key, booking, fingerprint`) as the record it stores.
 fn idempotency_record(row: &tokio_postgres::Row) -> Result<IdempotencyRecord> {
     let company: String = get(row, "idempotency", "company")?;
@@ -698,6 +713,8 @@ async fn follow_heads(pool: Pool, commits: watch::Sender<u64>, every: Duration) 
         tick.tick().await;
         let head = async {
             let c = pool.get().await?;
+            // Numbers what this and the other replicas committed, so their followers find it.
+            query(&c, SEQUENCE, &[]).await?;
             let rows = query(
                 &c,
                 "SELECT (SELECT COALESCE(SUM(seq + version), 0) FROM zones)::BIGINT \
@@ -800,53 +817,7 @@ impl Store for PgStore {
     }
 
     async fn create_booking(&self, req: NewBooking, now: DateTime<Utc>) -> Result<CreatedBooking> {
-        write!(self, |tx| {
-            let zones = self.zones.load(tx).await?;
-            // The truck first: a retry of the same request (same truck) waits here for the
-            // first one and then finds its idempotency key.
-            lock_truck(tx, &req.plate).await?;
-            let records = Records {
-                idempotency: idempotency(tx, &req.company, &req.idempotency_key)
-                    .await?
-                    .into_iter()
-                    .collect(),
-                ..Records::default()
-            };
-            let mut active = bookings(tx, ACTIVE_OF_PLATE, &[&req.plate.as_str()]).await?;
-            // The active bookings holding the containers it names (the ledger refuses a
-            // second job of the same type).
-            let (containers, kinds): (Vec<&str>, Vec<i16>) = req
-                .stops
-                .iter()
-                .flat_map(|s| {
-                    let kind = s.transaction_type.index() as i16;
-                    s.containers.iter().map(move |c| (c.as_str(), kind))
-                })
-                .unzip();
-            if !containers.is_empty() {
-                let holders = bookings(tx, ACTIVE_OF_CONTAINERS, &[&containers, &kinds]).await?;
-                let held: BTreeSet<BookingId> = active.iter().map(|b| b.id).collect();
-                active.extend(holders.into_iter().filter(|b| !held.contains(&b.id)));
-            }
-            let random = random_u128();
-            let created = apply(tx, &zones, active, records, |l| {
-                let c = l.create(req.clone(), now, random)?;
-                let booking = l.booking(c.id).cloned();
-                Ok((c.touched, (c.id, c.replayed, booking)))
-            })
-            .await;
-            let (id, replayed, made) =
-                with_alternatives(tx, &zones, created, &req.stops, &req.company, now).await?;
-            // A replay names a booking the scratch ledger did not hold.
-            let booking = match made.filter(|_| !replayed) {
-                Some(b) => b,
-                None => bookings(tx, BOOKING_BY_ID, &[&&id.to_bytes()[..]])
-                    .await?
-                    .pop()
-                    .ok_or_else(|| not_found(id))?,
-            };
-            Ok(CreatedBooking { booking, replayed })
-        })
+        create::create(self, &req, now).await
     }
 
     async fn move_booking(
@@ -1170,6 +1141,7 @@ impl Store for PgStore {
         limit: usize,
         now: DateTime<Utc>,
     ) -> Result<Changes> {
+        self.sequence().await?;
         snapshot!(self, |tx| {
             let rows = query(tx, "SELECT seq FROM zones WHERE id = $1", &[&zone.as_str()]).await?;
             let Some(row) = rows.first() else {
@@ -1287,6 +1259,7 @@ impl Store for PgStore {
     ) -> Result<EventPage> {
         let after = i64::try_from(after).unwrap_or(i64::MAX);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.sequence().await?;
         read!(self, |c| {
             let events = values(
                 c,
@@ -1317,6 +1290,8 @@ impl Store for PgStore {
         who: Who,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        // Starts after every event committed before it.
+        self.sequence().await?;
         write!(self, |tx| {
             let records = webhook_records(tx, &company).await?;
             let zones = Zones::default();
@@ -1459,6 +1434,8 @@ impl Store for PgStore {
     }
 
     async fn save_truck(&self, truck: FleetTruck, who: Who, now: DateTime<Utc>) -> Result<()> {
+        // Starts after every event committed before it.
+        self.sequence().await?;
         write!(self, |tx| {
             let records = truck_records(tx, &truck.company, &truck.plate).await?;
             apply(tx, &Zones::default(), Vec::new(), records, |l| {
@@ -1475,6 +1452,8 @@ impl Store for PgStore {
         who: Who,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        // Starts after every event committed before it.
+        self.sequence().await?;
         write!(self, |tx| {
             let records = truck_records(tx, &company, &plate).await?;
             apply(tx, &Zones::default(), Vec::new(), records, |l| {

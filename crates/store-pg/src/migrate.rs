@@ -66,6 +66,16 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "fleet by tag",
         include_str!("../migrations/0013_fleet_by_tag.sql"),
     ),
+    (
+        14,
+        "booking in one call",
+        include_str!("../migrations/0014_booking_in_one_call.sql"),
+    ),
+    (
+        15,
+        "logs numbered after commit",
+        include_str!("../migrations/0015_logs_numbered_after_commit.sql"),
+    ),
 ];
 
 fn storage(context: &str) -> impl Fn(tokio_postgres::Error) -> Error + '_ {

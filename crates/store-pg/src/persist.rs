@@ -17,9 +17,9 @@ use bawaba_domain::passage::ReferralState;
 use bawaba_store::Error;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{Json, ToSql};
 
-use crate::db::{FORMAT, Fail, R, Zones, body, execute, type_column, usage};
+use crate::db::{FORMAT, Fail, R, Zones, body, execute, get, query, type_column, usage};
 use bawaba_domain::rules::room_error;
 
 /// One mutation's result, to be written.
@@ -35,9 +35,9 @@ pub struct Change<'a> {
 }
 
 /// A place in a window: what capacity counts.
-type Place = (ZoneId, DateTime<Utc>, TransactionType, CompanyId);
+pub type Place = (ZoneId, DateTime<Utc>, TransactionType, CompanyId);
 
-fn places(b: Option<&Booking>) -> impl Iterator<Item = Place> + '_ {
+pub fn places(b: Option<&Booking>) -> impl Iterator<Item = Place> + '_ {
     b.filter(|b| b.state.holds_capacity())
         .into_iter()
         .flat_map(|b| {
@@ -88,7 +88,10 @@ pub async fn import(c: &impl GenericClient, ledger: &Ledger, touched: &Touched) 
     write_bookings(c, &change).await?;
     execute(c, crate::REFILL_WINDOWS, &[]).await?;
     execute(c, crate::REFILL_COMPANIES, &[]).await?;
-    write_logs(c, &change).await
+    write_logs(c, &change).await?;
+    // Numbered in the order written: the export's numbers.
+    query(c, crate::SEQUENCE, &[]).await?;
+    Ok(())
 }
 
 /// The bookings (with their stops and containers), idempotency keys and referrals touched.
@@ -200,11 +203,12 @@ async fn take_places(c: &impl GenericClient, change: &Change<'_>) -> R<()> {
             *delta.entry(p).or_default() += 1;
         }
     }
-    for ((zone, start, t, company), n) in &delta {
+    for (place, n) in &delta {
         for _ in 0..n.abs() {
             if *n > 0 {
-                take(c, zones, zone, *start, *t, company).await?;
+                take(c, zones, place).await?;
             } else {
+                let (zone, start, t, company) = place;
                 release(c, zone, *start, *t, company).await?;
             }
         }
@@ -372,30 +376,45 @@ async fn write_texts(c: &impl GenericClient, ledger: &Ledger, touched: &Touched)
     Ok(())
 }
 
+/// Audit records as the columns `bawaba_record_audit` takes.
+pub struct AuditColumns<'a> {
+    pub at: Vec<DateTime<Utc>>,
+    pub zone: Vec<Option<&'a str>>,
+    pub kind: Vec<&'a str>,
+    pub actor: Vec<&'a str>,
+    pub token: Vec<Option<&'a str>>,
+    pub body: Vec<Json<&'a AuditRecord>>,
+}
+
+impl<'a> AuditColumns<'a> {
+    pub fn of(records: &'a [AuditRecord]) -> Self {
+        AuditColumns {
+            at: records.iter().map(|r| r.at).collect(),
+            zone: records
+                .iter()
+                .map(|r| r.zone.as_ref().map(ZoneId::as_str))
+                .collect(),
+            kind: records.iter().map(|r| r.kind.as_str()).collect(),
+            actor: records.iter().map(|r| r.who.name.as_str()).collect(),
+            token: records.iter().map(|r| r.who.token.as_deref()).collect(),
+            body: records.iter().map(body).collect(),
+        }
+    }
+}
+
 /// Appends audit records, numbered from `audit_head`'s one row in the same statement (its
 /// lock is held until commit, so the numbers follow commit order).
 async fn record_audit(c: &impl GenericClient, records: &[AuditRecord]) -> R<()> {
     if records.is_empty() {
         return Ok(());
     }
-    let at: Vec<DateTime<Utc>> = records.iter().map(|r| r.at).collect();
-    let zone: Vec<Option<&str>> = records
-        .iter()
-        .map(|r| r.zone.as_ref().map(ZoneId::as_str))
-        .collect();
-    let kind: Vec<&str> = records.iter().map(|r| r.kind.as_str()).collect();
-    let actor: Vec<&str> = records.iter().map(|r| r.who.name.as_str()).collect();
-    let token: Vec<Option<&str>> = records.iter().map(|r| r.who.token.as_deref()).collect();
-    let bodies: Vec<_> = records.iter().map(body).collect();
-    let n = records.len() as i64;
-    execute(
+    let a = AuditColumns::of(records);
+    query(
         c,
-        "WITH h AS (UPDATE audit_head SET head = head + $1 RETURNING head) \
-         INSERT INTO audit (seq, at, zone, kind, actor, token, format, body) \
-         SELECT h.head - $1 + e.n, e.at, e.zone, e.kind, e.actor, e.token, $2, e.body \
-         FROM h, unnest($3::TIMESTAMPTZ[], $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::TEXT[], \
-             $8::JSONB[]) WITH ORDINALITY AS e(at, zone, kind, actor, token, body, n)",
-        &[&n, &FORMAT, &at, &zone, &kind, &actor, &token, &bodies],
+        "SELECT bawaba_record_audit($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            &FORMAT, &a.at, &a.zone, &a.kind, &a.actor, &a.token, &a.body,
+        ],
     )
     .await?;
     Ok(())
@@ -453,52 +472,60 @@ fn missing(what: &str, id: &impl std::fmt::Display) -> Fail {
     )))
 }
 
-/// Takes one place, or refuses: a guarded increment of the window (total and type) and of the
-/// company's places; nothing is raised past its limit, whatever runs at the same time.
-async fn take(
-    c: &impl GenericClient,
-    zones: &Zones,
-    zone: &ZoneId,
-    start: DateTime<Utc>,
-    t: TransactionType,
-    company: &CompanyId,
-) -> R<()> {
+/// The limits a place is taken under: the window's total and the type's places, and the
+/// company's cap (`bawaba_take`'s guards).
+pub fn limits(zones: &Zones, place: &Place) -> Result<(i64, i64, i64), Error> {
+    let (zone, start, t, company) = place;
     let z = zones.get(zone)?;
-    let capacity = z.capacity(start);
-    let (total, of_type) = (i64::from(capacity.total), i64::from(capacity.for_type(t)));
-    let cap = i64::from(z.company_cap(company, capacity.total));
-    let col = type_column(t);
-    // The window's total and type guard, then the company's; both or neither.
-    let sql = format!(
-        "WITH w AS (\
-             INSERT INTO window_usage (zone, window_start, booked, {col}) \
-             SELECT $1::TEXT, $2::TIMESTAMPTZ, 1, 1 WHERE $3::BIGINT > 0 AND $4::BIGINT > 0 \
-             ON CONFLICT (zone, window_start) DO UPDATE \
-             SET booked = window_usage.booked + 1, {col} = window_usage.{col} + 1 \
-             WHERE window_usage.booked < $3 AND window_usage.{col} < $4 RETURNING 1) \
-         INSERT INTO company_usage (zone, window_start, company, held) \
-         SELECT $1, $2, $5::TEXT, 1 FROM w WHERE $6::BIGINT > 0 \
-         ON CONFLICT (zone, window_start, company) DO UPDATE \
-         SET held = company_usage.held + 1 WHERE company_usage.held < $6"
-    );
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] = [
-        &zone.as_str(),
-        &start,
-        &total,
-        &of_type,
-        &company.as_str(),
-        &cap,
-    ];
-    let took = execute(c, &sql, &params).await? == 1;
-    if took {
-        return Ok(());
+    let capacity = z.capacity(*start);
+    Ok((
+        i64::from(capacity.total),
+        i64::from(capacity.for_type(*t)),
+        i64::from(z.company_cap(company, capacity.total)),
+    ))
+}
+
+/// Takes one place, or refuses: `bawaba_take`'s guarded increments of the window (total and
+/// type) and of the company's places; nothing is raised past its limit, whatever runs at
+/// the same time.
+async fn take(c: &impl GenericClient, zones: &Zones, place: &Place) -> R<()> {
+    let (total, of_type, cap) = limits(zones, place)?;
+    let (zone, start, t, company) = place;
+    let rows = query(
+        c,
+        "SELECT bawaba_take($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            &zone.as_str(),
+            start,
+            &(t.index() as i16),
+            &total,
+            &of_type,
+            &company.as_str(),
+            &cap,
+        ],
+    )
+    .await?;
+    match rows.first().map(|r| r.try_get::<_, bool>(0)) {
+        Some(Ok(true)) => Ok(()),
+        _ => Err(refusal(c, zones, place).await),
     }
-    // Why, as the domain words it (alternatives are the caller's to add).
-    let used = usage(c, zone, start, start, Some(company)).await?;
-    match room_error(z, start, t, company, used.get(&start)) {
-        Some(e) => Err(e.into()),
-        // Room was freed since the guarded update looked.
-        None => Err(Fail::Retry(format!("window {start} of {zone} changed"))),
+}
+
+/// Why a place could not be taken, as the domain words it (alternatives are the caller's to
+/// add); to run again when the window has room after all (freed since the guard looked).
+pub async fn refusal(c: &impl GenericClient, zones: &Zones, place: &Place) -> Fail {
+    let (zone, start, t, company) = place;
+    let z = match zones.get(zone) {
+        Ok(z) => z,
+        Err(e) => return e.into(),
+    };
+    let used = match usage(c, zone, *start, *start, Some(company)).await {
+        Ok(used) => used,
+        Err(f) => return f,
+    };
+    match room_error(z, *start, *t, company, used.get(start)) {
+        Some(e) => e.into(),
+        None => Fail::Retry(format!("window {start} of {zone} changed")),
     }
 }
 
@@ -529,10 +556,28 @@ async fn release(
     }
 }
 
+/// What `bookings.first_start` holds: the first stop's window (the creation time of a booking
+/// without stops).
+pub fn first_start(b: &Booking) -> DateTime<Utc> {
+    b.stops.first().map_or(b.created_at, |s| s.window_start)
+}
+
+/// A booking's jobs as `booking_containers` columns: each container with its transaction
+/// type's index.
+pub fn jobs(b: &Booking) -> (Vec<&str>, Vec<i16>) {
+    b.stops
+        .iter()
+        .flat_map(|s| {
+            let kind = s.transaction_type.index() as i16;
+            s.containers.iter().map(move |c| (c.as_str(), kind))
+        })
+        .unzip()
+}
+
 /// Inserts a new booking, or updates one that was loaded (and locked) at `old`'s revision.
 async fn write_booking(c: &impl GenericClient, b: &Booking, old: Option<&Booking>) -> R<()> {
     let id = b.id.to_bytes();
-    let first = b.stops.first().map_or(b.created_at, |s| s.window_start);
+    let first = first_start(b);
     let revision = i64::try_from(b.revision).unwrap_or(i64::MAX);
     let Some(old) = old else {
         execute(
@@ -627,49 +672,39 @@ async fn hold_containers(c: &impl GenericClient, b: &Booking, yield_taken: bool)
     } else {
         "INSERT INTO booking_containers (container, kind, booking) VALUES ($1, $2, $3)"
     };
-    for s in &b.stops {
-        for container in &s.containers {
-            let kind = s.transaction_type.index() as i16;
-            execute(c, sql, &[&container.as_str(), &kind, &&id[..]]).await?;
-        }
+    let (containers, kinds) = jobs(b);
+    for (container, kind) in containers.iter().zip(&kinds) {
+        execute(c, sql, &[container, kind, &&id[..]]).await?;
     }
     Ok(())
 }
 
-/// Appends company events. Each company's numbers come from its `company_heads` row,
-/// created or moved on in the same statement and held until commit: a company's events commit
-/// in number order, so a follower never sees event N+1 before N.
+/// Appends company events, numbered after commit by `bawaba_sequence` (from each company's
+/// `company_heads` row, in the order appended).
 async fn log_events(c: &impl GenericClient, events: &[CompanyEvent]) -> R<()> {
     let mut by_company: BTreeMap<&CompanyId, Vec<&CompanyEvent>> = BTreeMap::new();
     for e in events {
         by_company.entry(&e.company).or_default().push(e);
     }
     for (company, events) in by_company {
-        let n = events.len() as i64;
         let at: Vec<DateTime<Utc>> = events.iter().map(|e| e.at).collect();
         let bodies: Vec<_> = events.iter().map(|e| body(*e)).collect();
-        execute(
+        query(
             c,
-            "WITH head AS (\
-                 INSERT INTO company_heads (company, seq) VALUES ($1, $2) \
-                 ON CONFLICT (company) DO UPDATE SET seq = company_heads.seq + EXCLUDED.seq \
-                 RETURNING seq) \
-             INSERT INTO company_events (company, seq, at, format, body) \
-             SELECT $1, head.seq - $2 + e.n, e.at, $3, \
-                 jsonb_set(e.body, '{seq}', to_jsonb(head.seq - $2 + e.n)) \
-             FROM head, unnest($4::TIMESTAMPTZ[], $5::JSONB[]) WITH ORDINALITY AS e(at, body, n)",
-            &[&company.as_str(), &n, &FORMAT, &at, &bodies],
+            "SELECT bawaba_log_events($1, $2, $3, $4)",
+            &[&company.as_str(), &FORMAT, &at, &bodies],
         )
         .await?;
     }
     Ok(())
 }
 
-/// Appends change-log entries. Each zone's sequence numbers come from its row, updated in
-/// the same statement and held until commit: the zone's changes commit in sequence order, so
-/// a follower never sees change N+1 before N. A zone whose configuration changed since it was
-/// read (its version moved; by one when this transaction wrote it, as a closure that cancels
-/// bookings does) sends the transaction round again.
+/// Appends change-log entries, numbered after commit by `bawaba_sequence` (from each zone's
+/// row, in the order appended: a follower never sees change N+1 before N). The zone's row is
+/// held FOR KEY SHARE until commit, so a configuration change waits for this transaction; a
+/// zone whose configuration changed since it was read (its version moved; by one when this
+/// transaction wrote it, as a closure that cancels bookings does) sends the transaction round
+/// again.
 async fn log_changes(c: &impl GenericClient, touched: &Touched, zones: &Zones) -> R<()> {
     let mut by_zone: BTreeMap<&ZoneId, Vec<&ChangeEntry>> = BTreeMap::new();
     for e in &touched.changes {
@@ -681,24 +716,22 @@ async fn log_changes(c: &impl GenericClient, touched: &Touched, zones: &Zones) -
             .get(zone)
             .ok_or_else(|| missing("zone", zone))?;
         let version = read + i64::from(touched.zones.contains(zone));
-        let n = entries.len() as i64;
         let ids: Vec<Vec<u8>> = entries
             .iter()
             .map(|e| e.booking.id.to_bytes().to_vec())
             .collect();
         let bodies: Vec<_> = entries.iter().map(|e| body(*e)).collect();
-        let logged = execute(
+        let rows = query(
             c,
-            "WITH head AS (\
-                 UPDATE zones SET seq = seq + $2 WHERE id = $1 AND version = $3 RETURNING seq) \
-             INSERT INTO change_log (zone, seq, booking, format, body) \
-             SELECT $1, head.seq - $2 + e.n, e.booking, $4, \
-                 jsonb_set(e.body, '{seq}', to_jsonb(head.seq - $2 + e.n)) \
-             FROM head, unnest($5::BYTEA[], $6::JSONB[]) WITH ORDINALITY AS e(booking, body, n)",
-            &[&zone.as_str(), &n, &version, &FORMAT, &ids, &bodies],
+            "SELECT bawaba_log_changes($1, $2, $3, $4, $5)",
+            &[&zone.as_str(), &version, &FORMAT, &ids, &bodies],
         )
         .await?;
-        if logged != entries.len() as u64 {
+        let logged: i64 = match rows.first() {
+            Some(r) => get(r, "change_log", "bawaba_log_changes")?,
+            None => 0,
+        };
+        if logged != entries.len() as i64 {
             return Err(Fail::Retry(format!("zone {zone} was reconfigured")));
         }
     }

@@ -20,11 +20,13 @@ use crate::{PgStore, idempotency_record};
 const BOOKINGS: &str = "SELECT format, body FROM bookings ORDER BY id";
 const IDEMPOTENCY: &str = "SELECT company, key, booking, fingerprint FROM idempotency \
                            ORDER BY company COLLATE \"C\", key COLLATE \"C\"";
-const CHANGES: &str = "SELECT format, body FROM change_log ORDER BY zone COLLATE \"C\", seq";
+const CHANGES: &str = "SELECT format, body FROM change_log WHERE seq IS NOT NULL \
+                       ORDER BY zone COLLATE \"C\", seq";
 const PASSAGES: &str = "SELECT recorded, format, body FROM passages ORDER BY id";
 const REFERRALS: &str = "SELECT format, body FROM referrals ORDER BY id";
 const REPORTED: &str = "SELECT gate_id, through FROM reported ORDER BY gate_id COLLATE \"C\"";
-const EVENTS: &str = "SELECT format, body FROM company_events ORDER BY company COLLATE \"C\", seq";
+const EVENTS: &str = "SELECT format, body FROM company_events WHERE seq IS NOT NULL \
+                      ORDER BY company COLLATE \"C\", seq";
 const WEBHOOKS: &str = "SELECT format, body FROM webhooks ORDER BY company COLLATE \"C\"";
 const DELIVERIES: &str = "SELECT format, body FROM webhook_deliveries \
                           ORDER BY company COLLATE \"C\", seq, attempt";
@@ -147,6 +149,9 @@ impl PgStore {
     /// Writes every record to `out`, as of one moment (a read-only REPEATABLE READ
     /// transaction: replicas go on serving meanwhile).
     pub async fn export_to(&self, out: Sink<'_>) -> Result<()> {
+        // The logs numbered up to now (an entry committed after this is in neither the log
+        // nor the records read).
+        self.sequence().await?;
         let mut client = self.pool.get().await.map_err(error)?;
         let tx = client
             .build_transaction()

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bawaba_domain::calendar::TransactionType;
+use bawaba_domain::container::ContainerNumber;
 use bawaba_domain::ids::BookingId;
 use bawaba_domain::ledger::{Actor, Booking, BookingFilter, BookingState};
 use bawaba_store::conformance::{
@@ -367,4 +368,98 @@ async fn the_audit_trail_cannot_be_edited_or_deleted() {
         );
     }
     assert_eq!(s.audit(Default::default(), None, 10).await.unwrap(), before);
+}
+
+/// One truck booked for overlapping visits on both replicas at once (the first booking is
+/// written in one call decided on nothing known about the truck): one visit is
+/// acknowledged, the others refused as overlapping; a later visit of the same truck, decided
+/// on its bookings as the database answered them, is booked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_truck_racing_itself_gets_one_visit() {
+    let db = ScratchDatabase::create().await.unwrap();
+    let (a, b) = (replica(&db, "a").await, replica(&db, "b").await);
+    a.upsert_zone(zone_config("act", 100)).await.unwrap();
+    let results = race(24, |i| {
+        let s = Arc::clone(if i % 2 == 0 { &a } else { &b });
+        let req = simple("acme", &format!("k{i}"), "7001", 5);
+        async move { s.create_booking(req, now()).await }
+    })
+    .await;
+    let mut booked = Vec::new();
+    for r in results {
+        match r {
+            Ok(c) => booked.push(c.booking),
+            Err(Error::Domain(bawaba_domain::Error::Precondition(why))) => {
+                assert!(why.contains("overlaps"), "{why}")
+            }
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(booked.len(), 1, "{booked:?}");
+    let later = b
+        .create_booking(simple("acme", "later", "7001", 9), now())
+        .await
+        .unwrap();
+    assert!(!later.replayed);
+    assert_eq!(all(&a).await.len(), 2);
+    check_invariants(&*a, &zone_id("act"), 0, 24).await;
+}
+
+/// One idempotency key sent to both replicas at once, and once more with another request:
+/// one booking, every same request answered with it, the other request refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_key_sent_to_both_replicas_books_once() {
+    let db = ScratchDatabase::create().await.unwrap();
+    let (a, b) = (replica(&db, "a").await, replica(&db, "b").await);
+    a.upsert_zone(zone_config("act", 100)).await.unwrap();
+    let results = race(16, |i| {
+        let s = Arc::clone(if i % 2 == 0 { &a } else { &b });
+        let req = simple("acme", "same", "7002", 5);
+        async move { s.create_booking(req, now()).await.unwrap() }
+    })
+    .await;
+    let ids: BTreeSet<BookingId> = results.iter().map(|c| c.booking.id).collect();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(results.iter().filter(|c| !c.replayed).count(), 1);
+    let other = b
+        .create_booking(simple("acme", "same", "7002", 7), now())
+        .await;
+    assert!(
+        matches!(
+            other,
+            Err(Error::Domain(
+                bawaba_domain::Error::IdempotencyConflict { .. }
+            ))
+        ),
+        "{other:?}"
+    );
+    assert_eq!(all(&a).await.len(), 1);
+}
+
+/// One container booked for the same job by different trucks on both replicas at once: one
+/// job is acknowledged, the others refused naming the container.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_container_racing_for_one_job_gets_one() {
+    let db = ScratchDatabase::create().await.unwrap();
+    let (a, b) = (replica(&db, "a").await, replica(&db, "b").await);
+    a.upsert_zone(zone_config("act", 100)).await.unwrap();
+    let results = race(16, |i| {
+        let s = Arc::clone(if i % 2 == 0 { &a } else { &b });
+        let mut pickup = stop("act", 5, TransactionType::ImportPickup);
+        pickup.containers = vec![ContainerNumber::parse("CSQU3054383").unwrap()];
+        let req = visit("acme", &format!("k{i}"), &format!("71{i:02}"), vec![pickup]);
+        async move { s.create_booking(req, now()).await }
+    })
+    .await;
+    let mut booked = 0;
+    for r in results {
+        match r {
+            Ok(_) => booked += 1,
+            Err(Error::Domain(bawaba_domain::Error::Precondition(why))) => {
+                assert!(why.contains("CSQU3054383"), "{why}")
+            }
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(booked, 1);
 }
