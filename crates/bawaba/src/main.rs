@@ -253,8 +253,12 @@ enum BenchCommand {
         #[arg(long, default_value_t = 2500)]
         trucks: u32,
         /// Keep the store in this new folder (by default a temporary one, removed after).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "store")]
         data_dir: Option<PathBuf>,
+        /// Write into this empty PostgreSQL database instead (postgres://...), and compare
+        /// with a scheduler on a fresh database.
+        #[arg(long, value_name = "URL")]
+        store: Option<String>,
     },
     /// Durable bookings on sled against PostgreSQL with 1 and 2 scheduler replicas, over
     /// many windows and on one hot window, each on a fresh store, in the same run.
@@ -456,11 +460,13 @@ async fn run(cli: Cli) -> Result<()> {
             days,
             trucks,
             data_dir,
+            store,
         }) => {
             let opts = bawaba_bench::YearOptions {
                 days,
                 trucks,
                 data_dir,
+                store,
             };
             let me = std::env::current_exe().context("finding the bawaba binary")?;
             let report = bawaba_bench::run_year_bench(opts, &me).await?;

@@ -16,6 +16,8 @@ use bawaba_domain::ledger::{Actor, Booking, Direction, Gate, Lane, NewBooking, S
 use bawaba_domain::passage::{Passage, Reason, Resolution, Verdict};
 use bawaba_domain::plate::Plate;
 use bawaba_store::{Setup, SledStore, Store};
+use bawaba_store_pg::PgStore;
+use bawaba_store_pg::scratch::ScratchDatabase;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use tokio::task::JoinSet;
 
@@ -27,6 +29,8 @@ pub struct YearOptions {
     pub trucks: u32,
     /// Where the store is written (it must hold none); a temporary folder when not given.
     pub data_dir: Option<PathBuf>,
+    /// A PostgreSQL database to write into instead (postgres://...; it must hold no zones).
+    pub store: Option<String>,
 }
 
 /// The zones the traffic is spread over, with their gates.
@@ -135,41 +139,99 @@ impl std::ops::AddAssign for Day {
     }
 }
 
-/// Generates the days on a sled store, then measures the scheduler started on it.
+/// Generates the days on a sled store (or in a PostgreSQL database), then measures the
+/// scheduler started on it against one started on an empty store of the same kind.
 pub async fn run_year_bench(opts: YearOptions, bawaba: &Path) -> Result<YearReport> {
     let tmp = tempfile::tempdir()?;
-    let dir = opts
-        .data_dir
-        .clone()
-        .unwrap_or_else(|| tmp.path().join("year"));
+    match opts.store.clone() {
+        Some(url) => on_postgres(&opts, bawaba, &url, tmp.path()).await,
+        None => on_sled(&opts, bawaba, tmp.path()).await,
+    }
+}
+
+async fn on_sled(opts: &YearOptions, bawaba: &Path, tmp: &Path) -> Result<YearReport> {
+    let dir = opts.data_dir.clone().unwrap_or_else(|| tmp.join("year"));
     anyhow::ensure!(
         !dir.join("sled").exists(),
         "{} already holds a store: give a new folder",
         dir.display()
     );
     let store = Arc::new(SledStore::open(&dir)?);
-    let started = Instant::now();
-    let total = generate(&store, &opts).await?;
-    let generated_in = started.elapsed();
-    let backup = back_up(&store, opts.days).await?;
+    let (total, generated_in, backup) = fill(&store, opts).await?;
     drop(store);
-    let empty_dir = tmp.path().join("empty");
-    let empty = start(bawaba, &empty_dir).await?;
-    let full = start(bawaba, &dir).await?;
-    Ok(YearReport {
-        days: opts.days,
-        bookings: total.bookings,
-        moved: total.moved,
-        cancelled: total.cancelled,
-        passages: total.passages,
-        referrals: total.referrals,
-        no_shows: total.no_shows,
+    let empty = start(bawaba, Where::Sled(tmp.join("empty"))).await?;
+    let full = start(bawaba, Where::Sled(dir.clone())).await?;
+    Ok(YearReport::new(
+        opts,
+        total,
         generated_in,
-        bytes: size(&dir),
-        empty,
-        full,
+        size(&dir),
+        [empty, full],
         backup,
-    })
+    ))
+}
+
+async fn on_postgres(
+    opts: &YearOptions,
+    bawaba: &Path,
+    url: &str,
+    tmp: &Path,
+) -> Result<YearReport> {
+    let store = Arc::new(PgStore::connect(url).await?);
+    anyhow::ensure!(
+        store.zones().await?.is_empty(),
+        "the database already holds a store: give an empty one"
+    );
+    let (total, generated_in, backup) = fill(&store, opts).await?;
+    let bytes = store.database_size().await?;
+    drop(store);
+    let scratch = ScratchDatabase::create().await?;
+    let on = |url: &str, dir: &str| Where::Postgres(url.to_string(), tmp.join(dir));
+    let empty = start(bawaba, on(&scratch.url, "empty")).await?;
+    let full = start(bawaba, on(url, "full")).await?;
+    Ok(YearReport::new(
+        opts,
+        total,
+        generated_in,
+        bytes,
+        [empty, full],
+        backup,
+    ))
+}
+
+/// Writes the days into `store` and takes a backup of it while it is open: what was made,
+/// in how long, and the backup.
+async fn fill<S: Store>(store: &Arc<S>, opts: &YearOptions) -> Result<(Day, Duration, Backup)> {
+    let started = Instant::now();
+    let total = generate(store, opts).await?;
+    let generated_in = started.elapsed();
+    Ok((total, generated_in, back_up(store, opts.days).await?))
+}
+
+impl YearReport {
+    fn new(
+        opts: &YearOptions,
+        total: Day,
+        generated_in: Duration,
+        bytes: u64,
+        [empty, full]: [Started; 2],
+        backup: Backup,
+    ) -> Self {
+        YearReport {
+            days: opts.days,
+            bookings: total.bookings,
+            moved: total.moved,
+            cancelled: total.cancelled,
+            passages: total.passages,
+            referrals: total.referrals,
+            no_shows: total.no_shows,
+            generated_in,
+            bytes,
+            empty,
+            full,
+            backup,
+        }
+    }
 }
 
 /// Takes a backup of the open store, reading (and dropping) its records, while bookings go
@@ -450,28 +512,41 @@ fn passage(
     })
 }
 
-/// Starts `bawaba scheduler` on `dir` and waits until it serves: how long that took and its
-/// resident memory then; stopped after.
-async fn start(bawaba: &Path, dir: &Path) -> Result<Started> {
-    let (bawaba, dir) = (bawaba.to_path_buf(), dir.to_path_buf());
-    tokio::task::spawn_blocking(move || start_blocking(&bawaba, &dir)).await?
+/// Where a scheduler is started: a sled store's folder, or a PostgreSQL database (with a
+/// folder for the token file).
+enum Where {
+    Sled(PathBuf),
+    Postgres(String, PathBuf),
 }
 
-fn start_blocking(bawaba: &Path, dir: &Path) -> Result<Started> {
+/// Starts `bawaba scheduler` on a store and waits until it serves: how long that took and
+/// its resident memory then; stopped after.
+async fn start(bawaba: &Path, on: Where) -> Result<Started> {
+    let bawaba = bawaba.to_path_buf();
+    tokio::task::spawn_blocking(move || start_blocking(&bawaba, &on)).await?
+}
+
+fn start_blocking(bawaba: &Path, on: &Where) -> Result<Started> {
     use std::io::BufRead;
     let began = Instant::now();
-    let mut child = std::process::Command::new(bawaba)
-        .args(["scheduler", "--grpc-addr", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
+    let mut command = std::process::Command::new(bawaba);
+    command.args(["scheduler", "--grpc-addr", "127.0.0.1:0", "--data-dir"]);
+    let (Where::Sled(dir) | Where::Postgres(_, dir)) = on;
+    command.arg(dir);
+    if let Where::Postgres(url, _) = on {
+        command.args(["--store", url]);
+    }
+    let mut child = command
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
         .stderr(std::process::Stdio::piped())
         .spawn()
         .context("starting the scheduler")?;
     let err = child.stderr.take().context("the scheduler's stderr")?;
-    let mut served = None;
+    let (mut served, mut last) = (None, String::new());
     for line in std::io::BufReader::new(err).lines() {
-        if line?.contains("scheduler listening on") {
+        last = line?;
+        if last.contains("scheduler listening on") {
             served = Some(Started {
                 start: began.elapsed(),
                 rss_bytes: rss(child.id())?,
@@ -481,7 +556,12 @@ fn start_blocking(bawaba: &Path, dir: &Path) -> Result<Started> {
     }
     child.kill()?;
     child.wait()?;
-    served.with_context(|| format!("the scheduler on {} stopped before serving", dir.display()))
+    served.with_context(|| {
+        format!(
+            "the scheduler on {} stopped before serving: {last}",
+            dir.display()
+        )
+    })
 }
 
 /// A process's resident memory (`VmRSS` of /proc/PID/status).
@@ -525,6 +605,7 @@ mod tests {
             days: 2,
             trucks: 300,
             data_dir: None,
+            store: None,
         };
         let made = generate(&store, &opts).await.unwrap();
         assert_eq!(made.bookings, 600);
