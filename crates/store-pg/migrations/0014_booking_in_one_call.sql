@@ -154,14 +154,6 @@ BEGIN
     SELECT j.container, j.kind, p_id FROM unnest(p_containers, p_container_kinds) AS j(container, kind);
     INSERT INTO idempotency (company, key, booking, fingerprint)
     VALUES (p_company, p_key, p_id, p_fingerprint);
-    -- The contended rows last: places, then the zones' change-log heads.
-    FOR i IN 1 .. coalesce(cardinality(p_take_zones), 0) LOOP
-        IF NOT bawaba_take(p_take_zones[i], p_take_starts[i], p_take_kinds[i], p_take_totals[i],
-                           p_take_of_types[i], p_company, p_take_caps[i]) THEN
-            RAISE EXCEPTION 'no room in window % of zone %', p_take_starts[i], p_take_zones[i]
-                USING ERRCODE = 'BW001', DETAIL = i::TEXT;
-        END IF;
-    END LOOP;
     FOR i IN 1 .. coalesce(cardinality(p_log_zones), 0) LOOP
         IF bawaba_log_changes(p_log_zones[i], p_log_versions[i], p_format, ARRAY[p_id],
                               ARRAY[p_log_bodies[i]]) <> 1 THEN
@@ -176,5 +168,13 @@ BEGIN
         PERFORM bawaba_record_audit(p_format, p_audit_at, p_audit_zones, p_audit_kinds,
                                     p_audit_actors, p_audit_tokens, p_audit_bodies);
     END IF;
+    -- The contended rows last, held from here to the commit: the places.
+    FOR i IN 1 .. coalesce(cardinality(p_take_zones), 0) LOOP
+        IF NOT bawaba_take(p_take_zones[i], p_take_starts[i], p_take_kinds[i], p_take_totals[i],
+                           p_take_of_types[i], p_company, p_take_caps[i]) THEN
+            RAISE EXCEPTION 'no room in window % of zone %', p_take_starts[i], p_take_zones[i]
+                USING ERRCODE = 'BW001', DETAIL = i::TEXT;
+        END IF;
+    END LOOP;
 END
 $$;

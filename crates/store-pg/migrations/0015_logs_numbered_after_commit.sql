@@ -20,6 +20,8 @@ ALTER TABLE change_log ADD COLUMN id BIGSERIAL PRIMARY KEY;
 ALTER TABLE change_log ALTER COLUMN seq DROP NOT NULL;
 CREATE UNIQUE INDEX change_log_by_seq ON change_log (zone, seq);
 CREATE INDEX change_log_unnumbered ON change_log (id) WHERE seq IS NULL;
+-- A gate's snapshot is taken as at the numbered head: a booking's latest numbered change.
+CREATE INDEX change_log_by_booking ON change_log (zone, booking, seq);
 
 ALTER TABLE company_events DROP CONSTRAINT company_events_pkey;
 ALTER TABLE company_events ADD COLUMN id BIGSERIAL PRIMARY KEY;

@@ -743,6 +743,36 @@ async fn follow_heads(pool: Pool, commits: watch::Sender<u64>, every: Duration) 
     }
 }
 
+/// `bookings` as they were at the zone's numbered head: a booking with a change committed but
+/// not yet numbered (after the head) as its latest numbered change in the zone has it, or
+/// left out when it has none (it came to the zone after the head). In the transaction that
+/// read the head.
+async fn as_at_head(
+    tx: &impl GenericClient,
+    zone: &ZoneId,
+    bookings: Vec<Booking>,
+) -> R<Vec<Booking>> {
+    let rows = query(
+        tx,
+        "SELECT p.booking, l.format, l.body \
+         FROM (SELECT DISTINCT booking FROM change_log WHERE zone = $1 AND seq IS NULL) p \
+         LEFT JOIN LATERAL (SELECT c.format, c.body FROM change_log c \
+             WHERE c.zone = $1 AND c.booking = p.booking AND c.seq IS NOT NULL \
+             ORDER BY c.seq DESC LIMIT 1) l ON TRUE",
+        &[&zone.as_str()],
+    )
+    .await?;
+    let mut by_id: BTreeMap<BookingId, Booking> = bookings.into_iter().map(|b| (b.id, b)).collect();
+    for row in &rows {
+        by_id.remove(&booking_id(get(row, "change_log", "booking")?)?);
+        if get::<Option<i16>>(row, "change_log", "format")?.is_some() {
+            let entry: ChangeEntry = decode(row, "change_log")?;
+            by_id.insert(entry.booking.id, entry.booking);
+        }
+    }
+    Ok(by_id.into_values().collect())
+}
+
 /// Differences between the stored counters and a recount from the bookings that hold places:
 /// zone, window start, company (none for a window's row), stored and recounted values.
 /// The window and company counters as the bookings hold them: the CTEs `windows` and
@@ -1172,6 +1202,7 @@ impl Store for PgStore {
                     &[&zone.as_str(), &(since - TimeDelta::days(1))],
                 )
                 .await?;
+                let candidates = as_at_head(tx, &zone, candidates).await?;
                 let ledger = Ledger::restore(Records {
                     bookings: candidates,
                     ..Records::default()

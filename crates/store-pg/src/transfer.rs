@@ -20,13 +20,26 @@ use crate::{PgStore, idempotency_record};
 const BOOKINGS: &str = "SELECT format, body FROM bookings ORDER BY id";
 const IDEMPOTENCY: &str = "SELECT company, key, booking, fingerprint FROM idempotency \
                            ORDER BY company COLLATE \"C\", key COLLATE \"C\"";
-const CHANGES: &str = "SELECT format, body FROM change_log WHERE seq IS NOT NULL \
-                       ORDER BY zone COLLATE \"C\", seq";
+/// The change log and the company events with the entries committed but not numbered yet
+/// numbered as `bawaba_sequence` will number them (after the head, in the order appended):
+/// the export is the store at one moment, logs included.
+const CHANGES: &str = "SELECT l.format, \
+         CASE WHEN l.seq IS NULL THEN jsonb_set(l.body, '{seq}', to_jsonb(z.seq + l.n)) \
+         ELSE l.body END AS body \
+     FROM (SELECT zone, seq, format, body, \
+             row_number() OVER (PARTITION BY zone, seq IS NULL ORDER BY id) AS n \
+           FROM change_log) l JOIN zones z ON z.id = l.zone \
+     ORDER BY l.zone COLLATE \"C\", COALESCE(l.seq, z.seq + l.n)";
 const PASSAGES: &str = "SELECT recorded, format, body FROM passages ORDER BY id";
 const REFERRALS: &str = "SELECT format, body FROM referrals ORDER BY id";
 const REPORTED: &str = "SELECT gate_id, through FROM reported ORDER BY gate_id COLLATE \"C\"";
-const EVENTS: &str = "SELECT format, body FROM company_events WHERE seq IS NOT NULL \
-                      ORDER BY company COLLATE \"C\", seq";
+const EVENTS: &str = "SELECT e.format, \
+         CASE WHEN e.seq IS NULL THEN jsonb_set(e.body, '{seq}', to_jsonb(COALESCE(h.seq, 0) + e.n)) \
+         ELSE e.body END AS body \
+     FROM (SELECT company, seq, format, body, \
+             row_number() OVER (PARTITION BY company, seq IS NULL ORDER BY id) AS n \
+           FROM company_events) e LEFT JOIN company_heads h ON h.company = e.company \
+     ORDER BY e.company COLLATE \"C\", COALESCE(e.seq, COALESCE(h.seq, 0) + e.n)";
 const WEBHOOKS: &str = "SELECT format, body FROM webhooks ORDER BY company COLLATE \"C\"";
 const DELIVERIES: &str = "SELECT format, body FROM webhook_deliveries \
                           ORDER BY company COLLATE \"C\", seq, attempt";
@@ -149,9 +162,6 @@ impl PgStore {
     /// Writes every record to `out`, as of one moment (a read-only REPEATABLE READ
     /// transaction: replicas go on serving meanwhile).
     pub async fn export_to(&self, out: Sink<'_>) -> Result<()> {
-        // The logs numbered up to now (an entry committed after this is in neither the log
-        // nor the records read).
-        self.sequence().await?;
         let mut client = self.pool.get().await.map_err(error)?;
         let tx = client
             .build_transaction()
