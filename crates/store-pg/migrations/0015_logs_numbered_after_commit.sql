@@ -69,12 +69,16 @@ $$;
 -- Numbers every committed, unnumbered change-log entry and company event, after its zone's
 -- or company's last number, in the order they were appended; answers how many. Waits for a
 -- run in progress (so a caller finds its own committed entries numbered when it returns).
--- Run it in a transaction of its own.
+-- With nothing to number it writes nothing. Run it in a transaction of its own.
 CREATE FUNCTION bawaba_sequence() RETURNS BIGINT LANGUAGE plpgsql AS $$
 DECLARE
     changes BIGINT;
     events BIGINT;
 BEGIN
+    IF NOT EXISTS (SELECT 1 FROM change_log WHERE seq IS NULL)
+       AND NOT EXISTS (SELECT 1 FROM company_events WHERE seq IS NULL) THEN
+        RETURN 0;
+    END IF;
     UPDATE sequencer SET runs = runs + 1;
     WITH pending AS (
         SELECT id, zone, row_number() OVER (PARTITION BY zone ORDER BY id) AS n
